@@ -1,0 +1,388 @@
+"""Configuration: one TOML file, paths inside it relative to the file itself.
+
+The file is found from ``--config``, else ``$NAEBU_CONFIG``, else ``./config.toml``. Values may
+name environment variables as ``${NAME}`` (database passwords, apprise URLs), so secrets need
+not sit in the file. Every mistake is reported as a located :class:`~naebu.problems.Problem`;
+all of them at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from naebu import datasets
+from naebu.problems import Problem, ProblemsError, did_you_mean
+
+DEFAULT_CONFIG = "config.toml"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+TOP_LEVEL_KEYS = ("store", "rules", "schedule", "connections", "sources", "routing", "notify")
+
+
+@dataclass
+class SourceConfig:
+    """One source: a connector kind, the canonical dataset it feeds, and its options.
+
+    ``columns`` maps canonical column -> source column; ``formats`` maps canonical column ->
+    a strptime format for dates and times. Everything else the connector kind defines is in
+    ``options`` (already ``${ENV}``-interpolated; relative paths not yet resolved).
+    """
+
+    name: str
+    kind: str
+    dataset: str
+    columns: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+
+
+@dataclass
+class ChannelConfig:
+    """A notification channel: an apprise URL, filled per recipient.
+
+    ``url`` may hold ``{email}``, ``{employee_id}``, ``{name}`` or ``{notify_url}`` from the
+    officials directory; a URL without placeholders is one shared channel (a webhook of the
+    audit office) that receives every recipient's digest.
+    """
+
+    name: str
+    url: str
+
+
+@dataclass
+class NotifyConfig:
+    """Where digests go. With no channel, they land in the local outbox file only."""
+
+    language: str = "ko"
+    outbox_file: Path | None = None
+    channels: list[ChannelConfig] = field(default_factory=list)
+    max_attempts: int = 8
+    retry_base_seconds: float = 60.0
+    timeout_seconds: float = 15.0
+
+
+@dataclass
+class RoutingConfig:
+    """How an alert finds its official."""
+
+    directory: str = "employees"
+    fallback_roles: tuple[str, ...] = ("담당자", "부서관리자")
+
+
+@dataclass
+class Config:
+    """The whole configuration, checked and with paths resolved."""
+
+    path: Path
+    store_url: str
+    rule_paths: list[Path]
+    sources: dict[str, SourceConfig]
+    notify: NotifyConfig
+    routing: RoutingConfig
+    schedule: dict[str, Any]
+    connections: dict[str, str]
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the config are resolved against."""
+        return self.path.parent
+
+    def resolve_path(self, value: str | os.PathLike[str]) -> Path:
+        """A path from the config, made absolute against the config's folder."""
+        p = Path(os.path.expanduser(os.fspath(value)))
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    def resolve_url(self, url: str) -> str:
+        """A SQLAlchemy URL whose relative SQLite path is made relative to the config's folder."""
+        return resolve_sqlite_url(url, self.base_dir)
+
+
+def resolve_sqlite_url(url: str, base_dir: Path) -> str:
+    """Make ``sqlite:///relative.db`` relative to ``base_dir`` (absolute and memory URLs stay)."""
+    m = re.match(r"^(sqlite(?:\+\w+)?):///(.*)$", url)
+    if not m or not m.group(2) or m.group(2).startswith("/") or m.group(2) == ":memory:":
+        return url
+    path = (base_dir / m.group(2)).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"{m.group(1)}:///{path}"
+
+
+def find_config(explicit: str | None) -> Path:
+    """The config file to use: ``--config``, else ``$NAEBU_CONFIG``, else ``./config.toml``."""
+    return Path(explicit or os.environ.get("NAEBU_CONFIG") or DEFAULT_CONFIG).resolve()
+
+
+def interpolate(value: Any, problems: list[Problem], file: str, key: str) -> Any:
+    """Replace ``${NAME}`` in strings with the environment's value (recursively)."""
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                problems.append(
+                    Problem(
+                        file,
+                        f"environment variable {name} is not set",
+                        key=key,
+                        hint=f"export {name}=... before starting naebu",
+                    )
+                )
+                return ""
+            return os.environ[name]
+
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: interpolate(v, problems, file, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, problems, file, f"{key}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def load_config(path: Path) -> Config:
+    """Read and check the config at ``path``; raise :class:`ProblemsError` listing every problem."""
+    file = _display(path)
+    if not path.exists():
+        raise ProblemsError(
+            [
+                Problem(
+                    file,
+                    "config file not found",
+                    hint="pass --config PATH, set NAEBU_CONFIG, or run from the folder holding config.toml",
+                )
+            ]
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ProblemsError(
+            [Problem(file, f"not valid TOML: {exc}", hint="check quotes and brackets")]
+        ) from None
+    except UnicodeDecodeError:
+        raise ProblemsError(
+            [Problem(file, "not UTF-8 text", hint="save the file as UTF-8")]
+        ) from None
+
+    problems: list[Problem] = []
+    raw = interpolate(raw, problems, file, "config")
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            problems.append(
+                Problem(
+                    file,
+                    f"unknown section [{key}]",
+                    key=key,
+                    hint=did_you_mean(key, TOP_LEVEL_KEYS),
+                )
+            )
+    base = path.parent
+
+    store = _table(raw, "store", problems, file)
+    store_url = str(store.get("url", "sqlite:///var/naebu.sqlite"))
+
+    rules = _table(raw, "rules", problems, file)
+    rule_paths = [
+        (base / p).resolve()
+        for p in _list(rules.get("paths", ["rules"]), "rules.paths", problems, file)
+    ]
+
+    connections: dict[str, str] = {}
+    for name, conn in _table(raw, "connections", problems, file).items():
+        if not isinstance(conn, dict) or "url" not in conn:
+            problems.append(
+                Problem(
+                    file,
+                    "a connection needs a url",
+                    key=f"connections.{name}",
+                    hint='url = "postgresql://..."',
+                )
+            )
+            continue
+        connections[name] = resolve_sqlite_url(str(conn["url"]), base)
+
+    sources: dict[str, SourceConfig] = {}
+    for name, src in _table(raw, "sources", problems, file).items():
+        parsed = _source(name, src, connections, base, problems, file)
+        if parsed is not None:
+            sources[name] = parsed
+
+    routing_raw = _table(raw, "routing", problems, file)
+    routing = RoutingConfig(
+        directory=str(routing_raw.get("directory", "employees")),
+        fallback_roles=tuple(routing_raw.get("fallback_roles", ("담당자", "부서관리자"))),
+    )
+    if routing.directory not in datasets.DATASETS:
+        problems.append(
+            Problem(
+                file,
+                f"unknown dataset {routing.directory!r}",
+                key="routing.directory",
+                hint=did_you_mean(routing.directory, datasets.DATASETS),
+            )
+        )
+
+    notify = _notify(_table(raw, "notify", problems, file), base, problems, file)
+
+    if problems:
+        raise ProblemsError(problems)
+    return Config(
+        path=path,
+        store_url=resolve_sqlite_url(store_url, base),
+        rule_paths=rule_paths,
+        sources=sources,
+        notify=notify,
+        routing=routing,
+        schedule=_table(raw, "schedule", problems, file),
+        connections=connections,
+    )
+
+
+_SOURCE_COMMON = ("kind", "dataset", "columns", "formats", "connection", "enabled")
+
+
+def _source(
+    name: str,
+    src: Any,
+    connections: dict[str, str],
+    base: Path,
+    problems: list[Problem],
+    file: str,
+) -> SourceConfig | None:
+    key = f"sources.{name}"
+    if not isinstance(src, dict):
+        problems.append(
+            Problem(file, "a source must be a table", key=key, hint=f"[sources.{name}]")
+        )
+        return None
+    kind = src.get("kind")
+    dataset = src.get("dataset")
+    if not kind:
+        problems.append(
+            Problem(file, "missing kind", key=f"{key}.kind", hint='kind = "sql" or kind = "files"')
+        )
+    if dataset not in datasets.DATASETS:
+        problems.append(
+            Problem(
+                file,
+                f"unknown dataset {dataset!r}" if dataset else "missing dataset",
+                key=f"{key}.dataset",
+                hint=did_you_mean(str(dataset), datasets.DATASETS)
+                or "one of: " + ", ".join(datasets.DATASETS),
+            )
+        )
+        return None
+    ds = datasets.get(str(dataset))
+    columns = src.get("columns", {})
+    formats = src.get("formats", {})
+    for sect, mapping in (("columns", columns), ("formats", formats)):
+        if not isinstance(mapping, dict):
+            problems.append(Problem(file, f"{sect} must be a table", key=f"{key}.{sect}"))
+            continue
+        for canon in mapping:
+            if canon not in ds.by_name:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{canon!r} is not a column of dataset {ds.name}",
+                        key=f"{key}.{sect}.{canon}",
+                        hint=did_you_mean(canon, ds.by_name)
+                        or "columns: " + ", ".join(ds.column_names),
+                    )
+                )
+    options = {k: v for k, v in src.items() if k not in _SOURCE_COMMON}
+    conn = src.get("connection")
+    if conn is not None:
+        if conn not in connections:
+            problems.append(
+                Problem(
+                    file,
+                    f"unknown connection {conn!r}",
+                    key=f"{key}.connection",
+                    hint=did_you_mean(str(conn), connections) or "define it under [connections]",
+                )
+            )
+        else:
+            options.setdefault("url", connections[conn])
+    if isinstance(options.get("url"), str):
+        options["url"] = resolve_sqlite_url(options["url"], base)
+    # File-drop folders and other paths are resolved against the config's folder too.
+    for opt in ("path",):
+        if isinstance(options.get(opt), str):
+            p = Path(os.path.expanduser(options[opt]))
+            options[opt] = str(p if p.is_absolute() else (base / p).resolve())
+    return SourceConfig(
+        name=name,
+        kind=str(kind or ""),
+        dataset=ds.name,
+        columns={str(k): str(v) for k, v in (columns or {}).items()}
+        if isinstance(columns, dict)
+        else {},
+        formats={str(k): str(v) for k, v in (formats or {}).items()}
+        if isinstance(formats, dict)
+        else {},
+        options=options,
+        enabled=bool(src.get("enabled", True)),
+    )
+
+
+def _notify(raw: dict[str, Any], base: Path, problems: list[Problem], file: str) -> NotifyConfig:
+    cfg = NotifyConfig(language=str(raw.get("language", "ko")))
+    if cfg.language not in ("ko", "en"):
+        problems.append(
+            Problem(
+                file,
+                f"unknown language {cfg.language!r}",
+                key="notify.language",
+                hint='"ko" or "en"',
+            )
+        )
+    outbox_file = raw.get("outbox_file", "var/outbox.jsonl")
+    cfg.outbox_file = (base / str(outbox_file)).resolve() if outbox_file else None
+    for k in ("max_attempts",):
+        if k in raw:
+            cfg.max_attempts = int(raw[k])
+    for k in ("retry_base_seconds", "timeout_seconds"):
+        if k in raw:
+            setattr(cfg, k, float(raw[k]))
+    for i, ch in enumerate(_list(raw.get("channels", []), "notify.channels", problems, file)):
+        if not isinstance(ch, dict) or not ch.get("url"):
+            problems.append(
+                Problem(
+                    file,
+                    "a channel needs a url",
+                    key=f"notify.channels[{i}]",
+                    hint='url = "mailto://..." (any apprise URL)',
+                )
+            )
+            continue
+        cfg.channels.append(
+            ChannelConfig(name=str(ch.get("name", f"channel{i + 1}")), url=str(ch["url"]))
+        )
+    return cfg
+
+
+def _table(raw: dict[str, Any], key: str, problems: list[Problem], file: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        problems.append(Problem(file, f"[{key}] must be a table", key=key))
+        return {}
+    return value
+
+
+def _list(value: Any, key: str, problems: list[Problem], file: str) -> list[Any]:
+    if not isinstance(value, list):
+        problems.append(Problem(file, "must be a list", key=key, hint="use [ ... ]"))
+        return []
+    return value
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
