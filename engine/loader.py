@@ -1,0 +1,293 @@
+"""Loading rule files: read every TOML file under the rule folders, check every rule, report
+every problem at once.
+
+A rule file holds one or more ``[[rule]]`` tables. The keys every rule shares are checked here;
+the keys of its type are checked by the type's class. Cross-rule checks (duplicate ids) run
+last, as pySigma does. Nothing read from a rule file is ever executed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.registry import KeySpec, ProblemFactory, RuleType, rule_types
+from engine.rule import SEVERITIES, RuleExample, RuleMeta
+from naebu import datasets
+from naebu.problems import Problem, did_you_mean
+
+#: Keys every rule may carry, whatever its type.
+COMMON_KEYS: dict[str, KeySpec] = {
+    "id": KeySpec(str, True, "unique rule id, e.g. CARD-NIGHT"),
+    "title": KeySpec(str, True, "Korean title shown to officials"),
+    "title_en": KeySpec(str, True, "English title"),
+    "type": KeySpec(str, True, "rule type: match, ..."),
+    "dataset": KeySpec(str, True, "canonical dataset the rule reads"),
+    "severity": KeySpec(str, True, "low, medium, high or critical"),
+    "description": KeySpec(str, False, "Korean description"),
+    "description_en": KeySpec(str, False, "English description"),
+    "basis": KeySpec(str, False, "legal basis or audit case"),
+    "owner": KeySpec(str, False, "who answers the alert: department (default)"),
+    "deadline_days": KeySpec(int, False, "business days to answer (default 10)"),
+    "message": KeySpec(str, False, "Korean message template, e.g. '{sale_id}: {amount:,}원'"),
+    "params": KeySpec(dict, False, "the numbers staff tune, with their defaults"),
+    "example": KeySpec(list, False, "records that must / must not fire"),
+    "enabled": KeySpec(bool, False, "false switches the rule off"),
+}
+_TYPE_NAMES = {str: "text", int: "whole number", dict: "table", list: "list", bool: "true/false"}
+_ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
+
+
+@dataclass
+class RuleSet:
+    """The rules that compiled, and every problem found on the way."""
+
+    rules: list[RuleType] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, RuleType]:
+        """Rules by id."""
+        return {r.meta.id: r for r in self.rules}
+
+    def for_dataset(self, dataset: str) -> list[RuleType]:
+        """Enabled rules whose findings live in ``dataset``."""
+        return [r for r in self.rules if r.meta.enabled and r.meta.dataset == dataset]
+
+
+def rule_files(paths: Iterable[Path]) -> list[Path]:
+    """Every ``*.toml`` under the given folders (or the files themselves), in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*.toml") if p.is_file()))
+    return found
+
+
+def load_rules(paths: Iterable[Path], *, root: Path | None = None) -> RuleSet:
+    """Load and compile every rule under ``paths``; problems are collected, never raised."""
+    result = RuleSet()
+    paths = list(paths)
+    for path in paths:
+        if not path.exists():
+            result.problems.append(
+                Problem(
+                    _show(path, root),
+                    "rule folder not found",
+                    hint="check [rules] paths in config.toml",
+                )
+            )
+    result.files = rule_files(paths)
+    seen: dict[str, str] = {}
+    for path in result.files:
+        for rule in _load_file(path, _show(path, root), result.problems):
+            where = f"{_show(path, root)}"
+            if rule.meta.id in seen:
+                result.problems.append(
+                    Problem(
+                        where,
+                        f"duplicate rule id {rule.meta.id!r}",
+                        rule.meta.id,
+                        "id",
+                        f"already defined in {seen[rule.meta.id]}; ids must be unique",
+                    )
+                )
+                continue
+            seen[rule.meta.id] = where
+            result.rules.append(rule)
+    return result
+
+
+def _load_file(path: Path, shown: str, problems: list[Problem]) -> list[RuleType]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(Problem(shown, "not UTF-8 text", hint="save the rule file as UTF-8"))
+        return []
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        msg = getattr(exc, "msg", str(exc))
+        problems.append(
+            Problem(
+                shown,
+                f"TOML syntax error: {msg}",
+                line=line,
+                hint="check quotes, commas and brackets",
+            )
+        )
+        return []
+    for key in doc:
+        if key != "rule":
+            problems.append(
+                Problem(
+                    shown,
+                    f"unknown top-level key {key!r}",
+                    key=key,
+                    hint="rules go in [[rule]] tables",
+                )
+            )
+    tables = doc.get("rule", [])
+    if not isinstance(tables, list):
+        problems.append(
+            Problem(
+                shown,
+                "'rule' must be an array of tables",
+                key="rule",
+                hint="write [[rule]], not [rule]",
+            )
+        )
+        return []
+    rules = []
+    for index, spec in enumerate(tables):
+        rule = _compile_rule(spec, index, shown, text, problems)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+def _compile_rule(
+    spec: Mapping[str, Any], index: int, shown: str, text: str, problems: list[Problem]
+) -> RuleType | None:
+    rule_id = spec.get("id") if isinstance(spec.get("id"), str) else None
+    line_of = _LineFinder(text, rule_id)
+    problem = ProblemFactory(shown, rule_id or f"#{index + 1}", line_of)
+    types = rule_types()
+    type_cls = types.get(spec.get("type")) if isinstance(spec.get("type"), str) else None
+    known = dict(COMMON_KEYS)
+    if type_cls is not None:
+        known.update(type_cls.keys)
+
+    for key, ks in known.items():
+        if key not in spec:
+            if ks.required:
+                problem(key, "missing required key", f"{key} = ... ({ks.help})")
+        elif not isinstance(spec[key], ks.type) or (ks.type is int and isinstance(spec[key], bool)):
+            expected = (
+                _TYPE_NAMES.get(ks.type, str(ks.type)) if isinstance(ks.type, type) else "value"
+            )
+            problem(key, f"must be a {expected}, not {type(spec[key]).__name__}", ks.help)
+    for key in spec:
+        if key not in known:
+            problem(key, "unknown key", did_you_mean(key, known) or "keys: " + ", ".join(known))
+
+    if rule_id is not None and not _ID_RE.match(rule_id):
+        problem(
+            "id",
+            f"invalid id {rule_id!r}",
+            "use capitals, digits and dashes, e.g. PROP-BELOW-APPRAISAL",
+        )
+    if isinstance(spec.get("type"), str) and type_cls is None:
+        problem(
+            "type",
+            f"unknown rule type {spec['type']!r}",
+            did_you_mean(spec["type"], types) or "types: " + ", ".join(types),
+        )
+    dataset = spec.get("dataset")
+    if isinstance(dataset, str) and dataset not in datasets.DATASETS:
+        problem(
+            "dataset",
+            f"unknown dataset {dataset!r}",
+            did_you_mean(dataset, datasets.DATASETS) or "datasets: " + ", ".join(datasets.DATASETS),
+        )
+    severity = spec.get("severity")
+    if isinstance(severity, str) and severity not in SEVERITIES:
+        problem("severity", f"unknown severity {severity!r}", "one of " + ", ".join(SEVERITIES))
+    if isinstance(spec.get("deadline_days"), int) and spec["deadline_days"] < 1:
+        problem("deadline_days", "must be at least 1", "business days the official has to answer")
+    examples = _examples(spec.get("example", []), problem)
+
+    if problem.problems or type_cls is None:
+        problems.extend(problem.problems)
+        return None
+    meta = RuleMeta(
+        id=str(rule_id),
+        title=spec["title"],
+        title_en=spec["title_en"],
+        type=spec["type"],
+        dataset=spec["dataset"],
+        severity=spec["severity"],
+        file=Path(shown),
+        description=spec.get("description", ""),
+        description_en=spec.get("description_en", ""),
+        basis=spec.get("basis", ""),
+        owner=spec.get("owner", "department"),
+        deadline_days=spec.get("deadline_days", 10),
+        message=spec.get("message", ""),
+        params=dict(spec.get("params", {})),
+        examples=examples,
+        enabled=spec.get("enabled", True),
+    )
+    rule = type_cls.compile(meta, spec, problem)
+    problems.extend(problem.problems)
+    return rule if not problem.problems else None
+
+
+def _examples(raw: Any, problem: ProblemFactory) -> list[RuleExample]:
+    out = []
+    if not isinstance(raw, list):
+        return out
+    for i, ex in enumerate(raw):
+        key = f"example[{i}]"
+        if (
+            not isinstance(ex, dict)
+            or not isinstance(ex.get("fires"), bool)
+            or not isinstance(ex.get("record"), dict)
+        ):
+            problem(
+                key,
+                "an example needs fires = true|false and a record table",
+                "[[rule.example]] fires = true, record = { ... }",
+            )
+            continue
+        extra = set(ex) - {"fires", "record", "note"}
+        if extra:
+            problem(key, f"unknown key {sorted(extra)[0]!r}", "keys: fires, record, note")
+        out.append(RuleExample(ex["fires"], dict(ex["record"]), str(ex.get("note", ""))))
+    return out
+
+
+class _LineFinder:
+    """Finds the line of a rule's key in the file text, for ``file:line`` locations."""
+
+    def __init__(self, text: str, rule_id: str | None) -> None:
+        self.lines = text.splitlines()
+        self.start = 0
+        if rule_id:
+            pat = re.compile(r"^\s*id\s*=\s*[\"']" + re.escape(rule_id) + r"[\"']")
+            for n, line in enumerate(self.lines):
+                if pat.match(line):
+                    self.start = n
+                    break
+            # the rule's [[rule]] header is the nearest one above its id
+            for n in range(self.start, -1, -1):
+                if self.lines[n].strip().startswith("[[rule]]"):
+                    self.start = n
+                    break
+
+    def __call__(self, key: str | None) -> int | None:
+        if not key:
+            return self.start + 1
+        base = key.split("[")[0].split(".")[0]
+        pat = re.compile(r"^\s*" + re.escape(base) + r"\s*=")
+        for n in range(self.start, len(self.lines)):
+            if n > self.start and self.lines[n].strip().startswith("[[rule]]"):
+                break
+            if pat.match(self.lines[n]):
+                return n + 1
+        return self.start + 1
+
+
+def _show(path: Path, root: Path | None) -> str:
+    base = root or Path.cwd()
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)

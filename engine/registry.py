@@ -1,0 +1,96 @@
+"""Rule types: one class per type, found by name in one registry.
+
+Built-in types register through :func:`register`, the same call a plug-in would use; a second
+class claiming a taken name is refused at start-up with a clear message.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from engine.findings import Finding
+from engine.rule import RuleMeta
+from naebu.problems import Problem
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """A key a rule type reads from its rule table, for validation and the docs."""
+
+    type: type | tuple[type, ...]
+    required: bool = False
+    help: str = ""
+
+
+class RuleType(ABC):
+    """A compiled rule of one type.
+
+    Subclasses declare ``name`` and the ``keys`` they read (besides the common ones in
+    :class:`~engine.rule.RuleMeta`), build themselves in :meth:`compile`, reporting every
+    problem instead of raising, and turn canonical frames into findings in :meth:`evaluate`.
+    """
+
+    name: ClassVar[str]
+    keys: ClassVar[Mapping[str, KeySpec]] = {}
+
+    def __init__(self, meta: RuleMeta) -> None:
+        self.meta = meta
+
+    @classmethod
+    @abstractmethod
+    def compile(
+        cls, meta: RuleMeta, spec: Mapping[str, Any], problem: ProblemFactory
+    ) -> RuleType | None:
+        """Build the rule from its table; report problems through ``problem`` and return None
+        when the rule cannot run."""
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The canonical datasets this rule reads (the first is where findings live)."""
+        return (self.meta.dataset,)
+
+    @abstractmethod
+    def evaluate(self, frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
+        """Findings for the records in ``frames[self.meta.dataset]``."""
+
+
+class ProblemFactory:
+    """Builds problems located at one rule of one file, so rule types need not know where
+    they were read from."""
+
+    def __init__(self, file: str, rule_id: str | None, line_of: Any = None) -> None:
+        self.file = file
+        self.rule_id = rule_id
+        self.problems: list[Problem] = []
+        self._line_of = line_of
+
+    def __call__(self, key: str | None, message: str, hint: str | None = None) -> None:
+        line = self._line_of(key) if self._line_of else None
+        self.problems.append(Problem(self.file, message, self.rule_id, key, hint, line))
+
+
+_REGISTRY: dict[str, type[RuleType]] = {}
+
+
+def register(cls: type[RuleType]) -> type[RuleType]:
+    """Class decorator adding a rule type to the registry."""
+    existing = _REGISTRY.get(cls.name)
+    if existing is not None and existing is not cls:
+        raise ValueError(
+            f"rule type {cls.name!r} is registered twice: "
+            f"{existing.__module__}.{existing.__qualname__} and {cls.__module__}.{cls.__qualname__}"
+        )
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def rule_types() -> dict[str, type[RuleType]]:
+    """All registered rule types by name (built-ins are imported on first use)."""
+    import engine.ruletypes  # noqa: F401  (registers the built-in types)
+
+    return dict(_REGISTRY)

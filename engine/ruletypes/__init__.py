@@ -1,0 +1,3 @@
+"""The built-in rule types; importing this package registers them."""
+
+from engine.ruletypes import match  # noqa: F401

@@ -1,0 +1,348 @@
+"""One run: pull every source, evaluate the rules, store alerts, notify.
+
+The order of a run:
+
+1. reference sources (the officials directory, vendors) are read whole, so routing and
+   lookups see all of them;
+2. each incremental source is pulled chunk by chunk; each chunk's findings become alerts in the
+   SAME transaction that stores its quarantined rows, its files and its watermark, so a crash
+   loses nothing and a restart raises nothing twice;
+3. alerts not yet notified (this run's, and any a crash left behind) are grouped into one
+   digest per recipient and queued in the outbox;
+4. the outbox is delivered; what fails stays there for the next run.
+
+A source that fails is reported and skipped; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from alerts import Directory, deliver_pending, queue_digests, raise_alerts
+from connectors import SourceError, make_connector
+from connectors.base import Batch, SourceState
+from engine.findings import Finding
+from engine.loader import RuleSet, load_rules
+from naebu import datasets, store
+from naebu.config import Config, SourceConfig
+from naebu.problems import ProblemsError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceReport:
+    """What one source gave in a run."""
+
+    name: str
+    dataset: str
+    rows_read: int = 0
+    quarantined: int = 0
+    files: int = 0
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the command line and the run ledger."""
+
+    run_id: int
+    started_at: datetime
+    sources: list[SourceReport] = field(default_factory=list)
+    findings: Counter[str] = field(default_factory=Counter)
+    new_alerts: Counter[str] = field(default_factory=Counter)
+    rule_errors: dict[str, str] = field(default_factory=dict)
+    digests_queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    unassigned: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when no source and no rule failed."""
+        return not self.rule_errors and all(s.error is None for s in self.sources)
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-safe form, stored in the run ledger."""
+        return {
+            "sources": [vars(s) for s in self.sources],
+            "findings": dict(self.findings),
+            "new_alerts": dict(self.new_alerts),
+            "rule_errors": self.rule_errors,
+            "digests_queued": self.digests_queued,
+            "sent": self.sent,
+            "failed": self.failed,
+            "retrying": self.retrying,
+            "unassigned": self.unassigned,
+        }
+
+
+def load_ruleset(config: Config) -> RuleSet:
+    """The config's rules; raise :class:`ProblemsError` when any rule file has a problem."""
+    ruleset = load_rules(config.rule_paths, root=config.base_dir)
+    if ruleset.problems:
+        raise ProblemsError(ruleset.problems)
+    return ruleset
+
+
+def run_once(
+    config: Config, *, now: datetime | None = None, ruleset: RuleSet | None = None
+) -> RunSummary:
+    """Pull, evaluate, store and notify once. See the module docstring for the order."""
+    now = now or datetime.now().replace(microsecond=0)
+    ruleset = ruleset or load_ruleset(config)
+    engine = store.connect(config.store_url)
+    try:
+        return _Run(config, ruleset, engine, now).execute()
+    finally:
+        engine.dispose()
+
+
+class _Run:
+    def __init__(self, config: Config, ruleset: RuleSet, engine: Engine, now: datetime) -> None:
+        self.config = config
+        self.ruleset = ruleset
+        self.engine = engine
+        self.now = now
+        self.metas = {r.meta.id: r.meta for r in ruleset.rules}
+        self.reference: dict[str, pd.DataFrame] = {}
+        self.directory = Directory.from_frame(_empty(config.routing.directory))
+
+    def execute(self) -> RunSummary:
+        with self.engine.begin() as conn:
+            run_id = conn.execute(
+                insert(store.runs).values(started_at=self.now, status="running")
+            ).inserted_primary_key[0]
+        summary = RunSummary(run_id=int(run_id), started_at=self.now)
+        self.summary = summary
+        sources = [s for s in self.config.sources.values() if s.enabled]
+        # Reference data first: routing needs the whole directory before any alert is raised.
+        sources.sort(key=lambda s: not datasets.get(s.dataset).reference)
+        for source in sources:
+            report = SourceReport(source.name, source.dataset)
+            summary.sources.append(report)
+            try:
+                self._pull(source, report)
+            except SourceError as exc:
+                report.error = str(exc)
+                log.error("source %s: %s", source.name, exc)
+            except Exception as exc:  # a source outage must not stop the other sources
+                report.error = f"{type(exc).__name__}: {exc}"
+                log.exception("source %s failed", source.name)
+        self._notify()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(store.runs)
+                .where(store.runs.c.id == summary.run_id)
+                .values(
+                    ended_at=datetime.now().replace(microsecond=0),
+                    status="ok" if summary.ok else "partial",
+                    summary=summary.as_json(),
+                )
+            )
+        return summary
+
+    # -- pulling ---------------------------------------------------------------------------
+
+    def _pull(self, source: SourceConfig, report: SourceReport) -> None:
+        dataset = datasets.get(source.dataset)
+        connector = make_connector(source)
+        state = self._state(source.name)
+        if dataset.reference:
+            batches = list(connector.pull(state))
+            frames = [b.frame for b in batches if not b.frame.empty]
+            whole = pd.concat(frames, ignore_index=True) if frames else _empty(dataset.name)
+            previous = self.reference.get(dataset.name)
+            if previous is not None and not previous.empty:
+                whole = pd.concat([previous, whole], ignore_index=True)
+            self.reference[dataset.name] = whole
+            if dataset.name == self.config.routing.directory:
+                self.directory = Directory.from_frame(whole)
+            merged = _merge_batches(source, batches)
+            self._commit(source, merged, self._evaluate(dataset.name, whole), report)
+        else:
+            for batch in connector.pull(state):
+                self._commit(source, batch, self._evaluate(dataset.name, batch.frame), report)
+
+    def _state(self, source: str) -> SourceState:
+        with self.engine.connect() as conn:
+            wm = conn.execute(
+                select(store.watermarks.c.value).where(store.watermarks.c.source == source)
+            ).scalar_one_or_none()
+            seen = set(
+                conn.execute(
+                    select(store.files_seen.c.checksum).where(store.files_seen.c.source == source)
+                ).scalars()
+            )
+        return SourceState(watermark=wm, seen_checksums=seen)
+
+    def _evaluate(self, dataset: str, frame: pd.DataFrame) -> list[Finding]:
+        if frame.empty:
+            return []
+        frames: dict[str, pd.DataFrame] = {**self.reference, dataset: frame}
+        findings: list[Finding] = []
+        for rule in self.ruleset.for_dataset(dataset):
+            try:
+                found = rule.evaluate(frames)
+            except Exception as exc:  # one broken rule must not stop the others
+                self.summary.rule_errors[rule.meta.id] = f"{type(exc).__name__}: {exc}"
+                log.exception("rule %s failed", rule.meta.id)
+                continue
+            self.summary.findings[rule.meta.id] += len(found)
+            findings.extend(found)
+        return findings
+
+    def _commit(
+        self, source: SourceConfig, batch: Batch, findings: list[Finding], report: SourceReport
+    ) -> None:
+        """Alerts, quarantine, files and watermark of one batch, in one transaction."""
+        with self.engine.begin() as conn:
+            new_ids = raise_alerts(
+                conn, findings, self.metas, self.directory, run_id=self.summary.run_id, now=self.now
+            )
+            if new_ids:
+                self._count_new(conn, new_ids)
+            self._quarantine(conn, source, batch)
+            for taken in batch.files:
+                conn.execute(
+                    insert(store.files_seen).values(
+                        source=source.name,
+                        checksum=taken.checksum,
+                        path=taken.path,
+                        rows=taken.rows,
+                        taken_at=self.now,
+                    )
+                )
+            if batch.watermark is not None:
+                _set_watermark(conn, source.name, batch.watermark, self.now)
+        report.rows_read += batch.rows_read
+        report.quarantined += len(batch.quarantined)
+        report.files += len(batch.files)
+
+    def _count_new(self, conn: Connection, ids: list[int]) -> None:
+        rows = conn.execute(
+            select(store.alerts.c.rule_id, store.alerts.c.assignee).where(
+                store.alerts.c.id.in_(ids)
+            )
+        ).all()
+        for rule_id, assignee in rows:
+            self.summary.new_alerts[rule_id] += 1
+            if assignee is None:
+                self.summary.unassigned += 1
+
+    def _quarantine(self, conn: Connection, source: SourceConfig, batch: Batch) -> None:
+        if not batch.quarantined:
+            return
+        q = store.quarantine.c
+        # An inclusive watermark re-reads the boundary rows; keep one entry per bad row.
+        known = set(
+            conn.execute(
+                select(q.location, q.reason).where(
+                    q.source == source.name,
+                    q.location.in_([r.location for r in batch.quarantined]),
+                )
+            ).all()
+        )
+        rows = [
+            {
+                "run_id": self.summary.run_id,
+                "source": source.name,
+                "dataset": source.dataset,
+                "location": r.location,
+                "raw": r.raw,
+                "reason": r.reason,
+                "created_at": self.now,
+            }
+            for r in batch.quarantined
+            if (r.location, r.reason) not in known
+        ]
+        if rows:
+            conn.execute(insert(store.quarantine), rows)
+
+    # -- notifying -------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        a, d = store.alerts.c, store.deliveries.c
+        with self.engine.begin() as conn:
+            pending = list(
+                conn.execute(
+                    select(a.id)
+                    .where(a.status == "raised", a.assignee.is_not(None))
+                    .where(~a.id.in_(select(d.alert_id)))
+                    .order_by(a.id)
+                ).scalars()
+            )
+            if pending:
+                self.summary.digests_queued = queue_digests(
+                    conn,
+                    pending,
+                    self.directory,
+                    self.config.notify,
+                    run_id=self.summary.run_id,
+                    now=self.now,
+                )
+        report = deliver_pending(self.engine, self.config.notify, self.directory, now=self.now)
+        self.summary.sent = report.sent
+        self.summary.failed = report.failed
+        self.summary.retrying = report.retrying
+
+
+def _set_watermark(conn: Connection, source: str, value: str, now: datetime) -> None:
+    w = store.watermarks
+    done = conn.execute(update(w).where(w.c.source == source).values(value=value, updated_at=now))
+    if done.rowcount == 0:
+        conn.execute(insert(w).values(source=source, value=value, updated_at=now))
+
+
+def _merge_batches(source: SourceConfig, batches: Iterable[Batch]) -> Batch:
+    batches = list(batches)
+    return Batch(
+        source=source.name,
+        dataset=source.dataset,
+        frame=_empty(source.dataset),
+        quarantined=[q for b in batches for q in b.quarantined],
+        rows_read=sum(b.rows_read for b in batches),
+        watermark=next((b.watermark for b in reversed(batches) if b.watermark is not None), None),
+        files=[f for b in batches for f in b.files],
+    )
+
+
+def _empty(dataset: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in datasets.get(dataset).column_names})
+
+
+def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
+    """The run summary as text lines for the command line."""
+    lines = [f"naebu run #{summary.run_id} at {summary.started_at:%Y-%m-%d %H:%M}", ""]
+    lines.append(f"{'source':<18} {'dataset':<18} {'rows read':>10} {'quarantined':>12}  note")
+    for s in summary.sources:
+        note = f"ERROR {s.error}" if s.error else (f"{s.files} file(s)" if s.files else "")
+        lines.append(
+            f"{s.name:<18} {s.dataset:<18} {s.rows_read:>10,} {s.quarantined:>12,}  {note}"
+        )
+    lines += ["", f"{'rule':<24} {'findings':>9} {'new alerts':>11}  title"]
+    for rule_id in sorted(rules):
+        meta = rules[rule_id]
+        err = summary.rule_errors.get(rule_id)
+        title = f"ERROR {err}" if err else meta.title
+        lines.append(
+            f"{rule_id:<24} {summary.findings.get(rule_id, 0):>9,} {summary.new_alerts.get(rule_id, 0):>11,}  {title}"
+        )
+    total_new = sum(summary.new_alerts.values())
+    lines += [
+        "",
+        f"new alerts: {total_new:,} (unassigned {summary.unassigned:,}); "
+        f"quarantined rows: {sum(s.quarantined for s in summary.sources):,}",
+        f"notifications: {summary.digests_queued:,} digest(s) queued, {summary.sent:,} sent, "
+        f"{summary.retrying:,} to retry, {summary.failed:,} failed",
+    ]
+    return lines
