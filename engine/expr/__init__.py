@@ -1,0 +1,119 @@
+"""The safe expression language of rule conditions (``when = "..."``).
+
+Rule files are written by compliance staff; nothing in them is ever run as Python. Text goes
+through the project's own tokenizer (:mod:`.lexer`), parser (:mod:`.parser`), name and type
+checker (:mod:`.checker`) and compiler (:mod:`.compiler`), which builds vectorized pandas
+operations from a fixed set of operators and built-in functions (:mod:`.functions`).
+
+>>> cond = compile_expression("amount / attendees > params.max_per_person",
+...                           {"amount": "number", "attendees": "int"}, {"max_per_person": 50_000})
+>>> cond.evaluate(frame)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from .checker import Checker
+from .compiler import Env, Evaluator, compile_tree
+from .errors import ExprError, ExprProblem, caret
+from .functions import FUNCTIONS, Function, register
+from .kinds import comparable, describe
+from .parser import parse
+from .values import truth
+
+__all__ = [
+    "FUNCTIONS",
+    "CompiledExpression",
+    "ExprError",
+    "ExprProblem",
+    "Function",
+    "caret",
+    "compile_expression",
+    "register",
+]
+
+
+class CompiledExpression:
+    """A checked expression, ready to evaluate over frames of its dataset.
+
+    ``result_type`` is the language type of the result (``bool`` for conditions);
+    ``columns_used`` names the columns the expression reads (``alias.column`` for joined ones).
+    """
+
+    def __init__(self, text: str, result_type: str, columns_used: frozenset[str],
+                 columns: Mapping[str, str], evaluator: Evaluator):  # fmt: skip
+        self.text = text
+        self.result_type = result_type
+        self.columns_used = columns_used
+        self._columns = dict(columns)
+        self._evaluator = evaluator
+
+    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+        """Evaluate over every row of ``frame`` at once; the result has ``frame``'s index.
+
+        A condition gives a plain numpy-bool Series (null counted as false). Raises ExprError if
+        the frame lacks a column the expression reads.
+        """
+        missing = sorted(c for c in self.columns_used if c not in frame.columns)
+        if missing:
+            raise ExprError([ExprProblem(f"column {c!r} is missing from the data", None, self.text.find(c))
+                             for c in missing])  # fmt: skip
+        result = self._evaluator(Env(frame, self._columns))
+        if self.result_type == "bool":
+            result = truth(result)
+        return result
+
+    def __repr__(self) -> str:
+        return f"CompiledExpression({self.text!r}, result_type={self.result_type!r})"
+
+
+def compile_expression(text: str, columns: Mapping[str, str], params: Mapping[str, Any] | None = None,
+                       *, expect: str | None = "bool",
+                       aliases: Mapping[str, Mapping[str, str]] | None = None) -> CompiledExpression:  # fmt: skip
+    """Parse, check and compile ``text``; raise ExprError listing every problem found.
+
+    ``columns`` maps the dataset's column names to their types (:mod:`naebu.datasets`);
+    ``params`` are the rule's parameters, bound now. ``expect`` is the type the result must
+    have (``"bool"`` for a condition; None for any). ``aliases`` maps the alias of a joined
+    dataset to its columns, allowing ``alias.column``; the frame then carries that column under
+    the name ``"alias.column"``.
+    """
+    if not text.strip():
+        raise ExprError(
+            [ExprProblem("the expression is empty", "write a condition, e.g. amount > 0", 0)]
+        )
+    tree = parse(text)
+    checker = Checker(columns, params or {}, aliases or {})
+    result_type = checker.check(tree)
+    problems = checker.out.problems
+    if not problems and expect is not None and not _fits(result_type, expect):
+        if expect == "bool":
+            problems.append(ExprProblem(f"the condition must give true or false, but it gives {describe(result_type)}",
+                                        "compare it, e.g. amount > 0", 0))  # fmt: skip
+        else:
+            problems.append(
+                ExprProblem(
+                    f"the expression must give {describe(expect)}, but it gives {describe(result_type)}",
+                    None,
+                    0,
+                )
+            )
+    if problems:
+        raise ExprError(problems)
+    columns_all: dict[str, str] = dict(columns)
+    for alias, alias_columns in (aliases or {}).items():
+        columns_all.update({f"{alias}.{c}": t for c, t in alias_columns.items()})
+    evaluator = compile_tree(tree, checker.out)
+    return CompiledExpression(
+        text, result_type, frozenset(checker.out.columns_used), columns_all, evaluator
+    )
+
+
+def _fits(actual: str, expect: str) -> bool:
+    if expect == "bool":
+        return actual == "bool"
+    return actual == expect or (comparable(actual, expect) and expect in ("number", "datetime"))

@@ -1,0 +1,407 @@
+"""Name and type checking: every column, parameter and function is known and fits.
+
+The checker walks the whole tree and collects every problem instead of stopping at the first,
+so a rule author sees all mistakes of an expression at once. It also binds parameter values and
+turns text literals compared with dates or times (``received_on >= "2024-01-01"``) into dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from naebu.problems import did_you_mean
+
+from .errors import ExprProblem
+from .functions import FUNCTIONS
+from .kinds import (
+    ANY,
+    ERROR,
+    NUMERIC,
+    comparable,
+    describe,
+    element_type,
+    family,
+    is_list,
+    value_type,
+)
+from .parser import Binary, Call, Compare, Dotted, ListLiteral, Literal, Name, Node, Unary
+
+_BOOL_HINT = "compare it, e.g. amount > 0, or test it with is_null(x)"
+
+
+@dataclass
+class Checked:
+    """The outcome of checking: a type for every node and the fixed values bound to some."""
+
+    types: dict[Node, str] = field(default_factory=dict)
+    #: Values known at compile time: parameters, lists, dates written as text.
+    values: dict[Node, Any] = field(default_factory=dict)
+    columns_used: set[str] = field(default_factory=set)
+    problems: list[ExprProblem] = field(default_factory=list)
+
+
+class Checker:
+    """Checks one syntax tree against the dataset's columns, the rule's params and aliases."""
+
+    def __init__(self, columns: Mapping[str, str], params: Mapping[str, Any],
+                 aliases: Mapping[str, Mapping[str, str]]):  # fmt: skip
+        self.columns = columns
+        self.params = params
+        self.aliases = aliases
+        self.out = Checked()
+
+    def problem(self, offset: int, message: str, hint: str | None = None) -> str:
+        """Record a problem; returns the error type so callers can ``return self.problem(...)``."""
+        self.out.problems.append(ExprProblem(message, hint, offset))
+        return ERROR
+
+    def check(self, node: Node) -> str:
+        """The type of ``node`` (``error`` after a reported problem)."""
+        type_ = self._check(node)
+        self.out.types[node] = type_
+        return type_
+
+    def _check(self, node: Node) -> str:
+        if isinstance(node, Literal):
+            return node.type
+        if isinstance(node, Name):
+            return self.name(node)
+        if isinstance(node, Dotted):
+            return self.dotted(node)
+        if isinstance(node, ListLiteral):
+            self.list_literal(node)
+            return self.problem(node.offset, "a list can only be used on the right of 'in'",
+                                'e.g. merchant_category in ["유흥주점", "골프장"]')  # fmt: skip
+        if isinstance(node, Unary):
+            return self.unary(node)
+        if isinstance(node, Binary):
+            return self.binary(node)
+        if isinstance(node, Compare):
+            return self.compare(node)
+        if isinstance(node, Call):
+            return self.call(node)
+        raise TypeError(f"unknown node {node!r}")  # a bug in the parser, not a user's mistake
+
+    # -- names ------------------------------------------------------------------------------
+    def name(self, node: Name) -> str:
+        if node.name in self.columns:
+            self.out.columns_used.add(node.name)
+            return self.columns[node.name]
+        if node.name == "params":
+            return self.problem(node.offset, "'params' needs a parameter name", "write params.NAME")
+        if node.name in FUNCTIONS:
+            return self.problem(
+                node.offset, f"{node.name!r} is a function", f"call it: {node.name}(...)"
+            )
+        if node.name in self.aliases:
+            return self.problem(
+                node.offset,
+                f"{node.name!r} is a dataset alias",
+                f"name one of its columns: {node.name}.COLUMN",
+            )
+        hint = (
+            did_you_mean(node.name, self.columns)
+            or f'to compare with text, put it in quotes: "{node.name}"'
+        )
+        return self.problem(node.offset, f"unknown column {node.name!r}", hint)
+
+    def dotted(self, node: Dotted) -> str:
+        if node.base == "params":
+            return self.param(node)
+        if node.base in self.aliases:
+            columns = self.aliases[node.base]
+            if node.attr in columns:
+                self.out.columns_used.add(f"{node.base}.{node.attr}")
+                return columns[node.attr]
+            return self.problem(node.attr_offset, f"unknown column {node.attr!r} of {node.base!r}",
+                                did_you_mean(node.attr, columns))  # fmt: skip
+        hint = "only params.NAME may contain a dot"
+        if node.base in self.columns and node.attr in FUNCTIONS:
+            hint = f"functions are called by name: {node.attr}({node.base})"
+        elif node.base in self.columns:
+            hint = "a column has no attributes; only params.NAME may contain a dot"
+        return self.problem(node.offset, f"'{node.base}.{node.attr}' is not allowed", hint)
+
+    def param(self, node: Dotted) -> str:
+        if node.attr not in self.params:
+            hint = did_you_mean(node.attr, self.params)
+            if hint is None:
+                known = ", ".join(sorted(self.params)) or "none"
+                hint = f"add it to the rule's [params] table (defined: {known})"
+            return self.problem(node.attr_offset, f"unknown parameter 'params.{node.attr}'", hint)
+        value = self.params[node.attr]
+        type_ = value_type(value)
+        if type_ is None:
+            return self.problem(node.attr_offset, f"parameter 'params.{node.attr}' has a value of unsupported type",
+                                "use a number, text, date, true/false, or a list of one kind of them")  # fmt: skip
+        self.out.values[node] = value
+        return type_
+
+    # -- operators --------------------------------------------------------------------------
+    def unary(self, node: Unary) -> str:
+        type_ = self.check(node.operand)
+        if type_ == ERROR:
+            return ERROR
+        if node.op == "not":
+            if type_ != "bool":
+                return self.problem(
+                    node.offset,
+                    f"'not' needs true/false, but this is {describe(type_)}",
+                    _BOOL_HINT,
+                )
+            return "bool"
+        if type_ not in NUMERIC:
+            return self.problem(node.offset, f"'-' needs a number, but this is {describe(type_)}")
+        return type_
+
+    def binary(self, node: Binary) -> str:
+        left, right = self.check(node.left), self.check(node.right)
+        if node.op in ("and", "or"):
+            ok = True
+            for side, operand, type_ in (("left", node.left, left), ("right", node.right, right)):
+                if type_ not in ("bool", ERROR):
+                    self.problem(
+                        operand.offset,
+                        f"'{node.op}' needs true/false on both sides, but the {side} side is {describe(type_)}",
+                        _BOOL_HINT,
+                    )
+                    ok = False
+            return "bool" if ok and ERROR not in (left, right) else ERROR
+        if ERROR in (left, right):
+            return ERROR
+        if left in NUMERIC and right in NUMERIC:
+            both_int = left == right == "int" and node.op != "/"
+            return "int" if both_int else "number"
+        bad = left if left not in NUMERIC else right
+        if bad == "str":
+            return self.problem(node.op_offset, f"arithmetic '{node.op}' on text is not allowed",
+                                "+ - * / % work on numbers; compare text with == or use contains(x, y)")  # fmt: skip
+        if family(bad) in ("date", "time"):
+            return self.problem(node.op_offset, f"arithmetic '{node.op}' on {describe(bad)} is not supported",
+                                "use days_between(a, b) to count days, or hour(x) / minute(x)")  # fmt: skip
+        return self.problem(
+            node.op_offset, f"'{node.op}' needs numbers, but one side is {describe(bad)}"
+        )
+
+    def compare(self, node: Compare) -> str:
+        if node.op in ("in", "not in"):
+            return self.membership(node)
+        left, right = self.check(node.left), self.check(node.right)
+        if ERROR in (left, right):
+            return ERROR
+        if "null" in (left, right):
+            return self.problem(node.op_offset, "comparing with null is always false",
+                                "use is_null(x) or not_null(x)")  # fmt: skip
+        if is_list(left) or is_list(right):
+            return self.problem(
+                node.op_offset,
+                f"a list cannot be compared with '{node.op}'",
+                "use 'in' to test membership",
+            )
+        if not comparable(left, right) and not self.coerce_text(node, left, right):
+            hint = None
+            if "str" in (left, right) and "number" in (family(left), family(right)):
+                hint = 'numbers are written without quotes; text is written in quotes: "카드"'
+            return self.problem(
+                node.op_offset, f"cannot compare {describe(left)} with {describe(right)}", hint
+            )
+        if left == "bool" and node.op not in ("==", "!="):
+            return self.problem(
+                node.op_offset,
+                f"true/false values cannot be compared with '{node.op}'",
+                "use == or !=",
+            )
+        return "bool"
+
+    def coerce_text(self, node: Compare, left: str, right: str) -> bool:
+        """Accept ``date_column >= "2024-01-01"`` and ``time_column < "06:00"``."""
+        for text_side, other in ((node.right, left), (node.left, right)):
+            if (
+                isinstance(text_side, Literal)
+                and text_side.type == "str"
+                and family(other) in ("date", "time")
+            ):
+                self.coerce_literal(text_side, other)  # on failure reported; no type mismatch too
+                return True
+        return False
+
+    def coerce_literal(self, node: Literal, type_: str) -> str:
+        """Read a text literal as a date, datetime or time; the new type, or error."""
+        parsed = _parse_temporal(node.value, type_)
+        if parsed is None:
+            example = '"23:00"' if type_ == "time" else '"2024-01-31"'
+            return self.problem(
+                node.offset, f"{node.value!r} is not {describe(type_)}", f"write it as {example}"
+            )
+        self.out.values[node] = parsed
+        self.out.types[node] = type_
+        return type_
+
+    def membership(self, node: Compare) -> str:
+        left = self.check(node.left)
+        if isinstance(node.right, ListLiteral):
+            right = self.list_literal(node.right)
+        else:
+            right = self.check(node.right)
+            if right not in (ERROR,) and not is_list(right):
+                hint = 'use a list, e.g. x in ["a", "b"], or a list parameter'
+                if right == "str":
+                    hint = 'to look for text inside text, use contains(x, "...")'
+                return self.problem(
+                    node.right.offset,
+                    f"'{node.op}' needs a list on the right, but this is {describe(right)}",
+                    hint,
+                )
+        self.out.types[node.right] = right
+        if ERROR in (left, right):
+            return ERROR
+        if is_list(left) or left in ("null", "bool"):
+            return self.problem(node.left.offset, f"'{node.op}' cannot test {describe(left)}")
+        inner = element_type(right)
+        if inner != "any" and not comparable(left, inner):
+            return self.problem(
+                node.op_offset, f"cannot look for {describe(left)} in {describe(right)}"
+            )
+        return "bool"
+
+    def list_literal(self, node: ListLiteral) -> str:
+        values: list[Any] = []
+        ok = True
+        for item in node.items:
+            value = _fixed_value(item)
+            if value is None:
+                self.problem(
+                    item.offset,
+                    "a list may only hold fixed values",
+                    'e.g. ["유흥주점", "골프장"] or [1, 2]',
+                )
+                ok = False
+            else:
+                values.append(value)
+        if not ok:
+            return ERROR
+        type_ = value_type(values)
+        if type_ is None:
+            return self.problem(
+                node.offset, "a list must hold values of one kind", "all text or all numbers"
+            )
+        self.out.values[node] = values
+        return type_
+
+    # -- functions --------------------------------------------------------------------------
+    def call(self, node: Call) -> str:
+        arg_types = [self.check(arg) for arg in node.args]
+        func = FUNCTIONS.get(node.name)
+        if func is None:
+            if node.name in self.columns:
+                return self.problem(
+                    node.offset,
+                    f"{node.name!r} is a column, not a function",
+                    "drop the parentheses",
+                )
+            hint = (
+                did_you_mean(node.name, FUNCTIONS)
+                or f"known functions: {', '.join(sorted(FUNCTIONS))}"
+            )
+            return self.problem(node.offset, f"unknown function {node.name!r}", hint)
+        count = len(node.args)
+        if not func.min_args <= count <= len(func.params):
+            want = (
+                str(len(func.params))
+                if not func.optional
+                else f"{func.min_args} to {len(func.params)}"
+            )
+            plural = "" if want == "1" else "s"
+            return self.problem(
+                node.offset,
+                f"{node.name}() takes {want} argument{plural}, got {count}",
+                f"use {func.signature()}",
+            )
+        ok = True
+        for i, (arg, type_) in enumerate(zip(node.args, arg_types, strict=True)):
+            allowed = func.params[i]
+            if i in func.constant:
+                ok = self.constant_arg(func.name, i, arg, type_, allowed) and ok
+                continue
+            if (
+                type_ == "str"
+                and isinstance(arg, Literal)
+                and allowed <= {"date", "datetime", "time"}
+            ):
+                type_ = arg_types[i] = self.coerce_literal(
+                    arg, "date" if "date" in allowed else min(allowed)
+                )
+            if type_ == ERROR:
+                ok = False
+            elif type_ not in allowed and not (type_ == "null" and allowed == ANY):
+                want = " or ".join(describe(t) for t in sorted(allowed))
+                self.problem(
+                    arg.offset,
+                    f"argument {i + 1} of {node.name}() must be {want}, not {describe(type_)}",
+                    f"use {func.signature()}",
+                )
+                ok = False
+        if not ok or ERROR in arg_types:
+            return ERROR
+        try:
+            return func.result_type(arg_types)
+        except ValueError as exc:
+            return self.problem(node.offset, str(exc))
+
+    def constant_arg(
+        self, name: str, i: int, arg: Node, type_: str, allowed: frozenset[str]
+    ) -> bool:
+        value = self.out.values.get(arg) if isinstance(arg, Dotted) else _fixed_value(arg)
+        if type_ == ERROR:
+            return False
+        whole = (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and float(value).is_integer()
+        )
+        if (
+            value is None
+            or (allowed == {"int"} and not whole)
+            or (type_ not in allowed and not whole)
+        ):
+            want = (
+                "a fixed whole number"
+                if allowed == {"int"}
+                else f"a fixed {describe(min(allowed))}"
+            )
+            self.problem(
+                arg.offset,
+                f"argument {i + 1} of {name}() must be {want}",
+                "write a number such as 2, or a parameter",
+            )
+            return False
+        self.out.values[arg] = value
+        return True
+
+
+def _fixed_value(node: Node) -> Any:
+    """The value of a literal (or a negated number literal); None if ``node`` is not fixed."""
+    if isinstance(node, Literal) and node.type != "null":
+        return node.value
+    if (
+        isinstance(node, Unary)
+        and node.op == "-"
+        and isinstance(node.operand, Literal)
+        and node.operand.type in NUMERIC
+    ):
+        return -node.operand.value
+    return None
+
+
+def _parse_temporal(text: str, type_: str) -> Any:
+    try:
+        if type_ == "time":
+            return dt.time.fromisoformat(text.strip())
+        if type_ == "date":
+            return dt.date.fromisoformat(text.strip())
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None

@@ -1,0 +1,161 @@
+"""Turn a checked syntax tree into nested closures that evaluate a whole DataFrame at once.
+
+Each closure takes an :class:`Env` and returns a Series on the frame's index in the canonical
+dtype of its type (see :mod:`engine.expr.values`). There is no per-row Python: every operator
+is one pandas/numpy operation over all rows.
+
+Null semantics, SQL-like but two-valued so that conditions stay plain true/false:
+
+* a comparison (``== != < <= > >= in``) with a null side is false, and so is ``not in``;
+* ``not c`` is the exact opposite of ``c``: a comparison that was false because of a null
+  becomes true under ``not``. (``not (amount > 10)`` is true for a missing amount; write
+  ``not_null(amount) and amount <= 10`` to exclude it.)
+* arithmetic with a null gives null; division or ``%`` by zero gives null, never inf;
+* a bool column used as a condition counts null as false.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .checker import Checked
+from .functions import FUNCTIONS
+from .kinds import element_type
+from .parser import Binary, Call, Compare, Dotted, ListLiteral, Literal, Name, Node, Unary
+from .values import boolean, constant, finite, nulls, scalar, to_runtime, truth
+
+
+class Env:
+    """One evaluation: the frame, and columns already converted to their runtime dtype."""
+
+    def __init__(self, frame: pd.DataFrame, columns: Mapping[str, str]):
+        self.frame = frame
+        self.index = frame.index
+        self.columns = columns
+        self._cache: dict[str, pd.Series] = {}
+
+    def column(self, name: str) -> pd.Series:
+        """A column in its canonical dtype, converted once per evaluation."""
+        if name not in self._cache:
+            self._cache[name] = to_runtime(self.frame[name], self.columns[name])
+        return self._cache[name]
+
+
+Evaluator = Callable[[Env], pd.Series]
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+class Compiler:
+    """Compiles nodes using the types and bound values found by the checker."""
+
+    def __init__(self, checked: Checked):
+        self.types = checked.types
+        self.values = checked.values
+
+    def compile(self, node: Node) -> Evaluator:
+        """The evaluator of ``node``."""
+        if node in self.values and not isinstance(node, ListLiteral):
+            return self.fixed(self.values[node], self.types[node])
+        if isinstance(node, Literal):
+            return self.fixed(node.value, node.type)
+        if isinstance(node, Name):
+            name = node.name
+            return lambda env: env.column(name)
+        if isinstance(node, Dotted):  # alias.column of a joined dataset: a column of the frame
+            key = f"{node.base}.{node.attr}"
+            return lambda env: env.column(key)
+        if isinstance(node, Unary):
+            return self.unary(node)
+        if isinstance(node, Binary):
+            return self.binary(node)
+        if isinstance(node, Compare):
+            return self.compare(node)
+        if isinstance(node, Call):
+            return self.call(node)
+        raise TypeError(f"cannot compile {node!r}")  # the checker refuses everything else
+
+    def fixed(self, value: Any, type_: str) -> Evaluator:
+        return lambda env: constant(value, type_, env.index)
+
+    def unary(self, node: Unary) -> Evaluator:
+        operand = self.compile(node.operand)
+        if node.op == "not":
+            return lambda env: ~truth(operand(env))
+        return lambda env: -operand(env)
+
+    def binary(self, node: Binary) -> Evaluator:
+        left, right = self.compile(node.left), self.compile(node.right)
+        if node.op == "and":
+            return lambda env: truth(left(env)) & truth(right(env))
+        if node.op == "or":
+            return lambda env: truth(left(env)) | truth(right(env))
+        return lambda env: _arithmetic(node.op, left(env), right(env))
+
+    def compare(self, node: Compare) -> Evaluator:
+        left = self.compile(node.left)
+        if node.op in ("in", "not in"):
+            right_type = self.types[node.right]
+            values = [scalar(v, element_type(right_type)) for v in self.values[node.right]]
+            negate = node.op == "not in"
+            return lambda env: _membership(left(env), values, negate)
+        right = self.compile(node.right)
+        op = _COMPARE[node.op]
+        return lambda env: _compare(op, left(env), right(env))
+
+    def call(self, node: Call) -> Evaluator:
+        func = FUNCTIONS[node.name]
+        args: list[Evaluator | Any] = []
+        for i, arg in enumerate(node.args):
+            args.append(self.values[arg] if i in func.constant else self.compile(arg))
+        constant_positions = func.constant
+
+        def evaluate(env: Env) -> pd.Series:
+            given = [a if i in constant_positions else a(env) for i, a in enumerate(args)]
+            return func.impl(*given)
+
+        return evaluate
+
+
+def _compare(op: Callable[[Any, Any], Any], a: pd.Series, b: pd.Series) -> pd.Series:
+    present = ~(nulls(a) | nulls(b))
+    result = op(a, b)
+    return boolean(result.to_numpy(dtype=bool, na_value=False) & present, a.index)
+
+
+def _membership(a: pd.Series, values: list[Any], negate: bool) -> pd.Series:
+    found = a.isin(values).to_numpy(dtype=bool, na_value=False)
+    if negate:
+        found = ~found
+    return boolean(found & ~nulls(a), a.index)
+
+
+def _arithmetic(op: str, a: pd.Series, b: pd.Series) -> pd.Series:
+    with np.errstate(all="ignore"):
+        if op == "+":
+            result = a + b
+        elif op == "-":
+            result = a - b
+        elif op == "*":
+            result = a * b
+        else:
+            divisor = b.where(b != 0)  # x / 0 and x % 0 are null, not inf or an error
+            result = a / divisor if op == "/" else a % divisor
+    return finite(result)
+
+
+def compile_tree(node: Node, checked: Checked) -> Evaluator:
+    """The evaluator of a checked tree."""
+    return Compiler(checked).compile(node)

@@ -1,0 +1,261 @@
+"""Built-in functions of the expression language: a registry of name -> :class:`Function`.
+
+Adding a function takes a few lines::
+
+    @register("quarter", [TEMPORAL], "int")
+    def _quarter(x: pd.Series) -> pd.Series:
+        \"\"\"Quarter of the year, 1-4.\"\"\"
+        return x.dt.quarter.astype("float64")
+
+The implementation receives one Series per argument, already in the canonical dtype of
+:mod:`engine.expr.values` (numbers as float64, text as ``str`` with blanks as NA...), except for
+arguments listed in ``constant``, which must be a literal or a parameter and arrive as Python
+values. It must be vectorized and return a Series on the same index; a null input gives a null
+result, and a function returning bool gives false for null (SQL-like, made boolean).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .kinds import ANY, NUMERIC, TEMPORAL, comparable, describe, unify
+from .values import boolean, nulls
+
+TIME_OF_DAY = frozenset({"datetime", "time"})
+TEXT = frozenset({"str"})
+
+#: A return type, or a function of the argument types that gives it (raising ValueError with a
+#: message when the combination is wrong).
+Returns = str | Callable[[Sequence[str]], str]
+
+
+@dataclass(frozen=True)
+class Function:
+    """One built-in function: its signature, documentation and implementation."""
+
+    name: str
+    params: tuple[frozenset[str], ...]
+    returns: Returns
+    impl: Callable[..., pd.Series]
+    doc: str
+    optional: int = 0  # how many trailing parameters may be left out
+    constant: frozenset[int] = frozenset()  # positions that must be fixed values
+
+    @property
+    def min_args(self) -> int:
+        """The fewest arguments a call may give."""
+        return len(self.params) - self.optional
+
+    def result_type(self, arg_types: Sequence[str]) -> str:
+        """The type a call returns for these argument types (ValueError if they do not fit)."""
+        return self.returns if isinstance(self.returns, str) else self.returns(arg_types)
+
+    def signature(self) -> str:
+        """``round(number, [number])`` for messages and documentation."""
+        parts = [
+            " or ".join(describe(t) for t in sorted(p)) if p != ANY else "any" for p in self.params
+        ]
+        for i in range(self.min_args, len(parts)):
+            parts[i] = f"[{parts[i]}]"
+        return f"{self.name}({', '.join(parts)})"
+
+
+FUNCTIONS: dict[str, Function] = {}
+
+
+def register(name: str, params: Iterable[frozenset[str]], returns: Returns, *, optional: int = 0,
+             constant: Iterable[int] = ()) -> Callable[[Callable[..., pd.Series]], Callable[..., pd.Series]]:  # fmt: skip
+    """Decorator adding a function to :data:`FUNCTIONS`; its docstring documents it."""
+
+    def decorate(impl: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
+        if name in FUNCTIONS:
+            raise ValueError(f"function {name!r} is registered twice")
+        FUNCTIONS[name] = Function(name, tuple(params), returns, impl, inspect.getdoc(impl) or "",
+                                   optional, frozenset(constant))  # fmt: skip
+        return impl
+
+    return decorate
+
+
+def _floats(series: pd.Series) -> pd.Series:
+    return series.astype("float64")
+
+
+# -- date and time ------------------------------------------------------------------------------
+def _seconds_of_day(x: pd.Series) -> pd.Series:
+    if pd.api.types.is_timedelta64_dtype(x.dtype):
+        return x.dt.total_seconds() % 86400
+    return _floats(x.dt.hour * 3600 + x.dt.minute * 60 + x.dt.second)
+
+
+@register("hour", [TIME_OF_DAY], "int")
+def _hour(x: pd.Series) -> pd.Series:
+    """Hour of the day, 0-23."""
+    return _seconds_of_day(x) // 3600
+
+
+@register("minute", [TIME_OF_DAY], "int")
+def _minute(x: pd.Series) -> pd.Series:
+    """Minute of the hour, 0-59."""
+    return _seconds_of_day(x) // 60 % 60
+
+
+@register("weekday", [TEMPORAL], "int")
+def _weekday(x: pd.Series) -> pd.Series:
+    """Day of the week: Monday = 0 ... Saturday = 5, Sunday = 6."""
+    return _floats(x.dt.day_of_week)
+
+
+@register("day", [TEMPORAL], "int")
+def _day(x: pd.Series) -> pd.Series:
+    """Day of the month, 1-31."""
+    return _floats(x.dt.day)
+
+
+@register("month", [TEMPORAL], "int")
+def _month(x: pd.Series) -> pd.Series:
+    """Month, 1-12."""
+    return _floats(x.dt.month)
+
+
+@register("year", [TEMPORAL], "int")
+def _year(x: pd.Series) -> pd.Series:
+    """Year, e.g. 2024."""
+    return _floats(x.dt.year)
+
+
+@register("date", [TEMPORAL], "date")
+def _date(x: pd.Series) -> pd.Series:
+    """The calendar day of a date and time (its time part dropped)."""
+    return x.dt.normalize()
+
+
+@register("days_between", [TEMPORAL, TEMPORAL], "int")
+def _days_between(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Calendar days from a to b (b - a; negative when b is earlier). Times of day are ignored."""
+    return _floats((b.dt.normalize() - a.dt.normalize()).dt.days)
+
+
+@functools.lru_cache(maxsize=16)
+def _korean_holidays(years: tuple[int, ...]) -> pd.DatetimeIndex:
+    import holidays  # a project dependency; imported late so the language loads without it
+
+    return pd.DatetimeIndex(sorted(holidays.KR(years=years).keys()))
+
+
+@register("is_holiday", [TEMPORAL], "bool")
+def _is_holiday(x: pd.Series) -> pd.Series:
+    """Whether the day is a Korean public holiday (incl. substitute holidays).
+
+    Saturdays and Sundays are not holidays for this function; combine with weekday(x) >= 5.
+    """
+    days = x.dt.normalize()
+    years = tuple(sorted(int(y) for y in days.dt.year.dropna().unique()))
+    if not years:
+        return boolean(np.zeros(len(x), dtype=bool), x.index)
+    return boolean(days.isin(_korean_holidays(years)), x.index)
+
+
+# -- nulls --------------------------------------------------------------------------------------
+@register("is_null", [ANY], "bool")
+def _is_null(x: pd.Series) -> pd.Series:
+    """Whether the value is missing; empty or whitespace-only text counts as missing."""
+    return boolean(nulls(x), x.index)
+
+
+@register("not_null", [ANY], "bool")
+def _not_null(x: pd.Series) -> pd.Series:
+    """Whether the value is present (the opposite of is_null)."""
+    return boolean(~nulls(x), x.index)
+
+
+def _coalesce_type(types: Sequence[str]) -> str:
+    a, b = types
+    if a == "null" or b == "null":
+        return b if a == "null" else a
+    if not comparable(a, b):
+        raise ValueError(
+            f"coalesce() needs two values of the same type, got {describe(a)} and {describe(b)}"
+        )
+    return unify(a, b)
+
+
+@register("coalesce", [ANY, ANY], _coalesce_type)
+def _coalesce(a: pd.Series, b: pd.Series) -> pd.Series:
+    """The first value unless it is null, else the second: coalesce(attendees, 1)."""
+    if a.dtype != b.dtype and pd.api.types.is_datetime64_any_dtype(a.dtype):
+        b = b.astype(a.dtype)
+    return a.mask(nulls(a), b)
+
+
+# -- text ---------------------------------------------------------------------------------------
+def _text_test(a: pd.Series, b: pd.Series, test: Callable[..., np.ndarray]) -> pd.Series:
+    missing = nulls(a) | nulls(b)
+    left = a.fillna("").to_numpy(dtype=str)
+    right = b.fillna("").to_numpy(dtype=str)
+    return boolean(test(left, right) & ~missing, a.index)
+
+
+@register("contains", [TEXT, TEXT], "bool")
+def _contains(text: pd.Series, part: pd.Series) -> pd.Series:
+    """Whether the text contains the part (case-sensitive, no patterns): contains(purpose, "회식")."""
+    return _text_test(text, part, lambda a, b: np.strings.find(a, b) >= 0)
+
+
+@register("startswith", [TEXT, TEXT], "bool")
+def _startswith(text: pd.Series, prefix: pd.Series) -> pd.Series:
+    """Whether the text starts with the prefix."""
+    return _text_test(text, prefix, np.strings.startswith)
+
+
+@register("endswith", [TEXT, TEXT], "bool")
+def _endswith(text: pd.Series, suffix: pd.Series) -> pd.Series:
+    """Whether the text ends with the suffix."""
+    return _text_test(text, suffix, np.strings.endswith)
+
+
+@register("lower", [TEXT], "str")
+def _lower(x: pd.Series) -> pd.Series:
+    """The text in lower case."""
+    return x.str.lower()
+
+
+@register("upper", [TEXT], "str")
+def _upper(x: pd.Series) -> pd.Series:
+    """The text in upper case."""
+    return x.str.upper()
+
+
+@register("trim", [TEXT], "str")
+def _trim(x: pd.Series) -> pd.Series:
+    """The text without leading and trailing whitespace."""
+    return x.str.strip()
+
+
+@register("len", [TEXT], "int")
+def _len(x: pd.Series) -> pd.Series:
+    """Number of characters of the text (a Hangul syllable counts as one)."""
+    return _floats(x.str.len())
+
+
+# -- numbers ------------------------------------------------------------------------------------
+@register("abs", [NUMERIC], lambda types: types[0])
+def _abs(x: pd.Series) -> pd.Series:
+    """The absolute value."""
+    return x.abs()
+
+
+@register("round", [NUMERIC, frozenset({"int"})], "number", optional=1, constant=[1])
+def _round(x: pd.Series, digits: float = 0) -> pd.Series:
+    """Round to ``digits`` decimals (default 0), halves away from zero: round(2.5) is 3.
+
+    ``digits`` must be a fixed whole number; a negative one rounds to tens, hundreds...
+    """
+    scale = 10.0 ** int(digits)
+    return np.sign(x) * np.floor(x.abs() * scale + 0.5) / scale
