@@ -1,0 +1,39 @@
+"""Alerts: findings become stored alerts, routed to officials, digested and delivered.
+
+The pipeline, one module per stage::
+
+    raise_alerts   findings -> new alerts (dedup by fingerprint, routed, deadline set)
+    queue_digests  alerts -> one outbox message per official, run and channel (masked)
+    deliver_pending  outbox -> apprise / outbox file, outcome recorded per message
+"""
+
+from alerts.calendar import add_business_days, is_business_day
+from alerts.channels import OUTBOX_FILE_CHANNEL, fill_url, privacy_url
+from alerts.digest import NO_ADDRESS, SEVERITY_LABELS, queue_digests, render_digest
+from alerts.directory import Directory, Official
+from alerts.masking import mask_account, mask_mapping, mask_text, mask_value
+from alerts.outbox import DeliveryReport, backoff, deliver_pending
+from alerts.raising import existing_fingerprints, raise_alerts
+
+__all__ = [
+    "NO_ADDRESS",
+    "OUTBOX_FILE_CHANNEL",
+    "SEVERITY_LABELS",
+    "DeliveryReport",
+    "Directory",
+    "Official",
+    "add_business_days",
+    "backoff",
+    "deliver_pending",
+    "existing_fingerprints",
+    "fill_url",
+    "is_business_day",
+    "mask_account",
+    "mask_mapping",
+    "mask_text",
+    "mask_value",
+    "privacy_url",
+    "queue_digests",
+    "raise_alerts",
+    "render_digest",
+]

@@ -1,0 +1,203 @@
+"""The officials directory: who an alert goes to.
+
+Built from the canonical ``employees`` dataset (the 담당자 명부). Routing follows what a
+department expects in practice: the official named on the record handles it; if that
+official has left or is on long leave, their supervisor does (up the chain until someone is
+active); a record without a known official goes to the department's 담당자, else its
+부서관리자. When nothing fits, the alert is still stored, unassigned, and reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from naebu.config import RoutingConfig
+
+log = logging.getLogger(__name__)
+
+#: Placeholders a channel URL may hold, filled from the official's record.
+ADDRESS_FIELDS = ("email", "employee_id", "name", "notify_url")
+
+
+@dataclass(frozen=True)
+class Official:
+    """One official of the directory (a row of ``employees``)."""
+
+    employee_id: str
+    name: str = ""
+    department: str | None = None
+    position: str | None = None
+    role: str | None = None
+    supervisor_id: str | None = None
+    email: str | None = None
+    notify_url: str | None = None
+    active: bool = True
+
+    @property
+    def display_name(self) -> str:
+        """Name with position, as officials are addressed (``김민수 주무관``)."""
+        parts = [p for p in (self.name, self.position) if p]
+        return " ".join(parts) or self.employee_id
+
+    def address(self, field: str) -> str:
+        """The value a channel URL placeholder ``{field}`` is filled with ("" when unknown)."""
+        if field not in ADDRESS_FIELDS:
+            raise KeyError(field)
+        value = getattr(self, field)
+        return "" if value is None else str(value)
+
+
+def _text(value: Any) -> str | None:
+    """A directory cell as stripped text, None for missing or blank values."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):  # list-like cells: not a scalar NA
+        pass
+    text = str(value).strip()
+    return text or None
+
+
+def _flag(value: Any) -> bool:
+    """The ``active`` cell: a missing value counts as active (the directory did not say)."""
+    if isinstance(value, bool):
+        return value
+    text = _text(value)
+    if text is None:
+        return True
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy bool_ and friends
+        return bool(value.item())
+    return text.lower() not in ("false", "0", "n", "no", "f", "아니오", "퇴직", "휴직")
+
+
+class Directory:
+    """The officials, by employee id, with the routing rules.
+
+    ``fallback_roles`` is the order of roles tried in a department when the record names
+    no usable official (``RoutingConfig.fallback_roles``).
+    """
+
+    def __init__(
+        self,
+        officials: Iterable[Official],
+        fallback_roles: Iterable[str] = RoutingConfig().fallback_roles,
+    ) -> None:
+        self._by_id: dict[str, Official] = {}
+        for o in officials:
+            if o.employee_id in self._by_id:
+                # A directory export with a repeated row: the later row wins, like an update.
+                log.warning("officials directory: employee_id %s appears twice", o.employee_id)
+            self._by_id[o.employee_id] = o
+        self.fallback_roles = tuple(fallback_roles)
+        # Department members in employee-id order, so the fallback choice is stable.
+        self._by_department: dict[str, list[Official]] = {}
+        for o in sorted(self._by_id.values(), key=lambda o: o.employee_id):
+            if o.department is not None:
+                self._by_department.setdefault(o.department, []).append(o)
+
+    @classmethod
+    def from_frame(
+        cls,
+        employees: pd.DataFrame,
+        fallback_roles: Iterable[str] = RoutingConfig().fallback_roles,
+    ) -> Directory:
+        """Build the directory from an ``employees`` frame (canonical column names).
+
+        Only ``employee_id`` is required; other columns may be missing. Rows without an
+        employee id are skipped.
+        """
+        if "employee_id" not in employees.columns:
+            raise ValueError("employees frame has no employee_id column")
+        officials = []
+        for row in employees.to_dict("records"):
+            eid = _text(row.get("employee_id"))
+            if eid is None:
+                continue
+            officials.append(
+                Official(
+                    employee_id=eid,
+                    name=_text(row.get("name")) or "",
+                    department=_text(row.get("department")),
+                    position=_text(row.get("position")),
+                    role=_text(row.get("role")),
+                    supervisor_id=_text(row.get("supervisor_id")),
+                    email=_text(row.get("email")),
+                    notify_url=_text(row.get("notify_url")),
+                    active=_flag(row.get("active")),
+                )
+            )
+        return cls(officials, fallback_roles)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, employee_id: object) -> bool:
+        return employee_id in self._by_id
+
+    def __iter__(self) -> Iterator[Official]:
+        return iter(sorted(self._by_id.values(), key=lambda o: o.employee_id))
+
+    def get(self, employee_id: str | None) -> Official | None:
+        """The official with this id, active or not; None when unknown."""
+        if employee_id is None:
+            return None
+        return self._by_id.get(str(employee_id).strip())
+
+    @property
+    def by_id(self) -> Mapping[str, Official]:
+        """All officials by employee id (read-only view)."""
+        return self._by_id
+
+    def assignee_for(self, department: str | None, official_id: str | None) -> Official | None:
+        """The official an alert on a record of ``department`` handled by ``official_id`` goes to.
+
+        1. the record's official, when in the directory and active;
+        2. an inactive official's nearest active supervisor (following the chain);
+        3. the department's first active official of each ``fallback_roles`` role in turn
+           (담당자, then 부서관리자), in employee-id order so the choice is stable;
+        4. None: the caller stores the alert unassigned and reports it.
+        """
+        official = self.get(official_id)
+        if official is not None:
+            if official.active:
+                return official
+            supervisor = self._active_supervisor(official)
+            if supervisor is not None:
+                return supervisor
+        dept = _text(department) or (official.department if official else None)
+        if dept is None:
+            return None
+        return self.department_contact(dept)
+
+    def department_contact(self, department: str) -> Official | None:
+        """The first active official of ``department`` by fallback role, or None."""
+        members = [o for o in self._by_department.get(department, ()) if o.active]
+        for role in self.fallback_roles:
+            for o in members:
+                if o.role == role:
+                    return o
+        return None
+
+    def _active_supervisor(self, official: Official) -> Official | None:
+        seen = {official.employee_id}
+        current = official
+        while current.supervisor_id is not None:
+            nxt = self.get(current.supervisor_id)
+            if nxt is None or nxt.employee_id in seen:
+                # Unknown supervisor or a loop in the directory: stop, fall back to the department.
+                return None
+            if nxt.active:
+                return nxt
+            seen.add(nxt.employee_id)
+            current = nxt
+        return None

@@ -1,0 +1,163 @@
+"""Masking of personal data in everything that leaves the system as a notification.
+
+개인정보 보호법 and the 행정안전부 guidance on masking ask that notifications do not carry
+resident registration numbers, full bank account numbers or full phone numbers. Alerts keep
+the full evidence in the store (auditors need it); mail, messenger and webhook text is masked
+here, after rendering, so no template or rule can forget it.
+
+- 주민등록번호 / 외국인등록번호 ``900101-1234567`` -> ``900101-1******``
+- 전화번호 ``010-1234-5678`` -> ``010-****-5678``, ``02-123-4567`` -> ``02-***-4567``
+- 계좌번호 ``110-123-456789`` -> ``***-***-**6789`` (the last 4 digits stay visible)
+
+Text patterns cannot know every account format, so :func:`mask_value` also masks whole
+values by field name (``account_no``, ``payee_account``, ``phone``...) whatever their shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "*"
+
+# Boundaries: not glued to other digits, letters or hyphens, so ids such as C-2025-0001
+# or 2025-01-28 are not mistaken for numbers to hide.
+_B = r"(?<![\w-])"
+_E = r"(?![\w-])"
+
+# 주민등록번호: birth date YYMMDD, a gender/century digit 1-8, six more digits. Without a
+# hyphen the birth date must look like a date, to spare other 13-digit numbers.
+_RRN = re.compile(
+    _B
+    + r"(?P<birth>\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
+    + r"(?P<sep>\s?[-–]\s?|)"
+    + r"(?P<g>[1-8])\d{6}"
+    + _E
+)
+
+# Mobile numbers, with or without separators; land lines and 070/050x only with separators.
+_PHONE = re.compile(
+    _B
+    + r"(?P<a>01[016789])(?P<s1>[-. ]?)(?P<b>\d{3,4})(?P<s2>[-. ]?)(?P<c>\d{4})"
+    + _E
+    + "|"
+    + _B
+    + r"(?P<la>02|0[3-6][1-5]|070|050\d|080)(?P<ls1>[-. )])(?P<lb>\d{3,4})(?P<ls2>[-. ])(?P<lc>\d{4})"
+    + _E
+)
+
+# Hyphenated digit groups of 10 to 16 digits in total: bank accounts (110-123-456789,
+# 1002-123-456789, 123456-01-234567, 352-1234-5678-93...).
+_GROUPS = re.compile(_B + r"\d+(?:-\d+){1,4}" + _E)
+
+# 사업자등록번호 (123-45-67890) is public business data that auditors search by: left alone.
+_BUSINESS_NO = re.compile(r"\d{3}-\d{2}-\d{5}")
+
+# An unhyphenated run of digits is only taken for an account when it is labelled as one.
+_LABELLED_ACCOUNT = re.compile(
+    r"(?P<label>(?:계좌(?:번호)?|account(?:\s*(?:no\.?|number))?)\s*[:：]?\s*)(?P<num>\d{10,16})"
+    + _E,
+    re.IGNORECASE,
+)
+
+#: Field names whose whole value is masked as an account number (keep the last 4 digits).
+ACCOUNT_FIELDS = frozenset(
+    {"account_no", "payee_account", "account", "bank_account", "계좌번호", "계좌"}
+)
+#: Field names whose whole value is masked as a phone number.
+PHONE_FIELDS = frozenset({"phone", "mobile", "tel", "phone_no", "전화번호", "휴대전화"})
+#: Field names whose whole value is masked as a resident registration number.
+RRN_FIELDS = frozenset({"rrn", "resident_no", "resident_id", "주민등록번호"})
+
+
+def _stars(digits: str) -> str:
+    return MASK * len(digits)
+
+
+def _mask_rrn(m: re.Match[str]) -> str:
+    sep = m.group("sep") or "-"
+    return f"{m.group('birth')}{sep}{m.group('g')}{MASK * 6}"
+
+
+def _mask_phone(m: re.Match[str]) -> str:
+    if m.group("a") is not None:
+        return m.group("a") + m.group("s1") + _stars(m.group("b")) + m.group("s2") + m.group("c")
+    return m.group("la") + m.group("ls1") + _stars(m.group("lb")) + m.group("ls2") + m.group("lc")
+
+
+def mask_account(value: str) -> str:
+    """Hide every digit of an account number but the last 4, keeping its separators.
+
+    >>> mask_account("110-123-456789")
+    '***-***-**6789'
+    """
+    total = sum(ch.isdigit() for ch in value)
+    keep = 4 if total > 4 else 0
+    out = []
+    seen = 0
+    for ch in value:
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen > total - keep else MASK)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _mask_groups(m: re.Match[str]) -> str:
+    text = m.group(0)
+    digits = sum(ch.isdigit() for ch in text)
+    if not 10 <= digits <= 16 or _BUSINESS_NO.fullmatch(text):
+        return text
+    return mask_account(text)
+
+
+def _mask_labelled(m: re.Match[str]) -> str:
+    return m.group("label") + mask_account(m.group("num"))
+
+
+def mask_text(text: str) -> str:
+    """Mask resident registration, phone and account numbers anywhere in ``text``.
+
+    >>> mask_text("주민번호 900101-1234567, 연락처 010-1234-5678, 계좌 110-123-456789")
+    '주민번호 900101-1******, 연락처 010-****-5678, 계좌 ***-***-**6789'
+    """
+    if not text:
+        return text
+    # Order matters: a labelled account number goes first (its 13 digits can look like an
+    # RRN); an RRN goes before the digit groups, which would mask it as an account and leave
+    # its last 4 digits readable.
+    text = _LABELLED_ACCOUNT.sub(_mask_labelled, text)
+    text = _RRN.sub(_mask_rrn, text)
+    text = _PHONE.sub(_mask_phone, text)
+    return _GROUPS.sub(_mask_groups, text)
+
+
+def mask_value(field: str, value: Any) -> Any:
+    """Mask one evidence value, by its field name first and then by its text.
+
+    Non-text values (amounts, dates, flags) are returned unchanged unless the field is
+    sensitive; a sensitive field is masked whatever its shape.
+    """
+    if value is None:
+        return None
+    key = field.strip().lower()
+    if key in ACCOUNT_FIELDS:
+        return mask_account(str(value))
+    if key in PHONE_FIELDS:
+        text = str(value)
+        masked = mask_text(text)
+        return masked if masked != text else mask_account(text)
+    if key in RRN_FIELDS:
+        text = str(value)
+        masked = mask_text(text)
+        return masked if masked != text else MASK * len(text)
+    if isinstance(value, str):
+        return mask_text(value)
+    return value
+
+
+def mask_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`mask_value` applied to every item of an evidence mapping."""
+    return {k: mask_value(str(k), v) for k, v in values.items()}

@@ -1,0 +1,312 @@
+"""Real servers for delivery tests: an SMTP server, a webhook, and PostgreSQL when present.
+
+- :func:`smtp_server` runs aiosmtpd on 127.0.0.1 (a free port) and collects every message,
+  decoded with ``policy=default`` so Korean subjects and bodies compare as text.
+- :func:`webhook_server` runs ``http.server`` in a thread on 127.0.0.1 and collects JSON
+  posts; set ``.fail = True`` to answer 500 (a server down) and back to ``False`` to recover.
+- :func:`pg_engine` opens the store on PostgreSQL in a fresh schema, dropped afterwards.
+  When the server is unreachable the test is skipped, or fails under ``CI`` (naming it).
+
+Use them as context managers or through the fixtures of the same names with ``_fixture``.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from naebu import store
+
+# -- SMTP ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SmtpServer:
+    """A running SMTP server: its port and the messages it received."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def url(self, to: str, sender: str = "naebu@demo.naebu.local") -> str:
+        """An apprise ``mailto://`` URL delivering to this server without TLS."""
+        return f"mailto://127.0.0.1:{self.port}?from={sender}&to={to}&mode=insecure"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The messages whose envelope went to ``address``."""
+        return [
+            m
+            for m, (_, rcpts) in zip(self.messages, self.envelopes, strict=True)
+            if address in rcpts
+        ]
+
+
+class _Collector:
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+        raw = envelope.original_content or envelope.content
+        msg = email.message_from_bytes(raw, policy=default)
+        with self.lock:
+            self.server.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.server.messages.append(msg)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_server() -> Iterator[SmtpServer]:
+    """An aiosmtpd server on 127.0.0.1 collecting messages, for the duration of the block."""
+    from aiosmtpd.controller import Controller
+
+    server = SmtpServer(port=free_port())
+    controller = Controller(
+        _Collector(server), hostname="127.0.0.1", port=server.port, ready_timeout=10
+    )
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def body_text(msg: EmailMessage) -> str:
+    """The plain-text body of a received mail, decoded."""
+    part = msg.get_body(preferencelist=("plain", "html"))
+    assert part is not None, "mail has no text body"
+    return str(part.get_content())
+
+
+# -- webhook ---------------------------------------------------------------------------------
+
+
+@dataclass
+class WebhookServer:
+    """A running HTTP server collecting JSON posts; ``fail`` makes it answer 500."""
+
+    port: int
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    fail: bool = False
+    refused: int = 0
+
+    def url(self, path: str = "/hook") -> str:
+        """An apprise ``json://`` URL posting to this server."""
+        return f"json://127.0.0.1:{self.port}{path}"
+
+
+def _handler(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            if server.fail:
+                server.refused += 1
+                self.send_response(500)
+                self.end_headers()
+                self.wfile.write(b"down for maintenance")
+                return
+            server.posts.append(json.loads(raw.decode("utf-8")))
+            server.paths.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # keep test output quiet
+
+    return Handler
+
+
+@contextmanager
+def webhook_server() -> Iterator[WebhookServer]:
+    """A local HTTP server on 127.0.0.1 collecting JSON posts, for the duration of the block."""
+    state = WebhookServer(port=0)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.port = int(httpd.server_address[1])
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+PG_DEFAULT = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+def pg_url() -> str:
+    """The PostgreSQL URL of the test server (``NAEBU_TEST_PG_URL``)."""
+    return os.environ.get("NAEBU_TEST_PG_URL", PG_DEFAULT)
+
+
+def require_service(name: str, url: str) -> None:
+    """Skip the test when ``url`` is unreachable; under ``CI`` fail it instead, naming it."""
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 5})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        message = f"{name} is not reachable at {url.split('@')[-1]}: {type(exc).__name__}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set: the service must be running)")
+        pytest.skip(message)
+
+
+@contextmanager
+def pg_engine() -> Iterator[Engine]:
+    """The naebu store on PostgreSQL, in a fresh schema dropped at the end."""
+    url = pg_url()
+    require_service("PostgreSQL", url)
+    schema = "naebu_test_" + secrets.token_hex(4)
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = None
+    try:
+        # store.connect() has no engine options; build the same engine with a search_path.
+        engine = create_engine(
+            url, pool_pre_ping=True, connect_args={"options": f"-csearch_path={schema}"}
+        )
+        store.metadata.create_all(engine)
+        yield engine
+    finally:
+        if engine is not None:
+            engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_fixture() -> Iterator[SmtpServer]:
+    """:func:`smtp_server` as a fixture."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def webhook_fixture() -> Iterator[WebhookServer]:
+    """:func:`webhook_server` as a fixture."""
+    with webhook_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_fixture() -> Iterator[Engine]:
+    """:func:`pg_engine` as a fixture."""
+    with pg_engine() as engine:
+        yield engine
+
+
+# -- sample data -----------------------------------------------------------------------------
+# A small officials directory and rule set shared by the alert and outbox tests.
+
+EMPLOYEES = [
+    # employee_id, name, department, position, role, supervisor_id, email, active
+    ("E001", "김민수", "재무과", "주무관", "담당자", "E010", "kim@demo.naebu.local", True),
+    ("E002", "이영희", "재무과", "주무관", "담당자", "E010", "lee@demo.naebu.local", False),
+    ("E003", "박지훈", "재무과", "주무관", "담당자", "E002", "park@demo.naebu.local", False),
+    ("E010", "최재원", "재무과", "과장", "부서관리자", None, "choi@demo.naebu.local", True),
+    ("E020", "정수진", "회계과", "팀장", "부서관리자", None, "jung@demo.naebu.local", True),
+    ("E021", "오세훈", "회계과", "주무관", "담당자", "E020", "oh@demo.naebu.local", False),
+    ("E030", "한가람", "감사실", "감사관", "감사자", None, "han@demo.naebu.local", True),
+    ("E040", "윤서연", "세무과", "주무관", "담당자", None, None, True),
+]
+
+
+def employees_frame() -> Any:
+    """The sample ``employees`` frame (canonical columns)."""
+    import pandas as pd
+
+    cols = ["employee_id", "name", "department", "position", "role", "supervisor_id", "email"]
+    rows = [dict(zip([*cols, "active"], r, strict=True)) for r in EMPLOYEES]
+    frame = pd.DataFrame(rows)
+    frame["active"] = frame["active"].astype("boolean")
+    frame["notify_url"] = None
+    return frame
+
+
+def sample_rules() -> dict[str, Any]:
+    """Two rules: a high-severity payment rule (3 days) and a low contract rule (10 days)."""
+    from pathlib import Path
+
+    from engine.rule import RuleMeta
+
+    return {
+        "R-PAY-DUP": RuleMeta(
+            id="R-PAY-DUP",
+            title="동일 거래처 중복 지급 의심",
+            title_en="Possible duplicate payment",
+            type="match",
+            dataset="payments",
+            severity="high",
+            file=Path("rules/payments.toml"),
+            deadline_days=3,
+        ),
+        "R-CON-SPLIT": RuleMeta(
+            id="R-CON-SPLIT",
+            title="수의계약 분할 의심",
+            title_en="Possible split contract",
+            type="match",
+            dataset="contracts",
+            severity="low",
+            file=Path("rules/contracts.toml"),
+        ),
+    }
+
+
+def finding(
+    key: str,
+    *,
+    rule_id: str = "R-PAY-DUP",
+    department: str | None = "재무과",
+    official_id: str | None = "E001",
+    severity: str = "high",
+    evidence: dict[str, Any] | None = None,
+    message: str | None = None,
+) -> Any:
+    """A finding on record ``key``."""
+    from engine.findings import Finding
+
+    return Finding(
+        rule_id=rule_id,
+        dataset="payments" if rule_id == "R-PAY-DUP" else "contracts",
+        record_key=key,
+        severity=severity,
+        message=message or f"지출 {key}: 같은 거래처에 같은 금액이 두 번 지급되었습니다.",
+        department=department,
+        official_id=official_id,
+        evidence=evidence if evidence is not None else {"amount": 1250000, "vendor_id": "V-77"},
+    )
