@@ -110,8 +110,8 @@ def test_stored_alert_fields(engine: Engine, directory: Directory) -> None:
     evidence = {"amount": 1250000.0, "paid_on": date(2025, 1, 20), "payee_account": None}
     with engine.begin() as conn:
         run_id = conn.execute(
-            store.runs.insert().values(started_at=NOW, status="running")
-        ).inserted_primary_key[0]
+            store.runs.insert().values(started_at=NOW, status="running").returning(store.runs.c.id)
+        ).scalar_one()
         raise_alerts(
             conn,
             [finding("P-1", evidence=evidence)],
@@ -122,7 +122,7 @@ def test_stored_alert_fields(engine: Engine, directory: Directory) -> None:
         )
     (row,) = _alerts(engine)
     assert row["title"] == "동일 거래처 중복 지급 의심"
-    assert row["message"].startswith("지출 P-1")
+    assert str(row["message"]).startswith("지출 P-1")
     assert row["severity"] == "high"
     assert row["assignee"] == "E001"
     assert row["department"] == "재무과"
