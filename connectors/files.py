@@ -1,0 +1,434 @@
+"""``kind = "files"``: CSV and XLSX files dropped in a folder, each taken once.
+
+Options:
+
+- ``path``: the folder (relative to the config file).
+- ``pattern``: glob of the files to take, or a list of globs (default ``"*.csv"``; ``"*.xlsx"``
+  for spreadsheets; ``"**/*.csv"`` to look into subfolders).
+- ``encoding``: ``auto`` (default), ``utf-8``, ``utf-8-sig``, ``cp949`` or ``euc-kr``. ``auto``
+  reads a byte-order mark (UTF-8 or UTF-16), else checks that the whole file is UTF-8, else
+  CP949 (the Windows superset of EUC-KR that Korean Excel writes).
+- ``delimiter``: one character (default ``,``; ``"\\t"`` for tab-separated exports).
+- ``sheet``: XLSX sheet name, or its position counting from 1 (default: the first sheet).
+- ``skip_rows``: lines (CSV) or rows (XLSX) before the header line (default 0).
+- ``chunk_size``: rows per batch (default 50,000).
+
+Files are taken in name order, each once: a file is known by the sha256 of its content, so a
+renamed copy of a taken file is not taken again, and a file whose content changed is taken as
+new. A file's last batch lists it in ``Batch.files``; the pipeline records it once committed.
+
+Rows are located as ``"{file}:{line}"`` (the header is line 1 when ``skip_rows`` is 0). When the
+dataset's key column is not mapped (and the file has no column of that name), that location
+is the record key, so files with no identifier (the Seoul expense disclosures) still load.
+
+Every cell is read as text and typed by :func:`connectors.coerce.coerce`. A line with more
+cells than the header is quarantined; a shorter line is padded with empty cells; blank lines
+are not rows. A file that cannot be decoded or opened becomes one quarantined entry for the
+whole file and is recorded as taken (retrying it would fail the same way); fix it and drop it
+again under any name. A mapped column the file lacks is a SourceError: the file is not taken,
+so it is read again once the mapping or the file is fixed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from connectors.base import (
+    Batch,
+    Connector,
+    FileTaken,
+    QuarantinedRow,
+    SourceState,
+    check_int,
+    check_str,
+)
+from connectors.coerce import coerce, empty_frame
+from connectors.registry import register
+from naebu.config import SourceConfig
+from naebu.problems import Problem
+
+ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp949", "euc-kr")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_BLOCK = 1 << 20
+
+#: A chunk as read: source rows (text cells), their line numbers, and lines refused outright.
+_Chunk = tuple[list[list[str]], list[int], list[QuarantinedRow]]
+
+
+class FileError(Exception):
+    """A file that cannot be read at all; it becomes one quarantined entry."""
+
+
+@register
+class FilesConnector(Connector):
+    """Takes CSV and XLSX files dropped in a folder, each file once."""
+
+    kind = "files"
+    options = {
+        "path": (None, "folder of the dropped files"),
+        "pattern": ("*.csv", "glob (or list of globs) of the files to take"),
+        "encoding": ("auto", "text encoding of CSV files"),
+        "delimiter": (",", "CSV field delimiter"),
+        "sheet": (None, "XLSX sheet name or position (from 1)"),
+        "skip_rows": (0, "lines before the header"),
+        "chunk_size": (50_000, "rows per batch"),
+    }
+
+    @classmethod
+    def check(cls, source: SourceConfig, file: str) -> list[Problem]:
+        """Check the options without touching the folder."""
+        problems = super().check(source, file)
+        opts = source.options
+        key = f"sources.{source.name}"
+        check_str(source, file, "path", problems, required=True)
+        pattern = opts.get("pattern", "*.csv")
+        patterns = pattern if isinstance(pattern, list) else [pattern]
+        if not patterns or not all(isinstance(p, str) and p.strip() for p in patterns):
+            problems.append(
+                Problem(file, "pattern must be a glob or a list of globs", key=f"{key}.pattern")
+            )
+        if opts.get("encoding", "auto") not in ENCODINGS:
+            problems.append(
+                Problem(
+                    file,
+                    f"unknown encoding {opts['encoding']!r}",
+                    key=f"{key}.encoding",
+                    hint="one of: " + ", ".join(ENCODINGS),
+                )
+            )
+        delimiter = opts.get("delimiter", ",")
+        if not isinstance(delimiter, str) or len(delimiter) != 1:
+            problems.append(
+                Problem(
+                    file,
+                    f"delimiter must be one character, not {delimiter!r}",
+                    key=f"{key}.delimiter",
+                    hint='"," or "\\t" or ";"',
+                )
+            )
+        sheet = opts.get("sheet")
+        if sheet is not None and not (
+            (isinstance(sheet, str) and sheet)
+            or (isinstance(sheet, int) and not isinstance(sheet, bool) and sheet >= 1)
+        ):
+            problems.append(
+                Problem(
+                    file,
+                    f"sheet must be a sheet name or a position from 1, not {sheet!r}",
+                    key=f"{key}.sheet",
+                )
+            )
+        check_int(source, file, "skip_rows", 0, problems)
+        check_int(source, file, "chunk_size", 1, problems)
+        return problems
+
+    def pull(self, state: SourceState) -> Iterator[Batch]:
+        """Yield the rows of every file not taken before, file by file, chunk by chunk."""
+        folder = Path(str(self.option("path")))
+        if not folder.is_dir():
+            raise self.problem(f"folder {folder} not found", "create it or fix path")
+        pattern = self.option("pattern")
+        found: set[Path] = set()
+        for glob in pattern if isinstance(pattern, list) else [pattern]:
+            found.update(p for p in folder.glob(glob) if p.is_file())
+        taken = set(state.seen_checksums)
+        for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix()):
+            name = path.relative_to(folder).as_posix()
+            excel = path.suffix.lower() in EXCEL_SUFFIXES
+            checksum, encoding, error = scan(path, None if excel else str(self.option("encoding")))
+            if checksum in taken:
+                continue
+            taken.add(checksum)
+            if error is None:
+                yield from self._take(path, name, checksum, encoding, excel)
+            else:
+                yield self._file_error(path, name, checksum, error)
+
+    def _take(
+        self, path: Path, name: str, checksum: str, encoding: str | None, excel: bool
+    ) -> Iterator[Batch]:
+        """The batches of one file; the last one carries its FileTaken."""
+        chunks = (
+            self._read_excel(path, name)
+            if excel
+            else self._read_csv(path, name, encoding or "utf-8")
+        )
+        rows = 0
+        pending: Batch | None = None
+        try:
+            for header, chunk in chunks:
+                if pending is not None:
+                    yield pending
+                pending = self._batch(name, header, chunk)
+                rows += pending.rows_read
+        except FileError as exc:
+            if pending is not None:
+                yield pending
+            error = self._file_error(path, name, checksum, str(exc))
+            error.files[0].rows = rows
+            yield error
+            return
+        if pending is None:
+            pending = Batch(
+                self.source.name, self.dataset.name, empty_frame(self.dataset), [], 0, None
+            )
+        pending.files.append(FileTaken(str(path), checksum, rows))
+        yield pending
+
+    def _batch(self, name: str, header: list[str], chunk: _Chunk) -> Batch:
+        cells, lines, refused = chunk
+        locations = [f"{name}:{line}" for line in lines]
+        defaults: dict[str, list[str]] = {}
+        key = self.dataset.key
+        if key not in self.source.columns and key not in header:
+            defaults[key] = locations
+        frame, quarantined = coerce(
+            pd.DataFrame(cells, columns=header, dtype=object),
+            self.dataset,
+            self.source.columns,
+            self.source.formats,
+            locations,
+            source=self.source.name,
+            defaults=defaults,
+        )
+        quarantined = sorted(refused + quarantined, key=lambda q: _line_of(q.location))
+        return Batch(
+            self.source.name,
+            self.dataset.name,
+            frame,
+            quarantined,
+            len(frame) + len(quarantined),
+            None,
+        )
+
+    def _file_error(self, path: Path, name: str, checksum: str, reason: str) -> Batch:
+        return Batch(
+            self.source.name,
+            self.dataset.name,
+            empty_frame(self.dataset),
+            [QuarantinedRow(name, {"file": name}, reason)],
+            1,
+            None,
+            [FileTaken(str(path), checksum, 0)],
+        )
+
+    # Readers: each yields (header, chunk) pairs ---------------------------------------------
+
+    def _read_csv(self, path: Path, name: str, encoding: str) -> Iterator[tuple[list[str], _Chunk]]:
+        skip = int(self.option("skip_rows"))
+        chunk_size = int(self.option("chunk_size"))
+        with path.open(encoding=encoding, newline="") as fh:
+            for _ in range(skip):
+                fh.readline()
+            reader = csv.reader(fh, delimiter=str(self.option("delimiter")))
+            first = self._next(reader, skip)
+            if first is None:
+                return
+            header = header_names(first)
+            rows: list[list[str]] = []
+            lines: list[int] = []
+            refused: list[QuarantinedRow] = []
+            while True:
+                before = reader.line_num
+                try:
+                    record = self._next(reader, skip)
+                except FileError:
+                    # Keep what was read before the unreadable line, then report the file.
+                    if rows or refused:
+                        yield header, (rows, lines, refused)
+                    raise
+                if record is None:
+                    break
+                line = skip + before + 1
+                cells = self._fit(record, header, f"{name}:{line}", refused)
+                if cells is not None:
+                    rows.append(cells)
+                    lines.append(line)
+                if len(rows) + len(refused) >= chunk_size:
+                    yield header, (rows, lines, refused)
+                    rows, lines, refused = [], [], []
+            if rows or refused:
+                yield header, (rows, lines, refused)
+
+    @staticmethod
+    def _next(reader: Any, skip: int) -> list[str] | None:
+        try:
+            return next(reader, None)
+        except csv.Error as exc:
+            where = skip + reader.line_num
+            raise FileError(
+                f"line {where}: not readable as CSV ({exc}); rest of file not read"
+            ) from None
+
+    def _read_excel(self, path: Path, name: str) -> Iterator[tuple[list[str], _Chunk]]:
+        import openpyxl  # imported here: only spreadsheet drops need it
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+            raise FileError(f"not a readable .xlsx workbook: {exc}") from None
+        try:
+            sheet = self.option("sheet")
+            if sheet is None:
+                ws = book.worksheets[0]
+            elif isinstance(sheet, int):
+                if sheet > len(book.worksheets):
+                    raise self.problem(f"{name} has no sheet {sheet}", f"sheets: {book.sheetnames}")
+                ws = book.worksheets[sheet - 1]
+            elif sheet in book.sheetnames:
+                ws = book[sheet]
+            else:
+                raise self.problem(f"{name} has no sheet {sheet!r}", f"sheets: {book.sheetnames}")
+            skip = int(self.option("skip_rows"))
+            chunk_size = int(self.option("chunk_size"))
+            it = ws.iter_rows(values_only=True)
+            for _ in range(skip):
+                next(it, None)
+            first = next(it, None)
+            if first is None:
+                return
+            header = header_names([cell_text(v) for v in first])
+            rows: list[list[str]] = []
+            lines: list[int] = []
+            refused: list[QuarantinedRow] = []
+            for line, values in enumerate(it, start=skip + 2):
+                cells = self._fit([cell_text(v) for v in values], header, f"{name}:{line}", refused)
+                if cells is not None:
+                    rows.append(cells)
+                    lines.append(line)
+                if len(rows) + len(refused) >= chunk_size:
+                    yield header, (rows, lines, refused)
+                    rows, lines, refused = [], [], []
+            if rows or refused:
+                yield header, (rows, lines, refused)
+        finally:
+            book.close()
+
+    @staticmethod
+    def _fit(
+        record: list[str], header: list[str], location: str, refused: list[QuarantinedRow]
+    ) -> list[str] | None:
+        """The record's cells fitted to the header, or None (blank line, or refused)."""
+        if not any(c.strip() for c in record):
+            return None  # a blank line (or a row of empty cells) is not a record
+        width = len(header)
+        if len(record) > width:
+            if any(c.strip() for c in record[width:]):
+                raw: dict[str, Any] = dict(zip(header, record, strict=False))
+                raw.update({f"column{i + 1}": v for i, v in enumerate(record) if i >= width})
+                refused.append(
+                    QuarantinedRow(
+                        location,
+                        raw,
+                        f"line has {len(record)} cells but the header has {width}",
+                    )
+                )
+                return None
+            record = record[:width]
+        elif len(record) < width:
+            record = record + [""] * (width - len(record))
+        return record
+
+
+def scan(path: Path, encoding: str | None) -> tuple[str, str | None, str | None]:
+    """One streaming pass over a file: (sha256, encoding to read it with, error or None).
+
+    ``encoding`` None skips decoding (spreadsheets). ``auto`` picks a byte-order mark, else
+    UTF-8 if the whole file decodes, else CP949 (a second pass, only for non-UTF-8 files).
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        fh.seek(0)
+        if encoding == "auto":
+            if head.startswith(codecs.BOM_UTF8):
+                encoding = "utf-8-sig"
+            elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                encoding = "utf-16"
+        candidate = "utf-8" if encoding == "auto" else encoding
+        decoder = codecs.getincrementaldecoder(candidate)() if candidate else None
+        error = None
+        offset = 0
+        for block in iter(lambda: fh.read(_BLOCK), b""):
+            digest.update(block)
+            if decoder is not None:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    error = f"{candidate}: {exc.reason} at byte {offset + exc.start}"
+                    decoder = None
+            offset += len(block)
+        if decoder is not None:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                error = f"{candidate}: {exc.reason} at end of file"
+    checksum = digest.hexdigest()
+    if error is None:
+        return checksum, candidate, None
+    if encoding == "auto":
+        second = _decode_error(path, "cp949")
+        if second is None:
+            return checksum, "cp949", None
+        error += f"; {second}"
+    return checksum, None, f"cannot decode the file ({error})"
+
+
+def _decode_error(path: Path, encoding: str) -> str | None:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as fh:
+        try:
+            for block in iter(lambda: fh.read(_BLOCK), b""):
+                decoder.decode(block)
+                offset += len(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return f"{encoding}: {exc.reason} at byte {offset + exc.start}"
+    return None
+
+
+def header_names(cells: list[str]) -> list[str]:
+    """Header cells made usable as column names: BOM and spaces stripped, blanks and
+    duplicates named (``column4``, ``amount.2``)."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        name = cell.replace("\ufeff", "").strip() or f"column{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a CSV export would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # ids and amounts typed into Excel come back as floats
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _line_of(location: str) -> int:
+    tail = location.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0

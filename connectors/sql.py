@@ -1,0 +1,292 @@
+"""``kind = "sql"``: a table or query of any database SQLAlchemy can reach.
+
+Options:
+
+- ``url``: SQLAlchemy URL (``postgresql+psycopg2://user:${PG_PASSWORD}@host/db``,
+  ``mysql+pymysql://...``, ``sqlite:///data/fin.db``); or ``connection = "name"`` in the source.
+- ``table`` or ``query`` (exactly one): a table name, or a ``SELECT``/``WITH`` text. The query is
+  wrapped as a subquery, so the watermark filter and ordering apply to its result. A literal
+  colon followed by a word in the query must be written ``\\:`` (``:name`` is a parameter).
+- ``schema``: schema of ``table`` (optional).
+- ``watermark``: source column (a change timestamp, or any value that grows) for incremental
+  pulls. Each pull reads rows with ``watermark >= last`` ordered by it; inclusive on purpose,
+  because rows committed later with the same timestamp as the last one seen would otherwise be
+  lost (the boundary rows come again; alerts are idempotent by fingerprint). Values compare as
+  the source stores them; the stored watermark is ISO text bound with the column's own type.
+  Rows whose watermark is NULL are read only by the first pull. Reference datasets
+  (``employees``, ``vendors``, ``departments``) ignore it and are read whole every pull.
+- ``chunk_size``: rows per batch (default 50,000), streamed with a server-side cursor.
+- ``key``: source column that names a row in quarantine locations
+  (``table fin_payment, pay_no=P-001``); default: the column mapped to the dataset's key.
+
+A pull yields one batch per chunk, each carrying the highest watermark read so far, and at
+least one (possibly empty) batch, so a reference set that became empty is seen as such.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
+
+from connectors.base import Batch, Connector, SourceError, SourceState, check_int, check_str
+from connectors.coerce import coerce, empty_frame, resolve_columns
+from connectors.registry import register
+from naebu.config import SourceConfig
+from naebu.problems import Problem, did_you_mean
+
+_SELECT = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(select|with)\b", re.I | re.S)
+
+
+@register
+class SqlConnector(Connector):
+    """Reads a table or query of a SQL database, incrementally by a watermark column."""
+
+    kind = "sql"
+    options = {
+        "url": (None, "SQLAlchemy database URL"),
+        "table": (None, "table to read"),
+        "query": (None, "SELECT text to read instead of a table"),
+        "schema": (None, "schema of the table"),
+        "watermark": (None, "source column for incremental pulls"),
+        "chunk_size": (50_000, "rows per batch"),
+        "key": (None, "source column naming a row in quarantine locations"),
+    }
+
+    @classmethod
+    def check(cls, source: SourceConfig, file: str) -> list[Problem]:
+        """Check the options without connecting (URL syntax and dialect, table xor query)."""
+        problems = super().check(source, file)
+        opts = source.options
+        check_str(source, file, "url", problems, required=True)
+        if isinstance(opts.get("url"), str) and opts["url"].strip():
+            try:
+                make_url(opts["url"]).get_dialect()
+            except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+                problems.append(
+                    Problem(
+                        file,
+                        f"not a usable database URL: {exc}",
+                        key=f"sources.{source.name}.url",
+                        hint="e.g. postgresql+psycopg2://user:${PG_PASSWORD}@host/db",
+                    )
+                )
+        has_table, has_query = "table" in opts, "query" in opts
+        if has_table == has_query:
+            problems.append(
+                Problem(
+                    file,
+                    "give exactly one of table and query",
+                    key=f"sources.{source.name}",
+                    hint='table = "fin_payment" or query = "SELECT ..."',
+                )
+            )
+        for name in ("table", "query", "schema", "watermark", "key"):
+            check_str(source, file, name, problems)
+        if isinstance(opts.get("query"), str) and not _SELECT.match(opts["query"]):
+            problems.append(
+                Problem(
+                    file,
+                    "query must be a SELECT (or WITH ... SELECT) statement",
+                    key=f"sources.{source.name}.query",
+                )
+            )
+        check_int(source, file, "chunk_size", 1, problems)
+        return problems
+
+    def pull(self, state: SourceState) -> Iterator[Batch]:
+        """Yield the new (or, for reference data, all) rows chunk by chunk."""
+        url = str(self.option("url"))
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                yield from self._pull(conn, state)
+        except SQLAlchemyError as exc:
+            raise self.problem(_one_line(exc), f"database {_safe_url(url)}") from exc
+        finally:
+            engine.dispose()
+
+    def _pull(self, conn: Connection, state: SourceState) -> Iterator[Batch]:
+        src, label = self._from(conn)
+        names = [c.name for c in src.columns]
+        resolve_columns(names, self.dataset, self.source.columns, {}, self.source.name)
+        stmt = sa.select(src)
+        wm_name = self.option("watermark")
+        incremental = bool(wm_name) and not self.dataset.reference
+        watermark = state.watermark if incremental else None
+        wm_col = None
+        if incremental:
+            wm_col = _find(src, str(wm_name), self.source.name, "watermark")
+            if state.watermark is not None:
+                last = _bind_watermark(conn, wm_col, state.watermark, self.source.name)
+                stmt = stmt.where(wm_col >= last)
+            stmt = stmt.order_by(wm_col)
+        if self.option("key"):
+            key_col = _find(src, str(self.option("key")), self.source.name, "key")
+        else:
+            key_col = _find(src, _key_source(self.source.columns, self.dataset.key))
+
+        chunk = int(self.option("chunk_size"))
+        result = conn.execution_options(stream_results=True, max_row_buffer=chunk).execute(stmt)
+        keys = list(result.keys())
+        wm_index = keys.index(wm_col.name) if wm_col is not None else -1
+        key_index = keys.index(key_col.name) if key_col is not None else -1
+        seen = 0
+        for part in result.partitions(chunk):
+            rows = [tuple(r) for r in part]
+            if wm_index >= 0:
+                # Rows come ordered by the watermark in the database's own collation; the last
+                # non-NULL one is the highest the database knows of.
+                for row in reversed(rows):
+                    if row[wm_index] is not None:
+                        watermark = _watermark_text(row[wm_index])
+                        break
+            raw = pd.DataFrame(rows, columns=keys, dtype=object)
+            frame, quarantined = coerce(
+                raw,
+                self.dataset,
+                self.source.columns,
+                self.source.formats,
+                _Locations(label, rows, keys, key_index, seen),
+                source=self.source.name,
+            )
+            seen += len(rows)
+            yield Batch(
+                self.source.name, self.dataset.name, frame, quarantined, len(rows), watermark
+            )
+        if seen == 0:
+            yield Batch(
+                self.source.name, self.dataset.name, empty_frame(self.dataset), [], 0, watermark
+            )
+
+    def _from(self, conn: Connection) -> tuple[sa.FromClause, str]:
+        """The selectable to read (table or wrapped query) and its label for locations.
+
+        Columns stay untyped, so values arrive as the database driver gives them (text stays
+        text, as stored): coerce() types them, and the watermark compares as stored.
+        """
+        schema = self.option("schema")
+        if self.option("table"):
+            name = str(self.option("table"))
+            try:
+                cols = sa.inspect(conn).get_columns(name, schema=schema)
+            except NoSuchTableError:
+                tables = sa.inspect(conn).get_table_names(schema=schema)
+                raise self.problem(
+                    f"table {name!r} not found",
+                    did_you_mean(name, tables) or "tables: " + ", ".join(tables[:20]),
+                ) from None
+            table = sa.table(name, *[sa.column(c["name"]) for c in cols], schema=schema)
+            return table, f"table {schema + '.' if schema else ''}{name}"
+        query = str(self.option("query")).strip().rstrip(";")
+        # Learn the query's column names without reading its rows, then wrap it as a subquery.
+        probe = conn.execute(sa.text(f"SELECT * FROM ({query}) naebu_q WHERE 1=0"))
+        names = list(probe.keys())
+        probe.close()
+        sub = sa.text(query).columns(*[sa.column(n) for n in names]).subquery("naebu_q")
+        return sub, f"query of source {self.source.name}"
+
+
+class _Locations(Sequence[str]):
+    """Row locations, worded only for the rows that are asked for (the quarantined ones)."""
+
+    def __init__(
+        self, label: str, rows: list[tuple[Any, ...]], keys: list[str], index: int, offset: int
+    ) -> None:
+        self.label, self.rows, self.column, self.offset = label, rows, index, offset
+        self.key = keys[index] if index >= 0 else None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        value = self.rows[i][self.column] if self.key is not None else None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return f"{self.label}, row {self.offset + i + 1}"
+        return f"{self.label}, {self.key}={value}"
+
+
+def _key_source(columns: dict[str, Any], key: str) -> str:
+    spec = columns.get(key)
+    return spec if isinstance(spec, str) else key
+
+
+def _find(
+    src: sa.FromClause, name: str, source: str | None = None, role: str = ""
+) -> sa.ColumnElement[Any]:
+    """Column ``name`` of ``src`` (exact, else case-insensitive).
+
+    When it is absent: SourceError if ``source`` is given, else None.
+    """
+    if name in src.c:
+        return src.c[name]
+    for col in src.c:
+        if col.name.lower() == name.lower():
+            return col
+    if source is None:
+        return None  # type: ignore[return-value]
+    names = [c.name for c in src.c]
+    raise SourceError(
+        source,
+        f"{role} column {name!r} is not in the source",
+        did_you_mean(name, names) or "source columns: " + ", ".join(names[:20]),
+    )
+
+
+def _bind_watermark(
+    conn: Connection, col: sa.ColumnElement[Any], text: str, source: str
+) -> sa.BindParameter[Any]:
+    """The stored watermark as a parameter of the column's own type.
+
+    The type is learnt from one stored value: a TIMESTAMP column gives datetimes and is
+    compared as timestamps, an ISO text column gives text and is compared as text.
+    """
+    sample = conn.execute(sa.select(col).where(col.is_not(None)).limit(1)).scalar()
+    try:
+        value: Any
+        sa_type: sa.types.TypeEngine[Any]
+        if isinstance(sample, dt.datetime):
+            value, sa_type = dt.datetime.fromisoformat(text), sa.DateTime(timezone=True)
+        elif isinstance(sample, dt.date):
+            value, sa_type = dt.date.fromisoformat(text[:10]), sa.Date()
+        elif isinstance(sample, bool | int):
+            value, sa_type = int(text), sa.Integer()
+        elif isinstance(sample, decimal.Decimal | float):
+            value, sa_type = decimal.Decimal(text), sa.Numeric()
+        else:
+            value, sa_type = text, sa.String()
+    except (ValueError, decimal.InvalidOperation):
+        raise SourceError(
+            source,
+            f"stored watermark {text!r} does not fit column {col.name!r}",
+            "the watermark column changed type; reset the source's watermark",
+        ) from None
+    return sa.bindparam("naebu_last", value, type_=sa_type)
+
+
+def _watermark_text(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _one_line(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines() or [type(orig).__name__]
+    return f"{type(orig).__name__}: {lines[0]}"
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"
