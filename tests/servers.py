@@ -4,8 +4,10 @@
   decoded with ``policy=default`` so Korean subjects and bodies compare as text.
 - :func:`webhook_server` runs ``http.server`` in a thread on 127.0.0.1 and collects JSON
   posts; set ``.fail = True`` to answer 500 (a server down) and back to ``False`` to recover.
-- :func:`pg_engine` opens the store on PostgreSQL in a fresh schema, dropped afterwards.
-  When the server is unreachable the test is skipped, or fails under ``CI`` (naming it).
+- :func:`pg_engine` opens the store on PostgreSQL in a fresh schema, dropped afterwards;
+  :func:`mysql_engine` does the same on MariaDB/MySQL with a fresh database.
+  When the server is unreachable the test is skipped, or fails under ``CI`` (naming it):
+  ``services.require_service``.
 
 Use them as context managers or through the fixtures of the same names with ``_fixture``.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import email
 import json
-import os
 import secrets
 import socket
 import threading
@@ -27,7 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from services import mysql_url, pg_url, require_service
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from naebu import store
 
@@ -159,27 +161,6 @@ def webhook_server() -> Iterator[WebhookServer]:
 
 # -- PostgreSQL ------------------------------------------------------------------------------
 
-PG_DEFAULT = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-
-
-def pg_url() -> str:
-    """The PostgreSQL URL of the test server (``NAEBU_TEST_PG_URL``)."""
-    return os.environ.get("NAEBU_TEST_PG_URL", PG_DEFAULT)
-
-
-def require_service(name: str, url: str) -> None:
-    """Skip the test when ``url`` is unreachable; under ``CI`` fail it instead, naming it."""
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 5})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:
-        message = f"{name} is not reachable at {url.split('@')[-1]}: {type(exc).__name__}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI is set: the service must be running)")
-        pytest.skip(message)
-
 
 @contextmanager
 def pg_engine() -> Iterator[Engine]:
@@ -203,6 +184,28 @@ def pg_engine() -> Iterator[Engine]:
             engine.dispose()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def mysql_engine() -> Iterator[Engine]:
+    """The naebu store on MariaDB/MySQL, in a fresh database dropped at the end."""
+    url = mysql_url()
+    require_service("MariaDB/MySQL", url)
+    name = "naebu_test_" + secrets.token_hex(4)
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    engine = None
+    try:
+        engine = create_engine(make_url(url).set(database=name), pool_pre_ping=True)
+        store.metadata.create_all(engine)
+        yield engine
+    finally:
+        if engine is not None:
+            engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE `{name}`"))
         admin.dispose()
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from servers import employees_frame, finding, pg_engine, sample_rules
+from servers import employees_frame, finding, mysql_engine, pg_engine, sample_rules
 from sqlalchemy import Engine, func, select
 
 from alerts import (
@@ -27,6 +27,7 @@ from alerts import (
     queue_digests,
     raise_alerts,
 )
+from alerts.raising import _insert_ignoring_duplicates, _row
 from naebu import store
 from naebu.config import ChannelConfig, NotifyConfig
 
@@ -95,6 +96,40 @@ def test_dedup_on_postgresql(directory: Directory) -> None:
         with engine.begin() as conn:
             ids = raise_alerts(conn, many, sample_rules(), directory, run_id=None, now=NOW)
         assert ids == []
+
+
+def test_dedup_on_mysql(directory: Directory) -> None:
+    # No ON CONFLICT there: the unique constraint is guarded by a savepoint per row.
+    with mysql_engine() as engine:
+        check_dedup(engine, directory)
+
+
+def check_last_guard(engine: Engine, directory: Directory) -> None:
+    """A fingerprint stored by another writer after the pre-select is skipped, not an error."""
+    rules = sample_rules()
+    with engine.begin() as conn:
+        raise_alerts(conn, [finding("P-1")], rules, directory, run_id=None, now=NOW)
+    rows = [_row(finding(k), rules["R-PAY-DUP"], directory, None, NOW) for k in ("P-1", "P-5")]
+    with engine.begin() as conn:
+        inserted = _insert_ignoring_duplicates(conn, rows)
+        assert list(inserted) == [finding("P-5").fingerprint]
+        # The caller's transaction is still usable (PostgreSQL aborts it on a failed INSERT).
+        assert conn.execute(select(func.count()).select_from(store.alerts)).scalar() == 2
+    assert [r["record_key"] for r in _alerts(engine)] == ["P-1", "P-5"]
+
+
+def test_unique_constraint_is_the_last_guard(engine: Engine, directory: Directory) -> None:
+    check_last_guard(engine, directory)
+
+
+def test_unique_constraint_is_the_last_guard_on_postgresql(directory: Directory) -> None:
+    with pg_engine() as engine:
+        check_last_guard(engine, directory)
+
+
+def test_unique_constraint_is_the_last_guard_on_mysql(directory: Directory) -> None:
+    with mysql_engine() as engine:
+        check_last_guard(engine, directory)
 
 
 def test_raise_alerts_does_not_commit(engine: Engine, directory: Directory) -> None:
