@@ -360,9 +360,18 @@ def _notify(raw: dict[str, Any], base: Path, problems: list[Problem], file: str)
                 )
             )
             continue
-        cfg.channels.append(
-            ChannelConfig(name=str(ch.get("name", f"channel{i + 1}")), url=str(ch["url"]))
-        )
+        name = str(ch.get("name", f"channel{i + 1}"))
+        if name == "outbox-file":
+            problems.append(
+                Problem(
+                    file,
+                    "the channel name 'outbox-file' is reserved for the local outbox",
+                    key=f"notify.channels[{i}].name",
+                    hint="choose another name",
+                )
+            )
+            continue
+        cfg.channels.append(ChannelConfig(name=name, url=str(ch["url"])))
     return cfg
 
 

@@ -115,7 +115,10 @@ class _Run:
         self.now = now
         self.metas = {r.meta.id: r.meta for r in ruleset.rules}
         self.reference: dict[str, pd.DataFrame] = {}
-        self.directory = Directory.from_frame(_empty(config.routing.directory))
+        self.directory = self._directory(_empty(config.routing.directory))
+
+    def _directory(self, frame: pd.DataFrame) -> Directory:
+        return Directory.from_frame(frame, fallback_roles=self.config.routing.fallback_roles)
 
     def execute(self) -> RunSummary:
         with self.engine.begin() as conn:
@@ -166,7 +169,7 @@ class _Run:
                 whole = pd.concat([previous, whole], ignore_index=True)
             self.reference[dataset.name] = whole
             if dataset.name == self.config.routing.directory:
-                self.directory = Directory.from_frame(whole)
+                self.directory = self._directory(whole)
             merged = _merge_batches(source, batches)
             self._commit(source, merged, self._evaluate(dataset.name, whole), report)
         else:
