@@ -21,7 +21,7 @@ from .checker import Checker
 from .compiler import Env, Evaluator, compile_tree
 from .errors import ExprError, ExprProblem, caret
 from .functions import FUNCTIONS, Function, register
-from .kinds import comparable, describe
+from .kinds import comparable, describe, is_list
 from .parser import parse
 from .values import truth
 
@@ -60,7 +60,7 @@ class CompiledExpression:
         """
         missing = sorted(c for c in self.columns_used if c not in frame.columns)
         if missing:
-            raise ExprError([ExprProblem(f"column {c!r} is missing from the data", None, self.text.find(c))
+            raise ExprError([ExprProblem(f"column {c!r} is missing from the data", None, max(0, self.text.find(c)))
                              for c in missing])  # fmt: skip
         result = self._evaluator(Env(frame, self._columns))
         if self.result_type == "bool":
@@ -90,6 +90,8 @@ def compile_expression(text: str, columns: Mapping[str, str], params: Mapping[st
     checker = Checker(columns, params or {}, aliases or {})
     result_type = checker.check(tree)
     problems = checker.out.problems
+    if not problems and is_list(result_type):
+        problems.append(ExprProblem("a list can only be used on the right of 'in'", None, 0))
     if not problems and expect is not None and not _fits(result_type, expect):
         if expect == "bool":
             problems.append(ExprProblem(f"the condition must give true or false, but it gives {describe(result_type)}",

@@ -257,5 +257,8 @@ def _round(x: pd.Series, digits: float = 0) -> pd.Series:
 
     ``digits`` must be a fixed whole number; a negative one rounds to tens, hundreds...
     """
-    scale = 10.0 ** int(digits)
-    return np.sign(x) * np.floor(x.abs() * scale + 0.5) / scale
+    # Scale by an exact power of ten: 10.0 ** -5 is inexact and would turn 50_000 into 99_999.99.
+    factor = 10.0 ** abs(int(digits))
+    if digits >= 0:
+        return np.sign(x) * np.floor(x.abs() * factor + 0.5) / factor
+    return np.sign(x) * np.floor(x.abs() / factor + 0.5) * factor
