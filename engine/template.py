@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from engine.expr import ExprError, ExprProblem
@@ -115,7 +116,8 @@ def compile_template(
                         nested,
                     )
                 )
-                i = end + 1
+                after = text.find("}", end + 1)  # skip the rest of the outer field too
+                i = end + 1 if after < 0 else after + 1
                 continue
             field = _field(text[i + 1 : end], i + 1, columns, params, problems)
             if field is not None:
@@ -192,16 +194,16 @@ def _field(body: str, offset: int, columns: Mapping[str, str], params: Mapping[s
 # -- rendering values ---------------------------------------------------------------------------
 def is_missing(value: Any) -> bool:
     """None, NaN, NaT, pandas NA, or blank text."""
+    # Plain type tests only: an unknown object is never probed (no getattr, no pd.isna on it).
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    if isinstance(value, float):
+    if isinstance(value, float | np.floating):
         return math.isnan(value)
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
     if isinstance(value, str):
         return not value.strip()
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # lists and other containers
-        return False
+    return False
 
 
 def format_value(value: Any, type_: str | None = None, spec: str = "") -> str:
@@ -241,7 +243,7 @@ def render_evidence(
 def _infer_type(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, int | float) or hasattr(value, "dtype") and pd.api.types.is_number(value):
+    if isinstance(value, int | float | np.number):
         return "number"
     if isinstance(value, pd.Timestamp | dt.datetime):
         return "date" if pd.Timestamp(value) == pd.Timestamp(value).normalize() else "datetime"
