@@ -202,13 +202,18 @@ def check_int(
 
 
 def check_str(
-    source: SourceConfig, file: str, name: str, problems: list[Problem], required: bool = False
+    source: SourceConfig,
+    file: str,
+    name: str,
+    problems: list[Problem],
+    required: bool = False,
+    hint: str | None = None,
 ) -> None:
     """Append a Problem when option ``name`` is not non-empty text (or is missing if required)."""
     key = f"sources.{source.name}.{name}"
     if name not in source.options:
         if required:
-            problems.append(Problem(file, f"missing option {name}", key=key))
+            problems.append(Problem(file, f"missing option {name}", key=key, hint=hint))
         return
     value = source.options[name]
     if not isinstance(value, str) or not value.strip():

@@ -14,9 +14,9 @@ Mapping (``columns``: canonical column -> source column):
   space otherwise (``["paid_date", "paid_time"]`` for a datetime). All parts empty is a missing
   value; some parts empty is an invalid one.
 - A canonical column with no mapping takes the source column of the same name if there is
-  one, and is all-null otherwise. A required column (the key, and columns marked required)
-  that ends up with no source column is a :class:`~connectors.base.SourceError`, as is a mapped
-  source column the source does not have.
+  one, and is all-null otherwise (so a required one makes every row "missing"; connectors
+  refuse such a mapping up front with :func:`resolve_columns`). A mapped source column the
+  source does not have is a :class:`~connectors.base.SourceError`.
 
 Types (``str`` text is NFKC-normalised, stripped, and empty text is a missing value):
 
@@ -93,7 +93,9 @@ def coerce(
     n = len(raw)
     if len(locations) != n:
         raise ValueError(f"{len(locations)} locations for {n} rows")
-    mapping = resolve_columns([str(c) for c in raw.columns], dataset, columns, defaults, source)
+    mapping = resolve_columns(
+        [str(c) for c in raw.columns], dataset, columns, defaults, source, require=False
+    )
     reasons: dict[int, list[str]] = {}
     out: dict[str, pd.Series] = {}
     for col in dataset.columns:
@@ -105,6 +107,9 @@ def coerce(
             values = _source_values(raw, parts, col.type)
         else:
             out[col.name] = null_column(col.type, n)
+            if col.required or col.name == dataset.key:
+                for row in range(n):
+                    reasons.setdefault(row, []).append(f"{col.name}: missing")
             continue
         typed, bad = _convert(values, col, formats.get(col.name))
         required = col.required or col.name == dataset.key
@@ -145,8 +150,15 @@ def resolve_columns(
     columns: Mapping[str, ColumnSpec],
     defaults: Mapping[str, Any],
     source: str,
+    *,
+    require: bool = True,
 ) -> dict[str, list[str]]:
-    """Canonical column -> the source column(s) it is read from; SourceError when one is absent."""
+    """Canonical column -> the source column(s) it is read from.
+
+    SourceError when a mapped source column is absent, and (``require``) when a required
+    column has no source column at all: a configuration mistake connectors report once,
+    instead of quarantining every row as "missing". coerce() itself does not require it.
+    """
     by_norm: dict[str, list[str]] = {}
     for name in available:
         by_norm.setdefault(_norm_name(name), []).append(name)
@@ -176,7 +188,7 @@ def resolve_columns(
     for col in dataset.columns:
         if col.name not in mapping and col.name not in defaults and col.name in available:
             mapping[col.name] = [col.name]
-    for name in dataset.required_columns:
+    for name in dataset.required_columns if require else ():
         if name not in mapping and name not in defaults:
             raise SourceError(
                 source,

@@ -21,7 +21,9 @@ Rows are located as ``"{file}:{line}"`` (the header is line 1 when ``skip_rows``
 dataset's key column is not mapped (and the file has no column of that name), that location
 is the record key, so files with no identifier (the Seoul expense disclosures) still load.
 
-Every cell is read as text and typed by :func:`connectors.coerce.coerce`. A line with more
+Every cell is read as text (the ``csv`` module, not ``pandas.read_csv``: it reports the exact
+line of each record, quoted cells spanning lines included, and lets a ragged line be refused
+instead of failing the file) and typed by :func:`connectors.coerce.coerce`. A line with more
 cells than the header is quarantined; a shorter line is padded with empty cells; blank lines
 are not rows. A file that cannot be decoded or opened becomes one quarantined entry for the
 whole file and is recorded as taken (retrying it would fail the same way); fix it and drop it
@@ -51,7 +53,7 @@ from connectors.base import (
     check_int,
     check_str,
 )
-from connectors.coerce import coerce, empty_frame
+from connectors.coerce import coerce, empty_frame, resolve_columns
 from connectors.registry import register
 from naebu.config import SourceConfig
 from naebu.problems import Problem
@@ -89,12 +91,21 @@ class FilesConnector(Connector):
         problems = super().check(source, file)
         opts = source.options
         key = f"sources.{source.name}"
-        check_str(source, file, "path", problems, required=True)
+        check_str(source, file, "path", problems, required=True, hint='path = "drops/cards"')
         pattern = opts.get("pattern", "*.csv")
         patterns = pattern if isinstance(pattern, list) else [pattern]
         if not patterns or not all(isinstance(p, str) and p.strip() for p in patterns):
             problems.append(
                 Problem(file, "pattern must be a glob or a list of globs", key=f"{key}.pattern")
+            )
+        elif any(p.startswith(("/", "\\")) or ".." in Path(p).parts for p in patterns):
+            problems.append(
+                Problem(
+                    file,
+                    "pattern is matched inside path and cannot leave it",
+                    key=f"{key}.pattern",
+                    hint='put the folder in path and the file names in pattern: "*.csv"',
+                )
             )
         if opts.get("encoding", "auto") not in ENCODINGS:
             problems.append(
@@ -191,6 +202,7 @@ class FilesConnector(Connector):
         key = self.dataset.key
         if key not in self.source.columns and key not in header:
             defaults[key] = locations
+        resolve_columns(header, self.dataset, self.source.columns, defaults, self.source.name)
         frame, quarantined = coerce(
             pd.DataFrame(cells, columns=header, dtype=object),
             self.dataset,

@@ -65,7 +65,14 @@ class SqlConnector(Connector):
         """Check the options without connecting (URL syntax and dialect, table xor query)."""
         problems = super().check(source, file)
         opts = source.options
-        check_str(source, file, "url", problems, required=True)
+        check_str(
+            source,
+            file,
+            "url",
+            problems,
+            required=True,
+            hint='url = "postgresql+psycopg2://..." or connection = "<name in [connections]>"',
+        )
         if isinstance(opts.get("url"), str) and opts["url"].strip():
             try:
                 make_url(opts["url"]).get_dialect()

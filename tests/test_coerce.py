@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from connectors.base import SourceError
-from connectors.coerce import coerce
+from connectors.coerce import coerce, resolve_columns
 from naebu.datasets import get
 
 PAYMENTS = get("payments")
@@ -219,9 +219,12 @@ def test_mapped_column_missing_from_the_source_is_a_source_error():
         run(payments(amt=["1"]), MAP | {"amount": "amout"}, source="fin")
 
 
-def test_required_column_not_mapped_is_a_source_error():
-    with pytest.raises(SourceError, match="required column paid_on"):
-        run(payments(amt=["1"]), {"payment_id": "no", "amount": "amt"}, source="fin")
+def test_required_column_not_mapped():
+    # coerce() quarantines every row; connectors refuse the mapping up front instead.
+    frame, bad = run(payments(amt=["1"]), {"payment_id": "no", "amount": "amt"})
+    assert frame.empty and bad[0].reason == "paid_on: missing"
+    with pytest.raises(SourceError, match="source fin: required column paid_on .*not mapped"):
+        resolve_columns(["no", "amt"], PAYMENTS, {"payment_id": "no", "amount": "amt"}, {}, "fin")
 
 
 def test_header_names_match_ignoring_case_spaces_and_width():
