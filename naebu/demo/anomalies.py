@@ -1,0 +1,266 @@
+"""Planting the scenarios the shipped rules look for, and near-misses they must not flag.
+
+Each planter edits existing background records (so the department and the official of a
+planted record are real) and returns the labels ``(rule_id, dataset, record_key)`` of what it
+planted. Near-misses are edited too but never labelled. How many records are planted grows with
+``scale`` and never drops below the base count, so even a tiny demo shows every scenario.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from naebu.demo import days
+from naebu.demo.cards import RESTRICTED
+from naebu.demo.finance import GROUND_SMALL
+
+Label = tuple[str, str, str]
+
+#: Records planted per rule at scale 1; larger scales plant proportionally more.
+BASE_COUNTS: dict[str, int] = {
+    "PROP-BELOW-APPRAISAL": 4,
+    "PROP-STALE-APPRAISAL": 3,
+    "CONTRACT-NEAR-LIMIT": 5,
+    "PAY-SELF-APPROVAL": 5,
+    "CARD-NIGHT": 5,
+    "CARD-HOLIDAY": 7,
+    "CARD-RESTRICTED": 6,
+    "CARD-PER-PERSON": 5,
+    "ATT-OVERTIME-ON-LEAVE": 6,
+    "PERMIT-LATE": 5,
+    "LEVY-REDUCTION-NO-CODE": 4,
+}
+
+# Hand-picked values first; beyond them, random ones from the same band.
+NEAR_LIMIT_AMOUNTS = (19_000_000, 19_500_000, 19_800_000, 19_990_000, 20_000_000)
+NIGHT_TIMES = ("23:15:00", "23:48:12", "00:32:40", "01:10:05", "05:40:30")
+HOLIDAYS = (
+    "2025-01-29",  # 설날
+    "2025-03-03",  # 삼일절 대체공휴일
+    "2025-10-06",  # 추석
+    "2025-05-06",  # 어린이날·부처님오신날 대체공휴일
+    "2025-06-06",  # 현충일
+    "2025-03-08",  # 토요일
+    "2025-11-16",  # 일요일
+)
+FRIDAYS_BEFORE_HOLIDAY = ("2025-01-24", "2025-02-28", "2025-05-02")
+RESTRICTED_NAMES = {
+    "유흥주점": "샹그릴라 클럽",
+    "단란주점": "별빛단란주점",
+    "노래연습장": "뮤직타운 노래연습장",
+    "골프장": "한빛컨트리클럽",
+    "사우나": "황제사우나",
+    "안마시술소": "건강안마원",
+    "카지노": "세븐럭 카지노",
+    "성인용품점": "핑크하우스",
+}
+BAR_LIKE_NAMES = ("한잔포차", "생맥주 호프집", "술익는마을")
+
+
+def plant_count(rule_id: str, scale: float) -> int:
+    """How many records of ``rule_id`` to plant at ``scale`` (at least the base count)."""
+    base = BASE_COUNTS[rule_id]
+    return max(base, int(round(base * scale)))
+
+
+class _Picker:
+    """Draws distinct row positions, so one record is never planted twice."""
+
+    def __init__(self, rng: np.random.Generator, n: int) -> None:
+        self.rng = rng
+        self.used = np.zeros(n, dtype=bool)
+
+    def take(self, mask: np.ndarray, k: int, what: str) -> np.ndarray:
+        free = np.flatnonzero(np.asarray(mask, dtype=bool) & ~self.used)
+        if len(free) < k:
+            raise ValueError(f"demo too small to plant {k} x {what}: {len(free)} candidates")
+        chosen = np.sort(self.rng.choice(free, size=k, replace=False))
+        self.used[chosen] = True
+        return chosen
+
+
+def _set(df: pd.DataFrame, rows: np.ndarray, column: str, values: object) -> None:
+    """Overwrite ``column`` at row positions ``rows`` (the frames have a RangeIndex)."""
+    df.loc[df.index[rows], column] = values  # type: ignore[call-overload]
+
+
+def _labels(rule: str, dataset: str, keys: pd.Series) -> list[Label]:
+    return [(rule, dataset, str(k)) for k in keys]
+
+
+def _time(hms: str) -> pd.Timedelta:
+    return pd.Timedelta(hms)
+
+
+def plant_contracts(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+    """Sole-source 물품/용역 just under the KRW 20m limit; near-misses just outside the rule."""
+    rule = "CONTRACT-NEAR-LIMIT"
+    k = plant_count(rule, scale)
+    pick = _Picker(rng, len(df))
+    goods = (df["category"] != "공사").to_numpy()
+    rows = pick.take(goods, k, rule)
+    extra = np.round(rng.uniform(19_000_000, 20_000_000, max(0, k - len(NEAR_LIMIT_AMOUNTS))), -4)
+    amounts = np.concatenate([NEAR_LIMIT_AMOUNTS, extra])[:k]
+    _set(df, rows, "amount", amounts)
+    _set(df, rows, "method", "수의")
+    _set(df, rows, "sole_source_ground", GROUND_SMALL)
+    # Near-misses: just under the band; in the band but competitive; in the band but works.
+    near = pick.take(goods, 2, "near-miss")
+    _set(df, near, "amount", [18_990_000, 19_500_000])
+    _set(df, near, "method", ["수의", "일반경쟁"])
+    _set(df, near, "sole_source_ground", [GROUND_SMALL, None])
+    works = pick.take(~goods, 1, "near-miss")
+    _set(df, works, "amount", 19_600_000)
+    _set(df, works, "method", "수의")
+    return _labels(rule, "contracts", df["contract_id"].iloc[rows])
+
+
+def plant_payments(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+    """Vouchers the drafter approved; near-misses with no approver recorded."""
+    rule = "PAY-SELF-APPROVAL"
+    pick = _Picker(rng, len(df))
+    every = np.ones(len(df), dtype=bool)
+    rows = pick.take(every, plant_count(rule, scale), rule)
+    _set(df, rows, "approver_id", df["official_id"].iloc[rows].to_numpy())
+    near = pick.take(every, 2, "near-miss")
+    _set(df, near, "approver_id", None)
+    return _labels(rule, "payments", df["payment_id"].iloc[rows])
+
+
+def plant_sales(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+    """Sales below the appraisal mean after price cuts, and sales on year-old appraisals."""
+    pick = _Picker(rng, len(df))
+    two = (df["appraisal_count"] == 2).to_numpy()
+    labels: list[Label] = []
+
+    rule = "PROP-BELOW-APPRAISAL"
+    rows = pick.take(two, plant_count(rule, scale), rule)
+    mean = df["appraisal_mean"].iloc[rows].to_numpy()
+    rounds = rng.integers(3, 5, len(rows))  # round 3: -10%, round 4: -19%
+    planned = np.floor(mean * 0.9 ** (rounds - 2) / 1000) * 1000
+    _set(df, rows, "tender_round", rounds)
+    _set(df, rows, "planned_price", planned)
+    _set(df, rows, "sale_price", planned)
+    _set(df, rows, "method", "일반입찰")
+    _set(df, rows, "ground_code", None)
+    labels += _labels(rule, "property_sales", df["sale_id"].iloc[rows])
+    near = pick.take(two, 2, "near-miss")  # exactly at the mean
+    _set(df, near, "sale_price", df["appraisal_mean"].iloc[near].to_numpy())
+    one = pick.take(two, 1, "near-miss")  # below the mean, but a single appraisal
+    _set(df, one, "appraisal_count", 1)
+    _set(df, one, "sale_price", np.floor(df["appraisal_mean"].iloc[one] * 0.95 / 1000) * 1000)
+
+    rule = "PROP-STALE-APPRAISAL"
+    rows = pick.take(two, plant_count(rule, scale), rule)
+    signed = df["contract_date"].iloc[rows].to_numpy()
+    age = (366 + rng.integers(0, 200, len(rows))).astype("timedelta64[D]")
+    _set(df, rows, "appraisal_date", signed - age)
+    labels += _labels(rule, "property_sales", df["sale_id"].iloc[rows])
+    near = pick.take(two, 2, "near-miss")  # exactly 365 days old
+    year_old = df["contract_date"].iloc[near].to_numpy() - np.timedelta64(365, "D")
+    _set(df, near, "appraisal_date", year_old)
+    return labels
+
+
+def plant_cards(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+    """Night use, holiday use, restricted merchants, over-limit per head, and their near-misses."""
+    pick = _Picker(rng, len(df))
+    every = np.ones(len(df), dtype=bool)
+    group = (df["attendees"] >= 2).to_numpy() & df["merchant_category"].isin(
+        ["한식", "일반음식점", "중식", "일식"]
+    ).to_numpy()
+    labels: list[Label] = []
+
+    rule = "CARD-NIGHT"
+    rows = pick.take(group, plant_count(rule, scale), rule)  # dinners that ran late
+    extra = [
+        str(pd.Timedelta(seconds=int(s)) % pd.Timedelta(days=1)).split()[-1]
+        for s in rng.integers(23 * 3600, 30 * 3600, max(0, len(rows) - len(NIGHT_TIMES)))
+    ]
+    times = [_time(t) for t in (list(NIGHT_TIMES) + extra)[: len(rows)]]
+    _set(df, rows, "approved_time", times)
+    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
+    near = pick.take(group, 2, "near-miss")
+    _set(df, near, "approved_time", [_time("22:59:59"), _time("06:00:00")])
+    near = pick.take(every, 3, "near-miss")  # the card company gave no time
+    _set(df, near, "approved_time", pd.NaT)
+
+    rule = "CARD-HOLIDAY"
+    rows = pick.take(every, plant_count(rule, scale), rule)
+    year = np.arange(days.START, days.END + np.timedelta64(1, "D"), dtype="datetime64[D]")
+    off = year[~days.is_business_day(year)]
+    weekends = off[rng.integers(0, len(off), max(0, len(rows) - len(HOLIDAYS)))]
+    dates = np.concatenate([np.array(HOLIDAYS, dtype="datetime64[D]"), weekends])[: len(rows)]
+    _set(df, rows, "approved_date", dates.astype("datetime64[ns]"))
+    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
+    near = pick.take(every, len(FRIDAYS_BEFORE_HOLIDAY), "near-miss")
+    fridays = np.array(FRIDAYS_BEFORE_HOLIDAY, dtype="datetime64[D]").astype("datetime64[ns]")
+    _set(df, near, "approved_date", fridays)
+
+    rule = "CARD-RESTRICTED"
+    rows = pick.take(group, plant_count(rule, scale), rule)
+    cats = [RESTRICTED[i % len(RESTRICTED)] for i in range(len(rows))]
+    _set(df, rows, "merchant_category", cats)
+    _set(df, rows, "merchant_name", [RESTRICTED_NAMES[c] for c in cats])
+    _set(df, rows, "purpose", df["department"].iloc[rows].to_numpy() + " 직원 격려 간담회")
+    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
+    near = pick.take(group, len(BAR_LIKE_NAMES), "near-miss")  # a bar-like name, 일반음식점
+    _set(df, near, "merchant_category", "일반음식점")
+    _set(df, near, "merchant_name", list(BAR_LIKE_NAMES))
+
+    rule = "CARD-PER-PERSON"
+    rows = pick.take(group, plant_count(rule, scale), rule)
+    heads = df["attendees"].iloc[rows].to_numpy(dtype=float)
+    _set(df, rows, "amount", np.round(heads * rng.uniform(42_000, 90_000, len(rows)), -3))
+    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
+    near = pick.take(group, 2, "near-miss")  # exactly KRW 40,000 a head
+    _set(df, near, "amount", df["attendees"].iloc[near].to_numpy(dtype=float) * 40_000)
+    return labels
+
+
+def plant_attendance(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+    """Overtime claimed on leave days and on trip days (half each)."""
+    rule = "ATT-OVERTIME-ON-LEAVE"
+    k = plant_count(rule, scale)
+    pick = _Picker(rng, len(df))
+    leave = pick.take(df["leave_type"].notna().to_numpy(), (k + 1) // 2, rule)
+    trip = pick.take(df["trip_type"].notna().to_numpy(), k // 2, rule)
+    rows = np.sort(np.concatenate([leave, trip]))
+    _set(df, rows, "overtime_hours", rng.choice([2.0, 3.0, 4.0], len(rows)))
+    return _labels(rule, "attendance", df["record_id"].iloc[rows])
+
+
+def plant_permits(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+    """Permits decided after their statutory days; near-misses decided on the last day."""
+    rule = "PERMIT-LATE"
+    pick = _Picker(rng, len(df))
+    received = df["received_on"].to_numpy().astype("datetime64[D]")
+    legal = df["legal_days"].to_numpy(dtype="int64").astype("timedelta64[D]")
+    decided = df["decided_on"].notna().to_numpy() & (received <= np.datetime64("2025-10-31"))
+    rows = pick.take(decided, plant_count(rule, scale), rule)
+    late = days.roll_forward(
+        received[rows] + legal[rows] + rng.integers(3, 30, len(rows)).astype("timedelta64[D]")
+    )
+    _set(df, rows, "decided_on", late.astype("datetime64[ns]"))
+    _set(df, rows, "updated_at", days.stamps(rng, late).to_numpy())
+    last_day = received + legal
+    on_time = decided & days.is_business_day(last_day)
+    near = pick.take(on_time, 2, "near-miss")
+    _set(df, near, "decided_on", last_day[near].astype("datetime64[ns]"))
+    _set(df, near, "updated_at", days.stamps(rng, last_day[near]).to_numpy())
+    return _labels(rule, "permits", df["permit_id"].iloc[rows])
+
+
+def plant_levies(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+    """Reductions granted with no legal-ground code; near-misses with a code."""
+    rule = "LEVY-REDUCTION-NO-CODE"
+    pick = _Picker(rng, len(df))
+    plain = (df["reduction_amount"] == 0).to_numpy()
+    rows = pick.take(plain, plant_count(rule, scale), rule)
+    _set(df, rows, "reduction_amount", np.round(df["amount"].iloc[rows].to_numpy() * 0.5, -1))
+    _set(df, rows, "reduction_code", None)
+    near = pick.take(plain, 2, "near-miss")
+    _set(df, near, "reduction_amount", np.round(df["amount"].iloc[near].to_numpy() * 0.3, -1))
+    _set(df, near, "reduction_code", "RD-68-1")
+    return _labels(rule, "levies", df["levy_id"].iloc[rows])

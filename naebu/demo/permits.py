@@ -1,0 +1,178 @@
+"""Permits from the 새올 system and the non-tax levies (세외수입) charged on them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from naebu.demo import days, names
+from naebu.demo.people import City
+from naebu.demo.property import CITY_ACCOUNT
+
+#: (permit type, department, statutory days, share, levy type charged or "").
+PERMIT_TYPES: tuple[tuple[str, str, int, float, str], ...] = (
+    ("도로점용허가", "도로관리과", 20, 0.28, "도로점용료"),
+    ("공원점용허가", "공원녹지과", 15, 0.08, "공원점용료"),
+    ("행정재산 사용허가", "회계과", 20, 0.10, "행정재산 사용료"),
+    ("옥외광고물 표시허가", "건축과", 15, 0.12, ""),
+    ("건축신고", "건축과", 5, 0.14, ""),
+    ("개발행위허가", "도시계획과", 15, 0.10, ""),
+    ("배출시설 설치신고", "환경과", 10, 0.08, ""),
+    ("화물자동차 운송사업 허가", "교통행정과", 10, 0.10, ""),
+)
+#: (department, fine, amounts to choose from, reduction code for voluntary payment).
+FINES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
+    ("교통행정과", "주정차위반 과태료", (40_000, 50_000, 80_000)),
+    ("청소자원과", "쓰레기 무단투기 과태료", (100_000, 200_000, 500_000)),
+    ("환경과", "소음·진동 과태료", (200_000, 300_000, 1_000_000)),
+    ("건축과", "건축물 이행강제금", (1_500_000, 3_000_000, 8_000_000)),
+)
+CODE_FINE = "QV-18"  # 질서위반행위규제법 제18조 자진납부 감경
+CODES_USE = ("RD-68-1", "RD-68-3", "PA-24-2", "PR-24-1")  # 도로법 §68, 공원녹지법, 공유재산법
+
+
+def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
+    """``n`` permit cases, all decided within their statutory days (or still open at year's end)."""
+    share = np.array([t[3] for t in PERMIT_TYPES])
+    kind = rng.choice(len(PERMIT_TYPES), n, p=share / share.sum())
+    ptype = np.array([t[0] for t in PERMIT_TYPES], dtype=object)[kind]
+    dept = np.array([t[1] for t in PERMIT_TYPES], dtype=object)[kind]
+    legal = np.array([t[2] for t in PERMIT_TYPES])[kind]
+    official = np.empty(n, dtype=object)
+    for d in np.unique(dept):
+        staff = city.staff(str(d))["employee_id"].to_numpy()
+        mask = dept == d
+        official[mask] = staff[rng.integers(0, len(staff), int(mask.sum()))]
+    received = np.sort(days.random_days(rng, n))
+    decided = days.roll_backward(received + rng.integers(0, legal + 1).astype("timedelta64[D]"))
+    decided = days.clamp_to_year(decided)
+    open_ = np.isnat(decided)
+    status = np.where(rng.random(n) < 0.88, "허가", "불허").astype(object)
+    status[open_] = np.where(rng.random(int(open_.sum())) < 0.5, "접수", "처리중")
+    applicant = np.where(rng.random(n) < 0.6, names.person_names(rng, n), names.firm_names(rng, n))
+    return pd.DataFrame(
+        {
+            "permit_id": "PM2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6),
+            "department": dept,
+            "official_id": official,
+            "permit_type": ptype,
+            "applicant": applicant,
+            "received_on": days.to_timestamps(received),
+            "decided_on": days.to_timestamps(decided),
+            "legal_days": pd.array(legal, dtype="Int64"),
+            "status": status,
+            "updated_at": days.stamps(rng, np.where(open_, received, decided)),
+        }
+    )
+
+
+def build_levies(
+    rng: np.random.Generator, city: City, permits: pd.DataFrame, n_fines: int
+) -> pd.DataFrame:
+    """Fees on granted permits that carry one, plus ``n_fines`` fines; every reduction has a code."""
+    levy_of = {t[0]: t[4] for t in PERMIT_TYPES if t[4]}
+    p = permits[permits["permit_type"].isin(list(levy_of)) & (permits["status"] == "허가")]
+    m = len(p)
+    fee_day = days.clamp_to_year(
+        days.roll_forward(
+            p["decided_on"].to_numpy().astype("datetime64[D]")
+            + rng.integers(0, 11, m).astype("timedelta64[D]")
+        )
+    )
+    fees = pd.DataFrame(
+        {
+            "department": p["department"].to_numpy(),
+            "official_id": p["official_id"].to_numpy(),
+            "permit_id": p["permit_id"].to_numpy(),
+            "levy_type": p["permit_type"].map(levy_of).to_numpy(),
+            "payer_name": p["applicant"].to_numpy(),
+            "amount": np.round(np.exp(rng.uniform(np.log(5e4), np.log(5e6), m)), -1),
+            "levied_on": fee_day,
+        }
+    )
+    fees = fees[~np.isnat(fee_day)]
+    fees["reduce"] = rng.random(len(fees)) < 0.1
+    fees["rate"] = 0.5
+    fees["code"] = names.pick(rng, CODES_USE, len(fees))
+
+    k = rng.integers(0, len(FINES), n_fines)
+    dept = np.array([f[0] for f in FINES], dtype=object)[k]
+    official = np.empty(n_fines, dtype=object)
+    for d in np.unique(dept):
+        staff = city.staff(str(d))["employee_id"].to_numpy()
+        mask = dept == d
+        official[mask] = staff[rng.integers(0, len(staff), int(mask.sum()))]
+    amounts = np.array([f[2] for f in FINES], dtype=float)[k, rng.integers(0, 3, n_fines)]
+    fines = pd.DataFrame(
+        {
+            "department": dept,
+            "official_id": official,
+            "permit_id": None,
+            "levy_type": np.array([f[1] for f in FINES], dtype=object)[k],
+            "payer_name": names.person_names(rng, n_fines),
+            "amount": amounts,
+            "levied_on": days.random_days(rng, n_fines),
+            "reduce": rng.random(n_fines) < 0.12,
+            "rate": 0.2,
+            "code": CODE_FINE,
+        }
+    )
+    df = pd.concat([fees, fines], ignore_index=True)
+    df = df.iloc[np.argsort(df["levied_on"].to_numpy(), kind="stable")].reset_index(drop=True)
+    reduce = df.pop("reduce").to_numpy()
+    rate = df.pop("rate").to_numpy()
+    code = df.pop("code").to_numpy()
+    levied = df["levied_on"].to_numpy().astype("datetime64[D]")
+    df["reduction_amount"] = np.where(reduce, np.round(df["amount"].to_numpy() * rate, -1), 0.0)
+    df["reduction_code"] = np.where(reduce, code, None)
+    df["levied_on"] = days.to_timestamps(levied).to_numpy()
+    df["due_date"] = days.to_timestamps(levied + np.timedelta64(30, "D")).to_numpy()
+    df["updated_at"] = days.stamps(rng, levied).to_numpy()
+    df.insert(
+        0, "levy_id", "LV2025-" + pd.Series(np.arange(1, len(df) + 1)).astype(str).str.zfill(6)
+    )
+    cols = [
+        "levy_id", "department", "official_id", "permit_id", "levy_type", "payer_name",
+        "amount", "reduction_amount", "reduction_code", "levied_on", "due_date", "updated_at",
+    ]  # fmt: skip
+    return df[cols]
+
+
+def levy_receipts(rng: np.random.Generator, levies: pd.DataFrame) -> pd.DataFrame:
+    """Most levies are paid (net of reduction) within their 30 days; unpaid ones have no receipt."""
+    n = len(levies)
+    paid = rng.random(n) < 0.85
+    on = days.clamp_to_year(
+        days.roll_forward(
+            levies["levied_on"].to_numpy().astype("datetime64[D]")
+            + rng.integers(0, 28, n).astype("timedelta64[D]")
+        )
+    )
+    keep = paid & ~np.isnat(on)
+    lv = levies[keep]
+    return pd.DataFrame(
+        {
+            "department": lv["department"].to_numpy(),
+            "official_id": lv["official_id"].to_numpy(),
+            "ref_type": "levy",
+            "ref_id": lv["levy_id"].to_numpy(),
+            "payer_name": lv["payer_name"].to_numpy(),
+            "amount": (lv["amount"] - lv["reduction_amount"]).to_numpy(),
+            "received_on": days.to_timestamps(on[keep]).to_numpy(),
+            "account_no": CITY_ACCOUNT,
+        }
+    )
+
+
+def build_receipts(rng: np.random.Generator, *parts: pd.DataFrame) -> pd.DataFrame:
+    """All receipts in date order, numbered, with their change stamps."""
+    df = pd.concat(parts, ignore_index=True)
+    on = df["received_on"].to_numpy().astype("datetime64[D]")
+    df = df.iloc[np.argsort(on, kind="stable")].reset_index(drop=True)
+    df.insert(
+        0, "receipt_id", "RC2025-" + pd.Series(np.arange(1, len(df) + 1)).astype(str).str.zfill(7)
+    )
+    df["updated_at"] = days.stamps(
+        rng, df["received_on"].to_numpy().astype("datetime64[D]")
+    ).to_numpy()
+    return df

@@ -1,0 +1,89 @@
+"""Public-property sales (공유재산 매각) and the proceeds received for them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from naebu.demo import days, names
+from naebu.demo.people import City
+
+#: The city's revenue account (세입 계좌) all proceeds and levies are received into.
+CITY_ACCOUNT = "317-0001-3990-11"
+GROUNDS = ("38-1-3", "38-1-14", "38-1-16", "38-1-29")
+
+
+def build_sales(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
+    """``n`` sales at or above the appraisal mean, appraised a few months before contract."""
+    staff = pd.concat([city.staff("재무과")] * 4 + [city.staff("토지정보과")])
+    who = rng.integers(0, len(staff), n)
+    parcel = names.parcels(rng, n)
+    split = rng.random(n) < 0.15
+    parent = names.where_or_none(split, pd.Series(parcel).str.rsplit("-", n=1).str[0])
+    buyer = np.where(rng.random(n) < 0.7, names.person_names(rng, n), names.firm_names(rng, n))
+    sole = rng.random(n) < 0.25
+    mean = np.round(np.exp(rng.uniform(np.log(8e6), np.log(3e9), n)), -3)
+    count = np.where((mean < 3e7) & (rng.random(n) < 0.3), 1, 2)
+    signed = np.sort(days.random_days(rng, n))
+    appraised = days.roll_backward(signed - rng.integers(30, 200, n).astype("timedelta64[D]"))
+    rounds = np.where(sole, 1, np.where(rng.random(n) < 0.3, 2, 1))
+    price = np.where(sole, mean, np.ceil(mean * (1 + rng.uniform(0, 0.3, n)) / 1000) * 1000)
+    return pd.DataFrame(
+        {
+            "sale_id": "PS2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(5),
+            "department": staff["department"].to_numpy()[who],
+            "official_id": staff["employee_id"].to_numpy()[who],
+            "parcel_id": parcel,
+            "parent_parcel_id": parent,
+            "buyer_name": buyer,
+            "method": np.where(sole, "수의", "일반입찰"),
+            "ground_code": names.where_or_none(sole, names.pick(rng, GROUNDS, n)),
+            "appraisal_count": pd.array(count, dtype="Int64"),
+            "appraisal_mean": mean.astype("float64"),
+            "appraisal_date": days.to_timestamps(appraised),
+            "planned_price": mean.astype("float64"),
+            "tender_round": pd.array(rounds, dtype="Int64"),
+            "sale_price": price.astype("float64"),
+            "contract_date": days.to_timestamps(signed),
+            "due_date": days.to_timestamps(signed + np.timedelta64(60, "D")),
+            "title_transfer_date": days.to_timestamps(np.full(n, np.datetime64("NaT"), "M8[D]")),
+            "updated_at": days.stamps(rng, signed),
+        }
+    )
+
+
+def settle_sales(rng: np.random.Generator, sales: pd.DataFrame) -> pd.DataFrame:
+    """Receipts for the sales (deposit and balance, or one payment) before the due date.
+
+    Sets ``title_transfer_date`` (a few days after full payment) and ``updated_at`` on
+    ``sales`` in place; payments that would fall after the year's end are not yet received.
+    """
+    n = len(sales)
+    signed = sales["contract_date"].to_numpy().astype("datetime64[D]")
+    price = sales["sale_price"].to_numpy()
+    two = rng.random(n) < 0.4
+    deposit = np.round(price * 0.1, -3)
+    full_on = days.roll_forward(signed + rng.integers(5, 50, n).astype("timedelta64[D]"))
+    full_on = days.clamp_to_year(full_on)
+    transfer = days.clamp_to_year(
+        days.roll_forward(full_on + rng.integers(3, 20, n).astype("timedelta64[D]"))
+    )
+    sales["title_transfer_date"] = days.to_timestamps(transfer).to_numpy()
+    last = np.where(np.isnat(transfer), np.where(np.isnat(full_on), signed, full_on), transfer)
+    sales["updated_at"] = days.stamps(rng, last).to_numpy()
+    base = pd.DataFrame(
+        {
+            "department": sales["department"].to_numpy(),
+            "official_id": sales["official_id"].to_numpy(),
+            "ref_type": "property_sale",
+            "ref_id": sales["sale_id"].to_numpy(),
+            "payer_name": sales["buyer_name"].to_numpy(),
+        }
+    )
+    dep = base[two].assign(amount=deposit[two], received_on=signed[two])
+    bal = base.assign(amount=np.where(two, price - deposit, price), received_on=full_on)
+    out = pd.concat([dep, bal], ignore_index=True)
+    out = out[out["received_on"].notna()].reset_index(drop=True)
+    out["received_on"] = days.to_timestamps(out["received_on"].to_numpy()).to_numpy()
+    out["account_no"] = CITY_ACCOUNT
+    return out

@@ -1,0 +1,69 @@
+"""The README written next to the demo data (Korean first, then English)."""
+
+from __future__ import annotations
+
+from naebu.demo import writers
+
+RULE_TITLES = {
+    "PROP-BELOW-APPRAISAL": "공유재산 감정평가액 평균 미만 매각",
+    "PROP-STALE-APPRAISAL": "1년 지난 감정평가로 매각",
+    "CONTRACT-NEAR-LIMIT": "수의계약 한도(2천만원) 직하 계약",
+    "PAY-SELF-APPROVAL": "기안자와 결재자가 같은 지출",
+    "CARD-NIGHT": "업무추진비 심야 사용(23시~06시)",
+    "CARD-HOLIDAY": "업무추진비 주말·공휴일 사용",
+    "CARD-RESTRICTED": "업무추진비 제한업종 사용",
+    "CARD-PER-PERSON": "업무추진비 1인당 4만원 초과",
+    "ATT-OVERTIME-ON-LEAVE": "휴가·출장일 초과근무",
+    "PERMIT-LATE": "인허가 법정처리기한 초과",
+    "LEVY-REDUCTION-NO-CODE": "감면사유 코드 없는 세외수입 감면",
+}
+
+
+def readme_text(
+    seed: int,
+    scale: float,
+    counts: dict[str, int],
+    planted: dict[str, int],
+    quarantine: dict[str, int],
+) -> str:
+    """The README for one generated demo."""
+    tables = "\n".join(
+        f"| {t.dataset} | `{t.name}` | {counts[t.dataset]:,} |" for t in writers.TABLES
+    )
+    rules = "\n".join(
+        f"| `{rule}` | {RULE_TITLES.get(rule, '')} | {n} |" for rule, n in planted.items()
+    )
+    return f"""# 한빛시 데모 데이터 (naebu demo city)
+
+가상의 지방자치단체 **한빛시**의 2025년 1년치 내부통제 데이터입니다. 실존 인물·업체와 무관한
+합성 데이터이며, 같은 seed와 scale이면 항상 같은 파일이 만들어집니다 (seed {seed}, scale {scale:g}).
+
+A synthetic Korean city, 한빛시, for the year 2025: what the city's systems would hand over to
+naebu. No real person or firm. Same seed and scale, same bytes (seed {seed}, scale {scale:g}).
+
+## 파일 / Files
+- `city.sqlite` - e-호조·새올·인사 시스템을 흉내 낸 원천 테이블 (source tables, source column
+  names, dates as `YYYYMMDD` or ISO text, `upd_dt` change stamp used as the watermark).
+- `card-drop/` - 카드사 업무추진비 승인내역 월별 CSV (monthly card approvals; odd months cp949,
+  even months UTF-8 with BOM; amounts with thousands separators).
+- `labels.csv` - 심어 둔 이상 건 정답표 (`rule_id,dataset,record_key`): every planted anomaly.
+  Near-misses (e.g. a sale at exactly the appraisal mean, a card use at 22:59) are present and
+  must NOT fire.
+
+| dataset | table | rows |
+|---|---|---|
+{tables}
+| card_transactions | `card-drop/*.csv` | {counts["card_transactions"]:,} |
+
+## 심어 둔 이상 건 / Planted anomalies
+| rule | 내용 | planted |
+|---|---|---|
+{rules}
+
+## 격리되어야 할 불량 행 / Rows a connector must quarantine
+- 지출(`expd_rsltn`): 지급일자 `20251301`, 지급액 `미정` ({quarantine["payments"]} rows)
+- 카드 CSV: 승인일자 `2025-02-30`, 승인금액 `1만2천원?` ({quarantine["cards"]} rows)
+
+`config.toml` (저장소 최상위)이 이 원천 컬럼을 표준 데이터셋 컬럼으로 연결합니다.
+The repository's `config.toml` maps these source columns onto naebu's canonical datasets.
+"""

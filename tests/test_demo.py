@@ -1,0 +1,289 @@
+"""The demo city: deterministic, readable through config.toml, and its labels are exact.
+
+The rule conditions are evaluated here directly with pandas on the data as delivered (SQLite
+tables and the card CSV drop), mapped with ``config.toml``'s own columns and formats, so the
+check does not depend on the rule engine or the connectors.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tomllib
+from pathlib import Path
+
+import holidays
+import pandas as pd
+import pytest
+
+from naebu import datasets
+from naebu.demo import DemoSummary, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALE = 0.2
+RULES = (
+    "PROP-BELOW-APPRAISAL", "PROP-STALE-APPRAISAL", "CONTRACT-NEAR-LIMIT", "PAY-SELF-APPROVAL",
+    "CARD-NIGHT", "CARD-HOLIDAY", "CARD-RESTRICTED", "CARD-PER-PERSON",
+    "ATT-OVERTIME-ON-LEAVE", "PERMIT-LATE", "LEVY-REDUCTION-NO-CODE",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoSummary:
+    return generate(tmp_path_factory.mktemp("a") / "demo-city", seed=42, scale=SCALE)
+
+
+@pytest.fixture(scope="module")
+def sources() -> dict[str, dict]:
+    raw = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
+    return raw["sources"]
+
+
+def _read_card_file(path: Path) -> tuple[pd.DataFrame, str]:
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        enc = "utf-8-sig"
+    else:
+        data.decode("cp949")  # raises if it is neither
+        enc = "cp949"
+    return pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False), enc
+
+
+def _coerce(raw: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, int]:
+    """Map source columns to canonical ones and coerce types; drop (and count) bad rows."""
+    ds = datasets.get(spec["dataset"])
+    formats = spec.get("formats", {})
+    out = pd.DataFrame(index=raw.index)
+    bad = pd.Series(False, index=raw.index)
+    for canon, src in spec["columns"].items():
+        s = raw[src]
+        blank = s.isna() | (s.astype(str).str.strip() == "")
+        typ = ds.by_name[canon].type
+        if typ in ("date", "datetime"):
+            v = pd.to_datetime(s.where(~blank), format=formats.get(canon), errors="coerce")
+        elif typ == "time":
+            v = pd.to_timedelta(s.where(~blank), errors="coerce")
+        elif typ in ("number", "int"):
+            text = s.where(~blank).astype(str).str.replace(",", "", regex=False)
+            v = pd.to_numeric(text.where(~blank), errors="coerce")
+        elif typ == "bool":
+            v = s.map({"Y": True, "N": False})
+        else:
+            v = s.where(~blank).astype(object)
+        bad |= v.isna() & ~blank
+        out[canon] = v
+    return out[~bad].reset_index(drop=True), int(bad.sum())
+
+
+@pytest.fixture(scope="module")
+def canonical(demo: DemoSummary, sources: dict[str, dict]) -> dict[str, pd.DataFrame]:
+    return load_canonical(demo.out, sources)
+
+
+def load_canonical(out: Path, sources: dict[str, dict]) -> dict[str, pd.DataFrame]:
+    """Every dataset as delivered, mapped through config.toml; ``_quarantined`` counts bad rows."""
+    frames: dict[str, pd.DataFrame] = {}
+    bad = 0
+    con = sqlite3.connect(out / "city.sqlite")
+    try:
+        for spec in sources.values():
+            if spec["kind"] == "sql":
+                raw = pd.read_sql_query(f"SELECT * FROM {spec['table']}", con, dtype=object)
+            else:
+                files = sorted((out / "card-drop").glob(spec["pattern"]))
+                raw = pd.concat([_read_card_file(f)[0] for f in files], ignore_index=True)
+            frames[spec["dataset"]], n_bad = _coerce(raw, spec)
+            bad += n_bad
+    finally:
+        con.close()
+    frames["_quarantined"] = pd.DataFrame({"n": [bad]})
+    return frames
+
+
+def fired(f: dict[str, pd.DataFrame]) -> set[tuple[str, str, str]]:
+    """Each shipped rule's condition, evaluated directly."""
+    kr = holidays.KR(years=2025)
+    out: set[tuple[str, str, str]] = set()
+
+    def add(rule: str, dataset: str, mask: pd.Series) -> None:
+        key = datasets.get(dataset).key
+        out.update((rule, dataset, str(k)) for k in f[dataset].loc[mask.fillna(False), key])
+
+    p = f["property_sales"]
+    add(
+        "PROP-BELOW-APPRAISAL",
+        "property_sales",
+        (p["appraisal_count"] >= 2) & (p["sale_price"] < p["appraisal_mean"] * 1.0),
+    )
+    age = (p["contract_date"] - p["appraisal_date"]).dt.days
+    add("PROP-STALE-APPRAISAL", "property_sales", p["appraisal_date"].notna() & (age > 365))
+    c = f["contracts"]
+    add(
+        "CONTRACT-NEAR-LIMIT",
+        "contracts",
+        (c["method"] == "수의")
+        & (c["category"] != "공사")
+        & c["amount"].between(19_000_000, 20_000_000),
+    )
+    pay = f["payments"]
+    add("PAY-SELF-APPROVAL", "payments", pay["official_id"] == pay["approver_id"])
+    k = f["card_transactions"]
+    card = k["payment_method"] == "카드"
+    hour = k["approved_time"].dt.total_seconds() // 3600
+    add(
+        "CARD-NIGHT",
+        "card_transactions",
+        card & k["approved_time"].notna() & ((hour >= 23) | (hour < 6)),
+    )
+    holiday = k["approved_date"].dt.date.map(lambda d: d in kr)
+    add(
+        "CARD-HOLIDAY",
+        "card_transactions",
+        card & ((k["approved_date"].dt.day_of_week >= 5) | holiday),
+    )
+    restricted = [
+        "유흥주점",
+        "단란주점",
+        "노래연습장",
+        "골프장",
+        "사우나",
+        "안마시술소",
+        "카지노",
+        "성인용품점",
+    ]
+    add("CARD-RESTRICTED", "card_transactions", card & k["merchant_category"].isin(restricted))
+    add(
+        "CARD-PER-PERSON",
+        "card_transactions",
+        card & (k["attendees"] > 0) & (k["amount"] / k["attendees"] > 40_000),
+    )
+    a = f["attendance"]
+    add(
+        "ATT-OVERTIME-ON-LEAVE",
+        "attendance",
+        (a["overtime_hours"] > 0) & (a["leave_type"].notna() | a["trip_type"].notna()),
+    )
+    pm = f["permits"]
+    add(
+        "PERMIT-LATE",
+        "permits",
+        pm["decided_on"].notna()
+        & ((pm["decided_on"] - pm["received_on"]).dt.days > pm["legal_days"]),
+    )
+    lv = f["levies"]
+    add(
+        "LEVY-REDUCTION-NO-CODE",
+        "levies",
+        (lv["reduction_amount"] > 0) & lv["reduction_code"].isna(),
+    )
+    return out
+
+
+def _labels(demo: DemoSummary) -> pd.DataFrame:
+    return pd.read_csv(demo.out / "labels.csv", dtype=str)
+
+
+def test_labels_are_exactly_what_the_rules_find(demo: DemoSummary, canonical: dict) -> None:
+    labels = _labels(demo)
+    planted = set(labels.itertuples(index=False, name=None))
+    assert len(planted) == len(labels), "duplicate labels"
+    assert fired(canonical) == planted
+
+
+def test_every_rule_is_planted_several_times(demo: DemoSummary) -> None:
+    counts = _labels(demo)["rule_id"].value_counts()
+    for rule in RULES:
+        assert counts.get(rule, 0) >= 2, rule
+    assert demo.planted == {r: int(counts[r]) for r in demo.planted}
+
+
+def test_near_misses_are_present(canonical: dict) -> None:
+    k = canonical["card_transactions"]
+    assert k["approved_time"].isna().sum() >= 2
+    assert (k["approved_time"] == pd.Timedelta("06:00:00")).any()
+    assert (k["amount"] == k["attendees"] * 40_000).any()
+    p = canonical["property_sales"]
+    assert (p["sale_price"] == p["appraisal_mean"]).any()
+    assert ((p["contract_date"] - p["appraisal_date"]).dt.days == 365).any()
+    c = canonical["contracts"]
+    assert ((c["amount"] == 18_990_000) & (c["method"] == "수의")).any()
+    assert ((c["amount"] == 19_500_000) & (c["method"] == "일반경쟁")).any()
+    assert canonical["payments"]["approver_id"].isna().any()
+    pm = canonical["permits"]
+    assert ((pm["decided_on"] - pm["received_on"]).dt.days == pm["legal_days"]).any()
+    lv = canonical["levies"]
+    assert ((lv["reduction_amount"] > 0) & lv["reduction_code"].notna()).any()
+
+
+def test_planted_records_belong_to_real_officials(demo: DemoSummary, canonical: dict) -> None:
+    employees = canonical["employees"]
+    ids = set(employees["employee_id"])
+    departments = set(canonical["departments"]["department"])
+    assert set(employees["department"]) <= departments
+    for dataset, keys in _labels(demo).groupby("dataset")["record_key"]:
+        ds = datasets.get(dataset)
+        rows = canonical[dataset].set_index(ds.key).loc[list(keys)]
+        assert set(rows[ds.department]) <= departments, dataset
+        assert set(rows[ds.official]) <= ids, dataset
+
+
+def test_bad_rows_are_there_to_be_quarantined(demo: DemoSummary, canonical: dict) -> None:
+    assert demo.expected_quarantine == 4
+    assert int(canonical["_quarantined"]["n"].iloc[0]) == demo.expected_quarantine
+    con = sqlite3.connect(demo.out / "city.sqlite")
+    try:
+        assert (
+            con.execute("SELECT count(*) FROM expd_rsltn WHERE pay_ymd = '20251301'").fetchone()[0]
+            == 1
+        )
+        assert (
+            con.execute("SELECT count(*) FROM expd_rsltn WHERE pay_amt = '미정'").fetchone()[0] == 1
+        )
+    finally:
+        con.close()
+    cards = pd.concat(
+        [_read_card_file(f)[0] for f in sorted((demo.out / "card-drop").glob("*.csv"))]
+    )
+    assert (cards["승인일자"] == "2025-02-30").sum() == 1
+    assert (cards["승인금액"] == "1만2천원?").sum() == 1
+    assert demo.counts["card_transactions"] == len(cards) - 2
+    assert demo.counts["payments"] == len(canonical["payments"])
+
+
+def test_card_drop_mixes_encodings(demo: DemoSummary) -> None:
+    encodings = {_read_card_file(f)[1] for f in (demo.out / "card-drop").glob("*.csv")}
+    assert encodings == {"cp949", "utf-8-sig"}
+
+
+def test_config_maps_every_canonical_column(demo: DemoSummary, sources: dict) -> None:
+    con = sqlite3.connect(demo.out / "city.sqlite")
+    try:
+        for name, spec in sources.items():
+            ds = datasets.get(spec["dataset"])
+            assert set(spec["columns"]) == set(ds.column_names), name
+            if spec["kind"] == "sql":
+                cols = {r[1] for r in con.execute(f"PRAGMA table_info({spec['table']})")}
+                assert set(spec["columns"].values()) <= cols, name
+                assert "upd_dt" in cols
+                assert spec.get("watermark", "upd_dt") == "upd_dt"
+    finally:
+        con.close()
+    assert {s["dataset"] for s in sources.values()} == set(demo.counts)
+
+
+def test_same_seed_same_bytes_other_seed_other_data(demo: DemoSummary, tmp_path: Path) -> None:
+    again = generate(tmp_path / "again", seed=42, scale=SCALE)
+    rel = sorted(p.relative_to(demo.out) for p in demo.paths)
+    assert rel == sorted(p.relative_to(again.out) for p in again.paths)
+    for r in rel:
+        assert (demo.out / r).read_bytes() == (again.out / r).read_bytes(), r
+    other = generate(tmp_path / "other", seed=7, scale=SCALE)
+    assert (other.out / "city.sqlite").read_bytes() != (demo.out / "city.sqlite").read_bytes()
+    assert (other.out / "labels.csv").read_bytes() != (demo.out / "labels.csv").read_bytes()
+
+
+def test_config_loads() -> None:
+    from naebu.config import load_config
+
+    cfg = load_config(ROOT / "config.toml")
+    assert cfg.sources["cards"].dataset == "card_transactions"
+    assert cfg.sources["payments"].options["table"] == "expd_rsltn"
