@@ -28,7 +28,8 @@ TOP_LEVEL_KEYS = ("store", "rules", "schedule", "connections", "sources", "routi
 class SourceConfig:
     """One source: a connector kind, the canonical dataset it feeds, and its options.
 
-    ``columns`` maps canonical column -> source column; ``formats`` maps canonical column ->
+    ``columns`` maps canonical column -> source column (or a list of source columns whose
+    values are joined, e.g. year, month, day); ``formats`` maps canonical column ->
     a strptime format for dates and times. Everything else the connector kind defines is in
     ``options`` (already ``${ENV}``-interpolated; relative paths not yet resolved).
     """
@@ -36,7 +37,7 @@ class SourceConfig:
     name: str
     kind: str
     dataset: str
-    columns: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str | list[str]] = field(default_factory=dict)
     formats: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
@@ -319,7 +320,7 @@ def _source(
         name=name,
         kind=str(kind or ""),
         dataset=ds.name,
-        columns={str(k): str(v) for k, v in (columns or {}).items()}
+        columns={str(k): _source_column(v) for k, v in (columns or {}).items()}
         if isinstance(columns, dict)
         else {},
         formats={str(k): str(v) for k, v in (formats or {}).items()}
@@ -373,6 +374,11 @@ def _notify(raw: dict[str, Any], base: Path, problems: list[Problem], file: str)
             continue
         cfg.channels.append(ChannelConfig(name=name, url=str(ch["url"])))
     return cfg
+
+
+def _source_column(value: Any) -> str | list[str]:
+    # A list joins several source columns into one canonical value (year, month, day).
+    return [str(v) for v in value] if isinstance(value, list) else str(value)
 
 
 def _table(raw: dict[str, Any], key: str, problems: list[Problem], file: str) -> dict[str, Any]:
