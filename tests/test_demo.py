@@ -194,6 +194,7 @@ def test_every_rule_is_planted_several_times(demo: DemoSummary) -> None:
     for rule in RULES:
         assert counts.get(rule, 0) >= 2, rule
     assert demo.planted == {r: int(counts[r]) for r in demo.planted}
+    assert any("planted anomalies: " in line for line in demo.lines())
 
 
 def test_near_misses_are_present(canonical: dict) -> None:

@@ -49,6 +49,19 @@ class DemoSummary:
     quarantine: dict[str, int] = field(default_factory=dict)
     paths: list[Path] = field(default_factory=list)
 
+    def lines(self) -> list[str]:
+        """A short human-readable report (what ``naebu demo`` prints)."""
+        out = [f"{name:18s} {n:>10,}" for name, n in self.counts.items()]
+        out.append(f"planted anomalies: {sum(self.planted.values())} ({len(self.planted)} rules)")
+        out.append(
+            f"rows to quarantine: {self.expected_quarantine} "
+            + "("
+            + ", ".join(f"{k} {v}" for k, v in self.quarantine.items())
+            + ")"
+        )
+        out.append(f"files: {len(self.paths)} (labels.csv lists the planted records)")
+        return out
+
 
 def _volume(base: int, scale: float, floor: int) -> int:
     return max(floor, int(round(base * scale)))
