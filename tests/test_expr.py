@@ -785,14 +785,26 @@ def test_attacks_are_rejected_and_nothing_runs(attack: str, sentinel: Path) -> N
 
 
 def test_dunder_import_message(sentinel: Path) -> None:
+    # One problem per chain of calls and attributes: the first mistake in it.
     found = problems(f"__import__('os').system('touch {sentinel}')")
-    assert found[0] == ExprProblem(
-        "names starting with '__' are not allowed: '__import__'",
-        "use a column name, params.NAME or a built-in function",
-        0,
-    )
-    assert found[1].message == "attribute access is not allowed: '.system'"
+    assert found == [
+        ExprProblem(
+            "names starting with '__' are not allowed: '__import__'",
+            "use a column name, params.NAME or a built-in function",
+            0,
+        )
+    ]
     assert not sentinel.exists()
+
+
+def test_one_problem_per_chain_but_every_chain_reported() -> None:
+    # Syntax problems stop before name checks, so merchant_name.x is not reported yet.
+    found = problems("merchant_name.x.y == 'a' or open('x').read() or __a.b")
+    assert [(p.message, p.offset) for p in found] == [
+        ("only one dot is allowed, as in params.NAME: '.y'", 15),
+        ("attribute access is not allowed: '.read'", 37),
+        ("names starting with '__' are not allowed: '__a'", 48),
+    ]
 
 
 def test_open_is_an_unknown_function() -> None:

@@ -268,7 +268,8 @@ class _Parser:
             self.fail_at(tok, f"expected a value, found {_describe(tok)}")
         if tok.kind is Kind.NAME:
             self.check_name(tok)
-            return self.postfix(self.name_or_call(tok))
+            start = len(self.problems) - (1 if tok.text.startswith("__") else 0)
+            return self.postfix(self.name_or_call(tok), start)
         if tok.kind is Kind.OP:
             if tok.text == "-":
                 return Unary(tok.offset, "-", self.expression(_UNARY_MINUS_BP))
@@ -329,10 +330,16 @@ class _Parser:
         self.next()
         return ListLiteral(open_tok.offset, tuple(items))
 
-    def postfix(self, node: Node) -> Node:
-        """Refuse what may follow a value in Python but not here: .attr, (call), [index]."""
+    def postfix(self, node: Node, start: int | None = None) -> Node:
+        """Refuse what may follow a value in Python but not here: .attr, (call), [index].
+
+        One problem per chain: a ``__import__`` call followed by ``.system`` is reported once,
+        at its first mistake (problems from ``start`` on belong to this chain).
+        """
+        start = len(self.problems) if start is None else start
         while True:
             tok = self.peek()
+            del self.problems[start + 1 :]
             if tok.kind is not Kind.OP:
                 return node
             if tok.text == ".":
