@@ -50,7 +50,8 @@ def findings_from_rows(
     wanted = _evidence_columns(dataset, evidence_columns)
     types = {c.name: c.type for c in dataset.columns}
     findings = []
-    for record in rows.to_dict("records"):
+    records: list[dict[str, Any]] = rows.to_dict("records")  # type: ignore[assignment]
+    for record in records:
         evidence = {c: json_value(record.get(c), types.get(c)) for c in wanted}
         findings.append(
             Finding(

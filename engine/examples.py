@@ -12,8 +12,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 import pandas as pd
-from connectors.coerce import coerce
 
+from connectors.coerce import coerce
 from engine.registry import RuleType
 from engine.rule import RuleExample
 from naebu import datasets

@@ -18,7 +18,7 @@ from typing import Any
 from engine.registry import KeySpec, ProblemFactory, RuleType, rule_types
 from engine.rule import SEVERITIES, RuleExample, RuleMeta
 from naebu import datasets
-from naebu.problems import Problem, did_you_mean
+from naebu.problems import Problem, did_you_mean, toml_error
 
 #: Keys every rule may carry, whatever its type.
 COMMON_KEYS: dict[str, KeySpec] = {
@@ -113,8 +113,7 @@ def _load_file(path: Path, shown: str, problems: list[Problem]) -> list[RuleType
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = getattr(exc, "msg", str(exc))
+        msg, line = toml_error(exc)
         problems.append(
             Problem(
                 shown,
@@ -160,7 +159,8 @@ def _compile_rule(
     line_of = _LineFinder(text, rule_id)
     problem = ProblemFactory(shown, rule_id or f"#{index + 1}", line_of)
     types = rule_types()
-    type_cls = types.get(spec.get("type")) if isinstance(spec.get("type"), str) else None
+    type_name = spec.get("type")
+    type_cls = types.get(type_name) if isinstance(type_name, str) else None
     known = dict(COMMON_KEYS)
     if type_cls is not None:
         known.update(type_cls.keys)
@@ -231,7 +231,7 @@ def _compile_rule(
 
 
 def _examples(raw: Any, problem: ProblemFactory) -> list[RuleExample]:
-    out = []
+    out: list[RuleExample] = []
     if not isinstance(raw, list):
         return out
     for i, ex in enumerate(raw):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from naebu import datasets
-from naebu.problems import Problem, ProblemsError, did_you_mean
+from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
 
 DEFAULT_CONFIG = "config.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -161,8 +161,9 @@ def load_config(path: Path) -> Config:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
+        msg, line = toml_error(exc)
         raise ProblemsError(
-            [Problem(file, f"not valid TOML: {exc}", hint="check quotes and brackets")]
+            [Problem(file, f"not valid TOML: {msg}", line=line, hint="check quotes and brackets")]
         ) from None
     except UnicodeDecodeError:
         raise ProblemsError(

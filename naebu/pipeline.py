@@ -122,9 +122,11 @@ class _Run:
 
     def execute(self) -> RunSummary:
         with self.engine.begin() as conn:
-            run_id = conn.execute(
+            key = conn.execute(
                 insert(store.runs).values(started_at=self.now, status="running")
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert key is not None
+            run_id = key[0]
         summary = RunSummary(run_id=int(run_id), started_at=self.now)
         self.summary = summary
         sources = [s for s in self.config.sources.values() if s.enabled]

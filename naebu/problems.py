@@ -8,6 +8,8 @@ see every error at once.
 from __future__ import annotations
 
 import difflib
+import re
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -51,3 +53,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A "did you mean 'x'?" hint for a misspelt name, or None when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
+
+
+def toml_error(exc: tomllib.TOMLDecodeError) -> tuple[str, int | None]:
+    """The message and line of a TOML syntax error (Python 3.11 has them only in the text)."""
+    text = str(exc)
+    m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", text)
+    if not m:
+        return text, None
+    return f"{text[: m.start()]} (column {m.group(2)})", int(m.group(1))

@@ -18,7 +18,9 @@ def root() -> Path:
     return ROOT
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``naebu ARGS`` as a real subprocess, as a user would."""
     full_env = {**os.environ, **(env or {})}
     if "NAEBU_CONFIG" not in (env or {}):

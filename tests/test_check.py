@@ -13,7 +13,9 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def _config_for_rules(tmp_path: Path, rules_dir: Path) -> Path:
-    return write_config(tmp_path, f'[rules]\npaths = ["{rules_dir}"]\n[store]\nurl = "sqlite:///var/s.db"\n')
+    return write_config(
+        tmp_path, f'[rules]\npaths = ["{rules_dir}"]\n[store]\nurl = "sqlite:///var/s.db"\n'
+    )
 
 
 def test_three_located_errors_and_exit_1(tmp_path: Path) -> None:
@@ -26,7 +28,7 @@ def test_three_located_errors_and_exit_1(tmp_path: Path) -> None:
     lines = [line for line in result.stderr.splitlines() if "three_errors.toml" in line]
     assert len(lines) == 3, result.stderr
     typo, syntax, injection = lines
-    assert "rules/three_errors.toml:11: rule BAD-COLUMN: when: unknown column 'amout'" in typo
+    assert "rules/three_errors.toml:10: rule BAD-COLUMN: when: unknown column 'amout'" in typo
     assert "did you mean 'amount'?" in typo
     assert "rule BAD-SYNTAX: when:" in syntax
     assert "rule BAD-INJECTION: when:" in injection
@@ -70,7 +72,9 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 def test_missing_and_unknown_keys(tmp_path: Path) -> None:
-    text = RULE.replace('severity = "low"\n', "").replace('when = "amount > 1"', 'whn = "amount > 1"')
+    text = RULE.replace('severity = "low"\n', "").replace(
+        'when = "amount > 1"', 'whn = "amount > 1"'
+    )
     problems = _load(tmp_path, text)
     assert any("rule X-1: severity: missing required key" in p for p in problems)
     assert any("rule X-1: whn: unknown key - did you mean 'when'?" in p for p in problems)
@@ -78,15 +82,21 @@ def test_missing_and_unknown_keys(tmp_path: Path) -> None:
 
 
 def test_unknown_type_dataset_severity(tmp_path: Path) -> None:
-    text = RULE.replace('"match"', '"mach"').replace('"payments"', '"payment"').replace('"low"', '"urgent"')
+    text = (
+        RULE.replace('"match"', '"mach"')
+        .replace('"payments"', '"payment"')
+        .replace('"low"', '"urgent"')
+    )
     problems = _load(tmp_path, text)
     assert any("type: unknown rule type 'mach' - did you mean 'match'?" in p for p in problems)
-    assert any("dataset: unknown dataset 'payment' - did you mean 'payments'?" in p for p in problems)
+    assert any(
+        "dataset: unknown dataset 'payment' - did you mean 'payments'?" in p for p in problems
+    )
     assert any("severity: unknown severity 'urgent'" in p for p in problems)
 
 
 def test_wrong_value_type(tmp_path: Path) -> None:
-    problems = _load(tmp_path, RULE + "deadline_days = \"seven\"\n")
+    problems = _load(tmp_path, RULE + 'deadline_days = "seven"\n')
     assert any("deadline_days: must be a whole number, not str" in p for p in problems)
 
 
@@ -100,14 +110,19 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
 
 
 def test_unknown_param_and_message_field(tmp_path: Path) -> None:
-    text = RULE.replace('"amount > 1"', '"amount > params.limt"') + 'params = { limit = 5 }\nmessage = "{amont:,}"\n'
+    text = (
+        RULE.replace('"amount > 1"', '"amount > params.limt"')
+        + 'params = { limit = 5 }\nmessage = "{amont:,}"\n'
+    )
     problems = _load(tmp_path, text)
     assert any("when:" in p and "limt" in p for p in problems), problems
     assert any("message:" in p and "amont" in p for p in problems), problems
 
 
 def test_example_that_does_not_behave_is_reported(tmp_path: Path) -> None:
-    text = RULE + '[[rule.example]]\nfires = true\nrecord = { amount = 0, paid_on = "2025-01-02" }\n'
+    text = (
+        RULE + '[[rule.example]]\nfires = true\nrecord = { amount = 0, paid_on = "2025-01-02" }\n'
+    )
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "r.toml").write_text(text, encoding="utf-8")
@@ -128,7 +143,10 @@ def test_config_problems_are_located(tmp_path: Path) -> None:
     err = result.stderr
     assert "config.toml: sorces: unknown section [sorces] - did you mean 'sources'?" in err
     assert "sources.p.dataset: unknown dataset 'paymnts' - did you mean 'payments'?" in err
-    assert "sources.q.columns.amout: 'amout' is not a column of dataset payments - did you mean 'amount'?" in err
+    assert (
+        "sources.q.columns.amout: 'amout' is not a column of dataset payments - did you mean 'amount'?"
+        in err
+    )
     assert "Traceback" not in err
 
 
