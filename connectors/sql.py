@@ -29,6 +29,7 @@ import datetime as dt
 import decimal
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -112,6 +113,19 @@ class SqlConnector(Connector):
         """Yield the new (or, for reference data, all) rows chunk by chunk."""
         url = str(self.option("url"))
         engine = sa.create_engine(url)
+        database = engine.url.database
+        # SQLite would silently create an empty file and then miss every table.
+        if (
+            engine.dialect.name == "sqlite"
+            and database
+            and database != ":memory:"
+            and not Path(database).is_file()
+        ):
+            engine.dispose()
+            raise self.problem(
+                f"database file {database} not found",
+                "fix the url, or run `naebu demo` first for the demo city",
+            )
         try:
             with engine.connect() as conn:
                 yield from self._pull(conn, state)

@@ -110,7 +110,6 @@ def resolve_sqlite_url(url: str, base_dir: Path) -> str:
     if not m or not m.group(2) or m.group(2).startswith("/") or m.group(2) == ":memory:":
         return url
     path = (base_dir / m.group(2)).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
     return f"{m.group(1)}:///{path}"
 
 

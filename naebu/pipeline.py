@@ -139,7 +139,7 @@ class _Run:
                 self._pull(source, report)
             except SourceError as exc:
                 report.error = str(exc)
-                log.error("source %s: %s", source.name, exc)
+                log.error("%s", exc)
             except Exception as exc:  # a source outage must not stop the other sources
                 report.error = f"{type(exc).__name__}: {exc}"
                 log.exception("source %s failed", source.name)

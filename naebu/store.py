@@ -7,6 +7,8 @@ found in a window, the rows quarantined and the source watermarks commit togethe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import (
     JSON,
     Column,
@@ -132,6 +134,9 @@ def connect(url: str) -> Engine:
     """Open the store at ``url`` and create any missing table."""
     engine = create_engine(url, pool_pre_ping=True, future=True)
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     metadata.create_all(engine)
     return engine
