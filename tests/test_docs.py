@@ -25,3 +25,24 @@ def test_quick_start_has_exactly_two_lines() -> None:
 def test_ci_runs_the_readme_test_line() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert quick_start_lines()[1] in ci.splitlines()
+
+
+def test_generated_rule_reference_is_current() -> None:
+    from naebu import docgen
+
+    current = docgen.DOC.read_text(encoding="utf-8")
+    assert docgen.render(current) == current, (
+        "run `python -m naebu.docgen` and commit docs/rules.md"
+    )
+
+
+def test_every_function_and_dataset_is_documented() -> None:
+    from engine.expr import FUNCTIONS
+    from naebu.datasets import DATASETS
+
+    doc = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    for name, fn in FUNCTIONS.items():
+        assert f"`{name}(" in doc and fn.doc, name
+    for ds in DATASETS.values():
+        for column in ds.columns:
+            assert f"| `{column.name}` |" in doc

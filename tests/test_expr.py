@@ -861,7 +861,6 @@ def test_100k_rows_evaluate_vectorized() -> None:
 
 
 # -- robustness: arbitrary text never raises anything but ExprError ---------------------------
-hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

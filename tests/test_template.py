@@ -261,7 +261,6 @@ def test_render_evidence_of_json_safe_values() -> None:
     )
 
 
-hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
