@@ -69,10 +69,9 @@ def main(verbose: bool) -> None:
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
-    default="demo-city",
-    show_default=True,
-    help="folder to write the demo city into",
+    help="folder to write the demo city into [default: demo-city beside the config file]",
 )
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option(
     "--seed", type=int, default=42, show_default=True, help="random seed (same seed, same city)"
 )
@@ -83,10 +82,16 @@ def main(verbose: bool) -> None:
     show_default=True,
     help="multiplies the record volumes",
 )
-def demo(out: str, seed: int, scale: float) -> None:
-    """Write the synthetic demo city: a SQLite database, a card-company file drop and labels.csv."""
+def demo(out: str | None, config_path: str | None, seed: int, scale: float) -> None:
+    """Write the synthetic demo city: a SQLite database, a card-company file drop and labels.csv.
+
+    The default config reads the demo from ``demo-city/`` beside itself, so that is where it
+    is written unless ``--out`` says otherwise (the config need not exist yet).
+    """
     from naebu.demo import generate
 
+    if out is None:
+        out = str(find_config(config_path).parent / "demo-city")
     summary = generate(Path(out), seed=seed, scale=scale)
     click.echo(f"demo city written to {out} (seed {seed}, scale {scale:g})")
     for line in summary.lines():

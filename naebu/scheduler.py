@@ -49,6 +49,8 @@ def scheduled_run(config: Config) -> None:
 
 def run_forever(config: Config) -> None:
     """Run now, then on the schedule, until SIGTERM or SIGINT."""
+    # A daemon reports each run in its log; the CLI's default level would hide it.
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     scheduler = BlockingScheduler(timezone="Asia/Seoul")
     scheduler.add_job(
         scheduled_run,

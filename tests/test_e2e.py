@@ -10,7 +10,11 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -187,3 +191,42 @@ def test_unreachable_channel_keeps_digests_in_the_outbox(tmp_path: Path, demo_ci
         second = run_cli("run", "--once", cwd=workdir)
         assert f"{waiting} sent" in second.stdout
         assert len(hook.posts) == waiting
+
+
+def test_daemon_repeats_on_schedule_and_stops_on_sigterm(tmp_path: Path, demo_city: Path) -> None:
+    workdir = _workdir(tmp_path, demo_city)
+    cfg = workdir / "config.toml"
+    text = cfg.read_text(encoding="utf-8")
+    assert "interval_minutes = 15" in text
+    cfg.write_text(
+        text.replace("interval_minutes = 15", "interval_minutes = 0.05"), encoding="utf-8"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "naebu.cli", "run"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        finished = 0
+        while time.monotonic() < deadline and finished < 2:
+            time.sleep(0.5)
+            db = workdir / "var" / "naebu.sqlite"
+            if db.exists():
+                with sqlite3.connect(db) as conn:
+                    finished = conn.execute(
+                        "select count(*) from runs where status = 'ok'"
+                    ).fetchone()[0]
+        assert finished >= 2, "the daemon did not repeat its run"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    alerts = _alerts(workdir)
+    assert {(a["rule_id"], a["dataset"], a["record_key"]) for a in alerts} == _labels(workdir)
+    assert len(alerts) == len(_labels(workdir))
