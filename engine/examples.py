@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from connectors.coerce import coerce
-from engine.registry import RuleType
+from engine.registry import EvalContext, RuleType
 from engine.rule import RuleExample
 from naebu import datasets
 from naebu.problems import Problem
@@ -31,6 +31,15 @@ def example_frame(
         raw, dataset, {c: c for c in record if c in dataset.by_name}, {}, [f"example[{index}]"]
     )
     return frame, [q.reason for q in bad]
+
+
+#: Examples are judged as of this instant: late enough that every window in an example has closed.
+EXAMPLE_NOW = datetime(2100, 1, 1)
+
+
+def _empty(dataset: str) -> pd.DataFrame:
+    frame, _ = coerce(pd.DataFrame(), datasets.get(dataset), {}, {}, [])
+    return frame
 
 
 def run_examples(rules: Iterable[RuleType]) -> list[Problem]:
@@ -61,7 +70,8 @@ def run_examples(rules: Iterable[RuleType]) -> list[Problem]:
                     )
                 )
                 continue
-            fired = bool(rule.evaluate({meta.dataset: frame}))
+            frames = {d: _empty(d) for d in rule.datasets} | {meta.dataset: frame}
+            fired = bool(rule.evaluate(frames, EvalContext(now=EXAMPLE_NOW)))
             if fired != example.fires:
                 what = "should fire but does not" if example.fires else "should not fire but does"
                 note = f" ({example.note})" if example.note else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -25,6 +26,17 @@ class KeySpec:
     type: type | tuple[type, ...]
     required: bool = False
     help: str = ""
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What a rule is evaluated against besides its frames.
+
+    ``now`` is the run's clock (injectable with ``--now``; the end of the period in a
+    backtest): a window that has not closed by ``now`` cannot prove an absence yet.
+    """
+
+    now: datetime
 
 
 class RuleType(ABC):
@@ -54,9 +66,23 @@ class RuleType(ABC):
         """The canonical datasets this rule reads (the first is where findings live)."""
         return (self.meta.dataset,)
 
+    @property
+    def lookback(self) -> timedelta | None:
+        """How much history before the new records the rule needs (a window's length).
+
+        None: the rule looks at each new record on its own (``match`` without a join), so
+        the pipeline gives it only the new records. Otherwise the pipeline gives it every
+        record of its datasets whose event time is within this much of the new ones, and
+        findings on older records are deduplicated by fingerprint.
+        """
+        return None
+
     @abstractmethod
-    def evaluate(self, frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
-        """Findings for the records in ``frames[self.meta.dataset]``."""
+    def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:
+        """Findings for the records in ``frames[self.meta.dataset]``.
+
+        ``frames`` holds a canonical frame for each dataset in :attr:`datasets` (possibly
+        empty, never missing)."""
 
 
 class ProblemFactory:

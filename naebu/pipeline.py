@@ -31,6 +31,7 @@ from connectors import SourceError, make_connector
 from connectors.base import Batch, SourceState
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
+from engine.registry import EvalContext
 from naebu import datasets, store
 from naebu.config import Config, SourceConfig
 from naebu.problems import ProblemsError
@@ -197,7 +198,7 @@ class _Run:
         findings: list[Finding] = []
         for rule in self.ruleset.for_dataset(dataset):
             try:
-                found = rule.evaluate(frames)
+                found = rule.evaluate(frames, EvalContext(now=self.now))
             except Exception as exc:  # one broken rule must not stop the others
                 self.summary.rule_errors[rule.meta.id] = f"{type(exc).__name__}: {exc}"
                 log.exception("rule %s failed", rule.meta.id)

@@ -20,7 +20,7 @@ import pandas as pd
 from engine.evidence import findings_from_rows
 from engine.expr import CompiledExpression, ExprError, compile_expression
 from engine.findings import Finding
-from engine.registry import KeySpec, ProblemFactory, RuleType, register
+from engine.registry import EvalContext, KeySpec, ProblemFactory, RuleType, register
 from engine.rule import RuleMeta
 from engine.template import MessageTemplate, compile_template
 from naebu import datasets
@@ -88,7 +88,7 @@ class MatchRule(RuleType):
             return None
         return cls(meta, when, template)
 
-    def evaluate(self, frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
+    def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:
         frame = frames.get(self.meta.dataset)
         if frame is None or frame.empty:
             return []

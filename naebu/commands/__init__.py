@@ -1,0 +1,1 @@
+"""The commands of the ``naebu`` CLI, one module each; :mod:`naebu.cli` registers them."""

@@ -1,0 +1,39 @@
+"""`naebu check`: validate the configuration and every rule file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from naebu.commands.common import UserError, safe_url, shown, with_config
+from naebu.config import Config
+from naebu.problems import Problem
+
+
+@click.command()
+@with_config
+def check(config: Config) -> None:
+    """Check the configuration and every rule file; report all problems at once."""
+    from connectors import check_source
+    from engine.loader import load_rules
+
+    problems: list[Problem] = []
+    where = shown(config.path)
+    for source in config.sources.values():
+        problems += check_source(source, where)
+    ruleset = load_rules(config.rule_paths, root=config.base_dir)
+    problems += ruleset.problems
+    problems += _check_examples(ruleset)
+    if problems:
+        raise UserError([*problems, f"{len(problems)} problem(s) found"])
+    click.echo(
+        f"OK: {len(ruleset.rules)} rule(s) in {len(ruleset.files)} file(s), "
+        f"{len(config.sources)} source(s), store {safe_url(config.store_url)}"
+    )
+
+
+def _check_examples(ruleset: Any) -> list[Problem]:
+    from engine.examples import run_examples
+
+    return run_examples(ruleset.rules)
