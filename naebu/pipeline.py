@@ -20,7 +20,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -31,8 +31,8 @@ from connectors import SourceError, make_connector
 from connectors.base import Batch, SourceState
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
-from engine.registry import EvalContext
-from naebu import datasets, store
+from engine.registry import EvalContext, RuleType
+from naebu import datasets, history, store
 from naebu.config import Config, SourceConfig
 from naebu.problems import ProblemsError
 
@@ -114,9 +114,13 @@ class _Run:
         self.ruleset = ruleset
         self.engine = engine
         self.now = now
+        self.ctx = EvalContext(now=now)
         self.metas = {r.meta.id: r.meta for r in ruleset.rules}
-        self.reference: dict[str, pd.DataFrame] = {}
         self.directory = self._directory(_empty(config.routing.directory))
+        with engine.connect() as conn:
+            self.rule_state = {
+                row.rule_id: row for row in conn.execute(select(history.rule_state)).all()
+            }
 
     def _directory(self, frame: pd.DataFrame) -> Directory:
         return Directory.from_frame(frame, fallback_roles=self.config.routing.fallback_roles)
@@ -133,7 +137,11 @@ class _Run:
         sources = [s for s in self.config.sources.values() if s.enabled]
         # Reference data first: routing needs the whole directory before any alert is raised.
         sources.sort(key=lambda s: not datasets.get(s.dataset).reference)
+        directory_loaded = False
         for source in sources:
+            if not directory_loaded and not datasets.get(source.dataset).reference:
+                self._load_directory()
+                directory_loaded = True
             report = SourceReport(source.name, source.dataset)
             summary.sources.append(report)
             try:
@@ -144,6 +152,9 @@ class _Run:
             except Exception as exc:  # a source outage must not stop the other sources
                 report.error = f"{type(exc).__name__}: {exc}"
                 log.exception("source %s failed", source.name)
+        if not directory_loaded:
+            self._load_directory()
+        self._evaluate_with_history()
         self._notify()
         with self.engine.begin() as conn:
             conn.execute(
@@ -157,6 +168,12 @@ class _Run:
             )
         return summary
 
+    def _load_directory(self) -> None:
+        # From the record history, not this run's pull: a directory source that is down
+        # today still routes with yesterday's directory.
+        with self.engine.connect() as conn:
+            self.directory = self._directory(history.load(conn, self.config.routing.directory))
+
     # -- pulling ---------------------------------------------------------------------------
 
     def _pull(self, source: SourceConfig, report: SourceReport) -> None:
@@ -164,20 +181,14 @@ class _Run:
         connector = make_connector(source)
         state = self._state(source.name)
         if dataset.reference:
+            # Read whole, committed whole: a half-read directory must not replace a good one.
             batches = list(connector.pull(state))
             frames = [b.frame for b in batches if not b.frame.empty]
             whole = pd.concat(frames, ignore_index=True) if frames else _empty(dataset.name)
-            previous = self.reference.get(dataset.name)
-            if previous is not None and not previous.empty:
-                whole = pd.concat([previous, whole], ignore_index=True)
-            self.reference[dataset.name] = whole
-            if dataset.name == self.config.routing.directory:
-                self.directory = self._directory(whole)
-            merged = _merge_batches(source, batches)
-            self._commit(source, merged, self._evaluate(dataset.name, whole), report)
+            self._commit(source, _merge_batches(source, batches, whole), report)
         else:
             for batch in connector.pull(state):
-                self._commit(source, batch, self._evaluate(dataset.name, batch.frame), report)
+                self._commit(source, batch, report)
 
     def _state(self, source: str) -> SourceState:
         with self.engine.connect() as conn:
@@ -191,14 +202,22 @@ class _Run:
             )
         return SourceState(watermark=wm, seen_checksums=seen)
 
-    def _evaluate(self, dataset: str, frame: pd.DataFrame) -> list[Finding]:
-        if frame.empty:
-            return []
-        frames: dict[str, pd.DataFrame] = {**self.reference, dataset: frame}
+    def _record_rules(self, dataset: str) -> list[RuleType]:
+        """Rules judged record by record on each new batch: no history, no other dataset,
+        and already evaluated once over the history (a new rule first looks back)."""
+        return [
+            r
+            for r in self.ruleset.for_dataset(dataset)
+            if _is_record_rule(r) and r.meta.id in self.rule_state
+        ]
+
+    def _run_rules(
+        self, rules: list[RuleType], frames: Mapping[str, pd.DataFrame]
+    ) -> list[Finding]:
         findings: list[Finding] = []
-        for rule in self.ruleset.for_dataset(dataset):
+        for rule in rules:
             try:
-                found = rule.evaluate(frames, EvalContext(now=self.now))
+                found = rule.evaluate(frames, self.ctx)
             except Exception as exc:  # one broken rule must not stop the others
                 self.summary.rule_errors[rule.meta.id] = f"{type(exc).__name__}: {exc}"
                 log.exception("rule %s failed", rule.meta.id)
@@ -207,16 +226,18 @@ class _Run:
             findings.extend(found)
         return findings
 
-    def _commit(
-        self, source: SourceConfig, batch: Batch, findings: list[Finding], report: SourceReport
-    ) -> None:
-        """Alerts, quarantine, files and watermark of one batch, in one transaction."""
-        with self.engine.begin() as conn:
-            new_ids = raise_alerts(
-                conn, findings, self.metas, self.directory, run_id=self.summary.run_id, now=self.now
+    def _commit(self, source: SourceConfig, batch: Batch, report: SourceReport) -> None:
+        """Records, alerts, quarantine, files and watermark of one batch, in one transaction."""
+        findings = []
+        if not batch.frame.empty:
+            findings = self._run_rules(
+                self._record_rules(source.dataset), {source.dataset: batch.frame}
             )
-            if new_ids:
-                self._count_new(conn, new_ids)
+        with self.engine.begin() as conn:
+            history.store_records(conn, source.dataset, batch.frame, self.summary.run_id)
+            if datasets.get(source.dataset).reference and batch.frame is not None:
+                history.drop_older(conn, source.dataset, self.summary.run_id)
+            self._raise(conn, findings)
             self._quarantine(conn, source, batch)
             for taken in batch.files:
                 conn.execute(
@@ -233,6 +254,75 @@ class _Run:
         report.rows_read += batch.rows_read
         report.quarantined += len(batch.quarantined)
         report.files += len(batch.files)
+
+    def _raise(self, conn: Connection, findings: list[Finding]) -> None:
+        new_ids = raise_alerts(
+            conn, findings, self.metas, self.directory, run_id=self.summary.run_id, now=self.now
+        )
+        if new_ids:
+            self._count_new(conn, new_ids)
+
+    # -- rules that need history -----------------------------------------------------------
+
+    def _evaluate_with_history(self) -> None:
+        """Every rule not judged batch by batch: windows, joins, sequences, and rules seen for
+        the first time. Each looks at the records new since its last evaluation plus its
+        lookback; its alerts and its new state commit together."""
+        cache: dict[tuple[str, datetime | None], pd.DataFrame] = {}
+        for rule in self.ruleset.rules:
+            if not rule.meta.enabled:
+                continue
+            state = self.rule_state.get(rule.meta.id)
+            if state is not None and _is_record_rule(rule):
+                self._save_rule_state(rule.meta.id)
+                continue
+            with self.engine.connect() as conn:
+                since, due = self._since(conn, rule, state)
+            if not due:
+                self._save_rule_state(rule.meta.id)
+                continue
+            frames = {}
+            with self.engine.connect() as conn:
+                for name in rule.datasets:
+                    if (name, since) not in cache:
+                        cache[(name, since)] = history.load(conn, name, since=since)
+                    frames[name] = cache[(name, since)]
+            findings = self._run_rules([rule], frames)
+            with self.engine.begin() as conn:
+                self._raise(conn, findings)
+                if rule.meta.id not in self.summary.rule_errors:
+                    self._save_rule_state(rule.meta.id, conn)
+
+    def _since(self, conn: Connection, rule: RuleType, state: Any) -> tuple[datetime | None, bool]:
+        """From what event time the rule must look, and whether it must run at all."""
+        if state is None:
+            return None, True  # first evaluation: the whole history
+        timed = [d for d in rule.datasets if datasets.get(d).event_time]
+        if not timed:
+            return None, True  # reference data only: small, judged whole
+        starts = []
+        for name in timed:
+            count, earliest = history.new_since(conn, name, state.last_run_id)
+            if count and earliest is not None:
+                starts.append(earliest)
+        if getattr(rule, "clock_driven", False):
+            # An absence becomes provable as the clock passes a window's end, new data or not.
+            starts.append(state.evaluated_at)
+        if not starts:
+            return None, False
+        lookback = rule.lookback or timedelta(0)
+        return min(starts) - lookback, True
+
+    def _save_rule_state(self, rule_id: str, conn: Connection | None = None) -> None:
+        if conn is None:
+            with self.engine.begin() as own:
+                self._save_rule_state(rule_id, own)
+            return
+        t = history.rule_state
+        values = {"last_run_id": self.summary.run_id, "evaluated_at": self.now}
+        done = conn.execute(update(t).where(t.c.rule_id == rule_id).values(**values))
+        if done.rowcount == 0:
+            conn.execute(insert(t).values(rule_id=rule_id, **values))
 
     def _count_new(self, conn: Connection, ids: list[int]) -> None:
         rows = conn.execute(
@@ -309,12 +399,16 @@ def _set_watermark(conn: Connection, source: str, value: str, now: datetime) -> 
         conn.execute(insert(w).values(source=source, value=value, updated_at=now))
 
 
-def _merge_batches(source: SourceConfig, batches: Iterable[Batch]) -> Batch:
+def _is_record_rule(rule: RuleType) -> bool:
+    return rule.lookback is None and tuple(rule.datasets) == (rule.meta.dataset,)
+
+
+def _merge_batches(source: SourceConfig, batches: Iterable[Batch], frame: pd.DataFrame) -> Batch:
     batches = list(batches)
     return Batch(
         source=source.name,
         dataset=source.dataset,
-        frame=_empty(source.dataset),
+        frame=frame,
         quarantined=[q for b in batches for q in b.quarantined],
         rows_read=sum(b.rows_read for b in batches),
         watermark=next((b.watermark for b in reversed(batches) if b.watermark is not None), None),
