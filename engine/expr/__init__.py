@@ -45,24 +45,42 @@ class CompiledExpression:
     """
 
     def __init__(self, text: str, result_type: str, columns_used: frozenset[str],
-                 columns: Mapping[str, str], evaluator: Evaluator):  # fmt: skip
+                 columns: Mapping[str, str], evaluator: Evaluator,
+                 lookup_types: Mapping[tuple[str, str], str] | None = None,
+                 aggregates_used: frozenset[str] = frozenset(),
+                 lists_used: frozenset[str] = frozenset()):  # fmt: skip
         self.text = text
         self.result_type = result_type
         self.columns_used = columns_used
+        #: ``(dataset, column)`` pairs read by ``x in DATASET.COLUMN``.
+        self.lookups_used = frozenset(lookup_types or {})
+        #: Aggregate calls of a ``having`` by frame column name: ``"count()"``, ``"sum(amount)"``.
+        self.aggregates_used = aggregates_used
+        #: Reference lists read as ``lists.NAME``.
+        self.lists_used = lists_used
         self._columns = dict(columns)
         self._evaluator = evaluator
+        self._lookup_types = dict(lookup_types or {})
 
-    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+    @property
+    def lookup_datasets(self) -> tuple[str, ...]:
+        """The other datasets whose frames :meth:`evaluate` needs as ``lookups``."""
+        return tuple(sorted({d for d, _ in self.lookups_used}))
+
+    def evaluate(
+        self, frame: pd.DataFrame, lookups: Mapping[str, pd.DataFrame] | None = None
+    ) -> pd.Series:
         """Evaluate over every row of ``frame`` at once; the result has ``frame``'s index.
 
         A condition gives a plain numpy-bool Series (null counted as false). Raises ExprError if
-        the frame lacks a column the expression reads.
+        the frame lacks a column the expression reads. ``lookups`` holds the frames of the
+        datasets in :attr:`lookup_datasets` (a missing one counts as empty).
         """
         missing = sorted(c for c in self.columns_used if c not in frame.columns)
         if missing:
             raise ExprError([ExprProblem(f"column {c!r} is missing from the data", None, max(0, self.text.find(c)))
                              for c in missing])  # fmt: skip
-        result = self._evaluator(Env(frame, self._columns))
+        result = self._evaluator(Env(frame, self._columns, lookups, self._lookup_types))
         if self.result_type == "bool":
             result = truth(result)
         return result
@@ -73,21 +91,27 @@ class CompiledExpression:
 
 def compile_expression(text: str, columns: Mapping[str, str], params: Mapping[str, Any] | None = None,
                        *, expect: str | None = "bool",
-                       aliases: Mapping[str, Mapping[str, str]] | None = None) -> CompiledExpression:  # fmt: skip
+                       aliases: Mapping[str, Mapping[str, str]] | None = None,
+                       lists: Mapping[str, list[Any]] | None = None,
+                       lookups: Mapping[str, Mapping[str, str]] | None = None,
+                       aggregates: Mapping[str, str] | None = None) -> CompiledExpression:  # fmt: skip
     """Parse, check and compile ``text``; raise ExprError listing every problem found.
 
     ``columns`` maps the dataset's column names to their types (:mod:`naebu.datasets`);
     ``params`` are the rule's parameters, bound now. ``expect`` is the type the result must
     have (``"bool"`` for a condition; None for any). ``aliases`` maps the alias of a joined
     dataset to its columns, allowing ``alias.column``; the frame then carries that column under
-    the name ``"alias.column"``.
+    the name ``"alias.column"``. ``lists`` are the reference lists (``lists.NAME``);
+    ``lookups`` maps other datasets to their columns, allowing ``x in DATASET.COLUMN``;
+    ``aggregates`` (for a ``having``) maps the columns that ``sum(col)``, ``count()``... may read,
+    and the frame then carries each aggregate as a column named like the call (``"sum(amount)"``).
     """
     if not text.strip():
         raise ExprError(
             [ExprProblem("the expression is empty", "write a condition, e.g. amount > 0", 0)]
         )
     tree = parse(text)
-    checker = Checker(columns, params or {}, aliases or {})
+    checker = Checker(columns, params or {}, aliases or {}, lists, lookups, aggregates)
     result_type = checker.check(tree)
     problems = checker.out.problems
     if not problems and is_list(result_type):
@@ -109,10 +133,14 @@ def compile_expression(text: str, columns: Mapping[str, str], params: Mapping[st
     columns_all: dict[str, str] = dict(columns)
     for alias, alias_columns in (aliases or {}).items():
         columns_all.update({f"{alias}.{c}": t for c, t in alias_columns.items()})
-    evaluator = compile_tree(tree, checker.out)
-    return CompiledExpression(
-        text, result_type, frozenset(checker.out.columns_used), columns_all, evaluator
-    )
+    out = checker.out
+    for node, key in out.aggregates.items():
+        columns_all[key] = out.types[node]
+    lookup_types = {(d, c): (lookups or {})[d][c] for d, c in out.lookups.values()}
+    evaluator = compile_tree(tree, out)
+    return CompiledExpression(text, result_type, frozenset(out.columns_used), columns_all,
+                              evaluator, lookup_types, frozenset(out.aggregates.values()),
+                              frozenset(out.lists_used))  # fmt: skip
 
 
 def _fits(actual: str, expect: str) -> bool:

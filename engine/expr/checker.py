@@ -20,6 +20,7 @@ from .kinds import (
     ANY,
     ERROR,
     NUMERIC,
+    SCALAR_TYPES,
     comparable,
     describe,
     element_type,
@@ -28,6 +29,17 @@ from .kinds import (
     value_type,
 )
 from .parser import Binary, Call, Compare, Dotted, ListLiteral, Literal, Name, Node, Unary
+
+#: Aggregates of a ``having``: name -> (column types allowed, None for no argument; result type;
+#: usage). Null values are skipped, as in SQL; count() counts records.
+AGGREGATES: dict[str, tuple[frozenset[str] | None, str, str]] = {
+    "count": (None, "int", "count()"),
+    "sum": (NUMERIC, "number", "sum(column)"),
+    "mean": (NUMERIC, "number", "mean(column)"),
+    "min": (NUMERIC, "number", "min(column)"),
+    "max": (NUMERIC, "number", "max(column)"),
+    "distinct": (SCALAR_TYPES, "int", "distinct(column)"),
+}
 
 _BOOL_HINT = "compare it, e.g. amount > 0, or test it with is_null(x)"
 
@@ -41,16 +53,30 @@ class Checked:
     values: dict[Node, Any] = field(default_factory=dict)
     columns_used: set[str] = field(default_factory=set)
     problems: list[ExprProblem] = field(default_factory=list)
+    #: ``in DATASET.COLUMN`` on the right of a membership test: node -> (dataset, column).
+    lookups: dict[Node, tuple[str, str]] = field(default_factory=dict)
+    #: Aggregate calls of a ``having`` (``sum(amount)``): node -> the frame column holding it.
+    aggregates: dict[Node, str] = field(default_factory=dict)
+    lists_used: set[str] = field(default_factory=set)
 
 
 class Checker:
     """Checks one syntax tree against the dataset's columns, the rule's params and aliases."""
 
     def __init__(self, columns: Mapping[str, str], params: Mapping[str, Any],
-                 aliases: Mapping[str, Mapping[str, str]]):  # fmt: skip
+                 aliases: Mapping[str, Mapping[str, str]],
+                 lists: Mapping[str, list[Any]] | None = None,
+                 lookups: Mapping[str, Mapping[str, str]] | None = None,
+                 aggregates: Mapping[str, str] | None = None):  # fmt: skip
         self.columns = columns
         self.params = params
         self.aliases = aliases
+        #: Reference lists by name (``lists.NAME``), see :mod:`engine.reflists`.
+        self.lists = lists or {}
+        #: Other datasets' columns usable as ``x in DATASET.COLUMN``.
+        self.lookups = lookups or {}
+        #: In a ``having``: the columns aggregate calls may read; None elsewhere.
+        self.aggregates = aggregates
         self.out = Checked()
 
     def problem(self, offset: int, message: str, hint: str | None = None) -> str:
@@ -102,6 +128,10 @@ class Checker:
                 f"{node.name!r} is a dataset alias",
                 f"name one of its columns: {node.name}.COLUMN",
             )
+        if self.aggregates is not None and node.name in self.aggregates:
+            return self.problem(node.offset, f"{node.name!r} is a column of the records, not of the group",
+                                f"use an aggregate such as sum({node.name}) or max({node.name}); "
+                                "filter records with when")  # fmt: skip
         hint = (
             did_you_mean(node.name, self.columns)
             or f'to compare with text, put it in quotes: "{node.name}"'
@@ -111,6 +141,12 @@ class Checker:
     def dotted(self, node: Dotted) -> str:
         if node.base == "params":
             return self.param(node)
+        if node.base == "lists" and "lists" not in self.aliases:
+            return self.reference_list(node)
+        if node.base in self.lookups and node.base not in self.aliases:
+            return self.problem(node.offset, f"'{node.base}.{node.attr}' stands for every record of {node.base}",
+                                f"use it on the right of 'in' (x in {node.base}.{node.attr}), "
+                                "or join the dataset to compare one record")  # fmt: skip
         if node.base in self.aliases:
             columns = self.aliases[node.base]
             if node.attr in columns:
@@ -139,6 +175,33 @@ class Checker:
                                 "use a number, text, date, true/false, or a list of one kind of them")  # fmt: skip
         self.out.values[node] = value
         return type_
+
+    def reference_list(self, node: Dotted) -> str:
+        if node.attr not in self.lists:
+            hint = did_you_mean(node.attr, self.lists)
+            if hint is None:
+                known = ", ".join(sorted(self.lists)) or "none"
+                hint = f"lists are files under rules/lists/ (defined: {known})"
+            return self.problem(node.attr_offset, f"unknown list 'lists.{node.attr}'", hint)
+        items = list(self.lists[node.attr])
+        type_ = value_type(items)
+        if type_ is None:
+            return self.problem(node.attr_offset, f"list 'lists.{node.attr}' mixes kinds of values",
+                                "a list holds all text or all numbers")  # fmt: skip
+        self.out.values[node] = items
+        self.out.lists_used.add(node.attr)
+        return type_
+
+    def lookup(self, node: Dotted) -> str:
+        """``DATASET.COLUMN`` on the right of ``in``: every value of that column."""
+        columns = self.lookups[node.base]
+        if node.attr not in columns:
+            hint = did_you_mean(node.attr, columns) or "columns: " + ", ".join(columns)
+            return self.problem(
+                node.attr_offset, f"unknown column {node.attr!r} of dataset {node.base!r}", hint
+            )
+        self.out.lookups[node] = (node.base, node.attr)
+        return f"list[{columns[node.attr]}]"
 
     # -- operators --------------------------------------------------------------------------
     def unary(self, node: Unary) -> str:
@@ -244,6 +307,12 @@ class Checker:
         left = self.check(node.left)
         if isinstance(node.right, ListLiteral):
             right = self.list_literal(node.right)
+        elif (
+            isinstance(node.right, Dotted)
+            and node.right.base in self.lookups
+            and node.right.base not in self.aliases
+        ):
+            right = self.lookup(node.right)
         else:
             right = self.check(node.right)
             if right not in (ERROR,) and not is_list(right):
@@ -293,8 +362,17 @@ class Checker:
 
     # -- functions --------------------------------------------------------------------------
     def call(self, node: Call) -> str:
-        arg_types = [self.check(arg) for arg in node.args]
+        if self.aggregates is not None and node.name in AGGREGATES:
+            return self.aggregate(node)
         func = FUNCTIONS.get(node.name)
+        if func is None and self.aggregates is not None:
+            # one problem for the call; its arguments would only repeat it
+            names = [*AGGREGATES, *FUNCTIONS]
+            hint = did_you_mean(node.name, names) or "aggregates: " + ", ".join(
+                usage for _, _, usage in AGGREGATES.values()
+            )
+            return self.problem(node.offset, f"unknown aggregate {node.name!r}", hint)
+        arg_types = [self.check(arg) for arg in node.args]
         if func is None:
             if node.name in self.columns:
                 return self.problem(
@@ -346,10 +424,45 @@ class Checker:
                 ok = False
         if not ok or ERROR in arg_types:
             return ERROR
+        if func.check is not None:
+            fixed = [self.out.values.get(a) if i in func.constant else None
+                     for i, a in enumerate(node.args)]  # fmt: skip
+            message = func.check(fixed)
+            if message:
+                return self.problem(node.args[min(func.constant, default=0)].offset, message)
         try:
             return func.result_type(arg_types)
         except ValueError as exc:
             return self.problem(node.offset, str(exc))
+
+    def aggregate(self, node: Call) -> str:
+        """``count()``, ``sum(col)``... in a ``having``: a value computed over the group's window."""
+        allowed, returns, usage = AGGREGATES[node.name]
+        columns = self.aggregates or {}
+        if allowed is None:
+            if node.args:
+                return self.problem(
+                    node.offset, f"{node.name}() takes no argument", f"write {usage}"
+                )
+            key = f"{node.name}()"
+        else:
+            arg = node.args[0] if len(node.args) == 1 else None
+            if not isinstance(arg, Name):
+                return self.problem(
+                    node.offset, f"{node.name}() takes one column name", f"write {usage}"
+                )
+            if arg.name not in columns:
+                hint = did_you_mean(arg.name, columns) or f"write {usage}"
+                return self.problem(arg.offset, f"unknown column {arg.name!r}", hint)
+            type_ = columns[arg.name]
+            if type_ not in allowed:
+                want = " or ".join(sorted({describe(t) for t in allowed}))
+                return self.problem(
+                    arg.offset, f"{node.name}() needs {want}, but {arg.name!r} is {describe(type_)}"
+                )
+            key = f"{node.name}({arg.name})"
+        self.out.aggregates[node] = key
+        return returns
 
     def constant_arg(
         self, name: str, i: int, arg: Node, type_: str, allowed: frozenset[str]

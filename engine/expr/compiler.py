@@ -33,17 +33,37 @@ from .values import boolean, constant, finite, nulls, scalar, to_runtime, truth
 class Env:
     """One evaluation: the frame, and columns already converted to their runtime dtype."""
 
-    def __init__(self, frame: pd.DataFrame, columns: Mapping[str, str]):
+    def __init__(self, frame: pd.DataFrame, columns: Mapping[str, str],
+                 lookups: Mapping[str, pd.DataFrame] | None = None,
+                 lookup_types: Mapping[tuple[str, str], str] | None = None):  # fmt: skip
         self.frame = frame
         self.index = frame.index
         self.columns = columns
+        self.lookups = lookups or {}
+        self.lookup_types = lookup_types or {}
         self._cache: dict[str, pd.Series] = {}
+        self._values: dict[tuple[str, str], np.ndarray] = {}
 
     def column(self, name: str) -> pd.Series:
         """A column in its canonical dtype, converted once per evaluation."""
         if name not in self._cache:
             self._cache[name] = to_runtime(self.frame[name], self.columns[name])
         return self._cache[name]
+
+    def lookup(self, dataset: str, column: str) -> np.ndarray:
+        """The distinct non-null values of another dataset's column (``x in DATASET.COLUMN``).
+
+        A dataset without a frame counts as empty: nothing is in it.
+        """
+        key = (dataset, column)
+        if key not in self._values:
+            frame = self.lookups.get(dataset)
+            if frame is None or column not in frame.columns:
+                self._values[key] = np.array([], dtype=object)
+            else:
+                values = to_runtime(frame[column], self.lookup_types[key]).dropna()
+                self._values[key] = values.unique()
+        return self._values[key]
 
 
 Evaluator = Callable[[Env], pd.Series]
@@ -64,9 +84,14 @@ class Compiler:
     def __init__(self, checked: Checked):
         self.types = checked.types
         self.values = checked.values
+        self.lookups = checked.lookups
+        self.aggregates = checked.aggregates
 
     def compile(self, node: Node) -> Evaluator:
         """The evaluator of ``node``."""
+        if node in self.aggregates:  # sum(amount) in a having: computed beforehand, a column
+            key = self.aggregates[node]
+            return lambda env: env.column(key)
         if node in self.values and not isinstance(node, ListLiteral):
             return self.fixed(self.values[node], self.types[node])
         if isinstance(node, Literal):
@@ -106,6 +131,10 @@ class Compiler:
 
     def compare(self, node: Compare) -> Evaluator:
         left = self.compile(node.left)
+        if node.op in ("in", "not in") and node.right in self.lookups:
+            dataset, column = self.lookups[node.right]
+            negate_lookup = node.op == "not in"
+            return lambda env: _membership(left(env), env.lookup(dataset, column), negate_lookup)
         if node.op in ("in", "not in"):
             right_type = self.types[node.right]
             values = [scalar(v, element_type(right_type)) for v in self.values[node.right]]
@@ -135,7 +164,7 @@ def _compare(op: Callable[[Any, Any], Any], a: pd.Series, b: pd.Series) -> pd.Se
     return boolean(result.to_numpy(dtype=bool, na_value=False) & present, a.index)
 
 
-def _membership(a: pd.Series, values: list[Any], negate: bool) -> pd.Series:
+def _membership(a: pd.Series, values: list[Any] | np.ndarray, negate: bool) -> pd.Series:
     found = a.isin(values).to_numpy(dtype=bool, na_value=False)
     if negate:
         found = ~found

@@ -20,6 +20,7 @@ import functools
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,9 @@ class Function:
     doc: str
     optional: int = 0  # how many trailing parameters may be left out
     constant: frozenset[int] = frozenset()  # positions that must be fixed values
+    #: Checks the fixed arguments at load time (a regular expression that does not compile):
+    #: gets the argument values (None where not fixed), returns a message or None.
+    check: Callable[[Sequence[Any]], str | None] | None = None
 
     @property
     def min_args(self) -> int:
@@ -70,14 +74,16 @@ FUNCTIONS: dict[str, Function] = {}
 
 
 def register(name: str, params: Iterable[frozenset[str]], returns: Returns, *, optional: int = 0,
-             constant: Iterable[int] = ()) -> Callable[[Callable[..., pd.Series]], Callable[..., pd.Series]]:  # fmt: skip
+             constant: Iterable[int] = (),
+             check: Callable[[Sequence[Any]], str | None] | None = None,
+             ) -> Callable[[Callable[..., pd.Series]], Callable[..., pd.Series]]:  # fmt: skip
     """Decorator adding a function to :data:`FUNCTIONS`; its docstring documents it."""
 
     def decorate(impl: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
         if name in FUNCTIONS:
             raise ValueError(f"function {name!r} is registered twice")
         FUNCTIONS[name] = Function(name, tuple(params), returns, impl, inspect.getdoc(impl) or "",
-                                   optional, frozenset(constant))  # fmt: skip
+                                   optional, frozenset(constant), check)  # fmt: skip
         return impl
 
     return decorate
@@ -262,3 +268,8 @@ def _round(x: pd.Series, digits: float = 0) -> pd.Series:
     if digits >= 0:
         return np.sign(x) * np.floor(x.abs() * factor + 0.5) / factor
     return np.sign(x) * np.floor(x.abs() / factor + 0.5) * factor
+
+
+# The functions below were added for the rule types of issue 3; importing the module registers
+# them (kept apart so this module stays small).
+from . import functions_more as _functions_more  # noqa: E402, F401

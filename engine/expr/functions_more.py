@@ -1,0 +1,140 @@
+"""More built-in functions: business days, calendar parts, text normalization, patterns.
+
+Registered in :data:`engine.expr.functions.FUNCTIONS` on import (``functions`` imports this
+module at its end). Every function is vectorized: one pandas/numpy operation per call.
+
+Regular expressions (``extract_number``, ``matches``) must be fixed values - a literal or a
+parameter - so they are checked and compiled once, when the rule file is loaded. Python's
+``re`` has no time limit, so a pattern is refused when it is longer than
+:data:`MAX_PATTERN` characters, uses back-references, or repeats a group that itself repeats
+(``(a+)+``, ``(\\d*)*``): the shapes that backtrack catastrophically.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .functions import TEXT, _korean_holidays, register
+from .kinds import TEMPORAL
+from .values import boolean, nulls
+
+#: Longest regular expression a rule may use.
+MAX_PATTERN = 100
+
+_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
+_BACKREF = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def _years(*series: pd.Series) -> tuple[int, ...]:
+    years: set[int] = set()
+    for s in series:
+        present = s.dropna()
+        if not present.empty:
+            years.update(range(int(present.min().year), int(present.max().year) + 1))
+    return tuple(sorted(years))
+
+
+def _holiday_days(years: tuple[int, ...]) -> np.ndarray:
+    if not years:
+        return np.array([], dtype="datetime64[D]")
+    return _korean_holidays(years).to_numpy().astype("datetime64[D]")
+
+
+@register("business_days_between", [TEMPORAL, TEMPORAL], "int")
+def _business_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Business days from a to b: weekdays that are not Korean public holidays, counting a but
+    not b (numpy busday_count); negative when b is earlier. Received Monday, decided Wednesday: 2.
+    """
+    missing = a.isna().to_numpy() | b.isna().to_numpy()
+    start = a.dt.normalize().to_numpy().astype("datetime64[D]")
+    end = b.dt.normalize().to_numpy().astype("datetime64[D]")
+    start[missing] = end[missing] = np.datetime64("2000-01-03")  # any day; masked below
+    counts = np.busday_count(start, end, holidays=_holiday_days(_years(a, b))).astype("float64")
+    counts[missing] = np.nan
+    return pd.Series(counts, index=a.index)
+
+
+@register("is_business_day", [TEMPORAL], "bool")
+def _is_business_day(x: pd.Series) -> pd.Series:
+    """Whether the day is a business day: Monday to Friday and not a Korean public holiday."""
+    missing = x.isna().to_numpy()
+    days = x.dt.normalize().to_numpy().astype("datetime64[D]")
+    days[missing] = np.datetime64("2000-01-01")
+    result = np.is_busday(days, holidays=_holiday_days(_years(x)))
+    return boolean(result & ~missing, x.index)
+
+
+@register("quarter", [TEMPORAL], "int")
+def _quarter(x: pd.Series) -> pd.Series:
+    """Quarter of the year, 1-4."""
+    return x.dt.quarter.astype("float64")
+
+
+@register("week", [TEMPORAL], "int")
+def _week(x: pd.Series) -> pd.Series:
+    """ISO week of the year, 1-53 (weeks start on Monday; 2025-12-29 is week 1 of 2026)."""
+    return x.dt.isocalendar().week.astype("float64").set_axis(x.index)
+
+
+@register("normalize", [TEXT], "str")
+def _normalize(x: pd.Series) -> pd.Series:
+    """The text in Unicode NFKC form (full-width ＡＢＣ１２３ -> ABC123, ㈜ -> (주)), trimmed,
+    with runs of whitespace inside collapsed to one space: compare names written differently."""
+    return x.str.normalize("NFKC").str.strip().str.replace(r"\s+", " ", regex=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _pattern_problem(pattern: Any, groups: int | None) -> str | None:
+    if not isinstance(pattern, str) or not pattern:
+        return "the pattern must be a non-empty text"
+    if len(pattern) > MAX_PATTERN:
+        return f"the pattern is longer than {MAX_PATTERN} characters; keep it simple"
+    if _BACKREF.search(pattern):
+        return "back-references (\\1) are not allowed in a pattern"
+    if _NESTED_REPEAT.search(pattern):
+        return "a repeated group that itself repeats, like (a+)+, can take forever; simplify it"
+    try:
+        compiled = _compiled(pattern)
+    except re.error as exc:
+        return f"the pattern is not a valid regular expression: {exc}"
+    if groups is not None and compiled.groups != groups:
+        return f"the pattern needs exactly {groups} group (...) around the number, it has {compiled.groups}"
+    return None
+
+
+def _check_extract(fixed: Sequence[Any]) -> str | None:
+    return _pattern_problem(fixed[1], 1)
+
+
+def _check_matches(fixed: Sequence[Any]) -> str | None:
+    return _pattern_problem(fixed[1], None)
+
+
+@register("extract_number", [TEXT, TEXT], "number", constant=[1], check=_check_extract)
+def _extract_number(text: pd.Series, pattern: str) -> pd.Series:
+    """The number captured by the pattern's one group (...), or null when the text does not match:
+    extract_number(purpose, "(\\\\d+)\\\\s*명") gives 3 for "행정팀장 등 3명". Thousands separators
+    in the capture are ignored ("1,200" gives 1200). The pattern must be a fixed text or parameter.
+    """
+    captured = text.str.extract(_compiled(pattern), expand=False)
+    cleaned = captured.str.replace(",", "", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce").astype("float64").set_axis(text.index)
+
+
+@register("matches", [TEXT, TEXT], "bool", constant=[1], check=_check_matches)
+def _matches(text: pd.Series, pattern: str) -> pd.Series:
+    """Whether the regular expression occurs anywhere in the text (anchor it with ^ and $ to
+    match the whole text): matches(merchant_name, "노래(연습장|방)"). Fixed pattern, at most
+    100 characters, no back-references or nested repeats."""
+    found = text.str.contains(_compiled(pattern), regex=True)
+    return boolean(found.to_numpy(dtype=bool, na_value=False) & ~nulls(text), text.index)
