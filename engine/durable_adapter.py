@@ -1,0 +1,224 @@
+"""The one door to durable_rules: every call to it in naebu goes through this module.
+
+durable_rules 2.0.28 is a Rete engine that is good at one thing we need - correlating events
+of two datasets by key and time, including the *absence* of an event - and awkward in many
+others (see ``shared/design/durable_rules.md``). This module keeps the awkward parts here:
+
+- **One lock.** The engine is not thread-safe; :data:`_LOCK` is held from creating a ruleset
+  until it is deleted, so no two evaluations ever touch the engine at once.
+- **JSON rulesets, never closures.** :func:`compile_ruleset` turns a sequence rule's shape
+  (absent or present, which side is flagged, the window length) into a JSON ruleset
+  definition; rule text never becomes Python code and nothing is ``eval``-ed.
+- **Event time, not wall clock.** Times are integer ticks (days or seconds since 1970) carried
+  in the facts; "now" is one ``clock`` fact holding the run's :class:`EvalContext` time. The
+  engine's own timers are never used.
+- **Facts, not events**, so a fact can take part in several matches (an event is consumed by
+  the first one).
+- **Absence pattern in the order that works**: ``clock``, then the flagged record whose window
+  has closed by ``clock.t``, then ``none(counterpart in the window)``; facts are asserted
+  flagged records first, counterparts next, the clock last.
+- **Results complete before returning.** No :class:`durable.engine.Host` is created, so no
+  background dispatch thread exists; after asserting, we drain every pending action ourselves
+  (``start_action`` / ``complete_and_start_action``) until the engine has none left.
+- **No field named ``sid`` from a record.** Facts carry only the fields built here; the session
+  id is chosen deliberately: records are spread over sessions by key (at most
+  :data:`SESSION_SIZE` flagged records a session, at most :data:`MAX_SESSIONS` sessions a
+  ruleset, several rulesets when more are needed), which also keeps the engine's
+  faster-than-linear cost in check.
+- **Its exceptions stay here.** ``MessageNotHandledException`` and ``MessageObservedException``
+  are caught; any other engine failure becomes :class:`DurableError`.
+- **Unique names, deleted afterwards**, so repeated runs do not grow the engine's memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import durable_rules_engine
+import numpy as np
+from durable.engine import MessageNotHandledException, MessageObservedException, Ruleset
+
+#: Flagged records per session: the engine's cost grows faster than linear in a session's size.
+SESSION_SIZE = 250
+#: Sessions a ruleset can hold (``MAX_STATE_INDEX_LENGTH`` in durable's ``rete.h``).
+MAX_SESSIONS = 1024
+
+Mode = Literal["absent", "present"]
+Side = Literal["first", "then"]
+
+_LOCK = threading.Lock()
+_NAMES = itertools.count(1)
+_RULE = "seq"
+
+
+class DurableError(RuntimeError):
+    """durable_rules failed in a way the adapter cannot recover from."""
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """The records that may get a finding: their ids, correlation keys and times (ticks)."""
+
+    ids: np.ndarray
+    keys: np.ndarray
+    times: np.ndarray
+
+
+@dataclass(frozen=True)
+class Counterparts:
+    """The other side's events: correlation keys and times (ticks)."""
+
+    keys: np.ndarray
+    times: np.ndarray
+
+
+def compile_ruleset(mode: Mode, flag: Side, within: int) -> str:
+    """The JSON ruleset definition for one sequence shape.
+
+    ``flag`` is the side whose records are flagged: ``first`` (window ``[t, t + within]``
+    after it) or ``then`` (window ``[t - within, t]`` before it). Both edges are inclusive.
+    For ``absent``, a flagged record is matched once its window has closed by the clock:
+    its window's last tick is before ``clock.t``.
+    """
+    if flag == "first":
+        lo: Any = {"r": "t"}
+        hi: Any = {"$add": {"$l": {"r": "t"}, "$r": within}}
+        closed_by = within + 1  # r.t + within < clock.t  <=>  r.t <= clock.t - (within + 1)
+    else:
+        lo = {"$sub": {"$l": {"r": "t"}, "$r": within}}
+        hi = {"r": "t"}
+        closed_by = 1
+    counterpart = {
+        "$and": [{"kind": "c"}, {"k": {"r": "k"}}, {"$gte": {"t": lo}}, {"$lte": {"t": hi}}]
+    }
+    if mode == "absent":
+        closed = {"$lte": {"t": {"$sub": {"$l": {"clock": "t"}, "$r": closed_by}}}}
+        pattern = [
+            {"clock": {"kind": "clock"}},
+            {"r": {"$and": [{"kind": "r"}, closed]}},
+            {"c$not": counterpart},
+        ]
+    else:
+        pattern = [{"r": {"kind": "r"}}, {"c": counterpart}]
+    return json.dumps({_RULE: {"all": pattern}})
+
+
+def correlate(
+    definition: str, flagged: Flagged, counterparts: Counterparts, now: int | None
+) -> set[int]:
+    """Ids of the flagged records the ruleset matched.
+
+    ``now`` (ticks) is the clock of an absence ruleset; None for a presence one. Records are
+    spread over sessions by key, so every correlation happens inside one session.
+    """
+    if len(flagged.ids) == 0:
+        return set()
+    sessions = max(1, -(-len(flagged.ids) // SESSION_SIZE))
+    r_session = flagged.keys % sessions
+    c_session = counterparts.keys % sessions
+    matched: set[int] = set()
+    for first in range(0, sessions, MAX_SESSIONS):
+        last = min(first + MAX_SESSIONS, sessions)
+        facts = list(_facts(flagged, counterparts, r_session, c_session, first, last, now))
+        matched |= _run(definition, facts)
+    return matched
+
+
+def _facts(
+    flagged: Flagged,
+    counterparts: Counterparts,
+    r_session: np.ndarray,
+    c_session: np.ndarray,
+    first: int,
+    last: int,
+    now: int | None,
+) -> Iterator[dict[str, Any]]:
+    # Flagged records, then counterparts, then the clock: the order the absence pattern needs.
+    # ``n`` keeps two otherwise identical facts apart (durable refuses a repeated fact).
+    take = (r_session >= first) & (r_session < last)
+    for rid, key, t, s in zip(
+        flagged.ids[take].tolist(),
+        flagged.keys[take].tolist(),
+        flagged.times[take].tolist(),
+        (r_session[take] - first).tolist(),
+        strict=True,
+    ):
+        yield {"kind": "r", "n": rid, "k": key, "t": t, "sid": str(s)}
+    take = (c_session >= first) & (c_session < last)
+    for n, (key, t, s) in enumerate(
+        zip(
+            counterparts.keys[take].tolist(),
+            counterparts.times[take].tolist(),
+            (c_session[take] - first).tolist(),
+            strict=True,
+        )
+    ):
+        yield {"kind": "c", "n": n, "k": key, "t": t, "sid": str(s)}
+    if now is not None:
+        for s in range(last - first):
+            yield {"kind": "clock", "n": 0, "t": now, "sid": str(s)}
+
+
+def _never_called(c: Any) -> None:
+    """durable wants an action per rule; the adapter drains actions itself instead."""
+    raise AssertionError("durable_rules actions are drained by the adapter")
+
+
+def _run(definition: str, facts: list[dict[str, Any]]) -> set[int]:
+    matched: set[int] = set()
+    rules = json.loads(definition)
+    for rule in rules.values():
+        rule["run"] = _never_called
+    with _LOCK:
+        name = f"naebu_seq_{next(_NAMES)}"
+        try:
+            ruleset = Ruleset(name, None, rules)
+        except Exception as exc:  # the engine reports a bad definition as a bare Exception
+            raise DurableError(f"durable_rules refused ruleset {name}: {exc}") from exc
+        try:
+            _assert(ruleset, facts)
+            _drain(ruleset._handle, matched)
+        except (MemoryError, ValueError, TypeError) as exc:
+            raise DurableError(f"durable_rules failed on {name}: {exc}") from exc
+        finally:
+            durable_rules_engine.delete_ruleset(ruleset._handle)
+    return matched
+
+
+def _assert(ruleset: Ruleset, facts: list[dict[str, Any]]) -> None:
+    try:
+        ruleset.assert_facts(facts)
+    except (MessageNotHandledException, MessageObservedException):
+        # Raised after the whole batch went in (measured: facts after a repeated or unwanted
+        # one are still matched); our facts are unique and all wanted, so this is insurance.
+        # Re-asserting one at a time makes sure, and a repeat is refused harmlessly.
+        for fact in facts:
+            with contextlib.suppress(MessageNotHandledException, MessageObservedException):
+                ruleset.assert_fact(fact)
+
+
+def _drain(handle: int, matched: set[int]) -> None:
+    # No Host, hence no background timers: run every pending action here, in this thread.
+    while True:
+        started = durable_rules_engine.start_action(handle)
+        if not started:
+            return
+        _state, message, state_handle = started
+        while message:
+            _collect(json.loads(message), matched)
+            message = durable_rules_engine.complete_and_start_action(handle, state_handle)
+
+
+def _collect(message: Any, matched: set[int]) -> None:
+    frames = message.get(_RULE, []) if isinstance(message, dict) else message
+    for frame in frames if isinstance(frames, list) else [frames]:
+        if isinstance(frame, dict) and _RULE in frame:
+            _collect(frame, matched)
+        elif isinstance(frame, dict) and isinstance(frame.get("r"), dict):
+            matched.add(int(frame["r"]["n"]))

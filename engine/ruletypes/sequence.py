@@ -1,0 +1,546 @@
+"""``sequence``: event A then event B - or A and no B - within a window, across two datasets.
+
+```toml
+[[rule]]
+id = "PROP-PROCEEDS-LATE"
+type = "sequence"
+dataset = "property_sales"            # where findings live: the flagged side's dataset
+first = { dataset = "property_sales", time = "contract_date", when = "sale_price > 0" }
+then  = { dataset = "receipts", time = "received_on", when = "ref_type == \\"property_sale\\"" }
+match = { sale_id = "ref_id" }        # first's column = then's column (one or more pairs)
+within = "60d"                        # "<N>d" or "<N>h", or "params.NAME" (a number of days)
+expect = "absent"                     # absent | present | before
+complete = { sum = "amount", at_least = "sale_price" }   # optional
+flag = "first"                        # optional: which side the finding is on
+```
+
+**expect** says which pattern raises a finding:
+
+- ``absent``: a ``first`` record with no ``then`` record within ``within`` after it (sale
+  contracted, no proceeds in 60 days; permit granted, no levy). Flags ``first``.
+- ``present``: a ``first`` record followed by a ``then`` record within ``within`` (vendor
+  account changed, then paid within 7 days). Flags ``then`` (default) or ``first``.
+- ``before``: a ``then`` record with no ``first`` record within ``within`` before it - it
+  came before its ``first``, or its ``first`` never came (paid before inspection or with no
+  inspection; title transferred before full payment). Flags ``then``.
+
+**Semantics** (event time, never the wall clock):
+
+- The window of a flagged record at time ``t`` is ``[t, t + within]`` when it is the ``first``
+  side and ``[t - within, t]`` when it is the ``then`` side. **Both edges are inclusive**:
+  a receipt exactly 60 days after the contract is in time; a payment on the day of the
+  inspection is not "before" it.
+- When either side's time is a calendar ``date``, times are compared by calendar day (a
+  datetime counts as its day) and ``within`` must be whole days.
+- An absence (``absent``, ``before``) is only provable once the window has closed by the run's
+  clock (``EvalContext.now``): for days, once the window's last day has fully passed; for
+  datetimes, once ``now`` is past its last second. Until then the record raises nothing; a
+  later run will decide it.
+- ``match`` pairs compare exactly; a record with a null in any match column, or a null time,
+  takes no part (it is never flagged and never counts as a counterpart). A ``when`` filter
+  on a side drops its records before anything else.
+- ``complete``: the counterparts count only together. Taken in time order from the window's
+  start (records at the same time together), the running total of their ``sum`` column must
+  reach ``at_least`` - an expression on the flagged record, e.g. ``sale_price`` - by the
+  window's end. Null amounts count as 0; a null ``at_least`` skips the record.
+
+**Execution.** pandas filters, drops nulls, turns times into integer ticks, totals the
+``complete`` amounts and narrows the candidates (only windows closed by ``now``; only keys
+that occur on both sides; records with no counterpart at all are decided without
+correlation). durable_rules, behind :mod:`engine.durable_adapter`, does the key-and-window
+correlation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine import durable_adapter
+from engine.evidence import findings_from_rows
+from engine.expr import CompiledExpression, ExprError, compile_expression
+from engine.findings import Finding
+from engine.registry import EvalContext, KeySpec, ProblemFactory, RuleType, register
+from engine.rule import RuleMeta
+from engine.ruletypes.match import column_types, compile_message
+from engine.template import MessageTemplate
+from naebu import datasets
+from naebu.problems import did_you_mean
+
+EXPECTS = ("absent", "present", "before")
+_SIDE_KEYS = ("dataset", "time", "when")
+_WITHIN_RE = re.compile(r"^\s*(\d+)\s*(d|h)\s*$")
+_TIME_TYPES = ("date", "datetime")
+_TZ = "Asia/Seoul"
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a sequence: a dataset, the column that times its events, a filter."""
+
+    role: str
+    dataset: datasets.Dataset
+    time: str
+    when: CompiledExpression | None
+
+
+@dataclass(frozen=True)
+class Complete:
+    """Counterparts count only when their ``sum`` column reaches ``at_least`` together."""
+
+    sum: str
+    at_least: CompiledExpression
+
+
+@register
+class SequenceRule(RuleType):
+    """Correlates two datasets by key and event time; see the module docstring."""
+
+    name = "sequence"
+    keys = {
+        "first": KeySpec(dict, True, '{ dataset = "...", time = "...", when = "..." }'),
+        "then": KeySpec(dict, True, '{ dataset = "...", time = "...", when = "..." }'),
+        "match": KeySpec(
+            dict, True, '{ first_column = "then_column" }, e.g. { sale_id = "ref_id" }'
+        ),
+        "within": KeySpec(str, True, 'window length: "60d", "12h" or "params.NAME"'),
+        "expect": KeySpec(str, True, "absent, present or before"),
+        "complete": KeySpec(dict, False, '{ sum = "amount", at_least = "sale_price" }'),
+        "flag": KeySpec(str, False, "first or then: the side findings are on"),
+    }
+
+    def __init__(
+        self,
+        meta: RuleMeta,
+        first: Side,
+        then: Side,
+        match: list[tuple[str, str]],
+        within: timedelta,
+        expect: str,
+        flag: str,
+        complete: Complete | None,
+        template: MessageTemplate | None,
+    ) -> None:
+        super().__init__(meta)
+        self.first, self.then, self.match = first, then, match
+        self.within, self.expect, self.flag = within, expect, flag
+        self.complete, self.template = complete, template
+        self.by_day = "date" in (
+            first.dataset.by_name[first.time].type,
+            then.dataset.by_name[then.time].type,
+        )
+        ticks = within // timedelta(days=1) if self.by_day else int(within.total_seconds())
+        self.within_ticks = int(ticks)
+        mode: durable_adapter.Mode = "present" if expect == "present" else "absent"
+        side: durable_adapter.Side = "first" if flag == "first" else "then"
+        self.mode = mode
+        self.ruleset = durable_adapter.compile_ruleset(mode, side, self.within_ticks)
+
+    # -- compile ------------------------------------------------------------------------------
+
+    @classmethod
+    def compile(
+        cls, meta: RuleMeta, spec: Mapping[str, Any], problem: ProblemFactory
+    ) -> SequenceRule | None:
+        first = _side("first", spec.get("first"), meta.params, problem)
+        then = _side("then", spec.get("then"), meta.params, problem)
+        match = _match(spec.get("match"), first, then, problem)
+        expect = spec.get("expect")
+        if expect not in EXPECTS:
+            problem(
+                "expect",
+                f"unknown expect {expect!r}",
+                did_you_mean(str(expect), EXPECTS) or "one of " + ", ".join(EXPECTS),
+            )
+            expect = None
+        flag = _flag(spec.get("flag"), expect, first, then, meta.dataset, problem)
+        within = _within(spec.get("within"), meta.params, first, then, problem)
+        flagged = first if flag == "first" else then if flag == "then" else None
+        other = then if flag == "first" else first
+        complete = None
+        if "complete" in spec and flagged is not None and other is not None:
+            complete = _complete(spec["complete"], flagged, other, meta.params, problem)
+        template = None
+        if flagged is not None and meta.message:
+            template = compile_message(meta.message, flagged.dataset, meta.params, problem)
+        if problem.problems or None in (first, then, match, expect, flag, within):
+            return None
+        assert first and then and match and expect and flag and within
+        return cls(meta, first, then, match, within, expect, flag, complete, template)
+
+    # -- the pipeline's view --------------------------------------------------------------------
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """(the flagged side's dataset, the other side's), once each."""
+        flagged, other = self._sides()
+        return tuple(dict.fromkeys((flagged.dataset.name, other.dataset.name)))
+
+    @property
+    def lookback(self) -> timedelta:
+        """The window: counterparts lie at most this far from a flagged record."""
+        return self.within
+
+    # -- evaluate ------------------------------------------------------------------------------
+
+    def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:
+        flagged, other = self._sides()
+        frame = frames.get(flagged.dataset.name)
+        if frame is None or frame.empty:
+            return []
+        other_frame = frames.get(other.dataset.name)
+        if other_frame is None:
+            other_frame = frame.iloc[0:0] if other.dataset is flagged.dataset else pd.DataFrame()
+        rows, r_keys, r_times = self._prepare(flagged, frame)
+        c_rows, c_keys, c_times = self._prepare(other, other_frame)
+        need = None
+        if self.complete is not None and len(rows):
+            need = _numbers(self.complete.at_least.evaluate(rows))
+            keep = ~np.isnan(need)
+            rows, r_keys, r_times, need = rows[keep], r_keys[keep], r_times[keep], need[keep]
+        if rows.empty:
+            return []
+        codes_r, codes_c = _key_codes(r_keys, c_keys)
+        lo, hi = self._window(r_times)
+        now = _ticks_of_now(ctx.now, self.by_day)
+        if self.mode == "absent":
+            # Narrowing: only windows closed by now can prove an absence.
+            open_ = hi >= now
+            ids = np.flatnonzero(~open_)
+        else:
+            ids = np.arange(len(rows))
+        if need is not None:
+            amounts = _numbers(c_rows[self.complete.sum]) if len(c_rows) else np.zeros(0)  # type: ignore[union-attr]
+            c_keys_for, c_times_for = _completions(
+                ids, codes_r, lo, need, codes_c, c_times, np.nan_to_num(amounts)
+            )
+            r_codes = ids  # each flagged record is its own key: its total is its own
+        else:
+            c_keys_for, c_times_for, r_codes = codes_c, c_times, codes_r[ids]
+        # Narrowing: records with no counterpart key at all need no correlation.
+        has_any = np.isin(r_codes, c_keys_for)
+        sure = set(ids[~has_any].tolist()) if self.mode == "absent" else set()
+        cand = ids[has_any]
+        counterparts = np.isin(c_keys_for, r_codes[has_any])
+        matched = durable_adapter.correlate(
+            self.ruleset,
+            durable_adapter.Flagged(cand, r_codes[has_any], r_times[cand]),
+            durable_adapter.Counterparts(c_keys_for[counterparts], c_times_for[counterparts]),
+            now if self.mode == "absent" else None,
+        )
+        hits = sorted(sure | matched)
+        return self._findings(flagged, rows.iloc[hits])
+
+    def _sides(self) -> tuple[Side, Side]:
+        return (self.first, self.then) if self.flag == "first" else (self.then, self.first)
+
+    def _prepare(
+        self, side: Side, frame: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """Rows that take part (filter passed, keys and time present), their keys and ticks."""
+        columns = [a if side.role == "first" else b for a, b in self.match]
+        if frame.empty:
+            return frame.iloc[0:0], pd.DataFrame(columns=range(len(columns))), np.zeros(0, "int64")
+        mask = np.ones(len(frame), dtype=bool)
+        if side.when is not None:
+            mask &= np.asarray(side.when.evaluate(frame), dtype=bool)
+        keys = frame[columns]
+        mask &= ~np.asarray(keys.isna().any(axis=1), dtype=bool)
+        times = _naive(frame[side.time])
+        mask &= ~np.asarray(times.isna(), dtype=bool)
+        rows = frame[mask]
+        keys = keys[mask].set_axis(range(len(columns)), axis=1)
+        return rows, keys, _ticks(times[mask], self.by_day)
+
+    def _window(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.flag == "first":
+            return times, times + self.within_ticks
+        return times - self.within_ticks, times
+
+    def _findings(self, side: Side, rows: pd.DataFrame) -> list[Finding]:
+        used = [side.time, *(a if side.role == "first" else b for a, b in self.match)]
+        if side.when is not None:
+            used += sorted(side.when.columns_used)
+        if self.complete is not None:
+            used += sorted(self.complete.at_least.columns_used)
+        if self.template is not None:
+            used += sorted(self.template.columns_used)
+        ordered = [c for c in side.dataset.column_names if c in used]
+        return findings_from_rows(self.meta, side.dataset, rows, self.template, ordered)
+
+
+# -- compile helpers -----------------------------------------------------------------------------
+
+
+def _side(role: str, raw: Any, params: Mapping[str, Any], problem: ProblemFactory) -> Side | None:
+    if not isinstance(raw, dict):
+        return None  # the loader already said it must be a table
+    ok = True
+    for key in raw:
+        if key not in _SIDE_KEYS:
+            problem(
+                f"{role}.{key}",
+                "unknown key",
+                did_you_mean(key, _SIDE_KEYS) or "keys: " + ", ".join(_SIDE_KEYS),
+            )
+            ok = False
+    name = raw.get("dataset")
+    if not isinstance(name, str) or name not in datasets.DATASETS:
+        hint = did_you_mean(str(name), datasets.DATASETS) if isinstance(name, str) else None
+        problem(
+            f"{role}.dataset",
+            f"unknown dataset {name!r}" if name else "missing dataset",
+            hint or "datasets: " + ", ".join(datasets.DATASETS),
+        )
+        return None
+    dataset = datasets.get(name)
+    time = raw.get("time", dataset.event_time)
+    column = dataset.by_name.get(time) if isinstance(time, str) else None
+    if column is None or column.type not in _TIME_TYPES:
+        times = [c.name for c in dataset.columns if c.type in _TIME_TYPES]
+        what = "missing" if time is None else f"{time!r} is not a date or datetime column of {name}"
+        problem(
+            f"{role}.time",
+            what,
+            (did_you_mean(str(time), times) if time else None)
+            or "time columns: " + ", ".join(times),
+        )
+        return None
+    when = None
+    if "when" in raw:
+        text = raw["when"]
+        if not isinstance(text, str) or not text.strip():
+            problem(f"{role}.when", "must be a non-empty text", 'when = "amount > 0"')
+            return None
+        try:
+            when = compile_expression(text, column_types(dataset), params, expect="bool")
+        except ExprError as exc:
+            for p in exc.problems:
+                problem(f"{role}.when", f"{p.message} (at column {p.offset + 1})", p.hint)
+            return None
+    return Side(role, dataset, column.name, when) if ok else None
+
+
+def _match(
+    raw: Any, first: Side | None, then: Side | None, problem: ProblemFactory
+) -> list[tuple[str, str]] | None:
+    if not isinstance(raw, dict):
+        return None
+    if not raw:
+        problem(
+            "match",
+            "needs at least one pair",
+            "{ sale_id = \"ref_id\" }: first's column = then's column",
+        )
+        return None
+    if first is None or then is None:
+        return None
+    pairs, ok = [], True
+    for a, b in raw.items():
+        key = f"match.{a}"
+        ca = first.dataset.by_name.get(a)
+        cb = then.dataset.by_name.get(b) if isinstance(b, str) else None
+        if ca is None:
+            problem(
+                key,
+                f"column {a!r} is not in {first.dataset.name} (first)",
+                did_you_mean(a, first.dataset.by_name)
+                or "columns: " + ", ".join(first.dataset.column_names),
+            )
+            ok = False
+        elif not isinstance(b, str):
+            problem(key, f"must name a column of {then.dataset.name} (then)", f'{a} = "column"')
+            ok = False
+        elif cb is None:
+            problem(
+                key,
+                f"column {b!r} is not in {then.dataset.name} (then)",
+                did_you_mean(b, then.dataset.by_name)
+                or "columns: " + ", ".join(then.dataset.column_names),
+            )
+            ok = False
+        elif ca.type != cb.type:
+            problem(
+                key,
+                f"{first.dataset.name}.{a} is {ca.type} but {then.dataset.name}.{b} is {cb.type}",
+                "match columns of the same type",
+            )
+            ok = False
+        else:
+            pairs.append((a, b))
+    return pairs if ok else None
+
+
+def _flag(
+    raw: Any,
+    expect: str | None,
+    first: Side | None,
+    then: Side | None,
+    dataset: str,
+    problem: ProblemFactory,
+) -> str | None:
+    if expect is None:
+        return None
+    allowed = {"absent": ("first",), "before": ("then",), "present": ("then", "first")}[expect]
+    flag = allowed[0] if raw is None else raw
+    if flag not in allowed:
+        problem(
+            "flag",
+            f"expect = {expect!r} flags {' or '.join(allowed)}, not {flag!r}",
+            "leave flag out for the default",
+        )
+        return None
+    side = first if flag == "first" else then
+    if side is not None and side.dataset.name != dataset:
+        problem(
+            "dataset",
+            f"findings are on the {flag} side, which reads {side.dataset.name}, not {dataset}",
+            f'dataset = "{side.dataset.name}"',
+        )
+        return None
+    return str(flag)
+
+
+def _within(
+    raw: Any,
+    params: Mapping[str, Any],
+    first: Side | None,
+    then: Side | None,
+    problem: ProblemFactory,
+) -> timedelta | None:
+    if not isinstance(raw, str):
+        return None
+    text = raw
+    if raw.strip().startswith("params."):
+        value = params.get(raw.strip()[len("params.") :])
+        if isinstance(value, int) and not isinstance(value, bool):
+            text = f"{value}d"
+        elif isinstance(value, str):
+            text = value
+        else:
+            problem(
+                "within",
+                f"{raw} is not a parameter holding days",
+                'params = { days = 60 }, within = "params.days"',
+            )
+            return None
+    found = _WITHIN_RE.match(text)
+    if not found:
+        problem("within", f"cannot read {raw!r} as a window", 'write "60d" (days) or "12h" (hours)')
+        return None
+    n, unit = int(found.group(1)), found.group(2)
+    within = timedelta(days=n) if unit == "d" else timedelta(hours=n)
+    by_day = any(s is not None and s.dataset.by_name[s.time].type == "date" for s in (first, then))
+    if by_day and within % timedelta(days=1):
+        problem(
+            "within",
+            f"{raw!r} is not whole days, but the times are calendar dates",
+            'write days, e.g. "2d"',
+        )
+        return None
+    return within
+
+
+def _complete(
+    raw: Any, flagged: Side, other: Side, params: Mapping[str, Any], problem: ProblemFactory
+) -> Complete | None:
+    if not isinstance(raw, dict) or set(raw) != {"sum", "at_least"}:
+        problem(
+            "complete",
+            "needs exactly sum and at_least",
+            f'{{ sum = "<number column of {other.dataset.name}>", at_least = "<expression on {flagged.dataset.name}>" }}',
+        )
+        return None
+    column = other.dataset.by_name.get(raw["sum"]) if isinstance(raw["sum"], str) else None
+    if column is None or column.type not in ("number", "int"):
+        numbers = [c.name for c in other.dataset.columns if c.type in ("number", "int")]
+        problem(
+            "complete",
+            f"sum: {raw['sum']!r} is not a number column of {other.dataset.name}",
+            "number columns: " + ", ".join(numbers),
+        )
+        return None
+    if not isinstance(raw["at_least"], str):
+        problem("complete", "at_least must be a text", 'at_least = "sale_price"')
+        return None
+    try:
+        at_least = compile_expression(
+            raw["at_least"], column_types(flagged.dataset), params, expect="number"
+        )
+    except ExprError as exc:
+        for p in exc.problems:
+            problem("complete", f"at_least: {p.message} (at column {p.offset + 1})", p.hint)
+        return None
+    return Complete(column.name, at_least)
+
+
+# -- evaluate helpers ----------------------------------------------------------------------------
+
+
+def _naive(series: pd.Series) -> pd.Series:
+    """Times as naive Asia/Seoul datetimes (the canonical form), whatever they came as."""
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        series = pd.to_datetime(series, errors="coerce")
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert(_TZ).dt.tz_localize(None)
+    return series
+
+
+def _ticks(times: pd.Series, by_day: bool) -> np.ndarray:
+    unit = "datetime64[D]" if by_day else "datetime64[s]"
+    return times.to_numpy(dtype="datetime64[ns]").astype(unit).astype("int64")
+
+
+def _ticks_of_now(now: datetime, by_day: bool) -> int:
+    stamp = pd.Timestamp(now)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(_TZ).tz_localize(None)
+    per_tick = 86_400 * 10**9 if by_day else 10**9
+    return int(stamp.value // per_tick)  # floor: a day or second counts once it has begun
+
+
+def _numbers(values: Any) -> np.ndarray:
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
+    )
+
+
+def _key_codes(r_keys: pd.DataFrame, c_keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per distinct key tuple, shared by both sides."""
+    both = pd.concat([r_keys, c_keys], ignore_index=True)
+    if both.empty:
+        return np.zeros(len(r_keys), "int64"), np.zeros(len(c_keys), "int64")
+    codes = both.astype(object).groupby(list(both.columns), sort=False).ngroup().to_numpy("int64")
+    return codes[: len(r_keys)], codes[len(r_keys) :]
+
+
+def _completions(
+    ids: np.ndarray,
+    codes_r: np.ndarray,
+    lo: np.ndarray,
+    need: np.ndarray,
+    codes_c: np.ndarray,
+    c_times: np.ndarray,
+    amounts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each flagged record, the tick at which its counterparts' running total, from its
+    window's start, first reaches what it needs: (flagged ids, ticks); none if never."""
+    left = pd.DataFrame({"rid": ids, "k": codes_r[ids], "lo": lo[ids], "need": need[ids]})
+    right = pd.DataFrame({"k": codes_c, "t": c_times, "amount": amounts})
+    pairs = left.merge(right, on="k")
+    pairs = pairs[pairs["t"] >= pairs["lo"]]
+    if pairs.empty:
+        return np.zeros(0, "int64"), np.zeros(0, "int64")
+    per_time = pairs.groupby(["rid", "t"], sort=True).agg(
+        amount=("amount", "sum"), need=("need", "first")
+    )
+    running = per_time["amount"].groupby(level="rid").cumsum()
+    reached = per_time[running.to_numpy() >= per_time["need"].to_numpy()]
+    first = reached.reset_index().groupby("rid", sort=False)["t"].min()
+    return first.index.to_numpy("int64"), first.to_numpy("int64")
