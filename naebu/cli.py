@@ -12,9 +12,11 @@ import sys
 import click
 
 from naebu.commands.alerts import alerts
+from naebu.commands.backtest import backtest
 from naebu.commands.check import check
 from naebu.commands.demo import demo
 from naebu.commands.run import run
+from naebu.commands.test_rule import test_rule
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,7 +31,7 @@ def main(verbose: bool) -> None:
     )
 
 
-for command in (demo, check, run, alerts):
+for command in (demo, check, run, alerts, test_rule, backtest):
     main.add_command(command)
 
 

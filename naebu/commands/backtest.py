@@ -1,0 +1,123 @@
+"""``naebu backtest``: findings per rule per month over history, and what a rule change would
+add or remove. Stores nothing, notifies nobody."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from naebu import replay
+from naebu.commands.common import parse_now, with_config
+from naebu.commands.replay_options import load_ruleset, parse_day
+from naebu.config import Config
+
+
+@click.command()
+@click.option("--since", required=True, help="first day of the period (event time), YYYY-MM-DD")
+@click.option("--until", required=True, help="last day of the period, YYYY-MM-DD")
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="rule folder to test (default: the config's)",
+)
+@click.option(
+    "--compare",
+    "compare_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="another rule folder: show what it would add and remove",
+)
+@click.option(
+    "--from-sources",
+    is_flag=True,
+    help="pull the sources afresh (read only) instead of using the store's records",
+)
+@click.option(
+    "--now", "now_text", help="judge absences as of this time (default: the end of the period)"
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@with_config
+def backtest(
+    config: Config,
+    since: str,
+    until: str,
+    rules_dir: str | None,
+    compare_dir: str | None,
+    from_sources: bool,
+    now_text: str | None,
+    fmt: str,
+) -> None:
+    """Run the rules over a past period: findings per rule per month.
+
+    With --compare DIR, the rules in DIR run on the same data and the difference is shown per
+    rule: the records the change would add and remove.
+    """
+    start, end = replay.period_bounds(parse_day(since, "--since"), parse_day(until, "--until"))
+    assert start is not None and end is not None
+    now = parse_now(now_text) or end
+    base_rules = load_ruleset(config, rules_dir, strict=True).rules
+    other_rules = load_ruleset(config, compare_dir, strict=True).rules if compare_dir else []
+    names = replay.datasets_of([*base_rules, *other_rules])
+    frames = (
+        replay.from_sources(config, names) if from_sources else replay.from_store(config, names)
+    )
+
+    base = replay.backtest(base_rules, frames, since=start, until=end, now=now, label="rules")
+    other = (
+        replay.backtest(
+            other_rules, frames, since=start, until=end, now=now, label="compared rules"
+        )
+        if compare_dir
+        else None
+    )
+    diff = replay.compare(base, other) if other else None
+    if fmt == "json":
+        doc: dict[str, Any] = {
+            "since": since,
+            "until": until,
+            "data": frames.origin,
+            "rows": frames.rows(),
+            "per_rule_month": {k: dict(v) for k, v in base.per_month.items()},
+            "totals": {k: len(v) for k, v in base.findings.items()},
+            "errors": base.errors,
+        }
+        if diff is not None and other is not None:
+            doc["compare"] = diff
+            doc["compare_errors"] = other.errors
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    _print_months(base, f"{since} .. {until}", frames)
+    if diff is not None:
+        _print_compare(diff)
+
+
+def _print_months(result: replay.Backtest, period: str, frames: replay.Frames) -> None:
+    click.echo(f"backtest {period}; data: {frames.origin} ({replay.summary_by(frames.rows())})")
+    months = result.months
+    head = f"{'rule':<24}" + "".join(f"{m[2:]:>7}" for m in months) + f"{'total':>8}"
+    click.echo(head)
+    for rule_id in sorted(result.findings):
+        counts: dict[str, int] = dict(result.per_month.get(rule_id, {}))
+        row = f"{rule_id:<24}" + "".join(f"{counts.get(m, 0):>7,}" for m in months)
+        click.echo(row + f"{len(result.findings[rule_id]):>8,}")
+    for rule_id, err in sorted(result.errors.items()):
+        click.echo(f"{rule_id:<24} ERROR {err}")
+
+
+def _print_compare(diff: dict[str, dict[str, Any]]) -> None:
+    click.echo("")
+    click.echo(f"{'rule':<24} {'before':>7} {'after':>7} {'added':>7} {'removed':>8}  status")
+    for rule_id, d in diff.items():
+        click.echo(
+            f"{rule_id:<24} {d['before']:>7,} {d['after']:>7,} {len(d['added']):>+7,} "
+            f"{-len(d['removed']):>+8,}  {d['status']}"
+        )
+        for sign, keys in (("+", d["added"]), ("-", d["removed"])):
+            for key in keys[:5]:
+                click.echo(f"    {sign} {key}")
+            if len(keys) > 5:
+                click.echo(f"    {sign} ... {len(keys) - 5} more")
