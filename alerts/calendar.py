@@ -50,3 +50,30 @@ def add_business_days(start: datetime, days: int) -> datetime:
         if is_business_day(day):
             remaining -= 1
     return datetime.combine(day, END_OF_DAY, tzinfo=start.tzinfo)
+
+
+def business_days_between(start: datetime, end: datetime) -> int:
+    """How many business days come after ``start``'s date up to and including ``end``'s.
+
+    The inverse of :func:`add_business_days`: ``business_days_between(t,
+    add_business_days(t, n)) == n`` for ``n >= 1``. 0 when ``end`` is not after ``start``.
+    """
+    day, last, count = start.date(), end.date(), 0
+    while day < last:
+        day += timedelta(days=1)
+        if is_business_day(day):
+            count += 1
+    return count
+
+
+def business_days_before(deadline: datetime, days: int) -> date:
+    """The business day ``days`` business days before ``deadline``'s date (its own date for 0).
+
+    A reminder ``days`` business days ahead of a deadline goes out from this day on.
+    """
+    day, remaining = deadline.date(), days
+    while remaining > 0:
+        day -= timedelta(days=1)
+        if is_business_day(day):
+            remaining -= 1
+    return day

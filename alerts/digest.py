@@ -1,7 +1,9 @@
 """Digests: one message per official per run per channel, listing that official's new alerts.
 
 The grouping stage of the pipeline (raise -> route -> group -> send -> record). An official
-with twelve new alerts gets one mail, not twelve. The message is rendered from
+with twelve new alerts gets one mail, not twelve. An alert goes to everyone its
+``notify_roles`` name (decided when it was raised): the official in charge, the department's
+managers, the audit office; a manager's digest says whose alert each one is. The message is rendered from
 ``templates/digest_<language>.j2`` in a Jinja2 sandbox (templates are configuration an
 operator may edit) and masked by :mod:`alerts.masking` as a whole, so nothing a rule put in
 its message or evidence leaves unmasked.
@@ -38,6 +40,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 SEVERITY_LABELS = {
     "ko": {"low": "낮음", "medium": "보통", "high": "높음", "critical": "심각"},
     "en": {"low": "low", "medium": "medium", "high": "high", "critical": "critical"},
+}
+
+#: How a recipient is told about an alert that is not theirs to handle.
+ROLE_LABELS = {
+    "ko": {"official": "처리 담당", "manager": "부서관리자 통보", "audit": "감사부서 통보"},
+    "en": {"official": "to handle", "manager": "for the department manager", "audit": "for the audit office"},
 }
 
 #: ``last_error`` of a message whose recipient lacks the address a channel needs.
@@ -85,11 +93,21 @@ def render_digest(
     recipient_id: str,
     alerts: Sequence[Mapping[Any, Any]],
     language: str = "ko",
+    roles: Mapping[int, Sequence[str]] | None = None,
+    directory: Directory | None = None,
 ) -> tuple[str, str]:
-    """The masked ``(subject, body)`` of a digest of ``alerts`` (rows of the alerts table)."""
+    """The masked ``(subject, body)`` of a digest of ``alerts`` (rows of the alerts table).
+
+    ``roles`` maps an alert id to what the recipient is told as (default: ``official``);
+    an alert that is not the recipient's to handle names its assignee (from ``directory``).
+    """
     labels = SEVERITY_LABELS.get(language, SEVERITY_LABELS["ko"])
+    role_labels = ROLE_LABELS.get(language, ROLE_LABELS["ko"])
     items = []
     for a in alerts:
+        mine = roles is None or "official" in roles.get(a["id"], ("official",))
+        told_as = [] if mine or roles is None else list(roles.get(a["id"], ()))
+        assignee = directory.get(a["assignee"]) if directory is not None else None
         evidence = a["evidence"] if isinstance(a["evidence"], Mapping) else {}
         deadline = a["deadline"]
         items.append(
@@ -105,6 +123,9 @@ def render_digest(
                 "evidence": [
                     (str(k), format_value(v, language)) for k, v in mask_mapping(evidence).items()
                 ],
+                "mine": mine,
+                "role": ", ".join(role_labels.get(r, r) for r in told_as),
+                "assignee": assignee.display_name if assignee else (a["assignee"] or "-"),
             }
         )
     departments = [a["department"] for a in alerts if a["department"]]
@@ -118,6 +139,7 @@ def render_digest(
             "department": department,
             "alerts": items,
             "count": len(items),
+            "all_mine": all(i["mine"] for i in items),
         }
     )
     subject = str(getattr(module, "subject", "")).strip()
@@ -136,10 +158,94 @@ def _already_queued(conn: Connection, alert_ids: Sequence[int]) -> set[tuple[int
     done: set[tuple[int, str]] = set()
     for part in chunks(alert_ids):
         q = select(deliveries.c.alert_id, deliveries.c.recipient).where(
-            deliveries.c.alert_id.in_(part)
+            deliveries.c.alert_id.in_(part), deliveries.c.kind == "new"
         )
         done.update((r.alert_id, r.recipient) for r in conn.execute(q))
     return done
+
+
+def alert_recipients(row: Mapping[str, Any], directory: Directory) -> dict[str, list[str]]:
+    """Who is told about a newly raised alert (employee id -> targets), per its notify_roles.
+
+    An assignee the directory does not know is still a recipient (under their id), so the
+    gap shows as a failed delivery rather than a silent omission.
+    """
+    targets = row.get("notify_roles") or ["official"]
+    found = directory.recipients(targets, row.get("assignee"), row.get("department"))
+    assignee = row.get("assignee")
+    if "official" in targets and assignee and not any("official" in r for r in found.values()):
+        found = {assignee: ["official"], **found}
+    return found
+
+
+def queue_message(
+    conn: Connection,
+    recipient_id: str,
+    subject: str,
+    body: str,
+    ledger: Sequence[tuple[int, str]],
+    directory: Directory,
+    notify: NotifyConfig,
+    *,
+    run_id: int | None,
+    now: datetime,
+) -> int:
+    """Queue one message to ``recipient_id`` on every channel; return the outbox rows written.
+
+    ``ledger`` lists (alert id, kind) pairs the message carries; each becomes a
+    ``deliveries`` row per outbox row (the delivery ledger per alert and recipient). A
+    recipient lacking the address a channel needs gets a ``failed`` row with ``last_error``
+    :data:`NO_ADDRESS`, and a warning. Runs inside the caller's transaction.
+    """
+    official = directory.get(recipient_id)
+    first_kind: dict[int, str] = {}  # one ledger row per alert and message
+    for alert_id, kind in ledger:
+        first_kind.setdefault(alert_id, kind)
+    written = 0
+    for name in channel_names(notify):
+        status, error = "pending", None
+        channel = find_channel(notify, name)
+        if name != OUTBOX_FILE_CHANNEL and (
+            channel is None or fill_url(channel.url, official) is None
+        ):
+            status, error = "failed", NO_ADDRESS
+            log.warning(
+                "channel %s: recipient %s has no address for it; message about %d alert(s) "
+                "recorded as failed",
+                name,
+                recipient_id,
+                len(first_kind),
+            )
+        outbox_id = conn.execute(
+            insert(outbox).returning(outbox.c.id),
+            {
+                "run_id": run_id,
+                "recipient": recipient_id,
+                "channel": name,
+                "subject": subject,
+                "body": body,
+                "status": status,
+                "attempts": 0,
+                "next_attempt_at": now if status == "pending" else None,
+                "last_error": error,
+                "created_at": now,
+            },
+        ).scalar_one()
+        if first_kind:
+            conn.execute(
+                insert(deliveries),
+                [
+                    {
+                        "alert_id": alert_id,
+                        "outbox_id": outbox_id,
+                        "recipient": recipient_id,
+                        "kind": kind,
+                    }
+                    for alert_id, kind in first_kind.items()
+                ],
+            )
+        written += 1
+    return written
 
 
 def queue_digests(
@@ -153,71 +259,54 @@ def queue_digests(
 ) -> int:
     """Queue one digest per recipient and channel for ``alert_ids``; return the rows written.
 
-    Recipients are the alerts' assignees; unassigned alerts are skipped with a warning.
-    An alert already queued to its assignee (a ``deliveries`` row) is not queued again, so a
-    retried run does not mail twice. Channels are ``notify.channels``, or the built-in
-    ``outbox-file`` when none is configured. A recipient lacking the address a channel needs
-    gets a ``failed`` row with ``last_error`` :data:`NO_ADDRESS` (so the gap is visible in
-    the store), and a warning. Runs inside the caller's transaction; does not commit.
+    Recipients are those each alert's ``notify_roles`` name (:func:`alert_recipients`);
+    unassigned alerts reach no official (a warning) but still their managers and the audit
+    office when named. Only ``raised`` alerts are queued (a suppressed one never is). An
+    alert already queued to a recipient (a ``deliveries`` row of kind ``new``) is not queued
+    to them again, so a retried run does not mail twice. Channels are ``notify.channels``,
+    or the built-in ``outbox-file`` when none is configured (:func:`queue_message`).
+    Runs inside the caller's transaction; does not commit.
     """
     rows = _load_alerts(conn, alert_ids)
     done = _already_queued(conn, [r.id for r in rows])
     by_recipient: dict[str, list[Row[Any]]] = {}
+    roles: dict[str, dict[int, list[str]]] = {}
     for r in rows:
+        if r.status != "raised":
+            continue
         if r.assignee is None:
             log.warning(
-                "alert #%d (%s %s) has no assignee: not in any digest",
+                "alert #%d (%s %s) has no assignee: no official is told",
                 r.id,
                 r.rule_id,
                 r.record_key,
             )
-            continue
-        if (r.id, r.assignee) in done:
-            continue
-        by_recipient.setdefault(r.assignee, []).append(r)
+        for recipient_id, told_as in alert_recipients(r._mapping, directory).items():
+            if (r.id, recipient_id) in done:
+                continue
+            by_recipient.setdefault(recipient_id, []).append(r)
+            roles.setdefault(recipient_id, {})[r.id] = told_as
 
     written = 0
     for recipient_id in sorted(by_recipient):
         items = by_recipient[recipient_id]
-        official = directory.get(recipient_id)
         subject, body = render_digest(
-            official, recipient_id, [r._mapping for r in items], notify.language
+            directory.get(recipient_id),
+            recipient_id,
+            [r._mapping for r in items],
+            notify.language,
+            roles=roles[recipient_id],
+            directory=directory,
         )
-        for name in channel_names(notify):
-            status, error = "pending", None
-            channel = find_channel(notify, name)
-            if name != OUTBOX_FILE_CHANNEL and (
-                channel is None or fill_url(channel.url, official) is None
-            ):
-                status, error = "failed", NO_ADDRESS
-                log.warning(
-                    "channel %s: recipient %s has no address for it; digest of %d alert(s) "
-                    "recorded as failed",
-                    name,
-                    recipient_id,
-                    len(items),
-                )
-            outbox_id = conn.execute(
-                insert(outbox).returning(outbox.c.id),
-                {
-                    "run_id": run_id,
-                    "recipient": recipient_id,
-                    "channel": name,
-                    "subject": subject,
-                    "body": body,
-                    "status": status,
-                    "attempts": 0,
-                    "next_attempt_at": now if status == "pending" else None,
-                    "last_error": error,
-                    "created_at": now,
-                },
-            ).scalar_one()
-            conn.execute(
-                insert(deliveries),
-                [
-                    {"alert_id": r.id, "outbox_id": outbox_id, "recipient": recipient_id}
-                    for r in items
-                ],
-            )
-            written += 1
+        written += queue_message(
+            conn,
+            recipient_id,
+            subject,
+            body,
+            [(r.id, "new") for r in items],
+            directory,
+            notify,
+            run_id=run_id,
+            now=now,
+        )
     return written

@@ -5,6 +5,12 @@ department expects in practice: the official named on the record handles it; if 
 official has left or is on long leave, their supervisor does (up the chain until someone is
 active); a record without a known official goes to the department's 담당자, else its
 부서관리자. When nothing fits, the alert is still stored, unassigned, and reported.
+
+Besides the assignee, an alert may be sent to the department's managers (부서관리자) and to
+the audit office (the active 감사자, of ``routing.audit_department`` when set): see
+:meth:`Directory.recipients`. A directory built with a :class:`RoutingConfig` applies the
+configured ``[routing]``; one built without it tells the assignee only (the behaviour before
+routing existed, kept for callers that have not passed the config yet).
 """
 
 from __future__ import annotations
@@ -23,6 +29,11 @@ log = logging.getLogger(__name__)
 
 #: Placeholders a channel URL may hold, filled from the official's record.
 ADDRESS_FIELDS = ("email", "employee_id", "name", "notify_url")
+
+#: The roles of the ``employees.role`` column (담당자 명부의 경보 역할).
+ROLE_OFFICIAL = "담당자"
+ROLE_MANAGER = "부서관리자"
+ROLE_AUDITOR = "감사자"
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,13 @@ class Directory:
     def __init__(
         self,
         officials: Iterable[Official],
-        fallback_roles: Iterable[str] = RoutingConfig().fallback_roles,
+        fallback_roles: Iterable[str] | None = None,
+        routing: RoutingConfig | None = None,
     ) -> None:
+        #: The ``[routing]`` config; None: notify the assignee only (see the module doc).
+        self.routing = routing
+        if fallback_roles is None:
+            fallback_roles = (routing or RoutingConfig()).fallback_roles
         self._by_id: dict[str, Official] = {}
         for o in officials:
             if o.employee_id in self._by_id:
@@ -109,7 +125,8 @@ class Directory:
     def from_frame(
         cls,
         employees: pd.DataFrame,
-        fallback_roles: Iterable[str] = RoutingConfig().fallback_roles,
+        fallback_roles: Iterable[str] | None = None,
+        routing: RoutingConfig | None = None,
     ) -> Directory:
         """Build the directory from an ``employees`` frame (canonical column names).
 
@@ -136,7 +153,7 @@ class Directory:
                     active=_flag(row.get("active")),
                 )
             )
-        return cls(officials, fallback_roles)
+        return cls(officials, fallback_roles, routing)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -187,6 +204,83 @@ class Directory:
                 if o.role == role:
                     return o
         return None
+
+    def resolve(self, employee_id: str | None) -> Official | None:
+        """The official who acts for ``employee_id`` now: themselves when active, else their
+        nearest active supervisor; None when unknown or nobody up the chain is active."""
+        official = self.get(employee_id)
+        if official is None:
+            return None
+        return official if official.active else self._active_supervisor(official)
+
+    def managers(self, department: str | None) -> list[Official]:
+        """The department's active 부서관리자 (an inactive one stands for their supervisor)."""
+        found: dict[str, Official] = {}
+        for o in self._by_department.get(department or "", ()):
+            if o.role != ROLE_MANAGER:
+                continue
+            acting = o if o.active else self._active_supervisor(o)
+            if acting is not None:
+                found.setdefault(acting.employee_id, acting)
+        return list(found.values())
+
+    def is_manager_of(self, official: Official, department: str | None) -> bool:
+        """True when ``official`` is an active 부서관리자 of ``department``."""
+        return (
+            official.active
+            and official.role == ROLE_MANAGER
+            and department is not None
+            and official.department == department
+        )
+
+    @staticmethod
+    def is_auditor(official: Official) -> bool:
+        """True when ``official`` is an active 감사자 (may review alerts)."""
+        return official.active and official.role == ROLE_AUDITOR
+
+    def audit_office(self) -> list[Official]:
+        """The active 감사자 told about serious and overdue alerts, in employee-id order.
+
+        With ``routing.audit_department`` set, only the 감사자 of that department.
+        """
+        department = self.routing.audit_department if self.routing else None
+        return [
+            o
+            for o in self
+            if self.is_auditor(o) and (department is None or o.department == department)
+        ]
+
+    def notify_targets(self, severity: str, rule_targets: Iterable[str] = ()) -> tuple[str, ...]:
+        """Who is told when an alert is raised: the rule's ``notify``, else the severity's
+        ``[routing.notify]`` entry; only the official without a routing config."""
+        if self.routing is None:
+            return ("official",)
+        return tuple(rule_targets) or self.routing.notify_for(severity)
+
+    def recipients(
+        self, targets: Iterable[str], assignee_id: str | None, department: str | None
+    ) -> dict[str, list[str]]:
+        """Employee id -> the targets they are told as, for one alert.
+
+        ``official`` is the assignee (or whoever acts for them now, :meth:`resolve`),
+        ``manager`` the department's :meth:`managers`, ``audit`` the :meth:`audit_office`.
+        Someone who is both (a manager assigned their own alert) is told once.
+        """
+        out: dict[str, list[str]] = {}
+        for target in targets:
+            if target == "official":
+                people = [p for p in (self.resolve(assignee_id),) if p is not None]
+            elif target == "manager":
+                people = self.managers(department)
+            elif target == "audit":
+                people = self.audit_office()
+            else:
+                raise ValueError(f"unknown notify target {target!r}")
+            for p in people:
+                out.setdefault(p.employee_id, [])
+                if target not in out[p.employee_id]:
+                    out[p.employee_id].append(target)
+        return out
 
     def _active_supervisor(self, official: Official) -> Official | None:
         seen = {official.employee_id}

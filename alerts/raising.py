@@ -9,10 +9,25 @@ the common case (most findings are old) cheap; the table's unique constraint is 
 guard against a concurrent writer, via ``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and
 PostgreSQL and a savepoint per row elsewhere. A plain failed INSERT would abort the caller's
 PostgreSQL transaction, losing everything else the run wrote in it.
+
+A known finding raises nothing, with two exceptions:
+
+- **reopen**: the finding's last alert is ``closed`` and the hash of its evidence changed
+  (the record was edited and still matches): a NEW alert row is raised, ``reopened_from``
+  the closed one. Its ``fingerprint`` is derived from the finding's and the generation
+  (``sha256(fp, "reopen", n)``), so the column stays unique; ``finding_fingerprint`` keeps
+  the finding's own fingerprint on every generation.
+- **unsuppress**: the finding's alert is ``suppressed`` and no suppression matches any more
+  (expired or removed): that alert is raised as usual.
+
+Suppressed findings (:mod:`alerts.suppressions`) are stored with status ``suppressed`` and
+not returned, so nobody is notified. Every alert raised, suppressed, reopened or unsuppressed
+gets its first audit-trail entry (actor ``system``) in the same transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -22,13 +37,15 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Row, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from alerts.calendar import add_business_days
 from alerts.directory import Directory
+from alerts.suppressions import Suppression, active_suppressions, matching
+from alerts.trail import SYSTEM, Step, append
 from engine.findings import Finding
 from engine.rule import RuleMeta
 from naebu.store import alerts as alerts_table
@@ -89,12 +106,27 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def evidence_hash(evidence: Mapping[str, Any]) -> str:
+    """sha256 of the evidence's canonical JSON: changes when the record's values change."""
+    canonical = json.dumps(
+        json_safe(dict(evidence)), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def reopened_fingerprint(fingerprint: str, generation: int) -> str:
+    """The unique fingerprint of the ``generation``-th alert (1, 2 ...) of a reopened finding."""
+    raw = "\x1f".join((fingerprint, "reopen", str(generation))).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()
+
+
 def _row(
     f: Finding,
     rule: RuleMeta,
     directory: Directory,
     run_id: int | None,
     now: datetime,
+    suppression: Suppression | None = None,
 ) -> dict[str, Any]:
     assignee = directory.assignee_for(f.department, f.official_id)
     department = f.department or (assignee.department if assignee else None)
@@ -108,21 +140,28 @@ def _row(
             department or "-",
             f.official_id or "-",
         )
+    severity = f.severity or rule.severity
     return {
         "fingerprint": f.fingerprint,
+        "finding_fingerprint": f.fingerprint,
         "rule_id": f.rule_id,
         "dataset": f.dataset,
         "record_key": f.record_key,
-        "severity": f.severity or rule.severity,
-        "status": "raised",
+        "severity": severity,
+        "status": "suppressed" if suppression else "raised",
         "department": department,
         "assignee": assignee.employee_id if assignee else None,
         "title": rule.title,
         "message": f.message,
         "evidence": json_safe(dict(f.evidence)),
+        "evidence_hash": evidence_hash(f.evidence),
         "event_time": f.event_time,
         "created_at": now,
-        "deadline": add_business_days(now, rule.deadline_days),
+        "updated_at": now,
+        "deadline": None if suppression else add_business_days(now, rule.deadline_days),
+        "deadline_set_at": None if suppression else now,
+        "suppression_id": suppression.id if suppression else None,
+        "notify_roles": list(directory.notify_targets(severity, rule.notify)),
         "run_id": run_id,
     }
 
@@ -157,6 +196,22 @@ def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) ->
     return inserted
 
 
+def _latest(conn: Connection, fingerprints: Iterable[str]) -> dict[str, tuple[Row[Any], int]]:
+    """Finding fingerprint -> (its newest alert row, how many alerts it has had)."""
+    a = alerts_table.c
+    found: dict[str, tuple[Row[Any], int]] = {}
+    for part in chunks(sorted(set(fingerprints))):
+        rows = conn.execute(
+            select(a.id, a.fingerprint, a.finding_fingerprint, a.status, a.evidence_hash)
+            .where(or_(a.finding_fingerprint.in_(part), a.fingerprint.in_(part)))
+            .order_by(a.id)
+        )
+        for r in rows:
+            key = r.finding_fingerprint or r.fingerprint
+            found[key] = (r, found[key][1] + 1 if key in found else 1)
+    return found
+
+
 def raise_alerts(
     conn: Connection,
     findings: Sequence[Finding],
@@ -166,12 +221,15 @@ def raise_alerts(
     run_id: int | None,
     now: datetime,
 ) -> list[int]:
-    """Store one ``raised`` alert per new finding; return the new alerts' ids in finding order.
+    """Store one alert per new finding; return the ids to notify, in finding order.
 
     A finding whose fingerprint is already stored, or repeats an earlier finding of the same
-    call, is skipped. Each alert is routed (:meth:`Directory.assignee_for`) and given a
-    deadline of ``rule.deadline_days`` business days from ``now``. An alert with no official
-    to route to is stored unassigned and logged as a warning.
+    call, is skipped - unless it reopens a closed alert or its suppression ended (see the
+    module docstring). Each alert is routed (:meth:`Directory.assignee_for`), given a
+    deadline of ``rule.deadline_days`` business days from ``now`` and the list of who is
+    told (:meth:`Directory.notify_targets`). A finding matching an active suppression is
+    stored ``suppressed`` and not returned. An alert with no official to route to is stored
+    unassigned and logged as a warning.
 
     Runs inside the caller's transaction and does not commit.
 
@@ -185,14 +243,80 @@ def raise_alerts(
     fresh: dict[str, Finding] = {}
     for f in findings:
         fresh.setdefault(f.fingerprint, f)
-    for fp in existing_fingerprints(conn, fresh):
-        del fresh[fp]
     if not fresh:
         return []
+    latest = _latest(conn, fresh)
+    suppressions = active_suppressions(conn, now, {f.rule_id for f in fresh.values()})
 
-    rows = [_row(f, rules[f.rule_id], directory, run_id, now) for f in fresh.values()]
-    inserted = _insert_ignoring_duplicates(conn, rows)
+    rows: list[dict[str, Any]] = []
+    unsuppress: list[tuple[Row[Any], Finding]] = []
+    for fp, f in fresh.items():
+        prior = latest.get(fp)
+        suppression = matching(suppressions, f)
+        if prior is None:
+            rows.append(_row(f, rules[f.rule_id], directory, run_id, now, suppression))
+            continue
+        old, generations = prior
+        if (
+            old.status == "closed"
+            and old.evidence_hash is not None
+            and old.evidence_hash != evidence_hash(f.evidence)
+        ):
+            row = _row(f, rules[f.rule_id], directory, run_id, now, suppression)
+            row["fingerprint"] = reopened_fingerprint(fp, generations)
+            row["reopened_from"] = old.id
+            rows.append(row)
+        elif old.status == "suppressed" and suppression is None:
+            unsuppress.append((old, f))
+    if not rows and not unsuppress:
+        return []
+
+    inserted = _insert_ignoring_duplicates(conn, rows) if rows else {}
     skipped = len(rows) - len(inserted)
     if skipped:
         log.info("%d finding(s) were stored by another writer meanwhile; skipped", skipped)
-    return [inserted[fp] for fp in fresh if fp in inserted]
+    steps: list[Step] = []
+    notify: dict[str, int] = {}
+    for row in rows:
+        alert_id = inserted.get(row["fingerprint"])
+        if alert_id is None:
+            continue
+        if row["status"] == "suppressed":
+            action, details = "suppress", {"suppression_id": row["suppression_id"]}
+        elif row.get("reopened_from"):
+            action, details = "reopen", {"reopened_from": row["reopened_from"]}
+            notify[row["finding_fingerprint"]] = alert_id
+        else:
+            action, details = "raise", {}
+            notify[row["finding_fingerprint"]] = alert_id
+        details.update(assignee=row["assignee"], notify=row["notify_roles"])
+        steps.append(
+            Step(SYSTEM, action, now, alert_id=alert_id, to_status=row["status"], details=details)
+        )
+    for old, f in unsuppress:
+        fresh_row = _row(f, rules[f.rule_id], directory, run_id, now)
+        values = {
+            k: fresh_row[k]
+            for k in ("assignee", "department", "deadline", "deadline_set_at", "notify_roles")
+        }
+        done = conn.execute(
+            update(alerts_table)
+            .where(alerts_table.c.id == old.id, alerts_table.c.status == "suppressed")
+            .values(status="raised", updated_at=now, run_id=run_id, **values)
+        ).rowcount
+        if done:
+            notify[f.fingerprint] = old.id
+            details = {"assignee": values["assignee"], "notify": values["notify_roles"]}
+            steps.append(
+                Step(
+                    SYSTEM,
+                    "unsuppress",
+                    now,
+                    alert_id=old.id,
+                    from_status="suppressed",
+                    to_status="raised",
+                    details=details,
+                )
+            )
+    append(conn, steps)
+    return [notify[fp] for fp in fresh if fp in notify]

@@ -37,6 +37,12 @@ COMMON_KEYS: dict[str, KeySpec] = {
     "params": KeySpec(dict, False, "the numbers staff tune, with their defaults"),
     "example": KeySpec(list, False, "records that must / must not fire"),
     "enabled": KeySpec(bool, False, "false switches the rule off"),
+    "notify": KeySpec(
+        RuleMeta.NOTIFY_TYPE,
+        False,
+        'who is told at once: list of "official", "manager", "audit" '
+        "(default: [routing.notify] for the rule's severity)",
+    ),
 }
 _TYPE_NAMES = {str: "text", int: "whole number", dict: "table", list: "list", bool: "true/false"}
 _ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")

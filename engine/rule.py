@@ -4,9 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 SEVERITIES = ("low", "medium", "high", "critical")
+
+#: Who an alert may be sent to when it is raised: the official in charge, the department's
+#: manager (부서관리자) and the audit office (감사자).
+NOTIFY_TARGETS = ("official", "manager", "audit")
+
+
+class _NotifyTargetsType(type):
+    """Metaclass letting ``isinstance`` check a rule's ``notify`` list *values*.
+
+    The rule loader checks each key with ``isinstance(value, KeySpec.type)``; this type
+    accepts only a non-empty list of :data:`NOTIFY_TARGETS` without repeats, so a misspelt
+    target ("manger") is a located problem in the rule file, not a silent omission.
+    """
+
+    def __instancecheck__(cls, value: object) -> bool:
+        return (
+            isinstance(value, list)
+            and bool(value)
+            and all(isinstance(v, str) and v in NOTIFY_TARGETS for v in value)
+            and len(set(value)) == len(value)
+        )
+
+    def __str__(cls) -> str:  # shown in "must be a ..., not list"
+        return "list of " + ", ".join(f'"{t}"' for t in NOTIFY_TARGETS)
+
+
+#: The type of the ``notify`` rule key (see :class:`_NotifyTargetsType`); named ``list`` for
+#: the generated rule reference.
+NotifyTargets = _NotifyTargetsType("list", (), {"__doc__": "A list of notify targets."})
 
 
 @dataclass(frozen=True)
@@ -23,7 +52,12 @@ class RuleMeta:
     """What a rule file says about a rule, apart from the logic its type compiles.
 
     ``deadline_days`` counts business days (weekends and Korean public holidays excluded).
+    ``notify`` names who is told when the rule raises an alert (a subset of
+    :data:`NOTIFY_TARGETS`); empty means the ``[routing.notify]`` default for the severity.
     """
+
+    #: The KeySpec type of the ``notify`` key (the loader reads it from here).
+    NOTIFY_TYPE: ClassVar[type] = NotifyTargets
 
     id: str
     title: str
@@ -41,3 +75,4 @@ class RuleMeta:
     params: dict[str, Any] = field(default_factory=dict)
     examples: list[RuleExample] = field(default_factory=list)
     enabled: bool = True
+    notify: tuple[str, ...] = ()

@@ -3,6 +3,11 @@
 SQLite by default (a file next to the config), PostgreSQL in production; any SQLAlchemy URL
 works. The schema is SQLAlchemy Core so every stage can write in one transaction: the alerts
 found in a window, the rows quarantined and the source watermarks commit together or not at all.
+
+The alert lifecycle adds (see docs/alerts.md): ``audit_trail`` (append-only, hash-chained)
+with its ``audit_head`` anchor, ``suppressions``, ``followups`` (reminders, escalations and
+notices already sent, so none is sent twice) and ``officials`` (the directory as of the last
+run, for the command line and the web inbox).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -46,7 +52,21 @@ alerts = Table(
     Column("created_at", DateTime, nullable=False),
     Column("deadline", DateTime),
     Column("run_id", Integer, ForeignKey("runs.id")),
+    # The finding's own fingerprint: equal to ``fingerprint`` except on a reopened alert,
+    # whose ``fingerprint`` is derived (unique) while this one stays the finding's.
+    Column("finding_fingerprint", String(64)),
+    # sha256 of the evidence's canonical JSON: a closed alert whose record changes reopens.
+    Column("evidence_hash", String(64)),
+    Column("reopened_from", Integer, ForeignKey("alerts.id")),
+    Column("suppression_id", Integer, ForeignKey("suppressions.id")),
+    # Who was told at raise time: a list of "official", "manager", "audit".
+    Column("notify_roles", JSON),
+    Column("deadline_set_at", DateTime),
+    Column("answered_at", DateTime),
+    Column("closed_at", DateTime),
+    Column("updated_at", DateTime),
     Index("ix_alerts_status", "status"),
+    Index("ix_alerts_finding", "finding_fingerprint"),
     Index("ix_alerts_department", "department"),
     Index("ix_alerts_rule", "rule_id"),
 )
@@ -75,6 +95,84 @@ deliveries = Table(
     Column("alert_id", Integer, ForeignKey("alerts.id"), primary_key=True),
     Column("outbox_id", Integer, ForeignKey("outbox.id"), primary_key=True),
     Column("recipient", String(100), nullable=False),
+    # new (raised), remind, escalate_manager, escalate_audit, review, answered, reassigned
+    Column("kind", String(30), nullable=False, default="new"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", String(100), nullable=False),
+    # Either a record key, or a column of the finding's evidence and the value it must equal.
+    Column("record_key", String(500)),
+    Column("column_name", String(100)),
+    Column("value", String(500)),
+    Column("reason", Text, nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("removed_at", DateTime),
+    Column("removed_by", String(100)),
+    Column("removed_reason", Text),
+    Index("ix_suppressions_rule", "rule_id"),
+)
+
+audit_trail = Table(
+    "audit_trail",
+    metadata,
+    # Assigned by naebu (previous + 1), never by the database: a gap means a deleted entry.
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("alert_id", Integer),
+    Column("suppression_id", Integer),
+    Column("from_status", String(30)),
+    Column("to_status", String(30)),
+    Column("comment", Text),
+    Column("details", JSON),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_trail_alert", "alert_id"),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    # One row (id 1): the last entry written, so deleting the newest entries is detected too.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # What was sent, as a unique key: "remind:42:2025-02-04T23:59:59", "trail:118" ...
+    Column("key", String(200), nullable=False, unique=True),
+    Column("kind", String(30), nullable=False),
+    Column("alert_id", Integer, ForeignKey("alerts.id")),
+    Column("trail_seq", Integer),
+    Column("recipients", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_followups_trail", "trail_seq"),
+)
+
+officials = Table(
+    "officials",
+    metadata,
+    Column("employee_id", String(100), primary_key=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("department", String(200)),
+    Column("position", String(100)),
+    Column("role", String(50)),
+    Column("supervisor_id", String(100)),
+    Column("email", String(300)),
+    Column("notify_url", Text),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("synced_at", DateTime, nullable=False),
 )
 
 quarantine = Table(

@@ -1,0 +1,124 @@
+"""The officials directory, loaded from the configured sources or from the store.
+
+The daemon reads the directory from whatever connector feeds the ``employees`` dataset (any
+SQL database or file drop) on every run, and keeps a copy in the store's ``officials`` table
+(:func:`sync_officials`). The command line and the web inbox act with the same roles: they
+read the sources when they can, and fall back to that copy when a source is unreachable, so
+an HR database outage does not stop an official from answering an alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, select, update
+
+from alerts.directory import Directory, Official
+from naebu.config import Config, RoutingConfig
+from naebu.store import officials as officials_table
+
+log = logging.getLogger(__name__)
+
+_FIELDS = (
+    "employee_id",
+    "name",
+    "department",
+    "position",
+    "role",
+    "supervisor_id",
+    "email",
+    "notify_url",
+    "active",
+)
+
+
+def _as_row(o: Official, now: datetime) -> dict[str, Any]:
+    return {**{f: getattr(o, f) for f in _FIELDS}, "synced_at": now}
+
+
+def sync_officials(conn: Connection, directory: Directory, *, now: datetime) -> int:
+    """Store ``directory`` as the ``officials`` table; return the rows inserted or changed.
+
+    Officials no longer in the directory stay, marked inactive: alerts and the audit trail
+    still name them. An empty directory (its source failed this run) changes nothing, so an
+    outage never deactivates everyone. Runs in the caller's transaction.
+    """
+    if len(directory) == 0:
+        return 0
+    t = officials_table
+    stored = {r.employee_id: r for r in conn.execute(select(t))}
+    changed = 0
+    for o in directory:
+        row = _as_row(o, now)
+        old = stored.pop(o.employee_id, None)
+        if old is None:
+            conn.execute(t.insert().values(**row))
+            changed += 1
+        elif any(getattr(old, f) != row[f] for f in _FIELDS):
+            conn.execute(t.update().where(t.c.employee_id == o.employee_id).values(**row))
+            changed += 1
+    gone = [eid for eid, r in stored.items() if r.active]
+    if gone:
+        conn.execute(
+            update(t).where(t.c.employee_id.in_(gone)).values(active=False, synced_at=now)
+        )
+        changed += len(gone)
+    return changed
+
+
+def directory_from_store(conn: Connection, routing: RoutingConfig | None = None) -> Directory:
+    """The directory as last stored by :func:`sync_officials`."""
+    officials = [
+        Official(**{f: getattr(r, f) for f in _FIELDS})
+        for r in conn.execute(select(officials_table).order_by(officials_table.c.employee_id))
+    ]
+    for o in officials:
+        # SQLite hands booleans back as ints; keep the dataclass honest.
+        object.__setattr__(o, "active", bool(o.active))
+    return Directory(officials, routing=routing)
+
+
+def _frames(config: Config) -> Iterable[pd.DataFrame]:
+    from connectors import make_connector
+    from connectors.base import SourceState
+
+    for source in config.sources.values():
+        if not source.enabled or source.dataset != config.routing.directory:
+            continue
+        for batch in make_connector(source).pull(SourceState()):
+            if not batch.frame.empty:
+                yield batch.frame
+
+
+def load_directory(config: Config, engine: Engine | None = None) -> Directory:
+    """The officials directory of ``config``, with its ``[routing]``.
+
+    Read from every enabled source of the directory dataset; when there is none, or one
+    fails, the copy in the store (``engine``) is used instead, and a warning logged. When
+    the sources answer and ``engine`` is given, the stored copy is refreshed.
+    """
+    now = datetime.now().replace(microsecond=0)
+    has_source = any(
+        s.enabled and s.dataset == config.routing.directory for s in config.sources.values()
+    )
+    if has_source:
+        try:
+            frames = list(_frames(config))
+        except Exception as exc:  # any connector failure: use the stored copy
+            log.warning("officials directory: source failed (%s); using the stored copy", exc)
+        else:
+            frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            if "employee_id" in frame.columns:
+                directory = Directory.from_frame(frame, routing=config.routing)
+                if engine is not None:
+                    with engine.begin() as conn:
+                        sync_officials(conn, directory, now=now)
+                return directory
+    if engine is None:
+        return Directory([], routing=config.routing)
+    with engine.connect() as conn:
+        return directory_from_store(conn, config.routing)
