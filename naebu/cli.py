@@ -15,6 +15,7 @@ from naebu.commands.alerts import alerts
 from naebu.commands.backtest import backtest
 from naebu.commands.check import check
 from naebu.commands.demo import demo
+from naebu.commands.evaluate import evaluate
 from naebu.commands.run import run
 from naebu.commands.test_rule import test_rule
 
@@ -31,7 +32,7 @@ def main(verbose: bool) -> None:
     )
 
 
-for command in (demo, check, run, alerts, test_rule, backtest):
+for command in (demo, check, run, alerts, test_rule, backtest, evaluate):
     main.add_command(command)
 
 
