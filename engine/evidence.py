@@ -32,6 +32,8 @@ def json_value(value: Any, column_type: str | None = None) -> Any:
     if isinstance(value, pd.Timedelta):
         seconds = int(value.total_seconds())
         return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+    if isinstance(value, list | tuple):  # sibling keys of a duplicate, members of a window
+        return [json_value(v) for v in value]
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
@@ -45,10 +47,17 @@ def findings_from_rows(
     rows: pd.DataFrame,
     template: MessageTemplate | None,
     evidence_columns: Iterable[str],
+    extra: Mapping[str, str] | None = None,
 ) -> list[Finding]:
-    """One finding per row of ``rows`` (the records a rule matched)."""
+    """One finding per row of ``rows`` (the records a rule matched).
+
+    ``extra`` names further fields of ``rows`` to keep as evidence, with their types: joined
+    columns (``vendor.account_no``) and values a rule type computed (``group.sum_amount``).
+    """
+    extra = extra or {}
     wanted = _evidence_columns(dataset, evidence_columns)
-    types = {c.name: c.type for c in dataset.columns}
+    wanted += [c for c in extra if c in rows.columns and c not in wanted]
+    types = {c.name: c.type for c in dataset.columns} | dict(extra)
     findings = []
     records: list[dict[str, Any]] = rows.to_dict("records")  # type: ignore[assignment]
     for record in records:

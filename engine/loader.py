@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import reflists
+from engine.examples import Example, ExampleList, parse_example
+from engine.reflists import RefList, read_lists
 from engine.registry import KeySpec, ProblemFactory, RuleType, rule_types
-from engine.rule import SEVERITIES, RuleExample, RuleMeta
+from engine.rule import SEVERITIES, RuleMeta
 from naebu import datasets
 from naebu.problems import Problem, did_you_mean, toml_error
 
@@ -55,6 +58,8 @@ class RuleSet:
     rules: list[RuleType] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    #: Reference lists by name (:mod:`engine.reflists`).
+    lists: dict[str, RefList] = field(default_factory=dict)
 
     def by_id(self) -> dict[str, RuleType]:
         """Rules by id."""
@@ -90,9 +95,29 @@ def load_rules(paths: Iterable[Path], *, root: Path | None = None) -> RuleSet:
                 )
             )
     result.files = rule_files(paths)
-    seen: dict[str, str] = {}
+    parsed = []
     for path in result.files:
-        for rule in _load_file(path, _show(path, root), result.problems):
+        read = _read_file(path, _show(path, root), result.problems)
+        if read is not None:
+            parsed.append((path, *read))
+    # Lists first: a rule may use a list defined in any file.
+    for _path, doc, text in parsed:
+        if "list" in doc:
+            found, problems = read_lists(doc, _show(_path, root), text)
+            result.problems.extend(problems)
+            for ref in found:
+                if ref.name in result.lists:
+                    result.problems.append(Problem(ref.file, f"duplicate list name {ref.name!r}", None,
+                                                   f"list {ref.name}: name",
+                                                   f"already defined in {result.lists[ref.name].file}",
+                                                   _line_of_list(text, ref.name)))  # fmt: skip
+                    continue
+                result.lists[ref.name] = ref
+    seen: dict[str, str] = {}
+    for path, doc, text in parsed:
+        with reflists.using(result.lists):
+            compiled = _compile_file(doc, text, _show(path, root), result.problems)
+        for rule in compiled:
             where = f"{_show(path, root)}"
             if rule.meta.id in seen:
                 result.problems.append(
@@ -110,12 +135,14 @@ def load_rules(paths: Iterable[Path], *, root: Path | None = None) -> RuleSet:
     return result
 
 
-def _load_file(path: Path, shown: str, problems: list[Problem]) -> list[RuleType]:
+def _read_file(
+    path: Path, shown: str, problems: list[Problem]
+) -> tuple[dict[str, Any], str] | None:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         problems.append(Problem(shown, "not UTF-8 text", hint="save the rule file as UTF-8"))
-        return []
+        return None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -128,15 +155,26 @@ def _load_file(path: Path, shown: str, problems: list[Problem]) -> list[RuleType
                 hint="check quotes, commas and brackets",
             )
         )
-        return []
+        return None
+    return doc, text
+
+
+def _line_of_list(text: str, name: str) -> int | None:
+    pattern = re.compile(r"^\s*name\s*=\s*[\"']" + re.escape(name) + r"[\"']")
+    return next((n + 1 for n, line in enumerate(text.splitlines()) if pattern.match(line)), None)
+
+
+def _compile_file(
+    doc: dict[str, Any], text: str, shown: str, problems: list[Problem]
+) -> list[RuleType]:
     for key in doc:
-        if key != "rule":
+        if key not in ("rule", "list"):
             problems.append(
                 Problem(
                     shown,
                     f"unknown top-level key {key!r}",
                     key=key,
-                    hint="rules go in [[rule]] tables",
+                    hint="rules go in [[rule]] tables, reference lists in a [list] table",
                 )
             )
     tables = doc.get("rule", [])
@@ -208,7 +246,7 @@ def _compile_rule(
         problem("severity", f"unknown severity {severity!r}", "one of " + ", ".join(SEVERITIES))
     if isinstance(spec.get("deadline_days"), int) and spec["deadline_days"] < 1:
         problem("deadline_days", "must be at least 1", "business days the official has to answer")
-    examples = _examples(spec.get("example", []), problem)
+    examples = _examples(spec.get("example", []), problem, line_of(None))
 
     if problem.problems or type_cls is None:
         problems.extend(problem.problems)
@@ -236,27 +274,17 @@ def _compile_rule(
     return rule if not problem.problems else None
 
 
-def _examples(raw: Any, problem: ProblemFactory) -> list[RuleExample]:
-    out: list[RuleExample] = []
+def _examples(raw: Any, problem: ProblemFactory, rule_line: int | None) -> ExampleList:
+    out = ExampleList(rule_line=rule_line)
     if not isinstance(raw, list):
         return out
     for i, ex in enumerate(raw):
         key = f"example[{i}]"
-        if (
-            not isinstance(ex, dict)
-            or not isinstance(ex.get("fires"), bool)
-            or not isinstance(ex.get("record"), dict)
-        ):
-            problem(
-                key,
-                "an example needs fires = true|false and a record table",
-                "[[rule.example]] fires = true, record = { ... }",
-            )
+        parsed: Example | tuple[str, str] = parse_example(ex)
+        if isinstance(parsed, tuple):
+            problem(key, *parsed)
             continue
-        extra = set(ex) - {"fires", "record", "note"}
-        if extra:
-            problem(key, f"unknown key {sorted(extra)[0]!r}", "keys: fires, record, note")
-        out.append(RuleExample(ex["fires"], dict(ex["record"]), str(ex.get("note", ""))))
+        out.append(parsed)
     return out
 
 

@@ -78,10 +78,19 @@ class MessageTemplate:
 
 
 def compile_template(
-    text: str, columns: Mapping[str, str], params: Mapping[str, Any] | None = None
+    text: str,
+    columns: Mapping[str, str],
+    params: Mapping[str, Any] | None = None,
+    aliases: Mapping[str, Mapping[str, str]] | None = None,
 ) -> MessageTemplate:
-    """Check and compile ``text``; raise ExprError listing every problem (with offsets)."""
+    """Check and compile ``text``; raise ExprError listing every problem (with offsets).
+
+    ``aliases`` allows ``{alias.column}`` fields (a joined dataset's column, or a value the
+    rule type computes such as ``{group.count}``); the record then carries the value under the
+    key ``"alias.column"``.
+    """
     params = params or {}
+    aliases = aliases or {}
     parts: list[str | Field] = []
     problems: list[ExprProblem] = []
     literal: list[str] = []
@@ -119,7 +128,7 @@ def compile_template(
                 after = text.find("}", end + 1)  # skip the rest of the outer field too
                 i = end + 1 if after < 0 else after + 1
                 continue
-            field = _field(text[i + 1 : end], i + 1, columns, params, problems)
+            field = _field(text[i + 1 : end], i + 1, columns, params, problems, aliases)
             if field is not None:
                 if literal:
                     parts.append("".join(literal))
@@ -137,7 +146,8 @@ def compile_template(
 
 
 def _field(body: str, offset: int, columns: Mapping[str, str], params: Mapping[str, Any],
-           problems: list[ExprProblem]) -> Field | None:  # fmt: skip
+           problems: list[ExprProblem],
+           aliases: Mapping[str, Mapping[str, str]] | None = None) -> Field | None:  # fmt: skip
     """Check the inside of one ``{...}``; ``offset`` is where ``body`` starts in the text."""
     only = "a field names a column or params.NAME"
 
@@ -160,6 +170,18 @@ def _field(body: str, offset: int, columns: Mapping[str, str], params: Mapping[s
         if bad in name:
             return fail(f"{message}: {{{name}}}", only, at + name.index(bad))
     base, dot, attr = name.partition(".")
+    aliases = aliases or {}
+    if dot and base in aliases and base != "params" and "." not in attr and "__" not in attr:
+        if not _NAME.fullmatch(attr) or attr not in aliases[base]:
+            hint = did_you_mean(attr, aliases[base]) or f"{base}: " + ", ".join(aliases[base])
+            return fail(f"unknown field {name!r}", hint, at + len(base) + 1)
+        type_ = aliases[base][attr]
+        if not _SPEC.fullmatch(spec):
+            return fail(f"format ':{spec}' is not allowed", _SPEC_HINT, spec_at)
+        if spec and type_ not in NUMERIC:
+            return fail(f"format ':{spec}' needs a number, but {name!r} is {describe(type_)}",
+                        "drop the format", spec_at)  # fmt: skip
+        return Field(name, type_, spec, at)
     if dot and (base != "params" or "." in attr):
         # {x.__class__} is the classic str.format escape; point at the dot that starts it.
         where = at + len(base) if base != "params" else at + len(base) + 1 + attr.index(".")

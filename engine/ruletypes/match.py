@@ -1,4 +1,4 @@
-"""``match``: a condition on each record of one dataset.
+"""``match``: a condition on each record of one dataset, optionally joined to other datasets.
 
 ```toml
 [[rule]]
@@ -7,74 +7,201 @@ type = "match"
 dataset = "card_transactions"
 when = "not is_null(approved_time) and (hour(approved_time) >= 23 or hour(approved_time) < 6)"
 message = "{merchant_name} {approved_time} 승인 {amount:,}원"
+
+[[rule]]
+id = "PAY-ACCOUNT-MISMATCH"
+type = "match"
+dataset = "payments"
+join = [{ alias = "vendor", dataset = "vendors", on = { vendor_id = "vendor_id" } }]
+when = "not_null(vendor.account_no) and payee_account != vendor.account_no"
+message = "{payment_id}: {payee_account} (등록 계좌 {vendor.account_no})"
 ```
+
+A join is a left join, many-to-one: each record gets at most one record of the other dataset.
+When the other dataset holds several records with the same key, the last one counts - the
+latest by its event time, else by ``updated_at``, else the last row read. A record with no
+match (or a null key) sees nulls in every ``alias.column``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from engine.evidence import findings_from_rows
-from engine.expr import CompiledExpression, ExprError, compile_expression
+from engine.expr import CompiledExpression
+from engine.expr.kinds import comparable, describe
+from engine.expr.values import to_runtime
 from engine.findings import Finding
 from engine.registry import EvalContext, KeySpec, ProblemFactory, RuleType, register
 from engine.rule import RuleMeta
-from engine.template import MessageTemplate, compile_template
+from engine.ruletypes.common import (
+    column_types,
+    compile_message,
+    compile_when,
+    lookup_datasets,
+    unique,
+)
+from engine.template import MessageTemplate
 from naebu import datasets
+from naebu.problems import did_you_mean
+
+__all__ = ["Join", "MatchRule", "column_types", "compile_message", "compile_when", "join_frame"]
+
+_ALIAS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_JOIN_KEYS = ("alias", "dataset", "on")
+_JOIN_HINT = 'join = [{ alias = "vendor", dataset = "vendors", on = { vendor_id = "vendor_id" } }]'
 
 
-def column_types(dataset: datasets.Dataset) -> dict[str, str]:
-    """Column name -> expression type for a canonical dataset."""
-    return {c.name: c.type for c in dataset.columns}
+@dataclass(frozen=True)
+class Join:
+    """``alias``: the name conditions use; ``on``: this dataset's column -> the other's."""
+
+    alias: str
+    dataset: str
+    on: tuple[tuple[str, str], ...]
 
 
-def compile_when(
-    text: Any, dataset: datasets.Dataset, params: Mapping[str, Any], problem: ProblemFactory
-) -> CompiledExpression | None:
-    """Compile a ``when`` condition, reporting every problem at the ``when`` key."""
-    if not isinstance(text, str) or not text.strip():
-        problem("when", "must be a non-empty text", 'when = "amount > 1_000_000"')
+def parse_joins(raw: Any, primary: datasets.Dataset, problem: ProblemFactory) -> list[Join] | None:
+    """Read and check the ``join`` key; None after a reported problem."""
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        problem("join", "must be a list of tables", _JOIN_HINT)
         return None
-    try:
-        return compile_expression(text, column_types(dataset), params, expect="bool")
-    except ExprError as exc:
-        for p in exc.problems:
-            problem("when", f"{p.message} (at column {p.offset + 1})", p.hint)
-        return None
+    joins: list[Join] = []
+    for i, spec in enumerate(raw):
+        key = f"join[{i}]"
+        if not isinstance(spec, dict):
+            problem(key, "must be a table", _JOIN_HINT)
+            return None
+        extra = sorted(set(spec) - set(_JOIN_KEYS))
+        if extra:
+            problem(
+                key,
+                f"unknown key {extra[0]!r}",
+                did_you_mean(extra[0], _JOIN_KEYS) or "keys: alias, dataset, on",
+            )
+            return None
+        alias, name, on = spec.get("alias"), spec.get("dataset"), spec.get("on")
+        if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
+            problem(
+                f"{key}.alias",
+                "missing or invalid alias",
+                'alias = "vendor" (lower case, digits, _)',
+            )
+            return None
+        if (
+            alias in ("params", "lists", "group", "peer")
+            or alias in datasets.DATASETS
+            or alias in primary.by_name
+        ):
+            problem(f"{key}.alias", f"alias {alias!r} is taken (a column, a dataset or a reserved word)",
+                    'use a singular name such as "vendor"')  # fmt: skip
+            return None
+        if any(j.alias == alias for j in joins):
+            problem(
+                f"{key}.alias", f"alias {alias!r} is used twice", "give each join its own alias"
+            )
+            return None
+        if not isinstance(name, str) or name not in datasets.DATASETS:
+            hint = did_you_mean(str(name), datasets.DATASETS) or "datasets: " + ", ".join(
+                datasets.DATASETS
+            )
+            problem(f"{key}.dataset", f"unknown dataset {name!r}", hint)
+            return None
+        other = datasets.get(name)
+        if not isinstance(on, dict) or not on or not all(isinstance(v, str) for v in on.values()):
+            problem(f"{key}.on", "must be a table of this dataset's column = the other dataset's column",
+                    'on = { vendor_id = "vendor_id" }')  # fmt: skip
+            return None
+        for left, right in on.items():
+            if left not in primary.by_name:
+                hint = did_you_mean(
+                    left, primary.by_name
+                ) or f"columns of {primary.name}: " + ", ".join(primary.column_names)
+                problem(f"{key}.on", f"unknown column {left!r} of {primary.name}", hint)
+                return None
+            if right not in other.by_name:
+                hint = did_you_mean(right, other.by_name) or f"columns of {name}: " + ", ".join(
+                    other.column_names
+                )
+                problem(f"{key}.on", f"join key {right!r} is not a column of {name}", hint)
+                return None
+            lt, rt = primary.by_name[left].type, other.by_name[right].type
+            if not comparable(lt, rt):
+                problem(f"{key}.on", f"cannot join {left!r} ({describe(lt)}) with {name}.{right} ({describe(rt)})",
+                        "join columns of the same kind")  # fmt: skip
+                return None
+        joins.append(Join(alias, name, tuple(on.items())))
+    return joins
 
 
-def compile_message(
-    text: str, dataset: datasets.Dataset, params: Mapping[str, Any], problem: ProblemFactory
-) -> MessageTemplate | None:
-    """Compile a rule's message template, reporting problems at the ``message`` key."""
-    if not text:
-        return None
-    try:
-        return compile_template(text, column_types(dataset), params)
-    except ExprError as exc:
-        for p in exc.problems:
-            problem("message", f"{p.message} (at column {p.offset + 1})", p.hint)
-        return None
+def alias_columns(joins: list[Join]) -> dict[str, dict[str, str]]:
+    """alias -> the joined dataset's column types, for conditions and messages."""
+    return {j.alias: column_types(datasets.get(j.dataset)) for j in joins}
+
+
+def join_frame(frame: pd.DataFrame, primary: datasets.Dataset, join: Join,
+               other: pd.DataFrame | None, wanted: list[str]) -> pd.DataFrame:  # fmt: skip
+    """The columns ``wanted`` of the other dataset, as ``alias.column``, on ``frame``'s index."""
+    other_ds = datasets.get(join.dataset)
+    names = [f"{join.alias}.{c}" for c in wanted]
+    if other is None or other.empty or not wanted:
+        return pd.DataFrame({n: pd.Series(pd.NA, index=frame.index, dtype="object") for n in names})
+    lefts = [left for left, _ in join.on]
+    rights = [right for _, right in join.on]
+    right_keys = {
+        f"_k{i}": to_runtime(other[r], other_ds.by_name[r].type) for i, r in enumerate(rights)
+    }
+    right = pd.DataFrame(
+        {**right_keys, **{n: other[c] for n, c in zip(names, wanted, strict=True)}}
+    )
+    order_by = other_ds.event_time or ("updated_at" if "updated_at" in other.columns else None)
+    if order_by is not None and order_by in other.columns:
+        # the latest record of a key wins; a stable sort keeps row order among equal times
+        right = right.assign(_t=pd.to_datetime(other[order_by], errors="coerce").to_numpy())
+        right = right.sort_values("_t", kind="stable", na_position="first").drop(columns="_t")
+    right = right.dropna(subset=list(right_keys)).drop_duplicates(list(right_keys), keep="last")
+    left = pd.DataFrame({f"_k{i}": to_runtime(frame[c], primary.by_name[c].type).to_numpy()
+                         for i, c in enumerate(lefts)})  # fmt: skip
+    for k in right_keys:  # one dtype on both sides (e.g. int and number columns)
+        if str(left[k].dtype) != str(right[k].dtype):
+            left[k] = left[k].astype(object)
+            right[k] = right[k].astype(object)
+    merged = left.merge(right, how="left", on=list(right_keys), sort=False)
+    return merged[names].set_axis(frame.index)
 
 
 @register
 class MatchRule(RuleType):
-    """Flags every record for which ``when`` holds."""
+    """Flags every record for which ``when`` holds; ``join`` brings in another dataset's record.
+
+    Conditions may also test membership in another dataset's column
+    (``payee_account in employees.account_no``) and reference lists (``lists.NAME``).
+    """
 
     name = "match"
     keys = {
         "when": KeySpec(str, required=True, help="condition on one record (expression language)"),
+        "join": KeySpec(
+            list,
+            help="other datasets looked up by key: [{ alias, dataset, on = { column = other_column } }]",
+        ),
     }
 
-    def __init__(
-        self, meta: RuleMeta, when: CompiledExpression, template: MessageTemplate | None
-    ) -> None:
+    def __init__(self, meta: RuleMeta, when: CompiledExpression, template: MessageTemplate | None,
+                 joins: list[Join] | None = None) -> None:  # fmt: skip
         super().__init__(meta)
         self.when = when
         self.template = template
+        self.joins = joins or []
         self.dataset = datasets.get(meta.dataset)
 
     @classmethod
@@ -82,19 +209,45 @@ class MatchRule(RuleType):
         cls, meta: RuleMeta, spec: Mapping[str, Any], problem: ProblemFactory
     ) -> MatchRule | None:
         dataset = datasets.get(meta.dataset)
-        when = compile_when(spec.get("when"), dataset, meta.params, problem)
-        template = compile_message(meta.message, dataset, meta.params, problem)
+        joins = parse_joins(spec.get("join"), dataset, problem)
+        if joins is None:
+            return None
+        aliases = alias_columns(joins)
+        when = compile_when(spec.get("when"), dataset, meta.params, problem, aliases=aliases)
+        template = compile_message(meta.message, dataset, meta.params, problem, aliases)
         if when is None or (meta.message and template is None):
             return None
-        return cls(meta, when, template)
+        return cls(meta, when, template, joins)
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The rule's dataset, the joined ones, then those read by ``in DATASET.COLUMN``."""
+        return tuple(
+            unique(
+                [self.meta.dataset, *(j.dataset for j in self.joins), *lookup_datasets(self.when)]
+            )
+        )
 
     def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:
         frame = frames.get(self.meta.dataset)
         if frame is None or frame.empty:
             return []
-        mask = self.when.evaluate(frame)
         used = set(self.when.columns_used)
         if self.template is not None:
             used |= set(self.template.columns_used)
+        extra: dict[str, str] = {}
+        if self.joins:
+            parts = [frame]
+            for join in self.joins:
+                types = column_types(datasets.get(join.dataset))
+                wanted = [c for c in types if f"{join.alias}.{c}" in used]
+                parts.append(
+                    join_frame(frame, self.dataset, join, frames.get(join.dataset), wanted)
+                )
+                extra |= {f"{join.alias}.{c}": types[c] for c in wanted}
+            frame = pd.concat(parts, axis=1)
+        mask = self.when.evaluate(frame, frames)
         ordered = [c for c in self.dataset.column_names if c in used]
-        return findings_from_rows(self.meta, self.dataset, frame[mask], self.template, ordered)
+        return findings_from_rows(
+            self.meta, self.dataset, frame[mask], self.template, ordered, extra
+        )
