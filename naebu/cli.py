@@ -16,6 +16,7 @@ from naebu.commands.backtest import backtest
 from naebu.commands.check import check
 from naebu.commands.demo import demo
 from naebu.commands.evaluate import evaluate
+from naebu.commands.export import export
 from naebu.commands.run import run
 from naebu.commands.test_rule import test_rule
 
@@ -32,7 +33,7 @@ def main(verbose: bool) -> None:
     )
 
 
-for command in (demo, check, run, alerts, test_rule, backtest, evaluate):
+for command in (demo, check, run, alerts, test_rule, backtest, evaluate, export):
     main.add_command(command)
 
 

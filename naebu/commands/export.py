@@ -1,0 +1,54 @@
+"""``naebu export``: alerts and their evidence to CSV or XLSX for the audit office."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from naebu import store
+from naebu.commands.common import UserError, with_config
+from naebu.config import Config
+from naebu.exporting import write_csv, write_xlsx
+
+
+@click.command()
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="file to write: .csv or .xlsx",
+)
+@click.option("--status", help="only alerts in this state")
+@click.option("--rule", "rule_id", help="only alerts of this rule")
+@click.option("--department", help="only alerts of this department")
+@with_config
+def export(
+    config: Config, out_path: str, status: str | None, rule_id: str | None, department: str | None
+) -> None:
+    """Export alerts with their evidence; cells that a spreadsheet would run as formulas are
+    neutralized."""
+    path = Path(out_path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise UserError(
+            f"{out_path}: unknown export format {suffix or '(none)'!r} - use a .csv or .xlsx file name"
+        )
+    a = store.alerts.c
+    query = select(
+        a.id, a.rule_id, a.title, a.severity, a.status, a.department, a.assignee,
+        a.dataset, a.record_key, a.created_at, a.deadline, a.message, a.evidence,
+    ).order_by(a.id)  # fmt: skip
+    for column, value in (("status", status), ("rule_id", rule_id), ("department", department)):
+        if value:
+            query = query.where(a[column] == value)
+    engine = store.connect(config.store_url)
+    try:
+        with engine.connect() as conn:
+            alerts = [dict(r._mapping) for r in conn.execute(query)]
+    finally:
+        engine.dispose()
+    count = (write_xlsx if suffix == ".xlsx" else write_csv)(path, alerts)
+    click.echo(f"{count} alert(s) written to {out_path}")

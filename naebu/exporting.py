@@ -1,0 +1,85 @@
+"""Exports of alerts and their evidence to CSV and XLSX, safe to open in a spreadsheet.
+
+The values come from the watched systems, so an insider can plant a cell like
+``=HYPERLINK("http://...")`` or ``@SUM(...)`` in a merchant name and wait for an auditor to
+open the export. Every text cell that a spreadsheet would read as a formula (starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return, also after leading spaces) is prefixed
+with an apostrophe, as OWASP recommends; real numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+COLUMNS = (
+    "id",
+    "rule_id",
+    "title",
+    "severity",
+    "status",
+    "department",
+    "assignee",
+    "dataset",
+    "record_key",
+    "created_at",
+    "deadline",
+    "message",
+    "evidence",
+)
+
+
+def neutralize(value: Any) -> Any:
+    """A cell value that no spreadsheet will evaluate."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    text = str(value)
+    if text.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def rows_for_export(alerts: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+    """Alert rows as neutralized cells in :data:`COLUMNS` order (evidence as JSON text)."""
+    out = []
+    for alert in alerts:
+        cells = []
+        for column in COLUMNS:
+            value = alert.get(column)
+            if column == "evidence" and value is not None and not isinstance(value, str):
+                value = json.dumps(value, ensure_ascii=False, default=str)
+            cells.append(neutralize(value))
+        out.append(cells)
+    return out
+
+
+def write_csv(path: Path, alerts: Iterable[Mapping[str, Any]]) -> int:
+    """Write a UTF-8 CSV with a byte-order mark (so Korean Excel reads it as UTF-8)."""
+    rows = rows_for_export(alerts)
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    return len(rows)
+
+
+def write_xlsx(path: Path, alerts: Iterable[Mapping[str, Any]]) -> int:
+    """Write an XLSX workbook; every text cell is stored as text, never as a formula."""
+    from openpyxl import Workbook
+
+    rows = rows_for_export(alerts)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("alerts")
+    sheet.append(list(COLUMNS))
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    return len(rows)

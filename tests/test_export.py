@@ -1,0 +1,90 @@
+"""Exports neutralize spreadsheet formula injection planted in the watched data."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, write_config
+from openpyxl import load_workbook
+
+from naebu import store
+from naebu.exporting import neutralize
+
+EVIL = [
+    '=HYPERLINK("http://127.0.0.1/x","보기")',
+    "@SUM(A1:A9)",
+    "+82-10",
+    "-2+3",
+    " =1+1",
+    "\uff1d1+1",
+    "\t=1",
+]
+
+
+@pytest.mark.parametrize("text", EVIL)
+def test_formula_starts_are_neutralized(text: str) -> None:
+    assert neutralize(text) == "'" + text
+
+
+def test_plain_values_stay() -> None:
+    assert neutralize("한빛식당") == "한빛식당"
+    assert neutralize(-5000) == -5000 and neutralize(1.5) == 1.5 and neutralize(None) is None
+    assert neutralize(datetime(2025, 3, 1, 9, 30)) == "2025-03-01 09:30:00"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    write_config(tmp_path, '[store]\nurl = "sqlite:///var/s.db"\n[rules]\npaths = []\n')
+    engine = store.connect(f"sqlite:///{tmp_path / 'var' / 's.db'}")
+    with engine.begin() as conn:
+        conn.execute(
+            store.alerts.insert(),
+            [
+                {
+                    "fingerprint": f"fp{i}",
+                    "rule_id": "CARD-NIGHT",
+                    "dataset": "card_transactions",
+                    "record_key": f"A{i}",
+                    "severity": "medium",
+                    "status": "raised",
+                    "department": "재무과",
+                    "assignee": "E1",
+                    "title": "심야 시간대 업무추진비 카드 사용",
+                    "message": text,
+                    "evidence": {"merchant_name": text, "amount": 12000},
+                    "created_at": datetime(2025, 3, 1),
+                }
+                for i, text in enumerate(EVIL)
+            ],
+        )
+    engine.dispose()
+    return tmp_path
+
+
+def test_csv_export(folder: Path) -> None:
+    result = run_cli("export", "--out", str(folder / "a.csv"), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((folder / "a.csv").open(encoding="utf-8-sig")))
+    assert len(rows) == len(EVIL)
+    for row, text in zip(rows, EVIL, strict=True):
+        assert row["message"] == "'" + text
+        assert row["evidence"].startswith("{")  # JSON text, not a formula
+
+
+def test_xlsx_export_has_no_formula(folder: Path) -> None:
+    result = run_cli("export", "--out", str(folder / "a.xlsx"), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    sheet = load_workbook(folder / "a.xlsx").active
+    assert sheet is not None
+    cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
+    assert cells and all(c.data_type != "f" for c in cells)
+    messages = [row[11].value for row in sheet.iter_rows(min_row=2)]
+    assert messages == ["'" + t for t in EVIL]
+
+
+def test_unknown_format_is_a_clear_error(folder: Path) -> None:
+    result = run_cli("export", "--out", str(folder / "a.pdf"), cwd=folder)
+    assert result.returncode == 1 and "use a .csv or .xlsx file name" in result.stderr
