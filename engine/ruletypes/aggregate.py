@@ -1,0 +1,221 @@
+"""``aggregate``: group records by keys within a time window, then test the group (split
+contracts; overtime hours per month).
+
+```toml
+[[rule]]
+id = "CONTRACT-SPLIT"
+type = "aggregate"
+dataset = "contracts"
+when = "method == \\"수의\\""                      # optional: which records take part
+group_by = ["department", "vendor_id"]
+window = "30d"                                    # or "day", "week", "month", "quarter", "year"
+having = "count() >= 2 and sum(amount) > params.limit and max(amount) <= params.limit"
+params = { limit = 20_000_000 }
+message = "{vendor_id}: {group.count}건 합계 {group.sum_amount:,}원"
+```
+
+Semantics. A trailing window (``"30d"``, ``"12h"``) of a record at time ``t`` holds the records
+of its group with ``t - 30 days <= time <= t`` - both ends included, so two contracts exactly
+30 days apart are in one window. A calendar window (``"month"``...) holds the records of the
+group in the same calendar span, whole. The rule fires on every record that belongs to at
+least one window where ``having`` holds; its evidence shows the first such window: the
+aggregates, its first and last time and its records' keys. Records with a null time or a null
+(or blank) group key take no part. Aggregates skip null values as SQL does: ``count()``
+counts records, ``sum``/``mean``/``min``/``max`` the non-null values (null when there is
+none), ``distinct(col)`` the distinct non-null values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.evidence import findings_from_rows
+from engine.expr import CompiledExpression
+from engine.expr.kinds import NUMERIC
+from engine.expr.values import to_runtime
+from engine.findings import Finding
+from engine.registry import EvalContext, KeySpec, ProblemFactory, RuleType, register
+from engine.rule import RuleMeta
+from engine.ruletypes import windows
+from engine.ruletypes.common import (
+    Window,
+    column_list,
+    column_types,
+    compile_at,
+    compile_message,
+    compile_when,
+    lookup_datasets,
+    parse_window,
+    time_column,
+    unique,
+)
+from engine.template import MessageTemplate
+from naebu import datasets
+
+#: Members listed in a finding's evidence (``group.records``) at most.
+MAX_LISTED = 50
+
+
+def group_fields(dataset: datasets.Dataset, time: str) -> dict[str, str]:
+    """The ``group.*`` fields a message may name, with their types."""
+    fields = {"count": "int", "first": dataset.by_name[time].type,
+              "last": dataset.by_name[time].type, "records": "str"}  # fmt: skip
+    for c in dataset.columns:
+        if c.type in NUMERIC:
+            fields |= {f"{a}_{c.name}": "number" for a in ("sum", "mean", "min", "max")}
+        fields[f"distinct_{c.name}"] = "int"
+    return fields
+
+
+def field_of(aggregate: str) -> str:
+    """``"sum(amount)"`` -> ``"sum_amount"``; ``"count()"`` -> ``"count"``."""
+    name, _, rest = aggregate.partition("(")
+    column = rest.rstrip(")")
+    return f"{name}_{column}" if column else name
+
+
+def aggregate_of(field: str) -> str:
+    """The inverse of :func:`field_of` for the computed fields."""
+    if field == "count":
+        return "count()"
+    name, _, column = field.partition("_")
+    return f"{name}({column})"
+
+
+@register
+class AggregateRule(RuleType):
+    """Groups records by ``group_by`` within a time ``window`` and flags every member of a
+    window whose aggregates satisfy ``having``."""
+
+    name = "aggregate"
+    keys = {
+        "group_by": KeySpec(list, help='columns that form a group, e.g. ["department", "vendor_id"]; [] for one group'),
+        "window": KeySpec(str, required=True, help='"30d" trailing days, "12h" hours, or a calendar span: "day", "week", "month", "quarter", "year"'),
+        "time": KeySpec(str, help="date column the window runs on (default: the dataset's event time)"),
+        "having": KeySpec(str, required=True, help="condition on the group: count(), sum(col), min(col), max(col), mean(col), distinct(col)"),
+        "when": KeySpec(str, help="condition choosing the records that take part (default: all)"),
+    }  # fmt: skip
+
+    def __init__(self, meta: RuleMeta, group_by: list[str], window: Window, time: str,
+                 having: CompiledExpression, when: CompiledExpression | None,
+                 template: MessageTemplate | None) -> None:  # fmt: skip
+        super().__init__(meta)
+        self.dataset = datasets.get(meta.dataset)
+        self.group_by = group_by
+        self.window = window
+        self.time = time
+        self.having = having
+        self.when = when
+        self.template = template
+        used = set(having.aggregates_used)
+        if template is not None:
+            used |= {aggregate_of(f[6:]) for f in template.columns_used if f.startswith("group.")
+                     and f[6:] not in ("count", "first", "last", "records")}  # fmt: skip
+        self.aggregates = sorted(used | {"count()"})
+
+    @classmethod
+    def compile(
+        cls, meta: RuleMeta, spec: Mapping[str, Any], problem: ProblemFactory
+    ) -> AggregateRule | None:
+        dataset = datasets.get(meta.dataset)
+        group_by = column_list(spec.get("group_by"), dataset, problem, "group_by", required=False)
+        window = parse_window(spec.get("window"), problem)
+        time = time_column(spec.get("time"), dataset, problem)
+        having = None
+        if isinstance(spec.get("having"), str):
+            having = compile_at("having", spec["having"], {}, meta.params, problem, expect="bool",
+                                aggregates=column_types(dataset))  # fmt: skip
+        when = None
+        if "when" in spec:
+            when = compile_when(spec.get("when"), dataset, meta.params, problem)
+            if when is None:
+                return None
+        template = None
+        if time is not None:
+            template = compile_message(meta.message, dataset, meta.params, problem,
+                                       {"group": group_fields(dataset, time)})  # fmt: skip
+        if group_by is None or window is None or time is None or having is None:
+            return None
+        if meta.message and template is None:
+            return None
+        return cls(meta, group_by, window, time, having, when, template)
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return tuple(unique([self.meta.dataset, *lookup_datasets(self.when)]))
+
+    @property
+    def lookback(self) -> timedelta | None:
+        """The window (a calendar month: 31 days)."""
+        return self.window.lookback
+
+    def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:
+        frame = frames.get(self.meta.dataset)
+        if frame is None or frame.empty:
+            return []
+        sub = frame.reset_index(drop=True)
+        if self.when is not None:
+            sub = sub[self.when.evaluate(sub, frames).to_numpy()].reset_index(drop=True)
+        types = column_types(self.dataset)
+        codes = windows.group_codes(sub, self.group_by, types)
+        s = windows.prepare(codes, sub[self.time], self.window.period)
+        if not len(s):
+            return []
+        if self.window.period is None:
+            start, end = windows.trailing(s, self.window.length_ns)
+        else:
+            start, end = windows.blocks(s)
+        values = {a: self._aggregate(a, sub, s, start, end) for a in self.aggregates}
+        ok = self.having.evaluate(pd.DataFrame(values)).to_numpy()
+        flagged, chosen = windows.members_of_true_windows(ok, start, end)
+        if not flagged.any():
+            return []
+        positions, win = np.flatnonzero(flagged), chosen[flagged]
+        order = np.argsort(s.rows[positions], kind="stable")  # findings in the frame's order
+        positions, win = positions[order], win[order]
+        rows = sub.iloc[s.rows[positions]].reset_index(drop=True)
+        extra = {
+            "group.count": "int",
+            "group.first": types[self.time],
+            "group.last": types[self.time],
+        }
+        times = pd.to_datetime(sub[self.time]).to_numpy()[s.rows]
+        rows["group.first"] = times[start[win]]
+        rows["group.last"] = times[end[win] - 1]
+        for a, arr in values.items():
+            name = f"group.{field_of(a)}"
+            rows[name] = arr[win]
+            extra[name] = "int" if a.startswith(("count", "distinct")) else "number"
+        keys = sub[self.dataset.key].astype(str).to_numpy()[s.rows]
+        rows["group.records"] = [
+            keys[a:b][:MAX_LISTED].tolist() for a, b in zip(start[win], end[win], strict=True)
+        ]
+        extra["group.records"] = "str"
+        used = set(self.when.columns_used) if self.when is not None else set()
+        if self.template is not None:
+            used |= set(self.template.columns_used)
+        ordered = [c for c in self.dataset.column_names if c in used or c in self.group_by]
+        return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra)
+
+    def _aggregate(self, name: str, sub: pd.DataFrame, s: windows.Sorted, start: np.ndarray,
+                   end: np.ndarray) -> np.ndarray:  # fmt: skip
+        func, _, rest = name.partition("(")
+        column = rest.rstrip(")")
+        if func == "count":
+            return (end - start).astype(np.float64)
+        series = to_runtime(sub[column], self.dataset.by_name[column].type)
+        if func == "distinct":
+            prev = windows.previous_same(s, series)
+            return windows.range_distinct(prev, start, end, shared=self.window.period is not None)
+        v = series.to_numpy(dtype=np.float64, na_value=np.nan)[s.rows]
+        if func == "sum":
+            return windows.range_sum(v, start, end)
+        if func == "mean":
+            with np.errstate(all="ignore"):
+                return windows.range_sum(v, start, end) / windows.range_count_present(v, start, end)
+        return windows.range_extreme(v, start, end, high=func == "max")
