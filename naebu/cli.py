@@ -18,6 +18,7 @@ from naebu.commands.demo import demo
 from naebu.commands.evaluate import evaluate
 from naebu.commands.export import export
 from naebu.commands.run import run
+from naebu.commands.status import status
 from naebu.commands.test_rule import test_rule
 
 
@@ -33,7 +34,7 @@ def main(verbose: bool) -> None:
     )
 
 
-for command in (demo, check, run, alerts, test_rule, backtest, evaluate, export):
+for command in (demo, check, run, alerts, test_rule, backtest, evaluate, export, status):
     main.add_command(command)
 
 

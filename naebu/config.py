@@ -22,7 +22,16 @@ from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
 DEFAULT_CONFIG = "config.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-TOP_LEVEL_KEYS = ("store", "rules", "schedule", "connections", "sources", "routing", "notify")
+TOP_LEVEL_KEYS = (
+    "store",
+    "rules",
+    "schedule",
+    "connections",
+    "sources",
+    "routing",
+    "notify",
+    "daemon",
+)
 
 
 @dataclass
@@ -42,6 +51,9 @@ class SourceConfig:
     formats: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    #: Its own schedule (``{"cron": ...}`` or ``{"interval_minutes": ...}``); None: the
+    #: ``[schedule]`` of the default run job.
+    schedule: dict[str, Any] | None = None
 
 
 @dataclass
@@ -67,6 +79,58 @@ class NotifyConfig:
     max_attempts: int = 8
     retry_base_seconds: float = 60.0
     timeout_seconds: float = 15.0
+    #: Who hears of the daemon's own troubles (a broken rule file, a source down): employee
+    #: ids of the directory, or apprise URLs.
+    admins: list[str] = field(default_factory=list)
+
+    def admin_urls(self) -> list[ChannelConfig]:
+        """The admins given as apprise URLs, as channels named ``admin:N``."""
+        return [
+            ChannelConfig(name=f"{ADMIN_CHANNEL_PREFIX}{i + 1}", url=a)
+            for i, a in enumerate(self.admins)
+            if "://" in a
+        ]
+
+    def admin_ids(self) -> list[str]:
+        """The admins given as employee ids."""
+        return [a for a in self.admins if "://" not in a]
+
+    def for_delivery(self) -> NotifyConfig:
+        """This config with the admin URL channels added, for sending the outbox (digests are
+        never queued to an admin channel, so officials' mail cannot reach them)."""
+        extra = self.admin_urls()
+        if not extra:
+            return self
+        copy = NotifyConfig(**{**vars(self), "channels": [*self.channels, *extra]})
+        return copy
+
+
+#: Channel names of admin apprise URLs; reserved.
+ADMIN_CHANNEL_PREFIX = "admin:"
+
+
+@dataclass
+class DaemonConfig:
+    """``[daemon]``: how ``naebu run`` behaves when it stays up."""
+
+    #: How often a standby tries to take the leader lock (takeover within this time).
+    lock_poll_seconds: float = 10.0
+    #: The health and metrics endpoint (``/healthz``, ``/metrics``); port 0 turns it off.
+    http_host: str = "127.0.0.1"
+    http_port: int = 9640
+    #: ``text`` or ``json`` (one JSON object a line, for a log shipper).
+    log_format: str = "text"
+    #: How often the outbox is flushed between runs.
+    outbox_interval_seconds: float = 60.0
+    #: When reminders and escalations are sent (cron, Asia/Seoul).
+    reminders_cron: str = "0 9 * * 1-5"
+    #: A failed source is retried after base * 2**(failures-1) seconds, at most max.
+    source_retry_base_seconds: float = 30.0
+    source_retry_max_seconds: float = 900.0
+    #: Admins are told after this many consecutive failures of a source.
+    source_failures_before_notice: int = 3
+    #: On SIGTERM: how long the outbox may be flushed before the daemon exits anyway.
+    shutdown_timeout_seconds: float = 30.0
 
 
 def _default_notify() -> dict[str, tuple[str, ...]]:
@@ -115,6 +179,7 @@ class Config:
     routing: RoutingConfig
     schedule: dict[str, Any]
     connections: dict[str, str]
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -242,6 +307,8 @@ def load_config(path: Path) -> Config:
     routing = _routing(_table(raw, "routing", problems, file), problems, file)
 
     notify = _notify(_table(raw, "notify", problems, file), base, problems, file)
+    schedule = check_schedule(_table(raw, "schedule", problems, file), "schedule", problems, file)
+    daemon = _daemon(_table(raw, "daemon", problems, file), problems, file)
 
     if problems:
         raise ProblemsError(problems)
@@ -252,8 +319,9 @@ def load_config(path: Path) -> Config:
         sources=sources,
         notify=notify,
         routing=routing,
-        schedule=_table(raw, "schedule", problems, file),
+        schedule=schedule or {},
         connections=connections,
+        daemon=daemon,
     )
 
 
@@ -368,7 +436,112 @@ def _routing(raw: dict[str, Any], problems: list[Problem], file: str) -> Routing
     return cfg
 
 
-_SOURCE_COMMON = ("kind", "dataset", "columns", "formats", "connection", "enabled")
+_SOURCE_COMMON = ("kind", "dataset", "columns", "formats", "connection", "enabled", "schedule")
+SCHEDULE_KEYS = ("cron", "interval_minutes", "interval_seconds", "misfire_grace_seconds")
+
+
+def check_schedule(
+    value: Any, key: str, problems: list[Problem], file: str
+) -> dict[str, Any] | None:
+    """A schedule as a table: ``"*/5 * * * *"`` (cron text) or ``{ cron = ... }`` or
+    ``{ interval_minutes = 5 }``; appends a Problem per mistake."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"cron": value}
+    if not isinstance(value, dict):
+        problems.append(
+            Problem(file, "must be cron text or a table", key=key, hint='"*/15 * * * *"')
+        )
+        return None
+    for k in value:
+        if k not in SCHEDULE_KEYS:
+            problems.append(
+                Problem(
+                    file,
+                    "unknown key",
+                    key=f"{key}.{k}",
+                    hint=did_you_mean(k, SCHEDULE_KEYS) or "keys: " + ", ".join(SCHEDULE_KEYS),
+                )
+            )
+    if "cron" in value:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(str(value["cron"]))
+        except ValueError as exc:
+            problems.append(
+                Problem(
+                    file,
+                    f"not a cron expression: {exc}",
+                    key=f"{key}.cron",
+                    hint='five fields: minute hour day month weekday, e.g. "*/15 * * * *"',
+                )
+            )
+    for k in ("interval_minutes", "interval_seconds", "misfire_grace_seconds"):
+        v = value.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or v <= 0):
+            problems.append(
+                Problem(file, f"must be a positive number, not {v!r}", key=f"{key}.{k}")
+            )
+    return value
+
+
+_DAEMON_NUMBERS = (
+    "lock_poll_seconds",
+    "outbox_interval_seconds",
+    "source_retry_base_seconds",
+    "source_retry_max_seconds",
+    "shutdown_timeout_seconds",
+)
+
+
+def _daemon(raw: dict[str, Any], problems: list[Problem], file: str) -> DaemonConfig:
+    cfg = DaemonConfig()
+    known = list(vars(cfg))
+    for key, value in raw.items():
+        where = f"daemon.{key}"
+        if key not in known:
+            problems.append(
+                Problem(
+                    file,
+                    "unknown key",
+                    key=where,
+                    hint=did_you_mean(key, known) or "keys: " + ", ".join(known),
+                )
+            )
+        elif key in _DAEMON_NUMBERS:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                problems.append(
+                    Problem(file, f"must be a positive number, not {value!r}", key=where)
+                )
+            else:
+                setattr(cfg, key, float(value))
+        elif key in ("http_port", "source_failures_before_notice"):
+            low = 0 if key == "http_port" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
+                problems.append(
+                    Problem(file, f"must be a whole number >= {low}, not {value!r}", key=where)
+                )
+            else:
+                setattr(cfg, key, value)
+        elif key == "log_format":
+            if value not in ("text", "json"):
+                problems.append(
+                    Problem(
+                        file, f"unknown log format {value!r}", key=where, hint='"text" or "json"'
+                    )
+                )
+            else:
+                cfg.log_format = value
+        elif key == "reminders_cron":
+            check_schedule({"cron": value}, "daemon.reminders", problems, file)
+            cfg.reminders_cron = str(value)
+        elif not isinstance(value, str) or not value:
+            problems.append(Problem(file, "must be text", key=where))
+        else:
+            setattr(cfg, key, value)
+    return cfg
 
 
 def _source(
@@ -453,6 +626,7 @@ def _source(
         else {},
         options=options,
         enabled=bool(src.get("enabled", True)),
+        schedule=check_schedule(src.get("schedule"), f"{key}.schedule", problems, file),
     )
 
 
@@ -497,7 +671,43 @@ def _notify(raw: dict[str, Any], base: Path, problems: list[Problem], file: str)
                 )
             )
             continue
+        if name.startswith(ADMIN_CHANNEL_PREFIX):
+            problems.append(
+                Problem(
+                    file,
+                    f"channel names starting with {ADMIN_CHANNEL_PREFIX!r} are reserved for admins",
+                    key=f"notify.channels[{i}].name",
+                    hint="choose another name",
+                )
+            )
+            continue
         cfg.channels.append(ChannelConfig(name=name, url=str(ch["url"])))
+    admins = raw.get("admins", [])
+    for i, admin in enumerate(_list(admins, "notify.admins", problems, file)):
+        if not isinstance(admin, str) or not admin.strip():
+            problems.append(
+                Problem(
+                    file,
+                    "an admin is an employee id or an apprise URL",
+                    key=f"notify.admins[{i}]",
+                    hint='admins = ["E10001", "mailto://it@city.go.kr"]',
+                )
+            )
+            continue
+        if "://" in admin:
+            from apprise import Apprise
+
+            if Apprise.instantiate(admin) is None:
+                problems.append(
+                    Problem(
+                        file,
+                        f"apprise cannot parse the {admin.split('://', 1)[0]}:// URL",
+                        key=f"notify.admins[{i}]",
+                        hint="check the scheme and its parameters (apprise --details lists them)",
+                    )
+                )
+                continue
+        cfg.admins.append(admin.strip())
     return cfg
 
 

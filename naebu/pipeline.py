@@ -11,14 +11,20 @@ The order of a run:
    digest per recipient and queued in the outbox;
 4. the outbox is delivered; what fails stays there for the next run.
 
-A source that fails is reported and skipped; the others go on.
+A source that fails is reported and skipped; the others go on. Its watermark stays where
+its last committed batch left it, so the next run resumes exactly there.
+
+Every run writes a row of the ``runs`` ledger: start, end, status (``ok``, ``partial`` when a
+source or rule failed, ``interrupted`` when asked to stop between two batches, ``failed`` with
+the error when the run itself broke), and its summary as JSON (rows per source, findings and
+new alerts per rule, errors, the daemon job and node that ran it).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +55,8 @@ class SourceReport:
     quarantined: int = 0
     files: int = 0
     error: str | None = None
+    #: Why the source was not pulled this run (backing off after failures, stopping).
+    skipped: str | None = None
 
 
 @dataclass
@@ -66,11 +74,22 @@ class RunSummary:
     failed: int = 0
     retrying: int = 0
     unassigned: int = 0
+    #: True when the run stopped early because it was asked to (SIGTERM).
+    interrupted: bool = False
+    #: Anything the caller adds to the ledger (the daemon's job, node, catch-up).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         """True when no source and no rule failed."""
         return not self.rule_errors and all(s.error is None for s in self.sources)
+
+    @property
+    def status(self) -> str:
+        """The ledger status: ``ok``, ``partial`` or ``interrupted``."""
+        if self.interrupted:
+            return "interrupted"
+        return "ok" if self.ok else "partial"
 
     def as_json(self) -> dict[str, Any]:
         """JSON-safe form, stored in the run ledger."""
@@ -84,6 +103,8 @@ class RunSummary:
             "failed": self.failed,
             "retrying": self.retrying,
             "unassigned": self.unassigned,
+            "interrupted": self.interrupted,
+            **self.extra,
         }
 
 
@@ -96,16 +117,39 @@ def load_ruleset(config: Config) -> RuleSet:
 
 
 def run_once(
-    config: Config, *, now: datetime | None = None, ruleset: RuleSet | None = None
+    config: Config,
+    *,
+    now: datetime | None = None,
+    ruleset: RuleSet | None = None,
+    engine: Engine | None = None,
+    sources: Collection[str] | None = None,
+    skip: Mapping[str, str] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    deliver: bool = True,
+    extra: Mapping[str, Any] | None = None,
 ) -> RunSummary:
-    """Pull, evaluate, store and notify once. See the module docstring for the order."""
+    """Pull, evaluate, store and notify once. See the module docstring for the order.
+
+    The daemon narrows a run to ``sources`` (a schedule group), passes ``skip`` (source ->
+    reason, e.g. backing off after failures), ``should_stop`` (checked between batches: the
+    run ends early, every committed batch stays committed, nothing is half-written),
+    ``deliver=False`` when it flushes the outbox itself, and ``extra`` for the ledger.
+    """
     now = now or datetime.now().replace(microsecond=0)
     ruleset = ruleset or load_ruleset(config)
-    engine = store.connect(config.store_url)
+    own = engine is None
+    engine = engine or store.connect(config.store_url)
     try:
-        return _Run(config, ruleset, engine, now).execute()
+        run = _Run(config, ruleset, engine, now)
+        run.only = set(sources) if sources is not None else None
+        run.skip = dict(skip or {})
+        run.should_stop = should_stop or (lambda: False)
+        run.deliver = deliver
+        run.extra = dict(extra or {})
+        return run.execute()
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()
 
 
 class _Run:
@@ -114,6 +158,11 @@ class _Run:
         self.ruleset = ruleset
         self.engine = engine
         self.now = now
+        self.only: set[str] | None = None
+        self.skip: dict[str, str] = {}
+        self.should_stop: Callable[[], bool] = lambda: False
+        self.deliver = True
+        self.extra: dict[str, Any] = {}
         self.ctx = EvalContext(now=now)
         self.metas = {r.meta.id: r.meta for r in ruleset.rules}
         self.directory = self._directory(_empty(config.routing.directory))
@@ -132,9 +181,43 @@ class _Run:
             ).inserted_primary_key
             assert key is not None
             run_id = key[0]
-        summary = RunSummary(run_id=int(run_id), started_at=self.now)
+        summary = RunSummary(run_id=int(run_id), started_at=self.now, extra=self.extra)
         self.summary = summary
-        sources = [s for s in self.config.sources.values() if s.enabled]
+        try:
+            self._steps()
+        except BaseException as exc:
+            # The ledger says why the run broke; every batch committed before stays committed.
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(store.runs)
+                    .where(store.runs.c.id == summary.run_id)
+                    .values(
+                        ended_at=datetime.now().replace(microsecond=0),
+                        status="failed",
+                        summary=summary.as_json(),
+                        error=f"{type(exc).__name__}: {exc}"[:2000],
+                    )
+                )
+            raise
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(store.runs)
+                .where(store.runs.c.id == summary.run_id)
+                .values(
+                    ended_at=datetime.now().replace(microsecond=0),
+                    status=summary.status,
+                    summary=summary.as_json(),
+                )
+            )
+        return summary
+
+    def _steps(self) -> None:
+        summary = self.summary
+        sources = [
+            s
+            for s in self.config.sources.values()
+            if s.enabled and (self.only is None or s.name in self.only)
+        ]
         # Reference data first: routing needs the whole directory before any alert is raised.
         sources.sort(key=lambda s: not datasets.get(s.dataset).reference)
         directory_loaded = False
@@ -144,6 +227,13 @@ class _Run:
                 directory_loaded = True
             report = SourceReport(source.name, source.dataset)
             summary.sources.append(report)
+            if source.name in self.skip:
+                report.skipped = self.skip[source.name]
+                continue
+            if self.should_stop():
+                summary.interrupted = True
+                report.skipped = "stopping"
+                continue
             try:
                 self._pull(source, report)
             except SourceError as exc:
@@ -154,19 +244,11 @@ class _Run:
                 log.exception("source %s failed", source.name)
         if not directory_loaded:
             self._load_directory()
-        self._evaluate_with_history()
+        if not summary.interrupted:
+            # Stopping skips the rules that need history; their state is not advanced, so
+            # the next run evaluates everything this one stored.
+            self._evaluate_with_history()
         self._notify()
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(store.runs)
-                .where(store.runs.c.id == summary.run_id)
-                .values(
-                    ended_at=datetime.now().replace(microsecond=0),
-                    status="ok" if summary.ok else "partial",
-                    summary=summary.as_json(),
-                )
-            )
-        return summary
 
     def _load_directory(self) -> None:
         # From the record history, not this run's pull: a directory source that is down
@@ -189,6 +271,10 @@ class _Run:
         else:
             for batch in connector.pull(state):
                 self._commit(source, batch, report)
+                if self.should_stop():
+                    # Between two batches: what is committed is whole, the rest comes next run.
+                    self.summary.interrupted = True
+                    return
 
     def _state(self, source: str) -> SourceState:
         with self.engine.connect() as conn:
@@ -386,7 +472,11 @@ class _Run:
                     run_id=self.summary.run_id,
                     now=self.now,
                 )
-        report = deliver_pending(self.engine, self.config.notify, self.directory, now=self.now)
+        if not self.deliver or self.summary.interrupted:
+            return  # the daemon flushes the outbox itself (on shutdown: within a timeout)
+        report = deliver_pending(
+            self.engine, self.config.notify.for_delivery(), self.directory, now=self.now
+        )
         self.summary.sent = report.sent
         self.summary.failed = report.failed
         self.summary.retrying = report.retrying

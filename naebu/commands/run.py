@@ -19,23 +19,58 @@ from naebu.problems import ProblemsError
     metavar="YYYY-MM-DD[THH:MM]",
     help="pretend the clock says this (tests, backtests)",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="daemon log format (default: [daemon] log_format, else text)",
+)
 @with_config
-def run(config: Config, once: bool, now_text: str | None) -> None:
-    """Pull the sources, evaluate the rules, store alerts and notify; repeat on the schedule."""
+def run(config: Config, once: bool, now_text: str | None, log_format: str | None) -> None:
+    """Pull the sources, evaluate the rules, store alerts and notify; repeat on the schedule.
+
+    Without --once, naebu stays up: one process per store leads (a second one waits as a
+    standby and takes over when the first dies), and SIGTERM/SIGINT stop it cleanly.
+    """
     from naebu.pipeline import load_ruleset, run_once, summary_lines
 
     now = parse_now(now_text)
+    if not once:
+        from naebu.daemon.logs import configure_logging
+        from naebu.daemon.service import Daemon
+
+        configure_logging(log_format or config.daemon.log_format)
+        try:
+            load_ruleset(config)
+        except ProblemsError as exc:
+            # The daemon starts with the rules that load (an unattended restart must not
+            # switch every control off) and reports the rest; say so on the way in too.
+            for p in exc.problems:
+                click.echo(f"warning: {p}", err=True)
+        sys.exit(Daemon(config).serve())
+
     try:
         ruleset = load_ruleset(config)
     except ProblemsError as exc:
         raise UserError(exc.problems) from None
-    if once:
-        summary = run_once(config, now=now, ruleset=ruleset)
-        for line in summary_lines(summary, {r.meta.id: r.meta for r in ruleset.rules}):
-            click.echo(line)
-        if not summary.ok:
-            sys.exit(1)
-        return
-    from naebu.scheduler import run_forever
+    from naebu.daemon.leader import leader_lock
 
-    run_forever(config)
+    # A one-off run beside an active daemon would race with it: take the lock or refuse.
+    try:
+        lock = leader_lock(config.store_url)
+    except ValueError:
+        lock = None
+    if lock is not None and not lock.try_acquire():
+        raise UserError(
+            f"another naebu run is active on this store (leader: {lock.holder() or 'unknown'}); "
+            "stop it, or let it do the run"
+        )
+    try:
+        summary = run_once(config, now=now, ruleset=ruleset)
+    finally:
+        if lock is not None:
+            lock.release()
+    for line in summary_lines(summary, {r.meta.id: r.meta for r in ruleset.rules}):
+        click.echo(line)
+    if not summary.ok:
+        sys.exit(1)

@@ -1,0 +1,37 @@
+"""`naebu status`: what the daemon is doing, read from the store."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from naebu.commands.common import with_config
+from naebu.config import Config
+
+
+@click.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="output format"
+)
+@with_config
+def status(config: Config, fmt: str) -> None:
+    """The leader, the last run per source and its lag, the outbox and alerts by state."""
+    from naebu import store
+    from naebu.daemon.leader import leader_lock
+    from naebu.daemon.status import collect_status, status_lines
+
+    engine = store.connect(config.store_url)
+    try:
+        try:
+            leader = leader_lock(config.store_url).holder()
+        except ValueError:
+            leader = None
+        info = collect_status(config, engine, leader)
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    for line in status_lines(info):
+        click.echo(line)
