@@ -45,7 +45,11 @@ SEVERITY_LABELS = {
 #: How a recipient is told about an alert that is not theirs to handle.
 ROLE_LABELS = {
     "ko": {"official": "처리 담당", "manager": "부서관리자 통보", "audit": "감사부서 통보"},
-    "en": {"official": "to handle", "manager": "for the department manager", "audit": "for the audit office"},
+    "en": {
+        "official": "to handle",
+        "manager": "for the department manager",
+        "audit": "for the audit office",
+    },
 }
 
 #: ``last_error`` of a message whose recipient lacks the address a channel needs.
@@ -164,7 +168,7 @@ def _already_queued(conn: Connection, alert_ids: Sequence[int]) -> set[tuple[int
     return done
 
 
-def alert_recipients(row: Mapping[str, Any], directory: Directory) -> dict[str, list[str]]:
+def alert_recipients(row: Mapping[Any, Any], directory: Directory) -> dict[str, list[str]]:
     """Who is told about a newly raised alert (employee id -> targets), per its notify_roles.
 
     An assignee the directory does not know is still a recipient (under their id), so the

@@ -63,9 +63,7 @@ def sync_officials(conn: Connection, directory: Directory, *, now: datetime) -> 
             changed += 1
     gone = [eid for eid, r in stored.items() if r.active]
     if gone:
-        conn.execute(
-            update(t).where(t.c.employee_id.in_(gone)).values(active=False, synced_at=now)
-        )
+        conn.execute(update(t).where(t.c.employee_id.in_(gone)).values(active=False, synced_at=now))
         changed += len(gone)
     return changed
 

@@ -196,10 +196,10 @@ def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) ->
     return inserted
 
 
-def _latest(conn: Connection, fingerprints: Iterable[str]) -> dict[str, tuple[Row[Any], int]]:
+def _latest(conn: Connection, fingerprints: Iterable[str]) -> dict[str, tuple[Any, int]]:
     """Finding fingerprint -> (its newest alert row, how many alerts it has had)."""
     a = alerts_table.c
-    found: dict[str, tuple[Row[Any], int]] = {}
+    found: dict[str, tuple[Any, int]] = {}
     for part in chunks(sorted(set(fingerprints))):
         rows = conn.execute(
             select(a.id, a.fingerprint, a.finding_fingerprint, a.status, a.evidence_hash)

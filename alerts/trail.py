@@ -95,9 +95,7 @@ def _head(conn: Connection) -> tuple[int, str]:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
     row = conn.execute(
-        select(audit_head.c.seq, audit_head.c.hash)
-        .where(audit_head.c.id == 1)
-        .with_for_update()
+        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
     ).first()
     if row is not None:
         return int(row.seq), str(row.hash)

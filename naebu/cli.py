@@ -12,6 +12,7 @@ import sys
 import click
 
 from naebu.commands.alerts import alerts
+from naebu.commands.audit import audit
 from naebu.commands.backtest import backtest
 from naebu.commands.check import check
 from naebu.commands.demo import demo
@@ -19,6 +20,7 @@ from naebu.commands.evaluate import evaluate
 from naebu.commands.export import export
 from naebu.commands.run import run
 from naebu.commands.status import status
+from naebu.commands.suppress import suppress
 from naebu.commands.test_rule import test_rule
 
 
@@ -34,7 +36,19 @@ def main(verbose: bool) -> None:
     )
 
 
-for command in (demo, check, run, alerts, test_rule, backtest, evaluate, export, status):
+for command in (
+    demo,
+    check,
+    run,
+    alerts,
+    test_rule,
+    backtest,
+    evaluate,
+    export,
+    status,
+    suppress,
+    audit,
+):
     main.add_command(command)
 
 

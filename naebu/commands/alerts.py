@@ -1,20 +1,27 @@
-"""`naebu alerts ...`: look at and act on alerts."""
+"""`naebu alerts ...`: look at and act on alerts.
+
+``list`` and ``show`` read the store; ``ack``, ``correct``, ``explain``, ``false-positive``,
+``review`` and ``reassign`` take one step of the lifecycle (:mod:`alerts.lifecycle`) as the
+official named by ``--as``. A refused step (unknown alert, not allowed, missing comment) is
+one line in Korean and English and exit code 1.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
 from sqlalchemy import select
 
 from naebu import store
-from naebu.commands.common import with_config
+from naebu.commands.common import UserError, parse_now, with_config
 from naebu.config import Config
 
 
 @click.group()
 def alerts() -> None:
-    """Look at the alerts in the store."""
+    """Look at alerts and act on them (경보 조회와 처리)."""
 
 
 @alerts.command("list")
@@ -72,3 +79,163 @@ def alerts_list(
             f"{(r['department'] or '-'):<12} {(r['assignee'] or '-'):<8} {deadline:<10}  {r['message']}"
         )
     click.echo(f"{len(rows)} alert(s)")
+
+
+# -- acting on an alert ----------------------------------------------------------------------
+
+AS_HELP = "employee id of the official taking the step (담당자 명부의 직원 번호)"
+NOW_HELP = "pretend the clock says this (tests, backtests)"
+
+
+def _step(
+    config: Config,
+    alert_id: int,
+    action: str,
+    actor: str,
+    comment: str | None,
+    now_text: str | None,
+    to: str | None = None,
+) -> None:
+    """Take one lifecycle step and print what changed; a refused step is one line, exit 1."""
+    from alerts.lifecycle import LifecycleError, act
+    from alerts.officials import load_directory
+
+    now = parse_now(now_text) or datetime.now().replace(microsecond=0)
+    engine = store.connect(config.store_url)
+    try:
+        directory = load_directory(config, engine)
+        with engine.begin() as conn:
+            out = act(conn, alert_id, action, actor, comment, now=now, to=to, directory=directory)
+    except LifecycleError as exc:
+        raise UserError(f"naebu alerts: {exc}") from None
+    finally:
+        engine.dispose()
+    line = f"alert #{out.alert_id}: {out.from_status} -> {out.to_status}"
+    if out.action == "reassign":
+        line += f", assigned to {out.assignee}"
+    if out.action == "reject" and out.deadline is not None:
+        line += f", new deadline {out.deadline:%Y-%m-%d}"
+    click.echo(f"{line} (audit entry #{out.trail_seq})")
+
+
+def _acting(name: str, action: str, summary: str) -> None:
+    @alerts.command(name, help=summary)
+    @click.argument("alert_id", type=int)
+    @click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+    @click.option("--comment", "-m", help="what was done or why (required for some steps)")
+    @click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+    @with_config
+    def command(
+        config: Config, alert_id: int, actor: str, comment: str | None, now_text: str | None
+    ) -> None:
+        _step(config, alert_id, action, actor, comment, now_text)
+
+
+_acting("ack", "acknowledge", "Acknowledge an alert (확인): you have seen it and will handle it.")
+_acting("correct", "correct", "Report the item corrected (조치 완료).")
+_acting("explain", "explain", "Explain why the item is in order (소명); needs --comment.")
+_acting("false-positive", "false_positive", "Report a false positive (오탐); needs --comment.")
+
+
+@alerts.command("review")
+@click.argument("alert_id", type=int)
+@click.option("--accept/--reject", "accept", default=None, help="close the alert or send it back")
+@click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+@click.option("--comment", "-m", help="the review's comment (required to reject)")
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def alerts_review(
+    config: Config,
+    alert_id: int,
+    accept: bool | None,
+    actor: str,
+    comment: str | None,
+    now_text: str | None,
+) -> None:
+    """Review how an alert was handled (감사 검토): --accept closes it, --reject sends it back."""
+    if accept is None:
+        raise UserError("naebu alerts review: give --accept or --reject (승인 또는 반려를 지정)")
+    _step(config, alert_id, "accept" if accept else "reject", actor, comment, now_text)
+
+
+@alerts.command("reassign")
+@click.argument("alert_id", type=int)
+@click.option("--to", "to", required=True, metavar="EMPLOYEE_ID", help="the new assignee")
+@click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+@click.option("--comment", "-m", help="why")
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def alerts_reassign(
+    config: Config, alert_id: int, to: str, actor: str, comment: str | None, now_text: str | None
+) -> None:
+    """Hand an open alert to another official (재배정)."""
+    _step(config, alert_id, "reassign", actor, comment, now_text, to=to)
+
+
+@alerts.command("show")
+@click.argument("alert_id", type=int)
+@with_config
+def alerts_show(config: Config, alert_id: int) -> None:
+    """Show one alert: its evidence (masked), its audit trail and who was told when."""
+    from alerts.masking import mask_mapping, mask_text
+    from alerts.trail import entries
+
+    engine = store.connect(config.store_url)
+    try:
+        with engine.connect() as conn:
+            alert = conn.execute(select(store.alerts).where(store.alerts.c.id == alert_id)).first()
+            if alert is None:
+                raise UserError(
+                    f"naebu alerts: 경보 #{alert_id}이(가) 없습니다 (no alert #{alert_id})"
+                )
+            trail = entries(conn, alert_id)
+            d, o = store.deliveries.c, store.outbox.c
+            ledger = conn.execute(
+                select(d.recipient, d.kind, o.channel, o.status, o.created_at, o.sent_at)
+                .join(store.outbox, o.id == d.outbox_id)
+                .where(d.alert_id == alert_id)
+                .order_by(o.id)
+            ).all()
+            reopened_as = (
+                conn.execute(
+                    select(store.alerts.c.id).where(store.alerts.c.reopened_from == alert_id)
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        engine.dispose()
+    a = alert._mapping
+    click.echo(f"alert #{a['id']}  {a['rule_id']}  [{a['severity']}]  {a['status']}")
+    click.echo(f"  title:      {a['title']}")
+    click.echo(f"  message:    {mask_text(a['message'])}")
+    click.echo(f"  record:     {a['dataset']} {a['record_key']}")
+    click.echo(f"  department: {a['department'] or '-'}   assignee: {a['assignee'] or '-'}")
+    click.echo(f"  raised:     {a['created_at']:%Y-%m-%d %H:%M}   deadline: {_day(a['deadline'])}")
+    if a["reopened_from"]:
+        click.echo(f"  reopened from alert #{a['reopened_from']}")
+    for n in reopened_as:
+        click.echo(f"  reopened as alert #{n}")
+    if a["suppression_id"]:
+        click.echo(f"  suppression: #{a['suppression_id']}")
+    click.echo("  evidence:")
+    evidence = a["evidence"] if isinstance(a["evidence"], dict) else {}
+    for k, v in mask_mapping(evidence).items():
+        click.echo(f"    {k}: {v}")
+    click.echo("  audit trail:")
+    for e in trail:
+        arrow = f"{e['from_status'] or '-'} -> {e['to_status'] or '-'}"
+        note = f"  {mask_text(e['comment'])}" if e["comment"] else ""
+        click.echo(
+            f"    #{e['seq']} {e['at']:%Y-%m-%d %H:%M} {e['actor']} {e['action']} {arrow}{note}"
+        )
+    click.echo("  notifications:")
+    for r in ledger:
+        sent = f" sent {r.sent_at:%Y-%m-%d %H:%M}" if r.sent_at else ""
+        click.echo(
+            f"    {r.created_at:%Y-%m-%d %H:%M} {r.kind} to {r.recipient} via {r.channel}: {r.status}{sent}"
+        )
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else "-"

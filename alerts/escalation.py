@@ -1,0 +1,280 @@
+"""Reminders, escalations and follow-up notices: what each run tells people besides new alerts.
+
+:func:`remind_and_escalate` runs once per run (after new alerts are queued, before the
+outbox is delivered) and, for every alert still waiting for its official (raised,
+acknowledged or rejected):
+
+- **reminder** (기한 임박): from ``routing.remind_before_days`` business days before the
+  deadline, to the assignee - unless the deadline was set inside that window already;
+- **escalation to the manager** (부서관리자 보고): once the deadline has passed, to the
+  department's managers (the audit office when the department has none);
+- **escalation to the audit office** (감사부서 보고): ``routing.escalate_audit_after_days``
+  business days after the deadline.
+
+It also tells people about steps taken since the last run, read from the audit trail: answers
+awaiting review go to the audit office, review results (accepted or rejected with the
+auditor's comment) and reassignments to the official, suppressions added or removed to the
+audit office. Whoever took a step is not told about it.
+
+Each of these goes out once: a ``followups`` row with a unique key (alert, step and the
+deadline it belongs to, or the trail entry) is written in the same transaction as the
+messages. A rejected alert has a new deadline, so its reminders and escalations start over.
+Everything for one recipient in one run is one digest per channel, in the outbox (retried
+like any message) with a ``deliveries`` row per alert. Escalations are audit-trail entries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, insert, select
+
+from alerts.calendar import add_business_days, business_days_before
+from alerts.digest import queue_message
+from alerts.directory import Directory, Official
+from alerts.lifecycle import OPEN
+from alerts.notices import Notice, render_notices
+from alerts.officials import sync_officials
+from alerts.raising import chunks
+from alerts.suppressions import get_suppression
+from alerts.trail import SYSTEM, Step, append
+from naebu.config import NotifyConfig, RoutingConfig
+from naebu.store import alerts as alerts_table
+from naebu.store import audit_trail, followups
+
+log = logging.getLogger(__name__)
+
+#: Trail actions that are told to someone, and the kind of notice they make.
+TRAIL_NOTICES = {
+    "correct": "answered",
+    "explain": "answered",
+    "false_positive": "answered",
+    "accept": "review",
+    "reject": "review",
+    "reassign": "reassigned",
+    "suppress_add": "suppression",
+    "suppress_remove": "suppression",
+}
+
+
+@dataclass
+class FollowupReport:
+    """What one :func:`remind_and_escalate` call queued."""
+
+    reminders: int = 0
+    escalated_to_manager: int = 0
+    escalated_to_audit: int = 0
+    notices: int = 0
+    messages: int = 0
+    #: Alerts that were due a reminder or escalation but had nobody to tell.
+    nobody_to_tell: list[int] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """A one-line summary for the run's report."""
+        return [
+            f"follow-ups: {self.reminders} reminder(s), {self.escalated_to_manager} "
+            f"escalated to managers, {self.escalated_to_audit} to the audit office, "
+            f"{self.notices} notice(s); {self.messages} message(s) queued"
+        ]
+
+
+@dataclass
+class _Plan:
+    now: datetime
+    by_recipient: dict[str, list[Notice]] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    report: FollowupReport = field(default_factory=FollowupReport)
+
+    def add(
+        self,
+        key: str,
+        notice: Notice,
+        recipients: Iterable[Official],
+        alert_id: int | None = None,
+        trail_seq: int | None = None,
+    ) -> list[str]:
+        ids = sorted({o.employee_id for o in recipients})
+        for eid in ids:
+            self.by_recipient.setdefault(eid, []).append(notice)
+        self.rows.append(
+            {
+                "key": key,
+                "kind": notice.kind,
+                "alert_id": alert_id,
+                "trail_seq": trail_seq,
+                "recipients": ids,
+                "created_at": self.now,
+            }
+        )
+        return ids
+
+
+def _known_keys(conn: Connection, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(sorted(set(keys))):
+        found.update(
+            conn.execute(select(followups.c.key).where(followups.c.key.in_(part))).scalars()
+        )
+    return found
+
+
+def _due_steps(alert: Row[Any], routing: RoutingConfig, now: datetime) -> list[tuple[str, str]]:
+    """(kind, key) of the reminder or escalations ``alert`` is due at ``now``."""
+    deadline: datetime = alert.deadline
+    stamp = f"{alert.id}:{deadline.isoformat(timespec='seconds')}"
+    if now > deadline:
+        due = [("escalate_manager", f"escalate_manager:{stamp}")]
+        if now > add_business_days(deadline, routing.escalate_audit_after_days):
+            due.append(("escalate_audit", f"escalate_audit:{stamp}"))
+        return due
+    if routing.remind_before_days <= 0:
+        return []
+    start = business_days_before(deadline, routing.remind_before_days)
+    set_at: datetime = alert.deadline_set_at or alert.created_at
+    if now.date() >= start and set_at.date() < start:
+        return [("remind", f"remind:{stamp}")]
+    return []
+
+
+def _deadlines(conn: Connection, directory: Directory, routing: RoutingConfig, plan: _Plan) -> None:
+    a = alerts_table.c
+    # Calendar days are a generous bound for business days (holidays included).
+    horizon = plan.now + timedelta(days=2 * routing.remind_before_days + 14)
+    rows = list(
+        conn.execute(
+            select(alerts_table)
+            .where(a.status.in_(OPEN), a.deadline.is_not(None), a.deadline <= horizon)
+            .order_by(a.id)
+        )
+    )
+    due = [(r, kind, key) for r in rows for kind, key in _due_steps(r, routing, plan.now)]
+    known = _known_keys(conn, [key for _, _, key in due])
+    for alert, kind, key in due:
+        if key in known:
+            continue
+        if kind == "remind":
+            people = [p for p in (directory.resolve(alert.assignee),) if p is not None]
+            people = people or directory.managers(alert.department)
+        elif kind == "escalate_manager":
+            people = directory.managers(alert.department) or directory.audit_office()
+        else:
+            people = directory.audit_office()
+        notice = Notice(kind, alert=alert._mapping)
+        told = plan.add(key, notice, people, alert_id=alert.id)
+        if not told:
+            plan.report.nobody_to_tell.append(alert.id)
+            log.warning("alert #%d: %s due but nobody to tell", alert.id, kind)
+        if kind == "remind":
+            plan.report.reminders += 1
+            continue
+        step = "manager" if kind == "escalate_manager" else "audit"
+        if step == "manager":
+            plan.report.escalated_to_manager += 1
+        else:
+            plan.report.escalated_to_audit += 1
+        plan.steps.append(
+            Step(
+                SYSTEM,
+                "escalate",
+                plan.now,
+                alert_id=alert.id,
+                from_status=alert.status,
+                to_status=alert.status,
+                details={
+                    "step": step,
+                    "deadline": alert.deadline.isoformat(timespec="seconds"),
+                    "recipients": told,
+                },
+            )
+        )
+
+
+def _trail_notices(conn: Connection, directory: Directory, plan: _Plan) -> None:
+    t = audit_trail.c
+    handled = select(followups.c.trail_seq).where(followups.c.trail_seq.is_not(None))
+    entries = list(
+        conn.execute(
+            select(audit_trail)
+            .where(t.action.in_(sorted(TRAIL_NOTICES)), ~t.seq.in_(handled))
+            .order_by(t.seq)
+        )
+    )
+    alert_ids = sorted({e.alert_id for e in entries if e.alert_id is not None})
+    alerts: dict[int, Row[Any]] = {}
+    for part in chunks(alert_ids):
+        alerts.update(
+            (r.id, r) for r in conn.execute(select(alerts_table).where(alerts_table.c.id.in_(part)))
+        )
+    for e in entries:
+        kind = TRAIL_NOTICES[e.action]
+        alert = alerts.get(e.alert_id) if e.alert_id is not None else None
+        if kind in ("answered", "suppression"):
+            people = directory.audit_office()
+        elif kind == "reassigned":
+            people = [p for p in (directory.resolve((e.details or {}).get("to_assignee")),) if p]
+        else:  # review result: back to the official
+            people = [p for p in (directory.resolve(alert.assignee if alert else None),) if p]
+        people = [p for p in people if p.employee_id != e.actor]
+        if kind == "answered" and (alert is None or alert.status != e.to_status):
+            people = []  # reviewed (or answered again) since: nothing left to review here
+        suppression = None
+        if e.suppression_id is not None:
+            suppression = get_suppression(conn, int(e.suppression_id))
+        notice = Notice(
+            kind,
+            alert=alert._mapping if alert is not None else None,
+            entry=e._mapping,
+            suppression=suppression,
+        )
+        plan.add(f"trail:{e.seq}", notice, people, alert_id=e.alert_id, trail_seq=int(e.seq))
+        plan.report.notices += 1
+
+
+def remind_and_escalate(
+    engine: Engine,
+    directory: Directory,
+    notify: NotifyConfig,
+    *,
+    now: datetime,
+    routing: RoutingConfig | None = None,
+    run_id: int | None = None,
+) -> FollowupReport:
+    """Queue this run's reminders, escalations and notices (see the module docstring).
+
+    ``routing`` defaults to the directory's (``Directory.routing``), else the built-in
+    defaults. The directory is also stored as the officials table (the command line and the
+    web inbox act with it). One transaction: the messages, their ledger rows, the follow-up
+    records and the escalations' audit entries commit together. Does not deliver: call
+    :func:`~alerts.outbox.deliver_pending` next.
+    """
+    routing = routing or directory.routing or RoutingConfig()
+    plan = _Plan(now=now)
+    with engine.begin() as conn:
+        sync_officials(conn, directory, now=now)
+        _deadlines(conn, directory, routing, plan)
+        _trail_notices(conn, directory, plan)
+        for recipient_id in sorted(plan.by_recipient):
+            notices = plan.by_recipient[recipient_id]
+            subject, body = render_notices(
+                directory.get(recipient_id), recipient_id, notices, directory, notify.language, now
+            )
+            plan.report.messages += queue_message(
+                conn,
+                recipient_id,
+                subject,
+                body,
+                [(n.alert["id"], n.kind) for n in notices if n.alert is not None],
+                directory,
+                notify,
+                run_id=run_id,
+                now=now,
+            )
+        if plan.rows:
+            conn.execute(insert(followups), plan.rows)
+        append(conn, plan.steps)
+    return plan.report

@@ -1,0 +1,236 @@
+"""Follow-up digests: reminders, escalations, review results and other notices, in one
+message per recipient per run.
+
+Rendered from ``templates/followup_<language>.j2`` in the same Jinja2 sandbox as the digest of
+new alerts, and masked as a whole (comments officials write may quote an account number).
+The template only lays out sections; the wording of each line is chosen here, per language,
+so Korean and English say the same things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from alerts.calendar import business_days_between
+from alerts.digest import SEVERITY_LABELS, environment
+from alerts.directory import Directory, Official
+from alerts.lifecycle import STATUS_LABELS
+from alerts.masking import mask_text
+from alerts.suppressions import Suppression
+
+#: Section order, with (title, note, short label for the subject) per language.
+SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
+    "ko": {
+        "escalate_audit": (
+            "처리 기한 경과 - 감사부서 보고",
+            "기한이 지나도록 처리되지 않아 감사부서에 보고된 경보입니다.",
+            "감사부서 보고",
+        ),
+        "escalate_manager": (
+            "처리 기한 경과 - 부서관리자 보고",
+            "기한이 지나도록 처리되지 않은 부서 경보입니다. 담당자의 처리를 독려해 주십시오.",
+            "기한 경과",
+        ),
+        "remind": (
+            "처리 기한 임박",
+            "처리 기한이 다가온 경보입니다. 기한 내에 조치하시거나 소명해 주십시오.",
+            "기한 임박",
+        ),
+        "review": ("검토 결과", "감사부서의 검토 결과입니다.", "검토 결과"),
+        "reassigned": ("재배정된 경보", "다음 경보가 새로 배정되었습니다.", "재배정"),
+        "answered": (
+            "검토 대기",
+            "담당 부서가 처리 결과를 보고한 경보입니다. 검토해 주십시오.",
+            "검토 대기",
+        ),
+        "suppression": (
+            "경보 예외 처리 등록·해제",
+            "경보 예외 처리(억제)가 등록되거나 해제되었습니다.",
+            "예외 처리",
+        ),
+    },
+    "en": {
+        "escalate_audit": (
+            "Overdue - reported to the audit office",
+            "These alerts are past their deadline and were reported to the audit office.",
+            "reported to audit",
+        ),
+        "escalate_manager": (
+            "Overdue - reported to the department manager",
+            "These alerts of your department are past their deadline; please follow up.",
+            "overdue",
+        ),
+        "remind": (
+            "Deadline approaching",
+            "Please act on or explain these alerts before their deadline.",
+            "due soon",
+        ),
+        "review": ("Review results", "The audit office reviewed these alerts.", "reviewed"),
+        "reassigned": ("Reassigned to you", "These alerts are now yours.", "reassigned"),
+        "answered": (
+            "Awaiting your review",
+            "The department reported how these alerts were handled; please review them.",
+            "to review",
+        ),
+        "suppression": (
+            "Suppressions added or removed",
+            "Alert suppressions were added or removed.",
+            "suppressions",
+        ),
+    },
+}
+
+_LABELS = {
+    "ko": {
+        "alert": "경보 번호",
+        "record": "대상",
+        "assignee": "담당자",
+        "status": "상태",
+        "deadline": "처리 기한",
+        "overdue": "경과 영업일",
+        "result": "검토 결과",
+        "accept": "승인 (종결)",
+        "reject": "반려 - 다시 처리해 주십시오",
+        "new_deadline": "새 처리 기한",
+        "comment": "의견",
+        "by": "처리자",
+        "answer": "처리 내용",
+        "rule": "규칙",
+        "target": "대상",
+        "reason": "사유",
+        "expires": "만료일",
+        "added": "등록",
+        "removed": "해제",
+        "from": "이전 담당자",
+    },
+    "en": {
+        "alert": "Alert",
+        "record": "Record",
+        "assignee": "Assigned to",
+        "status": "Status",
+        "deadline": "Deadline",
+        "overdue": "Business days overdue",
+        "result": "Result",
+        "accept": "accepted (closed)",
+        "reject": "rejected - please handle it again",
+        "new_deadline": "New deadline",
+        "comment": "Comment",
+        "by": "By",
+        "answer": "Answer",
+        "rule": "Rule",
+        "target": "Target",
+        "reason": "Reason",
+        "expires": "Expires",
+        "added": "added",
+        "removed": "removed",
+        "from": "Previously",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One thing to tell one or more people: about an alert, a trail entry, a suppression."""
+
+    kind: str
+    alert: Mapping[Any, Any] | None = None
+    entry: Mapping[Any, Any] | None = None
+    suppression: Suppression | None = None
+
+
+def _name(directory: Directory, employee_id: str | None) -> str:
+    official = directory.get(employee_id)
+    if official is None:
+        return employee_id or "-"
+    return f"{official.display_name} ({official.department or '-'})"
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, str) and value:
+        return value[:10]
+    return "-"
+
+
+def _item(n: Notice, directory: Directory, language: str, now: datetime) -> dict[str, Any]:
+    lab = _LABELS[language]
+    lines: list[tuple[str, str]] = []
+    if n.kind == "suppression" and n.suppression is not None:
+        s, e = n.suppression, n.entry or {}
+        added = e.get("action") == "suppress_add"
+        heading = f"#{s.id} {s.rule_id}: {s.target} ({lab['added'] if added else lab['removed']})"
+        lines += [
+            (lab["reason"], str(e.get("comment") or "-")),
+            (lab["by"], _name(directory, e.get("actor"))),
+        ]
+        if added:
+            lines.append((lab["expires"], _day(s.expires_at)))
+        return {"heading": heading, "lines": lines}
+    a = n.alert or {}
+    severity = SEVERITY_LABELS[language].get(a.get("severity", ""), a.get("severity", ""))
+    heading = f"[{severity}] {a.get('title', '')} ({a.get('rule_id', '')})"
+    lines += [
+        (lab["alert"], f"#{a.get('id')}"),
+        (lab["record"], f"{a.get('dataset', '')} {a.get('record_key', '')}"),
+    ]
+    if n.kind != "reassigned":
+        lines.append((lab["assignee"], _name(directory, a.get("assignee"))))
+    status = a.get("status", "")
+    lines.append((lab["status"], STATUS_LABELS[language].get(status, status)))
+    deadline = a.get("deadline")
+    e = n.entry or {}
+    if n.kind in ("remind", "escalate_manager", "escalate_audit"):
+        lines.append((lab["deadline"], _day(deadline)))
+        if n.kind != "remind" and isinstance(deadline, datetime):
+            lines.append((lab["overdue"], str(max(business_days_between(deadline, now), 1))))
+    elif n.kind == "review":
+        lines.append(
+            (lab["result"], lab["accept"] if e.get("action") == "accept" else lab["reject"])
+        )
+        if e.get("action") == "reject":
+            lines.append((lab["new_deadline"], _day((e.get("details") or {}).get("deadline"))))
+        lines.append((lab["by"], _name(directory, e.get("actor"))))
+    elif n.kind == "answered":
+        answer = e.get("to_status", "")
+        lines.append((lab["answer"], STATUS_LABELS[language].get(answer, answer)))
+        lines.append((lab["by"], _name(directory, e.get("actor"))))
+    elif n.kind == "reassigned":
+        lines.append((lab["from"], _name(directory, (e.get("details") or {}).get("from_assignee"))))
+        lines.append((lab["deadline"], _day(deadline)))
+    if e.get("comment"):
+        lines.append((lab["comment"], str(e["comment"])))
+    return {"heading": heading, "lines": lines}
+
+
+def render_notices(
+    recipient: Official | None,
+    recipient_id: str,
+    notices: Sequence[Notice],
+    directory: Directory,
+    language: str,
+    now: datetime,
+) -> tuple[str, str]:
+    """The masked ``(subject, body)`` of one recipient's follow-up digest."""
+    language = language if language in SECTIONS else "ko"
+    sections = []
+    summary = []
+    for kind, (title, note, short) in SECTIONS[language].items():
+        items = [_item(n, directory, language, now) for n in notices if n.kind == kind]
+        if not items:
+            continue
+        sections.append({"title": title, "note": note, "entries": items})
+        summary.append(f"{short} {len(items)}건" if language == "ko" else f"{len(items)} {short}")
+    template = environment().get_template(f"followup_{language}.j2")
+    module = template.make_module(
+        {
+            "recipient": recipient.display_name if recipient else recipient_id,
+            "sections": sections,
+            "summary": ", ".join(summary),
+        }
+    )
+    subject = str(getattr(module, "subject", "")).strip()
+    return mask_text(subject), mask_text(str(module))

@@ -1,0 +1,186 @@
+"""`naebu suppress ...`: add, list and remove suppressions (경보 예외 처리).
+
+A suppression stops one rule from notifying about one record (``--record KEY``) or about
+every finding whose column has a value (``--where vendor_id=V10023``), until it expires.
+Adding and removing are audit-trail steps, and the audit office is told in its next digest.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time
+
+import click
+
+from naebu import datasets, store
+from naebu.commands.common import UserError, parse_now, with_config
+from naebu.config import Config
+from naebu.problems import ProblemsError, did_you_mean
+
+AS_HELP = "employee id of the 감사자 or 부서관리자 doing it"
+NOW_HELP = "pretend the clock says this (tests, backtests)"
+
+
+@click.group()
+def suppress() -> None:
+    """Suppress alerts of a rule for a record or a value, with a reason and an expiry."""
+
+
+def _check_target(config: Config, rule_id: str, column: str | None) -> None:
+    """The rule must exist, and the column be one of its dataset's (or the finding's)."""
+    from alerts.suppressions import FINDING_FIELDS
+    from naebu.pipeline import load_ruleset
+
+    try:
+        rules = {r.meta.id: r.meta for r in load_ruleset(config).rules}
+    except ProblemsError as exc:
+        raise UserError(exc.problems) from None
+    meta = rules.get(rule_id)
+    if meta is None:
+        hint = did_you_mean(rule_id, rules) or "naebu check lists the rules"
+        raise UserError(f"naebu suppress: unknown rule {rule_id!r} - {hint}")
+    if column is None or column in FINDING_FIELDS:
+        return
+    names = datasets.get(meta.dataset).column_names
+    if column not in names:
+        hint = did_you_mean(column, names) or "columns: " + ", ".join(names)
+        raise UserError(
+            f"naebu suppress: {column!r} is not a column of {meta.dataset} (rule {rule_id}) - {hint}"
+        )
+
+
+@suppress.command("add")
+@click.option("--rule", "rule_id", required=True, help="the rule id")
+@click.option("--record", "record_key", help="suppress this record (its key)")
+@click.option("--where", "where", metavar="COLUMN=VALUE", help="suppress findings with this value")
+@click.option("--reason", required=True, help="why (사유); shown to the audit office")
+@click.option("--until", "until", required=True, metavar="YYYY-MM-DD", help="expiry (만료일)")
+@click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def suppress_add(
+    config: Config,
+    rule_id: str,
+    record_key: str | None,
+    where: str | None,
+    reason: str,
+    until: str,
+    actor: str,
+    now_text: str | None,
+) -> None:
+    """Add a suppression (an expiry date means until the end of that day)."""
+    from alerts.officials import load_directory
+    from alerts.suppressions import SuppressionError, add_suppression
+
+    now = parse_now(now_text) or datetime.now().replace(microsecond=0)
+    expires = parse_now(until)
+    assert expires is not None
+    if expires.time() == time(0):
+        expires = datetime.combine(expires.date(), time(23, 59, 59))
+    column = value = None
+    if where is not None:
+        if "=" not in where:
+            raise UserError("naebu suppress: --where needs COLUMN=VALUE, e.g. vendor_id=V10023")
+        column, value = (p.strip() for p in where.split("=", 1))
+    _check_target(config, rule_id, column)
+    engine = store.connect(config.store_url)
+    try:
+        directory = load_directory(config, engine)
+        with engine.begin() as conn:
+            new_id = add_suppression(
+                conn,
+                rule_id=rule_id,
+                reason=reason,
+                author=actor,
+                expires_at=expires,
+                now=now,
+                record_key=record_key,
+                column=column,
+                value=value,
+                directory=directory,
+            )
+    except SuppressionError as exc:
+        raise UserError(f"naebu suppress: {exc}") from None
+    finally:
+        engine.dispose()
+    target = f"record {record_key}" if record_key is not None else f"{column} = {value}"
+    click.echo(f"suppression #{new_id}: {rule_id} {target} until {expires:%Y-%m-%d %H:%M}")
+
+
+@suppress.command("list")
+@click.option("--all", "show_all", is_flag=True, help="include removed suppressions")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def suppress_list(config: Config, show_all: bool, fmt: str, now_text: str | None) -> None:
+    """List suppressions, newest first, with their state (active, expired, removed)."""
+    from alerts.suppressions import list_suppressions
+
+    now = parse_now(now_text) or datetime.now().replace(microsecond=0)
+    engine = store.connect(config.store_url)
+    try:
+        with engine.connect() as conn:
+            found = list_suppressions(conn, include_inactive=show_all)
+    finally:
+        engine.dispose()
+
+    def state(s: object) -> str:
+        if getattr(s, "removed_at", None) is not None:
+            return "removed"
+        return "active" if s.active_at(now) else "expired"  # type: ignore[attr-defined]
+
+    if fmt == "json":
+        rows = [
+            {
+                "id": s.id,
+                "rule_id": s.rule_id,
+                "target": s.target,
+                "reason": s.reason,
+                "author": s.author,
+                "created_at": s.created_at.isoformat(sep=" "),
+                "expires_at": s.expires_at.isoformat(sep=" "),
+                "state": state(s),
+            }
+            for s in found
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{'id':>4}  {'rule':<24} {'state':<8} {'expires':<10} {'author':<8} target / reason"
+    )
+    for s in found:
+        click.echo(
+            f"{s.id:>4}  {s.rule_id:<24} {state(s):<8} {s.expires_at:%Y-%m-%d} {s.author:<8} "
+            f"{s.target} / {s.reason}"
+        )
+    click.echo(f"{len(found)} suppression(s)")
+
+
+@suppress.command("remove")
+@click.argument("suppression_id", type=int)
+@click.option("--reason", required=True, help="why it ends now")
+@click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def suppress_remove(
+    config: Config, suppression_id: int, reason: str, actor: str, now_text: str | None
+) -> None:
+    """End a suppression now; findings it hid are raised when next seen."""
+    from alerts.officials import load_directory
+    from alerts.suppressions import SuppressionError, remove_suppression
+
+    now = parse_now(now_text) or datetime.now().replace(microsecond=0)
+    engine = store.connect(config.store_url)
+    try:
+        directory = load_directory(config, engine)
+        with engine.begin() as conn:
+            removed = remove_suppression(
+                conn, suppression_id, actor=actor, reason=reason, now=now, directory=directory
+            )
+    except SuppressionError as exc:
+        raise UserError(f"naebu suppress: {exc}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"suppression #{removed.id} removed ({removed.rule_id} {removed.target})")
