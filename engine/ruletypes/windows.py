@@ -51,7 +51,8 @@ def group_codes(frame: pd.DataFrame, columns: Sequence[str], types: dict[str, st
     if not columns:
         return np.zeros(len(frame), dtype=np.int64)
     keys = pd.DataFrame({c: to_runtime(frame[c], types[c]).reset_index(drop=True) for c in columns})
-    return keys.groupby(list(columns), sort=False, dropna=True).ngroup().to_numpy(dtype=np.int64)
+    codes = keys.groupby(list(columns), sort=False, dropna=True).ngroup()
+    return codes.fillna(-1).to_numpy(dtype=np.int64)  # a dropped (null) group is NaN here
 
 
 def prepare(codes: np.ndarray, times: pd.Series, period: str | None = None) -> Sorted:
