@@ -23,6 +23,7 @@ keys when ``expect_keys`` refers to them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -57,6 +58,12 @@ class ExampleList(list[RuleExample]):
     def __init__(self, items: Iterable[RuleExample] = (), *, rule_line: int | None = None):
         super().__init__(items)
         self.rule_line = rule_line
+        #: The line of each example's [[rule.example]] table, in order.
+        self.lines: list[int | None] = []
+
+    def line(self, index: int) -> int | None:
+        """The line of example ``index``, if known."""
+        return self.lines[index] if index < len(self.lines) else None
 
 
 def parse_example(raw: Any) -> Example | tuple[str, str]:
@@ -160,6 +167,8 @@ def run_examples(rules: Iterable[RuleType]) -> list[Problem]:
         for i, example in enumerate(meta.examples):
             problem = _run_one(rule, example, i)
             if problem is not None:
+                if isinstance(meta.examples, ExampleList):
+                    problem = dataclasses.replace(problem, line=meta.examples.line(i))
                 problems.append(problem)
     return problems
 

@@ -246,7 +246,7 @@ def _compile_rule(
         problem("severity", f"unknown severity {severity!r}", "one of " + ", ".join(SEVERITIES))
     if isinstance(spec.get("deadline_days"), int) and spec["deadline_days"] < 1:
         problem("deadline_days", "must be at least 1", "business days the official has to answer")
-    examples = _examples(spec.get("example", []), problem, line_of(None))
+    examples = _examples(spec.get("example", []), problem, line_of)
 
     if problem.problems or type_cls is None:
         problems.extend(problem.problems)
@@ -274,8 +274,8 @@ def _compile_rule(
     return rule if not problem.problems else None
 
 
-def _examples(raw: Any, problem: ProblemFactory, rule_line: int | None) -> ExampleList:
-    out = ExampleList(rule_line=rule_line)
+def _examples(raw: Any, problem: ProblemFactory, line_of: _LineFinder) -> ExampleList:
+    out = ExampleList(rule_line=line_of(None))
     if not isinstance(raw, list):
         return out
     for i, ex in enumerate(raw):
@@ -285,6 +285,7 @@ def _examples(raw: Any, problem: ProblemFactory, rule_line: int | None) -> Examp
             problem(key, *parsed)
             continue
         out.append(parsed)
+        out.lines.append(line_of(key))
     return out
 
 
@@ -310,6 +311,17 @@ class _LineFinder:
         if not key:
             return self.start + 1
         base = key.split("[")[0].split(".")[0]
+        example = re.match(r"example\[(\d+)\]", key)
+        if example:  # the n-th [[rule.example]] table of this rule
+            seen = -1
+            for n in range(self.start + 1, len(self.lines)):
+                text = self.lines[n].strip()
+                if text.startswith("[[rule]]"):
+                    break
+                if text.startswith("[[rule.example]]"):
+                    seen += 1
+                    if seen == int(example.group(1)):
+                        return n + 1
         pat = re.compile(r"^\s*" + re.escape(base) + r"\s*=")
         for n in range(self.start, len(self.lines)):
             if n > self.start and self.lines[n].strip().startswith("[[rule]]"):
