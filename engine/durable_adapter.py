@@ -55,6 +55,8 @@ Side = Literal["first", "then"]
 _LOCK = threading.Lock()
 _NAMES = itertools.count(1)
 _RULE = "seq"
+#: Below every tick: ``t < never`` is always false (see :func:`_guarded`).
+_NEVER = -(2**62)
 
 
 class DurableError(RuntimeError):
@@ -94,19 +96,32 @@ def compile_ruleset(mode: Mode, flag: Side, within: int) -> str:
         lo = {"$sub": {"$l": {"r": "t"}, "$r": within}}
         hi = {"r": "t"}
         closed_by = 1
-    counterpart = {
-        "$and": [{"kind": "c"}, {"k": {"r": "k"}}, {"$gte": {"t": lo}}, {"$lte": {"t": hi}}]
-    }
+    window = [{"k": {"r": "k"}}, {"$gte": {"t": lo}}, {"$lte": {"t": hi}}]
+    counterpart = {"$and": [{"kind": "c"}, _guarded(window, "r", {"k": {"r": "k"}})]}
     if mode == "absent":
-        closed = {"$lte": {"t": {"$sub": {"$l": {"clock": "t"}, "$r": closed_by}}}}
+        closed = [{"$lte": {"t": {"$sub": {"$l": {"clock": "t"}, "$r": closed_by}}}}]
         pattern = [
             {"clock": {"kind": "clock"}},
-            {"r": {"$and": [{"kind": "r"}, closed]}},
+            {"r": {"$and": [{"kind": "r"}, _guarded(closed, "clock", None)]}},
             {"c$not": counterpart},
         ]
     else:
         pattern = [{"r": {"kind": "r"}}, {"c": counterpart}]
     return json.dumps({_RULE: {"all": pattern}})
+
+
+def _guarded(conditions: list[Any], alias: str, also: Any) -> dict[str, Any]:
+    """``$and`` of ``conditions``, wrapped so that durable never reads past its expressions.
+
+    Measured: in 2.0.28, a beta condition that is false inside a top-level ``$and`` makes
+    ``reduceExpressionSequence`` skip forward to an end marker that lies past the end of the
+    expression array (valgrind: invalid reads; with some heap layouts, e.g. once numpy is
+    loaded, a segfault on the 22nd ruleset). Wrapped as ``$or`` of the conditions and an
+    always-false branch, the skip stops at an end marker inside the array: no invalid read
+    under valgrind, results unchanged. ``never`` is a field every fact of ``alias`` carries.
+    """
+    never = {"$lt": {"t": {alias: "never"}}}
+    return {"$or": [{"$and": conditions}, {"$and": [also or never, never]}]}
 
 
 def correlate(
@@ -149,7 +164,7 @@ def _facts(
         (r_session[take] - first).tolist(),
         strict=True,
     ):
-        yield {"kind": "r", "n": rid, "k": key, "t": t, "sid": str(s)}
+        yield {"kind": "r", "n": rid, "k": key, "t": t, "never": _NEVER, "sid": str(s)}
     take = (c_session >= first) & (c_session < last)
     for n, (key, t, s) in enumerate(
         zip(
@@ -162,7 +177,7 @@ def _facts(
         yield {"kind": "c", "n": n, "k": key, "t": t, "sid": str(s)}
     if now is not None:
         for s in range(last - first):
-            yield {"kind": "clock", "n": 0, "t": now, "sid": str(s)}
+            yield {"kind": "clock", "n": 0, "t": now, "never": _NEVER, "sid": str(s)}
 
 
 def _never_called(c: Any) -> None:

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from connectors.coerce import coerce
 from engine import durable_adapter
 from engine.loader import load_rules
-from engine.registry import EvalContext, RuleType
+from engine.registry import EvalContext, ProblemFactory, RuleType
+from engine.rule import RuleMeta
 from engine.ruletypes.sequence import SequenceRule
 from naebu import datasets
 
@@ -360,3 +361,151 @@ def test_permit_without_levy(tmp_path: Path) -> None:
         ],
     )
     assert keys(rule, {"permits": permits, "levies": levies}) == ["A2", "A4"]
+
+
+# -- property-based: durable_rules path == brute-force oracle ------------------------------------
+
+BASE = datetime(2025, 1, 1)
+_DTYPES = {"str": "string", "int": "Int64", "number": "float64", "date": "datetime64[ns]",
+           "datetime": "datetime64[ns]", "time": "timedelta64[ns]", "bool": "boolean"}  # fmt: skip
+
+
+def typed(name: str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """A canonical frame built directly (fast, and it may hold nulls coerce would refuse)."""
+    dataset = datasets.get(name)
+    return pd.DataFrame(
+        {
+            c.name: pd.Series([row.get(c.name) for row in rows], dtype=_DTYPES[c.type])
+            for c in dataset.columns
+        }
+    )
+
+
+_RULES: dict[tuple[Any, ...], RuleType] = {}
+
+
+def compiled(expect: str, flag: str, complete: bool, by_day: bool, within: int) -> RuleType:
+    """A sequence rule between sales and receipts, flagging sales, compiled (and cached)."""
+    shape = (expect, flag, complete, by_day, within)
+    if shape not in _RULES:
+        sales_time = "contract_date" if by_day else "updated_at"
+        receipts_time = "received_on" if by_day else "updated_at"
+        sales = {"dataset": "property_sales", "time": sales_time}
+        receipts = {"dataset": "receipts", "time": receipts_time}
+        spec: dict[str, Any] = {
+            "within": f"{within}d" if by_day else f"{within}h",
+            "expect": expect,
+            "flag": flag,
+        }
+        if flag == "first":
+            spec |= {"first": sales, "then": receipts, "match": {"sale_id": "ref_id"}}
+        else:
+            spec |= {"first": receipts, "then": sales, "match": {"ref_id": "sale_id"}}
+        if complete:
+            spec["complete"] = {"sum": "amount", "at_least": "sale_price"}
+        meta = RuleMeta("SEQ-PROP", "t", "t", "sequence", "property_sales", "low", Path("p.toml"))
+        problem = ProblemFactory("p.toml", "SEQ-PROP")
+        rule = SequenceRule.compile(meta, spec, problem)
+        assert rule is not None, [str(p) for p in problem.problems]
+        _RULES[shape] = rule
+    return _RULES[shape]
+
+
+def oracle(
+    expect: str,
+    flag: str,
+    complete: bool,
+    within: int,
+    sales: list[tuple[str, int | None, float | None]],
+    receipts: list[tuple[str | None, int | None, float | None]],
+    now: int,
+) -> list[str]:
+    """The documented semantics as plain loops over every pair, in integer ticks."""
+    fired = []
+    for sale_id, t, price in sales:
+        if t is None or (complete and price is None):
+            continue
+        lo, hi = (t, t + within) if flag == "first" else (t - within, t)
+        times = [rt for ref, rt, _ in receipts if ref == sale_id and rt is not None]
+        if complete:
+            happened = False
+            for moment in times:
+                if lo <= moment <= hi:
+                    total = sum(
+                        amount or 0
+                        for ref, rt, amount in receipts
+                        if ref == sale_id and rt is not None and lo <= rt <= moment
+                    )
+                    happened = happened or total >= price  # type: ignore[operator]
+        else:
+            happened = any(lo <= moment <= hi for moment in times)
+        if expect == "present":
+            hit = happened
+        else:
+            hit = hi < now and not happened
+        if hit:
+            fired.append(sale_id)
+    return sorted(fired)
+
+
+ticks = st.one_of(st.none(), st.integers(0, 20))
+amounts = st.one_of(st.none(), st.integers(0, 4).map(float))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.sampled_from(
+        [("absent", "first"), ("present", "first"), ("present", "then"), ("before", "then")]
+    ),
+    complete=st.booleans(),
+    by_day=st.booleans(),
+    within=st.integers(0, 6),
+    sales=st.lists(st.tuples(ticks, st.one_of(st.none(), st.integers(0, 6).map(float))), max_size=8),
+    receipts=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 8)), ticks, amounts), max_size=25
+    ),
+    now=st.integers(0, 30),
+)
+def test_durable_path_agrees_with_oracle(
+    shape: tuple[str, str],
+    complete: bool,
+    by_day: bool,
+    within: int,
+    sales: list[tuple[int | None, float | None]],
+    receipts: list[tuple[int | None, int | None, float | None]],
+    now: int,
+) -> None:
+    expect, flag = shape
+    rule = compiled(expect, flag, complete, by_day, within)
+    unit = timedelta(days=1) if by_day else timedelta(hours=1)
+    tick_seconds = 86_400 if by_day else 1  # the engine's ticks: days, or seconds
+
+    def when(n: int | None) -> datetime | None:
+        return None if n is None else BASE + n * unit
+
+    sale_rows = [
+        {"sale_id": f"S{i}", "contract_date": when(t), "updated_at": when(t), "sale_price": p}
+        for i, (t, p) in enumerate(sales)
+    ]
+    receipt_rows = [
+        {"receipt_id": f"R{i}", "ref_id": None if k is None else f"S{k}", "received_on": when(t),
+         "updated_at": when(t), "amount": a}
+        for i, (k, t, a) in enumerate(receipts)
+    ]  # fmt: skip
+    frames = {"property_sales": typed("property_sales", sale_rows), "receipts": typed("receipts", receipt_rows)}
+    clock = BASE + now * unit
+    got = sorted(f.record_key for f in rule.evaluate(frames, EvalContext(now=clock)))
+
+    def tick(n: int | None) -> int | None:
+        return None if n is None else n * int(unit.total_seconds()) // tick_seconds
+
+    want = oracle(
+        expect,
+        flag,
+        complete,
+        within * int(unit.total_seconds()) // tick_seconds,
+        [(f"S{i}", tick(t), p) for i, (t, p) in enumerate(sales)],
+        [(None if k is None else f"S{k}", tick(t), a) for k, t, a in receipts],
+        tick(now),  # type: ignore[arg-type]
+    )
+    assert got == want

@@ -171,7 +171,7 @@ class SequenceRule(RuleType):
             template = compile_message(meta.message, flagged.dataset, meta.params, problem)
         if problem.problems or None in (first, then, match, expect, flag, within):
             return None
-        assert first and then and match and expect and flag and within
+        assert first and then and match and expect and flag and within is not None
         return cls(meta, first, then, match, within, expect, flag, complete, template)
 
     # -- the pipeline's view --------------------------------------------------------------------
