@@ -13,6 +13,7 @@ run, for the command line and the web inbox).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -230,7 +231,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def connect(url: str) -> Engine:
     """Open the store at ``url`` and create any missing table."""
-    engine = create_engine(url, pool_pre_ping=True, future=True)
+    options: dict[str, Any] = {}
+    if url.startswith("postgresql+psycopg2") or url.startswith("postgresql:"):
+        # Batches of statements per round trip: the record history's upserts are otherwise
+        # sent row by row by psycopg2's executemany.
+        options["executemany_mode"] = "values_plus_batch"
+    engine = create_engine(url, pool_pre_ping=True, future=True, **options)
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:":
