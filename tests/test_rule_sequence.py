@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connectors.coerce import coerce
@@ -439,19 +439,23 @@ def oracle(
                     happened = happened or total >= price  # type: ignore[operator]
         else:
             happened = any(lo <= moment <= hi for moment in times)
-        if expect == "present":
-            hit = happened
-        else:
-            hit = hi < now and not happened
-        if hit:
+        # an absence counts only once the window has closed by the clock
+        if happened if expect == "present" else hi < now and not happened:
             fired.append(sale_id)
     return sorted(fired)
 
 
-ticks = st.one_of(st.none(), st.integers(0, 20))
-amounts = st.one_of(st.none(), st.integers(0, 4).map(float))
+# narrow ranges and rare nulls: many ties, window edges and partial totals
+ticks = st.sampled_from([None, 0, 1, 2, 3, 4, 5, 6])
+amounts = st.sampled_from([None, 0.0, 1.0, 2.0, 3.0, 4.0])
+keys_ = st.sampled_from([None, 0, 1, 2, 3, 4, 5])
 
 
+@example(("absent", "first"), False, True, 2, [(0, 1.0)], [(0, 2, 1.0)], 10)  # on the last day
+@example(("present", "first"), True, False, 2, [(1, 3.0)], [(0, 1, 1.0), (0, 3, 2.0)], 9)
+@example(("before", "then"), False, True, 3, [(4, 1.0)], [(0, 4, None)], 9)  # same day: in order
+@example(("absent", "first"), False, True, 2, [(0, 1.0)], [], 2)  # window still open at now
+@example(("present", "first"), False, True, 2, [(3, 1.0)], [(0, 3, 1.0)], 9)  # same day as A
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     shape=st.sampled_from(
@@ -459,12 +463,10 @@ amounts = st.one_of(st.none(), st.integers(0, 4).map(float))
     ),
     complete=st.booleans(),
     by_day=st.booleans(),
-    within=st.integers(0, 6),
-    sales=st.lists(st.tuples(ticks, st.one_of(st.none(), st.integers(0, 6).map(float))), max_size=8),
-    receipts=st.lists(
-        st.tuples(st.one_of(st.none(), st.integers(0, 8)), ticks, amounts), max_size=25
-    ),
-    now=st.integers(0, 30),
+    within=st.integers(0, 3),
+    sales=st.lists(st.tuples(ticks, amounts), max_size=6),
+    receipts=st.lists(st.tuples(keys_, ticks, amounts), max_size=20),
+    now=st.integers(0, 12),
 )
 def test_durable_path_agrees_with_oracle(
     shape: tuple[str, str],
@@ -492,7 +494,10 @@ def test_durable_path_agrees_with_oracle(
          "updated_at": when(t), "amount": a}
         for i, (k, t, a) in enumerate(receipts)
     ]  # fmt: skip
-    frames = {"property_sales": typed("property_sales", sale_rows), "receipts": typed("receipts", receipt_rows)}
+    frames = {
+        "property_sales": typed("property_sales", sale_rows),
+        "receipts": typed("receipts", receipt_rows),
+    }
     clock = BASE + now * unit
     got = sorted(f.record_key for f in rule.evaluate(frames, EvalContext(now=clock)))
 
@@ -509,3 +514,114 @@ def test_durable_path_agrees_with_oracle(
         tick(now),  # type: ignore[arg-type]
     )
     assert got == want
+
+
+# -- four threads at once ------------------------------------------------------------------------
+
+
+def test_four_threads_get_the_same_findings(tmp_path: Path) -> None:
+    rule = load(tmp_path, PROCEEDS)
+    n = 1_500
+    base = pd.Timestamp("2025-01-01")
+    sales = typed(
+        "property_sales",
+        [{"sale_id": f"S{i}", "contract_date": base + pd.Timedelta(days=i % 90), "sale_price": 100.0} for i in range(n)],
+    )  # fmt: skip
+    receipts = typed(
+        "receipts",
+        [
+            {"receipt_id": f"R{i}", "ref_type": "property_sale", "ref_id": f"S{i % n}",
+             "received_on": base + pd.Timedelta(days=(i * 7) % 150), "amount": 50.0}
+            for i in range(2 * n)
+        ],
+    )  # fmt: skip
+    frames = {"property_sales": sales, "receipts": receipts}
+    expected = keys(rule, frames)
+    assert 0 < len(expected) < n
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(3):
+                results.append(keys(rule, frames))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert results == [expected] * 12
+
+
+def test_adapter_spreads_a_large_candidate_set_over_sessions_and_rulesets() -> None:
+    # more flagged records than one ruleset's sessions hold: several rulesets, same answer
+    n = durable_adapter.SESSION_SIZE * 3
+    ids = pd.RangeIndex(n).to_numpy()
+    old = durable_adapter.MAX_SESSIONS
+    durable_adapter.MAX_SESSIONS = 2
+    try:
+        definition = durable_adapter.compile_ruleset("absent", "first", 5)
+        found = durable_adapter.correlate(
+            definition,
+            durable_adapter.Flagged(ids, ids, ids * 0),
+            durable_adapter.Counterparts(ids[::2], ids[::2] * 0 + 5),
+            100,
+        )
+    finally:
+        durable_adapter.MAX_SESSIONS = old
+    assert found == set(ids[1::2].tolist())
+
+
+# -- wrong options: one located line each --------------------------------------------------------
+
+
+def test_missing_within(tmp_path: Path) -> None:
+    body = PROCEEDS.replace('within = "60d"\n', "")
+    (line,) = problems_of(tmp_path, body)
+    assert line.startswith("bad.toml:2: rule SEQ-BAD: within: missing required key")
+
+
+def test_match_column_not_in_the_other_dataset(tmp_path: Path) -> None:
+    body = PROCEEDS.replace('match = { sale_id = "ref_id" }', 'match = { sale_id = "ref_idx" }')
+    (line,) = problems_of(tmp_path, body)
+    assert line.startswith("bad.toml:12: rule SEQ-BAD: match.sale_id: ")
+    assert "column 'ref_idx' is not in receipts (then)" in line and "did you mean 'ref_id'?" in line
+
+
+def test_bad_expect(tmp_path: Path) -> None:
+    body = PROCEEDS.replace('expect = "absent"', 'expect = "absnet"')
+    (line,) = problems_of(tmp_path, body)
+    assert (
+        line
+        == "bad.toml:14: rule SEQ-BAD: expect: unknown expect 'absnet' - did you mean 'absent'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('within = "60d"', 'within = "60 days"', "within: cannot read '60 days' as a window"),
+        ('within = "60d"', 'within = "36h"', "within: '36h' is not whole days"),
+        ('time = "contract_date"', 'time = "sale_price"', "first.time: 'sale_price' is not a date"),
+        (
+            'dataset = "property_sales"\nfirst',
+            'dataset = "receipts"\nfirst',
+            "dataset: findings are on the first side",
+        ),
+        (
+            'expect = "absent"',
+            'expect = "absent"\nflag = "then"',
+            "flag: expect = 'absent' flags first",
+        ),
+        ('at_least = "sale_price"', 'at_least = "sale_pric"', "complete: at_least: "),
+        ('when = "sale_price > 0"', 'when = "sale_price >"', "first.when: "),
+    ],
+)
+def test_other_wrong_options(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    assert old in PROCEEDS
+    (line,) = problems_of(tmp_path, PROCEEDS.replace(old, new, 1))
+    assert expected in line, line
