@@ -229,7 +229,7 @@ def copy_tables(
                 if where and table in where:
                     sql += f" WHERE {where[table]}"
                 frame = pd.read_sql_query(sql, src)
-                frame.to_sql(table, engine, index=False, chunksize=5000)
+                frame.to_sql(table, engine, index=False, chunksize=5000, if_exists="append")
     finally:
         engine.dispose()
 
