@@ -230,7 +230,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def connect(url: str) -> Engine:
-    """Open the store at ``url`` and create any missing table."""
+    """Open the store at ``url`` and migrate its schema to the newest revision."""
     options: dict[str, Any] = {}
     if url.startswith("postgresql+psycopg2") or url.startswith("postgresql:"):
         # Batches of statements per round trip: the record history's upserts are otherwise
@@ -242,5 +242,8 @@ def connect(url: str) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+    # The schema is under Alembic migrations (naebu/migrations): upgrading keeps the data.
+    from naebu.migrations import upgrade
+
+    upgrade(engine)
     return engine
