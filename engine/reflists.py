@@ -2,8 +2,9 @@
 
 Restricted merchant categories or the allowed sole-source grounds change by decree, not by
 rule; keeping them in one file, with their title and legal basis, lets staff update a list once
-for every rule that reads it. A list file sits anywhere under the rule folders (by convention
-``rules/lists/``)::
+for every rule that reads it. A list file sits anywhere under the rule folders, by convention
+in a ``lists/`` folder beside the rules that use it (``rules/cards/lists/``: a configuration
+loading only ``rules/cards`` gets it too)::
 
     [list]
     name = "restricted_merchant_categories"
