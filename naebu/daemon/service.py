@@ -205,23 +205,30 @@ class Daemon:
             self.run_lock.release()
 
     def reminders_job(self) -> None:
-        """Reminders and escalations of overdue alerts (alerts/ provides the logic)."""
-        import alerts
+        """Reminders before deadlines and escalation of overdue alerts (logic in alerts/)."""
+        from alerts.escalation import remind_and_escalate
 
-        # HOOK: alerts.remind_and_escalate(engine, config, now=...) comes from the alerts
-        # engineer; until it exists this job only logs that it has nothing to call.
-        remind = getattr(alerts, "remind_and_escalate", None)
-        if remind is None:
-            log.debug("reminders: alerts.remind_and_escalate is not available yet")
-            return
         with self.run_lock:
             if self.stopping.is_set():
                 return
             try:
-                remind(self.engine, self.config, now=datetime.now().replace(microsecond=0))
+                report = remind_and_escalate(
+                    self.engine,
+                    self._directory(),
+                    self.config.notify,
+                    now=datetime.now().replace(microsecond=0),
+                    routing=self.config.routing,
+                )
+                log.info("reminders and escalation: %s", report)
             except Exception:
                 log.exception("reminders and escalation failed")
             self._flush()
+
+    def _directory(self) -> Directory:
+        # From the record history: the directory as of the last successful pull.
+        with self.engine.connect() as conn:
+            frame = history.load(conn, self.config.routing.directory)
+        return Directory.from_frame(frame, fallback_roles=self.config.routing.fallback_roles)
 
     def _run(self, job_id: str, sources: list[str] | None) -> None:
         reload = self.keeper.refresh()
@@ -389,15 +396,10 @@ class Daemon:
 
         def deliver() -> None:
             try:
-                with self.engine.connect() as conn:
-                    frame = history.load(conn, self.config.routing.directory)
-                directory = Directory.from_frame(
-                    frame, fallback_roles=self.config.routing.fallback_roles
-                )
                 report = deliver_pending(
                     self.engine,
                     self.config.notify.for_delivery(),
-                    directory,
+                    self._directory(),
                     now=datetime.now().replace(microsecond=0),
                 )
                 if report.attempted:
