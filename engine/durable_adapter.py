@@ -27,7 +27,12 @@ others (see ``shared/design/durable_rules.md``). This module keeps the awkward p
   faster-than-linear cost in check.
 - **Its exceptions stay here.** ``MessageNotHandledException`` and ``MessageObservedException``
   are caught; any other engine failure becomes :class:`DurableError`.
-- **Unique names, deleted afterwards**, so repeated runs do not grow the engine's memory.
+- **Rulesets are reused, not deleted.** Measured: ``delete_ruleset`` does not give back the
+  memory of a ruleset's sessions (about 250 MB leaked per run of 15,000 flagged records and
+  15,000 counterparts; ``delete_state`` segfaults). So each ruleset (uniquely named) is kept
+  per definition and slot, its facts retracted after every run; the engine reuses the freed
+  nodes and memory stays at the largest run's size instead of growing run after run. A
+  ruleset that failed mid-run is deleted, never reused.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ Side = Literal["first", "then"]
 
 _LOCK = threading.Lock()
 _NAMES = itertools.count(1)
+#: Emptied rulesets kept for reuse, by (definition, slot); see the module docstring.
+_IDLE: dict[tuple[str, int], Ruleset] = {}
 _RULE = "seq"
 #: Below every tick: ``t < never`` is always false (see :func:`_guarded`).
 _NEVER = -(2**62)
@@ -141,7 +148,7 @@ def correlate(
     for first in range(0, sessions, MAX_SESSIONS):
         last = min(first + MAX_SESSIONS, sessions)
         facts = list(_facts(flagged, counterparts, r_session, c_session, first, last, now))
-        matched |= _run(definition, facts)
+        matched |= _run(definition, first // MAX_SESSIONS, facts)
     return matched
 
 
@@ -185,25 +192,49 @@ def _never_called(c: Any) -> None:
     raise AssertionError("durable_rules actions are drained by the adapter")
 
 
-def _run(definition: str, facts: list[dict[str, Any]]) -> set[int]:
+def _run(definition: str, slot: int, facts: list[dict[str, Any]]) -> set[int]:
     matched: set[int] = set()
-    rules = json.loads(definition)
-    for rule in rules.values():
-        rule["run"] = _never_called
     with _LOCK:
-        name = f"naebu_seq_{next(_NAMES)}"
-        try:
-            ruleset = Ruleset(name, None, rules)
-        except Exception as exc:  # the engine reports a bad definition as a bare Exception
-            raise DurableError(f"durable_rules refused ruleset {name}: {exc}") from exc
+        ruleset = _IDLE.pop((definition, slot), None) or _create(definition)
+        clean = False
         try:
             _assert(ruleset, facts)
             _drain(ruleset._handle, matched)
+            _retract_all(ruleset, facts)
+            clean = True
         except (MemoryError, ValueError, TypeError) as exc:
-            raise DurableError(f"durable_rules failed on {name}: {exc}") from exc
+            raise DurableError(f"durable_rules failed on {ruleset._name}: {exc}") from exc
         finally:
-            durable_rules_engine.delete_ruleset(ruleset._handle)
+            if clean:
+                _IDLE[(definition, slot)] = ruleset
+            else:  # its sessions may hold facts: never reuse it
+                durable_rules_engine.delete_ruleset(ruleset._handle)
     return matched
+
+
+def _create(definition: str) -> Ruleset:
+    rules = json.loads(definition)
+    for rule in rules.values():
+        rule["run"] = _never_called
+    name = f"naebu_seq_{next(_NAMES)}"
+    try:
+        return Ruleset(name, None, rules)
+    except Exception as exc:  # the engine reports a bad definition as a bare Exception
+        raise DurableError(f"durable_rules refused ruleset {name}: {exc}") from exc
+
+
+def _retract_all(ruleset: Ruleset, facts: list[dict[str, Any]]) -> None:
+    """Empty the ruleset's sessions for its next use.
+
+    The clock goes first, so that no flagged record can match while the rest is retracted;
+    whatever the retractions set off is drained and ignored.
+    """
+    for kind in ("clock", "r", "c"):
+        batch = [f for f in facts if f["kind"] == kind]
+        if batch:
+            with contextlib.suppress(MessageNotHandledException, MessageObservedException):
+                ruleset.retract_facts(batch)
+            _drain(ruleset._handle, set())
 
 
 def _assert(ruleset: Ruleset, facts: list[dict[str, Any]]) -> None:
