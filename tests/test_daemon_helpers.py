@@ -86,8 +86,17 @@ def configure(
     extra = ""
     for name, url in (connections or {}).items():
         extra += f'\n[connections.{name}]\nurl = "{url}"\n'
-    extra += "\n[daemon]\nhttp_port = 0\n" + daemon
+    extra += "\n[daemon]\n" + ("" if "http_port" in daemon else "http_port = 0\n") + daemon
     path.write_text(text + extra, encoding="utf-8")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def labels(workdir: Path) -> set[tuple[str, str, str]]:

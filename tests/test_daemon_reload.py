@@ -5,7 +5,9 @@ rule of its file); the problem is logged and sent to the admins once; other rule
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import urllib.request
 from pathlib import Path
 
 from test_daemon_helpers import (
@@ -14,6 +16,7 @@ from test_daemon_helpers import (
     configure,
     daemons,
     demo_city,  # noqa: F401 - fixture
+    free_port,
     labels,
     make_workdir,
     query,
@@ -69,7 +72,13 @@ def test_broken_rule_edit_keeps_the_last_good_version_and_is_reported(
 ) -> None:
     workdir = make_workdir(tmp_path, demo_city)
     store = f"sqlite:///{workdir / 'var' / 'naebu.sqlite'}"
-    configure(workdir, interval_seconds=1.5, admins=[ADMIN])
+    port = free_port()
+    configure(
+        workdir,
+        interval_seconds=1.5,
+        admins=[ADMIN],
+        daemon=f'http_port = {port}\nlog_format = "json"\n',
+    )
     sales = workdir / "rules" / "property" / "sales.toml"
     approval = workdir / "rules" / "payments" / "approval.toml"
     with daemons() as started:
@@ -107,6 +116,13 @@ def test_broken_rule_edit_keeps_the_last_good_version_and_is_reported(
         # A few more runs: the notice is not repeated on every run.
         count = len(runs(store))
         wait_for("two more runs", lambda: len(runs(store)) >= count + 2, timeout=30)
+        # Health and metrics say the same.
+        base = f"http://127.0.0.1:{port}"
+        health = json.loads(urllib.request.urlopen(base + "/healthz", timeout=10).read())
+        assert health["role"] == "leader" and health["rule_problems"] >= 2
+        metrics = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+        assert "naebu_leader 1.0" in metrics and "naebu_rules_last_good 2.0" in metrics
+        assert 'naebu_alerts{state="raised"}' in metrics
         assert daemon.stop() == 0, daemon.stderr()[-3000:]
 
     raised = alert_keys(store)
@@ -127,8 +143,11 @@ def test_broken_rule_edit_keeps_the_last_good_version_and_is_reported(
     assert "appraisal_dat" in body
     assert "rules/payments/approval.toml" in body and "TOML syntax error" in body
     assert "PAY-SELF-APPROVAL" in body and "last good version" in body
-    log = daemon.stderr()
-    assert "rule problem: " in log and "appraisal_dat" in log
+    # Logs are JSON lines; the problems are among them.
+    records = [json.loads(line) for line in daemon.stderr().splitlines() if line.startswith("{")]
+    problems = [r["message"] for r in records if r["message"].startswith("rule problem: ")]
+    assert any("appraisal_dat" in m for m in problems)
+    assert any(r.get("run_id") and r.get("run", {}).get("job") == "run" for r in records)
     # The ledger names the rules that ran in their last good version.
     after = [summary_of(r) for r in runs(store)[edited_at:]]
     kept = [s.get("rules_last_good") for s in after if s.get("rules_last_good")]
