@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from connectors.coerce import coerce
 from engine import durable_adapter
+from engine.examples import run_examples
 from engine.loader import load_rules
 from engine.registry import EvalContext, ProblemFactory, RuleType
 from engine.rule import RuleMeta
@@ -625,3 +626,46 @@ def test_other_wrong_options(tmp_path: Path, old: str, new: str, expected: str) 
     assert old in PROCEEDS
     (line,) = problems_of(tmp_path, PROCEEDS.replace(old, new, 1))
     assert expected in line, line
+
+
+# -- examples in the multi-dataset format (engine/examples.py) -----------------------------------
+
+PROCEEDS_EXAMPLES = """
+[[rule.example]]
+fires = true
+note = "only 400 of 1,000 received within 60 days; the rest on day 61"
+record = { sale_id = "S-1", contract_date = "2025-01-01", sale_price = 1000 }
+related = { receipts = [
+  { receipt_id = "R-1", ref_type = "property_sale", ref_id = "S-1", received_on = "2025-01-20", amount = 400 },
+  { receipt_id = "R-2", ref_type = "property_sale", ref_id = "S-1", received_on = "2025-03-03", amount = 600 },
+] }
+
+[[rule.example]]
+fires = false
+note = "two receipts reach the price on day 60, the window's last day"
+record = { sale_id = "S-1", contract_date = "2025-01-01", sale_price = 1000 }
+related = { receipts = [
+  { receipt_id = "R-1", ref_type = "property_sale", ref_id = "S-1", received_on = "2025-01-20", amount = 400 },
+  { receipt_id = "R-2", ref_type = "property_sale", ref_id = "S-1", received_on = "2025-03-02", amount = 600 },
+] }
+"""
+
+VENDOR_EXAMPLES = """
+[[rule.example]]
+fires = true
+record = { payment_id = "P-1", vendor_id = "V-1", paid_on = "2025-05-08", amount = 5000000 }
+related = { vendors = [ { vendor_id = "V-1", account_changed_on = "2025-05-01" } ] }
+
+[[rule.example]]
+fires = false
+note = "paid 8 days after the change"
+record = { payment_id = "P-1", vendor_id = "V-1", paid_on = "2025-05-09", amount = 5000000 }
+related = { vendors = [ { vendor_id = "V-1", account_changed_on = "2025-05-01" } ] }
+"""
+
+
+@pytest.mark.parametrize("body", [PROCEEDS + PROCEEDS_EXAMPLES, VENDOR + VENDOR_EXAMPLES])
+def test_rule_file_examples_run(tmp_path: Path, body: str) -> None:
+    rule = load(tmp_path, body)
+    assert len(rule.meta.examples) == 2
+    assert [str(p) for p in run_examples([rule])] == []
