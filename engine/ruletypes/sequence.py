@@ -42,7 +42,8 @@ flag = "first"                        # optional: which side the finding is on
 - ``complete``: the counterparts count only together. Taken in time order from the window's
   start (records at the same time together), the running total of their ``sum`` column must
   reach ``at_least`` - an expression on the flagged record, e.g. ``sale_price`` - by the
-  window's end. Null amounts count as 0; a null ``at_least`` skips the record.
+  window's end. Null amounts count as 0; a null ``at_least`` skips the record; with no
+  counterpart at all nothing is complete, even when ``at_least`` is 0.
 
 **Execution.** pandas filters, drops nulls, turns times into integer ticks, totals the
 ``complete`` amounts and narrows the candidates (only windows closed by ``now``; only keys
