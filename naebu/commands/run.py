@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from naebu.commands.common import UserError, parse_now, with_config
+from naebu.commands.common import UserError, parse_now, safe_url, with_config
 from naebu.config import Config
 from naebu.problems import ProblemsError
 
@@ -47,7 +47,16 @@ def run(config: Config, once: bool, now_text: str | None, log_format: str | None
             # switch every control off) and reports the rest; say so on the way in too.
             for p in exc.problems:
                 click.echo(f"warning: {p}", err=True)
-        sys.exit(Daemon(config).serve())
+        try:
+            daemon = Daemon(config)
+        except ValueError as exc:  # a store kind without a leader lock
+            raise UserError(f"{config.path.name}: store.url: {exc}") from None
+        except Exception as exc:  # the store is down: systemd will start us again
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise UserError(
+                f"cannot open the store {safe_url(config.store_url)}: {first}"
+            ) from None
+        sys.exit(daemon.serve())
 
     try:
         ruleset = load_ruleset(config)

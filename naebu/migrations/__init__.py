@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 BASELINE = "0001"
 #: The PostgreSQL advisory lock key of migrations ("nam"), apart from the leader lock's.
@@ -61,10 +63,14 @@ def upgrade(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_KEY})
         cfg = alembic_config(conn)
-        if current(conn) is None and inspect(conn).has_table("alerts"):
+        before = current(conn)
+        if before is None and inspect(conn).has_table("alerts"):
             # Made by create_all before migrations existed: it is the baseline schema.
             command.stamp(cfg, BASELINE)
+            before = BASELINE
         command.upgrade(cfg, "head")
+        if before != current(conn):
+            log.info("store schema migrated from %s to %s", before or "empty", current(conn))
 
 
 @contextlib.contextmanager
