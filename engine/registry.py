@@ -77,6 +77,18 @@ class RuleType(ABC):
         """
         return None
 
+    @property
+    def time_columns(self) -> Mapping[str, str]:
+        """Per dataset, the column the rule's window runs on when it is not the dataset's event
+        time (an inspection date, an account-change date), so history is cut on that column."""
+        return {}
+
+    @property
+    def clock_driven(self) -> bool:
+        """True when findings can appear as time passes with no new record (an absence whose
+        window closes): such a rule is evaluated every run, not only when data arrives."""
+        return False
+
     @abstractmethod
     def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:
         """Findings for the records in ``frames[self.meta.dataset]``.

@@ -151,20 +151,23 @@ def load(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    time_column: str | None = None,
 ) -> pd.DataFrame:
-    """Records of a dataset (event time within ``[since, until]`` when given), canonical dtypes.
+    """Records of a dataset (time within ``[since, until]`` when given), canonical dtypes.
 
-    Records without an event time are always included: a window rule cannot place them, but
-    a join or an absence rule may still need them.
+    The time is ``time_column`` (default: the dataset's event time). Records without one are
+    always included: a window rule cannot place them, but a join or an absence rule may
+    still need them.
     """
     dataset = datasets.get(dataset_name)
     table = TABLES[dataset_name]
     query = select(*[table.c[c.name] for c in dataset.columns])
-    if dataset.event_time and (since is not None or until is not None):
-        t = table.c[dataset.event_time]
+    column = time_column or dataset.event_time
+    if column and (since is not None or until is not None):
+        t = table.c[column]
         # Bind dates as dates: SQLite compares them as text, and '2025-03-02' sorts before
         # '2025-03-02 00:00:00'.
-        as_date = dataset.by_name[dataset.event_time].type == "date"
+        as_date = dataset.by_name[column].type == "date"
         bounds: list[ColumnElement[bool]] = [t.is_not(None)]
         if since is not None:
             bounds.append(t >= (since.date() if as_date else since))

@@ -354,7 +354,7 @@ class _Run:
         """Every rule not judged batch by batch: windows, joins, sequences, and rules seen for
         the first time. Each looks at the records new since its last evaluation plus its
         lookback; its alerts and its new state commit together."""
-        cache: dict[tuple[str, datetime | None], pd.DataFrame] = {}
+        cache: dict[tuple[str, str | None, datetime | None], pd.DataFrame] = {}
         for rule in self.ruleset.rules:
             if not rule.meta.enabled:
                 continue
@@ -370,9 +370,12 @@ class _Run:
             frames = {}
             with self.engine.connect() as conn:
                 for name in rule.datasets:
-                    if (name, since) not in cache:
-                        cache[(name, since)] = history.load(conn, name, since=since)
-                    frames[name] = cache[(name, since)]
+                    column = rule.time_columns.get(name) or datasets.get(name).event_time
+                    if (name, column, since) not in cache:
+                        cache[(name, column, since)] = history.load(
+                            conn, name, since=since, time_column=column
+                        )
+                    frames[name] = cache[(name, column, since)]
             findings = self._run_rules([rule], frames)
             with self.engine.begin() as conn:
                 self._raise(conn, findings)
@@ -391,7 +394,7 @@ class _Run:
             count, earliest = history.new_since(conn, name, state.last_run_id)
             if count and earliest is not None:
                 starts.append(earliest)
-        if getattr(rule, "clock_driven", False):
+        if rule.clock_driven:
             # An absence becomes provable as the clock passes a window's end, new data or not.
             starts.append(state.evaluated_at)
         if not starts:

@@ -133,10 +133,15 @@ def period_bounds(
 
 
 def in_period(
-    frame: pd.DataFrame, dataset: str, since: datetime | None, until: datetime | None
+    frame: pd.DataFrame,
+    dataset: str,
+    since: datetime | None,
+    until: datetime | None,
+    column: str | None = None,
 ) -> pd.DataFrame:
-    """The rows whose event time lies in ``[since, until]`` (rows without one are kept)."""
-    column = datasets.get(dataset).event_time
+    """The rows whose time (``column``, default the event time) lies in ``[since, until]``;
+    rows without one are kept."""
+    column = column or datasets.get(dataset).event_time
     if column is None or frame.empty or (since is None and until is None):
         return frame
     t = frame[column]
@@ -164,7 +169,10 @@ def evaluate(
     dropped. Absences are judged as of ``now``.
     """
     start = since - (rule.lookback or timedelta(0)) if since is not None else None
-    given = {name: in_period(frames.get(name), name, start, until) for name in rule.datasets}
+    given = {
+        name: in_period(frames.get(name), name, start, until, rule.time_columns.get(name))
+        for name in rule.datasets
+    }
     found = rule.evaluate(given, EvalContext(now=now))
     return [f for f in found if _finding_in_period(f, since, until)]
 

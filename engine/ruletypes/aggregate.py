@@ -154,6 +154,11 @@ class AggregateRule(RuleType):
         """The window (a calendar month: 31 days)."""
         return self.window.lookback
 
+    @property
+    def time_columns(self) -> dict[str, str]:
+        """The window runs on ``time`` (the event time unless the rule names another)."""
+        return {self.meta.dataset: self.time}
+
     def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:
         frame = frames.get(self.meta.dataset)
         if frame is None or frame.empty:

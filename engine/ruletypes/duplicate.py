@@ -114,6 +114,11 @@ class DuplicateRule(RuleType):
         """The window: an older sibling of a new record is at most this far back."""
         return self.window.lookback
 
+    @property
+    def time_columns(self) -> dict[str, str]:
+        """The window runs on ``time`` (the event time unless the rule names another)."""
+        return {self.meta.dataset: self.time}
+
     def _ranges(
         self, codes: np.ndarray, times: pd.Series
     ) -> tuple[windows.Sorted, np.ndarray, np.ndarray]:

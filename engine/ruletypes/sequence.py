@@ -188,6 +188,16 @@ class SequenceRule(RuleType):
         """The window: counterparts lie at most this far from a flagged record."""
         return self.within
 
+    @property
+    def time_columns(self) -> dict[str, str]:
+        """Each side's dataset and the column that times it (first side wins a shared one)."""
+        return {side.dataset.name: side.time for side in (self.then, self.first)}
+
+    @property
+    def clock_driven(self) -> bool:
+        """Absences (``absent``, ``before``) become provable when a window closes."""
+        return self.expect != "present"
+
     # -- evaluate ------------------------------------------------------------------------------
 
     def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:
