@@ -241,6 +241,7 @@ DATASETS: dict[str, Dataset] = {
                 ("merchant_address", "str", "merchant address"),
                 ("amount", "number", "amount, KRW", True),
                 ("attendees", "int", "number of people served"),
+                ("attendees_text", "str", "attendees as written (대상인원), e.g. 행정팀장 등 3명"),
                 ("payment_method", "str", "카드, 현금, 계좌이체..."),
                 ("purpose", "str", "purpose (집행목적)"),
             ),
