@@ -23,10 +23,16 @@ aggregates, its first and last time and its records' keys. Records with a null t
 (or blank) group key take no part. Aggregates skip null values as SQL does: ``count()``
 counts records, ``sum``/``mean``/``min``/``max`` the non-null values (null when there is
 none), ``distinct(col)`` the distinct non-null values.
+
+A ``group_by`` entry is a column name, or an expression over the record that gives the group
+key, for keys that need cleaning first: ``group_by = ["department", "normalize(merchant_name)"]``
+puts ``"한빛식당"`` and ``" 한빛식당"`` (or full-width forms) in one group. A null or blank result
+takes no part, as a null column does.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -34,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine import reflists
 from engine.evidence import findings_from_rows
 from engine.expr import CompiledExpression
 from engine.expr.kinds import NUMERIC
@@ -44,7 +51,6 @@ from engine.rule import RuleMeta
 from engine.ruletypes import windows
 from engine.ruletypes.common import (
     Window,
-    column_list,
     column_types,
     compile_at,
     compile_message,
@@ -56,6 +62,7 @@ from engine.ruletypes.common import (
 )
 from engine.template import MessageTemplate
 from naebu import datasets
+from naebu.problems import did_you_mean
 
 #: Members listed in a finding's evidence (``group.records``) at most.
 MAX_LISTED = 50
@@ -87,6 +94,45 @@ def aggregate_of(field: str) -> str:
     return f"{name}({column})"
 
 
+_NAME = re.compile(r"^\w+$")
+
+
+def group_keys(
+    value: Any, dataset: datasets.Dataset, params: Mapping[str, Any], problem: ProblemFactory
+) -> tuple[list[str], dict[str, CompiledExpression]] | None:
+    """The ``group_by`` entries, and the compiled expression of each that is not a column.
+
+    A bare word must be a column (a typo gets "did you mean"); anything else is compiled as an
+    expression over the record, e.g. ``normalize(merchant_name)``.
+    """
+    if value is None:
+        return [], {}
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problem("group_by", "must be a list of column names or expressions",
+                'group_by = ["department", "normalize(merchant_name)"]')  # fmt: skip
+        return None
+    names = [v.strip() for v in value]
+    if len(set(names)) != len(names):
+        problem("group_by", "a column is named twice", "name each column once")
+        return None
+    expressions: dict[str, CompiledExpression] = {}
+    for name in names:
+        if name in dataset.by_name:
+            continue
+        if _NAME.match(name):
+            hint = did_you_mean(
+                name, dataset.by_name
+            ) or f"columns of {dataset.name}: " + ", ".join(dataset.column_names)
+            problem("group_by", f"unknown column {name!r}", hint)
+            return None
+        expr = compile_at("group_by", name, column_types(dataset), params, problem, expect=None,
+                          lists=reflists.current())  # fmt: skip
+        if expr is None:
+            return None
+        expressions[name] = expr
+    return names, expressions
+
+
 @register
 class AggregateRule(RuleType):
     """Groups records by ``group_by`` within a time ``window`` and flags every member of a
@@ -94,7 +140,7 @@ class AggregateRule(RuleType):
 
     name = "aggregate"
     keys = {
-        "group_by": KeySpec(list, help='columns that form a group, e.g. ["department", "vendor_id"]; [] for one group'),
+        "group_by": KeySpec(list, help='columns (or expressions) that form a group, e.g. ["department", "normalize(merchant_name)"]; [] for one group'),
         "window": KeySpec(str, required=True, help='"30d" trailing days, "12h" hours, or a calendar span: "day", "week", "month", "quarter", "year"'),
         "time": KeySpec(str, help="date column the window runs on (default: the dataset's event time)"),
         "having": KeySpec(str, required=True, help="condition on the group: count(), sum(col), min(col), max(col), mean(col), distinct(col)"),
@@ -103,10 +149,13 @@ class AggregateRule(RuleType):
 
     def __init__(self, meta: RuleMeta, group_by: list[str], window: Window, time: str,
                  having: CompiledExpression, when: CompiledExpression | None,
-                 template: MessageTemplate | None) -> None:  # fmt: skip
+                 template: MessageTemplate | None,
+                 key_expressions: Mapping[str, CompiledExpression] | None = None) -> None:  # fmt: skip
         super().__init__(meta)
         self.dataset = datasets.get(meta.dataset)
         self.group_by = group_by
+        #: ``group_by`` entries that are expressions, by their text.
+        self.key_expressions = dict(key_expressions or {})
         self.window = window
         self.time = time
         self.having = having
@@ -123,7 +172,7 @@ class AggregateRule(RuleType):
         cls, meta: RuleMeta, spec: Mapping[str, Any], problem: ProblemFactory
     ) -> AggregateRule | None:
         dataset = datasets.get(meta.dataset)
-        group_by = column_list(spec.get("group_by"), dataset, problem, "group_by", required=False)
+        keys = group_keys(spec.get("group_by"), dataset, meta.params, problem)
         window = parse_window(spec.get("window"), problem)
         time = time_column(spec.get("time"), dataset, problem)
         having = None
@@ -139,15 +188,18 @@ class AggregateRule(RuleType):
         if time is not None:
             template = compile_message(meta.message, dataset, meta.params, problem,
                                        {"group": group_fields(dataset, time)})  # fmt: skip
-        if group_by is None or window is None or time is None or having is None:
+        if keys is None or window is None or time is None or having is None:
             return None
         if meta.message and template is None:
             return None
-        return cls(meta, group_by, window, time, having, when, template)
+        return cls(meta, keys[0], window, time, having, when, template, keys[1])
 
     @property
     def datasets(self) -> tuple[str, ...]:
-        return tuple(unique([self.meta.dataset, *lookup_datasets(self.when)]))
+        return tuple(
+            unique([self.meta.dataset,
+                    *lookup_datasets(self.when, *self.key_expressions.values())])
+        )  # fmt: skip
 
     @property
     def lookback(self) -> timedelta | None:
@@ -167,7 +219,15 @@ class AggregateRule(RuleType):
         if self.when is not None:
             sub = sub[self.when.evaluate(sub, frames).to_numpy()].reset_index(drop=True)
         types = column_types(self.dataset)
-        codes = windows.group_codes(sub, self.group_by, types)
+        if self.key_expressions:
+            keyed = sub.assign(**{
+                text: expr.evaluate(sub, frames).to_numpy()
+                for text, expr in self.key_expressions.items()
+            })  # fmt: skip
+            key_types = types | {t: e.result_type for t, e in self.key_expressions.items()}
+            codes = windows.group_codes(keyed, self.group_by, key_types)
+        else:
+            codes = windows.group_codes(sub, self.group_by, types)
         s = windows.prepare(codes, sub[self.time], self.window.period)
         if not len(s):
             return []
@@ -204,6 +264,8 @@ class AggregateRule(RuleType):
         used = set(self.when.columns_used) if self.when is not None else set()
         if self.template is not None:
             used |= set(self.template.columns_used)
+        for expr in self.key_expressions.values():
+            used |= set(expr.columns_used)
         ordered = [c for c in self.dataset.column_names if c in used or c in self.group_by]
         return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra)
 
