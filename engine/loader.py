@@ -268,6 +268,7 @@ def _compile_rule(
         params=dict(spec.get("params", {})),
         examples=examples,
         enabled=spec.get("enabled", True),
+        notify=tuple(spec.get("notify", ())),
     )
     rule = type_cls.compile(meta, spec, problem)
     problems.extend(problem.problems)

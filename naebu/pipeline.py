@@ -33,6 +33,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from alerts import Directory, deliver_pending, queue_digests, raise_alerts
+from alerts.escalation import remind_and_escalate
 from connectors import SourceError, make_connector
 from connectors.base import Batch, SourceState
 from engine.findings import Finding
@@ -74,6 +75,7 @@ class RunSummary:
     failed: int = 0
     retrying: int = 0
     unassigned: int = 0
+    followups: str = ""
     #: True when the run stopped early because it was asked to (SIGTERM).
     interrupted: bool = False
     #: Anything the caller adds to the ledger (the daemon's job, node, catch-up).
@@ -103,6 +105,7 @@ class RunSummary:
             "failed": self.failed,
             "retrying": self.retrying,
             "unassigned": self.unassigned,
+            "followups": self.followups,
             "interrupted": self.interrupted,
             **self.extra,
         }
@@ -172,7 +175,9 @@ class _Run:
             }
 
     def _directory(self, frame: pd.DataFrame) -> Directory:
-        return Directory.from_frame(frame, fallback_roles=self.config.routing.fallback_roles)
+        return Directory.from_frame(
+            frame, fallback_roles=self.config.routing.fallback_roles, routing=self.config.routing
+        )
 
     def execute(self) -> RunSummary:
         with self.engine.begin() as conn:
@@ -475,7 +480,20 @@ class _Run:
                     run_id=self.summary.run_id,
                     now=self.now,
                 )
-        if not self.deliver or self.summary.interrupted:
+        if self.summary.interrupted:
+            return
+        # Reminders before deadlines and escalations of overdue alerts, as of this run's clock;
+        # each is written once (the daemon's reminder job calls the same, harmlessly).
+        followups = remind_and_escalate(
+            self.engine,
+            self.directory,
+            self.config.notify,
+            now=self.now,
+            routing=self.config.routing,
+            run_id=self.summary.run_id,
+        )
+        self.summary.followups = followups.lines()[0]
+        if not self.deliver:
             return  # the daemon flushes the outbox itself (on shutdown: within a timeout)
         report = deliver_pending(
             self.engine, self.config.notify.for_delivery(), self.directory, now=self.now
@@ -538,4 +556,6 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
         f"notifications: {summary.digests_queued:,} digest(s) queued, {summary.sent:,} sent, "
         f"{summary.retrying:,} to retry, {summary.failed:,} failed",
     ]
+    if summary.followups:
+        lines.append(summary.followups)
     return lines

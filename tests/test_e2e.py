@@ -58,6 +58,11 @@ def _alerts(workdir: Path) -> list[dict[str, str]]:
     return json.loads(result.stdout)
 
 
+def _recipients(workdir: Path) -> set[str]:
+    with sqlite3.connect(workdir / "var" / "naebu.sqlite") as db:
+        return {r[0] for r in db.execute("select distinct recipient from deliveries")}
+
+
 def test_first_run_alerts_every_rule_and_second_run_adds_none(
     tmp_path: Path, demo_city: Path
 ) -> None:
@@ -84,7 +89,12 @@ def test_first_run_alerts_every_rule_and_second_run_adds_none(
         for line in (workdir / "var" / "outbox.jsonl").read_text("utf-8").splitlines()
     ]
     assert outbox and all(m["subject"].startswith("[내부통제]") for m in outbox)
-    assert {m["recipient"] for m in outbox} == {a["assignee"] for a in alerts}
+    # 청백-e routing: the official in charge, the department's manager, and for high
+    # severity the audit office each get one digest.
+    recipients = _recipients(workdir)
+    assert {m["recipient"] for m in outbox} == recipients
+    assert {a["assignee"] for a in alerts} <= recipients
+    assert len(outbox) == len(recipients)
 
     second = run_cli("run", "--once", cwd=workdir)
     assert second.returncode == 0, second.stderr
@@ -140,7 +150,8 @@ def test_delivery_to_smtp_and_webhook_in_korean(tmp_path: Path, demo_city: Path)
         result = run_cli("run", "--once", cwd=workdir)
         assert result.returncode == 0, result.stdout + result.stderr
         alerts = _alerts(workdir)
-        recipients = {a["assignee"] for a in alerts}
+        recipients = _recipients(workdir)
+        assert {a["assignee"] for a in alerts} <= recipients
         assert f"{len(recipients) * 2} sent" in result.stdout
 
         # one mail per recipient, to the address in the officials directory, in Korean
