@@ -226,10 +226,13 @@ def test_daemon_repeats_on_schedule_and_stops_on_sigterm(tmp_path: Path, demo_ci
             time.sleep(0.5)
             db = workdir / "var" / "naebu.sqlite"
             if db.exists():
-                with sqlite3.connect(db) as conn:
-                    finished = conn.execute(
-                        "select count(*) from runs where status = 'ok'"
-                    ).fetchone()[0]
+                try:
+                    with sqlite3.connect(db) as conn:
+                        finished = conn.execute(
+                            "select count(*) from runs where status = 'ok'"
+                        ).fetchone()[0]
+                except sqlite3.OperationalError:
+                    continue  # the daemon is still creating the schema
         assert finished >= 2, "the daemon did not repeat its run"
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
