@@ -120,5 +120,6 @@ def test_sigkill_mid_run_then_restart_raises_every_alert_exactly_once(
         assert twice == []
         assignees = {r[0] for r in query(store, "SELECT DISTINCT assignee FROM alerts")}
         digests = query(store, "SELECT recipient, count(*) FROM outbox GROUP BY recipient")
-        assert {r[0] for r in digests} == assignees
-        assert all(n == 1 for _, n in digests)
+        # (recipients are the assignees plus whoever [routing] adds: managers, audit office)
+        assert assignees <= {r[0] for r in digests}
+        assert all(n == 1 for _, n in digests), digests
