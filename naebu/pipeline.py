@@ -42,6 +42,7 @@ from engine.registry import EvalContext, RuleType
 from naebu import datasets, history, store
 from naebu.config import Config, SourceConfig
 from naebu.problems import ProblemsError
+from naebu.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,8 @@ class _Run:
         # Reference data first: routing needs the whole directory before any alert is raised.
         sources.sort(key=lambda s: not datasets.get(s.dataset).reference)
         directory_loaded = False
-        for source in sources:
+        # A first full run over a year of records takes a while: show it on a terminal.
+        for source in progress(sources, "reading sources"):
             if not directory_loaded and not datasets.get(source.dataset).reference:
                 self._load_directory()
                 directory_loaded = True

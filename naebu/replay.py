@@ -11,15 +11,13 @@ Nothing here writes to the store or notifies anyone. Data comes from one of thre
 
 from __future__ import annotations
 
-import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import click
 import pandas as pd
 
 from connectors import make_connector
@@ -29,17 +27,7 @@ from engine.findings import Finding
 from engine.registry import EvalContext, RuleType
 from naebu import datasets, history, store
 from naebu.config import Config, SourceConfig
-
-T = TypeVar("T")
-
-
-def progress(items: Sequence[T], label: str) -> Iterator[T]:
-    """Iterate with a progress bar on a terminal; silently when output is not a terminal."""
-    if not sys.stderr.isatty():
-        yield from items
-        return
-    with click.progressbar(items, label=label, file=sys.stderr) as bar:
-        yield from bar
+from naebu.progress import progress
 
 
 @dataclass
