@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.2
 RULES = (
     "PROP-BELOW-APPRAISAL", "PROP-STALE-APPRAISAL", "CONTRACT-NEAR-LIMIT", "PAY-SELF-APPROVAL",
-    "CARD-NIGHT", "CARD-HOLIDAY", "CARD-RESTRICTED", "CARD-PER-PERSON",
+    "CARD-NIGHT", "CARD-HOLIDAY", "CARD-SPLIT", "CARD-PERPERSON", "CARD-MERCHANT",
     "ATT-OVERTIME-ON-LEAVE", "PERMIT-LATE", "LEVY-REDUCTION-NO-CODE",
 )  # fmt: skip
 
@@ -150,12 +150,18 @@ def fired(f: dict[str, pd.DataFrame]) -> set[tuple[str, str, str]]:
         "카지노",
         "성인용품점",
     ]
-    add("CARD-RESTRICTED", "card_transactions", card & k["merchant_category"].isin(restricted))
+    keywords = "유흥주점|단란주점|룸살롱|룸싸롱|노래방|노래연습장|노래주점|가라오케|골프|컨트리클럽|사우나|안마|마사지|카지노|나이트클럽|성인용품"
+    name = k["merchant_name"].astype(str).str.normalize("NFKC").str.strip()
     add(
-        "CARD-PER-PERSON",
+        "CARD-MERCHANT",
         "card_transactions",
-        card & (k["attendees"] > 0) & (k["amount"] / k["attendees"] > 40_000),
+        card & (k["merchant_category"].isin(restricted) | name.str.contains(keywords)),
     )
+    heads = pd.to_numeric(k["attendees_text"].str.extract(r"(\d+)\s*명", expand=False))
+    add("CARD-PERPERSON", "card_transactions", card & (heads > 0) & (k["amount"] / heads > 40_000))
+    day = k.assign(name=name)[card].groupby(["department", "name", "approved_date"])
+    same_day = day["approval_id"].transform("size").reindex(k.index, fill_value=0)
+    add("CARD-SPLIT", "card_transactions", card & (same_day >= 2))
     a = f["attendance"]
     add(
         "ATT-OVERTIME-ON-LEAVE",
@@ -201,7 +207,12 @@ def test_near_misses_are_present(canonical: dict) -> None:
     k = canonical["card_transactions"]
     assert k["approved_time"].isna().sum() >= 2
     assert (k["approved_time"] == pd.Timedelta("06:00:00")).any()
-    assert (k["amount"] == k["attendees"] * 40_000).any()
+    heads = pd.to_numeric(k["attendees_text"].str.extract(r"(\d+)\s*명", expand=False))
+    assert (k["amount"] == heads * 40_000).any()
+    assert (heads.isna() & (k["amount"] > 100_000)).any()  # a big bill with no head count
+    assert (k["approved_time"] == pd.Timedelta("22:59:59")).any()
+    assert (k["payment_method"] == "현금").any()
+    assert k["merchant_name"].isin(["프레스클럽", "노래하는 닭갈비"]).sum() == 2
     p = canonical["property_sales"]
     assert (p["sale_price"] == p["appraisal_mean"]).any()
     assert ((p["contract_date"] - p["appraisal_date"]).dt.days == 365).any()

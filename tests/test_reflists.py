@@ -94,5 +94,5 @@ def test_the_shipped_list_and_rule() -> None:
     result = load_rules([ROOT / "rules"], root=ROOT)
     assert result.problems == []
     assert "골프장" in result.lists["restricted_merchant_categories"].items
-    rule = result.by_id()["CARD-RESTRICTED"]
+    rule = result.by_id()["CARD-MERCHANT"]
     assert "lists.restricted_merchant_categories" in rule.when.text  # type: ignore[attr-defined]

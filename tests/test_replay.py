@@ -130,9 +130,9 @@ def test_backtest_per_month_and_compare(city: Path) -> None:
         assert total == len(_labels(city, rule_id)), rule_id
     night = doc["compare"]["CARD-NIGHT"]
     assert night["status"] == "changed" and night["removed"] == [] and len(night["added"]) >= 1
-    per_person = doc["compare"]["CARD-PER-PERSON"]
+    per_person = doc["compare"]["CARD-PERPERSON"]
     assert per_person["after"] == 0 and sorted(per_person["removed"]) == sorted(
-        _labels(city, "CARD-PER-PERSON")
+        _labels(city, "CARD-PERPERSON")
     )
     assert doc["compare"]["PAY-SELF-APPROVAL"]["status"] == "same"
     assert _counts(city) == before

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days
-from naebu.demo.cards import RESTRICTED
+from naebu.demo.cards import RESTRICTED, separate_same_day
 from naebu.demo.finance import GROUND_SMALL
 
 Label = tuple[str, str, str]
@@ -25,8 +25,9 @@ BASE_COUNTS: dict[str, int] = {
     "PAY-SELF-APPROVAL": 5,
     "CARD-NIGHT": 5,
     "CARD-HOLIDAY": 7,
-    "CARD-RESTRICTED": 6,
-    "CARD-PER-PERSON": 5,
+    "CARD-SPLIT": 7,
+    "CARD-PERPERSON": 5,
+    "CARD-MERCHANT": 8,
     "ATT-OVERTIME-ON-LEAVE": 6,
     "PERMIT-LATE": 5,
     "LEVY-REDUCTION-NO-CODE": 4,
@@ -55,7 +56,17 @@ RESTRICTED_NAMES = {
     "카지노": "세븐럭 카지노",
     "성인용품점": "핑크하우스",
 }
-BAR_LIKE_NAMES = ("한잔포차", "생맥주 호프집", "술익는마을")
+#: Whether a restricted merchant's demo name holds a CARD-MERCHANT keyword (else only its
+#: category shows what it is).
+NAME_SAYS = {c: c not in ("유흥주점", "성인용품점") for c in RESTRICTED}
+#: Ordinary restaurants whose names merely resemble a restricted merchant's (CARD-MERCHANT
+#: near-misses): a bar-like word, or part of a keyword (클럽, 노래, 룸, 스파, 바).
+BAR_LIKE_NAMES = (
+    "한잔포차", "생맥주 호프집", "술익는마을", "프레스클럽", "노래하는 닭갈비", "디쉬룸",
+    "한빛 스파게티", "바닷가작은부엌",
+)  # fmt: skip
+#: Attendee texts with no number followed by 명: CARD-PERPERSON cannot judge them.
+NO_HEADCOUNT = ("부서 직원 격려", "유관기관 관계자")
 
 
 def plant_count(rule_id: str, scale: float) -> int:
@@ -163,13 +174,19 @@ def plant_sales(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> lis
     return labels
 
 
-def plant_cards(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
-    """Night use, holiday use, restricted merchants, over-limit per head, and their near-misses."""
-    pick = _Picker(rng, len(df))
+def plant_cards(
+    rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
+) -> list[Label]:
+    """Night and holiday use, split payments, over-limit per head, restricted merchants, and a
+    near-miss beside each (22:59, two departments at one merchant, consecutive days, exactly
+    KRW 40,000 a head, restaurants named like bars)."""
+    pick = pick or _Picker(rng, len(df))
     every = np.ones(len(df), dtype=bool)
     group = (df["attendees"] >= 2).to_numpy() & df["merchant_category"].isin(
         ["한식", "일반음식점", "중식", "일식"]
     ).to_numpy()
+    # Rows whose merchant name makes or breaks a label: the final clean-up leaves them alone.
+    named = np.zeros(len(df), dtype=bool)
     labels: list[Label] = []
 
     rule = "CARD-NIGHT"
@@ -198,25 +215,108 @@ def plant_cards(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> lis
     fridays = np.array(FRIDAYS_BEFORE_HOLIDAY, dtype="datetime64[D]").astype("datetime64[ns]")
     _set(df, near, "approved_date", fridays)
 
-    rule = "CARD-RESTRICTED"
-    rows = pick.take(group, plant_count(rule, scale), rule)
-    cats = [RESTRICTED[i % len(RESTRICTED)] for i in range(len(rows))]
-    _set(df, rows, "merchant_category", cats)
-    _set(df, rows, "merchant_name", [RESTRICTED_NAMES[c] for c in cats])
-    _set(df, rows, "purpose", df["department"].iloc[rows].to_numpy() + " 직원 격려 간담회")
-    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
-    near = pick.take(group, len(BAR_LIKE_NAMES), "near-miss")  # a bar-like name, 일반음식점
-    _set(df, near, "merchant_category", "일반음식점")
-    _set(df, near, "merchant_name", list(BAR_LIKE_NAMES))
+    labels += _plant_splits(rng, df, pick, plant_count("CARD-SPLIT", scale), named)
 
-    rule = "CARD-PER-PERSON"
+    rule = "CARD-PERPERSON"
     rows = pick.take(group, plant_count(rule, scale), rule)
     heads = df["attendees"].iloc[rows].to_numpy(dtype=float)
     _set(df, rows, "amount", np.round(heads * rng.uniform(42_000, 90_000, len(rows)), -3))
     labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
     near = pick.take(group, 2, "near-miss")  # exactly KRW 40,000 a head
     _set(df, near, "amount", df["attendees"].iloc[near].to_numpy(dtype=float) * 40_000)
+    near = pick.take(group, len(NO_HEADCOUNT), "near-miss")  # a big bill, but no head count
+    _set(df, near, "attendees_text", list(NO_HEADCOUNT))
+    _set(df, near, "amount", df["attendees"].iloc[near].to_numpy(dtype=float) * 60_000)
+
+    rule = "CARD-MERCHANT"
+    rows = pick.take(group, plant_count(rule, scale), rule)
+    cats = [RESTRICTED[i % len(RESTRICTED)] for i in range(len(rows))]
+    # Past eight, the names repeat as branches, so two planted rows never share a merchant.
+    shops = [
+        RESTRICTED_NAMES[c] + ("" if i < len(RESTRICTED) else f" {i // len(RESTRICTED) + 1}호점")
+        for i, c in enumerate(cats)
+    ]
+    # Every third one without a category, as in a disclosure: only its name gives it away.
+    shown = [None if i % 3 == 2 and NAME_SAYS[c] else c for i, c in enumerate(cats)]
+    _set(df, rows, "merchant_category", shown)
+    _set(df, rows, "merchant_name", shops)
+    _set(df, rows, "purpose", df["department"].iloc[rows].to_numpy() + " 직원 격려 간담회")
+    named[rows] = True
+    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
+    near = pick.take(group, len(BAR_LIKE_NAMES), "near-miss")  # named like a bar, 일반음식점
+    _set(df, near, "merchant_category", "일반음식점")
+    _set(df, near, "merchant_name", list(BAR_LIKE_NAMES))
+    named[near] = True
+
+    separate_same_day(rng, df, keep=named)
     return labels
+
+
+def _plant_splits(
+    rng: np.random.Generator, df: pd.DataFrame, pick: _Picker, k: int, named: np.ndarray
+) -> list[Label]:
+    """``k`` card payments in groups of two (three for an odd rest) by one card holder at one
+    merchant on one day, minutes apart; near-misses: two departments at one merchant on one
+    day, one department at one merchant on consecutive business days, and a second payment
+    there that day in cash."""
+    rule = "CARD-SPLIT"
+    every = np.ones(len(df), dtype=bool)
+    sizes = [2] * (k // 2)
+    if k % 2:
+        sizes[-1] = 3
+    keys: list[str] = []
+    columns = ["department", "holder_id", "card_no", "merchant_name", "merchant_category",
+               "merchant_address", "approved_date"]  # fmt: skip
+    for n, size in enumerate(sizes):
+        anchor = int(pick.take(every, 1, rule)[0])
+        others = pick.take(every, size - 1, rule)
+        for column in columns:
+            _set(df, others, column, df[column].iat[anchor])
+        if n == 0:  # written with a trailing space: the same merchant once normalized
+            _set(df, others, "merchant_name", f"{df['merchant_name'].iat[anchor]} ")
+        base = pd.to_timedelta(df["approved_time"].iloc[[anchor]]).iloc[0]
+        minutes = np.arange(1, size) * int(rng.integers(1, 6))
+        _set(df, others, "approved_time", [base + pd.Timedelta(minutes=int(m)) for m in minutes])
+        dept = df["department"].iat[anchor]
+        _set(
+            df,
+            others,
+            "purpose",
+            [f"{dept} {p.split(' ', 1)[-1]}" for p in df["purpose"].iloc[others]],
+        )
+        group = np.concatenate([[anchor], others])
+        named[group] = True
+        keys += df["approval_id"].iloc[group].tolist()
+
+    # Near-miss: the same merchant on the same day, but another department's card.
+    first = int(pick.take(every, 1, "near-miss")[0])
+    other_dept = (df["department"] != df["department"].iat[first]).to_numpy()
+    second = pick.take(other_dept, 1, "near-miss")
+    for column in ("merchant_name", "merchant_category", "merchant_address", "approved_date"):
+        _set(df, second, column, df[column].iat[first])
+    named[[first, *second]] = True
+    # Near-miss: the same card at the same merchant on consecutive business days.
+    dates = df["approved_date"].to_numpy().astype("datetime64[D]")
+    has_next = days.is_business_day(dates + np.timedelta64(1, "D"))
+    first = int(pick.take(has_next, 1, "near-miss")[0])
+    second = pick.take(every, 1, "near-miss")
+    for column in columns[:-1]:
+        _set(df, second, column, df[column].iat[first])
+    _set(
+        df,
+        second,
+        "approved_date",
+        np.datetime64(dates[first] + np.timedelta64(1, "D"), "ns"),
+    )
+    named[[first, *second]] = True
+    # Near-miss: a second payment at the merchant that day, but in cash.
+    first = int(pick.take(every, 1, "near-miss")[0])
+    second = pick.take(every, 1, "near-miss")
+    for column in columns:
+        _set(df, second, column, df[column].iat[first])
+    _set(df, second, "payment_method", "현금")
+    named[[first, *second]] = True
+    return _labels(rule, "card_transactions", pd.Series(keys))
 
 
 def plant_attendance(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:

@@ -1,7 +1,9 @@
 """Department card (업무추진비) approvals, as the card company reports them.
 
 Ordinary use: business days, office or meal hours (07:00-22:30), allowed merchants, at most
-KRW 38,000 a head, so none of the card rules fires on the background.
+KRW 38,000 a head, and at most one payment a day per department and merchant, so none of the
+card rules fires on the background. The attendees come as the card drop writes them, in words
+(``"팀장 등 4명"``), and the per-person rule reads the number out of that text.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ PURPOSES = {
     "snack": ("회의용 다과 구입", "업무협의 다과", "민원 상담 다과"),
     "supply": ("업무용 소모품 구입", "업무 참고자료 구입"),
 }
+#: Who the attendee text names first ("팀장 등 4명").
+LEADS = ("과장", "팀장", "주무관", "국장", "담당")
 RESTRICTED = (
     "유흥주점",
     "단란주점",
@@ -79,6 +83,58 @@ def seconds_between(rng: np.random.Generator, lo: str, hi: str, n: int) -> np.nd
         return int(h) * 3600 + int(m) * 60
 
     return rng.integers(s(lo), s(hi), n)
+
+
+def attendee_texts(rng: np.random.Generator, attendees: np.ndarray) -> np.ndarray:
+    """The attendee column as officials type it: ``"팀장 등 4명"``, ``"주무관 1명"``."""
+    lead = names.pick(rng, LEADS, len(attendees))
+    n = np.asarray(attendees, dtype=np.int64).astype(str)
+    return np.where(np.asarray(attendees) > 1, lead + " 등 " + n + "명", lead + " " + n + "명")
+
+
+def separate_same_day(
+    rng: np.random.Generator, df: pd.DataFrame, keep: np.ndarray | None = None
+) -> None:
+    """Give another merchant to every payment that shares its department, merchant and day
+    with an earlier one (an unplanned CARD-SPLIT), in place.
+
+    ``keep`` marks rows whose merchant must not change (planted splits and restricted
+    merchants): a group with a kept row keeps only its kept rows, any other group its first
+    row. The new merchant is of the same category where one is free that day, else any
+    ordinary merchant.
+    """
+    # The ordinary merchants, as the approvals name them (the addresses depend on the seed).
+    ordinary = {m for spec in CATEGORIES.values() for m in spec[1]}
+    columns = ["merchant_name", "merchant_category", "merchant_address"]
+    shop = df.loc[df["merchant_name"].isin(ordinary), columns].drop_duplicates("merchant_name")
+    shop_rows: list[tuple[str, str, str]] = sorted(
+        (str(a), str(b), str(c)) for a, b, c in shop.itertuples(index=False)
+    )
+    keep = np.zeros(len(df), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    card = (df["payment_method"] == "카드").to_numpy()
+    day_of: list[str] = (
+        df["department"].astype(str) + "|" + df["approved_date"].astype(str)
+    ).tolist()
+    name_of: list[str] = [str(m).strip() for m in df["merchant_name"]]
+    category_of: list[str] = [str(c) for c in df["merchant_category"]]
+    taken = set(zip(day_of, name_of, strict=True))
+    # Kept rows first, so a group's kept row is its first and the others move.
+    order = np.lexsort((~keep, df["approved_date"].to_numpy()))
+    seen: set[tuple[str, str]] = set()
+    positions = [df.columns.get_loc(c) for c in columns]
+    for i in order.tolist():
+        pair = (day_of[i], name_of[i])
+        if not card[i] or pair not in seen or keep[i]:
+            seen.add(pair)
+            continue
+        same = [m for m in shop_rows if m[1] == category_of[i]] or shop_rows
+        free = [m for m in same if (day_of[i], m[0]) not in taken]
+        free = free or [m for m in shop_rows if (day_of[i], m[0]) not in taken]
+        chosen = free[int(rng.integers(0, len(free)))]
+        for position, value in zip(positions, chosen, strict=True):
+            df.iat[i, position] = value  # type: ignore[index]
+        taken.add((day_of[i], chosen[0]))
+        seen.add((day_of[i], chosen[0]))
 
 
 def build_cards(rng: np.random.Generator, city: City, seed: int, n: int) -> pd.DataFrame:
@@ -135,8 +191,11 @@ def build_cards(rng: np.random.Generator, city: City, seed: int, n: int) -> pd.D
             "merchant_address": shop["merchant_address"].to_numpy()[mi],
             "amount": amount.astype("float64"),
             "attendees": pd.array(attendees, dtype="Int64"),
+            "attendees_text": attendee_texts(rng, attendees),
             "payment_method": "카드",
             "purpose": holders["department"].to_numpy()[hi] + " " + purpose,
         }
     )
-    return df.iloc[order].reset_index(drop=True)
+    df = df.iloc[order].reset_index(drop=True)
+    separate_same_day(rng, df)
+    return df

@@ -134,6 +134,7 @@ CARD_COLUMNS: dict[str, str] = {
     "merchant_address": "가맹점주소",
     "amount": "승인금액",
     "attendees": "인원",
+    "attendees_text": "대상인원",  # in words, "팀장 등 4명"
     "payment_method": "결제방법",
     "purpose": "사용목적",
 }
@@ -273,6 +274,7 @@ def card_frame(cards: pd.DataFrame, employees: pd.DataFrame) -> pd.DataFrame:
             "merchant_address": cards["merchant_address"],
             "amount": cards["amount"].astype("int64").map("{:,}".format),
             "attendees": cards["attendees"].astype("int64").astype(str),
+            "attendees_text": cards["attendees_text"],
             "payment_method": cards["payment_method"],
             "purpose": cards["purpose"],
         }
