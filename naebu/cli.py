@@ -19,9 +19,11 @@ from naebu.commands.demo import demo
 from naebu.commands.evaluate import evaluate
 from naebu.commands.export import export
 from naebu.commands.run import run
+from naebu.commands.serve import serve
 from naebu.commands.status import status
 from naebu.commands.suppress import suppress
 from naebu.commands.test_rule import test_rule
+from naebu.commands.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,6 +50,8 @@ for command in (
     status,
     suppress,
     audit,
+    serve,
+    users,
 ):
     main.add_command(command)
 

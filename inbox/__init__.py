@@ -1,0 +1,9 @@
+"""The web inbox (경보함): officials answer alerts in a browser, the audit office reviews them.
+
+``naebu serve`` runs it: :func:`inbox.app.create_app` (Starlette + Jinja2, server-rendered,
+no JavaScript). Accounts, sessions and rate limits: :mod:`inbox.auth`; who sees what:
+:mod:`inbox.access`; the pages: :mod:`inbox.pages`; their queries: :mod:`inbox.queries`.
+See docs/web.md.
+"""
+
+from __future__ import annotations

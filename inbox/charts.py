@@ -1,0 +1,86 @@
+"""Small server-side SVG charts (no JavaScript): monthly bars with an optional line.
+
+The SVG is written inline into the page; every label is escaped. Text names a Korean font
+(NanumGothic, then Noto Sans CJK KR), as the page's CSS does, so Hangul never renders as
+empty boxes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+FONT = "NanumGothic, 'Noto Sans CJK KR', sans-serif"
+
+
+def bar_chart(
+    labels: Sequence[str],
+    bars: Sequence[int],
+    *,
+    line: Sequence[int] | None = None,
+    bar_name: str = "",
+    line_name: str = "",
+    width: int = 640,
+    height: int = 180,
+    title: str = "",
+) -> Markup:
+    """Bars for ``bars`` (one per label), and a polyline for ``line`` when given."""
+    left, right, top, bottom = 34, 8, 22, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_value = max([1, *bars, *(line or [])])
+    n = max(len(labels), 1)
+    step = plot_w / n
+    bar_w = max(step * 0.6, 2)
+
+    def y(v: float) -> float:
+        return top + plot_h - (v / top_value) * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'font-family="{escape(FONT)}" font-size="11">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
+        'stroke="#888"/>',
+        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{top_value}</text>',
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>',
+    ]
+    for i, (label, value) in enumerate(zip(labels, bars, strict=True)):
+        x = left + i * step + (step - bar_w) / 2
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{y(value):.1f}" width="{bar_w:.1f}" '
+            f'height="{top + plot_h - y(value):.1f}" fill="#4a78b5">'
+            f"<title>{escape(label)}: {value}</title></rect>"
+        )
+        if value:
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{y(value) - 3:.1f}" '
+                f'text-anchor="middle">{value}</text>'
+            )
+        parts.append(
+            f'<text x="{left + i * step + step / 2:.1f}" y="{height - 12}" '
+            f'text-anchor="middle">{escape(label[-5:])}</text>'
+        )
+    if line is not None and len(line) == len(labels):
+        points = " ".join(
+            f"{left + i * step + step / 2:.1f},{y(v):.1f}" for i, v in enumerate(line)
+        )
+        parts.append(
+            f'<polyline class="line" points="{points}" fill="none" stroke="#d9822b" '
+            'stroke-width="2"/>'
+        )
+    legend = []
+    if bar_name:
+        legend.append(
+            f'<rect x="{left}" y="4" width="10" height="10" fill="#4a78b5"/>'
+            f'<text x="{left + 14}" y="13">{escape(bar_name)}</text>'
+        )
+    if line_name and line is not None:
+        legend.append(
+            f'<rect x="{left + 150}" y="8" width="10" height="3" fill="#d9822b"/>'
+            f'<text x="{left + 164}" y="13">{escape(line_name)}</text>'
+        )
+    parts.extend(legend)
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -1,0 +1,150 @@
+"""The inbox's words in Korean (the default) and English (``?lang=en``, kept in a cookie)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from alerts.lifecycle import STATUS_LABELS
+
+LANGUAGES = ("ko", "en")
+
+# key: (Korean, English)
+_TEXT: dict[str, tuple[str, str]] = {
+    "app": ("내부통제 경보함", "Internal-control inbox"),
+    "nav.alerts": ("내 경보", "My alerts"),
+    "nav.scorecard": ("부서별 처리 현황", "Department scorecard"),
+    "nav.rules": ("점검 규칙", "Rule catalog"),
+    "nav.suppressions": ("예외 처리", "Suppressions"),
+    "logout": ("로그아웃", "Sign out"),
+    "login": ("로그인", "Sign in"),
+    "login.title": ("경보함 로그인", "Sign in to the inbox"),
+    "login.user": ("직원번호", "Employee id"),
+    "login.password": ("비밀번호", "Password"),
+    "login.bad": (
+        "직원번호 또는 비밀번호가 올바르지 않습니다.",
+        "Wrong employee id or password.",
+    ),
+    "login.locked": (
+        "로그인 시도가 너무 많습니다. 잠시 후 다시 시도하십시오.",
+        "Too many sign-in attempts. Try again later.",
+    ),
+    "filter": ("조회", "Filter"),
+    "all": ("전체", "All"),
+    "status": ("상태", "Status"),
+    "status.open": ("미처리 (발생·확인·반려)", "open"),
+    "status.answered": ("검토 대기", "awaiting review"),
+    "rule": ("규칙", "Rule"),
+    "severity": ("위험도", "Severity"),
+    "department": ("부서", "Department"),
+    "assignee": ("담당자", "Assignee"),
+    "title": ("제목", "Title"),
+    "created": ("발생일", "Raised"),
+    "deadline": ("처리 기한", "Deadline"),
+    "due": ("기한", "Due"),
+    "due.overdue": ("기한 경과", "overdue"),
+    "due.soon": ("7일 이내 만료", "due within 7 days"),
+    "due_before": ("기한 ~까지", "Due by"),
+    "record": ("대상 기록", "Record"),
+    "count": ("건", "alerts"),
+    "page": ("쪽", "page"),
+    "prev": ("이전", "Previous"),
+    "next": ("다음", "Next"),
+    "none": ("해당하는 경보가 없습니다.", "No alerts."),
+    "alert": ("경보", "Alert"),
+    "message": ("내용", "Message"),
+    "evidence": ("증거 자료", "Evidence"),
+    "field": ("항목", "Field"),
+    "value": ("값", "Value"),
+    "about_rule": ("점검 규칙 설명", "The rule"),
+    "basis": ("근거", "Legal basis"),
+    "params": ("기준값", "Parameters"),
+    "timeline": ("처리 이력 (감사 기록)", "Timeline (audit trail)"),
+    "at": ("일시", "When"),
+    "actor": ("처리자", "By"),
+    "step": ("단계", "Step"),
+    "comment": ("의견", "Comment"),
+    "actions": ("처리", "Actions"),
+    "no_actions": ("지금 할 수 있는 처리가 없습니다.", "No step is open to you now."),
+    "comment.help": (
+        "소명·오탐·반려에는 의견이 필요합니다.",
+        "Explain, false positive and reject need a comment.",
+    ),
+    "reassign_to": ("재배정 대상", "Reassign to"),
+    "done": ("처리되었습니다", "Done"),
+    "refused": ("처리할 수 없습니다", "Refused"),
+    "scorecard.title": (
+        "부서별 경보 처리 현황 (최근 12개월)",
+        "Department scorecard (last 12 months)",
+    ),
+    "raised": ("발생", "Raised"),
+    "answered": ("처리", "Answered"),
+    "on_time": ("기한 내 처리", "On time"),
+    "on_time_rate": ("기한 내 처리율", "On-time rate"),
+    "overdue": ("기한 경과", "Overdue"),
+    "fp_rate": ("오탐률", "False-positive rate"),
+    "repeats": ("재발생", "Repeat findings"),
+    "trend": ("월별 추이", "Monthly trend"),
+    "rules.title": ("점검 규칙 목록", "Rule catalog"),
+    "findings_12m": ("최근 12개월 경보", "Findings, last 12 months"),
+    "precision": ("정확도 (오탐 제외 비율)", "Precision (not false positive)"),
+    "corrected": ("조치", "corrected"),
+    "explained": ("소명", "explained"),
+    "false_positive": ("오탐", "false positive"),
+    "accepted": ("감사 승인", "accepted by audit"),
+    "deadline_days": ("처리 기한 (영업일)", "Deadline (business days)"),
+    "dataset": ("데이터", "Dataset"),
+    "supp.title": ("경보 예외 처리", "Suppressions"),
+    "supp.add": ("예외 처리 등록", "Add a suppression"),
+    "supp.remove": ("해제", "Remove"),
+    "supp.target": ("대상", "Target"),
+    "supp.record_key": ("기록 키", "Record key"),
+    "supp.column": ("컬럼", "Column"),
+    "supp.value": ("값", "Value"),
+    "supp.reason": ("사유", "Reason"),
+    "supp.until": ("만료일", "Expires"),
+    "supp.author": ("등록자", "Author"),
+    "supp.state": ("상태", "State"),
+    "supp.active": ("적용 중", "active"),
+    "supp.ended": ("종료", "ended"),
+    "forbidden": ("이 경보를 볼 권한이 없습니다.", "You may not see this alert."),
+    "forbidden.page": ("이 화면을 볼 권한이 없습니다.", "You may not see this page."),
+    "notfound": ("찾을 수 없습니다.", "Not found."),
+    "csrf": (
+        "요청을 확인할 수 없습니다 (CSRF 토큰 누락). 화면을 새로 고친 뒤 다시 시도하십시오.",
+        "The request could not be verified (missing CSRF token). Reload the page and retry.",
+    ),
+    "lang.other": ("English", "한국어"),
+    "action.acknowledge": ("확인", "Acknowledge"),
+    "action.correct": ("조치 완료", "Corrected"),
+    "action.explain": ("소명", "Explain"),
+    "action.false_positive": ("오탐", "False positive"),
+    "action.accept": ("검토 승인 (종결)", "Accept (close)"),
+    "action.reject": ("검토 반려", "Reject"),
+    "action.reassign": ("재배정", "Reassign"),
+    "trail.raise": ("발생", "raised"),
+    "trail.suppress": ("예외 처리", "suppressed"),
+    "trail.reopen": ("재발생", "reopened"),
+    "trail.unsuppress": ("예외 해제 후 발생", "unsuppressed"),
+    "trail.escalate": ("기한 경과 보고", "escalated"),
+    "severity.low": ("낮음", "low"),
+    "severity.medium": ("보통", "medium"),
+    "severity.high": ("높음", "high"),
+    "severity.critical": ("심각", "critical"),
+}
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """``t(key)`` for ``lang``: the word, a status label, or the key itself when unknown."""
+    i = 1 if lang == "en" else 0
+    statuses = STATUS_LABELS["en" if lang == "en" else "ko"]
+
+    def t(key: str) -> str:
+        if key in _TEXT:
+            return _TEXT[key][i]
+        if key.startswith("status.") and key[7:] in statuses:
+            return statuses[key[7:]]
+        if key.startswith("trail.") and f"action.{key[6:]}" in _TEXT:
+            return _TEXT[f"action.{key[6:]}"][i]
+        return key.split(".", 1)[-1]
+
+    return t

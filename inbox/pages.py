@@ -1,0 +1,298 @@
+"""The inbox's pages: my alerts, one alert and its actions, the scorecard, the rule catalog,
+and suppressions (compliance staff only).
+
+Every page starts with :meth:`Inbox.begin` (the signed-in viewer, or a redirect to the login
+page); every POST checks the session's CSRF token before anything else. Lifecycle steps go
+through :func:`alerts.lifecycle.act` and suppressions through :mod:`alerts.suppressions`,
+exactly as the command line does, so the audit trail records them the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from alerts.lifecycle import ACTIONS, LifecycleError, act
+from alerts.suppressions import (
+    SuppressionError,
+    add_suppression,
+    list_suppressions,
+    remove_suppression,
+)
+from alerts.trail import entries
+from inbox import queries
+from inbox.app import Ctx, Inbox
+from inbox.charts import bar_chart
+
+
+def _text(form: FormData | None, key: str, limit: int = 4000) -> str:
+    value = form.get(key) if form is not None else None
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+class Pages:
+    """The page handlers, bound to one :class:`Inbox`."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    def _begin(
+        self, request: Request, form: FormData | None, *, rerender: bool = False
+    ) -> Ctx | Response:
+        # ``rerender``: a POST handler showing its page again with an error, after it has
+        # checked the CSRF token itself.
+        ctx = self.inbox.begin(request)
+        if isinstance(ctx, Response):
+            return ctx
+        if request.method == "POST" and not rerender and not self.inbox.csrf_ok(ctx, form):
+            return self.inbox.refuse(ctx, "csrf", 403)
+        return ctx
+
+    def home(self, request: Request, form: FormData | None) -> Response:
+        """/ : to my alerts."""
+        return RedirectResponse("/alerts", status_code=303)
+
+    # -- my alerts -----------------------------------------------------------------------------
+
+    def alert_list(self, request: Request, form: FormData | None) -> Response:
+        """/alerts: the alerts the viewer may see, filtered, newest first, paged."""
+        ctx = self._begin(request, form)
+        if isinstance(ctx, Response):
+            return ctx
+        f = queries.Filters.parse(request.query_params)
+        with self.inbox.engine.connect() as conn:
+            page = queries.alert_page(
+                conn, ctx.viewer, f, now=ctx.now, size=self.inbox.settings.page_size
+            )
+            departments = queries.departments(conn) if ctx.viewer.sees_all else []
+        return self.inbox.page(
+            ctx,
+            "alerts.html",
+            {
+                "page": page,
+                "f": f,
+                "rules": self.inbox.rules,
+                "statuses": queries.STATUSES,
+                "severities": queries.SEVERITIES,
+                "departments": departments,
+                "page_url": lambda n: "/alerts?" + urlencode(f.query_string(page=n)),
+                "now": ctx.now,
+                "names": {o.employee_id: o.display_name for o in ctx.viewer.directory},
+            },
+        )
+
+    # -- one alert -----------------------------------------------------------------------------
+
+    def alert(self, request: Request, form: FormData | None, error: str | None = None) -> Response:
+        """/alerts/N: evidence, the rule, the timeline and the viewer's actions."""
+        ctx = self._begin(request, form, rerender=error is not None)
+        if isinstance(ctx, Response):
+            return ctx
+        alert_id = int(request.path_params["alert_id"])
+        with self.inbox.engine.connect() as conn:
+            alert = queries.get_alert(conn, alert_id)
+            if alert is None:
+                return self.inbox.refuse(ctx, "notfound", 404)
+            if not ctx.viewer.may_see(alert):
+                return self.inbox.refuse(ctx, "forbidden", 403)
+            trail = entries(conn, alert_id)
+            answered = queries.answered_by(conn, alert_id)
+        actions = ctx.viewer.actions_for(alert, answered)
+        evidence = alert["evidence"] if isinstance(alert["evidence"], dict) else {}
+        names = {o.employee_id: o.display_name for o in ctx.viewer.directory}
+        return self.inbox.page(
+            ctx,
+            "alert.html",
+            {
+                "a": alert,
+                "evidence": [(str(k), "" if v is None else str(v)) for k, v in evidence.items()],
+                "rule": self.inbox.rules.get(alert["rule_id"]),
+                "trail": trail,
+                "actions": actions,
+                "specs": ACTIONS,
+                "targets": ctx.viewer.reassign_targets(alert["department"])
+                if "reassign" in actions
+                else [],
+                "names": names,
+                "error": error,
+                "done": request.query_params.get("done", ""),
+            },
+            status=400 if error else 200,
+        )
+
+    def act(self, request: Request, form: FormData | None) -> Response:
+        """POST /alerts/N/act: one lifecycle step through :func:`alerts.lifecycle.act`."""
+        ctx = self._begin(request, form)
+        if isinstance(ctx, Response):
+            return ctx
+        alert_id = int(request.path_params["alert_id"])
+        action = _text(form, "action", 40)
+        try:
+            with self.inbox.engine.begin() as conn:
+                alert = queries.get_alert(conn, alert_id)
+                if alert is None:
+                    return self.inbox.refuse(ctx, "notfound", 404)
+                if not ctx.viewer.may_see(alert):
+                    return self.inbox.refuse(ctx, "forbidden", 403)
+                act(
+                    conn,
+                    alert_id,
+                    action,
+                    ctx.viewer.employee_id,
+                    _text(form, "comment") or None,
+                    now=ctx.now,
+                    to=_text(form, "to", 100) or None,
+                    directory=ctx.viewer.directory,
+                )
+        except LifecycleError as exc:  # rolled back; shown on the alert page
+            return self.alert(request, None, error=exc.en if ctx.lang == "en" else exc.ko)
+        target = f"/alerts/{alert_id}?" + urlencode({"done": action})
+        return self.inbox.finish(ctx, RedirectResponse(target, status_code=303))
+
+    # -- scorecard and rules -------------------------------------------------------------------
+
+    def scorecard(self, request: Request, form: FormData | None) -> Response:
+        """/scorecard: per-department handling over the last 12 months, with a trend chart."""
+        ctx = self._begin(request, form)
+        if isinstance(ctx, Response):
+            return ctx
+        department = request.query_params.get("department", "")[:200]
+        if department and not ctx.viewer.may_see_department(department):
+            return self.inbox.refuse(ctx, "forbidden.page", 403)
+        with self.inbox.engine.connect() as conn:
+            card = queries.scorecard(conn, ctx.viewer, now=ctx.now, department=department)
+            departments = queries.departments(conn) if ctx.viewer.sees_all else []
+        t = _t(ctx)
+        chart = bar_chart(
+            card.months,
+            card.raised_by_month,
+            line=card.on_time_by_month,
+            bar_name=t("raised"),
+            line_name=t("on_time"),
+            title=t("trend"),
+        )
+        return self.inbox.page(
+            ctx,
+            "scorecard.html",
+            {"card": card, "chart": chart, "department": department, "departments": departments},
+        )
+
+    def rules(self, request: Request, form: FormData | None) -> Response:
+        """/rules: every rule, its parameters, 12 months of findings and its precision."""
+        ctx = self._begin(request, form)
+        if isinstance(ctx, Response):
+            return ctx
+        with self.inbox.engine.connect() as conn:
+            months, stats = queries.rule_stats(conn, now=ctx.now)
+        t = _t(ctx)
+        rows: list[dict[str, Any]] = []
+        for rule_id in sorted(set(self.inbox.rules) | set(stats)):
+            s = stats.get(rule_id) or queries.RuleStats([0] * len(months))
+            rows.append(
+                {
+                    "id": rule_id,
+                    "meta": self.inbox.rules.get(rule_id),
+                    "stats": s,
+                    "chart": bar_chart(
+                        months, s.by_month, width=420, height=120, title=t("findings_12m")
+                    ),
+                }
+            )
+        return self.inbox.page(ctx, "rules.html", {"rows": rows})
+
+    # -- suppressions (compliance staff) -------------------------------------------------------
+
+    def suppressions(
+        self, request: Request, form: FormData | None, error: str | None = None
+    ) -> Response:
+        """/suppressions: every suppression, and the forms to add and remove them."""
+        ctx = self._begin(request, form, rerender=error is not None)
+        if isinstance(ctx, Response):
+            return ctx
+        if not ctx.viewer.compliance:
+            return self.inbox.refuse(ctx, "forbidden.page", 403)
+        with self.inbox.engine.connect() as conn:
+            items = list_suppressions(conn, include_inactive=True)
+        return self.inbox.page(
+            ctx,
+            "suppressions.html",
+            {
+                "items": items,
+                "rules": self.inbox.rules,
+                "error": error,
+                "now": ctx.now,
+                "names": {o.employee_id: o.display_name for o in ctx.viewer.directory},
+            },
+            status=400 if error else 200,
+        )
+
+    def suppression_add(self, request: Request, form: FormData | None) -> Response:
+        """POST /suppressions/add: through :func:`alerts.suppressions.add_suppression`."""
+        return self._change_suppression(request, form, None)
+
+    def suppression_remove(self, request: Request, form: FormData | None) -> Response:
+        """POST /suppressions/N/remove: through :func:`alerts.suppressions.remove_suppression`."""
+        return self._change_suppression(request, form, int(request.path_params["sid"]))
+
+    def _change_suppression(
+        self, request: Request, form: FormData | None, sid: int | None
+    ) -> Response:
+        ctx = self._begin(request, form)
+        if isinstance(ctx, Response):
+            return ctx
+        if not ctx.viewer.compliance:
+            return self.inbox.refuse(ctx, "forbidden.page", 403)
+        try:
+            with self.inbox.engine.begin() as conn:
+                if sid is not None:
+                    remove_suppression(
+                        conn,
+                        sid,
+                        actor=ctx.viewer.employee_id,
+                        reason=_text(form, "reason"),
+                        now=ctx.now,
+                        directory=ctx.viewer.directory,
+                    )
+                else:
+                    rule_id = _text(form, "rule", 100)
+                    if rule_id not in self.inbox.rules:
+                        raise SuppressionError(
+                            f"알 수 없는 규칙 {rule_id!r}", f"unknown rule {rule_id!r}"
+                        )
+                    until = datetime.combine(
+                        datetime.strptime(_text(form, "until", 10), "%Y-%m-%d").date(),
+                        time(23, 59, 59),
+                    )
+                    record_key = _text(form, "record_key", 500) or None
+                    column = _text(form, "column", 100) or None
+                    add_suppression(
+                        conn,
+                        rule_id=rule_id,
+                        reason=_text(form, "reason"),
+                        author=ctx.viewer.employee_id,
+                        expires_at=until,
+                        now=ctx.now,
+                        record_key=record_key,
+                        column=column,
+                        value=_text(form, "value", 500) if column else None,
+                        directory=ctx.viewer.directory,
+                    )
+        except SuppressionError as exc:
+            return self.suppressions(request, None, error=exc.en if ctx.lang == "en" else exc.ko)
+        except ValueError:
+            message = "만료일을 YYYY-MM-DD로 입력하십시오"
+            if ctx.lang == "en":
+                message = "give the expiry as YYYY-MM-DD"
+            return self.suppressions(request, None, error=message)
+        return self.inbox.finish(ctx, RedirectResponse("/suppressions", status_code=303))
+
+
+def _t(ctx: Ctx) -> Any:
+    from inbox.i18n import translator
+
+    return translator(ctx.lang)
