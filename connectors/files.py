@@ -12,6 +12,8 @@ Options:
 - ``sheet``: XLSX sheet name, or its position counting from 1 (default: the first sheet).
 - ``skip_rows``: lines (CSV) or rows (XLSX) before the header line (default 0).
 - ``chunk_size``: rows per batch (default 50,000).
+- ``key``: how a row is keyed when the dataset's key column is not mapped (below): ``"line"``
+  (default) or ``"content"``.
 
 Files are taken in name order, each once: a file is known by the sha256 of its content, so a
 renamed copy of a taken file is not taken again, and a file whose content changed is taken as
@@ -20,6 +22,15 @@ new. A file's last batch lists it in ``Batch.files``; the pipeline records it on
 Rows are located as ``"{file}:{line}"`` (the header is line 1 when ``skip_rows`` is 0). When the
 dataset's key column is not mapped (and the file has no column of that name), that location
 is the record key, so files with no identifier (the Seoul expense disclosures) still load.
+
+Such a key knows the row by where it was read, so a publisher that delivers a row again - in an
+overlapping later file, or twice within one file - makes a second record of it (and a second
+alert). With ``key = "content"`` the record key is instead a hash of the row's mapped, typed
+values (every canonical column but the key): ``"c:"`` and 20 hex digits of their sha256. A row
+delivered again has the same key, so it updates the same record and raises no new alert; within
+one batch it is read once (``rows_read`` still counts it; a log line says how many were merged).
+Rows that are alike in every mapped column are then one record: choose it for publications
+that repeat rows, not for sources where two identical rows are two payments.
 
 Every cell is read as text (the ``csv`` module, not ``pandas.read_csv``: it reports the exact
 line of each record, quoted cells spanning lines included, and lets a ragged line be refused
@@ -37,6 +48,7 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import logging
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,12 +67,15 @@ from connectors.base import (
 )
 from connectors.coerce import coerce, empty_frame, resolve_columns
 from connectors.registry import register
+from naebu import datasets
 from naebu.config import SourceConfig
 from naebu.problems import Problem
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp949", "euc-kr")
+KEY_MODES = ("line", "content")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _BLOCK = 1 << 20
+log = logging.getLogger(__name__)
 
 #: A chunk as read: source rows (text cells), their line numbers, and lines refused outright.
 _Chunk = tuple[list[list[str]], list[int], list[QuarantinedRow]]
@@ -83,6 +98,7 @@ class FilesConnector(Connector):
         "sheet": (None, "XLSX sheet name or position (from 1)"),
         "skip_rows": (0, "lines before the header"),
         "chunk_size": (50_000, "rows per batch"),
+        "key": ("line", 'record key when the key column is not mapped: "line" or "content"'),
     }
 
     @classmethod
@@ -140,6 +156,27 @@ class FilesConnector(Connector):
             )
         check_int(source, file, "skip_rows", 0, problems)
         check_int(source, file, "chunk_size", 1, problems)
+        mode = opts.get("key", "line")
+        if mode not in KEY_MODES:
+            problems.append(
+                Problem(
+                    file,
+                    f"unknown key {mode!r}",
+                    key=f"{key}.key",
+                    hint='"line" (file:line, the default) or "content" (a hash of the row)',
+                )
+            )
+        elif mode == "content" and source.dataset in datasets.DATASETS:
+            dataset_key = datasets.get(source.dataset).key
+            if dataset_key in source.columns:
+                problems.append(
+                    Problem(
+                        file,
+                        f'key = "content" but {dataset_key} is mapped: the source has a key',
+                        key=f"{key}.key",
+                        hint=f'remove key = "content" or the mapping of {dataset_key}',
+                    )
+                )
         return problems
 
     def pull(self, state: SourceState) -> Iterator[Batch]:
@@ -200,7 +237,8 @@ class FilesConnector(Connector):
         locations = [f"{name}:{line}" for line in lines]
         defaults: dict[str, list[str]] = {}
         key = self.dataset.key
-        if key not in self.source.columns and key not in header:
+        keyless = key not in self.source.columns and key not in header
+        if keyless:
             defaults[key] = locations
         resolve_columns(header, self.dataset, self.source.columns, defaults, self.source.name)
         frame, quarantined = coerce(
@@ -212,15 +250,35 @@ class FilesConnector(Connector):
             source=self.source.name,
             defaults=defaults,
         )
+        if keyless and self.option("key") == "content":
+            frame = self._content_keys(name, frame)
         quarantined = sorted(refused + quarantined, key=lambda q: _line_of(q.location))
         return Batch(
             self.source.name,
             self.dataset.name,
             frame,
             quarantined,
-            len(frame) + len(quarantined),
+            len(cells) + len(refused),
             None,
         )
+
+    def _content_keys(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` keyed by content (:func:`content_keys`), each key once (the first row)."""
+        key = self.dataset.key
+        frame = frame.assign(
+            **{key: pd.Series(content_keys(frame, self.dataset), index=frame.index, dtype="string")}
+        )
+        repeated = frame[key].duplicated().to_numpy()
+        if repeated.any():
+            log.info(
+                "source %s: %s: %d row(s) repeat a row of the same batch (same content key): "
+                "read once",
+                self.source.name,
+                name,
+                int(repeated.sum()),
+            )
+            frame = frame[~repeated].reset_index(drop=True)
+        return frame
 
     def _file_error(self, path: Path, name: str, checksum: str, reason: str) -> Batch:
         return Batch(
@@ -439,6 +497,21 @@ def cell_text(value: Any) -> str:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     return str(value)
+
+
+def content_keys(frame: pd.DataFrame, dataset: datasets.Dataset) -> list[str]:
+    """A key per row from its typed values (every column of ``dataset`` but the key).
+
+    The values are the canonical ones, so the same payment written ``24000`` in one file and
+    ``24000.0`` in another, or its date as ``2017-01-01`` or ``2017.0, 1.0, 1.0``, gets one key.
+    """
+    columns = [c for c in dataset.column_names if c != dataset.key]
+    parts = [frame[c].astype("string").fillna("\x00").to_numpy(dtype=object) for c in columns]
+    keys = []
+    for values in zip(*parts, strict=True):
+        digest = hashlib.sha256("\x1f".join(values).encode("utf-8")).hexdigest()
+        keys.append("c:" + digest[:20])
+    return keys
 
 
 def _line_of(location: str) -> int:

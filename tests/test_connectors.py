@@ -24,6 +24,7 @@ from connectors import (
     make_connector,
     register,
 )
+from naebu import datasets
 from naebu.config import SourceConfig
 
 SEOUL = Path("/work/shared/data/real/seoul_expense_2018.csv")
@@ -375,7 +376,8 @@ def test_empty_files_are_taken_without_error(tmp_path):
     (tmp_path / "a-empty.csv").write_bytes(b"")
     (tmp_path / "b-header.csv").write_text(HEADER, "utf-8")
     batches = pull(files_source(tmp_path))
-    assert [(b.rows_read, len(b.frame.columns)) for b in batches] == [(0, 13), (0, 13)]
+    width = len(datasets.get("card_transactions").columns)
+    assert [(b.rows_read, len(b.frame.columns)) for b in batches] == [(0, width), (0, width)]
     assert [f.rows for b in batches for f in b.files] == [0, 0]
     assert quarantined(batches) == []
 
@@ -503,3 +505,75 @@ def test_real_seoul_expense_file_every_row_accounted_for(tmp_path):
     # Rows with no day (or no year) cannot be dated: quarantined with the reason, not lost.
     assert bad and all("approved_date" in q.reason for q in bad)
     assert all("" in (q.raw["year"], q.raw["day"]) for q in bad)
+
+
+# Content keys: a re-delivered row is the same record ------------------------------------
+
+DISCLOSURE = {
+    "department": "부서",
+    "merchant_name": "가맹점",
+    "amount": "금액",
+    "approved_date": "일자",
+}
+
+
+def disclosure_source(folder: Path, **options) -> SourceConfig:
+    return SourceConfig(
+        "disclosure",
+        "files",
+        "card_transactions",
+        columns=dict(DISCLOSURE),
+        options={"path": str(folder), "key": "content", **options},
+    )
+
+
+def test_content_keys_are_the_same_for_a_row_delivered_again(tmp_path):
+    (tmp_path / "a.csv").write_text(
+        "부서,가맹점,금액,일자\n"
+        "회계과,한우마을,24000,2017-01-01\n"  # line 2
+        "회계과,한우마을,24000,2017-01-01\n"  # line 3: the same row again in the same file
+        "세무과,참치,30000,2017-01-02\n"  # line 4
+        "세무과,참치,미정,2017-01-03\n",  # line 5: quarantined, located by its line
+        "utf-8",
+    )
+    first = pull(disclosure_source(tmp_path))
+    frame = frame_of(first)
+    assert len(frame) == 2 and frame["approval_id"].is_unique
+    assert all(k.startswith("c:") and len(k) == 22 for k in frame["approval_id"])
+    assert [q.location for q in quarantined(first)] == ["a.csv:5"]
+    assert sum(b.rows_read for b in first) == 4 == first[-1].files[0].rows
+    state = commit(first, SourceState())
+
+    # A later, overlapping file in other formats (24000.0, 2017.0/1.0/1.0 style written as a
+    # full-width name with spaces): the overlap gets the keys it had, the new row a new key.
+    (tmp_path / "b.csv").write_text(
+        "부서,가맹점,금액,일자\n"
+        ' 회계과 ,한우마을,"24,000.0",2017.1.1\n'
+        "세무과,참치,30000원,20170102\n"
+        "세무과,참치,31000,2017-01-02\n",
+        "utf-8",
+    )
+    again = frame_of(pull(disclosure_source(tmp_path), state))
+    assert again["approval_id"].tolist()[:2] == frame["approval_id"].tolist()
+    assert again["approval_id"].iloc[2] not in set(frame["approval_id"])
+
+
+def test_line_keys_make_a_repeated_row_two_records(tmp_path):
+    (tmp_path / "a.csv").write_text(
+        "부서,가맹점,금액,일자\n회계과,한우마을,24000,2017-01-01\n회계과,한우마을,24000,2017-01-01\n",
+        "utf-8",
+    )
+    frame = frame_of(pull(disclosure_source(tmp_path, key="line")))
+    assert frame["approval_id"].tolist() == ["a.csv:2", "a.csv:3"]
+
+
+def test_content_key_option_checks():
+    text = "\n".join(
+        str(p) for p in check_source(disclosure_source(Path("/tmp"), key="hash"), "c.toml")
+    )
+    assert "unknown key 'hash'" in text and '"content"' in text
+    keyed = disclosure_source(Path("/tmp"))
+    keyed.columns["approval_id"] = "승인번호"
+    text = "\n".join(str(p) for p in check_source(keyed, "c.toml"))
+    assert 'key = "content" but approval_id is mapped' in text
+    assert check_source(disclosure_source(Path("/tmp")), "c.toml") == []
