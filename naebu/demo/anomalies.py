@@ -69,14 +69,22 @@ BAR_LIKE_NAMES = (
 NO_HEADCOUNT = ("부서 직원 격려", "유관기관 관계자")
 
 
-def plant_count(rule_id: str, scale: float) -> int:
-    """How many records of ``rule_id`` to plant at ``scale`` (at least the base count)."""
-    base = BASE_COUNTS[rule_id]
+def grow(base: int, scale: float) -> int:
+    """``base`` records at scale 1, proportionally more at larger scales, never fewer."""
     return max(base, int(round(base * scale)))
 
 
+def plant_count(rule_id: str, scale: float) -> int:
+    """How many records of ``rule_id`` to plant at ``scale`` (at least the base count)."""
+    return grow(BASE_COUNTS[rule_id], scale)
+
+
 class _Picker:
-    """Draws distinct row positions, so one record is never planted twice."""
+    """Draws distinct row positions, so one record is never planted twice.
+
+    One picker per dataset is shared by every planter of that dataset (``build_frames``), so a
+    record planted or used as a near-miss for one rule is never reused for another.
+    """
 
     def __init__(self, rng: np.random.Generator, n: int) -> None:
         self.rng = rng
@@ -89,6 +97,10 @@ class _Picker:
         chosen = np.sort(self.rng.choice(free, size=k, replace=False))
         self.used[chosen] = True
         return chosen
+
+
+#: The picker under its public name, for the planting modules beside this one.
+Picker = _Picker
 
 
 def _set(df: pd.DataFrame, rows: np.ndarray, column: str, values: object) -> None:
@@ -104,11 +116,13 @@ def _time(hms: str) -> pd.Timedelta:
     return pd.Timedelta(hms)
 
 
-def plant_contracts(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+def plant_contracts(
+    rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
+) -> list[Label]:
     """Sole-source 물품/용역 just under the KRW 20m limit; near-misses just outside the rule."""
     rule = "CONTRACT-NEAR-LIMIT"
     k = plant_count(rule, scale)
-    pick = _Picker(rng, len(df))
+    pick = pick or _Picker(rng, len(df))
     goods = (df["category"] != "공사").to_numpy()
     rows = pick.take(goods, k, rule)
     extra = np.round(rng.uniform(19_000_000, 20_000_000, max(0, k - len(NEAR_LIMIT_AMOUNTS))), -4)
@@ -127,10 +141,12 @@ def plant_contracts(rng: np.random.Generator, df: pd.DataFrame, scale: float) ->
     return _labels(rule, "contracts", df["contract_id"].iloc[rows])
 
 
-def plant_payments(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+def plant_payments(
+    rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
+) -> list[Label]:
     """Vouchers the drafter approved; near-misses with no approver recorded."""
     rule = "PAY-SELF-APPROVAL"
-    pick = _Picker(rng, len(df))
+    pick = pick or _Picker(rng, len(df))
     every = np.ones(len(df), dtype=bool)
     rows = pick.take(every, plant_count(rule, scale), rule)
     _set(df, rows, "approver_id", df["official_id"].iloc[rows].to_numpy())
@@ -139,18 +155,26 @@ def plant_payments(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> 
     return _labels(rule, "payments", df["payment_id"].iloc[rows])
 
 
-def plant_sales(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+def plant_sales(
+    rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
+) -> list[Label]:
     """Sales below the appraisal mean after price cuts, and sales on year-old appraisals."""
-    pick = _Picker(rng, len(df))
+    pick = pick or _Picker(rng, len(df))
     two = (df["appraisal_count"] == 2).to_numpy()
     labels: list[Label] = []
 
     rule = "PROP-BELOW-APPRAISAL"
     rows = pick.take(two, plant_count(rule, scale), rule)
     mean = df["appraisal_mean"].iloc[rows].to_numpy()
-    rounds = rng.integers(3, 5, len(rows))  # round 3: -10%, round 4: -19%
-    planned = np.floor(mean * 0.9 ** (rounds - 2) / 1000) * 1000
+    # Lawful cuts after failed tenders (§40: 10% a round from round 3): round 3 at 90% of the
+    # first price, round 4 at 90% of that, rounded up to the thousand so no step exceeds 10%.
+    rounds = rng.integers(3, 5, len(rows))
+    third = np.ceil(mean * 0.9 / 1000) * 1000
+    fourth = np.ceil(third * 0.9 / 1000) * 1000
+    planned = np.where(rounds == 3, third, fourth)
     _set(df, rows, "tender_round", rounds)
+    _set(df, rows, "initial_planned_price", mean)
+    _set(df, rows, "previous_planned_price", np.where(rounds == 3, mean, third))
     _set(df, rows, "planned_price", planned)
     _set(df, rows, "sale_price", planned)
     _set(df, rows, "method", "일반입찰")
@@ -319,11 +343,13 @@ def _plant_splits(
     return _labels(rule, "card_transactions", pd.Series(keys))
 
 
-def plant_attendance(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+def plant_attendance(
+    rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
+) -> list[Label]:
     """Overtime claimed on leave days and on trip days (half each)."""
     rule = "ATT-OVERTIME-ON-LEAVE"
     k = plant_count(rule, scale)
-    pick = _Picker(rng, len(df))
+    pick = pick or _Picker(rng, len(df))
     leave = pick.take(df["leave_type"].notna().to_numpy(), (k + 1) // 2, rule)
     trip = pick.take(df["trip_type"].notna().to_numpy(), k // 2, rule)
     rows = np.sort(np.concatenate([leave, trip]))
@@ -331,10 +357,12 @@ def plant_attendance(rng: np.random.Generator, df: pd.DataFrame, scale: float) -
     return _labels(rule, "attendance", df["record_id"].iloc[rows])
 
 
-def plant_permits(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+def plant_permits(
+    rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
+) -> list[Label]:
     """Permits decided after their statutory days; near-misses decided on the last day."""
     rule = "PERMIT-LATE"
-    pick = _Picker(rng, len(df))
+    pick = pick or _Picker(rng, len(df))
     received = df["received_on"].to_numpy().astype("datetime64[D]")
     legal = df["legal_days"].to_numpy(dtype="int64").astype("timedelta64[D]")
     decided = df["decided_on"].notna().to_numpy() & (received <= np.datetime64("2025-10-31"))
@@ -352,10 +380,12 @@ def plant_permits(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> l
     return _labels(rule, "permits", df["permit_id"].iloc[rows])
 
 
-def plant_levies(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+def plant_levies(
+    rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
+) -> list[Label]:
     """Reductions granted with no legal-ground code; near-misses with a code."""
     rule = "LEVY-REDUCTION-NO-CODE"
-    pick = _Picker(rng, len(df))
+    pick = pick or _Picker(rng, len(df))
     plain = (df["reduction_amount"] == 0).to_numpy()
     rows = pick.take(plain, plant_count(rule, scale), rule)
     _set(df, rows, "reduction_amount", np.round(df["amount"].iloc[rows].to_numpy() * 0.5, -1))

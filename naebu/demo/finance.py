@@ -39,8 +39,47 @@ def _log_uniform(rng: np.random.Generator, low: float, high: float, n: int) -> n
     return np.exp(rng.uniform(np.log(low), np.log(high), n))
 
 
+#: Background contracts of one department with one vendor lie at least this many days apart, so
+#: no split-contract window (30-90 days) ever holds two of them by chance.
+PAIR_SPACING_DAYS = 120
+
+
+def _spread_vendors(
+    rng: np.random.Generator, department: np.ndarray, vendor: np.ndarray, signed: np.ndarray
+) -> np.ndarray:
+    """``vendor`` with repeats of a department-vendor pair closer than the spacing redrawn.
+
+    A few vectorised rounds; a pair still too close after them (only at very large scales,
+    when every pair recurs) keeps its vendor, and is then made competitive by the caller.
+    """
+    vendor = vendor.copy()
+    pool = np.unique(vendor)
+    day = signed.astype("datetime64[D]").astype("int64")
+    for _ in range(8):
+        close = _too_close(department, vendor, day)
+        if not close.any():
+            break
+        vendor[close] = pool[rng.integers(0, len(pool), int(close.sum()))]
+    return vendor
+
+
+def _too_close(department: np.ndarray, vendor: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Records whose department-vendor pair had a record fewer than the spacing days before."""
+    order = np.lexsort((day, vendor, department))
+    d, v, t = department[order], vendor[order], day[order]
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = (d[1:] == d[:-1]) & (v[1:] == v[:-1]) & (t[1:] - t[:-1] < PAIR_SPACING_DAYS)
+    out = np.zeros(len(order), dtype=bool)
+    out[order] = same
+    return out
+
+
 def build_contracts(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
-    """``n`` contracts of the year; sole-source amounts stay clear of the limit band."""
+    """``n`` contracts of the year; sole-source amounts stay clear of the limit band.
+
+    A department's contracts with one vendor lie ``PAIR_SPACING_DAYS`` apart, so neither split
+    contracts nor a vendor's yearly concentration arise by chance.
+    """
     staff = city.staff()
     who = rng.integers(0, len(staff), n)
     vendors = city.vendors
@@ -51,9 +90,15 @@ def build_contracts(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
         n,
         p=[0.55, 0.3, 0.1, 0.05],
     )
+    signed = np.sort(days.random_days(rng, n))
+    department = staff["department"].to_numpy()[who]
+    vendor_ids = _spread_vendors(rng, department, vendors["vendor_id"].to_numpy()[vi], signed)
+    day = signed.astype("datetime64[D]").astype("int64")
+    method[_too_close(department, vendor_ids, day)] = "일반경쟁"
     sole = method == "수의"
     works = category == "공사"
-    enterprise = vendors["owner_type"].to_numpy()[vi] != "일반"
+    owner = vendors.set_index("vendor_id")["owner_type"]
+    enterprise = owner.loc[vendor_ids].to_numpy() != "일반"
     big_sole = sole & ~works & enterprise & (rng.random(n) < 0.5)
     amount = np.select(
         [sole & works, big_sole, sole, works],
@@ -76,7 +121,6 @@ def build_contracts(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
         names.pick(rng, names.DONG, n) + " " + names.pick(rng, WORKS, n),
     )
     title = "2025년 " + obj
-    signed = np.sort(days.random_days(rng, n))
     lag = np.select(
         [category == "물품", category == "용역"],
         [rng.integers(7, 31, n), rng.integers(20, 121, n)],
@@ -87,9 +131,9 @@ def build_contracts(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
     return pd.DataFrame(
         {
             "contract_id": "C2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6),
-            "department": staff["department"].to_numpy()[who],
+            "department": department,
             "official_id": staff["employee_id"].to_numpy()[who],
-            "vendor_id": vendors["vendor_id"].to_numpy()[vi],
+            "vendor_id": vendor_ids,
             "title": title,
             "category": category,
             "method": method,
@@ -131,10 +175,12 @@ def build_payments(
         np.round(contract_amount * rng.uniform(0.05, 0.5, n), -3),
         np.round(_log_uniform(rng, 5e4, 5e6, n), -1),
     )
+    # A contract not yet inspected can only have been paid an advance (선금).
+    kind = np.where(
+        c["inspection_date"].isna().to_numpy(), "선금 지급", names.pick(rng, PAY_KINDS, n)
+    )
     purpose = np.where(
-        on_contract,
-        c["title"].to_numpy() + " " + names.pick(rng, PAY_KINDS, n),
-        names.pick(rng, MISC_PURPOSES, n),
+        on_contract, c["title"].to_numpy() + " " + kind, names.pick(rng, MISC_PURPOSES, n)
     )
     order = np.argsort(paid, kind="stable")
     paid_s = pd.Series(paid.astype("datetime64[D]"))

@@ -192,8 +192,11 @@ def _vendors(rng: np.random.Generator, taken: set[str], n: int = 400) -> pd.Data
         size=n,
         p=[0.84, 0.08, 0.04, 0.04],
     )
-    # Registered accounts changed, if ever, before the demo year.
-    changed = np.datetime64("2019-01-01") + rng.integers(0, 6 * 365 - 1, n).astype("timedelta64[D]")
+    # Registered accounts changed, if ever, well before the demo year (by 2024-11-30), so no
+    # 2025 payment follows a change within days.
+    changed = np.datetime64("2019-01-01") + rng.integers(0, 6 * 365 - 32, n).astype(
+        "timedelta64[D]"
+    )
     changed = np.where(rng.random(n) < 0.35, changed, np.datetime64("NaT"))
     updated = np.where(
         np.isnat(changed),

@@ -29,10 +29,13 @@ FINES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
 )
 CODE_FINE = "QV-18"  # 질서위반행위규제법 제18조 자진납부 감경
 CODES_USE = ("RD-68-1", "RD-68-3", "PA-24-2", "PR-24-1")  # 도로법 §68, 공원녹지법, 공유재산법
+#: Applications arrive by this day, so every case is decided and levied within the year: the
+#: demo is read long after 2025, when a case still open would be overdue.
+LAST_RECEIPT_DAY = np.datetime64("2025-11-10")
 
 
 def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
-    """``n`` permit cases, all decided within their statutory days (or still open at year's end)."""
+    """``n`` permit cases, all decided within their statutory days."""
     share = np.array([t[3] for t in PERMIT_TYPES])
     kind = rng.choice(len(PERMIT_TYPES), n, p=share / share.sum())
     ptype = np.array([t[0] for t in PERMIT_TYPES], dtype=object)[kind]
@@ -43,7 +46,8 @@ def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
         staff = city.staff(str(d))["employee_id"].to_numpy()
         mask = dept == d
         official[mask] = staff[rng.integers(0, len(staff), int(mask.sum()))]
-    received = np.sort(days.random_days(rng, n))
+    season = days.BUSINESS_DAYS[days.BUSINESS_DAYS <= LAST_RECEIPT_DAY]
+    received = np.sort(days.random_days(rng, n, season))
     decided = days.roll_backward(received + rng.integers(0, legal + 1).astype("timedelta64[D]"))
     decided = days.clamp_to_year(decided)
     open_ = np.isnat(decided)
@@ -60,6 +64,7 @@ def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
             "received_on": days.to_timestamps(received),
             "decided_on": days.to_timestamps(decided),
             "legal_days": pd.array(legal, dtype="Int64"),
+            "due_on": days.to_timestamps(received + legal.astype("timedelta64[D]")),
             "status": status,
             "updated_at": days.stamps(rng, np.where(open_, received, decided)),
         }

@@ -11,10 +11,16 @@ from naebu.demo.people import City
 #: The city's revenue account (세입 계좌) all proceeds and levies are received into.
 CITY_ACCOUNT = "317-0001-3990-11"
 GROUNDS = ("38-1-3", "38-1-14", "38-1-16", "38-1-29")
+#: Sales are contracted by mid-October, so every sale's 60 days to pay end within the year.
+LAST_SALE_DAY = np.datetime64("2025-10-15")
 
 
 def build_sales(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
-    """``n`` sales at or above the appraisal mean, appraised a few months before contract."""
+    """``n`` sales at or above the appraisal mean, appraised a few months before contract.
+
+    Sole-source sales always carry an allowed §38 ground, nothing is priced below its first
+    planned price, and contracts end by ``LAST_SALE_DAY`` so the proceeds arrive within the year.
+    """
     staff = pd.concat([city.staff("재무과")] * 4 + [city.staff("토지정보과")])
     who = rng.integers(0, len(staff), n)
     parcel = names.parcels(rng, n)
@@ -24,7 +30,8 @@ def build_sales(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     sole = rng.random(n) < 0.25
     mean = np.round(np.exp(rng.uniform(np.log(8e6), np.log(3e9), n)), -3)
     count = np.where((mean < 3e7) & (rng.random(n) < 0.3), 1, 2)
-    signed = np.sort(days.random_days(rng, n))
+    season = days.BUSINESS_DAYS[days.BUSINESS_DAYS <= LAST_SALE_DAY]
+    signed = np.sort(days.random_days(rng, n, season))
     appraised = days.roll_backward(signed - rng.integers(30, 200, n).astype("timedelta64[D]"))
     rounds = np.where(sole, 1, np.where(rng.random(n) < 0.3, 2, 1))
     price = np.where(sole, mean, np.ceil(mean * (1 + rng.uniform(0, 0.3, n)) / 1000) * 1000)
@@ -42,6 +49,9 @@ def build_sales(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
             "appraisal_mean": mean.astype("float64"),
             "appraisal_date": days.to_timestamps(appraised),
             "planned_price": mean.astype("float64"),
+            # Round 2 re-tenders at the first price; cuts start at round 3 (시행령 §40).
+            "initial_planned_price": mean.astype("float64"),
+            "previous_planned_price": np.where(rounds >= 2, mean, np.nan),
             "tender_round": pd.array(rounds, dtype="Int64"),
             "sale_price": price.astype("float64"),
             "contract_date": days.to_timestamps(signed),

@@ -84,7 +84,8 @@ TABLES: tuple[Table, ...] = (
         "sale_id=sale_no department=dept_nm official_id=chrg_emp_no parcel_id=lotno_addr "
         "parent_parcel_id=bfr_lotno_addr buyer_name=byr_nm method=sale_mthd_nm "
         "ground_code=prvt_rsn_cd appraisal_count=apprs_cnt appraisal_mean=apprs_avg_amt "
-        "appraisal_date=apprs_ymd planned_price=prdt_prc tender_round=bid_ord "
+        "appraisal_date=apprs_ymd planned_price=prdt_prc initial_planned_price=frst_prdt_prc "
+        "previous_planned_price=bfr_prdt_prc tender_round=bid_ord "
         "sale_price=sale_amt contract_date=ctrt_ymd due_date=pay_dln_ymd "
         "title_transfer_date=ownr_trsf_ymd updated_at=upd_dt",
     ),
@@ -108,7 +109,8 @@ TABLES: tuple[Table, ...] = (
         "saeol_prmsn",
         "permit_id=aplct_no department=dept_nm official_id=chrg_emp_no "
         "permit_type=prmsn_knd_nm applicant=aplcnt_nm received_on=rcpt_ymd "
-        "decided_on=prcs_ymd legal_days=lgl_prcs_dcnt status=prcs_stts_nm updated_at=upd_dt",
+        "decided_on=prcs_ymd legal_days=lgl_prcs_dcnt due_on=prcs_dln_ymd "
+        "status=prcs_stts_nm updated_at=upd_dt",
     ),
     _t(
         "levies",
@@ -117,6 +119,37 @@ TABLES: tuple[Table, ...] = (
         "levy_type=levy_knd_nm payer_name=pyr_nm amount=levy_amt reduction_amount=rdcn_amt "
         "reduction_code=rdcn_rsn_cd levied_on=levy_ymd due_date=pay_dln_ymd updated_at=upd_dt",
         ("levied_on", "due_date"),
+    ),
+    _t(
+        "payroll",
+        "pay_slry_dtl",
+        "pay_line_id=slry_dtl_no transfer_id=trsf_file_no department=dept_nm "
+        "official_id=chrg_emp_no employee_id=emp_no pay_month=pay_ym paid_on=pay_ymd "
+        "amount=rcpt_amt account_no=slry_acnt_no updated_at=upd_dt",
+        ("pay_month", "paid_on"),
+    ),
+    _t(
+        "payroll_transfers",
+        "pay_bulk_trsf",
+        "transfer_id=trsf_file_no department=dept_nm official_id=chrg_emp_no pay_month=pay_ym "
+        "paid_on=trsf_ymd total_amount=trsf_tot_amt line_count=trsf_cnt updated_at=upd_dt",
+        ("pay_month", "paid_on"),
+    ),
+    _t(
+        "subsidies",
+        "sbsd_grnt",
+        "grant_id=grnt_dcsn_no department=dept_nm official_id=chrg_emp_no program=biz_nm "
+        "recipient_id=rcpnt_no recipient_name=rcpnt_nm amount=grnt_amt decided_on=dcsn_ymd "
+        "updated_at=upd_dt",
+        ("decided_on",),
+    ),
+    _t(
+        "accounts",
+        "pbfn_acnt",
+        "account_no=acnt_no department=dept_nm official_id=chrg_emp_no bank=bank_nm "
+        "purpose=acnt_prps_nm opened_on=opn_ymd last_activity_on=last_trns_ymd "
+        "status=acnt_stts_nm as_of=crtr_ymd updated_at=upd_dt",
+        ("opened_on", "last_activity_on", "as_of"),
     ),
 )
 

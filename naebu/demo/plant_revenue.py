@@ -1,0 +1,169 @@
+"""Planting the permit, non-tax revenue, subsidy and account scenarios beyond the late-permit
+and reduction-without-code ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from naebu.demo import days
+from naebu.demo.anomalies import Label, Picker, grow
+from naebu.demo.permits import CODE_FINE, CODES_USE
+
+BASE_COUNTS: dict[str, int] = {
+    "PERMIT-OPEN-OVERDUE": 4,
+    "LEVY-MISSING-FOR-PERMIT": 4,
+    "LEVY-REDUCTION-REPEATED": 1,  # official-months of five or more reductions
+    "SUBSIDY-DUPLICATE": 3,  # pairs
+    "ACCOUNT-DORMANT": 3,
+}
+CHARGED = ("도로점용허가", "공원점용허가", "행정재산 사용허가")
+LEVY_DAYS = 30
+REPEATED = 6
+
+
+def _set(df: pd.DataFrame, rows: np.ndarray | list[int], column: str, values: object) -> None:
+    df.loc[df.index[rows], column] = values  # type: ignore[call-overload]
+
+
+def _keys(rule: str, dataset: str, key: str, df: pd.DataFrame, rows: object) -> list[Label]:
+    return [(rule, dataset, str(k)) for k in df[key].iloc[rows]]  # type: ignore[call-overload]
+
+
+def plant_open_permits(
+    rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: Picker
+) -> list[Label]:
+    """Applications left undecided long past their statutory deadline."""
+    rule = "PERMIT-OPEN-OVERDUE"
+    ok = df["decided_on"].notna().to_numpy() & (df["received_on"] <= "2025-10-31").to_numpy()
+    rows = pick.take(ok, grow(BASE_COUNTS[rule], scale), rule)
+    _set(df, rows, "decided_on", pd.NaT)
+    _set(df, rows, "status", "처리중")
+    received = df["received_on"].to_numpy().astype("datetime64[D]")[rows]
+    _set(df, rows, "updated_at", days.stamps(rng, received, lag_days=3).to_numpy())
+    return _keys(rule, "permits", "permit_id", df, rows)
+
+
+def plant_missing_levies(
+    rng: np.random.Generator,
+    levies: pd.DataFrame,
+    permits: pd.DataFrame,
+    scale: float,
+    pick: Picker,
+) -> tuple[pd.DataFrame, list[Label]]:
+    """Occupancy permits granted with no fee levied (the levy dropped) or levied too late (more
+    than 30 days after the decision); near-miss: levied on exactly the 30th day."""
+    rule = "LEVY-MISSING-FOR-PERMIT"
+    decided = permits.set_index("permit_id")["decided_on"]
+    fee = levies["permit_id"].notna().to_numpy()
+    when = np.full(len(levies), np.datetime64("NaT"), dtype="datetime64[D]")
+    when[fee] = decided.loc[levies.loc[fee, "permit_id"]].to_numpy()
+    room = fee & (when <= np.datetime64("2025-10-31"))
+    k = grow(BASE_COUNTS[rule], scale)
+    rows = pick.take(room, k, rule)
+    late = rows[::2]
+    gone = rows[1::2]
+    moved = days.roll_forward(when[late] + rng.integers(31, 45, len(late)).astype("m8[D]"))
+    _set(levies, late, "levied_on", days.to_timestamps(moved).to_numpy())
+    _set(levies, late, "due_date", days.to_timestamps(moved + 30).to_numpy())
+    exact = when + np.timedelta64(LEVY_DAYS, "D")
+    near = pick.take(room & days.is_business_day(exact), 2, "near-miss")
+    _set(levies, near, "levied_on", days.to_timestamps(exact[near]).to_numpy())
+    _set(levies, near, "due_date", days.to_timestamps(exact[near] + 30).to_numpy())
+    ids = set(levies["permit_id"].iloc[rows])
+    labels = [(rule, "permits", str(p)) for p in sorted(ids)]
+    keep = np.ones(len(levies), dtype=bool)
+    keep[gone] = False
+    pick.used = pick.used[keep]
+    return levies[keep].reset_index(drop=True), labels
+
+
+def plant_repeated_reductions(
+    rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: Picker, city_staff: pd.DataFrame
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """One official granting reductions (with codes) on six levies of a month; near-miss: four.
+
+    Returns the planted and near-miss (official, month) pairs; :func:`repeated_labels` labels
+    every reduction of a planted pair once all levies are final.
+    """
+    month = df["levied_on"].dt.to_period("M").astype(str).to_numpy()
+    dept = df["department"].to_numpy()
+    planted: list[tuple[str, str]] = []
+    near: list[tuple[str, str]] = []
+    groups = grow(BASE_COUNTS["LEVY-REDUCTION-REPEATED"], scale)
+    reduced = (df["reduction_amount"] > 0).to_numpy().copy()
+    for g in range(groups + 1):
+        size = REPEATED if g < groups else REPEATED - 2
+        free = ~pick.used & ~reduced
+        counts = pd.Series(dept[free] + "|" + month[free]).value_counts()
+        cells = counts[counts >= size + 2].index.to_numpy()
+        d, m = str(cells[rng.integers(0, len(cells))]).split("|")
+        staff = city_staff[city_staff["department"] == d]["employee_id"].to_numpy()
+        busy = set(df.loc[reduced & (month == m), "official_id"])
+        official = next(s for s in rng.permutation(staff) if s not in busy)
+        rows = pick.take(free & (dept == d) & (month == m), size, "LEVY-REDUCTION-REPEATED")
+        codes = np.where(df["permit_id"].iloc[rows].isna(), CODE_FINE, CODES_USE[0])
+        _set(df, rows, "official_id", official)
+        _set(df, rows, "reduction_amount", np.round(df["amount"].to_numpy()[rows] * 0.5, -1))
+        _set(df, rows, "reduction_code", codes)
+        reduced[rows] = True
+        (planted if g < groups else near).append((str(official), m))
+    return planted, near
+
+
+def repeated_labels(df: pd.DataFrame, planted: list[tuple[str, str]]) -> list[Label]:
+    """Every reduction of each planted (official, month)."""
+    month = df["levied_on"].dt.to_period("M").astype(str)
+    out: list[Label] = []
+    for official, m in planted:
+        hit = (df["official_id"] == official) & (month == m) & (df["reduction_amount"] > 0)
+        out += [("LEVY-REDUCTION-REPEATED", "levies", str(k)) for k in df.loc[hit, "levy_id"]]
+    return out
+
+
+def plant_subsidies(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
+    """The same recipient granted twice by one programme; near-misses: the same recipient in
+    another programme, and a namesake (same name, another number) in the same programme."""
+    rule = "SUBSIDY-DUPLICATE"
+    pick = Picker(rng, len(df))
+    program = df["program"].to_numpy()
+    labels: list[Label] = []
+    k = grow(BASE_COUNTS[rule], scale)
+    for g in range(k + 2):
+        a = int(pick.take(np.ones(len(df), dtype=bool), 1, rule)[0])
+        same = program == program[a]
+        b = int(pick.take(same if g != k else ~same, 1, rule)[0])
+        if g <= k:  # the namesake keeps its own number
+            _set(df, [b], "recipient_id", df["recipient_id"].iloc[a])
+        _set(df, [b], "recipient_name", df["recipient_name"].iloc[a])
+        if g < k:
+            labels += _keys(rule, "subsidies", "grant_id", df, [a, b])
+    return labels
+
+
+def plant_dormant_accounts(rng: np.random.Generator, df: pd.DataFrame) -> list[Label]:
+    """Accounts in use with no activity for over a year; near-miss: 364 days."""
+    rule = "ACCOUNT-DORMANT"
+    spare = np.flatnonzero(
+        (df["status"] == "사용").to_numpy() & (df["purpose"] != "세입").to_numpy()
+    )
+    rows = rng.choice(spare, size=BASE_COUNTS[rule] + 1, replace=False)
+    as_of = df["as_of"].to_numpy().astype("datetime64[D]")[rows]
+    idle = np.concatenate([rng.integers(366, 900, BASE_COUNTS[rule]), [364]])
+    _set(df, rows, "last_activity_on", days.to_timestamps(as_of - idle.astype("m8[D]")).to_numpy())
+    return _keys(rule, "accounts", "account_no", df, rows[:-1])
+
+
+def plant_receipt_accounts(
+    rng: np.random.Generator, receipts: pd.DataFrame, accounts: pd.DataFrame
+) -> list[Label]:
+    """Labels the receipts marked ``_planted`` (proceeds paid into an official's account, see
+    :func:`naebu.demo.plant_property.plant_proceeds`) and drops the mark; near-miss: levies
+    received into another account on the city's list (a deposit account)."""
+    planted = receipts.pop("_planted").fillna(False).astype(bool).to_numpy()
+    labels = _keys("REV-RECEIPT-OTHER-ACCOUNT", "receipts", "receipt_id", receipts, planted)
+    other = accounts.loc[accounts["purpose"] == "보관금", "account_no"].iloc[0]
+    levy = np.flatnonzero((receipts["ref_type"] == "levy").to_numpy())
+    near = rng.choice(levy, size=2, replace=False)
+    _set(receipts, near, "account_no", other)
+    return labels
