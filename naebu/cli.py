@@ -24,6 +24,7 @@ from naebu.commands.status import status
 from naebu.commands.suppress import suppress
 from naebu.commands.test_rule import test_rule
 from naebu.commands.users import users
+from naebu.logfilter import install_for_command_line
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +32,9 @@ from naebu.commands.users import users
 @click.version_option(package_name="naebu")
 def main(verbose: bool) -> None:
     """naebu (내부통제): rules-based internal-control alerts for Korean local governments."""
+    # Every log record is scrubbed of configured secrets and personal numbers (see
+    # naebu.logfilter), whatever handler writes it: the daemon's, a library's, a test's.
+    install_for_command_line(sys.argv[1:])
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
