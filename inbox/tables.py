@@ -55,12 +55,27 @@ web_login_attempts = Table(
 )
 
 # Indexes the inbox's list and scorecard queries need on tables naebu.store defines (an Index
-# built from a table's columns attaches to that table): the newest-first list, per-department
-# and per-assignee pages, monthly counts per rule, and the trail's answers per action.
+# built from a table's columns attaches to that table). The scorecard ones cover every column
+# it reads, so its counts never touch the alert rows (evidence and messages are large).
 INDEXES = (
-    Index("ix_alerts_created", alerts.c.created_at),
-    Index("ix_alerts_assignee_created", alerts.c.assignee, alerts.c.created_at),
-    Index("ix_alerts_department_created", alerts.c.department, alerts.c.created_at),
+    Index("ix_alerts_assignee", alerts.c.assignee),
+    Index(
+        "ix_alerts_scorecard",
+        alerts.c.department,
+        alerts.c.created_at,
+        alerts.c.status,
+        alerts.c.answered_at,
+        alerts.c.deadline,
+        alerts.c.reopened_from,
+    ),
+    Index(
+        "ix_alerts_created_status",
+        alerts.c.created_at,
+        alerts.c.status,
+        alerts.c.department,
+        alerts.c.answered_at,
+        alerts.c.deadline,
+    ),
     Index("ix_alerts_rule_created", alerts.c.rule_id, alerts.c.created_at),
     Index("ix_audit_trail_action_alert", audit_trail.c.action, audit_trail.c.alert_id),
 )

@@ -21,9 +21,17 @@ branch_labels = None
 depends_on = None
 
 _INDEXES = (
-    ("alerts", "ix_alerts_created", ["created_at"]),
-    ("alerts", "ix_alerts_assignee_created", ["assignee", "created_at"]),
-    ("alerts", "ix_alerts_department_created", ["department", "created_at"]),
+    ("alerts", "ix_alerts_assignee", ["assignee"]),
+    (
+        "alerts",
+        "ix_alerts_scorecard",
+        ["department", "created_at", "status", "answered_at", "deadline", "reopened_from"],
+    ),
+    (
+        "alerts",
+        "ix_alerts_created_status",
+        ["created_at", "status", "department", "answered_at", "deadline"],
+    ),
     ("alerts", "ix_alerts_rule_created", ["rule_id", "created_at"]),
     ("audit_trail", "ix_audit_trail_action_alert", ["action", "alert_id"]),
 )
