@@ -16,7 +16,9 @@ The scrubbing is installed as a log record factory (:func:`install`), not a hand
 a factory sees every record of every logger, including handlers added later (the daemon's
 JSON handler, a test's capture), and a filter on one handler would miss the others.
 Exception tracebacks are rendered and scrubbed too, since an exception's text can quote a
-connection string or a record.
+connection string or a record. Not covered: fields passed with ``extra={...}`` (Python sets
+them after the factory ran); naebu passes only counts and its own error lines there, which
+the connectors already render without passwords (``hide_password``).
 """
 
 from __future__ import annotations
@@ -40,8 +42,6 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^\s:/@]*:)(?P<pw>[^\s@/]+)(?P<at>@)")
 #: Secrets shorter than this are not scrubbed: a 1-3 character value would garble every line.
 MIN_SECRET_LENGTH = 4
-# Attributes every LogRecord has; anything else on a record came from ``extra``.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 class Scrubber:
@@ -118,20 +118,6 @@ def _scrub_record(record: logging.LogRecord, scrub: Callable[[str], str]) -> Non
     record.args = None
     if record.stack_info:
         record.stack_info = scrub(record.stack_info)
-    # Fields passed with ``extra=`` (a run's summary with its source errors) are logged too.
-    for key, value in vars(record).items():
-        if key not in _STANDARD:
-            setattr(record, key, _scrub_value(value, scrub))
-
-
-def _scrub_value(value: Any, scrub: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {k: _scrub_value(v, scrub) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_scrub_value(v, scrub) for v in value)
-    return value
 
 
 _installed: Scrubber | None = None
