@@ -13,12 +13,25 @@ module sends those that are due and writes the outcome back to the same row:
 Each row's outcome commits right after its send, so a crash re-sends at most the message in
 flight. One deliverer runs at a time (the scheduler's job); rows are updated only if nobody
 else changed them meanwhile. Logs show URLs as ``url(privacy=True)`` and never a body.
+
+When the store cannot be written (SQLite busy past its timeout, a full disk), nothing may be
+lost and nothing sent twice (issue 9):
+
+- a row is **claimed** (``sending``) in its own commit before it is sent; if the claim cannot
+  be written, the pass stops before sending anything;
+- the outcome of a send is written with retries; if it still cannot be written, the outcome
+  is kept in memory and written first by the next pass of this process, and the row stays
+  ``sending`` - never due again, so never re-sent;
+- a ``sending`` row left by a process that died between claim and record is not re-sent
+  either (it may have gone out): ``naebu status`` shows it under ``sending`` for an admin to
+  check. At most one message (the one in flight) can be in that state per crash.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +39,7 @@ from typing import Any
 
 from apprise import Apprise, NotifyFormat
 from sqlalchemy import Engine, Row, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from alerts.channels import (
     OUTBOX_FILE_CHANNEL,
@@ -45,7 +59,12 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=6)
 #: Outbox statuses that are still to be sent.
 DUE_STATUSES = ("pending", "retrying")
+#: A row being sent: claimed in the store before the send, so it is never sent twice.
+SENDING = "sending"
 _MAX_ERROR = 1000
+#: Writing an outcome: tries, and the pause between them (on top of SQLite's busy timeout).
+RECORD_TRIES = 5
+RECORD_PAUSE_SECONDS = 1.0
 
 
 @dataclass
@@ -55,6 +74,8 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
+    #: Why the pass stopped early (the store could not be written), or None.
+    stopped: str | None = None
 
     @property
     def attempted(self) -> int:
@@ -152,6 +173,40 @@ def send_one(row: Row[Any], notify: NotifyConfig, directory: Directory) -> _Outc
     return _send_apprise(row, notify, directory)
 
 
+def _claim(engine: Engine, row: Row[Any]) -> bool:
+    """Mark ``row`` as being sent, in its own commit; False if someone else changed it."""
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id == row.id,
+                    outbox.c.status == row.status,
+                    outbox.c.attempts == row.attempts,
+                )
+                .values(status=SENDING)
+            ).rowcount
+        )
+
+
+#: Outcomes sent but not yet written (the store refused the write): row -> (row, outcome, now).
+_UNRECORDED: dict[int, tuple[Row[Any], _Outcome, datetime]] = {}
+
+
+def _record_with_retries(
+    engine: Engine, row: Row[Any], outcome: _Outcome, notify: NotifyConfig, now: datetime
+) -> str:
+    """:func:`_record`, tried again while the store is busy or full; raises at the end."""
+    for attempt in range(RECORD_TRIES):
+        try:
+            return _record(engine, row, outcome, notify, now)
+        except OperationalError:
+            if attempt == RECORD_TRIES - 1:
+                raise
+            time.sleep(RECORD_PAUSE_SECONDS)
+    raise AssertionError("unreachable")
+
+
 def _record(
     engine: Engine, row: Row[Any], outcome: _Outcome, notify: NotifyConfig, now: datetime
 ) -> str:
@@ -172,7 +227,7 @@ def _record(
             update(outbox)
             .where(
                 outbox.c.id == row.id,
-                outbox.c.status == row.status,
+                outbox.c.status == SENDING,
                 outbox.c.attempts == row.attempts,
             )
             .values(**values)
@@ -212,30 +267,67 @@ def deliver_pending(
     on the next attempt. Returns how many rows ended ``sent``, ``failed`` or ``retrying``.
     """
     report = DeliveryReport()
-    for row in due_rows(engine, now, limit):
-        outcome = send_one(row, notify, directory)
-        status = _record(engine, row, outcome, notify, now)
-        if status == "sent":
-            report.sent += 1
-            log.info(
-                "outbox #%d sent to %s via %s (%s)",
-                row.id,
-                row.recipient,
-                row.channel,
-                outcome.shown_url,
-            )
+    try:
+        _settle_unrecorded(engine, notify, report)
+        rows = due_rows(engine, now, limit)
+    except OperationalError as exc:
+        return _stop(report, exc, "nothing was sent")
+    for row in rows:
+        try:
+            claimed = _claim(engine, row)
+        except OperationalError as exc:
+            return _stop(report, exc, f"outbox #{row.id} and the rest were not sent")
+        if not claimed:
             continue
-        if status == "failed":
-            report.failed += 1
-        else:
-            report.retrying += 1
-        log.warning(
-            "outbox #%d to %s via %s (%s): %s; %s",
+        outcome = send_one(row, notify, directory)
+        try:
+            status = _record_with_retries(engine, row, outcome, notify, now)
+        except OperationalError as exc:
+            # Sent (or tried) but not written: remember it, never send it again.
+            _UNRECORDED[row.id] = (row, outcome, now)
+            return _stop(
+                report, exc, f"the outcome of outbox #{row.id} is kept until it can be written"
+            )
+        _count(report, row, outcome, status)
+    return report
+
+
+def _settle_unrecorded(engine: Engine, notify: NotifyConfig, report: DeliveryReport) -> None:
+    """Write the outcomes an earlier pass could not write (raises while it still cannot)."""
+    for row_id, (row, outcome, at) in sorted(_UNRECORDED.items()):
+        status = _record(engine, row, outcome, notify, at)
+        del _UNRECORDED[row_id]
+        _count(report, row, outcome, status)
+
+
+def _stop(report: DeliveryReport, exc: OperationalError, what: str) -> DeliveryReport:
+    report.stopped = f"the store cannot be written ({exc.orig}); {what}"
+    log.error("outbox delivery stopped: %s", report.stopped)
+    return report
+
+
+def _count(report: DeliveryReport, row: Row[Any], outcome: _Outcome, status: str) -> None:
+    """Add one outcome to ``report`` and log it."""
+    if status == "sent":
+        report.sent += 1
+        log.info(
+            "outbox #%d sent to %s via %s (%s)",
             row.id,
             row.recipient,
             row.channel,
-            outcome.shown_url or "-",
-            outcome.error,
-            "given up" if status == "failed" else f"will retry (attempt {row.attempts + 1})",
+            outcome.shown_url,
         )
-    return report
+        return
+    if status == "failed":
+        report.failed += 1
+    else:
+        report.retrying += 1
+    log.warning(
+        "outbox #%d to %s via %s (%s): %s; %s",
+        row.id,
+        row.recipient,
+        row.channel,
+        outcome.shown_url or "-",
+        outcome.error,
+        "given up" if status == "failed" else f"will retry (attempt {row.attempts + 1})",
+    )
