@@ -81,9 +81,8 @@ def build_accounts(rng: np.random.Generator, city: City) -> pd.DataFrame:
         f"317-{i:04d}-{int(rng.integers(1000, 10000))}-{int(rng.integers(10, 100))}"
         for i in range(2, n + 1)
     ]
-    official = np.array(
-        [city.staff(str(d))["employee_id"].to_numpy()[0] for d in dept], dtype=object
-    )
+    first = city.staff().groupby("department")["employee_id"].first()
+    official = first.loc[dept].to_numpy()
     opened = np.datetime64("2012-01-02") + rng.integers(0, 3650, n).astype("timedelta64[D]")
     last = days.roll_backward(ACCOUNTS_AS_OF - rng.integers(0, 60, n).astype("timedelta64[D]"))
     status = np.full(n, "사용", dtype=object)

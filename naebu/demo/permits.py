@@ -29,6 +29,8 @@ FINES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
 )
 CODE_FINE = "QV-18"  # 질서위반행위규제법 제18조 자진납부 감경
 CODES_USE = ("RD-68-1", "RD-68-3", "PA-24-2", "PR-24-1")  # 도로법 §68, 공원녹지법, 공유재산법
+#: Reductions one official grants in a month in the background (LEVY-REDUCTION-REPEATED: 5).
+MAX_REDUCTIONS_A_MONTH = 3
 #: Applications arrive by this day, so every case is decided and levied within the year: the
 #: demo is read long after 2025, when a case still open would be overdue.
 LAST_RECEIPT_DAY = np.datetime64("2025-11-10")
@@ -128,6 +130,15 @@ def build_levies(
     rate = df.pop("rate").to_numpy()
     code = df.pop("code").to_numpy()
     levied = df["levied_on"].to_numpy().astype("datetime64[D]")
+    # At most a few reductions per official and month, so LEVY-REDUCTION-REPEATED never fires
+    # on the background, however large the scale.
+    month = levied.astype("datetime64[M]")
+    nth = (
+        pd.DataFrame({"o": df["official_id"], "m": month, "r": reduce})
+        .groupby(["o", "m", "r"])
+        .cumcount()
+    )
+    reduce = reduce & (nth.to_numpy() < MAX_REDUCTIONS_A_MONTH)
     df["reduction_amount"] = np.where(reduce, np.round(df["amount"].to_numpy() * rate, -1), 0.0)
     df["reduction_code"] = np.where(reduce, code, None)
     df["levied_on"] = days.to_timestamps(levied).to_numpy()

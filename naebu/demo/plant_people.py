@@ -22,20 +22,22 @@ def plant_overtime_cap(rng: np.random.Generator, df: pd.DataFrame, pick: Picker)
     """Officials claiming 4 hours on 15 ordinary days of a month (60 h, over 57 h); near-miss:
     a month of exactly 57 hours. Months holding a planted or near-miss record are skipped."""
     rule = "ATT-OVERTIME-MONTHLY-CAP"
-    month = df["work_date"].dt.to_period("M").astype(str)
-    group = df["employee_id"] + "|" + month
+    # One integer per employee-month (string keys are slow on 72,000 rows).
+    emp_code, _ = pd.factorize(df["employee_id"])
+    month = df["work_date"].to_numpy().astype("datetime64[M]").astype("int64")
+    group = emp_code.astype("int64") * 10_000 + month
     ordinary = (df["leave_type"].isna() & df["trip_type"].isna()).to_numpy()
     off_claims = (~ordinary) & (df["overtime_hours"] > 0).to_numpy()
     stats = pd.DataFrame({"g": group, "ord": ordinary, "bad": pick.used | off_claims})
     per = stats.groupby("g").agg(ord=("ord", "sum"), bad=("bad", "any"))
     eligible = per.index[(per["ord"] >= 16) & ~per["bad"]].to_numpy()
     # One month per official, so an official's months never mix.
-    shuffled = pd.Series(rng.permutation(eligible))
-    emp = shuffled.str.split("|").str[0]
-    chosen = shuffled[~emp.duplicated()].to_numpy()[: BASE_COUNTS[rule] + 1]
+    shuffled = rng.permutation(eligible)
+    first = ~pd.Series(shuffled // 10_000).duplicated().to_numpy()
+    chosen = shuffled[first][: BASE_COUNTS[rule] + 1]
     labels: list[Label] = []
     for i, g in enumerate(chosen):
-        rows = np.flatnonzero((group == g).to_numpy() & ordinary)
+        rows = np.flatnonzero((group == g) & ordinary)
         hours = np.zeros(len(rows))
         if i < BASE_COUNTS[rule]:
             hours[:15] = 4.0
@@ -43,9 +45,9 @@ def plant_overtime_cap(rng: np.random.Generator, df: pd.DataFrame, pick: Picker)
         else:
             hours[:15] = [4.0] * 14 + [1.0]  # exactly the cap
         df.loc[df.index[rows], "overtime_hours"] = hours
-        pick.used[np.flatnonzero((group == g).to_numpy())] = True
+        pick.used[group == g] = True
         if i < BASE_COUNTS[rule]:
-            claimed = (group == g).to_numpy() & (df["overtime_hours"] > 0).to_numpy()
+            claimed = (group == g) & (df["overtime_hours"] > 0).to_numpy()
             labels += [(rule, "attendance", str(k)) for k in df.loc[claimed, "record_id"]]
     return labels
 

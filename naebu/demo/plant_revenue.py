@@ -99,8 +99,15 @@ def plant_repeated_reductions(
         cells = counts[counts >= size + 2].index.to_numpy()
         d, m = str(cells[rng.integers(0, len(cells))]).split("|")
         staff = city_staff[city_staff["department"] == d]["employee_id"].to_numpy()
-        busy = set(df.loc[reduced & (month == m), "official_id"])
-        official = next(s for s in rng.permutation(staff) if s not in busy)
+        # An official with no planted reduction that month; their background ones are undone,
+        # so the month holds exactly the planted reductions.
+        planted_by = set(df.loc[reduced & pick.used & (month == m), "official_id"])
+        official = next(s for s in rng.permutation(staff) if s not in planted_by)
+        own = np.flatnonzero(reduced & (month == m) & (df["official_id"] == official).to_numpy())
+        _set(df, own, "reduction_amount", 0.0)
+        _set(df, own, "reduction_code", None)
+        reduced[own] = False
+        free = ~pick.used & ~reduced
         rows = pick.take(free & (dept == d) & (month == m), size, "LEVY-REDUCTION-REPEATED")
         codes = np.where(df["permit_id"].iloc[rows].isna(), CODE_FINE, CODES_USE[0])
         _set(df, rows, "official_id", official)
