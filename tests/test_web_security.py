@@ -179,9 +179,7 @@ def test_refused_steps_and_suppressions(city: WebCity) -> None:
         token = csrf_of(c.get(f"/alerts/{alert_id}").text)
         r = c.post(f"/alerts/{alert_id}/act", data={"action": "explain", "csrf": token})
         assert r.status_code == 400 and "사유(의견)를 적어야 합니다" in r.text
-        r = c.post(
-            f"/alerts/{alert_id}/act?lang=en", data={"action": "accept", "csrf": token}
-        )
+        r = c.post(f"/alerts/{alert_id}/act?lang=en", data={"action": "accept", "csrf": token})
         assert r.status_code == 400 and "cannot accept" in r.text
         assert c.get("/suppressions").status_code == 403  # not compliance staff
     with live_server(city) as server, server.client() as c:
