@@ -38,9 +38,13 @@ def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "demo-city"
 
 
-#: Attendance days that can fire the attendance rule (leave or a trip); the 60,000 plain
-#: office days only make a test slow.
-ATTENDANCE_DAYS = "vctn_knd_nm IS NOT NULL OR bztrp_se_nm IS NOT NULL"
+#: Attendance days that can fire the attendance rules: leave or a trip, and the overtime days of
+#: an employee's months over the monthly cap; the other ~60,000 office days only make a test slow.
+ATTENDANCE_DAYS = (
+    "vctn_knd_nm IS NOT NULL OR bztrp_se_nm IS NOT NULL OR (ovtm_hr > 0 AND "
+    "emp_no || substr(atnd_ymd, 1, 6) IN (SELECT emp_no || substr(atnd_ymd, 1, 6) "
+    "FROM hr_atnd_dly GROUP BY emp_no, substr(atnd_ymd, 1, 6) HAVING SUM(ovtm_hr) > 57))"
+)
 
 
 def make_workdir(tmp_path: Path, demo_city: Path) -> Path:

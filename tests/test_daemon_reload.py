@@ -35,27 +35,39 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+# Named columns: the demo's source tables gain columns as the rule pack grows.
+SALE_COLUMNS = (
+    "sale_no, dept_nm, chrg_emp_no, lotno_addr, bfr_lotno_addr, byr_nm, sale_mthd_nm, prvt_rsn_cd, "
+    "apprs_cnt, apprs_avg_amt, apprs_ymd, prdt_prc, bid_ord, sale_amt, ctrt_ymd, pay_dln_ymd, "
+    "ownr_trsf_ymd, upd_dt"
+)
+PAYMENT_COLUMNS = (
+    "pay_no, dept_nm, drft_emp_no, aprv_emp_no, cust_cd, ctrt_no, rcvr_nm, rcvr_acnt_no, pay_amt, "
+    "pay_ymd, txinv_aprv_no, expd_smry, upd_dt"
+)
+
+
 def _new_rows(city: Path) -> dict[str, str]:
     """Three new source rows, each firing one rule; returns rule -> record key."""
     with sqlite3.connect(city) as db:
         later = "2027-01-01 00:00:00"  # after every watermark: read by the next run
         # A stale appraisal (PROP-STALE-APPRAISAL, the rule we break).
         db.execute(
-            "INSERT INTO prpt_sale SELECT 'S-NEW-STALE', dept_nm, chrg_emp_no, lotno_addr, "
-            "bfr_lotno_addr, byr_nm, sale_mthd_nm, prvt_rsn_cd, 2, apprs_avg_amt, "
+            f"INSERT INTO prpt_sale ({SALE_COLUMNS}) SELECT 'S-NEW-STALE', dept_nm, chrg_emp_no, "
+            "lotno_addr, bfr_lotno_addr, byr_nm, sale_mthd_nm, prvt_rsn_cd, 2, apprs_avg_amt, "
             "'2023-01-10', prdt_prc, bid_ord, apprs_avg_amt * 2, '2025-06-01', pay_dln_ymd, "
             f"ownr_trsf_ymd, '{later}' FROM prpt_sale LIMIT 1"
         )
         # Sold at 105 % of the appraisals: fires only under the edited ratio 1.1.
         db.execute(
-            "INSERT INTO prpt_sale SELECT 'S-NEW-105', dept_nm, chrg_emp_no, lotno_addr, "
-            "bfr_lotno_addr, byr_nm, sale_mthd_nm, prvt_rsn_cd, 2, 100000000, '2025-05-01', "
+            f"INSERT INTO prpt_sale ({SALE_COLUMNS}) SELECT 'S-NEW-105', dept_nm, chrg_emp_no, "
+            "lotno_addr, bfr_lotno_addr, byr_nm, sale_mthd_nm, prvt_rsn_cd, 2, 100000000, '2025-05-01', "
             "prdt_prc, bid_ord, 105000000, '2025-06-01', pay_dln_ymd, ownr_trsf_ymd, "
             f"'{later}' FROM prpt_sale LIMIT 1"
         )
         # A payment its drafter approved (PAY-SELF-APPROVAL, in the file with a syntax error).
         db.execute(
-            "INSERT INTO expd_rsltn SELECT 'P-NEW-SELF', dept_nm, drft_emp_no, drft_emp_no, "
+            f"INSERT INTO expd_rsltn ({PAYMENT_COLUMNS}) SELECT 'P-NEW-SELF', dept_nm, drft_emp_no, drft_emp_no, "
             "cust_cd, ctrt_no, rcvr_nm, rcvr_acnt_no, 1000000, '20250602', txinv_aprv_no, "
             f"expd_smry, '{later}' FROM expd_rsltn WHERE pay_amt GLOB '[0-9]*' LIMIT 1"
         )
@@ -130,11 +142,17 @@ def test_broken_rule_edit_keeps_the_last_good_version_and_is_reported(
     # Every label is still alerted once, plus the three new rows: the broken rule (its last
     # good version), the rules of the file with a syntax error, and the edited rule (its new
     # version: 105 % of the appraisals does not fire under the old ratio 1.0).
-    assert set(raised) - labels(workdir) == {
+    expected = {
         ("PROP-STALE-APPRAISAL", "property_sales", "S-NEW-STALE"),
         ("PROP-BELOW-APPRAISAL", "property_sales", "S-NEW-105"),
         ("PAY-SELF-APPROVAL", "payments", "P-NEW-SELF"),
     }
+    extra = set(raised) - labels(workdir)
+    assert expected <= extra
+    # Anything else is a side effect the test does not plant against: the new sales have no
+    # receipts (the proceeds rules), or the tightened ratio 1.1 catches an existing sale.
+    for rule_id, _, key in extra - expected:
+        assert key.startswith("S-NEW-") or rule_id == "PROP-BELOW-APPRAISAL", (rule_id, key)
     # Reported once, to the admin, naming both files and what is wrong.
     assert len(reported()) == len(notices) == 1
     recipient, subject, body = notices[0]
