@@ -327,17 +327,25 @@ def _plant_account_change(
     # Planted: changed 0-7 days before the payment; near-misses: 8 days before.
     lag = np.concatenate([rng.integers(0, 8, len(planted)), np.full(len(near), 8)])
     changed = paid[rows] - lag.astype("m8[D]")
-    index = vendors.set_index("vendor_id").index
-    for row, day in zip(rows, changed, strict=True):
-        v = vid[row]
-        account = f"356-{int(rng.integers(1000, 10000))}-{int(rng.integers(1000, 10000))}-01"
-        at = index.get_loc(v)
-        vendors.loc[vendors.index[at], "account_no"] = account
-        vendors.loc[vendors.index[at], "account_changed_on"] = pd.Timestamp(day)
-        vendors.loc[vendors.index[at], "updated_at"] = pd.Timestamp(day) + pd.Timedelta(hours=10)
-        after = (vid == v) & (paid >= day)
-        df["payee_account"][after] = account
-        if day + np.timedelta64(8, "D") > paid[row]:
-            within = after & (paid <= day + np.timedelta64(7, "D"))
-            labels += _keys(rule, "payments", frame, np.flatnonzero(within))
+    digits = rng.integers(1000, 10000, (len(rows), 2))
+    accounts = np.array([f"356-{a}-{b}-01" for a, b in digits], dtype=object)
+    at = vendors.set_index("vendor_id").index.get_indexer(vid[rows])
+    vendors.loc[vendors.index[at], "account_no"] = accounts
+    vendors.loc[vendors.index[at], "account_changed_on"] = changed.astype("datetime64[ns]")
+    stamp = changed.astype("datetime64[s]") + np.timedelta64(10 * 3600, "s")
+    vendors.loc[vendors.index[at], "updated_at"] = stamp.astype("datetime64[ns]")
+    # Per payment: its vendor's change day (NaT for the other vendors), by vendor code.
+    code, uniques = pd.factorize(vid)
+    slot = pd.Index(uniques).get_indexer(vid[rows])
+    day_of = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[D]")
+    day_of[slot] = changed
+    account_of = np.full(len(uniques), None, dtype=object)
+    account_of[slot] = accounts
+    is_planted = np.zeros(len(uniques), dtype=bool)
+    is_planted[slot[: len(planted)]] = True
+    when = day_of[code]
+    after = ~np.isnat(when) & (paid >= when)
+    df["payee_account"][after] = account_of[code[after]]
+    within = after & is_planted[code] & (paid <= when + np.timedelta64(7, "D"))
+    labels += _keys(rule, "payments", frame, np.flatnonzero(within))
     return labels
