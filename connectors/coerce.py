@@ -24,7 +24,9 @@ Types (``str`` text is NFKC-normalised, stripped, and empty text is a missing va
   ``12000.0``, full-width digits.
 - ``int``: the same, when the value is whole.
 - ``date``: ``2025-03-01``, ``2025.03.01``, ``2025/3/1``, ``20250301``, ``2025년 3월 1일``, or a
-  date and time (the date part is taken); impossible dates (``2025-02-30``) are refused.
+  date and time (the date part is taken); impossible dates (``2025-02-30``) are refused. A
+  spreadsheet serial day number between 20000 and 80000 (``45658`` -> 2025-01-01) is read as
+  Excel counts days, for sheets whose date format was lost.
 - ``datetime``: a date as above followed by ``HH:MM[:SS[.fff]]`` (or ``HHMMSS`` after an 8-digit
   date), optionally with ``Z`` or ``+09:00``; an offset is converted to Seoul time (naive).
 - ``time``: ``HH:MM``, ``HH:MM:SS``, ``HHMM``, ``HHMMSS`` (a leading date is ignored).
@@ -400,7 +402,27 @@ def _date(text: pd.Series) -> pd.Series:
     parts = text.str.extract(_DATE_SEP + r"(?:$|[ T])").combine_first(
         text.str.extract(_DATE_8 + r"(?:$|[ T])")
     )
-    return _assemble(parts, 0)
+    result = _assemble(parts, 0)
+    serial = _excel_serial(text)
+    return result.where(result.notna().to_numpy(), serial.to_numpy())
+
+
+#: Excel's day zero (its 1900 calendar counts a 29 February 1900 that never was).
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: Serial days read as dates: 1954-10-03 .. 2119-01-09. A narrower number in a date column is
+#: more likely an id or an amount pasted in the wrong place than a date, and stays refused.
+_EXCEL_SERIALS = (20_000, 80_000)
+
+
+def _excel_serial(text: pd.Series) -> pd.Series:
+    """Dates from spreadsheet serial day numbers (``45658`` or ``45658.0`` is 2025-01-01),
+    as a column of an exported sheet holds when its date format was lost; NaT otherwise."""
+    digits = text.str.fullmatch(r"\d{5}(?:\.0+)?").fillna(False).to_numpy(dtype=bool)
+    days = pd.to_numeric(text.where(digits), errors="coerce").to_numpy(dtype="float64")
+    low, high = _EXCEL_SERIALS
+    days[(days < low) | (days > high)] = np.nan
+    dates = _EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+    return pd.Series(dates, dtype="datetime64[ns]").reset_index(drop=True)
 
 
 def _assemble(parts: pd.DataFrame, first: int) -> pd.Series:

@@ -249,3 +249,30 @@ def test_quarantined_raw_values_are_json_safe():
     }
     _, [q] = run(rows, MAP)
     assert q.raw == {"no": "P-1", "amt": "x", "day": "2025-03-01", "n": None, "d": "1.5"}
+
+
+def test_spreadsheet_serial_days_are_dates_within_a_plausible_range():
+    """A sheet that lost its date format holds Excel serial days: 45658 is 2025-01-01."""
+    from naebu import datasets
+
+    raw = pd.DataFrame(
+        {
+            "payment_id": ["1", "2", "3", "4", "5", "6"],
+            "amount": ["1"] * 6,
+            "paid_on": ["45658", "45658.0", "20250301", "12345", "45658.5", "99999"],
+        },
+        dtype=object,
+    )
+    locations = [f"sheet.xlsx:{i + 2}" for i in range(6)]
+    frame, bad = coerce(raw, datasets.get("payments"), {c: c for c in raw.columns}, {}, locations)
+    assert list(frame["paid_on"].dt.strftime("%Y-%m-%d")) == [
+        "2025-01-01",
+        "2025-01-01",
+        "2025-03-01",
+    ]
+    # too small or too large to be a plausible date, or a fraction of a day: refused, with reasons
+    assert [q.reason for q in bad] == [
+        "paid_on: '12345' is not a valid date",
+        "paid_on: '45658.5' is not a valid date",
+        "paid_on: '99999' is not a valid date",
+    ]
