@@ -276,3 +276,31 @@ def test_spreadsheet_serial_days_are_dates_within_a_plausible_range():
         "paid_on: '45658.5' is not a valid date",
         "paid_on: '99999' is not a valid date",
     ]
+
+
+def test_spreadsheet_formula_residue_is_text_or_quarantined():
+    """`=I10` left by a spreadsheet export: never a number, never evaluated, kept as text."""
+    from naebu import datasets
+
+    raw = pd.DataFrame(
+        {
+            "approval_id": ["1", "2"],
+            "approved_date": ["2025-03-01", "2025-03-01"],
+            "amount": ["=I10", "12,000"],
+            "payment_method": ["=I10", "카드"],
+        },
+        dtype=object,
+    )
+    ds = datasets.get("card_transactions")
+    frame, bad = coerce(raw, ds, {c: c for c in raw.columns}, {}, ["a.csv:2", "a.csv:3"])
+    assert [q.reason for q in bad] == ["amount: '=I10' is not a number"]
+    assert bad[0].raw["payment_method"] == "=I10"
+    assert list(frame["payment_method"]) == ["카드"] and list(frame["amount"]) == [12000.0]
+    only_text, bad = coerce(
+        raw.drop(columns="amount").assign(amount="1"),
+        ds,
+        {c: c for c in raw.columns},
+        {},
+        ["x", "y"],
+    )
+    assert not bad and list(only_text["payment_method"]) == ["=I10", "카드"]
