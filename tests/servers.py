@@ -163,50 +163,54 @@ def webhook_server() -> Iterator[WebhookServer]:
 
 
 @contextmanager
-def pg_engine() -> Iterator[Engine]:
-    """The naebu store on PostgreSQL, in a fresh schema dropped at the end."""
-    url = pg_url()
-    require_service("PostgreSQL", url)
-    schema = "naebu_test_" + secrets.token_hex(4)
+def _scratch_store(
+    url: str, create: str, drop: str, engine_url: Any, **options: Any
+) -> Iterator[Engine]:
+    """The naebu store in a namespace created by ``create`` and removed by ``drop``."""
     admin = create_engine(url)
     with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(create))
     engine = None
     try:
-        # store.connect() has no engine options; build the same engine with a search_path.
-        engine = create_engine(
-            url, pool_pre_ping=True, connect_args={"options": f"-csearch_path={schema}"}
-        )
+        engine = create_engine(engine_url, pool_pre_ping=True, **options)
         store.metadata.create_all(engine)
         yield engine
     finally:
         if engine is not None:
             engine.dispose()
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(text(drop))
         admin.dispose()
+
+
+@contextmanager
+def pg_engine() -> Iterator[Engine]:
+    """The naebu store on PostgreSQL, in a fresh schema dropped at the end."""
+    url = require_service("PostgreSQL", pg_url())
+    schema = "naebu_test_" + secrets.token_hex(4)
+    # store.connect() has no engine options; build the same engine with a search_path.
+    with _scratch_store(
+        url,
+        f'CREATE SCHEMA "{schema}"',
+        f'DROP SCHEMA "{schema}" CASCADE',
+        url,
+        connect_args={"options": f"-csearch_path={schema}"},
+    ) as engine:
+        yield engine
 
 
 @contextmanager
 def mysql_engine() -> Iterator[Engine]:
     """The naebu store on MariaDB/MySQL, in a fresh database dropped at the end."""
-    url = mysql_url()
-    require_service("MariaDB/MySQL", url)
+    url = require_service("MariaDB/MySQL", mysql_url())
     name = "naebu_test_" + secrets.token_hex(4)
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    engine = None
-    try:
-        engine = create_engine(make_url(url).set(database=name), pool_pre_ping=True)
-        store.metadata.create_all(engine)
+    with _scratch_store(
+        url,
+        f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+        f"DROP DATABASE `{name}`",
+        make_url(url).set(database=name),
+    ) as engine:
         yield engine
-    finally:
-        if engine is not None:
-            engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE `{name}`"))
-        admin.dispose()
 
 
 # -- fixtures --------------------------------------------------------------------------------
