@@ -23,8 +23,10 @@ new alerts per rule, errors, the daemon job and node that ran it).
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +83,19 @@ class RunSummary:
     interrupted: bool = False
     #: Anything the caller adds to the ledger (the daemon's job, node, catch-up).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Wall seconds per phase: ``pull`` (reading and typing source rows), ``evaluate`` (rules),
+    #: ``store`` (record history, alerts, quarantine, watermarks) and ``notify`` (digests,
+    #: follow-ups, delivery). For the benchmark and for an operator asking where a run went.
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the wall time of the block to ``timings[phase]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
 
     @property
     def ok(self) -> bool:
@@ -108,6 +123,7 @@ class RunSummary:
             "unassigned": self.unassigned,
             "followups": self.followups,
             "interrupted": self.interrupted,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
             **self.extra,
         }
 
@@ -255,7 +271,8 @@ class _Run:
             # Stopping skips the rules that need history; their state is not advanced, so
             # the next run evaluates everything this one stored.
             self._evaluate_with_history()
-        self._notify()
+        with summary.timed("notify"):
+            self._notify()
 
     def _load_directory(self) -> None:
         # From the record history, not this run's pull: a directory source that is down
@@ -271,17 +288,28 @@ class _Run:
         state = self._state(source.name)
         if dataset.reference:
             # Read whole, committed whole: a half-read directory must not replace a good one.
-            batches = list(connector.pull(state))
+            with self.summary.timed("pull"):
+                batches = list(connector.pull(state))
             frames = [b.frame for b in batches if not b.frame.empty]
             whole = pd.concat(frames, ignore_index=True) if frames else _empty(dataset.name)
             self._commit(source, _merge_batches(source, batches, whole), report)
         else:
-            for batch in connector.pull(state):
+            for batch in self._timed_pull(connector.pull(state)):
                 self._commit(source, batch, report)
                 if self.should_stop():
                     # Between two batches: what is committed is whole, the rest comes next run.
                     self.summary.interrupted = True
                     return
+
+    def _timed_pull(self, batches: Iterable[Batch]) -> Iterator[Batch]:
+        """The connector's batches, the time spent producing each counted as ``pull``."""
+        it = iter(batches)
+        while True:
+            with self.summary.timed("pull"):
+                batch = next(it, None)
+            if batch is None:
+                return
+            yield batch
 
     def _state(self, source: str) -> SourceState:
         with self.engine.connect() as conn:
@@ -310,7 +338,8 @@ class _Run:
         findings: list[Finding] = []
         for rule in rules:
             try:
-                found = rule.evaluate(frames, self.ctx)
+                with self.summary.timed("evaluate"):
+                    found = rule.evaluate(frames, self.ctx)
             except Exception as exc:  # one broken rule must not stop the others
                 self.summary.rule_errors[rule.meta.id] = f"{type(exc).__name__}: {exc}"
                 log.exception("rule %s failed", rule.meta.id)
@@ -326,7 +355,7 @@ class _Run:
             findings = self._run_rules(
                 self._record_rules(source.dataset), {source.dataset: batch.frame}
             )
-        with self.engine.begin() as conn:
+        with self.summary.timed("store"), self.engine.begin() as conn:
             history.store_records(conn, source.dataset, batch.frame, self.summary.run_id)
             if datasets.get(source.dataset).reference and batch.frame is not None:
                 history.drop_older(conn, source.dataset, self.summary.run_id)
@@ -375,7 +404,7 @@ class _Run:
                 self._save_rule_state(rule.meta.id)
                 continue
             frames = {}
-            with self.engine.connect() as conn:
+            with self.summary.timed("store"), self.engine.connect() as conn:
                 for name in rule.datasets:
                     column = rule.time_columns.get(name) or datasets.get(name).event_time
                     if (name, column, since) not in cache:
@@ -384,7 +413,7 @@ class _Run:
                         )
                     frames[name] = cache[(name, column, since)]
             findings = self._run_rules([rule], frames)
-            with self.engine.begin() as conn:
+            with self.summary.timed("store"), self.engine.begin() as conn:
                 self._raise(conn, findings)
                 if rule.meta.id not in self.summary.rule_errors:
                     self._save_rule_state(rule.meta.id, conn)
@@ -560,4 +589,11 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
     ]
     if summary.followups:
         lines.append(summary.followups)
+    if summary.timings:
+        phases = ", ".join(
+            f"{phase} {summary.timings[phase]:.1f} s"
+            for phase in ("pull", "evaluate", "store", "notify")
+            if phase in summary.timings
+        )
+        lines.append(f"time: {phases}")
     return lines
