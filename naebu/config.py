@@ -31,6 +31,7 @@ TOP_LEVEL_KEYS = (
     "routing",
     "notify",
     "daemon",
+    "web",  # the web inbox's settings, read by inbox.settings (naebu serve)
 )
 
 
