@@ -220,6 +220,27 @@ runs = Table(
 )
 
 
+#: Every version of every rule (and reference list) that ran: rule-change auditing
+#: (naebu/rulechanges.py). The current version of a rule is its row with ``retired_at`` NULL.
+rule_versions = Table(
+    "rule_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # A rule id, or "list:NAME" for a reference list.
+    Column("rule_id", String(100), nullable=False),
+    Column("file", Text, nullable=False),
+    # sha256 of the canonical JSON of the rule's TOML table.
+    Column("content_hash", String(64), nullable=False),
+    # The table as read (JSON), so an auditor can see what a threshold was before.
+    Column("content", JSON, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    # When a newer version replaced it or the rule was removed.
+    Column("retired_at", DateTime),
+    Index("ix_rule_versions_rule", "rule_id", "retired_at"),
+)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets the daemon write while `naebu alerts list` reads; foreign keys are off by default.
     cur = dbapi_connection.cursor()
