@@ -16,9 +16,14 @@ The scrubbing is installed as a log record factory (:func:`install`), not a hand
 a factory sees every record of every logger, including handlers added later (the daemon's
 JSON handler, a test's capture), and a filter on one handler would miss the others.
 Exception tracebacks are rendered and scrubbed too, since an exception's text can quote a
-connection string or a record. Not covered: fields passed with ``extra={...}`` (Python sets
-them after the factory ran); naebu passes only counts and its own error lines there, which
-the connectors already render without passwords (``hide_password``).
+connection string or a record.
+
+Fields passed with ``extra={...}`` are set on a record by ``Logger.makeRecord`` *after* the
+factory ran, so :func:`install` also wraps ``Logger.makeRecord`` (the class attribute, so
+loggers made before it are covered) to scrub them: text anywhere inside them (nested dicts
+and lists, such as a run summary, included) is scrubbed, numbers, booleans and None are kept,
+and any other object is rendered as scrubbed text (the JSON formatter would render it with
+``str()`` anyway).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import logging
 import os
 import re
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +125,31 @@ def _scrub_record(record: logging.LogRecord, scrub: Callable[[str], str]) -> Non
         record.stack_info = scrub(record.stack_info)
 
 
+def scrub_value(value: Any, scrub: Callable[[str], str], depth: int = 0) -> Any:
+    """``value`` (an ``extra`` field) with all text inside it scrubbed; a new object, the
+    caller's own data is not changed."""
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if depth >= 12:  # deeper than any summary naebu logs: render it rather than recurse
+        return scrub(str(value))
+    if isinstance(value, Mapping):
+        return {
+            (scrub(k) if isinstance(k, str) else k): scrub_value(v, scrub, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [scrub_value(v, scrub, depth + 1) for v in value]
+    return scrub(str(value))
+
+
+def _scrub_extras(record: logging.LogRecord, extra: Mapping[str, Any], scrub: Scrubber) -> None:
+    for key in extra:
+        if key in record.__dict__:
+            record.__dict__[key] = scrub_value(record.__dict__[key], scrub)
+
+
 _installed: Scrubber | None = None
 
 
@@ -141,6 +171,17 @@ def install(secrets: Iterable[str] = ()) -> Scrubber:
         return record
 
     logging.setLogRecordFactory(factory)
+    original = logging.Logger.makeRecord
+
+    def make_record(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = original(self, *args, **kwargs)
+        # makeRecord(name, level, fn, lno, msg, args, exc_info, func=None, extra=None, ...)
+        extra = kwargs.get("extra", args[8] if len(args) > 8 else None)
+        if extra:
+            _scrub_extras(record, extra, scrubber)
+        return record
+
+    logging.Logger.makeRecord = make_record  # type: ignore[method-assign]
     _installed = scrubber
     return scrubber
 

@@ -210,3 +210,56 @@ def test_the_daemons_json_handler_gets_scrubbed_records() -> None:
     line = json.loads(stream.getvalue())
     assert "json-secret-value" not in stream.getvalue() and RRN not in stream.getvalue()
     assert ACCOUNT not in stream.getvalue() and "OSError" in line["message"]
+
+
+def test_extra_fields_are_scrubbed_too() -> None:
+    """``extra={...}`` is set on a record after the factory ran: the daemon logs each run's
+    summary that way (source errors, rule errors), and its JSON lines carry those fields."""
+    import io
+
+    from naebu.daemon.logs import JsonFormatter
+    from naebu.logfilter import scrub_value
+
+    install(["extra-secret-value"])
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("naebu.test_secrets.extra")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+    class Opaque:
+        def __str__(self) -> str:
+            return "opaque extra-secret-value " + PHONE
+
+    summary = {
+        "sources": [
+            {
+                "name": "ledger",
+                "error": "source ledger: refused - postgresql://naebu:other-pw@db/x",
+                "rows_read": 0,
+            }
+        ],
+        "rule_errors": {"R-1": f"ValueError: bad value {RRN}"},
+        "note": ("tuple", ACCOUNT),
+        "ok": False,
+    }
+    try:
+        log.info("run #7 partial", extra={"run_id": 7, "run": summary, "who": Opaque()})
+        logging.LoggerAdapter(log, {"token": "extra-secret-value"}).warning("adapter")
+    finally:
+        log.removeHandler(handler)
+    text = stream.getvalue()
+    first, second = (json.loads(line) for line in text.splitlines())
+    for leak in ("extra-secret-value", "other-pw", RRN, PHONE, ACCOUNT):
+        assert leak not in text, leak
+    # Structure and numbers are kept, so the fields can still be queried.
+    assert first["run_id"] == 7 and first["run"]["ok"] is False
+    assert first["run"]["sources"][0]["rows_read"] == 0
+    assert first["run"]["sources"][0]["error"].endswith("postgresql://naebu:***@db/x")
+    assert first["run"]["rule_errors"]["R-1"].endswith("900101-1******")
+    assert first["who"].startswith("opaque ***")
+    assert second["token"] == REDACTED
+    # The caller's own data is not changed.
+    assert summary["rule_errors"] == {"R-1": f"ValueError: bad value {RRN}"}
+    assert scrub_value({"a": [1, 2.5, None, True]}, str.upper) == {"A": [1, 2.5, None, True]}
