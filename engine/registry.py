@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -37,6 +37,28 @@ class EvalContext:
     """
 
     now: datetime
+
+
+@dataclass(frozen=True)
+class Partitioning:
+    """How a rule's evaluation may be split into parts whose findings, put together, are
+    exactly the findings of the whole (what the Dask backend relies on; see docs/dask.md).
+
+    ``keys``: per dataset, the columns whose equal values must stay in one part - the
+    group-by columns of a window, the peer group of an outlier, the correlation key of a
+    sequence. Datasets named together are co-partitioned (their columns correspond one to
+    one); a dataset not named is given whole to every part. When the rule's own dataset is not
+    named, the rule judges each record on its own and any split works. An empty tuple: no
+    column can split it.
+
+    ``reach``: how far apart in time two records may be and still affect each other's
+    findings (on each dataset's time column); a part cut by time carries this much history
+    on each side and keeps only the findings on its own records. None: the rule must not be
+    cut by time (an outlier's peer group spans the whole history it is given).
+    """
+
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reach: timedelta | None = None
 
 
 class RuleType(ABC):
@@ -88,6 +110,15 @@ class RuleType(ABC):
         """True when findings can appear as time passes with no new record (an absence whose
         window closes): such a rule is evaluated every run, not only when data arrives."""
         return False
+
+    @property
+    def partitioning(self) -> Partitioning:
+        """How the rule may be split across workers (see :class:`Partitioning`).
+
+        The default never splits: a rule type that has not said how it can be split is
+        evaluated whole, so a plug-in type can never be split wrongly.
+        """
+        return Partitioning(keys={self.meta.dataset: ()}, reach=None)
 
     @abstractmethod
     def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:

@@ -46,7 +46,14 @@ from engine.expr import CompiledExpression
 from engine.expr.kinds import NUMERIC
 from engine.expr.values import to_runtime
 from engine.findings import Finding
-from engine.registry import EvalContext, KeySpec, ProblemFactory, RuleType, register
+from engine.registry import (
+    EvalContext,
+    KeySpec,
+    Partitioning,
+    ProblemFactory,
+    RuleType,
+    register,
+)
 from engine.rule import RuleMeta
 from engine.ruletypes import windows
 from engine.ruletypes.common import (
@@ -286,3 +293,12 @@ class AggregateRule(RuleType):
             with np.errstate(all="ignore"):
                 return windows.range_sum(v, start, end) / windows.range_count_present(v, start, end)
         return windows.range_extreme(v, start, end, high=func == "max")
+
+    @property
+    def partitioning(self) -> Partitioning:
+        """A window never leaves its group, so the ``group_by`` columns keep each group in one
+        part. An expression key (``normalize(merchant_name)``) merges different raw values into
+        one group, so only the plain columns split; none: the rule is cut by time, each part
+        carrying the window's span of history on either side."""
+        plain = tuple(c for c in self.group_by if c not in self.key_expressions)
+        return Partitioning(keys={self.meta.dataset: plain}, reach=self.window.lookback)

@@ -32,7 +32,14 @@ from engine.evidence import findings_from_rows
 from engine.expr import CompiledExpression
 from engine.expr.values import to_runtime
 from engine.findings import Finding
-from engine.registry import EvalContext, KeySpec, ProblemFactory, RuleType, register
+from engine.registry import (
+    EvalContext,
+    KeySpec,
+    Partitioning,
+    ProblemFactory,
+    RuleType,
+    register,
+)
 from engine.rule import RuleMeta
 from engine.ruletypes import windows
 from engine.ruletypes.common import (
@@ -183,3 +190,10 @@ class DuplicateRule(RuleType):
             used |= set(self.template.columns_used)
         ordered = [c for c in self.dataset.column_names if c in used]
         return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra)
+
+    @property
+    def partitioning(self) -> Partitioning:
+        """Siblings share every key: the ``keys`` keep them in one part; cut by time, a part
+        needs the window on either side."""
+        return Partitioning(keys={self.meta.dataset: tuple(self.key_columns)},
+                            reach=self.window.lookback)  # fmt: skip

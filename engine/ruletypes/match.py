@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,14 @@ from engine.expr import CompiledExpression
 from engine.expr.kinds import comparable, describe
 from engine.expr.values import to_runtime
 from engine.findings import Finding
-from engine.registry import EvalContext, KeySpec, ProblemFactory, RuleType, register
+from engine.registry import (
+    EvalContext,
+    KeySpec,
+    Partitioning,
+    ProblemFactory,
+    RuleType,
+    register,
+)
 from engine.rule import RuleMeta
 from engine.ruletypes.common import (
     column_types,
@@ -251,3 +259,9 @@ class MatchRule(RuleType):
         return findings_from_rows(
             self.meta, self.dataset, frame[mask], self.template, ordered, extra
         )
+
+    @property
+    def partitioning(self) -> Partitioning:
+        """Each record is judged on its own (joined and looked-up datasets are given whole to
+        every part): any split works, by organization, by time or by key."""
+        return Partitioning(keys={}, reach=timedelta(0))

@@ -38,7 +38,14 @@ from engine.expr import CompiledExpression
 from engine.expr.kinds import NUMERIC
 from engine.expr.values import to_runtime
 from engine.findings import Finding
-from engine.registry import EvalContext, KeySpec, ProblemFactory, RuleType, register
+from engine.registry import (
+    EvalContext,
+    KeySpec,
+    Partitioning,
+    ProblemFactory,
+    RuleType,
+    register,
+)
 from engine.rule import RuleMeta
 from engine.ruletypes import windows
 from engine.ruletypes.common import (
@@ -224,3 +231,9 @@ class OutlierRule(RuleType):
             used |= set(self.template.columns_used)
         ordered = [c for c in self.dataset.column_names if c in used]
         return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra)
+
+    @property
+    def partitioning(self) -> Partitioning:
+        """A peer group is every record of the history given with the same ``peer_group``
+        values: split by those columns only, never by time (no ``peer_group``: never split)."""
+        return Partitioning(keys={self.meta.dataset: tuple(self.peer_group)}, reach=None)

@@ -67,7 +67,14 @@ from engine import durable_adapter
 from engine.evidence import findings_from_rows
 from engine.expr import CompiledExpression, ExprError, compile_expression
 from engine.findings import Finding
-from engine.registry import EvalContext, KeySpec, ProblemFactory, RuleType, register
+from engine.registry import (
+    EvalContext,
+    KeySpec,
+    Partitioning,
+    ProblemFactory,
+    RuleType,
+    register,
+)
 from engine.rule import RuleMeta
 from engine.ruletypes.match import column_types, compile_message
 from engine.template import MessageTemplate
@@ -284,6 +291,22 @@ class SequenceRule(RuleType):
             used += sorted(self.template.columns_used)
         ordered = [c for c in side.dataset.column_names if c in used]
         return findings_from_rows(self.meta, side.dataset, rows, self.template, ordered)
+
+    @property
+    def partitioning(self) -> Partitioning:
+        """Records correlate only on equal ``match`` keys: both sides are split by them, side
+        by side. One dataset on both sides with different key columns cannot be split by key.
+        Cut by time, counterparts lie within ``within`` plus one tick (times are compared as
+        whole days or seconds) of a flagged record."""
+        first = tuple(a for a, _ in self.match)
+        then = tuple(b for _, b in self.match)
+        reach = self.within + (timedelta(days=1) if self.by_day else timedelta(seconds=1))
+        if self.first.dataset.name == self.then.dataset.name:
+            keys = first if first == then else ()
+            return Partitioning(keys={self.first.dataset.name: keys}, reach=reach)
+        return Partitioning(
+            keys={self.first.dataset.name: first, self.then.dataset.name: then}, reach=reach
+        )
 
 
 # -- compile helpers -----------------------------------------------------------------------------
