@@ -8,6 +8,7 @@ all of them at once.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import tomllib
@@ -32,6 +33,7 @@ TOP_LEVEL_KEYS = (
     "notify",
     "daemon",
     "web",  # the web inbox's settings, read by inbox.settings (naebu serve)
+    "engine",  # where rules are evaluated: pandas in this process, or a Dask cluster
 )
 
 
@@ -134,6 +136,27 @@ class DaemonConfig:
     shutdown_timeout_seconds: float = 30.0
 
 
+BACKENDS = ("pandas", "dask")
+#: Address schemes of a dask.distributed scheduler.
+SCHEDULER_SCHEMES = ("tcp://", "tls://", "ucx://", "ws://", "wss://")
+
+
+@dataclass
+class EngineConfig:
+    """``[engine]``: where rules are evaluated (docs/dask.md).
+
+    ``backend = "pandas"`` (the default) evaluates every rule in this process. ``"dask"``
+    splits each rule into parts evaluated on a dask.distributed cluster: an existing one at
+    ``scheduler`` (``tcp://host:8786``), or ``local_workers`` worker processes started on this
+    machine. ``partitions``: parts per rule (default: twice the cluster's worker threads).
+    """
+
+    backend: str = "pandas"
+    scheduler: str | None = None
+    local_workers: int | None = None
+    partitions: int | None = None
+
+
 def _default_notify() -> dict[str, tuple[str, ...]]:
     # 청백-e: the official and the department manager at once; the audit office too when
     # the alert is serious.
@@ -181,6 +204,7 @@ class Config:
     schedule: dict[str, Any]
     connections: dict[str, str]
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -310,6 +334,7 @@ def load_config(path: Path) -> Config:
     notify = _notify(_table(raw, "notify", problems, file), base, problems, file)
     schedule = check_schedule(_table(raw, "schedule", problems, file), "schedule", problems, file)
     daemon = _daemon(_table(raw, "daemon", problems, file), problems, file)
+    engine = _engine(_table(raw, "engine", problems, file), problems, file)
 
     if problems:
         raise ProblemsError(problems)
@@ -323,6 +348,7 @@ def load_config(path: Path) -> Config:
         schedule=schedule or {},
         connections=connections,
         daemon=daemon,
+        engine=engine,
     )
 
 
@@ -542,6 +568,54 @@ def _daemon(raw: dict[str, Any], problems: list[Problem], file: str) -> DaemonCo
             problems.append(Problem(file, "must be text", key=where))
         else:
             setattr(cfg, key, value)
+    return cfg
+
+
+def _engine(raw: dict[str, Any], problems: list[Problem], file: str) -> EngineConfig:
+    cfg = EngineConfig()
+    known = list(vars(cfg))
+
+    def problem(key: str, message: str, hint: str | None = None) -> None:
+        problems.append(Problem(file, message, key=f"engine.{key}", hint=hint))
+
+    for key, value in raw.items():
+        if key not in known:
+            problem(key, "unknown key", did_you_mean(key, known) or "keys: " + ", ".join(known))
+        elif key == "backend":
+            if value not in BACKENDS:
+                hint = did_you_mean(str(value), BACKENDS) or 'use "pandas" or "dask"'
+                problem(key, f"unknown backend {value!r}", hint)
+            else:
+                cfg.backend = value
+        elif key == "scheduler":
+            if not isinstance(value, str) or not value.startswith(SCHEDULER_SCHEMES):
+                problem(
+                    key, f"not a scheduler address: {value!r}", 'scheduler = "tcp://10.0.0.5:8786"'
+                )
+            else:
+                cfg.scheduler = value
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problem(key, f"must be a whole number >= 1, not {value!r}", f"{key} = 2")
+        else:
+            setattr(cfg, key, value)
+    if cfg.backend == "dask":
+        if cfg.scheduler and cfg.local_workers:
+            problem(
+                "local_workers",
+                "give either scheduler (an existing cluster) or local_workers (start one here), not both",
+            )
+        elif "scheduler" not in raw and "local_workers" not in raw:
+            problem(
+                "backend",
+                'backend "dask" needs a cluster',
+                'scheduler = "tcp://host:8786", or local_workers = 2 for one on this machine',
+            )
+        if importlib.util.find_spec("distributed") is None:
+            problem("backend", "dask is not installed", "pip install 'naebu[dask]'")
+    else:
+        for key in ("scheduler", "local_workers", "partitions"):
+            if key in raw:
+                problem(key, f"{key} applies only to the dask backend", 'backend = "dask"')
     return cfg
 
 
