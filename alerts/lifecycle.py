@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Row, select, update
 from alerts.calendar import add_business_days, business_days_between
 from alerts.directory import Directory, Official
 from alerts.officials import directory_from_store
+from alerts.tallies import record as record_tallies
 from alerts.trail import Step, append
 from naebu.store import alerts as alerts_table
 from naebu.store import audit_trail
@@ -267,6 +268,7 @@ def act(
         details = {"from_assignee": alert.assignee, "to_assignee": target.employee_id}
     elif to_status in ANSWERED:
         values["answered_at"] = now
+        values["last_answer"] = spec.name
     elif to_status == "closed":
         values["closed_at"] = now
     elif spec.name == "reject":
@@ -287,6 +289,8 @@ def act(
             f"경보 #{alert_id}이(가) 방금 다른 사람에 의해 변경되었습니다. 다시 시도하십시오",
             f"alert #{alert_id} was changed by someone else meanwhile; try again",
         )
+    # The scorecard's tallies follow the step in the same transaction (alerts.tallies).
+    record_tallies(conn, [(alert._mapping, {**alert._mapping, **values})])
     (seq,) = append(
         conn,
         [

@@ -45,6 +45,8 @@ from sqlalchemy.exc import IntegrityError
 from alerts.calendar import add_business_days
 from alerts.directory import Directory
 from alerts.suppressions import Suppression, active_suppressions, matching
+from alerts.tallies import COLUMNS as TALLY_COLUMNS
+from alerts.tallies import record as record_tallies
 from alerts.trail import SYSTEM, Step, append
 from engine.findings import Finding
 from engine.rule import RuleMeta
@@ -277,10 +279,13 @@ def raise_alerts(
         log.info("%d finding(s) were stored by another writer meanwhile; skipped", skipped)
     steps: list[Step] = []
     notify: dict[str, int] = {}
+    # The scorecard's tallies count what was inserted or unsuppressed (alerts.tallies).
+    tallied: list[tuple[None, dict[str, Any]]] = []
     for row in rows:
         alert_id = inserted.get(row["fingerprint"])
         if alert_id is None:
             continue
+        tallied.append((None, row))
         if row["status"] == "suppressed":
             action, details = "suppress", {"suppression_id": row["suppression_id"]}
         elif row.get("reopened_from"):
@@ -306,6 +311,12 @@ def raise_alerts(
         ).rowcount
         if done:
             notify[f.fingerprint] = old.id
+            now_row = conn.execute(
+                select(*(alerts_table.c[c] for c in TALLY_COLUMNS)).where(
+                    alerts_table.c.id == old.id
+                )
+            ).one()
+            tallied.append((None, dict(now_row._mapping)))
             details = {"assignee": values["assignee"], "notify": values["notify_roles"]}
             steps.append(
                 Step(
@@ -318,5 +329,6 @@ def raise_alerts(
                     details=details,
                 )
             )
+    record_tallies(conn, tallied)
     append(conn, steps)
     return [notify[fp] for fp in fresh if fp in notify]

@@ -2,11 +2,14 @@
 
 Builds a store (SQLite in a temporary folder, or ``--url`` for another database, which must be
 empty) with 100,000 alerts over the last 12 months in 20 departments, their audit-trail
-entries (raise, answers, reviews: about 170,000), and 200 officials; serves the inbox with
-uvicorn on 127.0.0.1 and times real HTTP requests (after a warm-up) as an auditor (sees
-everything: the heaviest case), a department manager and an official. The goal: the 95th
-percentile under 300 ms. Prints the figures and the machine, and writes them to
-``bench/results-web.json``.
+entries (raise, answers, reviews: about 170,000), and 200 officials. The alerts are loaded in
+bulk, not through the lifecycle, so the scorecard's tallies are then counted once from them
+(:func:`alerts.tallies.rebuild`, as the migration that introduced them does). It serves the
+inbox with uvicorn on 127.0.0.1 and times real HTTP requests (after a warm-up) as an auditor
+(sees everything: the heaviest case), a department manager and an official. Nothing is cached
+between requests: each one reads the store. The goal: the 95th percentile under 300 ms.
+Prints the figures and the machine, and writes them to ``bench/results-web.json`` (or
+``--out``).
 
     python -m bench.web [--alerts 100000] [--requests 60] [--url URL] [--out PATH]
 """
@@ -33,10 +36,10 @@ import httpx
 import uvicorn
 from sqlalchemy import Engine, insert
 
+from alerts import tallies
 from alerts.directory import ROLE_AUDITOR, ROLE_MANAGER, ROLE_OFFICIAL
 from inbox.app import create_app
 from inbox.auth import set_password
-from inbox.queries import clear_cache
 from inbox.settings import WebSettings
 from naebu import store
 from naebu.config import load_config
@@ -114,6 +117,7 @@ def populate(engine: Engine, n: int, now: datetime, seed: int = 7) -> None:
             "evidence": {"amount": rnd.randrange(10_000, 10_000_000), "vendor_id": f"V-{i % 997}"},
             "created_at": created, "deadline": deadline, "deadline_set_at": created,
             "answered_at": answered_at, "closed_at": closed_at, "updated_at": created,
+            "last_answer": answer,
             "reopened_from": i - 1 if i > 1 and rnd.random() < 0.01 else None,
         })  # fmt: skip
         steps: list[tuple[str, str, Any]] = [("system", "raise", created)]
@@ -130,9 +134,10 @@ def populate(engine: Engine, n: int, now: datetime, seed: int = 7) -> None:
     flush()
     with engine.begin() as conn:
         conn.execute(insert(store.audit_head), {"id": 1, "seq": seq, "hash": "0" * 64})
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
+        tallies.rebuild(conn)
+    # Planner statistics, as a store that has been in use has them.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE" if engine.dialect.name != "postgresql" else "VACUUM ANALYZE")
 
 
 def machine() -> dict[str, Any]:
@@ -167,13 +172,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _timed(client: httpx.Client, path: str, n: int, *, cold: bool = False) -> dict[str, float]:
+def _timed(client: httpx.Client, path: str, n: int) -> dict[str, float]:
     for _ in range(3):  # warm-up: templates compiled, the database's pages in memory
         assert client.get(path).status_code == 200, path
     times = []
     for _ in range(n):
-        if cold:  # every request recomputes, as after each change to the store
-            clear_cache()
         start = time.perf_counter()
         r = client.get(path)
         times.append((time.perf_counter() - start) * 1000)
@@ -195,6 +198,15 @@ def run(n_alerts: int, n_requests: int, url: str | None, out: Path) -> dict[str,
     (folder / "config.toml").write_text(f'[store]\nurl = "{store_url}"\n', encoding="utf-8")
     now = datetime.now().replace(microsecond=0)
     engine = store.connect(store_url)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            database = f"SQLite {sqlite3.sqlite_version}"
+        else:
+            database = (
+                f"{engine.dialect.name} "
+                + str(conn.exec_driver_sql("SELECT version()").scalar()).split(" on ")[0]
+            )
+    load_before = os.getloadavg()
     started = time.perf_counter()
     populate(engine, n_alerts, now)
     build_s = time.perf_counter() - started
@@ -233,31 +245,40 @@ def run(n_alerts: int, n_requests: int, url: str | None, out: Path) -> dict[str,
                 assert r.status_code == 303, r.status_code
                 for path in paths:
                     figures[f"{who} {path}"] = _timed(client, path, n_requests)
-                    if path.startswith("/scorecard"):
-                        cold = _timed(client, path, n_requests, cold=True)
-                        figures[f"{who} {path} (recomputed)"] = cold
     finally:
         server.should_exit = True
         thread.join(timeout=20)
         engine.dispose()
-    # The goal is judged on requests as users make them (the scorecard reused while the store
-    # is unchanged); the recomputed figures are reported beside them.
-    worst = max(f["p95_ms"] for name, f in figures.items() if "recomputed" not in name)
-    worst_cold = max(f["p95_ms"] for f in figures.values())
+    worst = max(f["p95_ms"] for f in figures.values())
+    worst_list = max(f["p95_ms"] for name, f in figures.items() if " /alerts" in name)
+    worst_card = max(f["p95_ms"] for name, f in figures.items() if " /scorecard" in name)
     result = {
         "benchmark": "web inbox: alert list and scorecard",
         "when": now.isoformat(),
         "alerts": n_alerts,
         "store": engine.dialect.name,
+        "database": database,
+        # Other work on the machine makes the figures noisy: the 1-minute load before and after.
+        "load_average": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "build_seconds": round(build_s, 1),
         "goal_p95_ms": GOAL_MS,
         "worst_p95_ms": worst,
-        "worst_p95_ms_recomputed": worst_cold,
+        "worst_p95_ms_list": worst_list,
+        "worst_p95_ms_scorecard": worst_card,
+        "cached": False,
         "meets_goal": worst < GOAL_MS,
         "figures": figures,
         "machine": machine(),
     }
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    # One entry per store kind, so the SQLite and PostgreSQL figures stand side by side.
+    try:
+        kept = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        kept = {}
+    if not isinstance(kept, dict) or "benchmark" in kept:  # the former one-result layout
+        kept = {}
+    kept[engine.dialect.name] = result
+    out.write_text(json.dumps(kept, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return result
 
 
@@ -271,14 +292,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(args.alerts, args.requests, args.url, args.out)
     m = result["machine"]
-    print(f"{result['alerts']} alerts in {result['store']} (built in {result['build_seconds']} s)")
+    print(
+        f"{result['alerts']} alerts in {result['database']} (built in {result['build_seconds']} s)"
+    )
+    print(f"load average (1 min) before and after: {result['load_average']}")
     print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
     for name, f in result["figures"].items():
         print(
             f"  {name:55s} p50 {f['p50_ms']:7.1f} ms  p95 {f['p95_ms']:7.1f} ms  max {f['max_ms']:7.1f} ms"
         )
-    print(f"worst p95 when every scorecard is recomputed: {result['worst_p95_ms_recomputed']} ms")
+    print(f"worst p95: alert list {result['worst_p95_ms_list']} ms, "
+          f"scorecard {result['worst_p95_ms_scorecard']} ms (no cache)")  # fmt: skip
     verdict = "meets" if result["meets_goal"] else "MISSES"
     print(f"worst p95 {result['worst_p95_ms']} ms: {verdict} the {GOAL_MS:.0f} ms goal; "
           f"written to {args.out}")  # fmt: skip

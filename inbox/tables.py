@@ -4,6 +4,7 @@ They live on :data:`naebu.store.metadata` like every other store table, so the m
 test compares them too; revision ``0003`` creates them. That revision imports this module,
 which is what puts these tables into the metadata whenever the migrations are loaded (the
 Alembic environment and ``store.connect`` load every revision before comparing or upgrading).
+Revision ``0006`` replaced the scorecard's index by the list's and the overdue count's.
 """
 
 from __future__ import annotations
@@ -55,10 +56,11 @@ web_login_attempts = Table(
 )
 
 # Indexes the inbox's list and scorecard queries need on tables naebu.store defines (an Index
-# built from a table's columns attaches to that table). The scorecard ones cover every column
-# it reads, so its counts never touch the alert rows (evidence and messages are large).
+# built from a table's columns attaches to that table). They cover every column the counts
+# read, so counting never touches the alert rows (evidence and messages are large).
 INDEXES = (
     Index("ix_alerts_assignee", alerts.c.assignee),
+    # A department's alerts (a manager's list and counts).
     Index(
         "ix_alerts_scorecard",
         alerts.c.department,
@@ -68,14 +70,30 @@ INDEXES = (
         alerts.c.deadline,
         alerts.c.reopened_from,
     ),
-    Index(
-        "ix_alerts_created_status",
-        alerts.c.created_at,
-        alerts.c.status,
-        alerts.c.department,
-        alerts.c.answered_at,
-        alerts.c.deadline,
-    ),
     Index("ix_alerts_rule_created", alerts.c.rule_id, alerts.c.created_at),
     Index("ix_audit_trail_action_alert", audit_trail.c.action, audit_trail.c.alert_id),
+    # Revision 0006. The list's filters by status (and due dates), and the scorecard's overdue
+    # count (open, deadline passed): a status and deadline range, the rest read from the index.
+    Index(
+        "ix_alerts_list",
+        alerts.c.status,
+        alerts.c.deadline,
+        alerts.c.severity,
+        alerts.c.rule_id,
+        alerts.c.department,
+        alerts.c.assignee,
+        alerts.c.created_at,
+    ),
+    # The list filtered by rule.
+    Index(
+        "ix_alerts_rule_list",
+        alerts.c.rule_id,
+        alerts.c.status,
+        alerts.c.deadline,
+        alerts.c.severity,
+        alerts.c.department,
+        alerts.c.assignee,
+    ),
+    # The rule catalog's answers per rule.
+    Index("ix_alerts_last_answer", alerts.c.last_answer, alerts.c.rule_id),
 )

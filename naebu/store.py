@@ -66,10 +66,28 @@ alerts = Table(
     Column("answered_at", DateTime),
     Column("closed_at", DateTime),
     Column("updated_at", DateTime),
+    # The official's last answer (correct, explain, false_positive), kept by the lifecycle; a
+    # rejection leaves it (the next answer replaces it). The scorecard's 오탐 count reads it.
+    Column("last_answer", String(20)),
     Index("ix_alerts_status", "status"),
     Index("ix_alerts_finding", "finding_fingerprint"),
     Index("ix_alerts_department", "department"),
     Index("ix_alerts_rule", "rule_id"),
+)
+
+#: Per department and month of raising, how the alerts raised then are handled: kept by every
+#: write to ``alerts`` (:mod:`alerts.tallies`), so the web inbox's scorecard reads a few
+#: hundred rows instead of every alert. Suppressed alerts are not counted.
+alert_tallies = Table(
+    "alert_tallies",
+    metadata,
+    Column("department", String(200), primary_key=True),  # "" for an alert without one
+    Column("month", String(7), primary_key=True),  # YYYY-MM of created_at
+    Column("raised", Integer, nullable=False, default=0),
+    Column("answered", Integer, nullable=False, default=0),  # answered_at set
+    Column("on_time", Integer, nullable=False, default=0),  # answered_at <= deadline
+    Column("false_positive", Integer, nullable=False, default=0),  # answered, as 오탐
+    Column("repeats", Integer, nullable=False, default=0),  # reopened_from set
 )
 
 outbox = Table(
