@@ -295,17 +295,15 @@ class SequenceRule(RuleType):
     @property
     def partitioning(self) -> Partitioning:
         """Records correlate only on equal ``match`` keys: both sides are split by them, side
-        by side. One dataset on both sides with different key columns cannot be split by key.
-        Cut by time, counterparts lie within ``within`` plus one tick (times are compared as
-        whole days or seconds) of a flagged record."""
+        by side. Never by time: a finding's evidence may name a counterpart that came late,
+        however late. One dataset on both sides with different key columns: never split."""
         first = tuple(a for a, _ in self.match)
         then = tuple(b for _, b in self.match)
-        reach = self.within + (timedelta(days=1) if self.by_day else timedelta(seconds=1))
         if self.first.dataset.name == self.then.dataset.name:
             keys = first if first == then else ()
-            return Partitioning(keys={self.first.dataset.name: keys}, reach=reach)
+            return Partitioning(keys={self.first.dataset.name: keys}, reach=None)
         return Partitioning(
-            keys={self.first.dataset.name: first, self.then.dataset.name: then}, reach=reach
+            keys={self.first.dataset.name: first, self.then.dataset.name: then}, reach=None
         )
 
 
