@@ -58,6 +58,7 @@ TRAIL_NOTICES = {
     "reassign": "reassigned",
     "suppress_add": "suppression",
     "suppress_remove": "suppression",
+    "rule_change": "rule_change",
 }
 
 
@@ -213,7 +214,7 @@ def _trail_notices(conn: Connection, directory: Directory, plan: _Plan) -> None:
     for e in entries:
         kind = TRAIL_NOTICES[e.action]
         alert = alerts.get(e.alert_id) if e.alert_id is not None else None
-        if kind in ("answered", "suppression"):
+        if kind in ("answered", "suppression", "rule_change"):
             people = directory.audit_office()
         elif kind == "reassigned":
             people = [p for p in (directory.resolve((e.details or {}).get("to_assignee")),) if p]

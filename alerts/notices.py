@@ -9,6 +9,7 @@ so Korean and English say the same things.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +52,11 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
             "경보 예외 처리(억제)가 등록되거나 해제되었습니다.",
             "예외 처리",
         ),
+        "rule_change": (
+            "규칙 변경",
+            "점검 규칙 파일이 변경되었습니다. 승인된 변경인지 확인해 주십시오.",
+            "규칙 변경",
+        ),
     },
     "en": {
         "escalate_audit": (
@@ -80,6 +86,11 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
             "Alert suppressions were added or removed.",
             "suppressions",
         ),
+        "rule_change": (
+            "Rule changes",
+            "Rule files changed. Please check that each change was approved.",
+            "rule changes",
+        ),
     },
 }
 
@@ -105,6 +116,11 @@ _LABELS = {
         "added": "등록",
         "removed": "해제",
         "from": "이전 담당자",
+        "file": "파일",
+        "old_hash": "이전 해시",
+        "new_hash": "새 해시",
+        "changed": "변경 내용",
+        "seen": "적용 시각",
     },
     "en": {
         "alert": "Alert",
@@ -127,6 +143,31 @@ _LABELS = {
         "added": "added",
         "removed": "removed",
         "from": "Previously",
+        "file": "File",
+        "old_hash": "Old hash",
+        "new_hash": "New hash",
+        "changed": "Changed",
+        "seen": "Taken into use",
+    },
+}
+
+#: The kinds of rule change (naebu.rulechanges), as the audit office reads them.
+RULE_CHANGES = {
+    "ko": {
+        "added": "추가",
+        "edited": "수정",
+        "disabled": "비활성화",
+        "enabled": "다시 활성화",
+        "moved": "파일 이동",
+        "removed": "삭제",
+    },
+    "en": {
+        "added": "added",
+        "edited": "edited",
+        "disabled": "disabled",
+        "enabled": "enabled again",
+        "moved": "moved to another file",
+        "removed": "removed",
     },
 }
 
@@ -170,6 +211,8 @@ def _item(n: Notice, directory: Directory, language: str, now: datetime) -> dict
         if added:
             lines.append((lab["expires"], _day(s.expires_at)))
         return {"heading": heading, "lines": lines}
+    if n.kind == "rule_change":
+        return _rule_change_item(n.entry or {}, lab, RULE_CHANGES[language])
     a = n.alert or {}
     severity = SEVERITY_LABELS[language].get(a.get("severity", ""), a.get("severity", ""))
     heading = f"[{severity}] {a.get('title', '')} ({a.get('rule_id', '')})"
@@ -234,3 +277,32 @@ def render_notices(
     )
     subject = str(getattr(module, "subject", "")).strip()
     return mask_text(subject), mask_text(str(module))
+
+
+def _rule_change_item(
+    entry: Mapping[Any, Any], lab: Mapping[str, str], kinds: Mapping[str, str]
+) -> dict[str, Any]:
+    """A rule-change trail entry (:mod:`naebu.rulechanges`) as the audit office reads it."""
+    d = entry.get("details") or {}
+    change = str(d.get("change", ""))
+    lines = [
+        (lab["file"], str(d.get("file") or "-")),
+        (lab["old_hash"], str(d.get("old_hash") or "-")),
+        (lab["new_hash"], str(d.get("new_hash") or "-")),
+        (lab["seen"], _minute(entry.get("at"))),
+    ]
+    for key, values in list((d.get("changes") or {}).items())[:10]:
+        old, new = (list(values) + [None, None])[:2]
+        lines.append((f"{lab['changed']} ({key})", f"{_value(old)} → {_value(new)}"))
+    return {"heading": f"{d.get('rule_id', '-')}: {kinds.get(change, change)}", "lines": lines}
+
+
+def _value(value: Any) -> str:
+    text = "-" if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _minute(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return _day(value)

@@ -41,7 +41,7 @@ from connectors.base import Batch, SourceState
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
-from naebu import datasets, history, store
+from naebu import datasets, history, rulechanges, store
 from naebu.config import Config, SourceConfig
 from naebu.problems import ProblemsError
 from naebu.progress import progress
@@ -160,6 +160,15 @@ def run_once(
     own = engine is None
     engine = engine or store.connect(config.store_url)
     try:
+        # Rule-change auditing: what is about to run, against what ran before (the daemon's
+        # rules kept in their last good version are what runs, so they count as unchanged).
+        rulechanges.record(
+            engine,
+            ruleset,
+            now=now,
+            root=config.base_dir,
+            skip=(extra or {}).get("rules_last_good", ()),
+        )
         run = _Run(config, ruleset, engine, now)
         run.only = set(sources) if sources is not None else None
         run.skip = dict(skip or {})
