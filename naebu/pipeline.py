@@ -38,6 +38,7 @@ from alerts import Directory, deliver_pending, queue_digests, raise_alerts
 from alerts.escalation import remind_and_escalate
 from connectors import SourceError, make_connector
 from connectors.base import Batch, SourceState
+from engine.backends import backend_for
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
@@ -193,6 +194,9 @@ class _Run:
         self.deliver = True
         self.extra: dict[str, Any] = {}
         self.ctx = EvalContext(now=now)
+        # pandas in this process, or a Dask cluster ([engine], docs/dask.md): kept for the
+        # life of the process, so the daemon reaches its cluster once, not every run
+        self.backend = backend_for(config.engine)
         self.metas = {r.meta.id: r.meta for r in ruleset.rules}
         self.directory = self._directory(_empty(config.routing.directory))
         with engine.connect() as conn:
@@ -348,7 +352,7 @@ class _Run:
         for rule in rules:
             try:
                 with self.summary.timed("evaluate"):
-                    found = rule.evaluate(frames, self.ctx)
+                    found = self.backend.evaluate(rule, frames, self.ctx)
             except Exception as exc:  # one broken rule must not stop the others
                 self.summary.rule_errors[rule.meta.id] = f"{type(exc).__name__}: {exc}"
                 log.exception("rule %s failed", rule.meta.id)

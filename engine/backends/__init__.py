@@ -1,0 +1,90 @@
+"""Where rules are evaluated: in this process with pandas (the default), or on a Dask cluster.
+
+A backend turns one rule and its frames into findings, exactly as ``rule.evaluate`` does: the
+pipeline calls :meth:`Backend.evaluate` and never needs to know which backend it has. The Dask
+backend (:mod:`engine.backends.dask`, docs/dask.md) splits the rule into parts with
+:mod:`engine.backends.partition` and gives the same findings in the same order.
+
+:func:`backend_for` keeps one backend per ``[engine]`` setting for the life of the process, so
+a daemon connects to its cluster (or starts its local one) once, not on every run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Mapping
+
+import pandas as pd
+
+from engine.findings import Finding
+from engine.registry import EvalContext, RuleType
+from naebu.config import EngineConfig
+
+__all__ = ["Backend", "PandasBackend", "backend_for", "close_all"]
+
+
+class Backend:
+    """Evaluates rules; see the module docstring."""
+
+    #: Shown in logs and the docs: "pandas", "dask".
+    name = "backend"
+
+    def evaluate(
+        self, rule: RuleType, frames: Mapping[str, pd.DataFrame], ctx: EvalContext
+    ) -> list[Finding]:
+        """The rule's findings over ``frames`` (what ``rule.evaluate(frames, ctx)`` gives)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of what the backend holds (a cluster connection, local workers)."""
+
+
+class PandasBackend(Backend):
+    """Every rule in this process, with pandas: today's behaviour and the default."""
+
+    name = "pandas"
+
+    def evaluate(
+        self, rule: RuleType, frames: Mapping[str, pd.DataFrame], ctx: EvalContext
+    ) -> list[Finding]:
+        return rule.evaluate(frames, ctx)
+
+
+_LOCK = threading.Lock()
+_OPEN: dict[tuple[object, ...], Backend] = {}
+
+
+def backend_for(config: EngineConfig) -> Backend:
+    """The backend ``[engine]`` asks for, created on first use and kept for the process.
+
+    Raises :class:`~naebu.problems.ProblemsError` when the Dask cluster cannot be reached or
+    started, with the address and the reason.
+    """
+    if config.backend == "pandas":
+        return PandasBackend()
+    key = (config.backend, config.scheduler, config.local_workers, config.partitions)
+    with _LOCK:
+        backend = _OPEN.get(key)
+        if backend is None:
+            from engine.backends.dask import DaskBackend  # dask is an optional extra
+
+            backend = DaskBackend(
+                scheduler=config.scheduler,
+                local_workers=config.local_workers,
+                partitions=config.partitions,
+            )
+            _OPEN[key] = backend
+        return backend
+
+
+def close_all() -> None:
+    """Close every backend :func:`backend_for` opened (at exit, and in tests)."""
+    with _LOCK:
+        backends = list(_OPEN.values())
+        _OPEN.clear()
+    for backend in backends:
+        backend.close()
+
+
+atexit.register(close_all)
