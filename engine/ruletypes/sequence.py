@@ -45,11 +45,28 @@ flag = "first"                        # optional: which side the finding is on
   window's end. Null amounts count as 0; a null ``at_least`` skips the record; with no
   counterpart at all nothing is complete, even when ``at_least`` is 0.
 
-**Execution.** pandas filters, drops nulls, turns times into integer ticks, totals the
-``complete`` amounts and narrows the candidates (only windows closed by ``now``; only keys
-that occur on both sides; records with no counterpart at all are decided without
-correlation). durable_rules, behind :mod:`engine.durable_adapter`, does the key-and-window
-correlation.
+**Execution.** pandas drops records without keys or time, turns times into integer ticks and
+codes keys as integers, then narrows - every step provably keeps the results, and each is
+derived from the rule's structure, never from its id:
+
+1. ``present``: only flagged records whose key occurs on the other side can be flagged (a
+   semi-join on the key); ``absent``: only windows closed by ``now`` can prove an absence.
+2. Counterparts outside every window of a flagged record of their key can take part in no
+   match: they are dropped (one sorted search, :mod:`engine.ruletypes.sequence_search`).
+3. ``when`` filters, row by row, are evaluated on what is left, not on the whole frames.
+4. ``complete`` totals become, per flagged record, the tick its total is first reached.
+
+Then the correlation is decided. A plain "A then B within W on a key" is decided by a sorted
+search (does the record's window hold a counterpart of its key?). The ``complete`` shapes -
+several counterparts counting only together - are decided by durable_rules behind
+:mod:`engine.durable_adapter`, fed only records that still have a counterpart of their key
+(the rest are decided without correlation). Tests run both deciders, with and without the
+narrowing, against a brute-force oracle (tests/test_sequence_prefilter.py).
+
+**Evidence** names the other side too: with ``complete``, the total counted in the window
+(``receipts.sum_amount``); otherwise the key and time of one counterpart - for ``present``
+the earliest in the window, for ``absent`` and ``before`` the earliest after it (it came, but
+late), none when there is none.
 """
 
 from __future__ import annotations
@@ -58,7 +75,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -77,11 +94,13 @@ from engine.registry import (
 )
 from engine.rule import RuleMeta
 from engine.ruletypes.match import column_types, compile_message
+from engine.ruletypes.sequence_search import Timeline, in_some_window, key_codes, witnesses
 from engine.template import MessageTemplate
 from naebu import datasets
 from naebu.problems import did_you_mean
 
 EXPECTS = ("absent", "present", "before")
+Decider = Literal["numpy", "durable"]
 _SIDE_KEYS = ("dataset", "time", "when")
 _WITHIN_RE = re.compile(r"^\s*(\d+)\s*(d|h)\s*$")
 _TIME_TYPES = ("date", "datetime")
@@ -149,6 +168,12 @@ class SequenceRule(RuleType):
         side: durable_adapter.Side = "first" if flag == "first" else "then"
         self.mode = mode
         self.ruleset = durable_adapter.compile_ruleset(mode, side, self.within_ticks)
+        #: Who decides the correlation: ``durable`` (durable_rules) for the ``complete``
+        #: shapes, ``numpy`` (a sorted search) for plain "A then B within W on a key".
+        self.decider: Decider = "numpy" if complete is None else "durable"
+        #: Narrow in pandas before deciding (see the module docstring). Every step keeps the
+        #: results; False gives durable_rules everything, for the tests that prove it.
+        self.prefilter = True
 
     # -- compile ------------------------------------------------------------------------------
 
@@ -215,73 +240,147 @@ class SequenceRule(RuleType):
         other_frame = frames.get(other.dataset.name)
         if other_frame is None:
             other_frame = frame.iloc[0:0] if other.dataset is flagged.dataset else pd.DataFrame()
-        rows, r_keys, r_times = self._prepare(flagged, frame)
-        c_rows, c_keys, c_times = self._prepare(other, other_frame)
-        need = None
-        if self.complete is not None and len(rows):
-            need = _numbers(self.complete.at_least.evaluate(rows))
-            keep = ~np.isnan(need)
-            rows, r_keys, r_times, need = rows[keep], r_keys[keep], r_times[keep], need[keep]
-        if rows.empty:
-            return []
-        codes_r, codes_c = _key_codes(r_keys, c_keys)
-        lo, hi = self._window(r_times)
+        r_rows, r_keys, r_times = self._usable(flagged, frame)
+        c_rows, c_keys, c_times = self._usable(other, other_frame)
+        codes_r, codes_c = key_codes(r_keys, c_keys)
+        r = _Part(r_rows, codes_r, r_times)
+        c = _Part(c_rows, codes_c, c_times)
         now = _ticks_of_now(ctx.now, self.by_day)
-        if self.mode == "absent":
-            # Narrowing: only windows closed by now can prove an absence.
-            open_ = hi >= now
-            ids = np.flatnonzero(~open_)
+        if self.prefilter and self.mode == "present":
+            # Semi-join: a presence needs a counterpart of the record's key.
+            r = r.take(np.isin(r.codes, c.codes))
+        r = r.take(_passes(flagged, r.rows))
+        need = np.zeros(len(r))
+        if self.complete is not None and len(r):
+            need = _numbers(self.complete.at_least.evaluate(r.rows))
+            keep = ~np.isnan(need)
+            r, need = r.take(keep), need[keep]
+        if not len(r):
+            return []
+        lo, hi = self._window(r.times)
+        if self.prefilter and self.mode == "absent":
+            # Only a window closed by now can prove an absence: the rest waits for a later run.
+            closed = hi < now
+            r, need, lo, hi = r.take(closed), need[closed], lo[closed], hi[closed]
+        candidates = c
+        if self.prefilter:
+            # A counterpart outside every window of its key can take part in no match.
+            c = c.take(in_some_window(c.codes, c.times, r.codes, lo, self.within_ticks))
+        c = c.take(_passes(other, c.rows))
+        if self.complete is not None:
+            amounts = np.nan_to_num(_numbers(c.rows[self.complete.sum])) if len(c) else None
+            done, done_at = _completions(r.codes, lo, need, c.codes, c.times, amounts)
+            # each flagged record is its own key: its running total is its own
+            hits = self._decide(np.arange(len(r)), r.times, lo, hi, done, done_at, now)
         else:
-            ids = np.arange(len(rows))
-        if need is not None:
-            amounts = _numbers(c_rows[self.complete.sum]) if len(c_rows) else np.zeros(0)  # type: ignore[union-attr]
-            c_keys_for, c_times_for = _completions(
-                ids, codes_r, lo, need, codes_c, c_times, np.nan_to_num(amounts)
-            )
-            r_codes = ids  # each flagged record is its own key: its total is its own
-        else:
-            c_keys_for, c_times_for, r_codes = codes_c, c_times, codes_r[ids]
-        # Narrowing: records with no counterpart key at all need no correlation.
-        has_any = np.isin(r_codes, c_keys_for)
-        sure = set(ids[~has_any].tolist()) if self.mode == "absent" else set()
-        cand = ids[has_any]
-        counterparts = np.isin(c_keys_for, r_codes[has_any])
+            hits = self._decide(r.codes, r.times, lo, hi, c.codes, c.times, now)
+        rows = r.rows.iloc[hits].copy()
+        extra = self._counterpart_evidence(rows, r.take_at(hits), lo[hits], hi[hits], candidates)
+        return self._findings(flagged, rows, extra)
+
+    def _decide(
+        self,
+        r_keys: np.ndarray,
+        r_times: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        c_keys: np.ndarray,
+        c_times: np.ndarray,
+        now: int,
+    ) -> np.ndarray:
+        """Positions (sorted) of the flagged records that get a finding."""
+        absent = self.mode == "absent"
+        if self.decider == "numpy":
+            found = witnesses(r_keys, lo, hi, c_keys, c_times) >= 0
+            return np.flatnonzero(~found & (hi < now) if absent else found)
+        ids = np.arange(len(r_keys))
+        sure = ids[:0]
+        counterparts = np.ones(len(c_keys), dtype=bool)
+        if self.prefilter:
+            # A record with no counterpart of its key left is decided without correlation:
+            # an absence (its window is closed, see above), or no presence.
+            has_any = np.isin(r_keys, c_keys)
+            sure = ids[~has_any] if absent else sure
+            ids = ids[has_any]
+            counterparts = np.isin(c_keys, r_keys[ids])
         matched = durable_adapter.correlate(
             self.ruleset,
-            durable_adapter.Flagged(cand, r_codes[has_any], r_times[cand]),
-            durable_adapter.Counterparts(c_keys_for[counterparts], c_times_for[counterparts]),
-            now if self.mode == "absent" else None,
+            durable_adapter.Flagged(ids, r_keys[ids], r_times[ids]),
+            durable_adapter.Counterparts(c_keys[counterparts], c_times[counterparts]),
+            now if absent else None,
         )
-        hits = sorted(sure | matched)
-        return self._findings(flagged, rows.iloc[hits])
+        return np.union1d(sure, np.fromiter(matched, dtype="int64", count=len(matched)))
 
     def _sides(self) -> tuple[Side, Side]:
         return (self.first, self.then) if self.flag == "first" else (self.then, self.first)
 
-    def _prepare(
+    def _usable(
         self, side: Side, frame: pd.DataFrame
     ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-        """Rows that take part (filter passed, keys and time present), their keys and ticks."""
+        """Rows that can take part (keys and time present), their keys and ticks. The side's
+        ``when`` is applied later, to fewer rows (:func:`_passes`): it is row by row, so
+        applying it after the other narrowing steps changes nothing but the cost."""
         columns = [a if side.role == "first" else b for a, b in self.match]
         if frame.empty:
             return frame.iloc[0:0], pd.DataFrame(columns=range(len(columns))), np.zeros(0, "int64")
-        mask = np.ones(len(frame), dtype=bool)
-        if side.when is not None:
-            mask &= np.asarray(side.when.evaluate(frame), dtype=bool)
         keys = frame[columns]
-        mask &= ~np.asarray(keys.isna().any(axis=1), dtype=bool)
         times = _naive(frame[side.time])
+        mask = ~np.asarray(keys.isna().any(axis=1), dtype=bool)
         mask &= ~np.asarray(times.isna(), dtype=bool)
-        rows = frame[mask]
         keys = keys[mask].set_axis(range(len(columns)), axis=1)
-        return rows, keys, _ticks(times[mask], self.by_day)
+        return frame[mask], keys, _ticks(times[mask], self.by_day)
 
     def _window(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.flag == "first":
             return times, times + self.within_ticks
         return times - self.within_ticks, times
 
-    def _findings(self, side: Side, rows: pd.DataFrame) -> list[Finding]:
+    def _counterpart_evidence(
+        self, rows: pd.DataFrame, hits: _Part, lo: np.ndarray, hi: np.ndarray, others: _Part
+    ) -> dict[str, str]:
+        """Add to ``rows`` (the flagged records) what an official needs of the other side, and
+        return those columns with their types:
+
+        - with ``complete``: ``<dataset>.sum_<column>``, the total counted in the window;
+        - otherwise the other side's key (unless it is a ``match`` column) and time of one
+          counterpart: for ``present`` the earliest in the window; for ``absent`` and ``before`` the earliest after the window
+          (it came, but late), left out when there is none.
+
+        Only the few flagged records' keys are looked at, so this costs little.
+        """
+        _, other = self._sides()
+        if rows.empty:
+            return {}
+        others = others.take(np.isin(others.codes, hits.codes))
+        others = others.take(_passes(other, others.rows))
+        if self.complete is not None:
+            name = f"{other.dataset.name}.sum_{self.complete.sum}"
+            amounts = np.nan_to_num(_numbers(others.rows[self.complete.sum]))
+            pairs = pd.DataFrame({"hit": np.arange(len(rows)), "k": hits.codes, "lo": lo, "hi": hi})
+            pairs = pairs.merge(pd.DataFrame({"k": others.codes, "t": others.times, "a": amounts}))
+            pairs = pairs[(pairs["t"] >= pairs["lo"]) & (pairs["t"] <= pairs["hi"])]
+            total = np.zeros(len(rows))
+            np.add.at(total, pairs["hit"].to_numpy("int64"), pairs["a"].to_numpy("float64"))
+            rows[name] = total
+            return {name: "number"}
+        if self.mode == "present":
+            at = Timeline.of(others.codes, others.times).first_in(hits.codes, lo, hi)
+        else:
+            end = np.full(len(rows), np.iinfo("int64").max // 2)
+            at = Timeline.of(others.codes, others.times).first_in(hits.codes, hi + 1, end)
+        if not (at >= 0).any():
+            return {}
+        extra = {}
+        matched = {a if other.role == "first" else b for a, b in self.match}
+        key = [] if other.dataset.key in matched else [other.dataset.key]  # else shown already
+        for column in dict.fromkeys((*key, other.time)):
+            name = f"{other.dataset.name}.{column}"
+            values = others.rows[column].to_numpy(dtype=object)
+            rows[name] = [values[i] if i >= 0 else None for i in at.tolist()]
+            extra[name] = other.dataset.by_name[column].type
+        return extra
+
+    def _findings(self, side: Side, rows: pd.DataFrame, extra: dict[str, str]) -> list[Finding]:
         used = [side.time, *(a if side.role == "first" else b for a, b in self.match)]
         if side.when is not None:
             used += sorted(side.when.columns_used)
@@ -290,7 +389,7 @@ class SequenceRule(RuleType):
         if self.template is not None:
             used += sorted(self.template.columns_used)
         ordered = [c for c in side.dataset.column_names if c in used]
-        return findings_from_rows(self.meta, side.dataset, rows, self.template, ordered)
+        return findings_from_rows(self.meta, side.dataset, rows, self.template, ordered, extra)
 
     @property
     def partitioning(self) -> Partitioning:
@@ -305,6 +404,33 @@ class SequenceRule(RuleType):
         return Partitioning(
             keys={self.first.dataset.name: first, self.then.dataset.name: then}, reach=None
         )
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One side's usable records: rows, key codes and ticks, position by position."""
+
+    rows: pd.DataFrame
+    codes: np.ndarray
+    times: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, mask: np.ndarray) -> _Part:
+        """The records where ``mask`` holds."""
+        return _Part(self.rows[mask], self.codes[mask], self.times[mask])
+
+    def take_at(self, positions: np.ndarray) -> _Part:
+        """The records at ``positions``."""
+        return _Part(self.rows.iloc[positions], self.codes[positions], self.times[positions])
+
+
+def _passes(side: Side, rows: pd.DataFrame) -> np.ndarray:
+    """Where the side's ``when`` holds (everywhere when it has none)."""
+    if side.when is None or rows.empty:
+        return np.ones(len(rows), dtype=bool)
+    return np.asarray(side.when.evaluate(rows), dtype=bool)
 
 
 # -- compile helpers -----------------------------------------------------------------------------
@@ -543,28 +669,20 @@ def _numbers(values: Any) -> np.ndarray:
     )
 
 
-def _key_codes(r_keys: pd.DataFrame, c_keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """One integer per distinct key tuple, shared by both sides."""
-    both = pd.concat([r_keys, c_keys], ignore_index=True)
-    if both.empty:
-        return np.zeros(len(r_keys), "int64"), np.zeros(len(c_keys), "int64")
-    codes = both.astype(object).groupby(list(both.columns), sort=False).ngroup().to_numpy("int64")
-    return codes[: len(r_keys)], codes[len(r_keys) :]
-
-
 def _completions(
-    ids: np.ndarray,
-    codes_r: np.ndarray,
+    codes: np.ndarray,
     lo: np.ndarray,
     need: np.ndarray,
-    codes_c: np.ndarray,
+    c_codes: np.ndarray,
     c_times: np.ndarray,
-    amounts: np.ndarray,
+    amounts: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each flagged record, the tick at which its counterparts' running total, from its
-    window's start, first reaches what it needs: (flagged ids, ticks); none if never."""
-    left = pd.DataFrame({"rid": ids, "k": codes_r[ids], "lo": lo[ids], "need": need[ids]})
-    right = pd.DataFrame({"k": codes_c, "t": c_times, "amount": amounts})
+    window's start, first reaches what it needs: (flagged positions, ticks); none if never."""
+    if amounts is None or not len(codes):
+        return np.zeros(0, "int64"), np.zeros(0, "int64")
+    left = pd.DataFrame({"rid": np.arange(len(codes)), "k": codes, "lo": lo, "need": need})
+    right = pd.DataFrame({"k": c_codes, "t": c_times, "amount": amounts})
     pairs = left.merge(right, on="k")
     pairs = pairs[pairs["t"] >= pairs["lo"]]
     if pairs.empty:
