@@ -1,0 +1,198 @@
+"""The pack's rules that the baselines re-implement, each written out by hand for each engine.
+
+Every translation reads its thresholds from the loaded rule (``meta.params``, the window), so
+it follows the pack; the runner checks that each baseline flags exactly the record keys naebu
+flags on the same frame, so a translation that drifts from its rule fails loudly instead of
+producing a flattering number.
+
+Match rules (durable_rules, DuckDB, a Python loop):
+
+- ``CARD-NIGHT``: ``payment_method == "카드" and not_null(approved_time) and
+  (hour(approved_time) >= night_from or hour(approved_time) < night_until)``. durable_rules has
+  no ``hour()``: the time is posted as zero-padded ``HH:MM:SS`` text, for which
+  ``hour >= 23`` is exactly ``text >= "23:00:00"`` and ``hour < 6`` is ``text < "06:00:00"``.
+- ``PAY-SELF-APPROVAL``: ``not_null(approver_id) and official_id == approver_id`` (a comparison
+  of two fields of one record: ``{"$m": field}`` in durable_rules).
+- ``CONTRACT-NEAR-LIMIT``: ``method == "수의" and category != "공사" and
+  amount >= limit * band and amount <= limit``.
+
+Window rules (DuckDB SQL window functions, a Python loop):
+
+- ``CONTRACT-SPLIT`` (aggregate): sole-source contracts other than works, grouped by department
+  and vendor, trailing window; ``count() >= 2 and max(amount) <= limit and sum(amount) > limit``;
+  every record in a window where that holds is flagged.
+- ``PAY-DUPLICATE`` (duplicate): same vendor, amount and invoice number, at most the window
+  apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.registry import RuleType
+
+Record = dict[str, Any]
+
+#: SQL macro shared by the queries: blank text counts as missing, as in the expression language.
+SQL_PRESENT = "CREATE OR REPLACE MACRO present(x) AS CASE WHEN trim(x) = '' THEN NULL ELSE x END"
+
+
+@dataclass(frozen=True)
+class MatchCase:
+    """A match rule for the record-at-a-time baselines and DuckDB."""
+
+    rule_id: str
+    dataset: str
+    key: str
+    #: The columns the condition reads (posted with the key).
+    columns: tuple[str, ...]
+    #: durable_rules JSON condition on the record (alias ``m``).
+    durable: Callable[[dict[str, Any]], dict[str, Any]]
+    #: The same condition as a Python predicate on the record dict.
+    python: Callable[[dict[str, Any]], Callable[[Record], bool]]
+    #: The same condition as a DuckDB query returning the flagged keys.
+    sql: Callable[[dict[str, Any]], str]
+
+
+def _night_durable(p: dict[str, Any]) -> dict[str, Any]:
+    return {"$and": [
+        {"payment_method": "카드"},
+        {"$ex": {"approved_time": 1}},
+        {"$or": [{"$gte": {"approved_time": f"{int(p['night_from']):02d}:00:00"}},
+                 {"$lt": {"approved_time": f"{int(p['night_until']):02d}:00:00"}}]},
+    ]}  # fmt: skip
+
+
+def _night_python(p: dict[str, Any]) -> Callable[[Record], bool]:
+    night_from, night_until = int(p["night_from"]), int(p["night_until"])
+
+    def night(r: Record) -> bool:
+        t = r.get("approved_time")
+        if r.get("payment_method") != "카드" or t is None:
+            return False
+        hour = int(t[:2])
+        return hour >= night_from or hour < night_until
+
+    return night
+
+
+def _night_sql(p: dict[str, Any]) -> str:
+    return f"""
+        SELECT approval_id FROM card_transactions
+        WHERE present(payment_method) = '카드' AND approved_time IS NOT NULL
+          AND (date_part('hour', approved_time) >= {int(p["night_from"])}
+               OR date_part('hour', approved_time) < {int(p["night_until"])})"""
+
+
+def _self_durable(p: dict[str, Any]) -> dict[str, Any]:
+    return {"$and": [{"$ex": {"approver_id": 1}},
+                     {"$eq": {"official_id": {"$m": "approver_id"}}}]}  # fmt: skip
+
+
+def _self_python(p: dict[str, Any]) -> Callable[[Record], bool]:
+    def self_approved(r: Record) -> bool:
+        approver = r.get("approver_id")
+        return approver is not None and r.get("official_id") == approver
+
+    return self_approved
+
+
+def _self_sql(p: dict[str, Any]) -> str:
+    return """
+        SELECT payment_id FROM payments
+        WHERE present(approver_id) IS NOT NULL AND present(official_id) = present(approver_id)"""
+
+
+def _near_durable(p: dict[str, Any]) -> dict[str, Any]:
+    low, limit = float(p["limit"]) * float(p["band"]), float(p["limit"])
+    return {"$and": [{"method": "수의"}, {"$neq": {"category": "공사"}},
+                     {"$gte": {"amount": low}}, {"$lte": {"amount": limit}}]}  # fmt: skip
+
+
+def _near_python(p: dict[str, Any]) -> Callable[[Record], bool]:
+    low, limit = float(p["limit"]) * float(p["band"]), float(p["limit"])
+
+    def near(r: Record) -> bool:
+        category, amount = r.get("category"), r.get("amount")
+        return (
+            r.get("method") == "수의"
+            and category is not None
+            and category != "공사"
+            and amount is not None
+            and low <= amount <= limit
+        )
+
+    return near
+
+
+def _near_sql(p: dict[str, Any]) -> str:
+    low, limit = float(p["limit"]) * float(p["band"]), float(p["limit"])
+    return f"""
+        SELECT contract_id FROM contracts
+        WHERE present(method) = '수의' AND present(category) <> '공사'
+          AND amount >= {low!r} AND amount <= {limit!r}"""
+
+
+MATCH_CASES = (
+    MatchCase("CARD-NIGHT", "card_transactions", "approval_id",
+              ("payment_method", "approved_time"), _night_durable, _night_python, _night_sql),
+    MatchCase("PAY-SELF-APPROVAL", "payments", "payment_id", ("official_id", "approver_id"),
+              _self_durable, _self_python, _self_sql),
+    MatchCase("CONTRACT-NEAR-LIMIT", "contracts", "contract_id", ("method", "category", "amount"),
+              _near_durable, _near_python, _near_sql),
+)  # fmt: skip
+
+
+def window_days(rule: RuleType) -> int:
+    """The trailing window of an aggregate or duplicate rule, in whole days."""
+    window = getattr(rule, "window", None)
+    if window is None or window.period is not None or window.length.seconds:
+        raise ValueError(f"{rule.meta.id}: the baseline expects a trailing window of whole days")
+    return int(window.length.days)
+
+
+def split_sql(rule: RuleType) -> str:
+    """CONTRACT-SPLIT in DuckDB: per-record trailing aggregates, then every record inside a
+    window that passes (a record is in the window of every later record of its group up to
+    ``days`` after it: a forward-looking ``bool_or``)."""
+    days, limit = window_days(rule), float(rule.meta.params["limit"])
+    return f"""
+        WITH sub AS (
+            SELECT contract_id, present(department) AS dept, present(vendor_id) AS vendor,
+                   contract_date AS t, amount
+            FROM contracts
+            WHERE present(method) = '수의' AND present(category) <> '공사'
+        ), usable AS (
+            SELECT * FROM sub WHERE dept IS NOT NULL AND vendor IS NOT NULL AND t IS NOT NULL
+        ), win AS (
+            SELECT contract_id, dept, vendor, t,
+                   count(*) OVER back >= 2
+                   AND max(amount) OVER back <= {limit!r}
+                   AND sum(amount) OVER back > {limit!r} AS good
+            FROM usable
+            WINDOW back AS (PARTITION BY dept, vendor ORDER BY t
+                            RANGE BETWEEN INTERVAL {days} DAY PRECEDING AND CURRENT ROW)
+        )
+        SELECT contract_id FROM (
+            SELECT contract_id, bool_or(coalesce(good, false)) OVER (
+                PARTITION BY dept, vendor ORDER BY t
+                RANGE BETWEEN CURRENT ROW AND INTERVAL {days} DAY FOLLOWING) AS flagged
+            FROM win
+        ) WHERE flagged"""
+
+
+def duplicate_sql(rule: RuleType) -> str:
+    """PAY-DUPLICATE in DuckDB: records with another of the same keys within the window."""
+    days = window_days(rule)
+    return f"""
+        SELECT payment_id FROM (
+            SELECT payment_id, count(*) OVER (
+                PARTITION BY present(vendor_id), amount, present(invoice_no) ORDER BY paid_on
+                RANGE BETWEEN INTERVAL {days} DAY PRECEDING AND INTERVAL {days} DAY FOLLOWING
+            ) AS n
+            FROM payments
+            WHERE present(vendor_id) IS NOT NULL AND amount IS NOT NULL
+              AND present(invoice_no) IS NOT NULL AND paid_on IS NOT NULL
+        ) WHERE n > 1"""

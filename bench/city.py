@@ -1,0 +1,138 @@
+"""The benchmark's demo city: a work folder with the shipped config, the demo sources, and the
+canonical frames read from them through the real connectors.
+
+The work folder holds a copy of ``config.toml`` whose ``[rules] paths`` point at the
+repository's ``rules/`` (so the pack under test is the one in the tree), the demo city written
+by ``naebu demo`` (a subprocess, as a user runs it) and, after a run, the store in ``var/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from connectors import make_connector
+from connectors.base import SourceState
+from naebu import datasets
+from naebu.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class City:
+    """A generated demo city in its work folder."""
+
+    workdir: Path
+    config_path: Path
+    #: How it was made: ``{"scale": 10}`` or ``{"profile": "province"}``.
+    spec: dict[str, object]
+    generate_seconds: float
+
+    @property
+    def demo_dir(self) -> Path:
+        """Where ``naebu demo`` wrote the sources and ``labels.csv``."""
+        return self.workdir / "demo-city"
+
+    @property
+    def store_path(self) -> Path:
+        """The SQLite store a run writes (``var/naebu.sqlite``, as the shipped config says)."""
+        return self.workdir / "var" / "naebu.sqlite"
+
+    def config(self) -> Config:
+        """The work folder's configuration, loaded and checked."""
+        return load_config(self.config_path)
+
+    def labels(self) -> set[tuple[str, str, str]]:
+        """The planted anomalies: (rule id, dataset, record key)."""
+        with (self.demo_dir / "labels.csv").open(encoding="utf-8") as f:
+            return {(r["rule_id"], r["dataset"], r["record_key"]) for r in csv.DictReader(f)}
+
+
+def write_config(workdir: Path) -> Path:
+    """Copy the shipped ``config.toml`` into ``workdir``, its rules read from the repository."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    rules = (ROOT / "rules").as_posix()
+    text, n = re.subn(r'(?m)^paths = \["rules"\]', f'paths = ["{rules}"]', text, count=1)
+    if n != 1:
+        raise RuntimeError("config.toml: [rules] paths is no longer 'paths = [\"rules\"]'")
+    path = workdir / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def generate(
+    workdir: Path, *, scale: float | None = None, profile: str | None = None, seed: int = 42
+) -> City:
+    """Write the config and run ``naebu demo`` into ``workdir/demo-city``.
+
+    ``profile`` is passed as ``--profile`` (a named volume set of ``naebu demo``, such as the
+    province); otherwise ``--scale``. Raises RuntimeError with the demo's own message when it
+    fails (an unknown profile, a scale too small for the generator).
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = write_config(workdir)
+    args = ["demo", "--out", str(workdir / "demo-city"), "--seed", str(seed)]
+    spec: dict[str, object] = {"seed": seed}
+    if profile is not None:
+        args += ["--profile", profile]
+        spec["profile"] = profile
+    else:
+        args += ["--scale", f"{scale if scale is not None else 1.0:g}"]
+        spec["scale"] = scale if scale is not None else 1.0
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "naebu.cli", *args, "--config", str(config_path)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]
+        raise RuntimeError(f"naebu {' '.join(args)} failed: {' '.join(tail)}")
+    return City(workdir, config_path, spec, time.perf_counter() - start)
+
+
+@dataclass
+class Loaded:
+    """Every canonical dataset of the city, read through the connectors."""
+
+    frames: dict[str, pd.DataFrame]
+    quarantined: int
+    #: Wall seconds per source (pull + coerce).
+    seconds: dict[str, float]
+
+
+def load_frames(config: Config) -> Loaded:
+    """Read every enabled source with its real connector (chunked pull + coerce), as a first
+    run does, and concatenate the batches per dataset."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    quarantined = 0
+    seconds: dict[str, float] = {}
+    for source in config.sources.values():
+        if not source.enabled:
+            continue
+        start = time.perf_counter()
+        for batch in make_connector(source).pull(SourceState()):
+            quarantined += len(batch.quarantined)
+            if not batch.frame.empty:
+                parts.setdefault(source.dataset, []).append(batch.frame)
+        seconds[source.name] = time.perf_counter() - start
+    frames = {}
+    for name in datasets.DATASETS:
+        found = parts.get(name, [])
+        if len(found) == 1:
+            frames[name] = found[0].reset_index(drop=True)
+        elif found:
+            frames[name] = pd.concat(found, ignore_index=True)
+        else:
+            columns = datasets.get(name).column_names
+            frames[name] = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    return Loaded(frames, quarantined, seconds)

@@ -1,0 +1,110 @@
+"""A whole ``naebu run --once`` in a subprocess: its wall time, the run's own split into pull /
+evaluate / store / notify (from the ``runs`` ledger), the process's peak RSS, and its alerts
+against the demo's labels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.city import City
+from bench.evaluate import difference
+
+#: The phases of :attr:`naebu.pipeline.RunSummary.timings`, in run order.
+PHASES = ("pull", "evaluate", "store", "notify")
+
+
+@dataclass
+class RunResult:
+    """One ``naebu run --once``."""
+
+    wall_seconds: float
+    peak_rss_mb: float
+    exit_code: int
+    timings: dict[str, float]
+    status: str | None
+    new_alerts: int
+    rows_read: int
+    output_tail: str
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-safe form for results.json."""
+        other = self.wall_seconds - sum(self.timings.get(p, 0.0) for p in PHASES)
+        return {
+            "wall_seconds": round(self.wall_seconds, 3),
+            "timings": {p: round(self.timings.get(p, 0.0), 3) for p in PHASES},
+            # start-up (imports, rule loading), the directory, the ledger: outside the phases
+            "other_seconds": round(other, 3),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "exit_code": self.exit_code,
+            "status": self.status,
+            "new_alerts": self.new_alerts,
+            "rows_read": self.rows_read,
+        }
+
+
+def run_once(city: City, *, timeout: float = 3600) -> RunResult:
+    """Run ``naebu run --once`` in the city's work folder and measure it.
+
+    Peak RSS is the ``ru_maxrss`` that ``wait4`` reports for that very child, so neither the
+    benchmark process nor its other children count.
+    """
+    log = city.workdir / "run.log"
+    with log.open("w", encoding="utf-8") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "naebu.cli", "run", "--once", "--config", str(city.config_path)],
+            cwd=city.workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            killer.cancel()
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    ledger = _last_run(city.store_path)
+    summary = ledger.get("summary") or {}
+    return RunResult(
+        wall_seconds=wall,
+        peak_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux
+        exit_code=proc.returncode,
+        timings={k: float(v) for k, v in (summary.get("timings") or {}).items()},
+        status=ledger.get("status"),
+        new_alerts=sum((summary.get("new_alerts") or {}).values()),
+        rows_read=sum(s.get("rows_read", 0) for s in summary.get("sources") or []),
+        output_tail="\n".join(log.read_text(encoding="utf-8").splitlines()[-8:]),
+    )
+
+
+def _last_run(store: Path) -> dict[str, Any]:
+    if not store.exists():
+        return {}
+    with sqlite3.connect(store) as db:
+        row = db.execute("select status, summary from runs order by id desc limit 1").fetchone()
+    if row is None:
+        return {}
+    summary = row[1]
+    return {
+        "status": row[0],
+        "summary": json.loads(summary) if isinstance(summary, str) else summary,
+    }
+
+
+def alerts_vs_labels(city: City) -> dict[str, Any]:
+    """The store's alerts (rule, dataset, record key) against ``labels.csv``."""
+    with sqlite3.connect(city.store_path) as db:
+        found = set(db.execute("select rule_id, dataset, record_key from alerts").fetchall())
+    return difference({(str(a), str(b), str(c)) for a, b, c in found}, city.labels())

@@ -1,0 +1,146 @@
+"""The benchmark, step by step; ``python -m bench`` calls :func:`run`.
+
+1. ``naebu demo`` writes the city at the chosen scale (or a named profile) into a work folder;
+2. every source is read through its real connector into canonical frames;
+3. every rule of the pack is evaluated on those frames (seconds, rows/s, findings);
+4. the baselines run on the same frames (:mod:`bench.baselines`);
+5. ``naebu run --once`` runs in a subprocess against a fresh store (wall time by phase, peak
+   RSS, alerts against labels.csv);
+6. 1 % new records are added to the sources and a second ``run --once`` is timed;
+7. the notification benchmark delivers digests to a local SMTP server;
+8. the results and the targets go to ``results.json`` and ``results.md``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench import city as city_mod
+from bench import fullrun, incremental, notify
+from bench.baselines import run_baselines
+from bench.evaluate import compare_labels, evaluate_pack
+from bench.machine import machine, versions
+from bench.report import markdown
+from bench.targets import judge
+from naebu.pipeline import load_ruleset
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Options:
+    """What to run (see ``python -m bench --help``)."""
+
+    scale: float = 10.0
+    profile: str | None = None
+    seed: int = 42
+    workdir: Path | None = None
+    keep: bool = False
+    out: Path = HERE
+    durable_records: int = 50_000
+    repeat: int = 3
+    alerts: int = 10_000
+    recipients: int = 200
+    incremental_fraction: float = 0.01
+    command: str = "python -m bench"
+
+
+def _step(log: Callable[[str], None], text: str) -> float:
+    log(f"[bench] {text}")
+    return time.perf_counter()
+
+
+def run(opts: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every step and write ``results.json`` and ``results.md`` into ``opts.out``."""
+    results: dict[str, Any] = {
+        "command": opts.command,
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(),
+        "notes": [
+            "wall-clock figures on a shared machine: other processes may have run meanwhile "
+            "(see the load average); targets are set at the province volumes",
+        ],
+    }
+    own = opts.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="naebu-bench-")) if own else Path(opts.workdir)  # type: ignore[arg-type]
+    try:
+        _steps(opts, workdir, results, log)
+    finally:
+        if own and not opts.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif own:
+            log(f"[bench] work folder kept: {workdir}")
+    results["targets"] = judge(results)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / "results.json").write_text(
+        json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (opts.out / "results.md").write_text(markdown(results), encoding="utf-8")
+    return results
+
+
+def _steps(
+    opts: Options, workdir: Path, results: dict[str, Any], log: Callable[[str], None]
+) -> None:
+    what = f"profile {opts.profile}" if opts.profile else f"scale {opts.scale:g}"
+    _step(log, f"generating the demo city ({what}) in {workdir}")
+    city = city_mod.generate(workdir, scale=opts.scale, profile=opts.profile, seed=opts.seed)
+    results["city"] = ", ".join(f"{k} {v}" for k, v in city.spec.items())
+    results["demo_seconds"] = round(city.generate_seconds, 2)
+    config = city.config()
+    ruleset = load_ruleset(config)
+
+    t = _step(log, "reading every source through its connector")
+    loaded = city_mod.load_frames(config)
+    results["load"] = {"seconds": time.perf_counter() - t, "quarantined": loaded.quarantined,
+                       "per_source": loaded.seconds}  # fmt: skip
+    results["volumes"] = {name: len(f) for name, f in loaded.frames.items()}
+    now = datetime.now().replace(microsecond=0)
+
+    _step(log, f"evaluating {len(ruleset.rules)} rules in memory")
+    pack = evaluate_pack(ruleset, loaded.frames, now)
+    results["evaluation"] = {
+        "seconds": pack.seconds,
+        "types": pack.by_type(),
+        "rules": [{**asdict(r), "rows_per_second": r.rows_per_second} for r in pack.rules],
+        "findings_vs_labels": compare_labels(pack.findings, city.labels()),
+    }
+
+    _step(log, "baselines: durable_rules, DuckDB, Python loops")
+    results["baselines"] = run_baselines(ruleset, loaded.frames, now,
+                                         durable_records=opts.durable_records, repeat=opts.repeat)  # fmt: skip
+    del loaded, pack
+    gc.collect()
+
+    _step(log, "naebu run --once (full)")
+    full = fullrun.run_once(city)
+    results["full_run"] = {**full.as_json(), "alerts_vs_labels": fullrun.alerts_vs_labels(city)}
+    if full.exit_code != 0:
+        raise RuntimeError(f"naebu run --once failed:\n{full.output_tail}")
+
+    _step(log, f"adding {opts.incremental_fraction * 100:g}% new records; naebu run --once")
+    added = incremental.add_new_records(config, opts.incremental_fraction, seed=opts.seed)
+    second = fullrun.run_once(city)
+    if second.exit_code != 0:
+        raise RuntimeError(f"incremental naebu run --once failed:\n{second.output_tail}")
+    results["incremental"] = {
+        "fraction": opts.incremental_fraction,
+        "added_rows": added.total,
+        "added": added.rows,
+        "run": second.as_json(),
+        "ratio": second.wall_seconds / full.wall_seconds if full.wall_seconds else None,
+    }
+
+    _step(log, f"notification: {opts.alerts:,} alerts to {opts.recipients} officials over SMTP")
+    results["notification"] = notify.run(ruleset, alerts=opts.alerts, recipients=opts.recipients,
+                                         workdir=workdir)  # fmt: skip
