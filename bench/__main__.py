@@ -1,7 +1,8 @@
 """``python -m bench``: the engine benchmark and its baselines (see docs/benchmark.md).
 
-    python -m bench [--scale 10 | --profile province] [--out bench] [--work DIR] [--keep]
-                    [--durable-records 50000] [--repeat 3] [--alerts 10000] [--recipients 200]
+    python -m bench [--scale 10 | --profile province] [--volumes N=C,...] [--out bench]
+                    [--work DIR] [--keep] [--durable-records 50000] [--repeat 3]
+                    [--alerts 10000] [--recipients 200]
 
 Writes ``results.json`` and ``results.md`` into ``--out`` (default: this folder).
 """
@@ -27,6 +28,11 @@ def parse(argv: list[str]) -> Options:
         help="demo city scale (naebu demo --scale) [default: 10]",
     )
     size.add_argument("--profile", help="a named volume profile of naebu demo (e.g. province)")
+    p.add_argument(
+        "--volumes",
+        metavar="NAME=COUNT,...",
+        help="exact record counts, passed to naebu demo --volumes",
+    )
     p.add_argument("--seed", type=int, default=42, help="demo seed [default: 42]")
     p.add_argument(
         "--out",
@@ -64,7 +70,7 @@ def parse(argv: list[str]) -> Options:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if a.scale <= 0:
         p.error("--scale must be positive")
-    return Options(scale=a.scale, profile=a.profile, seed=a.seed, workdir=a.work, keep=a.keep,
+    return Options(scale=a.scale, profile=a.profile, volumes=a.volumes, seed=a.seed, workdir=a.work, keep=a.keep,
                    out=a.out, durable_records=a.durable_records, repeat=a.repeat,
                    alerts=a.alerts, recipients=a.recipients,
                    command=shlex.join(["python", "-m", "bench", *argv]))  # fmt: skip

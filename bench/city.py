@@ -69,21 +69,31 @@ def write_config(workdir: Path) -> Path:
 
 
 def generate(
-    workdir: Path, *, scale: float | None = None, profile: str | None = None, seed: int = 42
+    workdir: Path,
+    *,
+    scale: float | None = None,
+    profile: str | None = None,
+    volumes: str | None = None,
+    seed: int = 42,
 ) -> City:
     """Write the config and run ``naebu demo`` into ``workdir/demo-city``.
 
     ``profile`` is passed as ``--profile`` (a named volume set of ``naebu demo``, such as the
-    province); otherwise ``--scale``. Raises RuntimeError with the demo's own message when it
-    fails (an unknown profile, a scale too small for the generator).
+    province) and ``volumes`` as ``--volumes`` (exact counts); without either, ``--scale``.
+    Raises RuntimeError with the demo's own message when it fails (an unknown profile, a
+    size too small for the generator).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = write_config(workdir)
     args = ["demo", "--out", str(workdir / "demo-city"), "--seed", str(seed)]
     spec: dict[str, object] = {"seed": seed}
-    if profile is not None:
-        args += ["--profile", profile]
-        spec["profile"] = profile
+    if profile is not None or volumes is not None:
+        if profile is not None:
+            args += ["--profile", profile]
+            spec["profile"] = profile
+        if volumes is not None:
+            args += ["--volumes", volumes]
+            spec["volumes"] = volumes
     else:
         args += ["--scale", f"{scale if scale is not None else 1.0:g}"]
         spec["scale"] = scale if scale is not None else 1.0

@@ -42,6 +42,7 @@ class Options:
 
     scale: float = 10.0
     profile: str | None = None
+    volumes: str | None = None
     seed: int = 42
     workdir: Path | None = None
     keep: bool = False
@@ -92,9 +93,15 @@ def run(opts: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
 def _steps(
     opts: Options, workdir: Path, results: dict[str, Any], log: Callable[[str], None]
 ) -> None:
-    what = f"profile {opts.profile}" if opts.profile else f"scale {opts.scale:g}"
+    what = (
+        ", ".join(
+            f"{k} {v}" for k, v in (("profile", opts.profile), ("volumes", opts.volumes)) if v
+        )
+        or f"scale {opts.scale:g}"
+    )
     _step(log, f"generating the demo city ({what}) in {workdir}")
-    city = city_mod.generate(workdir, scale=opts.scale, profile=opts.profile, seed=opts.seed)
+    city = city_mod.generate(workdir, scale=opts.scale, profile=opts.profile,
+                             volumes=opts.volumes, seed=opts.seed)  # fmt: skip
     results["city"] = ", ".join(f"{k} {v}" for k, v in city.spec.items())
     results["demo_seconds"] = round(city.generate_seconds, 2)
     config = city.config()
