@@ -8,6 +8,7 @@ import click
 
 from naebu.commands.common import CONFIG_HELP
 from naebu.config import find_config
+from naebu.demo.volumes import KEYS, PROFILES
 
 
 @click.command()
@@ -23,21 +24,59 @@ from naebu.config import find_config
 @click.option(
     "--scale",
     type=click.FloatRange(min=0.01),
-    default=1.0,
-    show_default=True,
-    help="multiplies the record volumes",
+    default=None,
+    help="multiplies every record volume (scale 1: 10,000 payments) [default: 1]",
 )
-def demo(out: str | None, config_path: str | None, seed: int, scale: float) -> None:
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    help="a named volume set: province = 1M payments, 200k card approvals, 100k contracts, "
+    "20k property sales, the rest in proportion to the payments",
+)
+@click.option(
+    "--volumes",
+    "volume_text",
+    metavar="NAME=COUNT,...",
+    help="exact record counts, over the profile's; the rest follow the payments. Names: "
+    + ", ".join(KEYS)
+    + " (cities: local governments of the demo city's shape)",
+)
+def demo(
+    out: str | None,
+    config_path: str | None,
+    seed: int,
+    scale: float | None,
+    profile: str | None,
+    volume_text: str | None,
+) -> None:
     """Write the synthetic demo city: a SQLite database, a card-company file drop and labels.csv.
 
     The default config reads the demo from ``demo-city/`` beside itself, so that is where it
     is written unless ``--out`` says otherwise (the config need not exist yet).
-    """
-    from naebu.demo import generate
 
+    \b
+    Size: --scale multiplies the base volumes; --profile and --volumes set datasets exactly,
+    e.g. --volumes payments=1000000,card_transactions=200k. Whatever is not given follows the
+    payments (scale = payments / 10,000). From scale 15 on, the organisation grows too: one
+    local government of 299 officials per ten times the base volume, 31 at most.
+    """
+    from naebu.demo import generate, volumes
+
+    try:
+        size = volumes.resolve(
+            scale, profile, volumes.parse(volume_text) if volume_text is not None else None
+        )
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
     if out is None:
         out = str(find_config(config_path).parent / "demo-city")
-    summary = generate(Path(out), seed=seed, scale=scale)
-    click.echo(f"demo city written to {out} (seed {seed}, scale {scale:g})")
+    try:
+        summary = generate(Path(out), seed=seed, size=size)
+    except ValueError as e:  # a size the planting cannot fit (see naebu.demo.volumes)
+        raise click.ClickException(str(e)) from None
+    click.echo(
+        f"demo city written to {out} (seed {seed}, scale {summary.scale:g}, "
+        f"{summary.cities} local government{'s' if summary.cities > 1 else ''})"
+    )
     for line in summary.lines():
         click.echo(f"  {line}")

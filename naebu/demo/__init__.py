@@ -2,11 +2,14 @@
 
 ``generate(out, seed, scale)`` writes what a city would hand over (an e-호조/새올-style
 SQLite database and the card company's monthly CSV drop), the answer key ``labels.csv`` (every
-planted anomaly, by rule) and a README. The same seed and scale always give byte-identical files.
+planted anomaly, by rule) and a README. The same seed and size always give byte-identical files.
 
 ``scale`` multiplies the transaction volumes (contracts, payments, property sales, card
-approvals, permits, levies, receipts); the organisation (31 departments, 299 officials, 400
-vendors) and therefore the daily attendance table (about 72,000 rows) stay the same size.
+approvals, permits, levies, receipts); ``size`` (a :class:`~naebu.demo.volumes.Volumes` from
+:func:`naebu.demo.volumes.resolve`) sets them exactly instead, by dataset or by a named profile.
+Up to scale 15 the organisation is the demo city's (31 departments, 299 officials, 400 vendors,
+about 72,000 attendance days); a larger demo is a province of several such local governments
+(:mod:`naebu.demo.volumes` says how many, and why).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from naebu.demo import (
     plant_people,
     plant_property,
     plant_revenue,
+    volumes,
     writers,
 )
 from naebu.demo.anomalies import Label
@@ -36,8 +40,9 @@ from naebu.demo.people import build_city
 from naebu.demo.permits import build_levies, build_permits, build_receipts, levy_receipts
 from naebu.demo.property import build_sales, settle_sales
 from naebu.demo.readme import readme_text
+from naebu.demo.volumes import Volumes
 
-__all__ = ["DemoSummary", "generate", "build_frames"]
+__all__ = ["DemoSummary", "Volumes", "generate", "build_frames"]
 
 
 @dataclass
@@ -46,12 +51,14 @@ class DemoSummary:
 
     ``counts`` are the well-formed records per canonical dataset; ``expected_quarantine`` the
     malformed rows a connector must set aside (``quarantine`` per source, as named in
-    ``config.toml``); ``planted`` the labelled anomalies per rule.
+    ``config.toml``); ``planted`` the labelled anomalies per rule; ``cities`` the local
+    governments of the organisation.
     """
 
     out: Path
     seed: int
     scale: float
+    cities: int
     counts: dict[str, int]
     planted: dict[str, int]
     expected_quarantine: int
@@ -82,66 +89,70 @@ PLANTED_RULES: dict[str, int] = {
 }
 
 
-def _volume(base: int, scale: float, floor: int) -> int:
-    return max(floor, int(round(base * scale)))
+def build_frames(
+    seed: int = 42, scale: float = 1.0, size: Volumes | None = None
+) -> tuple[dict[str, pd.DataFrame], list[Label]]:
+    """Every canonical dataset of the demo city, with the planted anomalies and their labels.
 
-
-def build_frames(seed: int = 42, scale: float = 1.0) -> tuple[dict[str, pd.DataFrame], list[Label]]:
-    """Every canonical dataset of the demo city, with the planted anomalies and their labels."""
-    if scale <= 0:
-        raise ValueError("scale must be positive")
-    city = build_city(seed)
+    ``size`` (see :func:`naebu.demo.volumes.resolve`) overrides ``scale`` when given.
+    """
+    size = size or volumes.resolve(scale)
+    n, f = size.counts, size.factors
+    city = build_city(seed, size.cities)
 
     def rng(stream: int) -> np.random.Generator:
         return np.random.default_rng([seed, stream])
 
     labels: list[Label] = []
-    contracts = build_contracts(rng(2), city, _volume(2000, scale, 200))
+    contracts = build_contracts(rng(2), city, n["contracts"])
     pick = anomalies.Picker(rng(52), len(contracts))
-    labels += anomalies.plant_contracts(rng(12), contracts, scale, pick)
-    labels += plant_finance.plant_contracts(rng(42), contracts, scale, pick, city.vendors)
-    payments = build_payments(rng(3), city, contracts, _volume(10_000, scale, 1000))
+    labels += anomalies.plant_contracts(rng(12), contracts, f["contracts"], pick)
+    labels += plant_finance.plant_contracts(rng(42), contracts, f["contracts"], pick, city.vendors)
+    payments = build_payments(rng(3), city, contracts, n["payments"])
     pick = anomalies.Picker(rng(53), len(payments))
-    labels += anomalies.plant_payments(rng(13), payments, scale, pick)
+    labels += anomalies.plant_payments(rng(13), payments, f["payments"], pick)
     labels += plant_finance.plant_payments(
-        rng(43), payments, scale, pick, contracts, city.vendors, city.employees
+        rng(43), payments, f["payments"], pick, contracts, city.vendors, city.employees
     )
 
-    sales = build_sales(rng(4), city, _volume(200, scale, 60))
+    sales = build_sales(rng(4), city, n["property_sales"])
     pick = anomalies.Picker(rng(54), len(sales))
-    labels += anomalies.plant_sales(rng(14), sales, scale, pick)
-    labels += plant_property.plant_sales(rng(44), sales, scale, pick)
+    labels += anomalies.plant_sales(rng(14), sales, f["property_sales"], pick)
+    labels += plant_property.plant_sales(rng(44), sales, f["property_sales"], pick)
     sale_receipts, planted = plant_property.plant_proceeds(
-        rng(64), sales, settle_sales(rng(24), sales), scale, pick, city.employees
-    )
+        rng(64), sales, settle_sales(rng(24), sales, city), f["property_sales"], pick,
+        city.employees,
+    )  # fmt: skip
     labels += planted
 
-    permits = build_permits(rng(5), city, _volume(1500, scale, 200))
+    permits = build_permits(rng(5), city, n["permits"])
     pick = anomalies.Picker(rng(55), len(permits))
-    labels += anomalies.plant_permits(rng(15), permits, scale, pick)
-    labels += plant_revenue.plant_open_permits(rng(45), permits, scale, pick)
-    levies = build_levies(rng(6), city, permits, _volume(900, scale, 120))
+    labels += anomalies.plant_permits(rng(15), permits, f["permits"], pick)
+    labels += plant_revenue.plant_open_permits(rng(45), permits, f["permits"], pick)
+    levies = build_levies(rng(6), city, permits, n["fines"])
     pick = anomalies.Picker(rng(56), len(levies))
-    labels += anomalies.plant_levies(rng(16), levies, scale, pick)
+    labels += anomalies.plant_levies(rng(16), levies, f["fines"], pick)
     repeated, _ = plant_revenue.plant_repeated_reductions(
-        rng(46), levies, scale, pick, city.staff()
+        rng(46), levies, f["fines"], pick, city.staff()
     )
-    levies, planted = plant_revenue.plant_missing_levies(rng(66), levies, permits, scale, pick)
+    levies, planted = plant_revenue.plant_missing_levies(
+        rng(66), levies, permits, f["permits"], pick
+    )
     labels += planted + plant_revenue.repeated_labels(levies, repeated)
-    receipts = build_receipts(rng(26), sale_receipts, levy_receipts(rng(36), levies))
+    receipts = build_receipts(rng(26), sale_receipts, levy_receipts(rng(36), levies, city))
     accounts = build_accounts(rng(9), city)
     labels += plant_revenue.plant_dormant_accounts(rng(49), accounts)
     labels += plant_revenue.plant_receipt_accounts(rng(76), receipts, accounts)
 
-    subsidies = build_subsidies(rng(10), city, _volume(600, scale, 150))
-    labels += plant_revenue.plant_subsidies(rng(40), subsidies, scale)
+    subsidies = build_subsidies(rng(10), city, n["subsidies"])
+    labels += plant_revenue.plant_subsidies(rng(40), subsidies, f["subsidies"])
 
-    cards = build_cards(rng(7), city, seed, _volume(5000, scale, 800))
-    labels += anomalies.plant_cards(rng(17), cards, scale)
+    cards = build_cards(rng(7), city, seed, n["card_transactions"])
+    labels += anomalies.plant_cards(rng(17), cards, f["card_transactions"])
 
     attendance = build_attendance(rng(8), city)
     pick = anomalies.Picker(rng(58), len(attendance))
-    labels += anomalies.plant_attendance(rng(18), attendance, scale, pick)
+    labels += anomalies.plant_attendance(rng(18), attendance, size.scale, pick)
     labels += plant_people.plant_overtime_cap(rng(48), attendance, pick)
 
     pay_lines, _ = build_payroll(rng(11), city)
@@ -170,11 +181,17 @@ def build_frames(seed: int = 42, scale: float = 1.0) -> tuple[dict[str, pd.DataF
     return frames, sorted(labels)
 
 
-def generate(out: Path, seed: int = 42, scale: float = 1.0) -> DemoSummary:
-    """Write the demo city to ``out`` (created if needed) and return what was written."""
+def generate(
+    out: Path, seed: int = 42, scale: float = 1.0, size: Volumes | None = None
+) -> DemoSummary:
+    """Write the demo city to ``out`` (created if needed) and return what was written.
+
+    ``size`` (see :func:`naebu.demo.volumes.resolve`) overrides ``scale`` when given.
+    """
     out = Path(out)
+    size = size or volumes.resolve(scale)
+    frames, labels = build_frames(seed, size=size)
     out.mkdir(parents=True, exist_ok=True)
-    frames, labels = build_frames(seed, scale)
 
     db = out / "city.sqlite"
     bad_payments = writers.bad_payment_rows(frames["payments"])
@@ -196,11 +213,12 @@ def generate(out: Path, seed: int = 42, scale: float = 1.0) -> DemoSummary:
     counts = {name: len(df) for name, df in frames.items()}
     quarantine = {"payments": len(bad_payments), "cards": 2}
     readme = out / "README.md"
-    readme.write_text(readme_text(seed, scale, counts, planted, quarantine), encoding="utf-8")
+    readme.write_text(readme_text(seed, size, counts, planted, quarantine), encoding="utf-8")
     return DemoSummary(
         out=out,
         seed=seed,
-        scale=scale,
+        scale=size.scale,
+        cities=size.cities,
         counts=counts,
         planted=planted,
         expected_quarantine=sum(quarantine.values()),

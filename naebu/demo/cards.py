@@ -100,41 +100,73 @@ def separate_same_day(
 
     ``keep`` marks rows whose merchant must not change (planted splits and restricted
     merchants): a group with a kept row keeps only its kept rows, any other group its first
-    row. The new merchant is of the same category where one is free that day, else any
-    ordinary merchant.
+    row. The new merchant is one no payment of that department names that day: of the same
+    category where one is free, else any ordinary merchant. Vectorised in rounds: each
+    payment to move draws a free merchant at random, and a merchant two of them drew for the
+    same department and day goes to the first, the other drawing again.
     """
+    n = len(df)
+    keep = np.zeros(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    card = (df["payment_method"] == "카드").to_numpy()
+    name = df["merchant_name"].astype(str).str.strip().to_numpy(dtype=object)
+    # A (department, day) group and a (group, merchant) pair per payment, as integer codes.
+    dept_code = pd.factorize(df["department"])[0].astype(np.int64)
+    day_code = df["approved_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    group = pd.factorize(dept_code * 100_000 + day_code - day_code.min())[0]
+    name_code = pd.factorize(name)[0]
+    pair = group.astype(np.int64) * (int(name_code.max()) + 1) + name_code
+    # The first row of each pair stays (kept rows first); later unkept card payments move.
+    order = np.lexsort((np.arange(n), ~keep, pair))
+    first = np.ones(n, dtype=bool)
+    first[order[1:]] = pair[order[1:]] != pair[order[:-1]]
+    movers = np.flatnonzero(~first & card & ~keep)
+    if len(movers) == 0:
+        return
+
     # The ordinary merchants, as the approvals name them (the addresses depend on the seed).
     ordinary = {m for spec in CATEGORIES.values() for m in spec[1]}
     columns = ["merchant_name", "merchant_category", "merchant_address"]
     shop = df.loc[df["merchant_name"].isin(ordinary), columns].drop_duplicates("merchant_name")
-    shop_rows: list[tuple[str, str, str]] = sorted(
-        (str(a), str(b), str(c)) for a, b, c in shop.itertuples(index=False)
-    )
-    keep = np.zeros(len(df), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
-    card = (df["payment_method"] == "카드").to_numpy()
-    day_of: list[str] = (
-        df["department"].astype(str) + "|" + df["approved_date"].astype(str)
-    ).tolist()
-    name_of: list[str] = [str(m).strip() for m in df["merchant_name"]]
-    category_of: list[str] = [str(c) for c in df["merchant_category"]]
-    taken = set(zip(day_of, name_of, strict=True))
-    # Kept rows first, so a group's kept row is its first and the others move.
-    order = np.lexsort((~keep, df["approved_date"].to_numpy()))
-    seen: set[tuple[str, str]] = set()
-    positions = [df.columns.get_loc(c) for c in columns]
-    for i in order.tolist():
-        pair = (day_of[i], name_of[i])
-        if not card[i] or pair not in seen or keep[i]:
-            seen.add(pair)
-            continue
-        same = [m for m in shop_rows if m[1] == category_of[i]] or shop_rows
-        free = [m for m in same if (day_of[i], m[0]) not in taken]
-        free = free or [m for m in shop_rows if (day_of[i], m[0]) not in taken]
-        chosen = free[int(rng.integers(0, len(free)))]
-        for position, value in zip(positions, chosen, strict=True):
-            df.iat[i, position] = value  # type: ignore[index]
-        taken.add((day_of[i], chosen[0]))
-        seen.add((day_of[i], chosen[0]))
+    shop = shop.sort_values(columns, kind="stable").reset_index(drop=True)
+    pool = shop["merchant_name"].to_numpy(dtype=object)
+    slot = pd.Index(pool)
+    # Which merchants each group of a payment to move already names.
+    groups, local = np.unique(group[movers], return_inverse=True)
+    taken = np.zeros((len(groups), len(pool)), dtype=bool)
+    at = slot.get_indexer(name)
+    in_group = np.searchsorted(groups, group)
+    hit = (at >= 0) & (in_group < len(groups))
+    hit[hit] = groups[in_group[hit]] == group[hit]
+    taken[in_group[hit], at[hit]] = True
+
+    category = shop["merchant_category"].to_numpy(dtype=object)
+    same = category[None, :] == df["merchant_category"].to_numpy(dtype=object)[movers][:, None]
+    chosen = np.full(len(movers), -1)
+    todo = np.arange(len(movers))
+    while len(todo):
+        free = ~taken[local[todo]]
+        ok = free & same[todo]
+        ok[~ok.any(axis=1)] = free[~ok.any(axis=1)]  # no free merchant of the category
+        stuck = ~ok.any(axis=1)
+        if stuck.any():
+            i = movers[todo[np.flatnonzero(stuck)[0]]]
+            raise ValueError(
+                f"too many card payments for {df['department'].iat[i]} on "
+                f"{df['approved_date'].iat[i]:%Y-%m-%d}: every one of the {len(pool)} "
+                "merchants is taken that day (lower the card volume or add local governments)"
+            )
+        draw = np.where(ok, rng.random(ok.shape), -1.0).argmax(axis=1)
+        # Two payments of one group drawing one merchant: the first gets it.
+        claim = local[todo].astype(np.int64) * len(pool) + draw
+        _, winner = np.unique(claim, return_index=True)
+        won = todo[winner]
+        chosen[won] = draw[winner]
+        taken[local[won], draw[winner]] = True
+        todo = np.setdiff1d(todo, won, assume_unique=True)
+
+    rows = df.index[movers]
+    for column in columns:
+        df.loc[rows, column] = shop[column].to_numpy(dtype=object)[chosen]
 
 
 def build_cards(rng: np.random.Generator, city: City, seed: int, n: int) -> pd.DataFrame:

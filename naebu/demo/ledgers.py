@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days, names
-from naebu.demo.people import City, line_departments
-from naebu.demo.property import CITY_ACCOUNT
+from naebu.demo.people import City, line_departments, unit
+from naebu.demo.permits import officials_of
+from naebu.demo.property import revenue_account
 
 #: (programme, granting department, amount range in KRW).
 PROGRAMS: tuple[tuple[str, str, float, float], ...] = (
@@ -38,11 +39,7 @@ def build_subsidies(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
     dept = np.array([p[1] for p in PROGRAMS], dtype=object)[k]
     low = np.array([p[2] for p in PROGRAMS])[k]
     high = np.array([p[3] for p in PROGRAMS])[k]
-    official = np.empty(n, dtype=object)
-    for d in np.unique(dept):
-        staff = city.staff(str(d))["employee_id"].to_numpy()
-        mask = dept == d
-        official[mask] = staff[rng.integers(0, len(staff), int(mask.sum()))]
+    official, dept = officials_of(rng, city, dept)
     number = 1_000_000_000 + rng.choice(8_999_999_999, size=n, replace=False)
     recipient_id = np.array(
         [f"{b // 10**7:03d}-{b // 10**5 % 100:02d}-{b % 10**5:05d}" for b in number], dtype=object
@@ -67,18 +64,23 @@ def build_subsidies(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
 
 
 def build_accounts(rng: np.random.Generator, city: City) -> pd.DataFrame:
-    """The city's accounts: the revenue account, one expenditure account per department and a
-    few for subsidies, deposits and funds; a handful closed years ago."""
-    depts = line_departments()
-    rows: list[tuple[str, str]] = [("재무과", "세입")]
+    """Each local government's accounts: its revenue account, one expenditure account per
+    department and a few for subsidies, deposits and funds; a handful closed years ago."""
+    return pd.concat([_accounts_of(rng, city, c) for c in range(city.cities)], ignore_index=True)
+
+
+def _accounts_of(rng: np.random.Generator, city: City, town: int) -> pd.DataFrame:
+    """The accounts of local government ``town`` (numbered ``317-<town><nn>-...``)."""
+    depts = [unit(town, d) for d in line_departments()]
+    rows: list[tuple[str, str]] = [(unit(town, "재무과"), "세입")]
     rows += [(d, "세출") for d in depts]
     rows += [(d, ACCOUNT_PURPOSES[1 + i % 3]) for i, d in enumerate(depts[::3])]
     n_closed = 4
     rows += [(depts[i * 5], "보관금") for i in range(n_closed)]
     n = len(rows)
     dept = np.array([r[0] for r in rows], dtype=object)
-    numbers = [CITY_ACCOUNT] + [
-        f"317-{i:04d}-{int(rng.integers(1000, 10000))}-{int(rng.integers(10, 100))}"
+    numbers = [revenue_account(town)] + [
+        f"317-{town * 100 + i:04d}-{int(rng.integers(1000, 10000))}-{int(rng.integers(10, 100))}"
         for i in range(2, n + 1)
     ]
     first = city.staff().groupby("department")["employee_id"].first()

@@ -2,9 +2,10 @@
 
 Every official in service in a month is paid on the 20th (or the business day before) for that
 month, into their registered salary account; an official who retires is paid for the month of
-retirement and never after. The lines of a month go to the bank in ``TRANSFERS_PER_MONTH``
-files whose totals are exactly the sums of their lines. Like attendance, payroll does not
-grow with ``scale``: the city keeps its ~300 officials.
+retirement and never after. Each local government's 총무과 sends the lines of a month to the
+bank in ``TRANSFERS_PER_MONTH`` files whose totals are exactly the sums of their lines. Like
+attendance, payroll grows with the organisation (about 3,600 lines a year per local
+government), not with the transaction volumes.
 """
 
 from __future__ import annotations
@@ -41,21 +42,24 @@ def build_payroll(rng: np.random.Generator, city: City) -> tuple[pd.DataFrame, p
     n = len(ei)
     base = e["position"].map(NET_PAY).to_numpy(dtype=float)[ei]
     amount = np.round(base * rng.uniform(0.93, 1.07, n), -1)
-    batch = ei % TRANSFERS_PER_MONTH
+    # Each local government pays its own officials, from its own 총무과.
+    town = city.cities_of(e["department"].to_numpy())[ei]
+    batch = town * TRANSFERS_PER_MONTH + ei % TRANSFERS_PER_MONTH
     transfer = (
         "PT2025"
         + pd.Series(mi + 1).astype(str).str.zfill(2).to_numpy()
         + "-"
         + (batch + 1).astype(str).astype(object)
     )
-    clerk = city.staff(PAYROLL_DEPARTMENT)["employee_id"].to_numpy()[0]
+    payroll = np.array(city.units(PAYROLL_DEPARTMENT), dtype=object)
+    clerks = np.array([city.staff(d)["employee_id"].to_numpy()[0] for d in payroll], dtype=object)
     paid = pay_day(MONTHS[mi])
     order = np.lexsort((ei, batch, mi))
     lines = pd.DataFrame(
         {
             "transfer_id": transfer[order],
-            "department": PAYROLL_DEPARTMENT,
-            "official_id": clerk,
+            "department": payroll[town[order]],
+            "official_id": clerks[town[order]],
             "employee_id": e["employee_id"].to_numpy()[ei][order],
             "pay_month": days.to_timestamps(month[order]).to_numpy(),
             "paid_on": days.to_timestamps(paid[order]).to_numpy(),

@@ -1,12 +1,14 @@
 """The city's organisation: departments, employees (the officials directory) and vendors.
 
-These reference tables have a fixed size whatever the scale: a bigger benchmark means more
-transactions in the same city, not a bigger city.
+The demo city 한빛시 has 31 departments, 299 officials and 400 vendors. A large demo (see
+:mod:`naebu.demo.volumes`) is a province of several local governments (시·군) of that same
+shape: the first is 한빛시 with its plain department names, the others carry their name in
+front (``가람시 기획예산과``), each with its own officials, audit office and 400 more vendors.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -56,17 +58,59 @@ ORGANISATION: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = (
 AUDIT = "감사담당관"
 AUDIT_SIZE = 8
 CITY_CODE = "39900"
+#: The local governments of a large demo, in order; the first is the demo city itself.
+CITIES: tuple[str, ...] = (
+    "한빛시", "가람시", "누리군", "다솜시", "미르군", "바다시", "새솔군", "아라시", "온새미군",
+    "하늬시", "가온군", "나래시", "다온군", "라온시", "마루군", "벼리시", "솔빛군", "여울시",
+    "윤슬군", "초롱시", "타래군", "파랑시", "한결군", "구름시", "노을군", "달빛시", "별빛군",
+    "산들시", "이슬군", "찬솔시", "해솔군",
+)  # fmt: skip
+VENDORS_PER_CITY = 400
+#: Extra trade-name prefixes once a province needs more vendors than stem x trade gives.
+FIRM_PREFIXES = (
+    "중부", "남부", "북부", "동부", "서부", "신", "새", "참", "한국", "동방", "서해", "남해",
+    "대륙", "태백", "소백",
+)  # fmt: skip
 
 BANKS = ("110-###-######", "######-##-######", "301-####-####-##", "1002-###-######")
 
 
+def unit(city: int, name: str) -> str:
+    """The name of department (or bureau) ``name`` in local government ``city``."""
+    return name if city == 0 else f"{CITIES[city]} {name}"
+
+
 @dataclass
 class City:
-    """The reference tables and the lookups the transaction generators need."""
+    """The reference tables and the lookups the transaction generators need.
+
+    ``city_of`` maps every department (and bureau) to the index of its local government in
+    :data:`CITIES`, ``base_of`` to its name in the demo city's organisation chart.
+    """
 
     departments: pd.DataFrame
     employees: pd.DataFrame
     vendors: pd.DataFrame
+    city_of: dict[str, int] = field(default_factory=dict)
+    base_of: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cities(self) -> int:
+        """How many local governments the organisation has."""
+        return max(self.city_of.values(), default=0) + 1
+
+    def units(self, base: str) -> list[str]:
+        """Department ``base`` (a name of the demo city's chart) in every local government."""
+        return [unit(c, base) for c in range(self.cities)]
+
+    def staff_of(self, base: str) -> pd.DataFrame:
+        """Active 담당자 of department ``base`` in every local government, city by city."""
+        staff = self.staff()
+        return staff[staff["department"].isin(self.units(base))]
+
+    def cities_of(self, departments: object) -> np.ndarray:
+        """The local-government index of each department (vectorised)."""
+        return pd.Series(np.asarray(departments, dtype=object)).map(self.city_of).to_numpy(int)
 
     def staff(self, department: str | None = None) -> pd.DataFrame:
         """Active officials who draft records (담당자 with a supervisor), optionally of one department."""
@@ -80,7 +124,7 @@ class City:
         """Active 과장 and 팀장 of the line departments: each holds a department card."""
         e = self.employees
         mask = e["active"].astype(bool) & e["position"].isin(["과장", "팀장"])
-        return e[mask & (e["department"] != AUDIT)]
+        return e[mask & ~e["department"].isin(self.units(AUDIT))]
 
 
 def line_departments() -> list[str]:
@@ -100,25 +144,63 @@ def _accounts(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
     return out
 
 
-def _departments() -> pd.DataFrame:
-    rows = []
-    for b, (bureau, depts) in enumerate(ORGANISATION, start=1):
-        rows.append((bureau, f"{CITY_CODE}{b:02d}00", TOP))
-        for d, (dept, _) in enumerate(depts, start=1):
-            rows.append((dept, f"{CITY_CODE}{b:02d}{d:02d}", bureau))
-    rows.append((AUDIT, f"{CITY_CODE}9900", TOP))
-    return pd.DataFrame(rows, columns=["department", "code", "parent"])
+def city_code(city: int) -> str:
+    """The five-digit code of local government ``city`` (한빛시: ``39900``)."""
+    return str(int(CITY_CODE) + 10 * city)
 
 
-def _employees(rng: np.random.Generator, taken: set[str]) -> pd.DataFrame:
-    # Positions and reporting lines first, then names and numbers for everyone at once.
+def _departments(cities: int) -> tuple[pd.DataFrame, dict[str, int], dict[str, str]]:
+    """The departments of every local government, and each one's city and chart name."""
+    rows: list[tuple[str, str, str]] = []
+    city_of: dict[str, int] = {}
+    base_of: dict[str, str] = {}
+    for c in range(cities):
+        code = city_code(c)
+        chart: list[tuple[str, str, str]] = []
+        for b, (bureau, depts) in enumerate(ORGANISATION, start=1):
+            chart.append((bureau, f"{code}{b:02d}00", TOP))
+            for d, (dept, _) in enumerate(depts, start=1):
+                chart.append((dept, f"{code}{b:02d}{d:02d}", bureau))
+        chart.append((AUDIT, f"{code}9900", TOP))
+        for name, dept_code, parent in chart:
+            rows.append((unit(c, name), dept_code, unit(c, parent)))
+            city_of[unit(c, name)] = c
+            base_of[unit(c, name)] = name
+    return pd.DataFrame(rows, columns=["department", "code", "parent"]), city_of, base_of
+
+
+def _chart(city: int) -> list[dict[str, object]]:
+    """The positions and reporting lines of one local government (``sup``: a row position)."""
     rows: list[dict[str, object]] = []
     for bureau, depts in ORGANISATION:
         head = len(rows)
-        rows.append({"department": bureau, "position": "국장", "role": "부서관리자", "sup": None})
+        rows.append(
+            {
+                "department": unit(city, bureau),
+                "position": "국장",
+                "role": "부서관리자",
+                "sup": None,
+            }
+        )
         for dept, size in depts:
-            rows.extend(_department_staff(dept, size, len(rows), head))
-    rows.extend(_department_staff(AUDIT, AUDIT_SIZE, len(rows), None, staff_role="감사자"))
+            rows.extend(_department_staff(unit(city, dept), size, len(rows), head))
+    rows.extend(
+        _department_staff(unit(city, AUDIT), AUDIT_SIZE, len(rows), None, staff_role="감사자")
+    )
+    return rows
+
+
+def _employees(rng: np.random.Generator, taken: set[str], cities: int) -> pd.DataFrame:
+    # Positions and reporting lines first, then names and numbers for everyone at once.
+    rows: list[dict[str, object]] = []
+    city = []
+    for c in range(cities):
+        chart = _chart(c)
+        for r in chart:
+            if isinstance(r["sup"], int):
+                r["sup"] += len(rows)
+        city += [c] * len(chart)
+        rows += chart
     n = len(rows)
     ids = 10000 + rng.choice(90000, size=n, replace=False)
     emp_ids = [f"E{i}" for i in ids]
@@ -138,14 +220,16 @@ def _employees(rng: np.random.Generator, taken: set[str]) -> pd.DataFrame:
     df["hired_on"] = pd.Series(hired.astype("datetime64[ns]"))
     df["active"] = True
     df["retired_on"] = pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
-    # A few 주무관 retired during the year, one is on long leave (휴직).
-    juniors = np.flatnonzero((df["position"] == "주무관").to_numpy() & (df["role"] == "담당자"))
-    gone = rng.choice(juniors, size=5, replace=False)
-    retire_days = np.sort(rng.choice(np.arange(60, 330), size=4, replace=False))
-    for idx, day in zip(gone[:4], retire_days, strict=True):
-        df.loc[idx, "retired_on"] = pd.Timestamp("2025-01-01") + pd.Timedelta(days=int(day))
-        df.loc[idx, "active"] = False
-    df.loc[gone[4], "active"] = False
+    # In each local government a few 주무관 retired during the year, one is on long leave (휴직).
+    junior = (df["position"] == "주무관").to_numpy() & (df["role"] == "담당자").to_numpy()
+    for c in range(cities):
+        juniors = np.flatnonzero(junior & (np.asarray(city) == c))
+        gone = rng.choice(juniors, size=5, replace=False)
+        retire_days = np.sort(rng.choice(np.arange(60, 330), size=4, replace=False))
+        for idx, day in zip(gone[:4], retire_days, strict=True):
+            df.loc[idx, "retired_on"] = pd.Timestamp("2025-01-01") + pd.Timedelta(days=int(day))
+            df.loc[idx, "active"] = False
+        df.loc[gone[4], "active"] = False
     df["active"] = df["active"].astype("boolean")
     cols = [
         "employee_id", "name", "department", "position", "role", "supervisor_id", "email",
@@ -177,8 +261,10 @@ def _department_staff(
     return [dict(r) for r in rows]
 
 
-def _vendors(rng: np.random.Generator, taken: set[str], n: int = 400) -> pd.DataFrame:
+def _vendors(rng: np.random.Generator, taken: set[str], n: int = VENDORS_PER_CITY) -> pd.DataFrame:
     combos = [s + t for s in names.FIRM_STEMS for t in names.FIRM_TRADES]
+    if n > len(combos):  # a province: regional prefixes keep every trade name distinct
+        combos += [p + c for p in FIRM_PREFIXES for c in combos]
     chosen = [combos[i] for i in rng.choice(len(combos), size=n, replace=False)]
     form = rng.random(n)
     trade = [
@@ -216,10 +302,14 @@ def _vendors(rng: np.random.Generator, taken: set[str], n: int = 400) -> pd.Data
     )
 
 
-def build_city(seed: int) -> City:
-    """The organisation, officials and vendors for ``seed`` (independent of scale)."""
+def build_city(seed: int, cities: int = 1) -> City:
+    """The organisation, officials and vendors for ``seed`` and ``cities`` local governments
+    (one, the demo city, unless the demo is large: see :mod:`naebu.demo.volumes`)."""
+    if not 1 <= cities <= len(CITIES):
+        raise ValueError(f"between 1 and {len(CITIES)} local governments, not {cities}")
     rng = np.random.default_rng([seed, 1])
     taken: set[str] = set()
-    employees = _employees(rng, taken)
-    vendors = _vendors(rng, taken)
-    return City(_departments(), employees, vendors)
+    employees = _employees(rng, taken, cities)
+    vendors = _vendors(rng, taken, VENDORS_PER_CITY * cities)
+    departments, city_of, base_of = _departments(cities)
+    return City(departments, employees, vendors, city_of, base_of)

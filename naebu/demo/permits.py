@@ -7,7 +7,7 @@ import pandas as pd
 
 from naebu.demo import days, names
 from naebu.demo.people import City
-from naebu.demo.property import CITY_ACCOUNT
+from naebu.demo.property import revenue_accounts
 
 #: (permit type, department, statutory days, share, levy type charged or "").
 PERMIT_TYPES: tuple[tuple[str, str, int, float, str], ...] = (
@@ -36,6 +36,20 @@ MAX_REDUCTIONS_A_MONTH = 3
 LAST_RECEIPT_DAY = np.datetime64("2025-11-10")
 
 
+def officials_of(
+    rng: np.random.Generator, city: City, units: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """An official, and the department they work in, for each record of chart department
+    ``units`` (``도로관리과``): any local government's staff of that department, at random."""
+    official = np.empty(len(units), dtype=object)
+    for d in np.unique(units):
+        staff = city.staff_of(str(d))["employee_id"].to_numpy()
+        mask = units == d
+        official[mask] = staff[rng.integers(0, len(staff), int(mask.sum()))]
+    where = city.employees.set_index("employee_id")["department"]
+    return official, where.loc[official].to_numpy()
+
+
 def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     """``n`` permit cases, all decided within their statutory days."""
     share = np.array([t[3] for t in PERMIT_TYPES])
@@ -43,11 +57,7 @@ def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     ptype = np.array([t[0] for t in PERMIT_TYPES], dtype=object)[kind]
     dept = np.array([t[1] for t in PERMIT_TYPES], dtype=object)[kind]
     legal = np.array([t[2] for t in PERMIT_TYPES])[kind]
-    official = np.empty(n, dtype=object)
-    for d in np.unique(dept):
-        staff = city.staff(str(d))["employee_id"].to_numpy()
-        mask = dept == d
-        official[mask] = staff[rng.integers(0, len(staff), int(mask.sum()))]
+    official, dept = officials_of(rng, city, dept)
     season = days.BUSINESS_DAYS[days.BUSINESS_DAYS <= LAST_RECEIPT_DAY]
     received = np.sort(days.random_days(rng, n, season))
     decided = days.roll_backward(received + rng.integers(0, legal + 1).astype("timedelta64[D]"))
@@ -104,11 +114,7 @@ def build_levies(
 
     k = rng.integers(0, len(FINES), n_fines)
     dept = np.array([f[0] for f in FINES], dtype=object)[k]
-    official = np.empty(n_fines, dtype=object)
-    for d in np.unique(dept):
-        staff = city.staff(str(d))["employee_id"].to_numpy()
-        mask = dept == d
-        official[mask] = staff[rng.integers(0, len(staff), int(mask.sum()))]
+    official, dept = officials_of(rng, city, dept)
     amounts = np.array([f[2] for f in FINES], dtype=float)[k, rng.integers(0, 3, n_fines)]
     fines = pd.DataFrame(
         {
@@ -154,7 +160,7 @@ def build_levies(
     return df[cols]
 
 
-def levy_receipts(rng: np.random.Generator, levies: pd.DataFrame) -> pd.DataFrame:
+def levy_receipts(rng: np.random.Generator, levies: pd.DataFrame, city: City) -> pd.DataFrame:
     """Most levies are paid (net of reduction) within their 30 days; unpaid ones have no receipt."""
     n = len(levies)
     paid = rng.random(n) < 0.85
@@ -175,7 +181,7 @@ def levy_receipts(rng: np.random.Generator, levies: pd.DataFrame) -> pd.DataFram
             "payer_name": lv["payer_name"].to_numpy(),
             "amount": (lv["amount"] - lv["reduction_amount"]).to_numpy(),
             "received_on": days.to_timestamps(on[keep]).to_numpy(),
-            "account_no": CITY_ACCOUNT,
+            "account_no": revenue_accounts(city, lv["department"].to_numpy()),
         }
     )
 

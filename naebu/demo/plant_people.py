@@ -9,7 +9,8 @@ import pandas as pd
 from naebu.demo.anomalies import Label, Picker
 from naebu.demo.payroll import pay_day
 
-#: Personnel tables do not grow with scale, so neither do these counts.
+#: Personnel tables grow only with the organisation: these counts stay (retired pay: one line
+#: per official who retired, four in each local government).
 BASE_COUNTS: dict[str, int] = {
     "ATT-OVERTIME-MONTHLY-CAP": 3,  # employee-months; every overtime day in them is labelled
     "PAYROLL-RETIRED": 4,  # one line per retired official (the demo city has four)
@@ -64,7 +65,9 @@ def plant_retired_pay(
         if month.year != 2025:
             continue
         last = lines[lines["employee_id"] == employee_id].iloc[-1]
-        same_month = lines[lines["pay_month"] == month]
+        same_month = lines[
+            (lines["pay_month"] == month) & (lines["department"] == last["department"])
+        ]
         paid = pay_day(np.array([month.to_datetime64()], dtype="datetime64[M]"))[0]
         extra.append(
             last.to_dict()

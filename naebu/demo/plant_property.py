@@ -69,6 +69,9 @@ def plant_sales(
     _set(df, near, "appraisal_date", pd.NaT)
     for col in ("planned_price", "initial_planned_price", "sale_price"):
         _set(df, near, col, 9_990_000.0)
+    # Sold at the first tender: a re-tender's previous price would make it a price cut.
+    _set(df, near, "previous_planned_price", np.nan)
+    _set(df, near, "tender_round", 1)
 
     rule = "PROP-SOLE-SOURCE-NO-GROUND"
     rows = pick.take(every, grow(BASE_COUNTS[rule], scale), rule)

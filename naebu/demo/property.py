@@ -6,10 +6,25 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days, names
-from naebu.demo.people import City
+from naebu.demo.people import City, city_code
 
 #: The city's revenue account (세입 계좌) all proceeds and levies are received into.
 CITY_ACCOUNT = "317-0001-3990-11"
+
+
+def revenue_account(city: int) -> str:
+    """The revenue account of local government ``city`` (한빛시: :data:`CITY_ACCOUNT`)."""
+    if city == 0:
+        return CITY_ACCOUNT
+    return f"317-{city * 100 + 1:04d}-{int(city_code(city)) // 10}-11"
+
+
+def revenue_accounts(city: City, departments: object) -> np.ndarray:
+    """The revenue account each receipt of ``departments`` is received into (its city's)."""
+    accounts = np.array([revenue_account(c) for c in range(city.cities)], dtype=object)
+    return accounts[city.cities_of(departments)]
+
+
 GROUNDS = ("38-1-3", "38-1-14", "38-1-16", "38-1-29")
 #: Sales are contracted by mid-October, so every sale's 60 days to pay end within the year.
 LAST_SALE_DAY = np.datetime64("2025-10-15")
@@ -21,7 +36,7 @@ def build_sales(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     Sole-source sales always carry an allowed §38 ground, nothing is priced below its first
     planned price, and contracts end by ``LAST_SALE_DAY`` so the proceeds arrive within the year.
     """
-    staff = pd.concat([city.staff("재무과")] * 4 + [city.staff("토지정보과")])
+    staff = pd.concat([city.staff_of("재무과")] * 4 + [city.staff_of("토지정보과")])
     who = rng.integers(0, len(staff), n)
     parcel = names.parcels(rng, n)
     split = rng.random(n) < 0.15
@@ -62,7 +77,7 @@ def build_sales(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     )
 
 
-def settle_sales(rng: np.random.Generator, sales: pd.DataFrame) -> pd.DataFrame:
+def settle_sales(rng: np.random.Generator, sales: pd.DataFrame, city: City) -> pd.DataFrame:
     """Receipts for the sales (deposit and balance, or one payment) before the due date.
 
     Sets ``title_transfer_date`` (a few days after full payment) and ``updated_at`` on
@@ -95,5 +110,5 @@ def settle_sales(rng: np.random.Generator, sales: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([dep, bal], ignore_index=True)
     out = out[out["received_on"].notna()].reset_index(drop=True)
     out["received_on"] = days.to_timestamps(out["received_on"].to_numpy()).to_numpy()
-    out["account_no"] = CITY_ACCOUNT
+    out["account_no"] = revenue_accounts(city, out["department"].to_numpy())
     return out

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from naebu.demo import writers
+from naebu.demo.people import CITIES
+from naebu.demo.volumes import Volumes
 
 RULE_TITLES = {
     "PROP-BELOW-APPRAISAL": "공유재산 감정평가액 평균 미만 매각",
@@ -45,7 +47,7 @@ RULE_TITLES = {
 
 def readme_text(
     seed: int,
-    scale: float,
+    size: Volumes,
     counts: dict[str, int],
     planted: dict[str, int],
     quarantine: dict[str, int],
@@ -54,6 +56,17 @@ def readme_text(
     tables = "\n".join(
         f"| {t.dataset} | `{t.name}` | {counts[t.dataset]:,} |" for t in writers.TABLES
     )
+    scale = size.scale
+    if size.cities > 1:
+        towns = ", ".join(CITIES[: size.cities])
+        province = (
+            f"\n\n규모가 커서 한빛시를 포함해 같은 조직의 시·군 {size.cities}곳({towns})이"
+            " 한 도(道)처럼 함께 들어 있습니다 (한빛시 외에는 부서명 앞에 시·군 이름).\n"
+            f"{size.cities} local governments of the demo city's shape make up this province"
+            " (department names start with the local government's name, 한빛시's excepted)."
+        )
+    else:
+        province = ""
     rules = "\n".join(
         f"| `{rule}` | {RULE_TITLES.get(rule, '')} | {n} |" for rule, n in planted.items()
     )
@@ -63,7 +76,7 @@ def readme_text(
 합성 데이터이며, 같은 seed와 scale이면 항상 같은 파일이 만들어집니다 (seed {seed}, scale {scale:g}).
 
 A synthetic Korean city, 한빛시, for the year 2025: what the city's systems would hand over to
-naebu. No real person or firm. Same seed and scale, same bytes (seed {seed}, scale {scale:g}).
+naebu. No real person or firm. Same seed and scale, same bytes (seed {seed}, scale {scale:g}).{province}
 
 ## 파일 / Files
 - `city.sqlite` - e-호조·새올·인사 시스템을 흉내 낸 원천 테이블 (source tables, source column
