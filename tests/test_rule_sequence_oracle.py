@@ -10,7 +10,18 @@ from pathlib import Path
 import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sequence_helpers import BASE, PROCEEDS, VARIANTS, compiled, keys, load, oracle, typed, variant
+from sequence_helpers import (
+    BASE,
+    NOW,
+    PROCEEDS,
+    VARIANTS,
+    compiled,
+    keys,
+    load,
+    oracle,
+    typed,
+    variant,
+)
 
 from engine import durable_adapter
 from engine.registry import EvalContext
@@ -112,7 +123,12 @@ def test_four_threads_get_the_same_findings(tmp_path: Path) -> None:
         ],
     )  # fmt: skip
     frames = {"property_sales": sales, "receipts": receipts}
-    expected = keys(rule, frames)
+    assert rule.decider == "durable"  # complete: the threads all go through durable_rules
+
+    def found() -> list[str]:
+        return sorted(f.record_key for f in rule.evaluate(frames, EvalContext(now=NOW)))
+
+    expected = keys(rule, frames)  # every way agrees, once
     assert 0 < len(expected) < n
     results: list[list[str]] = []
     errors: list[BaseException] = []
@@ -120,7 +136,7 @@ def test_four_threads_get_the_same_findings(tmp_path: Path) -> None:
     def work() -> None:
         try:
             for _ in range(3):
-                results.append(keys(rule, frames))
+                results.append(found())
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
