@@ -159,6 +159,24 @@ class SqlConnector(Connector):
         keys = list(result.keys())
         wm_index = keys.index(wm_col.name) if wm_col is not None else -1
         key_index = keys.index(key_col.name) if key_col is not None else -1
+        cursor = result.cursor  # kept: SQLAlchemy lets go of it when a fetch fails
+        try:
+            yield from self._batches(result, chunk, keys, wm_index, key_index, label, watermark)
+        except SQLAlchemyError:
+            _forget_stream(cursor)
+            raise
+
+    def _batches(
+        self,
+        result: sa.CursorResult[Any],
+        chunk: int,
+        keys: list[str],
+        wm_index: int,
+        key_index: int,
+        label: str,
+        watermark: str | None,
+    ) -> Iterator[Batch]:
+        """One batch per chunk of the streamed ``result``; at least one (possibly empty)."""
         seen = 0
         for part in result.partitions(chunk):
             rows = [tuple(r) for r in part]
@@ -311,3 +329,15 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "(unparsable URL)"
+
+
+def _forget_stream(cursor: Any) -> None:
+    """Drop a streamed result whose connection died mid-read.
+
+    PyMySQL would otherwise try to finish the unbuffered result on the dead connection when
+    the cursor is collected, and print "Exception ignored" tracebacks to stderr after the
+    source error was already reported in one line. There is nothing left to finish.
+    """
+    raw = getattr(cursor, "_result", None)
+    if raw is not None and getattr(raw, "unbuffered_active", False):
+        raw.unbuffered_active = False
