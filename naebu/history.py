@@ -14,7 +14,7 @@ midnight. :func:`load` gives back frames in exactly the dtypes the connectors pr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,8 +40,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.type_api import TypeEngine
 
@@ -89,60 +87,116 @@ rule_state = Table(
 )
 
 
-def _python_rows(
-    frame: pd.DataFrame, dataset: datasets.Dataset, run_id: int
-) -> Iterator[dict[str, Any]]:
-    """Frame rows as dicts of plain Python values, NULL for every kind of missing."""
-    converted: dict[str, list[Any]] = {}
-    for c in dataset.columns:
-        s = frame[c.name]
-        if c.type == "time":
-            values = (s.dt.total_seconds() if len(s) else s).astype("float64").to_numpy()
-            converted[c.name] = [None if np.isnan(v) else float(v) for v in values]
-        elif c.type == "date":
-            converted[c.name] = [None if pd.isna(v) else v.date() for v in s]
-        elif c.type == "datetime":
-            converted[c.name] = [None if pd.isna(v) else v.to_pydatetime() for v in s]
-        elif c.type == "number":
-            converted[c.name] = [None if pd.isna(v) else float(v) for v in s]
-        elif c.type == "int":
-            converted[c.name] = [None if pd.isna(v) else int(v) for v in s]
-        elif c.type == "bool":
-            converted[c.name] = [None if pd.isna(v) else bool(v) for v in s]
-        else:
-            converted[c.name] = [None if pd.isna(v) else str(v) for v in s]
-    names = list(converted)
-    for values in zip(*(converted[n] for n in names), strict=True):
-        row = dict(zip(names, values, strict=True))
-        row[RUN_COLUMN] = run_id
-        yield row
+def _sqlite_text(values: pd.Series, fmt: str) -> np.ndarray:
+    """Dates as the text SQLAlchemy's SQLite types store (so bound comparisons still work)."""
+    return values.dt.strftime(fmt).to_numpy(dtype=object, na_value=None)
+
+
+def _column_values(s: pd.Series, kind: str, dialect: str) -> np.ndarray:
+    """One canonical column as an object array of values the DB-API driver binds as they are,
+    ``None`` for every kind of missing. Vectorized: the record history is written on the hot
+    path of every run, a million rows at a time on a first run."""
+    if kind == "time":
+        seconds = (s.dt.total_seconds() if len(s) else s).astype("float64")
+        return seconds.astype(object).where(seconds.notna(), None).to_numpy()
+    if kind in ("date", "datetime"):
+        stamps = pd.to_datetime(s, errors="coerce")
+        if dialect == "sqlite":
+            return _sqlite_text(stamps, "%Y-%m-%d" if kind == "date" else _SQLITE_DATETIME)
+        if kind == "date":
+            return np.array([None if pd.isna(v) else v.date() for v in stamps], dtype=object)
+        return stamps.astype(object).where(stamps.notna(), None).to_numpy()
+    if kind == "number":
+        numbers = pd.to_numeric(s, errors="coerce").astype("float64")
+        return numbers.astype(object).where(numbers.notna(), None).to_numpy()
+    if kind == "int":
+        return s.astype("Int64").to_numpy(dtype=object, na_value=None)
+    if kind == "bool":
+        flags = s.astype("boolean")
+        if dialect == "sqlite":
+            return flags.astype("Int64").to_numpy(dtype=object, na_value=None)
+        return flags.to_numpy(dtype=object, na_value=None)
+    return s.astype("string").to_numpy(dtype=object, na_value=None)
+
+
+#: SQLAlchemy's storage format for DateTime on SQLite.
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _row_tuples(
+    frame: pd.DataFrame, dataset: datasets.Dataset, run_id: int, dialect: str
+) -> list[tuple[Any, ...]]:
+    """The frame's rows as tuples in :func:`_column_order`, run id last."""
+    columns = [_column_values(frame[c.name], c.type, dialect) for c in dataset.columns]
+    columns.append(np.full(len(frame), run_id, dtype=object))
+    return list(zip(*columns, strict=True))
+
+
+def _column_order(dataset: datasets.Dataset) -> list[str]:
+    return [*dataset.column_names, RUN_COLUMN]
 
 
 def store_records(conn: Connection, dataset_name: str, frame: pd.DataFrame, run_id: int) -> int:
     """Upsert a batch of canonical records; returns how many were written.
 
-    The last record of a key within the batch wins, as it would at the source.
+    The last record of a key within the batch wins, as it would at the source. SQLite and
+    PostgreSQL get one ``INSERT ... ON CONFLICT DO UPDATE`` executed with the driver's
+    ``executemany`` (``execute_values`` on psycopg2); other databases replace by key.
     """
     if frame.empty:
         return 0
     dataset = datasets.get(dataset_name)
     table = TABLES[dataset_name]
     frame = frame.drop_duplicates(subset=[dataset.key], keep="last")
-    rows = list(_python_rows(frame, dataset, run_id))
     dialect = conn.dialect.name
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        chunk = rows[start : start + _INSERT_CHUNK]
-        if dialect in ("sqlite", "postgresql"):
-            ins = (sqlite_insert if dialect == "sqlite" else pg_insert)(table)
-            update = {c.name: ins.excluded[c.name] for c in table.columns if c.name != dataset.key}
-            conn.execute(
-                ins.on_conflict_do_update(index_elements=[dataset.key], set_=update), chunk
-            )
-        else:  # portable fallback: replace by key
+    rows = _row_tuples(frame, dataset, run_id, dialect)
+    names = _column_order(dataset)
+    if dialect == "sqlite":
+        _upsert_sqlite(conn, table.name, names, dataset.key, rows)
+    elif dialect == "postgresql" and conn.dialect.driver == "psycopg2":
+        _upsert_psycopg2(conn, table.name, names, dataset.key, rows)
+    else:  # portable: replace by key
+        dicts = [dict(zip(names, row, strict=True)) for row in rows]
+        for start in range(0, len(dicts), _INSERT_CHUNK):
+            chunk = dicts[start : start + _INSERT_CHUNK]
             keys = [r[dataset.key] for r in chunk]
             conn.execute(delete(table).where(table.c[dataset.key].in_(keys)))
             conn.execute(insert(table), chunk)
     return len(rows)
+
+
+def _upsert_sql(table: str, names: list[str], key: str, placeholders: str) -> str:
+    quoted = ", ".join(f'"{n}"' for n in names)
+    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n != key)
+    return (
+        f'INSERT INTO "{table}" ({quoted}) VALUES {placeholders} '
+        f'ON CONFLICT ("{key}") DO UPDATE SET {updates}'
+    )
+
+
+def _upsert_sqlite(
+    conn: Connection, table: str, names: list[str], key: str, rows: list[tuple[Any, ...]]
+) -> None:
+    sql = _upsert_sql(table, names, key, "(" + ", ".join("?" * len(names)) + ")")
+    # The driver's own executemany: one prepared statement, no per-row SQLAlchemy work.
+    conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+
+
+def _upsert_psycopg2(
+    conn: Connection, table: str, names: list[str], key: str, rows: list[tuple[Any, ...]]
+) -> None:
+    from psycopg2.extras import execute_values
+
+    sql = _upsert_sql(table, names, key, "%s")
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        execute_values(cursor, sql, rows, page_size=_PG_PAGE)
+    finally:
+        cursor.close()
+
+
+#: Rows per multi-row INSERT on PostgreSQL.
+_PG_PAGE = 5_000
 
 
 def load(
@@ -174,32 +228,62 @@ def load(
         if until is not None:
             bounds.append(t <= (until.date() if as_date else until))
         query = query.where(or_(t.is_(None), and_(*bounds)))
-    rows = conn.execute(query).all()
-    raw = pd.DataFrame.from_records(rows, columns=dataset.column_names)
-    return to_canonical(raw, dataset)
+    # Fetch the driver's tuples, not SQLAlchemy rows: per-value result processing costs more
+    # than the query on a large history. to_canonical types the raw values column by column.
+    result = conn.execute(query)
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in dataset.column_names]
+    raw = {name: columns[i] for i, name in enumerate(dataset.column_names)}
+    return _typed(raw, len(rows), dataset)
 
 
 def to_canonical(raw: pd.DataFrame, dataset: datasets.Dataset) -> pd.DataFrame:
     """Database values back into the dtypes :func:`connectors.coerce.coerce` produces."""
-    out: dict[str, pd.Series] = {}
+    columns = {c: tuple(raw[c]) for c in raw.columns}
+    return _typed(columns, len(raw), dataset)
+
+
+def _typed(
+    raw: Mapping[str, Sequence[Any]], length: int, dataset: datasets.Dataset
+) -> pd.DataFrame:
+    out: dict[str, Any] = {}
     for c in dataset.columns:
-        s = raw[c.name] if c.name in raw else pd.Series([None] * len(raw), dtype="object")
+        values = raw.get(c.name)
+        if values is None:
+            values = (None,) * length
         if c.type == "str":
-            out[c.name] = s.astype("string")
+            out[c.name] = pd.array(np.array(values, dtype=object) if length else [], dtype="string")
         elif c.type == "int":
-            out[c.name] = pd.to_numeric(s, errors="coerce").astype("Int64")
+            out[c.name] = pd.to_numeric(_objects(values), errors="coerce").astype("Int64")
         elif c.type == "number":
-            out[c.name] = pd.to_numeric(s, errors="coerce").astype("float64")
+            out[c.name] = pd.to_numeric(_objects(values), errors="coerce").astype("float64")
         elif c.type in ("date", "datetime"):
-            values = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
-            out[c.name] = values.dt.normalize() if c.type == "date" else values
+            stamps = _datetimes(values)
+            out[c.name] = stamps.normalize() if c.type == "date" else stamps
         elif c.type == "time":
-            out[c.name] = pd.to_timedelta(pd.to_numeric(s, errors="coerce"), unit="s").astype(
-                "timedelta64[ns]"
-            )
+            out[c.name] = pd.to_timedelta(
+                pd.to_numeric(_objects(values), errors="coerce"), unit="s"
+            ).astype("timedelta64[ns]")
         else:
-            out[c.name] = s.astype("boolean")
-    return pd.DataFrame(out, index=pd.RangeIndex(len(raw)))
+            out[c.name] = pd.Series(_objects(values)).astype("boolean").array
+    return pd.DataFrame(out, index=pd.RangeIndex(length))
+
+
+def _objects(values: Sequence[Any]) -> pd.Series:
+    return pd.Series(np.array(values, dtype=object) if len(values) else [], dtype=object)
+
+
+def _datetimes(values: Sequence[Any]) -> pd.DatetimeIndex:
+    """Dates from the driver: ISO text on SQLite, date/datetime objects elsewhere."""
+    series = _objects(values)
+    present = series.dropna()
+    if present.map(type).eq(str).all():
+        # SQLite text: one ISO parser for '2025-03-01' and '2025-03-01 10:00:00.000000'.
+        stamps = pd.to_datetime(series, errors="coerce", format="ISO8601")
+    else:
+        stamps = pd.to_datetime(series, errors="coerce")
+    return pd.DatetimeIndex(stamps).astype("datetime64[ns]")
 
 
 def new_since(conn: Connection, dataset_name: str, last_run_id: int) -> tuple[int, datetime | None]:
