@@ -17,8 +17,10 @@ is :func:`contribution`, the single definition of the scorecard's counts; :func:
 recomputes the whole table from ``alerts`` with it (the migration that created the table, and
 anyone who loaded alerts by other means), and :func:`computed` lets a test compare.
 
-What depends on the current time (overdue alerts) is not tallied: the scorecard counts it
-from the alerts with an index (``ix_alerts_overdue``).
+What depends on the current time - overdue: open and past the deadline - cannot be kept as
+a count. The tallies keep the open alerts that have a deadline (``open_due``); the scorecard
+subtracts those not yet due, counted from the alerts with an index range (``deadline >=
+now``), which only reaches the alerts raised within the last deadline period.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from naebu.store import alert_tallies, alerts
 
 #: The counted columns of ``alert_tallies``, in order.
-COUNTS = ("raised", "answered", "on_time", "false_positive", "repeats")
+COUNTS = ("raised", "answered", "on_time", "false_positive", "repeats", "open_due")
+#: The statuses an official still has to answer: :data:`alerts.lifecycle.OPEN` (which imports
+#: this module, so it cannot be imported here; a test checks that they are equal).
+OPEN = ("raised", "acknowledged", "rejected")
 #: The columns of an alert that :func:`contribution` reads.
 COLUMNS = (
     "department",
@@ -75,6 +80,7 @@ def contribution(row: Mapping[Any, Any] | None) -> tuple[Key, tuple[int, ...]] |
         int(on_time),
         int(answered_at is not None and row.get("last_answer") == "false_positive"),
         int(row.get("reopened_from") is not None),
+        int(row["status"] in OPEN and deadline is not None),
     )
     return month_key(row), counts
 

@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -212,7 +213,9 @@ def run(n_alerts: int, n_requests: int, url: str | None, out: Path) -> dict[str,
     build_s = time.perf_counter() - started
     config = load_config(folder / "config.toml")
     app = create_app(config, engine, WebSettings())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", proxy_headers=False)
+    )
     sock_holder: dict[str, int] = {}
     import socket
 
@@ -249,6 +252,7 @@ def run(n_alerts: int, n_requests: int, url: str | None, out: Path) -> dict[str,
         server.should_exit = True
         thread.join(timeout=20)
         engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)  # the config and a SQLite store
     worst = max(f["p95_ms"] for f in figures.values())
     worst_list = max(f["p95_ms"] for name, f in figures.items() if " /alerts" in name)
     worst_card = max(f["p95_ms"] for name, f in figures.items() if " /scorecard" in name)

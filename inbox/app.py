@@ -10,6 +10,7 @@ Database work runs in Starlette's thread pool (the store is synchronous SQLAlche
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -148,10 +149,11 @@ class Inbox:
 
     def set_session_cookie(self, response: Response, token: str) -> None:
         """The session cookie: HttpOnly, SameSite=Lax, Secure when configured."""
+        # The cookie lives as long as a session may; the store ends it earlier when idle.
         response.set_cookie(
             SESSION_COOKIE,
             token,
-            max_age=self.settings.session_hours * 3600,
+            max_age=self.settings.session_max_hours * 3600,
             httponly=True,
             samesite="lax",
             secure=self.settings.secure_cookies,
@@ -162,10 +164,35 @@ class Inbox:
         name = self.settings.trusted_user_header
         if not name or request.client is None:
             return None
-        if request.client.host not in self.settings.trusted_proxies:
+        if not self.settings.is_trusted_proxy(request.client.host):
             return None  # anyone could send the header: only the proxy's is believed
         value = request.headers.get(name, "").strip()
         return value or None
+
+    def client_address(self, request: Request) -> str:
+        """The client's address: the peer's, or - when ``client_address_header`` is set and
+        the peer is a trusted proxy - the one the proxies passed on.
+
+        ``X-Forwarded-For`` lists the addresses each proxy saw, the client's first; anyone
+        can put anything at its start, so it is read from the right, skipping the trusted
+        proxies: the first address that is not one is the client (the last hop a trusted
+        proxy vouches for). An entry that is not an IP address ends the walk there.
+        """
+        peer = request.client.host if request.client else "-"
+        name = self.settings.client_address_header
+        if not name or not self.settings.is_trusted_proxy(peer):
+            return peer
+        hops = [h.strip() for v in request.headers.getlist(name) for h in v.split(",")]
+        client = peer
+        for hop in reversed([h for h in hops if h]):
+            try:
+                hop = str(ipaddress.ip_address(hop))
+            except ValueError:
+                break  # garbage (or a port, a "unknown"): believe nothing before it
+            client = hop
+            if not self.settings.is_trusted_proxy(hop):
+                break
+        return client
 
     def begin(self, request: Request) -> Ctx | Response:
         """The signed-in viewer of ``request``, or the response to send instead (login)."""
@@ -173,7 +200,7 @@ class Inbox:
         token = request.cookies.get(SESSION_COOKIE)
         new_cookie = None
         with self.engine.begin() as conn:
-            session = auth.find_session(conn, token, now=now)
+            session = auth.find_session(conn, token, now=now, settings=self.settings)
             header_user = self._header_user(request)
             if header_user and (session is None or session.employee_id != header_user):
                 # The proxy vouches for this user: open a session of theirs (for CSRF).
@@ -238,7 +265,7 @@ class Inbox:
             return self._login_page(request, "csrf", status=403)
         user = str(form.get("employee_id") or "")
         password = str(form.get("password") or "")
-        address = request.client.host if request.client else "-"
+        address = self.client_address(request)
         now = self.clock()
         with self.engine.begin() as conn:
             result = auth.check_login(conn, user, password, address, self.settings, now=now)

@@ -5,7 +5,9 @@
   argon2id (argon2-cffi's defaults); a hash made with older parameters is re-hashed at the
   next successful login.
 - Sessions are opaque and server-side: the cookie carries 32 random bytes, the store keeps
-  their sha256, the official, a CSRF token and an expiry. Signing out deletes the row.
+  their sha256, the official, a CSRF token and an expiry. The expiry slides: a request moves
+  it to ``session_hours`` later, never past ``session_max_hours`` after signing in. Signing
+  out deletes the row.
 - Every POST must carry the session's CSRF token (compared in constant time). The login form,
   which has no session yet, uses a double-submit cookie instead.
 - Rate limiting counts failed attempts in the store (``web_login_attempts``), so it holds
@@ -239,14 +241,32 @@ def open_session(
             method=method,
             created_at=now,
             last_seen_at=now,
-            expires_at=now + timedelta(hours=settings.session_hours),
+            expires_at=_expiry(now, now, settings),
         )
     )
     return token
 
 
-def find_session(conn: Connection, token: str | None, *, now: datetime) -> Session | None:
-    """The live session of cookie ``token`` (None when absent, unknown or expired)."""
+#: A session's expiry is written again only when a request comes this long after the last
+#: write: a page view does not cost a write each time, and the idle limit moves by minutes.
+SLIDE_EVERY = timedelta(minutes=1)
+
+
+def _expiry(created_at: datetime, now: datetime, settings: WebSettings) -> datetime:
+    return min(
+        now + timedelta(hours=settings.session_hours),
+        created_at + timedelta(hours=settings.session_max_hours),
+    )
+
+
+def find_session(
+    conn: Connection, token: str | None, *, now: datetime, settings: WebSettings | None = None
+) -> Session | None:
+    """The live session of cookie ``token`` (None when absent, unknown or expired).
+
+    With ``settings``, the request counts as activity: the session's expiry slides to
+    ``session_hours`` from ``now``, capped at ``session_max_hours`` after it was opened.
+    """
     if not token:
         return None
     row = conn.execute(
@@ -254,6 +274,12 @@ def find_session(conn: Connection, token: str | None, *, now: datetime) -> Sessi
     ).first()
     if row is None or row.expires_at <= now:
         return None
+    if settings is not None and now - row.last_seen_at >= SLIDE_EVERY:
+        conn.execute(
+            update(web_sessions)
+            .where(web_sessions.c.token_hash == row.token_hash)
+            .values(last_seen_at=now, expires_at=_expiry(row.created_at, now, settings))
+        )
     return Session(row.employee_id, row.csrf_token, row.method)
 
 

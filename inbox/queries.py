@@ -238,36 +238,42 @@ def scorecard(
     Raised, answered, on time, 오탐 and repeats come from ``alert_tallies`` (a row per
     department and month, kept exact by every write to the alerts: :mod:`alerts.tallies`),
     so they cost a few hundred rows whatever the number of alerts. Overdue depends on the
-    time of asking: it is counted from the open alerts past their deadline, with an index
-    (``ix_alerts_overdue``). Nothing is cached: every request reads the store as it is.
+    time of asking: it is the tallied open alerts with a deadline less those not yet due,
+    counted with an index range that reaches only alerts raised within the last deadline
+    period. Nothing is cached: every request reads the store as it is.
     """
     months = last_months(now)
     since = month_start(months[0])
     t = alert_tallies.c
     tally = select(alert_tallies).where(t.month >= months[0])
-    if not viewer.sees_all:
-        tally = tally.where(t.department == (viewer.official.department or ""))
-    elif department:
-        tally = tally.where(t.department == department)
+    scope = _scope(viewer, department)
+    if scope is not None:
+        tally = tally.where(t.department == scope)
     scores: dict[str, DepartmentScore] = {}
     raised = [0] * len(months)
     in_time = [0] * len(months)
     index = {m: i for i, m in enumerate(months)}
+
+    def score(dept: str | None) -> DepartmentScore:
+        name = dept or "-"
+        return scores.setdefault(name, DepartmentScore(name))
+
     for r in conn.execute(tally):
-        name = r.department or "-"
-        s = scores.setdefault(name, DepartmentScore(name))
+        s = score(r.department)
         s.raised += int(r.raised)
         s.answered += int(r.answered)
         s.on_time += int(r.on_time)
         s.false_positive += int(r.false_positive)
         s.repeats += int(r.repeats)
+        s.overdue += int(r.open_due)
         # A month after the last one (a clock set back) counts in the last, as it is newest.
         i = index.get(r.month, len(months) - 1)
         raised[i] += int(r.raised)
         in_time[i] += int(r.on_time)
-    for dept, n in conn.execute(_overdue(viewer, department, since=since, now=now)):
-        name = dept or "-"
-        scores.setdefault(name, DepartmentScore(name)).overdue += int(n)
+    # Counted here, not with GROUP BY: grouping makes SQLite prefer an index in department
+    # order and read every alert, where the deadline range reads only those not yet due.
+    for (dept,) in conn.execute(_not_yet_due(scope, since=since, now=now)):
+        score(dept).overdue -= 1
     return Scorecard(
         since=since,
         departments=sorted(scores.values(), key=lambda s: (-(s.on_time_rate or 0), s.department)),
@@ -277,20 +283,27 @@ def scorecard(
     )
 
 
-def _overdue(viewer: Viewer, department: str, *, since: datetime, now: datetime) -> Any:
-    """Open alerts raised since ``since`` whose deadline has passed, per department."""
+def _scope(viewer: Viewer, department: str) -> str | None:
+    """The one department the scorecard is about ("" for alerts without one), or None: all."""
+    if not viewer.sees_all:
+        return viewer.official.department or ""
+    return department or None
+
+
+def _not_yet_due(scope: str | None, *, since: datetime, now: datetime) -> Any:
+    """The department of each open alert raised since ``since`` whose deadline has not
+    passed."""
     c = alerts.c
     conds: list[ColumnElement[bool]] = [
         c.status.in_(OPEN),
-        c.deadline < now,
+        c.deadline >= now,
         c.created_at >= since,
     ]
-    scope = department if viewer.sees_all else (viewer.official.department or "")
     if scope:
         conds.append(c.department == scope)
-    elif not viewer.sees_all:  # an official without a department: alerts without one
+    elif scope == "":  # an official without a department: the alerts without one
         conds.append(or_(c.department.is_(None), c.department == ""))
-    return select(c.department, func.count()).where(*conds).group_by(c.department)
+    return select(c.department).where(*conds)
 
 
 # -- rule statistics ---------------------------------------------------------------------------
@@ -354,6 +367,8 @@ def rule_stats(conn: Connection, *, now: datetime) -> tuple[list[str], dict[str,
 
 
 def departments(conn: Connection) -> list[str]:
-    """Every department that has alerts (the filter's choices)."""
-    q = select(alerts.c.department).where(alerts.c.department.is_not(None)).distinct()
+    """Every department that has alerts, suppressed ones aside (the filter's choices), from the
+    tallies: a few hundred rows rather than every alert."""
+    t = alert_tallies.c
+    q = select(t.department).where(t.department != "", t.raised > 0).distinct()
     return sorted(r.department for r in conn.execute(q))

@@ -88,6 +88,7 @@ alert_tallies = Table(
     Column("on_time", Integer, nullable=False, default=0),  # answered_at <= deadline
     Column("false_positive", Integer, nullable=False, default=0),  # answered, as 오탐
     Column("repeats", Integer, nullable=False, default=0),  # reopened_from set
+    Column("open_due", Integer, nullable=False, default=0),  # open, with a deadline
 )
 
 outbox = Table(

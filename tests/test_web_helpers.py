@@ -112,7 +112,16 @@ def live_server(
     app = create_app(config, engine, settings or WebSettings(), clock=clock)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        # As naebu serve runs it: uvicorn's own X-Forwarded-For handling off (the inbox's
+        # [web] client_address_header decides).
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            proxy_headers=False,
+        )  # fmt: skip
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -136,10 +145,18 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
-def login(client: httpx.Client, employee_id: str, password: str = PASSWORD) -> httpx.Response:
-    """Sign in through the login form, as a browser does (CSRF cookie and field)."""
-    page = client.get("/login")
+def login(
+    client: httpx.Client,
+    employee_id: str,
+    password: str = PASSWORD,
+    *,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """Sign in through the login form, as a browser does (CSRF cookie and field); ``headers``
+    go with both requests (what a reverse proxy adds)."""
+    page = client.get("/login", headers=headers)
     return client.post(
         "/login",
         data={"employee_id": employee_id, "password": password, "csrf": csrf_of(page.text)},
+        headers=headers,
     )

@@ -1,7 +1,8 @@
 """`naebu serve`: the web inbox (경보함) for officials and the audit office.
 
 Binds 127.0.0.1 by default: put a reverse proxy with TLS in front to reach it from other
-machines (docs/web.md). Exit codes: 0 stopped cleanly; 1 the config or ``web.toml`` has a
+machines (docs/web.md). The settings are the ``[web]`` table of the config (see
+:mod:`inbox.settings`). Exit codes: 0 stopped cleanly; 1 the config or its ``[web]`` has a
 problem, or the store cannot be opened.
 """
 
@@ -24,7 +25,7 @@ from naebu.problems import ProblemsError
     "--web-config",
     "web_config",
     type=click.Path(dir_okay=False),
-    help="the [web] settings (default: web.toml beside the config, when it exists)",
+    help="a file with the [web] settings (default: [web] of the config; else web.toml beside it)",
 )
 @with_config
 def serve(config: Config, host: str, port: int, web_config: str | None) -> None:
@@ -32,13 +33,10 @@ def serve(config: Config, host: str, port: int, web_config: str | None) -> None:
     import uvicorn
 
     from inbox.app import create_app
-    from inbox.settings import load_web_settings
+    from inbox.settings import settings_for_config
 
-    path = Path(web_config) if web_config else config.base_dir / "web.toml"
-    if web_config and not path.exists():
-        raise UserError(f"{path}: web settings file not found")
     try:
-        settings = load_web_settings(path)
+        settings = settings_for_config(config.path, Path(web_config) if web_config else None)
     except ProblemsError as exc:
         raise UserError(exc.problems) from None
     try:
@@ -50,6 +48,8 @@ def serve(config: Config, host: str, port: int, web_config: str | None) -> None:
     app = create_app(config, engine, settings)
     click.echo(f"naebu inbox on http://{host}:{port}/ (store {safe_url(config.store_url)})")
     try:
+        # uvicorn's own proxy-header handling stays off: the inbox decides which proxies to
+        # believe ([web] trusted_proxies, client_address_header).
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         engine.dispose()

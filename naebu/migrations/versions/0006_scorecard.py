@@ -51,6 +51,7 @@ def upgrade() -> None:
             sa.Column("on_time", sa.Integer(), nullable=False),
             sa.Column("false_positive", sa.Integer(), nullable=False),
             sa.Column("repeats", sa.Integer(), nullable=False),
+            sa.Column("open_due", sa.Integer(), nullable=False),
             sa.PrimaryKeyConstraint("department", "month"),
         )
     indexes = {i["name"] for i in inspector.get_indexes("alerts")}
