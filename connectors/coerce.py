@@ -49,6 +49,7 @@ import pandas as pd
 
 from connectors.base import ColumnSpec, QuarantinedRow, SourceError, column_parts, json_safe
 from naebu.datasets import Column, Dataset
+from naebu.dtypes import text_array
 from naebu.problems import did_you_mean
 
 _BOOL_TRUE = ("y", "yes", "1", "1.0", "true", "t", "o", "예", "네", "참")
@@ -267,7 +268,7 @@ def _text(values: pd.Series) -> pd.Series:
             text = values.str.normalize("NFKC").str.strip()
             out[present] = text.to_numpy(dtype=object)[present]
     out[out == ""] = None
-    return pd.Series(out, dtype="string")
+    return pd.Series(text_array(out))
 
 
 def _show(value: Any) -> str:

@@ -44,6 +44,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.type_api import TypeEngine
 
 from naebu import datasets
+from naebu.dtypes import text_array
 from naebu.store import metadata
 
 RUN_COLUMN = "_run_id"
@@ -253,7 +254,7 @@ def _typed(
         if values is None:
             values = (None,) * length
         if c.type == "str":
-            out[c.name] = pd.array(np.array(values, dtype=object) if length else [], dtype="string")
+            out[c.name] = text_array(values)
         elif c.type == "int":
             out[c.name] = pd.to_numeric(_objects(values), errors="coerce").astype("Int64")
         elif c.type == "number":

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .functions import TEXT, _korean_holidays, register
+from .functions import TEXT, _korean_holidays, per_distinct, register
 from .kinds import TEMPORAL
 from .values import boolean, nulls
 
@@ -83,6 +83,7 @@ def _week(x: pd.Series) -> pd.Series:
 
 
 @register("normalize", [TEXT], "str")
+@per_distinct
 def _normalize(x: pd.Series) -> pd.Series:
     """The text in Unicode NFKC form (full-width ＡＢＣ１２３ -> ABC123, ㈜ -> (주)), trimmed,
     with runs of whitespace inside collapsed to one space: compare names written differently."""
@@ -121,6 +122,7 @@ def _check_matches(fixed: Sequence[Any]) -> str | None:
 
 
 @register("extract_number", [TEXT, TEXT], "number", constant=[1], check=_check_extract)
+@per_distinct
 def _extract_number(text: pd.Series, pattern: str) -> pd.Series:
     """The number captured by the pattern's one group (...), or null when the text does not match:
     extract_number(purpose, "(\\\\d+)\\\\s*명") gives 3 for "행정팀장 등 3명". Thousands separators
@@ -132,6 +134,7 @@ def _extract_number(text: pd.Series, pattern: str) -> pd.Series:
 
 
 @register("matches", [TEXT, TEXT], "bool", constant=[1], check=_check_matches)
+@per_distinct
 def _matches(text: pd.Series, pattern: str) -> pd.Series:
     """Whether the regular expression occurs anywhere in the text (anchor it with ^ and $ to
     match the whole text): matches(merchant_name, "노래(연습장|방)"). Fixed pattern, at most
