@@ -8,6 +8,9 @@ its ``watermark`` and ``files`` in the source's :class:`SourceState`, so the nex
 after it. A batch that is not committed (the run crashed) is simply read again next time; alerts
 are idempotent by fingerprint, so reading a row twice is harmless, while losing one is not.
 
+Within one batch a key is one record: when a source repeats a key, the last row read is kept
+(:func:`keep_last`), as the record history does.
+
 Errors that concern the whole source (a mapped column the source does not have, a table that
 does not exist, a database that cannot be reached) raise :class:`SourceError`: one line naming
 the source, so the pipeline can report it and go on with the other sources.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import decimal
+import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,6 +33,8 @@ import pandas as pd
 from naebu.config import SourceConfig
 from naebu.datasets import DATASETS
 from naebu.problems import Problem, did_you_mean
+
+log = logging.getLogger(__name__)
 
 #: A column mapping value: one source column, or several whose parts are joined (see coerce).
 ColumnSpec = str | Sequence[str]
@@ -161,6 +167,32 @@ class Connector(ABC):
     def problem(self, message: str, hint: str | None = None) -> SourceError:
         """A :class:`SourceError` about this source (to be raised)."""
         return SourceError(self.source.name, message, hint)
+
+
+def keep_last(frame: pd.DataFrame, key: str, source: str, where: str) -> pd.DataFrame:
+    """``frame`` with one row per ``key`` value: the last one read.
+
+    A source may hold a record twice in one pull (a change-log table, a file that repeats a
+    row with a corrected amount). The record history keeps the last version of a key
+    (``naebu.history.store_records``); the rules judge the batch itself, so it is cut the same
+    way here: the rules, the stored record and its alert all see the last version, and a key
+    gives one finding, not two. ``rows_read`` still counts every row; a log line says how many
+    were superseded. Rows without a key are left as they are (coerce quarantines them).
+    """
+    if frame.empty or key not in frame.columns:
+        return frame
+    superseded = frame[key].notna() & frame.duplicated(subset=[key], keep="last")
+    count = int(superseded.sum())
+    if not count:
+        return frame
+    log.info(
+        "source %s: %s: %d row(s) repeat the key of a later row in the same batch: "
+        "the last one is kept",
+        source,
+        where,
+        count,
+    )
+    return frame[~superseded.to_numpy()].reset_index(drop=True)
 
 
 def column_parts(spec: Any) -> list[str]:

@@ -61,9 +61,11 @@ from connectors.base import (
     Connector,
     FileTaken,
     QuarantinedRow,
+    SourceError,
     SourceState,
     check_int,
     check_str,
+    keep_last,
 )
 from connectors.coerce import coerce, empty_frame, resolve_columns
 from connectors.registry import register
@@ -240,7 +242,13 @@ class FilesConnector(Connector):
         keyless = key not in self.source.columns and key not in header
         if keyless:
             defaults[key] = locations
-        resolve_columns(header, self.dataset, self.source.columns, defaults, self.source.name)
+        try:
+            resolve_columns(header, self.dataset, self.source.columns, defaults, self.source.name)
+        except SourceError as exc:
+            # Name the file: the folder's earlier files had the columns (schemas drift).
+            raise SourceError(
+                exc.source, f"{name}: {exc.message}; the file is not taken until fixed", exc.hint
+            ) from None
         frame, quarantined = coerce(
             pd.DataFrame(cells, columns=header, dtype=object),
             self.dataset,
@@ -252,6 +260,8 @@ class FilesConnector(Connector):
         )
         if keyless and self.option("key") == "content":
             frame = self._content_keys(name, frame)
+        elif not keyless:  # line keys are unique; a mapped key column may repeat
+            frame = keep_last(frame, key, self.source.name, name)
         quarantined = sorted(refused + quarantined, key=lambda q: _line_of(q.location))
         return Batch(
             self.source.name,

@@ -37,7 +37,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 
-from connectors.base import Batch, Connector, SourceError, SourceState, check_int, check_str
+from connectors.base import (
+    Batch,
+    Connector,
+    SourceError,
+    SourceState,
+    check_int,
+    check_str,
+    keep_last,
+)
 from connectors.coerce import coerce, empty_frame, resolve_columns
 from connectors.registry import register
 from naebu.config import SourceConfig
@@ -196,6 +204,7 @@ class SqlConnector(Connector):
                 _Locations(label, rows, keys, key_index, seen),
                 source=self.source.name,
             )
+            frame = keep_last(frame, self.dataset.key, self.source.name, label)
             seen += len(rows)
             yield Batch(
                 self.source.name, self.dataset.name, frame, quarantined, len(rows), watermark
