@@ -9,6 +9,7 @@ by ``naebu demo`` (a subprocess, as a user runs it) and, after a run, the store 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 import subprocess
 import sys
@@ -35,6 +36,8 @@ class City:
     #: How it was made: ``{"scale": 10}`` or ``{"profile": "province"}``.
     spec: dict[str, object]
     generate_seconds: float
+    #: The folder (in ``workdir``) of this config's store and outbox file.
+    var: str = "var"
 
     @property
     def demo_dir(self) -> Path:
@@ -44,7 +47,13 @@ class City:
     @property
     def store_path(self) -> Path:
         """The SQLite store a run writes (``var/naebu.sqlite``, as the shipped config says)."""
-        return self.workdir / "var" / "naebu.sqlite"
+        return self.workdir / self.var / "naebu.sqlite"
+
+    def with_store(self, var: str) -> City:
+        """The same city and sources, with a config of its own whose store (and outbox file)
+        live in ``workdir/var``: a second, fresh store."""
+        path = write_config(self.workdir, var=var)
+        return dataclasses.replace(self, config_path=path, var=var)
 
     def config(self) -> Config:
         """The work folder's configuration, loaded and checked."""
@@ -56,14 +65,21 @@ class City:
             return {(r["rule_id"], r["dataset"], r["record_key"]) for r in csv.DictReader(f)}
 
 
-def write_config(workdir: Path) -> Path:
-    """Copy the shipped ``config.toml`` into ``workdir``, its rules read from the repository."""
+def write_config(workdir: Path, var: str = "var") -> Path:
+    """Copy the shipped ``config.toml`` into ``workdir``, its rules read from the repository
+    and, for another ``var`` than ``var``, its store and outbox file in that folder (the
+    copy is then named ``config-VAR.toml``)."""
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
     rules = (ROOT / "rules").as_posix()
-    text, n = re.subn(r'(?m)^paths = \["rules"\]', f'paths = ["{rules}"]', text, count=1)
-    if n != 1:
-        raise RuntimeError("config.toml: [rules] paths is no longer 'paths = [\"rules\"]'")
-    path = workdir / "config.toml"
+    edits = [(r'(?m)^paths = \["rules"\]', f'paths = ["{rules}"]')]
+    if var != "var":
+        edits += [(r'(?m)^url = "sqlite:///var/', f'url = "sqlite:///{var}/'),
+                  (r'(?m)^outbox_file = "var/', f'outbox_file = "{var}/')]  # fmt: skip
+    for pattern, value in edits:
+        text, n = re.subn(pattern, value, text, count=1)
+        if n != 1:
+            raise RuntimeError(f"config.toml changed: no line matches {pattern!r}")
+    path = workdir / ("config.toml" if var == "var" else f"config-{var}.toml")
     path.write_text(text, encoding="utf-8")
     return path
 

@@ -1,65 +1,67 @@
-"""New records for the incremental run: a share (1 %) of each incremental source, added as a
-source system would add them.
+"""New records for the incremental run: the city's latest 1 %, held back and then delivered.
 
-For every SQL source with a watermark, a random sample of its well-formed rows is copied with a
-new record key, every date moved by the same number of days so that the copy's event time falls
-in the last week of the data (a new record is a recent one), and a watermark after every row
-already there. For the card drop, the sampled approvals are written as a new CSV file, as the
-card company's next delivery would be. Reference tables (read whole on every run) get nothing.
-The next ``naebu run --once`` then reads only these rows plus what the windows need.
+Made-up copies of records would break what the demo generator guarantees (its labels are
+exact because it controls every duplicate, split and sequence), so the new records are the
+city's own: before a first run, the latest ``fraction`` of each incremental source is taken out
+(SQL sources: the rows with the highest watermark; the card drop: the latest approvals, cut from
+their monthly files); after that run they are put back as a source system would deliver them
+(rows with a newer watermark; a new CSV file in the drop). The second run then reads only these
+rows plus what the windows need, and its store ends up with every record of the city, so every
+label must be an alert. Reference tables (read whole on every run) are left alone.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.engine import make_url
 
 from naebu import datasets
 from naebu.config import Config, SourceConfig
 
-#: How source dates are written when the config gives no format (ISO text).
-ISO_DATE = "%Y-%m-%d"
-ISO_DATETIME = "%Y-%m-%d %H:%M:%S"
-#: Copies fall within this many days before the latest event time of their dataset.
-RECENT_DAYS = 7
+#: Encodings a card CSV is read with, in order (the demo drop mixes both).
+ENCODINGS = ("utf-8-sig", "cp949")
 
 
 @dataclass
-class Added:
-    """What :func:`add_new_records` wrote, per source."""
+class _Held:
+    source: str
+    #: SQL: the table; files: the file the rows go to when delivered.
+    target: str
+    #: SQL: the rows exactly as stored (no type round trip through pandas) and their columns.
+    columns: list[str] = field(default_factory=list)
+    raw: list[tuple[object, ...]] = field(default_factory=list)
+    #: Files: the rows as text.
+    frame: pd.DataFrame | None = None
+    encoding: str = "utf-8-sig"
 
-    rows: dict[str, int] = field(default_factory=dict)
+    def __len__(self) -> int:
+        return len(self.frame) if self.frame is not None else len(self.raw)
+
+
+@dataclass
+class HeldBack:
+    """Rows taken out of the sources, per source, until :func:`deliver`."""
+
+    parts: list[_Held] = field(default_factory=list)
     existing: dict[str, int] = field(default_factory=dict)
 
     @property
+    def rows(self) -> dict[str, int]:
+        """Rows held back per source."""
+        return {p.source: len(p) for p in self.parts}
+
+    @property
     def total(self) -> int:
-        """New rows over all sources."""
-        return sum(self.rows.values())
+        """Rows held back over all sources."""
+        return sum(len(p) for p in self.parts)
 
 
-def add_new_records(config: Config, fraction: float = 0.01, seed: int = 7) -> Added:
-    """Add ``fraction`` new rows to every incremental source of ``config``."""
-    rng = np.random.default_rng(seed)
-    added = Added()
-    for source in config.sources.values():
-        dataset = datasets.get(source.dataset)
-        if not source.enabled or dataset.reference:
-            continue
-        if source.kind == "sql" and source.options.get("watermark"):
-            n, existing = _add_sql(source, fraction, rng)
-        elif source.kind == "files":
-            n, existing = _add_file(source, fraction, rng)
-        else:
-            continue
-        added.rows[source.name] = n
-        added.existing[source.name] = existing
-    return added
+def _count(total: int, fraction: float) -> int:
+    return min(total, max(1, int(round(total * fraction))))
 
 
 def _single(source: SourceConfig, column: str | None) -> str | None:
@@ -70,113 +72,95 @@ def _single(source: SourceConfig, column: str | None) -> str | None:
     return mapped if isinstance(mapped, str) else None
 
 
-def _date_columns(source: SourceConfig) -> dict[str, str]:
-    """Source column -> strptime format of every mapped date column but the watermark."""
-    dataset = datasets.get(source.dataset)
-    out = {}
-    for col in dataset.columns:
-        if col.type not in ("date", "datetime") or col.name == "updated_at":
-            continue
-        name = _single(source, col.name)
-        if name is not None:
-            default = ISO_DATE if col.type == "date" else ISO_DATETIME
-            out[name] = source.formats.get(col.name, default)
-    return out
-
-
-def _sample(frame: pd.DataFrame, source: SourceConfig, fraction: float,
-            rng: np.random.Generator) -> tuple[pd.DataFrame, pd.Series]:  # fmt: skip
-    """A sample of rows whose event time parses, and those event times."""
-    dataset = datasets.get(source.dataset)
-    event = _single(source, dataset.event_time)
-    formats = _date_columns(source)
-    if event is None or event not in frame.columns:
-        times = pd.Series(pd.NaT, index=frame.index)
-    else:
-        times = pd.to_datetime(frame[event].astype(str), format=formats[event], errors="coerce")
-    usable = frame.index[times.notna()] if event is not None else frame.index
-    n = max(1, int(round(len(frame) * fraction)))
-    chosen = rng.choice(np.asarray(usable), size=min(n, len(usable)), replace=False)
-    return frame.loc[np.sort(chosen)].copy(), times
-
-
-def _shift_dates(rows: pd.DataFrame, times: pd.Series, source: SourceConfig,
-                 rng: np.random.Generator) -> None:  # fmt: skip
-    """Move every date of each row by the days that bring its event time into the last week."""
-    valid = times.dropna()
-    if valid.empty:
-        return
-    latest = valid.max().normalize()
-    back = rng.integers(0, RECENT_DAYS, size=len(rows))
-    target = latest - pd.to_timedelta(back, unit="D")
-    delta = (target - times.loc[rows.index].dt.normalize().to_numpy()).to_numpy()
-    for column, fmt in _date_columns(source).items():
-        if column not in rows.columns:
-            continue
-        parsed = pd.to_datetime(rows[column].astype(str), format=fmt, errors="coerce")
-        moved = (parsed + delta).dt.strftime(fmt)
-        rows[column] = moved.where(parsed.notna(), rows[column])
-
-
-def _new_keys(sampled: pd.Series, existing: pd.Series) -> list[object]:
-    """Keys no row has yet: after the largest when the keys are numbers, else the sampled key
-    with a suffix."""
-    numeric = pd.to_numeric(existing, errors="coerce")
-    if len(existing) and numeric.notna().all():
-        top = int(numeric.max())
-        return [top + 1 + i for i in range(len(sampled))]
-    return [f"{v}-N{i:06d}" for i, v in enumerate(sampled.astype(str))]
-
-
-def _add_sql(source: SourceConfig, fraction: float, rng: np.random.Generator) -> tuple[int, int]:
+def _sqlite_path(source: SourceConfig) -> str:
     url = make_url(str(source.options["url"]))
     if url.get_backend_name() != "sqlite" or not url.database:
-        raise RuntimeError(f"source {source.name}: the benchmark adds rows to SQLite sources only")
-    table = str(source.options["table"])
-    watermark = str(source.options["watermark"])
-    key = _single(source, datasets.get(source.dataset).key)
-    with sqlite3.connect(url.database) as db:
-        frame = pd.read_sql_query(f'select * from "{table}"', db)  # noqa: S608 (config names)
-        rows, times = _sample(frame, source, fraction, rng)
-        _shift_dates(rows, times, source, rng)
-        if key is not None:
-            rows[key] = _new_keys(rows[key], frame[key])
-        last = pd.to_datetime(frame[watermark], errors="coerce").max()
-        base = (last if pd.notna(last) else pd.Timestamp(datetime.now())) + timedelta(minutes=1)
-        rows[watermark] = [
-            (base + timedelta(seconds=i)).strftime(ISO_DATETIME) for i in range(len(rows))
-        ]
-        rows.to_sql(table, db, if_exists="append", index=False)
-    return len(rows), len(frame)
+        raise RuntimeError(f"source {source.name}: the benchmark changes SQLite sources only")
+    return url.database
 
 
-def _read_drop(folder: Path, pattern: str) -> list[pd.DataFrame]:
-    frames = []
-    for path in sorted(folder.glob(pattern)):
-        for encoding in ("utf-8-sig", "cp949"):
-            try:
-                frames.append(pd.read_csv(path, dtype=str, keep_default_na=False,
-                                          encoding=encoding))  # fmt: skip
-                break
-            except UnicodeDecodeError:
-                continue
-    return frames
+def hold_back(config: Config, fraction: float = 0.01) -> HeldBack:
+    """Take the latest ``fraction`` of every incremental source out of it."""
+    held = HeldBack()
+    for source in config.sources.values():
+        if not source.enabled or datasets.get(source.dataset).reference:
+            continue
+        if source.kind == "sql" and source.options.get("watermark"):
+            part, existing = _hold_sql(source, fraction)
+        elif source.kind == "files":
+            part, existing = _hold_files(source, fraction)
+        else:
+            continue
+        if part is not None:
+            held.parts.append(part)
+            held.existing[source.name] = existing
+    return held
 
 
-def _add_file(source: SourceConfig, fraction: float, rng: np.random.Generator) -> tuple[int, int]:
+def _hold_sql(source: SourceConfig, fraction: float) -> tuple[_Held | None, int]:
+    table, watermark = str(source.options["table"]), str(source.options["watermark"])
+    with sqlite3.connect(_sqlite_path(source)) as db:
+        total = int(db.execute(f'select count(*) from "{table}"').fetchone()[0])  # noqa: S608
+        if not total:
+            return None, 0
+        # Watermarks are ISO text (or numbers): their order is their time order.
+        cursor = db.execute(
+            f'select rowid, * from "{table}" order by "{watermark}" desc, rowid desc limit ?',  # noqa: S608
+            (_count(total, fraction),),
+        )
+        columns = [d[0] for d in cursor.description][1:]
+        latest = cursor.fetchall()
+        db.executemany(f'delete from "{table}" where rowid = ?', [(r[0],) for r in latest])  # noqa: S608
+    raw = [tuple(r[1:]) for r in reversed(latest)]
+    return _Held(source.name, table, columns=columns, raw=raw), total
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+    for encoding in ENCODINGS:
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise RuntimeError(f"{path}: not readable as {' or '.join(ENCODINGS)}")
+
+
+def _hold_files(source: SourceConfig, fraction: float) -> tuple[_Held | None, int]:
     folder = Path(str(source.options["path"]))
     pattern = str(source.options.get("pattern", "*.csv"))
-    if not pattern.endswith(".csv"):
-        return 0, 0
-    parts = _read_drop(folder, pattern)
-    if not parts:
-        return 0, 0
-    frame = pd.concat(parts, ignore_index=True)
-    rows, times = _sample(frame, source, fraction, rng)
-    _shift_dates(rows, times, source, rng)
-    key = _single(source, datasets.get(source.dataset).key)
-    if key is not None and key in rows.columns:
-        rows[key] = [str(k) for k in _new_keys(rows[key], frame[key])]
-    name = pattern.replace("*", "bench-incremental")
-    rows.to_csv(folder / name, index=False, encoding="utf-8-sig")
-    return len(rows), len(frame)
+    date = _single(source, datasets.get(source.dataset).event_time)
+    files = sorted(folder.glob(pattern))
+    if not pattern.endswith(".csv") or not files or date is None:
+        return None, 0
+    read = {path: _read_csv(path) for path in files}
+    rows = pd.concat(
+        [f.assign(_file=str(p), _line=range(len(f))) for p, (f, _) in read.items()],
+        ignore_index=True,
+    )
+    fmt = source.formats.get(datasets.get(source.dataset).event_time or "", "%Y-%m-%d")
+    when = pd.to_datetime(rows[date], format=fmt, errors="coerce")
+    order = when[when.notna()].sort_values(kind="stable")
+    latest = rows.loc[order.index[-_count(len(rows), fraction) :]]
+    for path, (frame, encoding) in read.items():
+        taken = set(latest.loc[latest["_file"] == str(path), "_line"])
+        if taken:
+            keep = frame[[i not in taken for i in range(len(frame))]]
+            keep.to_csv(path, index=False, encoding=encoding)
+    target = folder / pattern.replace("*", "bench-new-records")
+    held = _Held(source.name, str(target), frame=latest.drop(columns=["_file", "_line"]))
+    return held, len(rows)
+
+
+def deliver(config: Config, held: HeldBack) -> None:
+    """Put the held-back rows back, as new deliveries of their sources."""
+    for part in held.parts:
+        source = config.sources[part.source]
+        if part.frame is not None:
+            part.frame.to_csv(part.target, index=False, encoding=part.encoding)
+            continue
+        names = ", ".join(f'"{c}"' for c in part.columns)
+        marks = ", ".join("?" for _ in part.columns)
+        with sqlite3.connect(_sqlite_path(source)) as db:
+            db.executemany(
+                f'insert into "{part.target}" ({names}) values ({marks})',  # noqa: S608
+                part.raw,
+            )

@@ -61,10 +61,10 @@ def _targets(r: dict[str, Any]) -> list[str]:
 def _runs(r: dict[str, Any]) -> list[str]:
     out = ["## Whole runs (`naebu run --once`, a subprocess)", ""]
     rows = []
-    for label, run in (
-        ("full", r.get("full_run")),
-        ("incremental", (r.get("incremental") or {}).get("run")),
-    ):
+    inc = r.get("incremental") or {}
+    runs = (("full", r.get("full_run")), ("without the latest records", inc.get("before")),
+            ("incremental", inc.get("run")))  # fmt: skip
+    for label, run in runs:
         if not run:
             continue
         t = run["timings"]
@@ -80,10 +80,13 @@ def _runs(r: dict[str, Any]) -> list[str]:
         out.append(f"Alerts of the full run against labels.csv: {'equal' if lab['equal'] else 'NOT equal'} "
                    f"({lab['found']:,} alerts, {lab['labels']:,} labels, {lab['missing']} missing, "
                    f"{lab['extra']} extra).")  # fmt: skip
-    inc = r.get("incremental")
     if inc:
-        out.append(f"Incremental: {inc['added_rows']:,} new rows ({inc['fraction'] * 100:g}% of each "
-                   f"incremental source); wall time {_num((inc['ratio'] or 0) * 100, 1)}% of the full run.")  # fmt: skip
+        lab = inc["alerts_vs_labels"]
+        out.append(f"Incremental: the latest {inc['fraction'] * 100:g}% of each incremental source "
+                   f"({inc['added_rows']:,} rows) held back, then delivered to a store that had "
+                   f"the rest; wall time {_num((inc['ratio'] or 0) * 100, 1)}% of the full run. "
+                   f"Alerts after it against labels.csv: {lab['missing']} label(s) missing, "
+                   f"{lab['extra']} extra alert(s) raised on the partial data.")  # fmt: skip
     return out + [""]
 
 
