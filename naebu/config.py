@@ -148,13 +148,16 @@ class EngineConfig:
     ``backend = "pandas"`` (the default) evaluates every rule in this process. ``"dask"``
     splits each rule into parts evaluated on a dask.distributed cluster: an existing one at
     ``scheduler`` (``tcp://host:8786``), or ``local_workers`` worker processes started on this
-    machine. ``partitions``: parts per rule (default: twice the cluster's worker threads).
+    machine. ``partitions``: parts per rule (default: twice the cluster's worker threads);
+    ``min_part_rows``: a rule over fewer rows than this per part is split into fewer parts, or
+    evaluated in this process, where moving it would cost more than it saves.
     """
 
     backend: str = "pandas"
     scheduler: str | None = None
     local_workers: int | None = None
     partitions: int | None = None
+    min_part_rows: int = 50_000
 
 
 def _default_notify() -> dict[str, tuple[str, ...]]:
@@ -613,7 +616,7 @@ def _engine(raw: dict[str, Any], problems: list[Problem], file: str) -> EngineCo
         if importlib.util.find_spec("distributed") is None:
             problem("backend", "dask is not installed", "pip install 'naebu[dask]'")
     else:
-        for key in ("scheduler", "local_workers", "partitions"):
+        for key in ("scheduler", "local_workers", "partitions", "min_part_rows"):
             if key in raw:
                 problem(key, f"{key} applies only to the dask backend", 'backend = "dask"')
     return cfg

@@ -63,7 +63,13 @@ def backend_for(config: EngineConfig) -> Backend:
     """
     if config.backend == "pandas":
         return PandasBackend()
-    key = (config.backend, config.scheduler, config.local_workers, config.partitions)
+    key = (
+        config.backend,
+        config.scheduler,
+        config.local_workers,
+        config.partitions,
+        config.min_part_rows,
+    )
     with _LOCK:
         backend = _OPEN.get(key)
         if backend is None:
@@ -73,6 +79,7 @@ def backend_for(config: EngineConfig) -> Backend:
                 scheduler=config.scheduler,
                 local_workers=config.local_workers,
                 partitions=config.partitions,
+                min_part_rows=config.min_part_rows,
             )
             _OPEN[key] = backend
         return backend

@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 
 #: How long to wait for a scheduler (and for a local cluster's workers) before giving up.
 CONNECT_TIMEOUT = "20s"
+#: Data smaller than this travels inside the task (one round trip); larger data is scattered
+#: to the workers first, so the scheduler never holds it.
+INLINE_BYTES = 2_000_000
+#: Datasets given whole to every part, kept on the workers while the same frame is reused by
+#: the next rules (a run loads each dataset once for all its rules).
+SHARED_KEPT = 8
 
 
 class DaskBackend(Backend):
@@ -50,8 +56,11 @@ class DaskBackend(Backend):
         scheduler: str | None = None,
         local_workers: int | None = None,
         partitions: int | None = None,
+        min_part_rows: int = 50_000,
     ) -> None:
         self._cluster: LocalCluster | None = None
+        self.min_part_rows = min_part_rows
+        self._shared: dict[int, tuple[pd.DataFrame, Any]] = {}
         try:
             if scheduler:
                 self.client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
@@ -89,17 +98,16 @@ class DaskBackend(Backend):
     def evaluate(
         self, rule: RuleType, frames: Mapping[str, pd.DataFrame], ctx: EvalContext
     ) -> list[Finding]:
-        chosen = plan(rule, frames, self.partitions)
+        chosen = plan(rule, frames, self.partitions, self.min_part_rows)
         self.plans[rule.meta.id] = chosen.how
         if chosen.whole:
             return rule.evaluate(frames, ctx)
         client = self.client
-        shared = {
-            name: client.scatter(frame, broadcast=True, hash=False)
-            for name, frame in chosen.broadcast.items()
-        }
-        parts = client.scatter(chosen.parts, hash=False)
-        futures = [client.submit(run_part, rule, part, shared, ctx, pure=False) for part in parts]
+        shared = {name: self._share(frame) for name, frame in chosen.broadcast.items()}
+        futures = [
+            client.submit(run_part, rule, self._ship(part), shared, ctx, pure=False)
+            for part in chosen.parts
+        ]
         results = client.gather(futures)
         merged = merge(results)
         if merged is None:
@@ -110,13 +118,36 @@ class DaskBackend(Backend):
         log.debug("rule %s: %d parts by %s", rule.meta.id, len(chosen.parts), chosen.how)
         return merged
 
+    def _ship(self, part: Part) -> Any:
+        """The part itself when small, else a future of it scattered to a worker."""
+        size = sum(_nbytes(f) for f in part.frames.values()) + part.positions.nbytes
+        return part if size < INLINE_BYTES else self.client.scatter(part, hash=False)
+
+    def _share(self, frame: pd.DataFrame) -> Any:
+        """A dataset every part gets: inline when small, else scattered once per frame."""
+        if _nbytes(frame) < INLINE_BYTES:
+            return frame
+        kept = self._shared.get(id(frame))
+        if kept is not None and kept[0] is frame:
+            return kept[1]
+        if len(self._shared) >= SHARED_KEPT:
+            self._shared.pop(next(iter(self._shared)))  # the oldest; its future is released
+        future = self.client.scatter(frame, broadcast=True, hash=False)
+        self._shared[id(frame)] = (frame, future)  # the frame is held, so its id stays its own
+        return future
+
     def close(self) -> None:
+        self._shared.clear()
         client = getattr(self, "client", None)
         if client is not None:
             client.close()
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _nbytes(frame: pd.DataFrame) -> int:
+    return int(frame.memory_usage(index=True, deep=False).sum())
 
 
 def run_part(

@@ -76,12 +76,17 @@ class Plan:
         return len(self.parts) <= 1
 
 
-def plan(rule: RuleType, frames: Mapping[str, pd.DataFrame], n: int) -> Plan:
-    """Split ``rule``'s evaluation over ``frames`` into at most ``n`` parts."""
+def plan(rule: RuleType, frames: Mapping[str, pd.DataFrame], n: int, min_rows: int = 1) -> Plan:
+    """Split ``rule``'s evaluation over ``frames`` into at most ``n`` parts of about
+    ``min_rows`` of the rule's own records or more (a part costs a fixed overhead: below
+    that, moving the rows costs more than evaluating them)."""
     primary = rule.meta.dataset
     frame = frames.get(primary)
-    if frame is None or n <= 1 or len(frame) < 2:
+    if frame is None or len(frame) < 2:
         return _whole(frames, "whole: nothing to split")
+    n = min(n, len(frame) // max(1, min_rows))
+    if n <= 1:
+        return _whole(frames, f"whole: {len(frame)} rows, too few to split")
     spec = rule.partitioning
     if primary not in spec.keys:
         return _any_split(rule, frames, n)
