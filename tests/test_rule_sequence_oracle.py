@@ -6,8 +6,10 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sequence_helpers import (
@@ -149,20 +151,44 @@ def test_four_threads_get_the_same_findings(tmp_path: Path) -> None:
     assert results == [expected] * 12
 
 
-def test_adapter_spreads_a_large_candidate_set_over_sessions_and_rulesets() -> None:
-    # more flagged records than one ruleset's sessions hold: several rulesets, same answer
-    n = durable_adapter.SESSION_SIZE * 3
+@pytest.mark.parametrize(
+    ("max_sessions", "batch_records"),
+    [(2, 10_000), (1024, 2 * durable_adapter.SESSION_SIZE)],
+    ids=["sessions-bound", "records-bound"],
+)
+def test_adapter_batches_a_large_candidate_set_through_one_ruleset(
+    monkeypatch: pytest.MonkeyPatch, max_sessions: int, batch_records: int
+) -> None:
+    # seven sessions' worth of flagged records, two sessions a batch: four batches, one
+    # ruleset used again for each, the same answer as at once
+    n = durable_adapter.SESSION_SIZE * 7
     ids = pd.RangeIndex(n).to_numpy()
-    old = durable_adapter.MAX_SESSIONS
-    durable_adapter.MAX_SESSIONS = 2
-    try:
-        definition = durable_adapter.compile_ruleset("absent", "first", 5)
-        found = durable_adapter.correlate(
-            definition,
-            durable_adapter.Flagged(ids, ids, ids * 0),
-            durable_adapter.Counterparts(ids[::2], ids[::2] * 0 + 5),
-            100,
-        )
-    finally:
-        durable_adapter.MAX_SESSIONS = old
+    monkeypatch.setattr(durable_adapter, "MAX_SESSIONS", max_sessions)
+    monkeypatch.setattr(durable_adapter, "BATCH_RECORDS", batch_records)
+    batches: list[int] = []
+    real = durable_adapter._run
+
+    def counted(definition: str, facts: Any) -> set[int]:
+        batches.append(len(facts.r))
+        return real(definition, facts)
+
+    monkeypatch.setattr(durable_adapter, "_run", counted)
+    made: list[str] = []
+    create = durable_adapter._create
+
+    def creating(definition: str) -> Any:
+        made.append(definition)
+        return create(definition)
+
+    monkeypatch.setattr(durable_adapter, "_create", creating)
+    # a definition of its own (each has one ruleset): windows of 5 or 6 ticks, closed by 100
+    definition = durable_adapter.compile_ruleset("absent", "first", 5 + (max_sessions == 2))
+    found = durable_adapter.correlate(
+        definition,
+        durable_adapter.Flagged(ids, ids, ids * 0),
+        durable_adapter.Counterparts(ids[::2], ids[::2] * 0 + 5),
+        100,
+    )
     assert found == set(ids[1::2].tolist())
+    assert len(batches) == 4 and sum(batches) == n
+    assert len(made) <= 1 and definition in durable_adapter._IDLE  # one ruleset, kept
