@@ -37,7 +37,7 @@ from naebu.problems import Problem, ProblemsError
 log = logging.getLogger(__name__)
 
 #: How long to wait for a scheduler (and for a local cluster's workers) before giving up.
-CONNECT_TIMEOUT = "20s"
+CONNECT_TIMEOUT = "10s"
 #: Data smaller than this travels inside the task (one round trip); larger data is scattered
 #: to the workers first, so the scheduler never holds it.
 INLINE_BYTES = 2_000_000

@@ -76,6 +76,8 @@ def run(config: Config, once: bool, now_text: str | None, log_format: str | None
         )
     try:
         summary = run_once(config, now=now, ruleset=ruleset)
+    except ProblemsError as exc:  # e.g. [engine]: the Dask scheduler cannot be reached
+        raise UserError(exc.problems) from None
     finally:
         if lock is not None:
             lock.release()
