@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, run_cli
 
-from engine.backends import backend_for, close_all
+from engine.backends import PandasBackend, backend_for, close_all
 from engine.backends.dask import DaskBackend
 from engine.backends.partition import evaluate_part, merge, plan
 from engine.findings import Finding
@@ -29,6 +29,7 @@ from engine.loader import load_rules
 from engine.registry import EvalContext, RuleType
 from naebu.config import EngineConfig, load_config
 from naebu.pipeline import run_once
+from naebu.problems import ProblemsError
 
 distributed = pytest.importorskip("distributed")
 
@@ -383,3 +384,32 @@ def test_a_rule_error_on_a_worker_reaches_the_run_as_the_rule_failing(
     with pytest.raises(type(direct.value)):
         backend.evaluate(rule, broken, CTX)
     assert not backend.plans["R-1"].startswith("whole")
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ('backend = "dusk"', "engine.backend: unknown backend 'dusk' - did you mean 'dask'?"),
+        ('backend = "dask"', 'engine.backend: backend "dask" needs a cluster'),
+        (
+            'backend = "dask"\nscheduler = "tcp://127.0.0.1:8786"\nlocal_workers = 2',
+            "engine.local_workers: give either scheduler",
+        ),
+        ('backend = "dask"\nscheduler = "127.0.0.1:8786"', "engine.scheduler: not a scheduler"),
+        ('backend = "dask"\nlocal_workers = 0', "engine.local_workers: must be a whole number"),
+        ("partitions = 4", "engine.partitions: partitions applies only to the dask backend"),
+        ('backend = "dask"\nlocal_workers = 2\npartitons = 4', "did you mean 'partitions'?"),
+    ],
+)
+def test_engine_section_mistakes_are_located(tmp_path: Path, section: str, expected: str) -> None:
+    (tmp_path / "config.toml").write_text(f"[engine]\n{section}\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as raised:
+        load_config(tmp_path / "config.toml")
+    assert expected in "\n".join(str(p) for p in raised.value.problems)
+
+
+def test_the_default_engine_is_pandas_in_this_process(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    config = load_config(tmp_path / "config.toml")
+    assert config.engine == EngineConfig()
+    assert isinstance(backend_for(config.engine), PandasBackend)
