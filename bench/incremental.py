@@ -2,12 +2,12 @@
 
 Made-up copies of records would break what the demo generator guarantees (its labels are
 exact because it controls every duplicate, split and sequence), so the new records are the
-city's own: before a first run, the latest ``fraction`` of each incremental source is taken out
-(SQL sources: the rows with the highest watermark; the card drop: the latest approvals, cut from
-their monthly files); after that run they are put back as a source system would deliver them
-(rows with a newer watermark; a new CSV file in the drop). The second run then reads only these
-rows plus what the windows need, and its store ends up with every record of the city, so every
-label must be an alert. Reference tables (read whole on every run) are left alone.
+city's own: before a first run, every record changed after one moment is taken out of the
+incremental sources, the moment chosen so that this is ``fraction`` of their records (SQL
+sources by watermark; the card drop by approval date, cut from the monthly files); after that
+run they are put back as a source system would deliver them (rows with a newer watermark; a
+new CSV file in the drop). The second run then reads only these rows plus what the windows
+need, and its store ends up with every record of the city, so every label must be an alert. Reference tables (read whole on every run) are left alone.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ class HeldBack:
 
     parts: list[_Held] = field(default_factory=list)
     existing: dict[str, int] = field(default_factory=dict)
+    #: The moment after which records were held back (ISO), if any.
+    cutoff: str | None = None
 
     @property
     def rows(self) -> dict[str, int]:
@@ -58,10 +60,6 @@ class HeldBack:
     def total(self) -> int:
         """Rows held back over all sources."""
         return sum(len(p) for p in self.parts)
-
-
-def _count(total: int, fraction: float) -> int:
-    return min(total, max(1, int(round(total * fraction))))
 
 
 def _single(source: SourceConfig, column: str | None) -> str | None:
@@ -80,39 +78,69 @@ def _sqlite_path(source: SourceConfig) -> str:
 
 
 def hold_back(config: Config, fraction: float = 0.01) -> HeldBack:
-    """Take the latest ``fraction`` of every incremental source out of it."""
+    """Take out of the incremental sources every record that changed after one moment: the
+    moment before which ``1 - fraction`` of their records lie (SQL sources by watermark, the
+    card drop by approval date). One moment for all sources, so what is left is the city as
+    it stood then: a contract and the payments that follow its inspection come back together.
+    """
+    sources = [
+        s
+        for s in config.sources.values()
+        if s.enabled
+        and not datasets.get(s.dataset).reference
+        and ((s.kind == "sql" and s.options.get("watermark")) or s.kind == "files")
+    ]
+    times = {s.name: _times(s) for s in sources}
+    every = pd.concat([t for t in times.values() if len(t)], ignore_index=True).dropna()
     held = HeldBack()
-    for source in config.sources.values():
-        if not source.enabled or datasets.get(source.dataset).reference:
-            continue
-        if source.kind == "sql" and source.options.get("watermark"):
-            part, existing = _hold_sql(source, fraction)
-        elif source.kind == "files":
-            part, existing = _hold_files(source, fraction)
-        else:
-            continue
+    if every.empty:
+        return held
+    cutoff = every.sort_values(ignore_index=True).iloc[int(len(every) * (1 - fraction))]
+    held.cutoff = cutoff.isoformat()
+    for source in sources:
+        later = times[source.name] > cutoff
+        part = _take_sql(source, later) if source.kind == "sql" else _take_files(source, later)
+        held.existing[source.name] = len(later)
         if part is not None:
             held.parts.append(part)
-            held.existing[source.name] = existing
     return held
 
 
-def _hold_sql(source: SourceConfig, fraction: float) -> tuple[_Held | None, int]:
-    table, watermark = str(source.options["table"]), str(source.options["watermark"])
+def _times(source: SourceConfig) -> pd.Series:
+    """Each record's time, in the order :func:`_take_sql` / :func:`_take_files` read them."""
+    if source.kind == "sql":
+        table, watermark = str(source.options["table"]), str(source.options["watermark"])
+        with sqlite3.connect(_sqlite_path(source)) as db:
+            rows = db.execute(f'select "{watermark}" from "{table}" order by rowid').fetchall()  # noqa: S608
+        return pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object), errors="coerce")
+    frame = _drop(source)[0]
+    date = _single(source, datasets.get(source.dataset).event_time)
+    if frame.empty or date is None:
+        return pd.Series([], dtype="datetime64[ns]")
+    fmt = source.formats.get(datasets.get(source.dataset).event_time or "", "%Y-%m-%d")
+    return pd.to_datetime(frame[date], format=fmt, errors="coerce")
+
+
+def _take_sql(source: SourceConfig, later: pd.Series) -> _Held | None:
+    if not later.any():
+        return None
+    table = str(source.options["table"])
     with sqlite3.connect(_sqlite_path(source)) as db:
-        total = int(db.execute(f'select count(*) from "{table}"').fetchone()[0])  # noqa: S608
-        if not total:
-            return None, 0
-        # Watermarks are ISO text (or numbers): their order is their time order.
-        cursor = db.execute(
-            f'select rowid, * from "{table}" order by "{watermark}" desc, rowid desc limit ?',  # noqa: S608
-            (_count(total, fraction),),
-        )
-        columns = [d[0] for d in cursor.description][1:]
-        latest = cursor.fetchall()
-        db.executemany(f'delete from "{table}" where rowid = ?', [(r[0],) for r in latest])  # noqa: S608
-    raw = [tuple(r[1:]) for r in reversed(latest)]
-    return _Held(source.name, table, columns=columns, raw=raw), total
+        rowids = [r[0] for r in db.execute(f'select rowid from "{table}" order by rowid')]  # noqa: S608
+        chosen = [rowids[i] for i in later.to_numpy().nonzero()[0]]
+        columns: list[str] = []
+        raw: list[tuple[object, ...]] = []
+        for start in range(0, len(chosen), 500):
+            part = chosen[start : start + 500]
+            marks = ", ".join("?" for _ in part)
+            cursor = db.execute(
+                f'select * from "{table}" where rowid in ({marks}) order by rowid',  # noqa: S608
+                part,
+            )
+            columns = [d[0] for d in cursor.description]
+            raw += [tuple(r) for r in cursor.fetchall()]
+        db.executemany(f'delete from "{table}" where rowid = ?', [(r,) for r in chosen])  # noqa: S608
+    return _Held(source.name, table, columns=columns, raw=raw)
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
@@ -124,30 +152,34 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     raise RuntimeError(f"{path}: not readable as {' or '.join(ENCODINGS)}")
 
 
-def _hold_files(source: SourceConfig, fraction: float) -> tuple[_Held | None, int]:
+def _drop(source: SourceConfig) -> tuple[pd.DataFrame, dict[Path, tuple[pd.DataFrame, str]]]:
+    """The drop's CSV rows as text (with their file and line), and each file as read."""
     folder = Path(str(source.options["path"]))
     pattern = str(source.options.get("pattern", "*.csv"))
-    date = _single(source, datasets.get(source.dataset).event_time)
-    files = sorted(folder.glob(pattern))
-    if not pattern.endswith(".csv") or not files or date is None:
-        return None, 0
+    files = sorted(folder.glob(pattern)) if pattern.endswith(".csv") else []
     read = {path: _read_csv(path) for path in files}
+    if not read:
+        return pd.DataFrame(), read
     rows = pd.concat(
         [f.assign(_file=str(p), _line=range(len(f))) for p, (f, _) in read.items()],
         ignore_index=True,
     )
-    fmt = source.formats.get(datasets.get(source.dataset).event_time or "", "%Y-%m-%d")
-    when = pd.to_datetime(rows[date], format=fmt, errors="coerce")
-    order = when[when.notna()].sort_values(kind="stable")
-    latest = rows.loc[order.index[-_count(len(rows), fraction) :]]
+    return rows, read
+
+
+def _take_files(source: SourceConfig, later: pd.Series) -> _Held | None:
+    rows, read = _drop(source)
+    if rows.empty or not later.any():
+        return None
+    latest = rows[later.to_numpy()]
     for path, (frame, encoding) in read.items():
         taken = set(latest.loc[latest["_file"] == str(path), "_line"])
         if taken:
             keep = frame[[i not in taken for i in range(len(frame))]]
             keep.to_csv(path, index=False, encoding=encoding)
-    target = folder / pattern.replace("*", "bench-new-records")
-    held = _Held(source.name, str(target), frame=latest.drop(columns=["_file", "_line"]))
-    return held, len(rows)
+    pattern = str(source.options.get("pattern", "*.csv"))
+    target = Path(str(source.options["path"])) / pattern.replace("*", "bench-new-records")
+    return _Held(source.name, str(target), frame=latest.drop(columns=["_file", "_line"]))
 
 
 def deliver(config: Config, held: HeldBack) -> None:

@@ -152,6 +152,7 @@ def _steps(
         "fraction": fraction,
         "added_rows": held.total,
         "added": held.rows,
+        "cutoff": held.cutoff,
         "before": first.as_json(),
         "run": second.as_json(),
         "ratio": second.wall_seconds / full.wall_seconds if full.wall_seconds else None,
