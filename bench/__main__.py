@@ -89,6 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         value = "-" if t["value"] is None else f"{t['value']:,.2f}"
         print(f"  {t['id']:<3} {t['what']}: {value} {t['unit']} (target {t['target']}): {verdict}")
     print(f"results: {opts.out / 'results.json'}, {opts.out / 'results.md'}")
+    if not results["baselines"]["all_agree"]:
+        # A baseline that flags other records than naebu is a wrong translation or a wrong
+        # engine: its ratio means nothing, so the run fails.
+        print(
+            "bench: a baseline flagged other records than naebu (see results.md)", file=sys.stderr
+        )
+        return 1
     return 0
 
 
