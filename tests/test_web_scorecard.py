@@ -6,7 +6,7 @@ rejections, acceptance, late answers, reopening, suppression and its removal - a
 one compare the scorecard with a reference counted here from scratch (every alert row and the
 audit trail, the way the scorecard was defined before it had tallies), and the stored tallies
 with :func:`alerts.tallies.computed`. A seeded random walk does the same on SQLite and, when
-it runs, PostgreSQL; the migration that created the tallies is checked on a store holding
+they run, PostgreSQL and MariaDB; the migration that created the tallies is checked on a store holding
 alerts from before it.
 """
 
@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from servers import employees_frame, finding, sample_rules
-from services import pg_url, require_service
+from services import mysql_url, pg_url, require_service
 from sqlalchemy import Connection, Engine, select
 from test_daemon_helpers import fresh_database
 
@@ -258,6 +258,17 @@ def test_a_random_walk_keeps_the_scorecard_exact_on_postgresql(directory: Direct
         engine = store.connect(url)
         try:
             random_walk(engine, directory, seed=5, steps=80)
+        finally:
+            engine.dispose()
+
+
+def test_a_random_walk_keeps_the_scorecard_exact_on_mariadb(directory: Directory) -> None:
+    # MariaDB takes the ON DUPLICATE KEY UPDATE path of alerts.tallies.
+    require_service("MariaDB", mysql_url())
+    with fresh_database(mysql_url(), "naebu_tally") as url:
+        engine = store.connect(url)
+        try:
+            random_walk(engine, directory, seed=5, steps=60)
         finally:
             engine.dispose()
 
