@@ -6,8 +6,8 @@ rejections, acceptance, late answers, reopening, suppression and its removal - a
 one compare the scorecard with a reference counted here from scratch (every alert row and the
 audit trail, the way the scorecard was defined before it had tallies), and the stored tallies
 with :func:`alerts.tallies.computed`. A seeded random walk does the same on SQLite and, when
-they run, PostgreSQL and MariaDB; the migration that created the tallies is checked on a store holding
-alerts from before it.
+they run, PostgreSQL and MariaDB; the migration that created the tallies is checked on a
+store holding alerts from before it.
 """
 
 from __future__ import annotations
