@@ -207,16 +207,20 @@ def load(
     since: datetime | None = None,
     until: datetime | None = None,
     time_column: str | None = None,
+    before_run: int | None = None,
 ) -> pd.DataFrame:
     """Records of a dataset (time within ``[since, until]`` when given), canonical dtypes.
 
     The time is ``time_column`` (default: the dataset's event time). Records without one are
     always included: a window rule cannot place them, but a join or an absence rule may
-    still need them.
+    still need them. ``before_run`` keeps only records last written by an earlier run (the
+    pipeline has this run's records in memory already).
     """
     dataset = datasets.get(dataset_name)
     table = TABLES[dataset_name]
     query = select(*[table.c[c.name] for c in dataset.columns])
+    if before_run is not None:
+        query = query.where(table.c[RUN_COLUMN] < before_run)
     column = time_column or dataset.event_time
     if column and (since is not None or until is not None):
         t = table.c[column]
@@ -237,6 +241,21 @@ def load(
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in dataset.column_names]
     raw = {name: columns[i] for i, name in enumerate(dataset.column_names)}
     return _typed(raw, len(rows), dataset)
+
+
+def in_window(
+    frame: pd.DataFrame, dataset_name: str, *, since: datetime | None, time_column: str | None
+) -> pd.DataFrame:
+    """The rows of an in-memory canonical frame that :func:`load` would give for ``since``."""
+    dataset = datasets.get(dataset_name)
+    column = time_column or dataset.event_time
+    if not column or since is None or frame.empty:
+        return frame
+    as_date = dataset.by_name[column].type == "date"
+    bound = pd.Timestamp(since.date() if as_date else since)
+    times = frame[column]
+    keep = (times.isna() | (times >= bound)).to_numpy(dtype=bool)
+    return frame if keep.all() else frame[keep].reset_index(drop=True)
 
 
 def to_canonical(raw: pd.DataFrame, dataset: datasets.Dataset) -> pd.DataFrame:

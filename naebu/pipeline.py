@@ -194,6 +194,10 @@ class _Run:
         self.deliver = True
         self.extra: dict[str, Any] = {}
         self.ctx = EvalContext(now=now)
+        #: This run's committed batches per dataset: rules needing history read older records
+        #: from the store and these from memory, so a first run does not read back what it
+        #: has just written.
+        self.pulled: dict[str, list[pd.DataFrame]] = {}
         # pandas in this process, or a Dask cluster ([engine], docs/dask.md): kept for the
         # life of the process, so the daemon reaches its cluster once, not every run
         self.backend = backend_for(config.engine)
@@ -386,6 +390,8 @@ class _Run:
                 )
             if batch.watermark is not None:
                 _set_watermark(conn, source.name, batch.watermark, self.now)
+        if not batch.frame.empty:
+            self.pulled.setdefault(source.dataset, []).append(batch.frame)
         report.rows_read += batch.rows_read
         report.quarantined += len(batch.quarantined)
         report.files += len(batch.files)
@@ -421,15 +427,33 @@ class _Run:
                 for name in rule.datasets:
                     column = rule.time_columns.get(name) or datasets.get(name).event_time
                     if (name, column, since) not in cache:
-                        cache[(name, column, since)] = history.load(
-                            conn, name, since=since, time_column=column
-                        )
+                        cache[(name, column, since)] = self._history(conn, name, column, since)
                     frames[name] = cache[(name, column, since)]
             findings = self._run_rules([rule], frames)
             with self.summary.timed("store"), self.engine.begin() as conn:
                 self._raise(conn, findings)
                 if rule.meta.id not in self.summary.rule_errors:
                     self._save_rule_state(rule.meta.id, conn)
+
+    def _history(
+        self, conn: Connection, name: str, column: str | None, since: datetime | None
+    ) -> pd.DataFrame:
+        """What ``history.load`` would give after this run's writes: earlier runs' records
+        from the store, this run's from memory, the newest version of each key."""
+        older = history.load(
+            conn, name, since=since, time_column=column, before_run=self.summary.run_id
+        )
+        batches = self.pulled.get(name)
+        if not batches:
+            return older
+        if len(batches) > 1:
+            # Once per dataset: later rules find the batches joined.
+            batches[:] = [pd.concat(batches, ignore_index=True)]
+        recent = history.in_window(batches[0], name, since=since, time_column=column)
+        both = recent if older.empty else pd.concat([older, recent], ignore_index=True)
+        # The last version of a key wins, as the store's upsert does.
+        key = datasets.get(name).key
+        return both.drop_duplicates(subset=[key], keep="last", ignore_index=True)
 
     def _since(self, conn: Connection, rule: RuleType, state: Any) -> tuple[datetime | None, bool]:
         """From what event time the rule must look, and whether it must run at all."""
