@@ -23,14 +23,26 @@ lost and nothing sent twice (issue 9):
   is kept in memory and written first by the next pass of this process, and the row stays
   ``sending`` - never due again, so never re-sent;
 - a ``sending`` row left by a process that died between claim and record is not re-sent
-  either (it may have gone out): ``naebu status`` shows it under ``sending`` for an admin to
-  check. At most one message (the one in flight) can be in that state per crash.
+  either (it may have gone out): ``naebu status`` counts it under ``sending``. At most one
+  message (the one in flight) can be in that state per crash.
+
+A stuck message needs a person's decision, never an automatic one: only they can check the
+mail server's or the webhook's log for whether it arrived. The claim writes who is sending
+(``last_error`` of a ``sending`` row reads ``sending since <time> on <host>, pid <pid>``), so
+``naebu outbox list --stuck`` shows each stuck row and whether its process still runs, and
+``naebu outbox resolve ID --sent`` (it arrived: never send it again) or ``--retry`` (it did
+not: send it on the next pass) records the decision, with the operator's name and reason, in
+the audit trail (action ``outbox_resolve``). A row whose claiming process still runs on this
+host is refused: it may be sending right now (:func:`resolve_stuck`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +62,7 @@ from alerts.channels import (
 )
 from alerts.digest import NO_ADDRESS
 from alerts.directory import Directory
+from alerts.trail import Step, append
 from naebu.config import NotifyConfig
 from naebu.store import outbox
 
@@ -173,6 +186,15 @@ def send_one(row: Row[Any], notify: NotifyConfig, directory: Directory) -> _Outc
     return _send_apprise(row, notify, directory)
 
 
+_CLAIM = re.compile(r"^sending since (?P<since>\S+ \S+) on (?P<host>\S+), pid (?P<pid>\d+)$")
+
+
+def claim_note() -> str:
+    """What a claimed row says about its sender: wall-clock time, host and process id."""
+    since = datetime.now().replace(microsecond=0).isoformat(sep=" ")
+    return f"sending since {since} on {socket.gethostname()}, pid {os.getpid()}"
+
+
 def _claim(engine: Engine, row: Row[Any]) -> bool:
     """Mark ``row`` as being sent, in its own commit; False if someone else changed it."""
     with engine.begin() as conn:
@@ -184,7 +206,7 @@ def _claim(engine: Engine, row: Row[Any]) -> bool:
                     outbox.c.status == row.status,
                     outbox.c.attempts == row.attempts,
                 )
-                .values(status=SENDING)
+                .values(status=SENDING, last_error=claim_note())
             ).rowcount
         )
 
@@ -331,3 +353,163 @@ def _count(report: DeliveryReport, row: Row[Any], outcome: _Outcome, status: str
         outcome.error,
         "given up" if status == "failed" else f"will retry (attempt {row.attempts + 1})",
     )
+
+
+# -- messages stuck in "sending" ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StuckMessage:
+    """An outbox row left ``sending``: sent or not, nobody recorded it."""
+
+    id: int
+    recipient: str
+    channel: str
+    subject: str
+    attempts: int
+    created_at: datetime
+    #: When, where and by which process it was claimed (None: claimed by an older naebu).
+    since: str | None
+    host: str | None
+    pid: int | None
+    #: True while the claiming process still runs on this host (it may be sending now).
+    in_flight: bool
+
+    @property
+    def sender(self) -> str:
+        """The claim in words, for the command line."""
+        if self.pid is None:
+            return "claimed by an unknown process"
+        state = "still running" if self.in_flight else "not running"
+        return f"since {self.since} on {self.host}, pid {self.pid} ({state})"
+
+
+def _alive(host: str | None, pid: int | None) -> bool:
+    if pid is None or host != socket.gethostname():
+        return False  # another host's process cannot be checked from here
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def stuck_rows(engine: Engine) -> list[StuckMessage]:
+    """Every outbox row in ``sending``, oldest first, with who claimed it."""
+    with engine.connect() as conn:
+        rows = list(
+            conn.execute(select(outbox).where(outbox.c.status == SENDING).order_by(outbox.c.id))
+        )
+    found = []
+    for row in rows:
+        m = _CLAIM.match(row.last_error or "")
+        host, pid = (m["host"], int(m["pid"])) if m else (None, None)
+        found.append(
+            StuckMessage(
+                id=row.id,
+                recipient=row.recipient,
+                channel=row.channel,
+                subject=row.subject,
+                attempts=row.attempts,
+                created_at=row.created_at,
+                since=m["since"] if m else None,
+                host=host,
+                pid=pid,
+                in_flight=row.id in _UNRECORDED or _alive(host, pid),
+            )
+        )
+    return found
+
+
+class ResolveError(ValueError):
+    """A stuck message that cannot be resolved; Korean and English in one line."""
+
+    def __init__(self, ko: str, en: str) -> None:
+        self.ko, self.en = ko, en
+        super().__init__(f"{ko} ({en})")
+
+
+def resolve_stuck(
+    engine: Engine,
+    outbox_id: int,
+    *,
+    sent: bool,
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> str:
+    """Record an operator's decision on a stuck message; return its new status. Commits.
+
+    ``sent=True``: it arrived; it becomes ``sent`` and is never sent again. ``sent=False``:
+    it did not; it becomes ``retrying``, due at once, and the next delivery pass sends it.
+    The decision is an ``outbox_resolve`` entry of the audit trail, in the same transaction.
+    Refused (:class:`ResolveError`) without a reason, for a row that is not ``sending``, and
+    while the process that claimed it still runs on this host.
+    """
+    if not reason or not reason.strip():
+        raise ResolveError("처리 사유를 적어 주십시오", "a reason is required")
+    if not actor or not actor.strip():
+        raise ResolveError("처리자를 적어 주십시오", "say who decides (--as)")
+    stuck = {m.id: m for m in stuck_rows(engine)}.get(outbox_id)
+    if stuck is None:
+        raise ResolveError(
+            f"발송 메시지 #{outbox_id}은(는) 발송 중(sending) 상태가 아닙니다",
+            f"outbox #{outbox_id} is not stuck in sending",
+        )
+    if stuck.in_flight:
+        raise ResolveError(
+            f"발송 메시지 #{outbox_id}을(를) 보내는 프로세스(pid {stuck.pid})가 아직 실행 중입니다",
+            f"outbox #{outbox_id} may be being sent now: pid {stuck.pid} still runs; "
+            "wait for it or stop it first",
+        )
+    values: dict[str, Any]
+    if sent:
+        values = {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
+    else:
+        values = {
+            "status": "retrying",
+            "next_attempt_at": now,
+            "last_error": f"resend decided by {actor.strip()}",
+        }
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id, outbox.c.status == SENDING)
+            .values(**values)
+        ).rowcount
+        if not changed:
+            raise ResolveError(
+                f"발송 메시지 #{outbox_id}의 상태가 방금 바뀌었습니다",
+                f"outbox #{outbox_id} changed meanwhile",
+            )
+        append(
+            conn,
+            [
+                Step(
+                    actor=actor.strip(),
+                    action="outbox_resolve",
+                    at=now,
+                    comment=reason.strip(),
+                    details={
+                        "outbox_id": outbox_id,
+                        "decision": "sent" if sent else "retry",
+                        "recipient": stuck.recipient,
+                        "channel": stuck.channel,
+                        "subject": stuck.subject,
+                        "claimed": stuck.sender,
+                    },
+                )
+            ],
+        )
+    log.warning(
+        "outbox #%d resolved by %s: %s (%s)",
+        outbox_id,
+        actor.strip(),
+        "sent" if sent else "retry",
+        reason.strip(),
+    )
+    return str(values["status"])

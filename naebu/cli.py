@@ -18,6 +18,7 @@ from naebu.commands.check import check
 from naebu.commands.demo import demo
 from naebu.commands.evaluate import evaluate
 from naebu.commands.export import export
+from naebu.commands.outbox import outbox
 from naebu.commands.run import run
 from naebu.commands.serve import serve
 from naebu.commands.status import status
@@ -54,6 +55,7 @@ for command in (
     status,
     suppress,
     audit,
+    outbox,
     serve,
     users,
 ):

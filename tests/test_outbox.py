@@ -258,3 +258,182 @@ def test_backoff_is_capped() -> None:
     assert backoff(1, 60) == timedelta(seconds=60)
     assert backoff(3, 60) == timedelta(seconds=240)
     assert backoff(20, 60) == timedelta(hours=6)
+
+
+# -- a message stuck in "sending": the send went out, the process died before recording it -----
+
+
+class _HangingHook:
+    """A webhook that records each post, then holds its answer until released."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.posts: list[dict[str, Any]] = []
+        self.received = threading.Event()
+        self.release = threading.Event()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                hook.posts.append(json.loads(raw.decode("utf-8")))
+                hook.received.set()
+                hook.release.wait(60)
+                try:
+                    self.send_response(200)
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                except OSError:
+                    pass  # the sender is gone
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_message_stuck_in_sending_waits_for_an_operator(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import run_cli
+    from minicity import create_payments, make_city, payment, query, run
+
+    from alerts.trail import verify
+    from naebu.config import load_config
+
+    config = make_city(tmp_path / "city")
+    create_payments(f"sqlite:///{tmp_path / 'city' / 'city.sqlite'}", [payment(1, 5_000_000)])
+    hook = _HangingHook()
+    try:
+        with config.open("a", encoding="utf-8") as fh:
+            fh.write(f'channels = [{{ name = "hook", url = "{hook.url}" }}]\ntimeout_seconds = 5\n')
+        # The first run sends its first digest; the webhook gets it and the process is killed
+        # before it hears back: the message went out, its outcome was never written.
+        child = subprocess.Popen(
+            [sys.executable, "-m", "naebu.cli", "run", "--once", "--config", str(config)],
+            cwd=config.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert hook.received.wait(120), "the first digest reached the webhook"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(30)
+        hook.release.set()
+        rows = query(config, "SELECT id, status, last_error FROM outbox ORDER BY id")
+        assert [r[1] for r in rows] == ["sending", "pending", "pending"]
+        stuck_id = rows[0][0]
+        assert str(rows[0][2]).endswith(f", pid {child.pid}")
+
+        listed = run_cli("outbox", "list", "--stuck", "--config", str(config), cwd=config.parent)
+        assert listed.returncode == 0, listed.stderr
+        assert f"#{stuck_id} " in listed.stdout
+        assert f"pid {child.pid} (not running)" in listed.stdout
+        assert "1 message(s) stuck in sending" in listed.stdout
+
+        # The next run delivers the rest and leaves the stuck one alone: nothing sent twice.
+        later = datetime.now().replace(microsecond=0) + timedelta(minutes=1)  # the CLI's clock
+        assert run(config, now=later).sent == 2
+        assert len(hook.posts) == 3
+        greetings = {str(p.get("message", "")).split(" 님께", 1)[0] for p in hook.posts}
+        assert greetings == {"김담당", "이과장", "박감사"}  # each recipient's digest once
+        statuses = [r[0] for r in query(config, "SELECT status FROM outbox ORDER BY id")]
+        assert statuses == ["sending", "sent", "sent"]
+
+        # A decision needs --sent or --retry and a reason; a message not stuck is refused.
+        bad = run_cli(
+            "outbox", "resolve", str(stuck_id), "--as", "ops-kim", "--reason", "확인",
+            "--config", str(config), cwd=config.parent,
+        )  # fmt: skip
+        assert bad.returncode == 1 and "--sent" in bad.stderr and "Traceback" not in bad.stderr
+
+        # The webhook's log shows it arrived: the operator records it as sent.
+        done = run_cli(
+            "outbox", "resolve", str(stuck_id), "--sent", "--as", "ops-kim",
+            "--reason", "웹훅 수신 기록에서 확인", "--config", str(config), cwd=config.parent,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "recorded as sent" in done.stdout
+        assert run(config, now=later + timedelta(hours=1)).sent == 0
+        assert len(hook.posts) == 3  # never sent again
+        trail = query(
+            config,
+            "SELECT actor, comment, details FROM audit_trail WHERE action = 'outbox_resolve'",
+        )
+        assert len(trail) == 1 and trail[0][:2] == ("ops-kim", "웹훅 수신 기록에서 확인")
+        assert json.loads(str(trail[0][2]))["decision"] == "sent"
+        engine = store.connect(load_config(config).store_url)
+        with engine.connect() as conn:
+            assert verify(conn).ok
+        engine.dispose()
+    finally:
+        hook.close()
+
+
+def test_resolve_retry_sends_once_more_and_refuses_a_live_sender(
+    engine: Engine, directory: Directory
+) -> None:
+    import subprocess
+
+    from alerts.outbox import ResolveError, claim_note, resolve_stuck, stuck_rows
+    from alerts.trail import entries, verify
+
+    notify = NotifyConfig(retry_base_seconds=1)
+    with webhook_server() as hook:
+        notify.channels = [ChannelConfig("hook", hook.url())]
+        queue(engine, directory, notify, [finding("P-1")])
+        first = outbox_rows(engine)[0]
+        # Claimed by this (running) process: it may be sending right now.
+        with engine.begin() as conn:
+            conn.execute(
+                update(store.outbox)
+                .where(store.outbox.c.id == first.id)
+                .values(status="sending", last_error=claim_note())
+            )
+        (stuck,) = stuck_rows(engine)
+        assert stuck.in_flight and "(still running)" in stuck.sender
+        with pytest.raises(ResolveError, match="may be being sent now"):
+            resolve_stuck(engine, first.id, sent=False, actor="ops", reason="재발송", now=NOW)
+        assert (
+            deliver_pending(engine, notify, directory, now=NOW).sent == len(outbox_rows(engine)) - 1
+        )
+        # The same claim by a process that has ended.
+        ended = subprocess.Popen(["true"])
+        ended.wait()
+        dead = claim_note().rsplit(", pid ", 1)[0] + f", pid {ended.pid}"
+        with engine.begin() as conn:
+            conn.execute(
+                update(store.outbox).where(store.outbox.c.id == first.id).values(last_error=dead)
+            )
+        with pytest.raises(ResolveError, match="is not stuck in sending"):
+            resolve_stuck(engine, first.id + 1, sent=True, actor="ops", reason="확인", now=NOW)
+        with pytest.raises(ResolveError, match="a reason is required"):
+            resolve_stuck(engine, first.id, sent=False, actor="ops", reason=" ", now=NOW)
+        before = len(hook.posts)
+        status = resolve_stuck(
+            engine, first.id, sent=False, actor="ops", reason="메일 서버 기록에 없음", now=NOW
+        )
+        assert status == "retrying"
+        report = deliver_pending(engine, notify, directory, now=NOW + timedelta(minutes=1))
+        assert report.sent == 1 and len(hook.posts) == before + 1
+        again = deliver_pending(engine, notify, directory, now=NOW + timedelta(days=1))
+        assert again.attempted == 0
+    with engine.connect() as conn:
+        (entry,) = [e for e in entries(conn) if e["action"] == "outbox_resolve"]
+        assert entry["details"]["decision"] == "retry" and entry["actor"] == "ops"
+        assert verify(conn).ok
