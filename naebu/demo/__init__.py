@@ -34,6 +34,7 @@ from naebu.demo.anomalies import Label
 from naebu.demo.attendance import build_attendance
 from naebu.demo.cards import build_cards
 from naebu.demo.finance import build_contracts, build_payments
+from naebu.demo.frames import plain
 from naebu.demo.ledgers import build_accounts, build_subsidies
 from naebu.demo.payroll import build_payroll, transfers_of
 from naebu.demo.people import build_city
@@ -104,18 +105,18 @@ def build_frames(
         return np.random.default_rng([seed, stream])
 
     labels: list[Label] = []
-    contracts = build_contracts(rng(2), city, n["contracts"])
+    contracts = plain(build_contracts(rng(2), city, n["contracts"]))
     pick = anomalies.Picker(rng(52), len(contracts))
     labels += anomalies.plant_contracts(rng(12), contracts, f["contracts"], pick)
     labels += plant_finance.plant_contracts(rng(42), contracts, f["contracts"], pick, city.vendors)
-    payments = build_payments(rng(3), city, contracts, n["payments"])
+    payments = plain(build_payments(rng(3), city, contracts, n["payments"]))
     pick = anomalies.Picker(rng(53), len(payments))
     labels += anomalies.plant_payments(rng(13), payments, f["payments"], pick)
     labels += plant_finance.plant_payments(
         rng(43), payments, f["payments"], pick, contracts, city.vendors, city.employees
     )
 
-    sales = build_sales(rng(4), city, n["property_sales"])
+    sales = plain(build_sales(rng(4), city, n["property_sales"]))
     pick = anomalies.Picker(rng(54), len(sales))
     labels += anomalies.plant_sales(rng(14), sales, f["property_sales"], pick)
     labels += plant_property.plant_sales(rng(44), sales, f["property_sales"], pick)
@@ -125,11 +126,11 @@ def build_frames(
     )  # fmt: skip
     labels += planted
 
-    permits = build_permits(rng(5), city, n["permits"])
+    permits = plain(build_permits(rng(5), city, n["permits"]))
     pick = anomalies.Picker(rng(55), len(permits))
     labels += anomalies.plant_permits(rng(15), permits, f["permits"], pick)
     labels += plant_revenue.plant_open_permits(rng(45), permits, f["permits"], pick)
-    levies = build_levies(rng(6), city, permits, n["fines"])
+    levies = plain(build_levies(rng(6), city, permits, n["fines"]))
     pick = anomalies.Picker(rng(56), len(levies))
     labels += anomalies.plant_levies(rng(16), levies, f["fines"], pick)
     repeated, _ = plant_revenue.plant_repeated_reductions(
@@ -139,18 +140,18 @@ def build_frames(
         rng(66), levies, permits, f["permits"], pick
     )
     labels += planted + plant_revenue.repeated_labels(levies, repeated)
-    receipts = build_receipts(rng(26), sale_receipts, levy_receipts(rng(36), levies, city))
+    receipts = plain(build_receipts(rng(26), sale_receipts, levy_receipts(rng(36), levies, city)))
     accounts = build_accounts(rng(9), city)
     labels += plant_revenue.plant_dormant_accounts(rng(49), accounts)
     labels += plant_revenue.plant_receipt_accounts(rng(76), receipts, accounts)
 
-    subsidies = build_subsidies(rng(10), city, n["subsidies"])
+    subsidies = plain(build_subsidies(rng(10), city, n["subsidies"]))
     labels += plant_revenue.plant_subsidies(rng(40), subsidies, f["subsidies"])
 
-    cards = build_cards(rng(7), city, seed, n["card_transactions"])
+    cards = plain(build_cards(rng(7), city, seed, n["card_transactions"]))
     labels += anomalies.plant_cards(rng(17), cards, f["card_transactions"])
 
-    attendance = build_attendance(rng(8), city)
+    attendance = plain(build_attendance(rng(8), city))
     pick = anomalies.Picker(rng(58), len(attendance))
     labels += anomalies.plant_attendance(rng(18), attendance, size.scale, pick)
     labels += plant_people.plant_overtime_cap(rng(48), attendance, pick)

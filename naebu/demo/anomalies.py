@@ -14,6 +14,7 @@ import pandas as pd
 from naebu.demo import days
 from naebu.demo.cards import RESTRICTED, separate_same_day
 from naebu.demo.finance import GROUND_SMALL
+from naebu.demo.frames import Edits
 
 Label = tuple[str, str, str]
 
@@ -205,6 +206,7 @@ def plant_cards(
     near-miss beside each (22:59, two departments at one merchant, consecutive days, exactly
     KRW 40,000 a head, restaurants named like bars)."""
     pick = pick or _Picker(rng, len(df))
+    ed = Edits(df)
     every = np.ones(len(df), dtype=bool)
     group = (df["attendees"] >= 2).to_numpy() & df["merchant_category"].isin(
         ["한식", "일반음식점", "중식", "일식"]
@@ -212,6 +214,7 @@ def plant_cards(
     # Rows whose merchant name makes or breaks a label: the final clean-up leaves them alone.
     named = np.zeros(len(df), dtype=bool)
     labels: list[Label] = []
+    key = df["approval_id"]
 
     rule = "CARD-NIGHT"
     rows = pick.take(group, plant_count(rule, scale), rule)  # dinners that ran late
@@ -220,12 +223,12 @@ def plant_cards(
         for s in rng.integers(23 * 3600, 30 * 3600, max(0, len(rows) - len(NIGHT_TIMES)))
     ]
     times = [_time(t) for t in (list(NIGHT_TIMES) + extra)[: len(rows)]]
-    _set(df, rows, "approved_time", times)
-    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
+    ed.set(rows, "approved_time", times)
+    labels += _labels(rule, "card_transactions", key.iloc[rows])
     near = pick.take(group, 2, "near-miss")
-    _set(df, near, "approved_time", [_time("22:59:59"), _time("06:00:00")])
+    ed.set(near, "approved_time", [_time("22:59:59"), _time("06:00:00")])
     near = pick.take(every, 3, "near-miss")  # the card company gave no time
-    _set(df, near, "approved_time", pd.NaT)
+    ed.set(near, "approved_time", pd.NaT)
 
     rule = "CARD-HOLIDAY"
     rows = pick.take(every, plant_count(rule, scale), rule)
@@ -233,24 +236,23 @@ def plant_cards(
     off = year[~days.is_business_day(year)]
     weekends = off[rng.integers(0, len(off), max(0, len(rows) - len(HOLIDAYS)))]
     dates = np.concatenate([np.array(HOLIDAYS, dtype="datetime64[D]"), weekends])[: len(rows)]
-    _set(df, rows, "approved_date", dates.astype("datetime64[ns]"))
-    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
+    ed.set(rows, "approved_date", dates)
+    labels += _labels(rule, "card_transactions", key.iloc[rows])
     near = pick.take(every, len(FRIDAYS_BEFORE_HOLIDAY), "near-miss")
-    fridays = np.array(FRIDAYS_BEFORE_HOLIDAY, dtype="datetime64[D]").astype("datetime64[ns]")
-    _set(df, near, "approved_date", fridays)
+    ed.set(near, "approved_date", np.array(FRIDAYS_BEFORE_HOLIDAY, dtype="datetime64[D]"))
 
-    labels += _plant_splits(rng, df, pick, plant_count("CARD-SPLIT", scale), named)
+    labels += _plant_splits(rng, ed, pick, plant_count("CARD-SPLIT", scale), named)
 
     rule = "CARD-PERPERSON"
+    heads = ed["attendees"].astype(float)
     rows = pick.take(group, plant_count(rule, scale), rule)
-    heads = df["attendees"].iloc[rows].to_numpy(dtype=float)
-    _set(df, rows, "amount", np.round(heads * rng.uniform(42_000, 90_000, len(rows)), -3))
-    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
+    ed.set(rows, "amount", np.round(heads[rows] * rng.uniform(42_000, 90_000, len(rows)), -3))
+    labels += _labels(rule, "card_transactions", key.iloc[rows])
     near = pick.take(group, 2, "near-miss")  # exactly KRW 40,000 a head
-    _set(df, near, "amount", df["attendees"].iloc[near].to_numpy(dtype=float) * 40_000)
+    ed.set(near, "amount", heads[near] * 40_000)
     near = pick.take(group, len(NO_HEADCOUNT), "near-miss")  # a big bill, but no head count
-    _set(df, near, "attendees_text", list(NO_HEADCOUNT))
-    _set(df, near, "amount", df["attendees"].iloc[near].to_numpy(dtype=float) * 60_000)
+    ed.set(near, "attendees_text", list(NO_HEADCOUNT))
+    ed.set(near, "amount", heads[near] * 60_000)
 
     rule = "CARD-MERCHANT"
     rows = pick.take(group, plant_count(rule, scale), rule)
@@ -262,84 +264,82 @@ def plant_cards(
     ]
     # Every third one without a category, as in a disclosure: only its name gives it away.
     shown = [None if i % 3 == 2 and NAME_SAYS[c] else c for i, c in enumerate(cats)]
-    _set(df, rows, "merchant_category", shown)
-    _set(df, rows, "merchant_name", shops)
-    _set(df, rows, "purpose", df["department"].iloc[rows].to_numpy() + " 직원 격려 간담회")
+    ed.set(rows, "merchant_category", shown)
+    ed.set(rows, "merchant_name", shops)
+    ed.set(rows, "purpose", ed["department"][rows] + " 직원 격려 간담회")
     named[rows] = True
-    labels += _labels(rule, "card_transactions", df["approval_id"].iloc[rows])
+    labels += _labels(rule, "card_transactions", key.iloc[rows])
     near = pick.take(group, len(BAR_LIKE_NAMES), "near-miss")  # named like a bar, 일반음식점
-    _set(df, near, "merchant_category", "일반음식점")
-    _set(df, near, "merchant_name", list(BAR_LIKE_NAMES))
+    ed.set(near, "merchant_category", "일반음식점")
+    ed.set(near, "merchant_name", list(BAR_LIKE_NAMES))
     named[near] = True
 
+    ed.flush()
     separate_same_day(rng, df, keep=named)
     return labels
 
 
+#: The columns a planted split payment copies from the first payment of its group.
+SPLIT_COLUMNS = ["department", "holder_id", "card_no", "merchant_name", "merchant_category",
+                 "merchant_address", "approved_date"]  # fmt: skip
+
+
 def _plant_splits(
-    rng: np.random.Generator, df: pd.DataFrame, pick: _Picker, k: int, named: np.ndarray
+    rng: np.random.Generator, ed: Edits, pick: _Picker, k: int, named: np.ndarray
 ) -> list[Label]:
     """``k`` card payments in groups of two (three for an odd rest) by one card holder at one
     merchant on one day, minutes apart; near-misses: two departments at one merchant on one
     day, one department at one merchant on consecutive business days, and a second payment
     there that day in cash."""
     rule = "CARD-SPLIT"
-    every = np.ones(len(df), dtype=bool)
-    sizes = [2] * (k // 2)
+    n = len(ed.df)
+    every = np.ones(n, dtype=bool)
+    sizes = np.full(k // 2, 2)
     if k % 2:
         sizes[-1] = 3
-    keys: list[str] = []
-    columns = ["department", "holder_id", "card_no", "merchant_name", "merchant_category",
-               "merchant_address", "approved_date"]  # fmt: skip
-    for n, size in enumerate(sizes):
-        anchor = int(pick.take(every, 1, rule)[0])
-        others = pick.take(every, size - 1, rule)
-        for column in columns:
-            _set(df, others, column, df[column].iat[anchor])
-        if n == 0:  # written with a trailing space: the same merchant once normalized
-            _set(df, others, "merchant_name", f"{df['merchant_name'].iat[anchor]} ")
-        base = pd.to_timedelta(df["approved_time"].iloc[[anchor]]).iloc[0]
-        minutes = np.arange(1, size) * int(rng.integers(1, 6))
-        _set(df, others, "approved_time", [base + pd.Timedelta(minutes=int(m)) for m in minutes])
-        dept = df["department"].iat[anchor]
-        _set(
-            df,
-            others,
-            "purpose",
-            [f"{dept} {p.split(' ', 1)[-1]}" for p in df["purpose"].iloc[others]],
-        )
-        group = np.concatenate([[anchor], others])
-        named[group] = True
-        keys += df["approval_id"].iloc[group].tolist()
+    # All groups at once: the first row of each group is its anchor, the others copy it.
+    rows = rng.permutation(pick.take(every, int(sizes.sum()), rule))
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    anchor = rows[first][group]
+    nth = np.arange(len(rows)) - first[group]  # 0 for the anchor, 1 and 2 for the others
+    others, source = rows[nth > 0], anchor[nth > 0]
+    for column in SPLIT_COLUMNS:
+        ed.set(others, column, ed[column][source])
+    # The first group's second payment is written with a trailing space: the same merchant
+    # once normalized.
+    ed.set(others[:1], "merchant_name", ed["merchant_name"][others[:1]] + " ")
+    step = rng.integers(1, 6, len(sizes))[group][nth > 0]
+    base = ed["approved_time"][source]
+    ed.set(others, "approved_time", base + (nth[nth > 0] * step * 60).astype("timedelta64[s]"))
+    tail = pd.Series(ed["purpose"][others]).str.split(" ", n=1).str[-1].to_numpy(dtype=object)
+    ed.set(others, "purpose", ed["department"][others] + " " + tail)
+    named[rows] = True
+    keys = ed.df["approval_id"].to_numpy()[np.sort(rows)]
 
     # Near-miss: the same merchant on the same day, but another department's card.
-    first = int(pick.take(every, 1, "near-miss")[0])
-    other_dept = (df["department"] != df["department"].iat[first]).to_numpy()
+    first_row = int(pick.take(every, 1, "near-miss")[0])
+    other_dept = ed["department"] != ed["department"][first_row]
     second = pick.take(other_dept, 1, "near-miss")
     for column in ("merchant_name", "merchant_category", "merchant_address", "approved_date"):
-        _set(df, second, column, df[column].iat[first])
-    named[[first, *second]] = True
+        ed.set(second, column, ed[column][first_row])
+    named[[first_row, *second]] = True
     # Near-miss: the same card at the same merchant on consecutive business days.
-    dates = df["approved_date"].to_numpy().astype("datetime64[D]")
+    dates = ed["approved_date"].astype("datetime64[D]")
     has_next = days.is_business_day(dates + np.timedelta64(1, "D"))
-    first = int(pick.take(has_next, 1, "near-miss")[0])
+    first_row = int(pick.take(has_next, 1, "near-miss")[0])
     second = pick.take(every, 1, "near-miss")
-    for column in columns[:-1]:
-        _set(df, second, column, df[column].iat[first])
-    _set(
-        df,
-        second,
-        "approved_date",
-        np.datetime64(dates[first] + np.timedelta64(1, "D"), "ns"),
-    )
-    named[[first, *second]] = True
+    for column in SPLIT_COLUMNS[:-1]:
+        ed.set(second, column, ed[column][first_row])
+    ed.set(second, "approved_date", dates[first_row] + np.timedelta64(1, "D"))
+    named[[first_row, *second]] = True
     # Near-miss: a second payment at the merchant that day, but in cash.
-    first = int(pick.take(every, 1, "near-miss")[0])
+    first_row = int(pick.take(every, 1, "near-miss")[0])
     second = pick.take(every, 1, "near-miss")
-    for column in columns:
-        _set(df, second, column, df[column].iat[first])
-    _set(df, second, "payment_method", "현금")
-    named[[first, *second]] = True
+    for column in SPLIT_COLUMNS:
+        ed.set(second, column, ed[column][first_row])
+    ed.set(second, "payment_method", "현금")
+    named[[first_row, *second]] = True
     return _labels(rule, "card_transactions", pd.Series(keys))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days
+from naebu.demo.frames import table
 from naebu.demo.people import City
 
 LEAVES = (("연가", 0.045), ("병가", 0.007), ("공가", 0.004), ("특별휴가", 0.003))
@@ -48,7 +49,7 @@ def build_attendance(rng: np.random.Generator, city: City) -> pd.DataFrame:
 
     emp_id = e["employee_id"].to_numpy()[ei]
     ymd = pd.Series(day).dt.strftime("%Y%m%d").to_numpy()
-    return pd.DataFrame(
+    return table(
         {
             "record_id": emp_id + "-" + ymd,
             "employee_id": emp_id,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days, names
+from naebu.demo.frames import table
 from naebu.demo.people import City
 
 #: category -> (share, merchant names, per-head KRW range, attendees range, hours).
@@ -87,9 +88,15 @@ def seconds_between(rng: np.random.Generator, lo: str, hi: str, n: int) -> np.nd
 
 def attendee_texts(rng: np.random.Generator, attendees: np.ndarray) -> np.ndarray:
     """The attendee column as officials type it: ``"팀장 등 4명"``, ``"주무관 1명"``."""
-    lead = names.pick(rng, LEADS, len(attendees))
-    n = np.asarray(attendees, dtype=np.int64).astype(str)
-    return np.where(np.asarray(attendees) > 1, lead + " 등 " + n + "명", lead + " " + n + "명")
+    # One text per (lead, head count), looked up: formatting each row is slow at 500k rows.
+    lead = rng.integers(0, len(LEADS), len(attendees))  # as names.pick(rng, LEADS, n) draws
+    heads = np.asarray(attendees, dtype=np.int64)
+    top = int(heads.max(initial=1)) + 1
+    texts = np.array(
+        [f"{ld} 등 {h}명" if h > 1 else f"{ld} {h}명" for ld in LEADS for h in range(top)],
+        dtype=object,
+    )
+    return texts[lead * top + heads]
 
 
 def separate_same_day(
@@ -108,7 +115,8 @@ def separate_same_day(
     n = len(df)
     keep = np.zeros(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
     card = (df["payment_method"] == "카드").to_numpy()
-    name = df["merchant_name"].astype(str).str.strip().to_numpy(dtype=object)
+    raw, names_seen = pd.factorize(df["merchant_name"].to_numpy(dtype=object))
+    name = np.array([str(m).strip() for m in names_seen], dtype=object)[raw]
     # A (department, day) group and a (group, merchant) pair per payment, as integer codes.
     dept_code = pd.factorize(df["department"])[0].astype(np.int64)
     day_code = df["approved_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
@@ -210,7 +218,7 @@ def build_cards(rng: np.random.Generator, city: City, seed: int, n: int) -> pd.D
         names.pick(rng, PURPOSES["supply"], n),
     )
     approval = 10_000_000 + rng.choice(89_999_999, size=n, replace=False)
-    df = pd.DataFrame(
+    df = table(
         {
             "approval_id": approval.astype(str),
             "department": holders["department"].to_numpy()[hi],

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days, names
+from naebu.demo.frames import table
 from naebu.demo.people import City
 
 GOODS = (
@@ -65,13 +66,21 @@ def _spread_vendors(
 
 def _too_close(department: np.ndarray, vendor: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Records whose department-vendor pair had a record fewer than the spacing days before."""
-    order = np.lexsort((day, vendor, department))
-    d, v, t = department[order], vendor[order], day[order]
+    # Integer codes: sorting Python strings is what made this slow at large scales.
+    d = pd.factorize(department, sort=True)[0].astype(np.int64)
+    v = pd.factorize(vendor, sort=True)[0].astype(np.int64)
+    order = np.lexsort((day, v, d))
+    d, v, t = d[order], v[order], day[order]
     same = np.zeros(len(order), dtype=bool)
     same[1:] = (d[1:] == d[:-1]) & (v[1:] == v[:-1]) & (t[1:] - t[:-1] < PAIR_SPACING_DAYS)
     out = np.zeros(len(order), dtype=bool)
     out[order] = same
     return out
+
+
+def _positions(index: pd.Series, keys: object) -> np.ndarray:
+    """The position in ``index`` of each of ``keys`` (all present)."""
+    return pd.Index(index).get_indexer(np.asarray(keys, dtype=object))
 
 
 def build_contracts(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
@@ -97,8 +106,8 @@ def build_contracts(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
     method[_too_close(department, vendor_ids, day)] = "일반경쟁"
     sole = method == "수의"
     works = category == "공사"
-    owner = vendors.set_index("vendor_id")["owner_type"]
-    enterprise = owner.loc[vendor_ids].to_numpy() != "일반"
+    owner = vendors["owner_type"].to_numpy()[_positions(vendors["vendor_id"], vendor_ids)]
+    enterprise = owner != "일반"
     big_sole = sole & ~works & enterprise & (rng.random(n) < 0.5)
     amount = np.select(
         [sole & works, big_sole, sole, works],
@@ -128,7 +137,7 @@ def build_contracts(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
     )
     inspected = days.clamp_to_year(days.roll_forward(signed + lag.astype("timedelta64[D]")))
     changed = np.where(np.isnat(inspected), signed, inspected)
-    return pd.DataFrame(
+    return table(
         {
             "contract_id": "C2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6),
             "department": department,
@@ -153,7 +162,7 @@ def build_payments(
 
     The approver is always the drafter's supervisor, so nobody approves their own voucher.
     """
-    emp = city.employees.set_index("employee_id")
+    emp = city.employees
     staff = city.staff()
     vendors = city.vendors.set_index("vendor_id")
     on_contract = rng.random(n) < 0.8
@@ -183,26 +192,24 @@ def build_payments(
         on_contract, c["title"].to_numpy() + " " + kind, names.pick(rng, MISC_PURPOSES, n)
     )
     order = np.argsort(paid, kind="stable")
-    paid_s = pd.Series(paid.astype("datetime64[D]"))
+    ymd = np.char.replace(np.datetime_as_string(paid.astype("datetime64[D]"), unit="D"), "-", "")
     invoice = (
-        paid_s.dt.strftime("%Y%m%d")
-        + "-41000"
-        + pd.Series(names.digits(rng, n, 3))
-        + "-"
-        + pd.Series(names.digits(rng, n, 8))
+        ymd.astype(object) + "-41000" + names.digits(rng, n, 3) + "-" + names.digits(rng, n, 8)
     )
-    df = pd.DataFrame(
+    at = _positions(city.vendors["vendor_id"], vendor)
+    supervisor = emp["supervisor_id"].to_numpy()[_positions(emp["employee_id"], official)]
+    df = table(
         {
             "department": department,
             "official_id": official,
-            "approver_id": emp.loc[official, "supervisor_id"].to_numpy(),
+            "approver_id": supervisor,
             "vendor_id": vendor,
             "contract_id": names.where_or_none(on_contract, c["contract_id"]),
-            "payee_name": vendors.loc[vendor, "name"].to_numpy(),
-            "payee_account": vendors.loc[vendor, "account_no"].to_numpy(),
+            "payee_name": city.vendors["name"].to_numpy()[at],
+            "payee_account": city.vendors["account_no"].to_numpy()[at],
             "amount": amount.astype("float64"),
             "paid_on": days.to_timestamps(paid),
-            "invoice_no": invoice.to_numpy(),
+            "invoice_no": invoice,
             "purpose": purpose,
             "updated_at": days.stamps(rng, paid),
         }

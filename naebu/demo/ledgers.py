@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days, names
+from naebu.demo.frames import table
 from naebu.demo.people import City, line_departments, unit
 from naebu.demo.permits import officials_of
 from naebu.demo.property import revenue_account
@@ -48,7 +49,7 @@ def build_subsidies(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
     recipient = np.where(person, names.person_names(rng, n), names.firm_names(rng, n))
     decided = np.sort(days.random_days(rng, n))
     amount = np.round(np.exp(rng.uniform(np.log(low), np.log(high))), -4)
-    return pd.DataFrame(
+    return table(
         {
             "grant_id": "GR2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6),
             "department": dept,
@@ -92,7 +93,7 @@ def _accounts_of(rng: np.random.Generator, city: City, town: int) -> pd.DataFram
     status[closed] = "해지"
     # Closed accounts stopped long ago: old activity on a closed account is no finding.
     last[closed] = ACCOUNTS_AS_OF - rng.integers(800, 1500, n_closed).astype("timedelta64[D]")
-    return pd.DataFrame(
+    return table(
         {
             "account_no": numbers,
             "department": dept,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days
+from naebu.demo.frames import table
 from naebu.demo.people import City
 
 PAYROLL_DEPARTMENT = "총무과"
@@ -55,7 +56,7 @@ def build_payroll(rng: np.random.Generator, city: City) -> tuple[pd.DataFrame, p
     clerks = np.array([city.staff(d)["employee_id"].to_numpy()[0] for d in payroll], dtype=object)
     paid = pay_day(MONTHS[mi])
     order = np.lexsort((ei, batch, mi))
-    lines = pd.DataFrame(
+    lines = table(
         {
             "transfer_id": transfer[order],
             "department": payroll[town[order]],

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import names
+from naebu.demo.frames import table
 
 TOP = "부시장"
 
@@ -289,7 +290,7 @@ def _vendors(rng: np.random.Generator, taken: set[str], n: int = VENDORS_PER_CIT
         np.datetime64("2024-12-31") - rng.integers(0, 600, n).astype("timedelta64[D]"),
         changed,
     ).astype("datetime64[s]") + (rng.integers(9 * 3600, 18 * 3600, n)).astype("timedelta64[s]")
-    return pd.DataFrame(
+    return table(
         {
             "vendor_id": [f"V{10001 + i}" for i in range(n)],
             "name": trade,

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days, names
+from naebu.demo.frames import table
 from naebu.demo.people import City
 from naebu.demo.property import revenue_accounts
 
@@ -66,7 +67,7 @@ def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     status = np.where(rng.random(n) < 0.88, "허가", "불허").astype(object)
     status[open_] = np.where(rng.random(int(open_.sum())) < 0.5, "접수", "처리중")
     applicant = np.where(rng.random(n) < 0.6, names.person_names(rng, n), names.firm_names(rng, n))
-    return pd.DataFrame(
+    return table(
         {
             "permit_id": "PM2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6),
             "department": dept,
@@ -96,7 +97,7 @@ def build_levies(
             + rng.integers(0, 11, m).astype("timedelta64[D]")
         )
     )
-    fees = pd.DataFrame(
+    fees = table(
         {
             "department": p["department"].to_numpy(),
             "official_id": p["official_id"].to_numpy(),
@@ -116,7 +117,7 @@ def build_levies(
     dept = np.array([f[0] for f in FINES], dtype=object)[k]
     official, dept = officials_of(rng, city, dept)
     amounts = np.array([f[2] for f in FINES], dtype=float)[k, rng.integers(0, 3, n_fines)]
-    fines = pd.DataFrame(
+    fines = table(
         {
             "department": dept,
             "official_id": official,
@@ -172,7 +173,7 @@ def levy_receipts(rng: np.random.Generator, levies: pd.DataFrame, city: City) ->
     )
     keep = paid & ~np.isnat(on)
     lv = levies[keep]
-    return pd.DataFrame(
+    return table(
         {
             "department": lv["department"].to_numpy(),
             "official_id": lv["official_id"].to_numpy(),

@@ -15,6 +15,7 @@ import pandas as pd
 from naebu.demo import days
 from naebu.demo.anomalies import Label, Picker, grow
 from naebu.demo.finance import GROUND_ENTERPRISE, GROUND_SMALL
+from naebu.demo.frames import column_of
 
 BASE_COUNTS: dict[str, int] = {
     "CONTRACT-SPLIT": 3,  # groups of two or three contracts
@@ -46,7 +47,7 @@ class _Columns(dict[str, np.ndarray]):
     def flush(self) -> None:
         """Write the edited columns back into the frame."""
         for name, values in self.items():
-            self.df[name] = values
+            self.df[name] = column_of(values, self.df[name].dtype, self.df.index)
 
 
 def _set(cols: _Columns, rows: np.ndarray | list[int], column: str, values: object) -> None:
@@ -71,24 +72,29 @@ class _Pairs:
         self.vcode = {v: i for i, v in enumerate(self.vendors)}
         self.depts = np.unique(df["department"].astype(str))
         self.dcode = {d: i for i, d in enumerate(self.depts)}
-        d = pd.Series(df["department"]).map(self.dcode).to_numpy(dtype="int64")
+        self.dept = pd.Series(df["department"]).map(self.dcode).to_numpy(dtype="int64", copy=True)
         v = pd.Series(df["vendor_id"]).map(self.vcode).to_numpy(dtype="int64")
-        self.code = d * len(self.vendors) + v
+        self.code = self.dept * len(self.vendors) + v
         #: Pairs holding a record another planter chose: never a planted group's pair.
         self.dirty = set(np.unique(self.code[pick.used]).tolist())
+        #: Per contract: is its pair dirty? (kept in step with ``dirty``, so no set lookups)
+        self.dirty_row = np.isin(self.code, list(self.dirty))
 
     def move(self, rows: np.ndarray, department: str, vendor: str) -> None:
         """Give ``rows`` the pair, make the pair's other contracts competitive, mark it used."""
         code = self.dcode[department] * len(self.vendors) + self.vcode[vendor]
         _set(self.df, rows, "department", department)
         _set(self.df, rows, "vendor_id", vendor)
+        self.dept[rows] = self.dcode[department]
         self.code[rows] = code
-        others = np.flatnonzero(self.code == code)
-        others = others[~np.isin(others, rows)]
+        members = self.code == code
+        others = members.copy()
+        others[rows] = False
         _set(self.df, others, "method", "일반경쟁")
         _set(self.df, others, "sole_source_ground", None)
         self.pick.used[others] = True
         self.dirty.add(int(code))
+        self.dirty_row |= members
 
     def cap_sole_source(self, sole: np.ndarray, most: int) -> None:
         """Make competitive the unplanted contracts of pairs with more than ``most`` sole-source
@@ -101,7 +107,7 @@ class _Pairs:
 
     def clean(self) -> np.ndarray:
         """Contracts whose pair holds no planted record."""
-        return ~np.isin(self.code, list(self.dirty))
+        return ~self.dirty_row
 
     def clean_vendor(self, rng: np.random.Generator, department: str) -> str:
         """A vendor whose pair with ``department`` holds no planted record."""
@@ -150,10 +156,10 @@ def plant_contracts(
     groups = grow(BASE_COUNTS[rule], scale)
     for g in range(groups + 1):  # the last is a near-miss with one contract fewer than needed
         size = CONCENTRATION if g < groups else CONCENTRATION - 2
-        free = pd.Series(df["department"][goods & ~pick.used]).value_counts()
-        roomy = free.index[free >= size].to_numpy()
+        free = np.bincount(pairs.dept[goods & ~pick.used], minlength=len(pairs.depts))
+        roomy = pairs.depts[free >= size]
         dept = str(roomy[rng.integers(0, len(roomy))])
-        rows = pick.take((df["department"] == dept) & goods, size, rule)
+        rows = pick.take((pairs.dept == pairs.dcode[dept]) & goods, size, rule)
         pairs.move(rows, dept, pairs.clean_vendor(rng, dept))
         _set(df, rows, "method", "수의")
         _set(df, rows, "sole_source_ground", GROUND_SMALL)
@@ -201,8 +207,9 @@ def plant_payments(
     touched: set[str] = set()  # vendors whose payments carry a planted scenario
 
     rule = "PAY-DUPLICATE"
+    early = on_contract & (paid <= paid.max() - 40)
     for g in range(grow(BASE_COUNTS[rule], scale) + 2):  # the last two are near-misses
-        a = int(pick.take(on_contract & (paid <= paid.max() - 40), 1, rule)[0])
+        a = int(pick.take(early, 1, rule)[0])
         later = (paid > paid[a]) & (paid <= paid[a] + 30)
         b = int(pick.take(later, 1, rule)[0])
         copy = ["department", "official_id", "approver_id", "vendor_id", "contract_id"]
@@ -306,13 +313,17 @@ def _plant_account_change(
     labels: list[Label] = []
     paid = df["paid_on"].astype("datetime64[D]")
     vid = pd.Series(df["vendor_id"]).fillna("").to_numpy()
-    order = np.lexsort((paid, vid))
+    # Vendors as integer codes: sorting and matching a million strings is slow.
+    code, uniques = pd.factorize(vid)
+    order = np.lexsort((paid, code))
     prev = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[D]")
     same = np.zeros(len(frame), dtype=bool)
-    same[1:] = vid[order][1:] == vid[order][:-1]
+    same[1:] = code[order][1:] == code[order][:-1]
     prev_sorted = np.concatenate([[np.datetime64("NaT")], paid[order][:-1]]).astype("M8[D]")
     prev[order] = np.where(same, prev_sorted, np.datetime64("NaT"))
-    free = (vid != "") & ~np.isin(vid, sorted(touched))
+    spoken = np.zeros(len(uniques), dtype=bool)
+    spoken[pd.Index(uniques).get_indexer(sorted(touched))] = True
+    free = (vid != "") & ~spoken[code]
     free &= (paid >= np.datetime64("2025-01-15")) & ~pick.used
     # Near-misses need room before the payment: the vendor's previous one 9+ days earlier.
     room = free & (np.isnat(prev) | (paid - prev > np.timedelta64(8, "D")))
@@ -335,7 +346,6 @@ def _plant_account_change(
     stamp = changed.astype("datetime64[s]") + np.timedelta64(10 * 3600, "s")
     vendors.loc[vendors.index[at], "updated_at"] = stamp.astype("datetime64[ns]")
     # Per payment: its vendor's change day (NaT for the other vendors), by vendor code.
-    code, uniques = pd.factorize(vid)
     slot = pd.Index(uniques).get_indexer(vid[rows])
     day_of = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[D]")
     day_of[slot] = changed

@@ -8,6 +8,7 @@ import pandas as pd
 
 from naebu.demo import days
 from naebu.demo.anomalies import Label, Picker, grow
+from naebu.demo.frames import column_of
 from naebu.demo.permits import CODE_FINE, CODES_USE
 
 BASE_COUNTS: dict[str, int] = {
@@ -78,6 +79,12 @@ def plant_missing_levies(
     return levies[keep].reset_index(drop=True), labels
 
 
+def _months(df: pd.DataFrame) -> np.ndarray:
+    """Each levy's month as ``YYYY-MM`` text."""
+    day = df["levied_on"].to_numpy().astype("datetime64[M]")
+    return np.datetime_as_string(day, unit="M").astype(object)
+
+
 def plant_repeated_reductions(
     rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: Picker, city_staff: pd.DataFrame
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -86,46 +93,55 @@ def plant_repeated_reductions(
     Returns the planted and near-miss (official, month) pairs; :func:`repeated_labels` labels
     every reduction of a planted pair once all levies are final.
     """
-    month = df["levied_on"].dt.to_period("M").astype(str).to_numpy()
-    dept = df["department"].to_numpy()
+    # Departments, months and officials as integer codes: one pass per group stays cheap.
+    month_text = _months(df)
+    month, months = pd.factorize(month_text, sort=True)
+    dept, depts = pd.factorize(df["department"].to_numpy(), sort=True)
+    staff_ids = city_staff["employee_id"].to_numpy()
+    staff_dept = city_staff["department"].to_numpy()
+    who = pd.Index(staff_ids).get_indexer(df["official_id"].to_numpy())
+    cell = dept.astype(np.int64) * len(months) + month
     planted: list[tuple[str, str]] = []
     near: list[tuple[str, str]] = []
     groups = grow(BASE_COUNTS["LEVY-REDUCTION-REPEATED"], scale)
     reduced = (df["reduction_amount"] > 0).to_numpy().copy()
     for g in range(groups + 1):
         size = REPEATED if g < groups else REPEATED - 2
-        free = ~pick.used & ~reduced
-        counts = pd.Series(dept[free] + "|" + month[free]).value_counts()
-        cells = counts[counts >= size + 2].index.to_numpy()
-        d, m = str(cells[rng.integers(0, len(cells))]).split("|")
-        staff = city_staff[city_staff["department"] == d]["employee_id"].to_numpy()
+        counts = np.bincount(cell[~pick.used & ~reduced], minlength=len(depts) * len(months))
+        cells = np.flatnonzero(counts >= size + 2)
+        c = int(cells[rng.integers(0, len(cells))])
+        d, m = c // len(months), c % len(months)
+        staff = np.flatnonzero(staff_dept == depts[d])
         # An official with no planted reduction that month; their background ones are undone,
         # so the month holds exactly the planted reductions.
-        planted_by = set(df.loc[reduced & pick.used & (month == m), "official_id"])
-        official = next(s for s in rng.permutation(staff) if s not in planted_by)
-        own = np.flatnonzero(reduced & (month == m) & (df["official_id"] == official).to_numpy())
+        planted_by = set(who[reduced & pick.used & (month == m)].tolist())
+        official = next(int(s) for s in rng.permutation(staff) if s not in planted_by)
+        own = np.flatnonzero(reduced & (month == m) & (who == official))
         _set(df, own, "reduction_amount", 0.0)
         _set(df, own, "reduction_code", None)
         reduced[own] = False
-        free = ~pick.used & ~reduced
-        rows = pick.take(free & (dept == d) & (month == m), size, "LEVY-REDUCTION-REPEATED")
+        rows = pick.take(~reduced & (cell == c), size, "LEVY-REDUCTION-REPEATED")
         codes = np.where(df["permit_id"].iloc[rows].isna(), CODE_FINE, CODES_USE[0])
-        _set(df, rows, "official_id", official)
+        _set(df, rows, "official_id", staff_ids[official])
+        who[rows] = official
         _set(df, rows, "reduction_amount", np.round(df["amount"].to_numpy()[rows] * 0.5, -1))
         _set(df, rows, "reduction_code", codes)
         reduced[rows] = True
-        (planted if g < groups else near).append((str(official), m))
+        (planted if g < groups else near).append((str(staff_ids[official]), str(months[m])))
     return planted, near
 
 
 def repeated_labels(df: pd.DataFrame, planted: list[tuple[str, str]]) -> list[Label]:
     """Every reduction of each planted (official, month)."""
-    month = df["levied_on"].dt.to_period("M").astype(str)
-    out: list[Label] = []
-    for official, m in planted:
-        hit = (df["official_id"] == official) & (month == m) & (df["reduction_amount"] > 0)
-        out += [("LEVY-REDUCTION-REPEATED", "levies", str(k)) for k in df.loc[hit, "levy_id"]]
-    return out
+    pairs = set(planted)
+    month = _months(df)
+    official = df["official_id"].to_numpy()
+    reduced = (df["reduction_amount"] > 0).to_numpy()
+    hit = (
+        np.array([(o, m) in pairs for o, m in zip(official, month, strict=True)], dtype=bool)
+        & reduced
+    )
+    return [("LEVY-REDUCTION-REPEATED", "levies", str(k)) for k in df["levy_id"].to_numpy()[hit]]
 
 
 def plant_subsidies(rng: np.random.Generator, df: pd.DataFrame, scale: float) -> list[Label]:
@@ -133,19 +149,24 @@ def plant_subsidies(rng: np.random.Generator, df: pd.DataFrame, scale: float) ->
     another programme, and a namesake (same name, another number) in the same programme."""
     rule = "SUBSIDY-DUPLICATE"
     pick = Picker(rng, len(df))
-    program = df["program"].to_numpy()
-    labels: list[Label] = []
+    program = pd.factorize(df["program"].to_numpy())[0]
+    number = df["recipient_id"].to_numpy(dtype=object, copy=True)
+    name = df["recipient_name"].to_numpy(dtype=object, copy=True)
+    every = np.ones(len(df), dtype=bool)
+    rows: list[int] = []
     k = grow(BASE_COUNTS[rule], scale)
     for g in range(k + 2):
-        a = int(pick.take(np.ones(len(df), dtype=bool), 1, rule)[0])
+        a = int(pick.take(every, 1, rule)[0])
         same = program == program[a]
         b = int(pick.take(same if g != k else ~same, 1, rule)[0])
         if g <= k:  # the namesake keeps its own number
-            _set(df, [b], "recipient_id", df["recipient_id"].iloc[a])
-        _set(df, [b], "recipient_name", df["recipient_name"].iloc[a])
+            number[b] = number[a]
+        name[b] = name[a]
         if g < k:
-            labels += _keys(rule, "subsidies", "grant_id", df, [a, b])
-    return labels
+            rows += [a, b]
+    df["recipient_id"] = column_of(number, object, df.index)
+    df["recipient_name"] = column_of(name, object, df.index)
+    return _keys(rule, "subsidies", "grant_id", df, rows)
 
 
 def plant_dormant_accounts(rng: np.random.Generator, df: pd.DataFrame) -> list[Label]:

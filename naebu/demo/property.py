@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from naebu.demo import days, names
+from naebu.demo.frames import table
 from naebu.demo.people import City, city_code
 
 #: The city's revenue account (세입 계좌) all proceeds and levies are received into.
@@ -50,7 +51,7 @@ def build_sales(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     appraised = days.roll_backward(signed - rng.integers(30, 200, n).astype("timedelta64[D]"))
     rounds = np.where(sole, 1, np.where(rng.random(n) < 0.3, 2, 1))
     price = np.where(sole, mean, np.ceil(mean * (1 + rng.uniform(0, 0.3, n)) / 1000) * 1000)
-    return pd.DataFrame(
+    return table(
         {
             "sale_id": "PS2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(5),
             "department": staff["department"].to_numpy()[who],
@@ -96,7 +97,7 @@ def settle_sales(rng: np.random.Generator, sales: pd.DataFrame, city: City) -> p
     sales["title_transfer_date"] = days.to_timestamps(transfer).to_numpy()
     last = np.where(np.isnat(transfer), np.where(np.isnat(full_on), signed, full_on), transfer)
     sales["updated_at"] = days.stamps(rng, last).to_numpy()
-    base = pd.DataFrame(
+    base = table(
         {
             "department": sales["department"].to_numpy(),
             "official_id": sales["official_id"].to_numpy(),
