@@ -240,19 +240,23 @@ class SequenceRule(RuleType):
         other_frame = frames.get(other.dataset.name)
         if other_frame is None:
             other_frame = frame.iloc[0:0] if other.dataset is flagged.dataset else pd.DataFrame()
-        r_rows, r_keys, r_times = self._usable(flagged, frame)
-        c_rows, c_keys, c_times = self._usable(other, other_frame)
+        r_pos, r_keys, r_times = self._usable(flagged, frame)
+        c_pos, c_keys, c_times = self._usable(other, other_frame)
         codes_r, codes_c = key_codes(r_keys, c_keys)
-        r = _Part(r_rows, codes_r, r_times)
-        c = _Part(c_rows, codes_c, c_times)
+        r = _Part(frame, r_pos, codes_r, r_times)
+        c = _Part(other_frame, c_pos, codes_c, c_times)
         now = _ticks_of_now(ctx.now, self.by_day)
+        # A plain shape decided by the sorted search depends on each record's key and time
+        # only: its filter is then needed only for the records the search would flag.
+        late_when = self.prefilter and self.decider == "numpy" and self.complete is None
         if self.prefilter and self.mode == "present":
             # Semi-join: a presence needs a counterpart of the record's key.
             r = r.take(np.isin(r.codes, c.codes))
-        r = r.take(_passes(flagged, r.rows))
+        if not late_when:
+            r = r.take(_passes(flagged, r))
         need = np.zeros(len(r))
         if self.complete is not None and len(r):
-            need = _numbers(self.complete.at_least.evaluate(r.rows))
+            need = _numbers(self.complete.at_least.evaluate(r.rows(self.complete.at_least)))
             keep = ~np.isnan(need)
             r, need = r.take(keep), need[keep]
         if not len(r):
@@ -266,16 +270,19 @@ class SequenceRule(RuleType):
         if self.prefilter:
             # A counterpart outside every window of its key can take part in no match.
             c = c.take(in_some_window(c.codes, c.times, r.codes, lo, self.within_ticks))
-        c = c.take(_passes(other, c.rows))
+        c = c.take(_passes(other, c))
         if self.complete is not None:
-            amounts = np.nan_to_num(_numbers(c.rows[self.complete.sum])) if len(c) else None
+            amounts = np.nan_to_num(_numbers(c.values(self.complete.sum))) if len(c) else None
             done, done_at = _completions(r.codes, lo, need, c.codes, c.times, amounts)
             # each flagged record is its own key: its running total is its own
             hits = self._decide(np.arange(len(r)), r.times, lo, hi, done, done_at, now)
         else:
             hits = self._decide(r.codes, r.times, lo, hi, c.codes, c.times, now)
-        rows = r.rows.iloc[hits].copy()
-        extra = self._counterpart_evidence(rows, r.take_at(hits), lo[hits], hi[hits], candidates)
+        if late_when:
+            hits = hits[_passes(flagged, r.take_at(hits))]
+        found = r.take_at(hits)
+        rows = found.rows().copy()
+        extra = self._counterpart_evidence(rows, found, lo[hits], hi[hits], candidates)
         return self._findings(flagged, rows, extra)
 
     def _decide(
@@ -316,19 +323,21 @@ class SequenceRule(RuleType):
 
     def _usable(
         self, side: Side, frame: pd.DataFrame
-    ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-        """Rows that can take part (keys and time present), their keys and ticks. The side's
-        ``when`` is applied later, to fewer rows (:func:`_passes`): it is row by row, so
-        applying it after the other narrowing steps changes nothing but the cost."""
+    ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+        """Positions of the rows that can take part (keys and time present), their keys and
+        ticks. The side's ``when`` is applied later, to fewer rows (:func:`_passes`): it is
+        row by row, so applying it after the other narrowing steps changes nothing but the
+        cost."""
         columns = [a if side.role == "first" else b for a, b in self.match]
         if frame.empty:
-            return frame.iloc[0:0], pd.DataFrame(columns=range(len(columns))), np.zeros(0, "int64")
+            empty = np.zeros(0, "int64")
+            return empty, pd.DataFrame(columns=range(len(columns))), empty
         keys = frame[columns]
         times = _naive(frame[side.time])
         mask = ~np.asarray(keys.isna().any(axis=1), dtype=bool)
         mask &= ~np.asarray(times.isna(), dtype=bool)
         keys = keys[mask].set_axis(range(len(columns)), axis=1)
-        return frame[mask], keys, _ticks(times[mask], self.by_day)
+        return np.flatnonzero(mask), keys, _ticks(times[mask], self.by_day)
 
     def _window(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.flag == "first":
@@ -352,10 +361,12 @@ class SequenceRule(RuleType):
         if rows.empty:
             return {}
         others = others.take(np.isin(others.codes, hits.codes))
-        others = others.take(_passes(other, others.rows))
+        others = others.take(_passes(other, others))
         if self.complete is not None:
             name = f"{other.dataset.name}.sum_{self.complete.sum}"
-            amounts = np.nan_to_num(_numbers(others.rows[self.complete.sum]))
+            amounts = np.zeros(0)
+            if len(others):
+                amounts = np.nan_to_num(_numbers(others.values(self.complete.sum)))
             pairs = pd.DataFrame({"hit": np.arange(len(rows)), "k": hits.codes, "lo": lo, "hi": hi})
             pairs = pairs.merge(pd.DataFrame({"k": others.codes, "t": others.times, "a": amounts}))
             pairs = pairs[(pairs["t"] >= pairs["lo"]) & (pairs["t"] <= pairs["hi"])]
@@ -375,7 +386,7 @@ class SequenceRule(RuleType):
         key = [] if other.dataset.key in matched else [other.dataset.key]  # else shown already
         for column in dict.fromkeys((*key, other.time)):
             name = f"{other.dataset.name}.{column}"
-            values = others.rows[column].to_numpy(dtype=object)
+            values = others.values(column).to_numpy(dtype=object)
             rows[name] = [values[i] if i >= 0 else None for i in at.tolist()]
             extra[name] = other.dataset.by_name[column].type
         return extra
@@ -408,29 +419,42 @@ class SequenceRule(RuleType):
 
 @dataclass(frozen=True)
 class _Part:
-    """One side's usable records: rows, key codes and ticks, position by position."""
+    """One side's usable records: positions in its frame, key codes and ticks. Rows are
+    copied out of the frame only when needed, and only the columns needed."""
 
-    rows: pd.DataFrame
+    frame: pd.DataFrame
+    pos: np.ndarray
     codes: np.ndarray
     times: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.codes)
+        return len(self.pos)
 
     def take(self, mask: np.ndarray) -> _Part:
         """The records where ``mask`` holds."""
-        return _Part(self.rows[mask], self.codes[mask], self.times[mask])
+        return _Part(self.frame, self.pos[mask], self.codes[mask], self.times[mask])
 
     def take_at(self, positions: np.ndarray) -> _Part:
         """The records at ``positions``."""
-        return _Part(self.rows.iloc[positions], self.codes[positions], self.times[positions])
+        return self.take(np.asarray(positions, dtype="int64"))
+
+    def rows(self, expression: CompiledExpression | None = None) -> pd.DataFrame:
+        """The records' rows: every column, or those ``expression`` reads."""
+        if expression is None:
+            return self.frame.iloc[self.pos]
+        columns = [c for c in self.frame.columns if c in expression.columns_used]
+        return self.frame[columns].iloc[self.pos]
+
+    def values(self, column: str) -> pd.Series:
+        """One column of the records."""
+        return self.frame[column].iloc[self.pos]
 
 
-def _passes(side: Side, rows: pd.DataFrame) -> np.ndarray:
+def _passes(side: Side, part: _Part) -> np.ndarray:
     """Where the side's ``when`` holds (everywhere when it has none)."""
-    if side.when is None or rows.empty:
-        return np.ones(len(rows), dtype=bool)
-    return np.asarray(side.when.evaluate(rows), dtype=bool)
+    if side.when is None or not len(part):
+        return np.ones(len(part), dtype=bool)
+    return np.asarray(side.when.evaluate(part.rows(side.when)), dtype=bool)
 
 
 # -- compile helpers -----------------------------------------------------------------------------

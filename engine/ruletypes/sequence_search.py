@@ -32,16 +32,16 @@ def key_codes(left: pd.DataFrame, right: pd.DataFrame) -> tuple[np.ndarray, np.n
         return np.zeros(n, "int64"), np.zeros(len(right), "int64")
     combined: np.ndarray | None = None
     for i in range(left.shape[1]):
-        values = np.concatenate(
-            [left.iloc[:, i].to_numpy(dtype=object), right.iloc[:, i].to_numpy(dtype=object)]
-        )
-        codes, uniques = pd.factorize(values)
-        codes = codes.astype("int64")
+        both = pd.concat([left.iloc[:, i], right.iloc[:, i]], ignore_index=True)
+        if both.dtype != left.iloc[:, i].dtype and len(left) and len(right):
+            both = both.astype(object)  # two dtypes: compare the values as Python objects
+        codes, uniques = pd.factorize(both)
+        codes = np.asarray(codes, dtype="int64")
         if combined is None:
             combined = codes
         else:  # fold the column in, then re-densify so the product never overflows
             combined, _ = pd.factorize(combined * len(uniques) + codes)
-            combined = combined.astype("int64")
+            combined = np.asarray(combined, dtype="int64")
     assert combined is not None
     return combined[:n], combined[n:]
 
