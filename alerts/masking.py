@@ -71,6 +71,10 @@ PHONE_FIELDS = frozenset({"phone", "mobile", "tel", "phone_no", "전화번호", 
 RRN_FIELDS = frozenset({"rrn", "resident_no", "resident_id", "주민등록번호"})
 
 
+#: The shortest number masked here: a Seoul land line, 02-123-4567 (nine digits).
+_FEWEST_DIGITS = 9
+
+
 def _stars(digits: str) -> str:
     return MASK * len(digits)
 
@@ -123,8 +127,8 @@ def mask_text(text: str) -> str:
     >>> mask_text("주민번호 900101-1234567, 연락처 010-1234-5678, 계좌 110-123-456789")
     '주민번호 900101-1******, 연락처 010-****-5678, 계좌 ***-***-**6789'
     """
-    if not text:
-        return text
+    if not text or sum(map(str.isdigit, text)) < _FEWEST_DIGITS:
+        return text  # most evidence text (names, purposes) holds no number to hide
     # Order matters: a labelled account number goes first (its 13 digits can look like an
     # RRN); an RRN goes before the digit groups, which would mask it as an account and leave
     # its last 4 digits readable.

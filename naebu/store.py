@@ -264,6 +264,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # WAL lets the daemon write while `naebu alerts list` reads; foreign keys are off by default.
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs at checkpoints, not at every commit: a process crash loses
+    # nothing committed; a power cut may undo the last commits, each whole (a batch with its
+    # watermark), so the next run reads them again. FULL cost a third of a first run's time.
+    cur.execute("PRAGMA synchronous=NORMAL")
+    # 64 MB of page cache (default 2 MB): the record history's indexes stay in memory.
+    cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
