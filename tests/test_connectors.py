@@ -458,7 +458,8 @@ def test_broken_xlsx_is_one_quarantined_entry(tmp_path):
 def test_missing_mapped_column_in_a_file_is_a_source_error_and_file_not_taken(tmp_path):
     (tmp_path / "x.csv").write_text("승인번호,승인일,가맹점명,금액\nA,2025-01-01,a,1\n", "utf-8")
     with pytest.raises(
-        SourceError, match=r"source cards: x\.csv: column '승인일자'.*not taken.*did you mean '승인일'"
+        SourceError,
+        match=r"source cards: x\.csv: column '승인일자'.*not taken.*did you mean '승인일'",
     ):
         pull(files_source(tmp_path))
     with pytest.raises(SourceError, match="folder .*nowhere not found"):
