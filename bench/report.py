@@ -82,9 +82,10 @@ def _runs(r: dict[str, Any]) -> list[str]:
                    f"{lab['extra']} extra).")  # fmt: skip
     if inc:
         lab = inc["alerts_vs_labels"]
-        out.append(f"Incremental: the latest {inc['fraction'] * 100:g}% of each incremental source "
-                   f"({inc['added_rows']:,} rows) held back, then delivered to a store that had "
-                   f"the rest; wall time {_num((inc['ratio'] or 0) * 100, 1)}% of the full run. "
+        out.append(f"Incremental: the {inc['added_rows']:,} records changed after {inc.get('cutoff')} "
+                   f"({inc['fraction'] * 100:g}% of the incremental sources) held back, then "
+                   f"delivered to a store that had the rest; wall time "
+                   f"{_num((inc['ratio'] or 0) * 100, 1)}% of the full run. "
                    f"Alerts after it against labels.csv: {lab['missing']} label(s) missing, "
                    f"{lab['extra']} extra alert(s) raised on the partial data.")  # fmt: skip
     return out + [""]
