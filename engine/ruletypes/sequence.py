@@ -352,8 +352,9 @@ class SequenceRule(RuleType):
 
         - with ``complete``: ``<dataset>.sum_<column>``, the total counted in the window;
         - otherwise the other side's key (unless it is a ``match`` column) and time of one
-          counterpart: for ``present`` the earliest in the window; for ``absent`` and ``before`` the earliest after the window
-          (it came, but late), left out when there is none.
+          counterpart: for ``present`` the earliest in the window; for ``absent`` and
+          ``before`` the earliest after the window (it came, but late), None when there is
+          none, and no columns at all when no flagged record has one.
 
         Only the few flagged records' keys are looked at, so this costs little.
         """
