@@ -278,6 +278,9 @@ def test_evidence_names_the_counterpart_in_or_after_the_window(tmp_path: Path) -
     assert absent["S2"]["receipts.receipt_id"] == "R3"  # came, but late (R4 is a levy)
     assert absent["S2"]["receipts.received_on"] == "2025-01-31"
     assert absent["S3"]["receipts.receipt_id"] is None  # never came
+    alone = {"property_sales": sales.iloc[2:], "receipts": receipts.iloc[0:0]}
+    only_s3 = _evidence(_rule(tmp_path, "absent", 5, complete=False), alone)
+    assert only_s3["S3"]["receipts.received_on"] is None  # the same fields, whatever the run
     totals = _evidence(_rule(tmp_path, "absent", 5, complete=True), frames)
     assert sorted(totals) == ["S1", "S2", "S3"]
     assert [totals[s]["receipts.sum_amount"] for s in ("S1", "S2", "S3")] == [2, 0, 0]

@@ -354,7 +354,7 @@ class SequenceRule(RuleType):
         - otherwise the other side's key (unless it is a ``match`` column) and time of one
           counterpart: for ``present`` the earliest in the window; for ``absent`` and
           ``before`` the earliest after the window (it came, but late), None when there is
-          none, and no columns at all when no flagged record has one.
+          none.
 
         Only the few flagged records' keys are looked at, so this costs little.
         """
@@ -380,14 +380,12 @@ class SequenceRule(RuleType):
         else:
             end = np.full(len(rows), np.iinfo("int64").max // 2)
             at = Timeline.of(others.codes, others.times).first_in(hits.codes, hi + 1, end)
-        if not (at >= 0).any():
-            return {}
         extra = {}
         matched = {a if other.role == "first" else b for a, b in self.match}
         key = [] if other.dataset.key in matched else [other.dataset.key]  # else shown already
         for column in dict.fromkeys((*key, other.time)):
             name = f"{other.dataset.name}.{column}"
-            values = others.values(column).to_numpy(dtype=object)
+            values = others.values(column).to_numpy(dtype=object) if len(others) else []
             rows[name] = [values[i] if i >= 0 else None for i in at.tolist()]
             extra[name] = other.dataset.by_name[column].type
         return extra
