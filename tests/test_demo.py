@@ -13,11 +13,16 @@ from pathlib import Path
 
 import demo_oracle
 import holidays
+import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from naebu import datasets
-from naebu.demo import DemoSummary, generate
+from naebu.demo import DemoSummary, generate, volumes
+from naebu.demo.cards import build_cards, merchants, separate_same_day
+from naebu.demo.people import build_city
+from naebu.demo.property import revenue_account
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.2
@@ -330,3 +335,171 @@ def test_config_loads() -> None:
     cfg = load_config(ROOT / "config.toml")
     assert cfg.sources["cards"].dataset == "card_transactions"
     assert cfg.sources["payments"].options["table"] == "expd_rsltn"
+
+
+# -- size: volumes, profiles, the province, the card separation at scale ----------------------
+
+
+def test_volumes_are_exact_and_the_rest_follows_the_payments() -> None:
+    size = volumes.resolve(volumes=volumes.parse("payments=30_000,card_transactions=2k"))
+    assert size.scale == 3.0
+    assert size.counts["payments"] == 30_000
+    assert size.counts["card_transactions"] == 2_000
+    assert size.factors["card_transactions"] == 0.4  # planting follows the card volume
+    assert size.counts["contracts"] == 6_000 and size.factors["contracts"] == 3.0
+    province = volumes.resolve(profile="province")
+    assert province.counts["payments"] == 1_000_000
+    assert province.counts["card_transactions"] == 200_000
+    assert province.counts["contracts"] == 100_000
+    assert province.counts["property_sales"] == 20_000
+    assert province.counts["permits"] == 150_000  # in proportion to the payments
+    assert province.cities == 10
+    # The organisation: one local government up to scale 15, ten at 100, 31 at most.
+    assert [volumes.default_cities(s) for s in (0.01, 1, 10, 14.9, 15, 100, 1e4)] == [
+        1, 1, 1, 1, 2, 10, 31,
+    ]  # fmt: skip
+    over = volumes.resolve(profile="province", volumes={"contracts": 5_000, "cities": 3})
+    assert over.counts["contracts"] == 5_000 and over.cities == 3
+
+
+@pytest.mark.parametrize(
+    ("scale", "profile", "text", "message"),
+    [
+        (None, None, "payment=5", "unknown dataset 'payment'"),
+        (None, None, "payments", "expected name=count"),
+        (None, None, "payments=lots", "not a whole number"),
+        (None, None, "contracts=50", "contracts=50 is too small"),
+        (2.0, None, "payments=20000", "not both"),
+        (None, "county", None, "unknown profile 'county'"),
+        (None, None, "cities=40", "between 1 and 31"),
+    ],
+)
+def test_bad_sizes_are_refused_clearly(
+    scale: float | None, profile: str | None, text: str | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        volumes.resolve(scale, profile, volumes.parse(text) if text else None)
+
+
+def test_demo_command_takes_volumes_and_refuses_bad_ones(tmp_path: Path) -> None:
+    out = tmp_path / "city"
+    args = ("demo", "--out", str(out), "--volumes", "payments=3000,contracts=400,cities=2")
+    done = run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 local governments" in done.stdout
+    con = sqlite3.connect(out / "city.sqlite")
+    try:
+        assert con.execute("SELECT count(*) FROM ctrt_mst").fetchone()[0] == 400
+        # 3,000 well-formed vouchers and the two a connector must quarantine.
+        assert con.execute("SELECT count(*) FROM expd_rsltn").fetchone()[0] == 3002
+    finally:
+        con.close()
+    bad = run_cli("demo", "--out", str(out), "--volumes", "paymnets=5", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown dataset 'paymnets'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def _card_frame(department: list[str], merchant: list[str]) -> pd.DataFrame:
+    """Card payments of one day at ordinary merchants of the demo, then one payment of
+    정보통신과 at each of them (the merchants a payment can move to are those the card company
+    reports)."""
+    shop = merchants(42).set_index("merchant_name")
+    every = shop.index.tolist()
+    names_ = merchant + every
+    return pd.DataFrame(
+        {
+            "department": department + ["정보통신과"] * len(every),
+            "approved_date": pd.Timestamp("2025-03-12"),
+            "merchant_name": names_,
+            "merchant_category": shop.loc[names_, "merchant_category"].to_numpy(),
+            "merchant_address": shop.loc[names_, "merchant_address"].to_numpy(),
+            "payment_method": "카드",
+        }
+    )
+
+
+def test_same_day_payments_are_separated_in_rounds() -> None:
+    """The code path of the scale-100 crash: a department's busy day, many payments at a few
+    merchants. Each ends at a merchant of its own (its category's while one is free)."""
+    names_ = ["스타벅스 시청점"] * 20 + ["한우마을"] * 15 + ["알파문구"] * 5
+    df = _card_frame(["재무과"] * 40, names_)
+    df.loc[len(df)] = df.iloc[0].to_dict() | {"department": "세무과"}  # another department
+    others = df[df["department"] != "재무과"].copy()
+    keep = np.zeros(len(df), dtype=bool)
+    keep[[20, 21]] = True  # a planted split: both stay at 한우마을
+    separate_same_day(np.random.default_rng(1), df, keep=keep)
+    ours = df[df["department"] == "재무과"]
+    assert ours["merchant_name"].is_unique is False  # the planted pair
+    assert ours["merchant_name"].drop(index=[20, 21]).is_unique
+    assert ours.loc[[20, 21], "merchant_name"].tolist() == ["한우마을", "한우마을"]
+    assert (ours["merchant_name"] != "한우마을").sum() == 38
+    # Alone in their department and day: the other departments' payments do not move.
+    assert df[df["department"] != "재무과"].equals(others)
+    # Five coffee shops exist: the first five coffee payments stay coffee (one unmoved).
+    assert (ours["merchant_category"] == "커피전문점").sum() == 5
+    shop = merchants(42).set_index("merchant_name")
+    assert (
+        shop.loc[df["merchant_name"], "merchant_category"].to_numpy()
+        == df["merchant_category"].to_numpy()
+    ).all()
+
+
+def test_a_day_with_more_payments_than_merchants_is_refused_clearly() -> None:
+    df = _card_frame(["재무과"] * 60, ["한우마을"] * 60)
+    with pytest.raises(ValueError, match="too many card payments for 재무과 on 2025-03-12"):
+        separate_same_day(np.random.default_rng(1), df)
+
+
+def test_cards_at_scale_100_density_have_no_unplanned_split() -> None:
+    """At scale 100 the cards of 30 departments outnumbered the merchants of a day (the crash);
+    a province of ten keeps each department's day as busy as at scale 10. Two of its local
+    governments with a fifth of the cards have exactly that density."""
+    size = volumes.resolve(100.0)
+    city = build_city(42, 2)
+    cards = build_cards(np.random.default_rng(7), city, 42, size.counts["card_transactions"] // 5)
+    key = cards.groupby(["department", "approved_date", "merchant_name"]).size()
+    assert key.max() == 1
+    assert cards["department"].str.startswith("가람시 ").any()
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> DemoSummary:
+    """A small province: two local governments of the demo city's shape."""
+    size = volumes.resolve(0.3, volumes={"cities": 2})
+    return generate(tmp_path_factory.mktemp("p") / "demo-city", seed=42, size=size)
+
+
+def test_province_labels_are_exactly_what_the_rules_find(
+    province: DemoSummary, sources: dict[str, dict]
+) -> None:
+    frames = load_canonical(province.out, sources)
+    planted = set(_labels(province).itertuples(index=False, name=None))
+    assert fired(frames) | demo_oracle.fired(frames) == planted
+    assert province.cities == 2
+    assert province.counts["employees"] == 2 * 299
+    assert province.counts["vendors"] == 800
+    assert province.counts["attendance"] > 2 * 70_000
+    # The second local government's departments, officials and revenue account are its own.
+    emp = frames["employees"]
+    assert emp["department"].str.startswith("가람시 ").sum() == 299
+    sup = emp.set_index("employee_id")["department"]
+    led = emp.dropna(subset=["supervisor_id"])
+    same_town = (
+        led["department"].str.startswith("가람시")
+        == sup.loc[led["supervisor_id"]].str.startswith("가람시").to_numpy()
+    )
+    assert same_town.all()
+    pay = frames["payroll"]
+    assert set(pay["department"]) == {"총무과", "가람시 총무과"}
+    receipts = frames["receipts"]
+    theirs = receipts[receipts["department"].str.startswith("가람시 ")]
+    own = theirs["account_no"] == revenue_account(1)
+    assert own.mean() > 0.95 and revenue_account(1) in set(frames["accounts"]["account_no"])
+    assert "가람시" in (province.out / "README.md").read_text(encoding="utf-8")
+
+
+def test_province_same_seed_same_bytes(province: DemoSummary, tmp_path: Path) -> None:
+    again = generate(tmp_path / "again", seed=42, size=volumes.resolve(0.3, volumes={"cities": 2}))
+    for p in province.paths:
+        r = p.relative_to(province.out)
+        assert (province.out / r).read_bytes() == (again.out / r).read_bytes(), r

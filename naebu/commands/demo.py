@@ -72,7 +72,7 @@ def demo(
         out = str(find_config(config_path).parent / "demo-city")
     try:
         summary = generate(Path(out), seed=seed, size=size)
-    except ValueError as e:  # a size the planting cannot fit (see naebu.demo.volumes)
+    except volumes.DemoSizeError as e:  # a size the planting cannot fit
         raise click.ClickException(str(e)) from None
     click.echo(
         f"demo city written to {out} (seed {seed}, scale {summary.scale:g}, "

@@ -15,6 +15,7 @@ from naebu.demo import days
 from naebu.demo.cards import RESTRICTED, separate_same_day
 from naebu.demo.finance import GROUND_SMALL
 from naebu.demo.frames import Edits
+from naebu.demo.volumes import DemoSizeError
 
 Label = tuple[str, str, str]
 
@@ -94,7 +95,7 @@ class _Picker:
     def take(self, mask: np.ndarray, k: int, what: str) -> np.ndarray:
         free = np.flatnonzero(np.asarray(mask, dtype=bool) & ~self.used)
         if len(free) < k:
-            raise ValueError(f"demo too small to plant {k} x {what}: {len(free)} candidates")
+            raise DemoSizeError(f"demo too small to plant {k} x {what}: {len(free)} candidates")
         chosen = np.sort(self.rng.choice(free, size=k, replace=False))
         self.used[chosen] = True
         return chosen

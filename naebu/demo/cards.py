@@ -14,6 +14,7 @@ import pandas as pd
 from naebu.demo import days, names
 from naebu.demo.frames import table
 from naebu.demo.people import City
+from naebu.demo.volumes import DemoSizeError
 
 #: category -> (share, merchant names, per-head KRW range, attendees range, hours).
 CATEGORIES: dict[str, tuple[float, tuple[str, ...], tuple[int, int], tuple[int, int], str]] = {
@@ -158,7 +159,7 @@ def separate_same_day(
         stuck = ~ok.any(axis=1)
         if stuck.any():
             i = movers[todo[np.flatnonzero(stuck)[0]]]
-            raise ValueError(
+            raise DemoSizeError(
                 f"too many card payments for {df['department'].iat[i]} on "
                 f"{df['approved_date'].iat[i]:%Y-%m-%d}: every one of the {len(pool)} "
                 "merchants is taken that day (lower the card volume or add local governments)"

@@ -16,6 +16,7 @@ from naebu.demo import days
 from naebu.demo.anomalies import Label, Picker, grow
 from naebu.demo.finance import GROUND_ENTERPRISE, GROUND_SMALL
 from naebu.demo.frames import column_of
+from naebu.demo.volumes import DemoSizeError
 
 BASE_COUNTS: dict[str, int] = {
     "CONTRACT-SPLIT": 3,  # groups of two or three contracts
@@ -332,7 +333,7 @@ def _plant_account_change(
     want = grow(BASE_COUNTS[rule], scale)
     planted = _one_per_vendor(pick.rng, free, vid, want, {str(vid[r]) for r in near})
     if len(planted) < min(want, BASE_COUNTS[rule]):
-        raise ValueError(f"demo too small to plant {want} x {rule}")
+        raise DemoSizeError(f"demo too small to plant {want} x {rule}")
     rows = np.array(planted + near)
     pick.used[rows] = True
     # Planted: changed 0-7 days before the payment; near-misses: 8 days before.

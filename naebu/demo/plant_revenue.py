@@ -10,6 +10,7 @@ from naebu.demo import days
 from naebu.demo.anomalies import Label, Picker, grow
 from naebu.demo.frames import column_of
 from naebu.demo.permits import CODE_FINE, CODES_USE
+from naebu.demo.volumes import DemoSizeError
 
 BASE_COUNTS: dict[str, int] = {
     "PERMIT-OPEN-OVERDUE": 4,
@@ -108,7 +109,16 @@ def plant_repeated_reductions(
     for g in range(groups + 1):
         size = REPEATED if g < groups else REPEATED - 2
         counts = np.bincount(cell[~pick.used & ~reduced], minlength=len(depts) * len(months))
+        # A month with room to spare if there is one (a small demo of many departments may
+        # only have months with just enough).
         cells = np.flatnonzero(counts >= size + 2)
+        if len(cells) == 0:
+            cells = np.flatnonzero(counts >= size)
+        if len(cells) == 0:
+            raise DemoSizeError(
+                f"demo too small to plant LEVY-REDUCTION-REPEATED: no department has {size} "
+                "levies left in one month (more fines, or fewer local governments)"
+            )
         c = int(cells[rng.integers(0, len(cells))])
         d, m = c // len(months), c % len(months)
         staff = np.flatnonzero(staff_dept == depts[d])

@@ -52,6 +52,10 @@ MAX_CITIES = 31
 KEYS = (*BASE, "cities")
 
 
+class DemoSizeError(ValueError):
+    """The asked-for volumes leave no room to plant a scenario among ordinary records."""
+
+
 @dataclass(frozen=True)
 class Volumes:
     """The resolved size of one demo city.

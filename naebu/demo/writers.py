@@ -10,6 +10,7 @@ The source names here are the ones ``config.toml`` maps back onto the canonical 
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,17 +179,7 @@ CARD_ENCODINGS = ("cp949", "utf-8-sig")
 def _values(s: pd.Series, typ: str, fmt: str | None) -> list[Any]:
     """One canonical column as the Python values the source system stores (vectorised)."""
     if typ in ("date", "datetime"):
-        v = s.to_numpy(dtype="datetime64[ns]")
-        nat = np.isnat(v)
-        if typ == "datetime":
-            text = np.char.replace(np.datetime_as_string(v, unit="s"), "T", " ")
-        else:
-            text = np.datetime_as_string(v, unit="D")
-            if fmt == YMD:
-                text = np.char.replace(text, "-", "")
-            elif fmt not in (None, ISO_DAY):
-                text = s.dt.strftime(fmt).to_numpy(dtype=object, na_value=None)
-        return _with_nulls(text.tolist(), nat)
+        return _date_texts(s.to_numpy(dtype="datetime64[ns]"), typ == "datetime", fmt).tolist()
     if typ == "bool":
         return np.where(s.fillna(False).astype(bool), "Y", "N").tolist()
     if typ in ("number", "int"):
@@ -198,7 +189,36 @@ def _values(s: pd.Series, typ: str, fmt: str | None) -> list[Any]:
         if (filled == np.round(filled)).all():
             return _with_nulls(filled.astype(np.int64).tolist(), nan)
         return _with_nulls(filled.tolist(), nan)
-    return s.astype(object).where(s.notna(), None).tolist()
+    v = s.to_numpy(dtype=object, copy=True)
+    v[pd.isna(v)] = None
+    return v.tolist()
+
+
+#: ``HH:MM:SS`` for every second of a day (a lookup: formatting a million stamps is slow).
+_CLOCK = np.array(
+    [f" {h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)],
+    dtype=object,
+)
+
+
+def _date_texts(v: np.ndarray, with_time: bool, fmt: str | None) -> np.ndarray:
+    """Days (``fmt``, ISO by default) or ISO stamps as text, ``None`` for NaT; each distinct
+    day is formatted once."""
+    day = v.astype("datetime64[D]")
+    valid = ~np.isnat(day)
+    out = np.full(len(v), None, dtype=object)
+    distinct, at = np.unique(day[valid], return_inverse=True)
+    if with_time or fmt in (None, ISO_DAY, YMD):
+        text = np.datetime_as_string(distinct, unit="D")
+        if fmt == YMD and not with_time:
+            text = np.char.replace(text, "-", "")
+    else:
+        text = pd.DatetimeIndex(distinct).strftime(fmt).to_numpy(dtype=str)
+    out[valid] = text.astype(object)[at]
+    if with_time:
+        seconds = (v[valid] - day[valid]).astype("timedelta64[s]").astype(np.int64)
+        out[valid] = out[valid] + _CLOCK[seconds]
+    return out
 
 
 def _with_nulls(values: list[Any], null: np.ndarray) -> list[Any]:
@@ -320,14 +340,22 @@ def write_card_drop(folder: Path, frame: pd.DataFrame) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     for old in sorted(folder.glob("card_approvals_*.csv")):
         old.unlink()
-    month = frame[CARD_COLUMNS["approved_date"]].str.slice(0, 7)
+    month = frame[CARD_COLUMNS["approved_date"]].str.slice(0, 7).to_numpy(dtype=object)
+    # Text cells, empty for a missing value (as pandas' to_csv writes them, but faster).
+    cells = []
+    for column in frame.columns:
+        v = frame[column].to_numpy(dtype=object, copy=True)
+        v[pd.isna(v)] = ""
+        cells.append(v)
     paths = []
-    for ym in sorted(month.unique()):
+    for ym in sorted(set(month)):
         m = int(ym[5:7])
         path = folder / f"card_approvals_{ym.replace('-', '')}.csv"
-        frame[month == ym].to_csv(
-            path, index=False, encoding=CARD_ENCODINGS[(m + 1) % 2], lineterminator="\r\n"
-        )
+        rows = month == ym
+        with path.open("w", encoding=CARD_ENCODINGS[(m + 1) % 2], newline="") as f:
+            out = csv.writer(f, lineterminator="\r\n")
+            out.writerow(frame.columns)
+            out.writerows(zip(*(c[rows] for c in cells), strict=True))
         paths.append(path)
     return paths
 
