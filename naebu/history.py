@@ -15,6 +15,7 @@ midnight. :func:`load` gives back frames in exactly the dtypes the connectors pr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -208,19 +209,26 @@ def load(
     until: datetime | None = None,
     time_column: str | None = None,
     before_run: int | None = None,
+    only: KeyFilter | None = None,
 ) -> pd.DataFrame:
     """Records of a dataset (time within ``[since, until]`` when given), canonical dtypes.
 
     The time is ``time_column`` (default: the dataset's event time). Records without one are
     always included: a window rule cannot place them, but a join or an absence rule may
     still need them. ``before_run`` keeps only records last written by an earlier run (the
-    pipeline has this run's records in memory already).
+    pipeline has this run's records in memory already); ``only`` keeps the records whose
+    column holds one of the given text values (None in the values: also where it is null).
     """
     dataset = datasets.get(dataset_name)
     table = TABLES[dataset_name]
     query = select(*[table.c[c.name] for c in dataset.columns])
     if before_run is not None:
         query = query.where(table.c[RUN_COLUMN] < before_run)
+    if only is not None:
+        key = table.c[only.column]
+        present = [v for v in only.values if v is not None]
+        allowed: ColumnElement[bool] = key.in_(present)
+        query = query.where(or_(allowed, key.is_(None)) if only.with_null else allowed)
     column = time_column or dataset.event_time
     if column and (since is not None or until is not None):
         t = table.c[column]
@@ -243,11 +251,52 @@ def load(
     return _typed(raw, len(rows), dataset)
 
 
+@dataclass(frozen=True)
+class KeyFilter:
+    """Records whose text ``column`` holds one of ``values`` (and null, if ``with_null``)."""
+
+    column: str
+    values: tuple[str, ...]
+    with_null: bool = False
+
+    def mask(self, frame: pd.DataFrame) -> np.ndarray:
+        """The same filter on an in-memory canonical frame."""
+        column = frame[self.column]
+        keep = column.isin(self.values).to_numpy(dtype=bool, na_value=False)
+        if self.with_null:
+            keep = keep | column.isna().to_numpy(dtype=bool)
+        return keep
+
+
+#: Above this many values a key filter is not worth its query; the window is read whole.
+MAX_KEY_VALUES = 20_000
+
+
+def touched_keys(
+    conn: Connection, dataset_name: str, columns: Sequence[str], after_run: int
+) -> dict[str, set[str | None]]:
+    """Per column, the distinct values of the records written after ``after_run``."""
+    table = TABLES[dataset_name]
+    newer = table.c[RUN_COLUMN] > after_run
+    return {
+        c: set(conn.execute(select(table.c[c]).where(newer).distinct()).scalars()) for c in columns
+    }
+
+
 def in_window(
-    frame: pd.DataFrame, dataset_name: str, *, since: datetime | None, time_column: str | None
+    frame: pd.DataFrame,
+    dataset_name: str,
+    *,
+    since: datetime | None,
+    time_column: str | None,
+    only: KeyFilter | None = None,
 ) -> pd.DataFrame:
-    """The rows of an in-memory canonical frame that :func:`load` would give for ``since``."""
+    """The rows of an in-memory canonical frame that :func:`load` would give."""
     dataset = datasets.get(dataset_name)
+    if only is not None and not frame.empty:
+        keep = only.mask(frame)
+        if not keep.all():
+            frame = frame[keep].reset_index(drop=True)
     column = time_column or dataset.event_time
     if not column or since is None or frame.empty:
         return frame

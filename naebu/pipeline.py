@@ -44,6 +44,7 @@ from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
 from naebu import datasets, history, rulechanges, store
 from naebu.config import Config, SourceConfig
+from naebu.history import KeyFilter
 from naebu.problems import ProblemsError
 from naebu.progress import progress
 
@@ -409,7 +410,7 @@ class _Run:
         """Every rule not judged batch by batch: windows, joins, sequences, and rules seen for
         the first time. Each looks at the records new since its last evaluation plus its
         lookback; its alerts and its new state commit together."""
-        cache: dict[tuple[str, str | None, datetime | None], pd.DataFrame] = {}
+        cache: dict[tuple[str, str | None, datetime | None, KeyFilter | None], pd.DataFrame] = {}
         for rule in self.ruleset.rules:
             if not rule.meta.enabled:
                 continue
@@ -424,24 +425,68 @@ class _Run:
                 continue
             frames = {}
             with self.summary.timed("store"), self.engine.connect() as conn:
+                only = self._touched(conn, rule, state)
                 for name in rule.datasets:
                     column = rule.time_columns.get(name) or datasets.get(name).event_time
-                    if (name, column, since) not in cache:
-                        cache[(name, column, since)] = self._history(conn, name, column, since)
-                    frames[name] = cache[(name, column, since)]
+                    at = (name, column, since, only.get(name))
+                    if at not in cache:
+                        cache[at] = self._history(conn, name, column, since, only.get(name))
+                    frames[name] = cache[at]
             findings = self._run_rules([rule], frames)
             with self.summary.timed("store"), self.engine.begin() as conn:
                 self._raise(conn, findings)
                 if rule.meta.id not in self.summary.rule_errors:
                     self._save_rule_state(rule.meta.id, conn)
 
+    def _touched(self, conn: Connection, rule: RuleType, state: Any) -> dict[str, KeyFilter]:
+        """Per dataset, the groups a rule must look at again: those new records fall in.
+
+        A rule that declares its groups (the partitioning the Dask backend uses: window
+        groups, peer groups, sequence keys) finds nothing new in a group no new record joined,
+        so an incremental run reads only the touched groups' history. Filtering on one of the
+        key columns keeps whole groups (a superset of the touched ones), which is all that
+        exactness needs. Not for a first evaluation, a clock-driven rule (its findings appear
+        with time, in any group), or when a dataset given whole (a lookup) has changed.
+        """
+        if state is None or rule.clock_driven:
+            return {}
+        keys = rule.partitioning.keys
+        named = {n: cols for n, cols in keys.items() if n in rule.datasets}
+        if rule.meta.dataset not in named or not all(named.values()):
+            return {}
+        for name in rule.datasets:
+            if name not in named and history.new_since(conn, name, state.last_run_id)[0]:
+                return {}
+        width = min(len(cols) for cols in named.values())
+        best: tuple[int, set[str | None]] | None = None
+        for i in range(width):
+            if any(datasets.get(n).by_name[cols[i]].type != "str" for n, cols in named.items()):
+                continue
+            values: set[str | None] = set()
+            for n, cols in named.items():
+                values |= history.touched_keys(conn, n, [cols[i]], state.last_run_id)[cols[i]]
+            if len(values) <= history.MAX_KEY_VALUES and (
+                best is None or len(values) > len(best[1])
+            ):
+                best = (i, values)
+        if best is None:
+            return {}
+        i, values = best
+        present = tuple(sorted(v for v in values if v is not None))
+        return {n: KeyFilter(cols[i], present, None in values) for n, cols in named.items()}
+
     def _history(
-        self, conn: Connection, name: str, column: str | None, since: datetime | None
+        self,
+        conn: Connection,
+        name: str,
+        column: str | None,
+        since: datetime | None,
+        only: KeyFilter | None = None,
     ) -> pd.DataFrame:
         """What ``history.load`` would give after this run's writes: earlier runs' records
         from the store, this run's from memory, the newest version of each key."""
         older = history.load(
-            conn, name, since=since, time_column=column, before_run=self.summary.run_id
+            conn, name, since=since, time_column=column, before_run=self.summary.run_id, only=only
         )
         batches = self.pulled.get(name)
         if not batches:
@@ -449,7 +494,7 @@ class _Run:
         if len(batches) > 1:
             # Once per dataset: later rules find the batches joined.
             batches[:] = [pd.concat(batches, ignore_index=True)]
-        recent = history.in_window(batches[0], name, since=since, time_column=column)
+        recent = history.in_window(batches[0], name, since=since, time_column=column, only=only)
         both = recent if older.empty else pd.concat([older, recent], ignore_index=True)
         # The last version of a key wins, as the store's upsert does.
         key = datasets.get(name).key
