@@ -139,7 +139,7 @@ def build_contracts(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
     changed = np.where(np.isnat(inspected), signed, inspected)
     return table(
         {
-            "contract_id": "C2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6),
+            "contract_id": names.serial("C2025-", n, 6),
             "department": department,
             "official_id": staff["employee_id"].to_numpy()[who],
             "vendor_id": vendor_ids,
@@ -215,5 +215,5 @@ def build_payments(
         }
     )
     df = df.iloc[order].reset_index(drop=True)
-    df.insert(0, "payment_id", "P2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(7))
+    df.insert(0, "payment_id", names.serial("P2025-", n, 7))
     return df

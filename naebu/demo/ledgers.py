@@ -51,7 +51,7 @@ def build_subsidies(rng: np.random.Generator, city: City, n: int) -> pd.DataFram
     amount = np.round(np.exp(rng.uniform(np.log(low), np.log(high))), -4)
     return table(
         {
-            "grant_id": "GR2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6),
+            "grant_id": names.serial("GR2025-", n, 6),
             "department": dept,
             "official_id": official,
             "program": np.array([p[0] for p in PROGRAMS], dtype=object)[k],

@@ -106,3 +106,8 @@ def where_or_none(mask: np.ndarray, values: object) -> np.ndarray:
     out = np.array(values, dtype=object)
     out[~np.asarray(mask, dtype=bool)] = None
     return out
+
+
+def serial(prefix: str, n: int, width: int) -> np.ndarray:
+    """``prefix`` + 1..``n`` zero-padded to ``width`` (``P2025-0000001``), as an object array."""
+    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from naebu.demo import days
+from naebu.demo import days, names
 from naebu.demo.frames import table
 from naebu.demo.people import City
 
@@ -69,9 +69,7 @@ def build_payroll(rng: np.random.Generator, city: City) -> tuple[pd.DataFrame, p
             "updated_at": days.stamps(rng, paid[order]).to_numpy(),
         }
     )
-    lines.insert(
-        0, "pay_line_id", "PL2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6)
-    )
+    lines.insert(0, "pay_line_id", names.serial("PL2025-", n, 6))
     return lines, transfers_of(lines)
 
 

@@ -69,7 +69,7 @@ def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     applicant = np.where(rng.random(n) < 0.6, names.person_names(rng, n), names.firm_names(rng, n))
     return table(
         {
-            "permit_id": "PM2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6),
+            "permit_id": names.serial("PM2025-", n, 6),
             "department": dept,
             "official_id": official,
             "permit_type": ptype,
@@ -151,9 +151,7 @@ def build_levies(
     df["levied_on"] = days.to_timestamps(levied).to_numpy()
     df["due_date"] = days.to_timestamps(levied + np.timedelta64(30, "D")).to_numpy()
     df["updated_at"] = days.stamps(rng, levied).to_numpy()
-    df.insert(
-        0, "levy_id", "LV2025-" + pd.Series(np.arange(1, len(df) + 1)).astype(str).str.zfill(6)
-    )
+    df.insert(0, "levy_id", names.serial("LV2025-", len(df), 6))
     cols = [
         "levy_id", "department", "official_id", "permit_id", "levy_type", "payer_name",
         "amount", "reduction_amount", "reduction_code", "levied_on", "due_date", "updated_at",
@@ -192,9 +190,7 @@ def build_receipts(rng: np.random.Generator, *parts: pd.DataFrame) -> pd.DataFra
     df = pd.concat(parts, ignore_index=True)
     on = df["received_on"].to_numpy().astype("datetime64[D]")
     df = df.iloc[np.argsort(on, kind="stable")].reset_index(drop=True)
-    df.insert(
-        0, "receipt_id", "RC2025-" + pd.Series(np.arange(1, len(df) + 1)).astype(str).str.zfill(7)
-    )
+    df.insert(0, "receipt_id", names.serial("RC2025-", len(df), 7))
     df["updated_at"] = days.stamps(
         rng, df["received_on"].to_numpy().astype("datetime64[D]")
     ).to_numpy()

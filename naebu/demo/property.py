@@ -53,7 +53,7 @@ def build_sales(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     price = np.where(sole, mean, np.ceil(mean * (1 + rng.uniform(0, 0.3, n)) / 1000) * 1000)
     return table(
         {
-            "sale_id": "PS2025-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(5),
+            "sale_id": names.serial("PS2025-", n, 5),
             "department": staff["department"].to_numpy()[who],
             "official_id": staff["employee_id"].to_numpy()[who],
             "parcel_id": parcel,
