@@ -55,10 +55,12 @@ def demo(
     is written unless ``--out`` says otherwise (the config need not exist yet).
 
     \b
-    Size: --scale multiplies the base volumes; --profile and --volumes set datasets exactly,
-    e.g. --volumes payments=1000000,card_transactions=200k. Whatever is not given follows the
-    payments (scale = payments / 10,000). From scale 15 on, the organisation grows too: one
-    local government of 299 officials per ten times the base volume, 31 at most.
+    Size: --scale multiplies the base volumes; --profile and --volumes set
+    datasets exactly (--volumes payments=1000000,card_transactions=200k).
+    What is not given follows the payments (scale = payments / 10,000).
+    From scale 15 the organisation grows too: one local government of 299
+    officials per ten times the base volume, 31 at most. See
+    docs/benchmark.md, "Generating the benchmark city".
     """
     from naebu.demo import generate, volumes
 
