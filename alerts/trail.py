@@ -10,7 +10,9 @@ where ``prev_hash`` is the previous entry's hash (64 zeros for the first). The n
 ``seq`` and hash are also kept in ``audit_head``. :func:`verify` recomputes the chain and names
 any entry that was edited (its hash no longer matches), deleted (a gap in the numbers, or the
 head pointing past the end) or rewritten with a recomputed hash (the next entry's
-``prev_hash`` no longer matches), and any alert whose status disagrees with its trail.
+``prev_hash`` no longer matches), any alert whose status disagrees with its trail, and any
+current rule version (``rule_versions``) whose hash is not the one the trail last recorded
+for that rule (naebu.rulechanges).
 
 Writers serialise on the chain head: on PostgreSQL with a transaction-scoped advisory lock,
 elsewhere with ``SELECT ... FOR UPDATE`` on the head row (SQLite has one writer anyway).
@@ -30,7 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select, text
 
 from naebu.store import alerts as alerts_table
-from naebu.store import audit_head, audit_trail
+from naebu.store import audit_head, audit_trail, rule_versions
 
 GENESIS = "0" * 64
 #: The actor of steps naebu takes itself (raising, reopening, escalating).
@@ -171,6 +173,7 @@ def verify(conn: Connection) -> Verification:
     result = Verification()
     expected, prev = 1, GENESIS
     last_status: dict[int, tuple[int, str]] = {}
+    rule_hashes: dict[str, tuple[int, str | None]] = {}
     rows = conn.execute(
         select(audit_trail).order_by(audit_trail.c.seq).execution_options(yield_per=5000)
     )
@@ -198,6 +201,7 @@ def verify(conn: Connection) -> Verification:
         prev, expected = str(entry["hash"]), seq + 1
         if entry["alert_id"] is not None and entry["to_status"] is not None:
             last_status[int(entry["alert_id"])] = (seq, str(entry["to_status"]))
+        _note_rule_hashes(entry, rule_hashes)
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
     last = expected - 1
     if head is not None and int(head.seq) > last:
@@ -222,4 +226,39 @@ def verify(conn: Connection) -> Verification:
                 f"alert #{alert.id}: status {alert.status!r} in the alerts table but "
                 f"{found[1]!r} in its audit trail (entry #{found[0]})"
             )
+    _check_rule_versions(conn, rule_hashes, result)
     return result
+
+
+def _note_rule_hashes(entry: Mapping[str, Any], hashes: dict[str, tuple[int, str | None]]) -> None:
+    """Keep the rule hashes a baseline or rule-change entry records (naebu.rulechanges)."""
+    details = entry.get("details") or {}
+    seq = int(entry["seq"])
+    if entry["action"] == "rule_baseline":
+        for rule_id, version in (details.get("rules") or {}).items():
+            hashes[str(rule_id)] = (seq, (version or {}).get("hash"))
+    elif entry["action"] == "rule_change" and details.get("rule_id"):
+        hashes[str(details["rule_id"])] = (seq, details.get("new_hash"))
+
+
+def _check_rule_versions(
+    conn: Connection, hashes: Mapping[str, tuple[int, str | None]], result: Verification
+) -> None:
+    """The current rule versions must be the ones the (chained) trail last recorded: the
+    ``rule_versions`` table is not chained, so a version rewritten there shows up here."""
+    t = rule_versions.c
+    current = {
+        str(r.rule_id): str(r.content_hash)
+        for r in conn.execute(select(t.rule_id, t.content_hash).where(t.retired_at.is_(None)))
+    }
+    for rule_id in sorted(set(current) | {k for k, v in hashes.items() if v[1] is not None}):
+        seq, recorded = hashes.get(rule_id, (None, None))
+        found = current.get(rule_id)
+        if found == recorded:
+            continue
+        where = f"entry #{seq}" if seq is not None else "no entry"
+        result.problems.append(
+            f"rule {rule_id}: version {(found or 'none')[:12]} in rule_versions but "
+            f"{(recorded or 'none')[:12]} in the audit trail ({where}) "
+            f"(규칙 {rule_id} 버전 기록 불일치)"
+        )

@@ -264,3 +264,39 @@ def test_an_alert_cannot_be_closed_without_review(city: Path) -> None:
             assert verify(conn).ok
     finally:
         engine.dispose()
+
+
+def test_a_version_rewritten_in_the_store_to_hide_an_edit_is_named_by_verify(city: Path) -> None:
+    """rule_versions is not chained; the trail is. Someone with write access to the store who
+    rewrites the current version to the edited rule's hash (so the edit is not recorded as a
+    change) is named by `naebu audit verify`."""
+    from naebu.pipeline import load_ruleset
+    from naebu.rulechanges import current_versions
+
+    run(city)
+    _edit(city, "limit = 1000000", "limit = 9000000")
+    config = load_config(city)
+    edited = current_versions(load_ruleset(config), root=config.base_dir)["PAY-BIG"]
+    engine = store_of(city)
+    try:
+        with engine.begin() as conn:
+            t = store.rule_versions
+            conn.execute(
+                t.update()
+                .where(t.c.rule_id == "PAY-BIG", t.c.retired_at.is_(None))
+                .values(content_hash=edited.content_hash, content=edited.content)
+            )
+        run(city, now=_later(1))
+        assert _trail(city, "rule_change") == []  # the edit went unrecorded ...
+        with engine.connect() as conn:
+            problems = verify(conn).problems
+    finally:
+        engine.dispose()
+    # ... but the chained trail still holds the baseline's hash, and verify says so.
+    assert problems == [
+        f"rule PAY-BIG: version {edited.content_hash[:12]} in rule_versions but "
+        f"{_trail(city, 'rule_baseline')[0]['details']['rules']['PAY-BIG']['hash'][:12]} in the "
+        "audit trail (entry #1) (규칙 PAY-BIG 버전 기록 불일치)"
+    ]
+    done = run_cli("audit", "verify", "--config", str(city), cwd=city.parent)
+    assert done.returncode == 1 and "rule PAY-BIG" in done.stderr
