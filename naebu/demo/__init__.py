@@ -139,6 +139,7 @@ def build_frames(
     levies, planted = plant_revenue.plant_missing_levies(
         rng(66), levies, permits, f["permits"], pick
     )
+    plant_revenue.cap_reductions(levies, repeated, pick)
     labels += planted + plant_revenue.repeated_labels(levies, repeated)
     receipts = plain(build_receipts(rng(26), sale_receipts, levy_receipts(rng(36), levies, city)))
     accounts = build_accounts(rng(9), city)

@@ -141,6 +141,32 @@ def plant_repeated_reductions(
     return planted, near
 
 
+#: LEVY-REDUCTION-REPEATED fires at this many reductions by one official in one month.
+REPEATED_AT = 5
+
+
+def cap_reductions(df: pd.DataFrame, planted: list[tuple[str, str]], pick: Picker) -> None:
+    """Undo ordinary reductions in any (official, month) other than the planted ones that
+    planting pushed to :data:`REPEATED_AT` (at large scales the reductions planted without a
+    code, and levies moved to a later month, land on busy months); planted ones stay."""
+    month = _months(df)
+    official = df["official_id"].to_numpy()
+    cell = pd.factorize(pd.Series(official, dtype=object) + "|" + pd.Series(month))[0]
+    reduced = (df["reduction_amount"] > 0).to_numpy()
+    counts = np.bincount(cell[reduced], minlength=int(cell.max()) + 1)
+    mine = {f"{o}|{m}" for o, m in planted}
+    key = pd.Series(official, dtype=object) + "|" + pd.Series(month)
+    over = (counts[cell] >= REPEATED_AT) & ~key.isin(mine).to_numpy()
+    undo = np.flatnonzero(over & reduced & ~pick.used)
+    if len(undo) == 0:
+        return
+    # Within each cell, undo just enough of its ordinary reductions to fall under the threshold.
+    nth = pd.Series(cell[undo]).groupby(cell[undo]).cumcount().to_numpy()
+    undo = undo[nth < counts[cell[undo]] - (REPEATED_AT - 1)]
+    _set(df, undo, "reduction_amount", 0.0)
+    _set(df, undo, "reduction_code", None)
+
+
 def repeated_labels(df: pd.DataFrame, planted: list[tuple[str, str]]) -> list[Label]:
     """Every reduction of each planted (official, month)."""
     pairs = set(planted)
