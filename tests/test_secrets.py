@@ -123,6 +123,9 @@ def test_no_secret_and_no_personal_number_in_logs_outbox_or_check(
     assert "ledger_payments" in run.stdout + log_text, "the refused source is reported"
     assert "payments" in run.stdout
     assert "Traceback" not in check.stderr
+    # Both runs end normally (exit 1: the refused source), so a missing delivery below is a
+    # delivery problem, not a crashed run.
+    assert "Traceback" not in run.stderr + again.stderr, again.stderr[-2000:]
     with sqlite3.connect(workdir / "var" / "naebu.sqlite") as db:
         outbox = db.execute("select * from outbox").fetchall()
         alerts = db.execute("select evidence from alerts where dataset = 'payments'").fetchall()
