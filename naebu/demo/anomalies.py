@@ -13,7 +13,7 @@ import pandas as pd
 
 from naebu.demo import days
 from naebu.demo.cards import RESTRICTED, separate_same_day
-from naebu.demo.finance import GROUND_SMALL
+from naebu.demo.finance import GROUND_SMALL, alone
 from naebu.demo.frames import Edits
 from naebu.demo.volumes import DemoSizeError
 
@@ -36,6 +36,8 @@ BASE_COUNTS: dict[str, int] = {
 }
 
 # Hand-picked values first; beyond them, random ones from the same band.
+#: CONTRACT-SPLIT's window: two sole-source contracts of a pair this close are a split.
+SPLIT_WINDOW_DAYS = 90
 NEAR_LIMIT_AMOUNTS = (19_000_000, 19_500_000, 19_800_000, 19_990_000, 20_000_000)
 NIGHT_TIMES = ("23:15:00", "23:48:12", "00:32:40", "01:10:05", "05:40:30")
 HOLIDAYS = (
@@ -125,7 +127,11 @@ def plant_contracts(
     rule = "CONTRACT-NEAR-LIMIT"
     k = plant_count(rule, scale)
     pick = pick or _Picker(rng, len(df))
-    goods = (df["category"] != "공사").to_numpy()
+    # Sole-source records planted here must not meet another contract of their department and
+    # vendor within the split window (at large scales pairs recur: CONTRACT-SPLIT would fire).
+    day = df["contract_date"].to_numpy().astype("datetime64[D]").astype("int64")
+    lone = alone(df["department"].to_numpy(), df["vendor_id"].to_numpy(), day, SPLIT_WINDOW_DAYS)
+    goods = (df["category"] != "공사").to_numpy() & lone
     rows = pick.take(goods, k, rule)
     extra = np.round(rng.uniform(19_000_000, 20_000_000, max(0, k - len(NEAR_LIMIT_AMOUNTS))), -4)
     amounts = np.concatenate([NEAR_LIMIT_AMOUNTS, extra])[:k]
@@ -137,7 +143,7 @@ def plant_contracts(
     _set(df, near, "amount", [18_990_000, 19_500_000])
     _set(df, near, "method", ["수의", "일반경쟁"])
     _set(df, near, "sole_source_ground", [GROUND_SMALL, None])
-    works = pick.take(~goods, 1, "near-miss")
+    works = pick.take((df["category"] == "공사").to_numpy() & lone, 1, "near-miss")
     _set(df, works, "amount", 19_600_000)
     _set(df, works, "method", "수의")
     return _labels(rule, "contracts", df["contract_id"].iloc[rows])

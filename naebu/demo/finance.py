@@ -83,6 +83,21 @@ def _positions(index: pd.Series, keys: object) -> np.ndarray:
     return pd.Index(index).get_indexer(np.asarray(keys, dtype=object))
 
 
+def alone(department: np.ndarray, vendor: np.ndarray, day: np.ndarray, days: int) -> np.ndarray:
+    """Records whose department-vendor pair has no other record within ``days`` days."""
+    d = pd.factorize(department, sort=True)[0].astype(np.int64)
+    v = pd.factorize(vendor, sort=True)[0].astype(np.int64)
+    order = np.lexsort((day, v, d))
+    d, v, t = d[order], v[order], day[order]
+    near = np.zeros(len(order), dtype=bool)
+    close = (d[1:] == d[:-1]) & (v[1:] == v[:-1]) & (t[1:] - t[:-1] <= days)
+    near[1:] |= close  # the one before is close
+    near[:-1] |= close  # the one after is close
+    out = np.zeros(len(order), dtype=bool)
+    out[order] = ~near
+    return out
+
+
 def build_contracts(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     """``n`` contracts of the year; sole-source amounts stay clear of the limit band.
 

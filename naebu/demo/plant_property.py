@@ -238,7 +238,9 @@ def _full_payment_day(sales: pd.DataFrame, receipts: pd.DataFrame) -> np.ndarray
 
 
 def _balance_rows(sales: pd.DataFrame, receipts: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    """Index labels of the last receipt (the balance) of each sale at ``rows``."""
-    wanted = receipts[receipts["ref_id"].isin(sales["sale_id"].iloc[rows])]
+    """Index labels of the last receipt (the balance) of each sale at ``rows``, in the order of
+    ``rows`` (so per-sale values line up with them)."""
+    ids = sales["sale_id"].iloc[rows]
+    wanted = receipts[receipts["ref_id"].isin(ids)]
     last = wanted.sort_values("received_on", kind="stable").groupby("ref_id").tail(1)
-    return last.index.to_numpy()
+    return pd.Series(last.index, index=last["ref_id"].to_numpy()).loc[ids.to_numpy()].to_numpy()
