@@ -29,6 +29,7 @@ from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_c
 from alerts.directory import Directory, Official
 from alerts.masking import mask_mapping, mask_text
 from alerts.raising import chunks
+from engine.rule import SEVERITIES
 from naebu.config import NotifyConfig
 from naebu.store import alerts as alerts_table
 from naebu.store import deliveries, outbox
@@ -99,16 +100,25 @@ def render_digest(
     language: str = "ko",
     roles: Mapping[int, Sequence[str]] | None = None,
     directory: Directory | None = None,
+    max_items: int | None = None,
 ) -> tuple[str, str]:
     """The masked ``(subject, body)`` of a digest of ``alerts`` (rows of the alerts table).
 
     ``roles`` maps an alert id to what the recipient is told as (default: ``official``);
     an alert that is not the recipient's to handle names its assignee (from ``directory``).
+    With more than ``max_items`` alerts, the most severe ``max_items`` are written out in
+    full and the rest counted per rule: an audit office told of every high-severity alert of
+    a province would otherwise get one mail of thousands of pages.
     """
     labels = SEVERITY_LABELS.get(language, SEVERITY_LABELS["ko"])
     role_labels = ROLE_LABELS.get(language, ROLE_LABELS["ko"])
+    ordered = sorted(alerts, key=lambda a: (-_SEVERITY_RANK.get(a["severity"], -1), a["id"]))
+    shown = ordered if max_items is None else ordered[:max_items]
+    rest: dict[tuple[str, str], int] = {}
+    for a in ordered[len(shown) :]:
+        rest[(a["rule_id"], a["title"])] = rest.get((a["rule_id"], a["title"]), 0) + 1
     items = []
-    for a in alerts:
+    for a in shown:
         mine = roles is None or "official" in roles.get(a["id"], ("official",))
         told_as = [] if mine or roles is None else list(roles.get(a["id"], ()))
         assignee = directory.get(a["assignee"]) if directory is not None else None
@@ -142,12 +152,23 @@ def render_digest(
             "recipient": recipient.display_name if recipient else recipient_id,
             "department": department,
             "alerts": items,
-            "count": len(items),
-            "all_mine": all(i["mine"] for i in items),
+            "count": len(alerts),
+            "all_mine": all(
+                roles is None or "official" in roles.get(a["id"], ("official",)) for a in alerts
+            ),
+            "more": [
+                {"rule_id": rule_id, "title": title, "count": n}
+                for (rule_id, title), n in sorted(rest.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
+            "more_count": sum(rest.values()),
         }
     )
     subject = str(getattr(module, "subject", "")).strip()
     return mask_text(subject), mask_text(str(module))
+
+
+#: Most severe first when a digest is cut (see ``render_digest``).
+_SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 def _load_alerts(conn: Connection, alert_ids: Iterable[int]) -> list[Row[Any]]:
@@ -301,6 +322,7 @@ def queue_digests(
             notify.language,
             roles=roles[recipient_id],
             directory=directory,
+            max_items=notify.digest_max_items,
         )
         written += queue_message(
             conn,

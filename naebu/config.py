@@ -82,6 +82,8 @@ class NotifyConfig:
     max_attempts: int = 8
     retry_base_seconds: float = 60.0
     timeout_seconds: float = 15.0
+    #: Alerts a digest writes out in full; the rest are counted per rule (see render_digest).
+    digest_max_items: int = 100
     #: Who hears of the daemon's own troubles (a broken rule file, a source down): employee
     #: ids of the directory, or apprise URLs.
     admins: list[str] = field(default_factory=list)
@@ -727,6 +729,19 @@ def _notify(raw: dict[str, Any], base: Path, problems: list[Problem], file: str)
     for k in ("retry_base_seconds", "timeout_seconds"):
         if k in raw:
             setattr(cfg, k, float(raw[k]))
+    if "digest_max_items" in raw:
+        value = raw["digest_max_items"]
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            cfg.digest_max_items = value
+        else:
+            problems.append(
+                Problem(
+                    file,
+                    f"digest_max_items must be a whole number of at least 1, not {value!r}",
+                    key="notify.digest_max_items",
+                    hint="digest_max_items = 100",
+                )
+            )
     for i, ch in enumerate(_list(raw.get("channels", []), "notify.channels", problems, file)):
         if not isinstance(ch, dict) or not ch.get("url"):
             problems.append(
