@@ -112,6 +112,17 @@ class RuleType(ABC):
         return False
 
     @property
+    def closing(self) -> tuple[str, str, timedelta] | None:
+        """For a clock-driven rule: ``(dataset, time column, delay)`` such that a record of
+        that dataset can first be decided once the clock passes its time plus ``delay``.
+
+        An incremental run then reads, besides the groups new records fall in, only the
+        groups of records whose moment passed since the last evaluation. None (the default):
+        unknown, and a clock-driven rule reads every group.
+        """
+        return None
+
+    @property
     def partitioning(self) -> Partitioning:
         """How the rule may be split across workers (see :class:`Partitioning`).
 

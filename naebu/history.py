@@ -283,6 +283,25 @@ def touched_keys(
     }
 
 
+def keys_timed_between(
+    conn: Connection,
+    dataset_name: str,
+    column: str,
+    time_column: str,
+    earliest: datetime,
+    latest: datetime,
+) -> set[str | None]:
+    """The distinct values of ``column`` among records timed within ``[earliest, latest]``."""
+    dataset = datasets.get(dataset_name)
+    table = TABLES[dataset_name]
+    t = table.c[time_column]
+    as_date = dataset.by_name[time_column].type == "date"
+    low = earliest.date() if as_date else earliest
+    high = latest.date() if as_date else latest
+    query = select(table.c[column]).where(t >= low, t <= high).distinct()
+    return set(conn.execute(query).scalars())
+
+
 def in_window(
     frame: pd.DataFrame,
     dataset_name: str,

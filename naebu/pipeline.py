@@ -445,10 +445,13 @@ class _Run:
         groups, peer groups, sequence keys) finds nothing new in a group no new record joined,
         so an incremental run reads only the touched groups' history. Filtering on one of the
         key columns keeps whole groups (a superset of the touched ones), which is all that
-        exactness needs. Not for a first evaluation, a clock-driven rule (its findings appear
-        with time, in any group), or when a dataset given whole (a lookup) has changed.
+        exactness needs. A clock-driven rule's findings also appear as time passes: it reads,
+        besides, the groups of records whose moment (:attr:`RuleType.closing`) passed since
+        its last evaluation. Not for a first evaluation, a clock-driven rule that cannot say
+        when its records close, or when a dataset given whole (a lookup) has changed.
         """
-        if state is None or rule.clock_driven:
+        closing = rule.closing if rule.clock_driven else None
+        if state is None or (rule.clock_driven and closing is None):
             return {}
         keys = rule.partitioning.keys
         named = {n: cols for n, cols in keys.items() if n in rule.datasets}
@@ -465,6 +468,20 @@ class _Run:
             values: set[str | None] = set()
             for n, cols in named.items():
                 values |= history.touched_keys(conn, n, [cols[i]], state.last_run_id)[cols[i]]
+            if closing is not None:
+                name, time_column, delay = closing
+                if name not in named:
+                    return {}
+                # Records whose moment (time + delay) lies in (last clock, now], with a day
+                # of slack on each side: more groups than needed is still exact.
+                values |= history.keys_timed_between(
+                    conn,
+                    name,
+                    named[name][i],
+                    time_column,
+                    state.evaluated_at - delay - timedelta(days=1),
+                    self.now - delay + timedelta(days=1),
+                )
             if len(values) <= history.MAX_KEY_VALUES and (
                 best is None or len(values) > len(best[1])
             ):

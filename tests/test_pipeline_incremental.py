@@ -2,7 +2,8 @@
 reading every group would find.
 
 The demo city's latest records are held back, a first run reads the rest, the held-back rows
-are delivered, and a second run reads them. Done twice in separate stores: once as shipped
+are delivered, a second run reads them, and a third runs half a year later with nothing new (the
+clock-driven rules then find the absences whose windows closed meanwhile). Done twice in separate stores: once as shipped
 (window, duplicate and sequence rules read only the touched groups' history) and once with
 that narrowing switched off. Every alert of the two stores must be the same, and the narrowed
 run must actually have narrowed something (else the test would prove nothing).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,10 @@ from naebu.config import load_config
 sys.path.insert(0, str(ROOT))
 from bench.incremental import deliver, hold_back  # noqa: E402
 
-NOW = "2026-03-01T09:00:00"
+#: The first two runs' clock: mid-year, so the later half year's windows are still open;
+#: the third run's clock: after the demo year, when they have all closed.
+NOW = "2025-06-01T09:00:00"
+LATER = "2026-01-02T09:00:00"
 
 
 def _two_runs(folder: Path, monkeypatch: pytest.MonkeyPatch, narrow: bool) -> set[tuple[Any, ...]]:
@@ -45,14 +50,18 @@ def _two_runs(folder: Path, monkeypatch: pytest.MonkeyPatch, narrow: bool) -> se
         return found
 
     monkeypatch.setattr(pipeline._Run, "_touched", spy)
-    from datetime import datetime
-
     now = datetime.fromisoformat(NOW)
     pipeline.run_once(config, now=now, deliver=False)
     deliver(config, held)
     pipeline.run_once(config, now=now, deliver=False)
+    # No new record, only time passing: absences whose windows closed meanwhile are found
+    # by clock-driven rules reading just the groups of those records.
+    later = pipeline.run_once(config, now=datetime.fromisoformat(LATER), deliver=False)
+    assert later.new_alerts["PERMIT-OPEN-OVERDUE"] > 0, "no window closed by the clock alone"
     if narrow:
         assert narrowed, "no rule read only the touched groups"
+        clock_driven = {"PAY-BEFORE-INSPECTION", "PERMIT-OPEN-OVERDUE", "PROP-PROCEEDS-LATE"}
+        assert clock_driven & set(narrowed), "no clock-driven rule was narrowed"
     engine = store.connect(config.store_url)
     try:
         with engine.connect() as conn:

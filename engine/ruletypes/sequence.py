@@ -318,6 +318,16 @@ class SequenceRule(RuleType):
         )
         return np.union1d(sure, np.fromiter(matched, dtype="int64", count=len(matched)))
 
+    @property
+    def closing(self) -> tuple[str, str, timedelta]:
+        """A flagged record's window ends ``within`` after it (``first`` flagged) or at it
+        (``then`` flagged); by calendar day it is decided once that day has fully passed."""
+        flagged, _ = self._sides()
+        delay = self.within if self.flag == "first" else timedelta(0)
+        if self.by_day:
+            delay += timedelta(days=1)
+        return flagged.dataset.name, flagged.time, delay
+
     def _sides(self) -> tuple[Side, Side]:
         return (self.first, self.then) if self.flag == "first" else (self.then, self.first)
 
