@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+
+from naebu import store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,6 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def root() -> Path:
     """The repository root (where config.toml and rules/ live)."""
     return ROOT
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A fresh SQLite store (migrated) in the test's temporary folder."""
+    eng = store.connect("sqlite:///" + str(tmp_path / "store.sqlite"))
+    yield eng
+    eng.dispose()
 
 
 def run_cli(

@@ -265,6 +265,17 @@ def employees_frame() -> Any:
     return frame
 
 
+def directory_with_two_auditors() -> Any:
+    """The sample directory plus a second 감사자 (E031), so an auditor's own alert can be
+    reviewed by someone else."""
+    from alerts.directory import Directory, Official
+    from naebu.config import RoutingConfig
+
+    base = Directory.from_frame(employees_frame())
+    second = Official("E031", "서민재", "감사실", "주무관", "감사자", "E030", None, None, True)
+    return Directory([*base, second], routing=RoutingConfig())
+
+
 def sample_rules() -> dict[str, Any]:
     """Two rules: a high-severity payment rule (3 days) and a low contract rule (10 days)."""
     from pathlib import Path

@@ -6,7 +6,6 @@ Real SQLite stores in tmp_path (and PostgreSQL when reachable); no mocks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -32,13 +31,6 @@ from naebu import store
 from naebu.config import ChannelConfig, NotifyConfig
 
 NOW = datetime(2025, 1, 24, 9, 30)  # a Friday, before the 2025 설날 holidays
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = store.connect("sqlite:///" + str(tmp_path / "store.sqlite"))
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ lost, every message arrives once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,13 +27,6 @@ from naebu.config import ChannelConfig, NotifyConfig, RoutingConfig, load_config
 from naebu.problems import ProblemsError
 
 T0 = datetime(2025, 3, 10, 9, 0)  # Monday; R-PAY-DUP gives 3 business days: due Thu 13th
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = store.connect("sqlite:///" + str(tmp_path / "store.sqlite"))
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

@@ -317,13 +317,6 @@ def test_disk_full_before_and_after_a_send_loses_nothing_and_sends_once(
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = store.connect("sqlite:///" + str(tmp_path / "store.sqlite"))
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
 def directory() -> Directory:
     from servers import employees_frame
 

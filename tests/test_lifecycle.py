@@ -10,7 +10,6 @@ how a closed alert reopens. Real SQLite stores and real servers; no mocks.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from servers import (
     SmtpServer,
     WebhookServer,
     body_text,
-    employees_frame,
+    directory_with_two_auditors,
     finding,
     sample_rules,
     smtp_server,
@@ -43,7 +42,7 @@ from connectors.base import SourceState
 from engine.findings import Finding
 from engine.registry import EvalContext
 from naebu import demo, store
-from naebu.config import Config, NotifyConfig, RoutingConfig, load_config
+from naebu.config import Config, NotifyConfig, load_config
 from naebu.pipeline import load_ruleset
 
 T0 = datetime(2025, 3, 10, 9, 0)  # a Monday
@@ -274,18 +273,8 @@ def walk(city: DemoCity, smtp: SmtpServer, hook: WebhookServer) -> None:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = store.connect("sqlite:///" + str(tmp_path / "store.sqlite"))
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
 def directory() -> Directory:
-    # The sample directory plus a second 감사자, so an auditor's own alert can be reviewed.
-    base = Directory.from_frame(employees_frame())
-    second = Official("E031", "서민재", "감사실", "주무관", "감사자", "E030", None, None, True)
-    return Directory([*base, second], routing=RoutingConfig())
+    return directory_with_two_auditors()
 
 
 def _raise(engine: Engine, directory: Directory, *findings: Finding) -> list[int]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,13 +35,6 @@ from naebu import store
 from naebu.config import ChannelConfig, NotifyConfig
 
 NOW = datetime(2025, 1, 24, 9, 30)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = store.connect("sqlite:///" + str(tmp_path / "store.sqlite"))
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

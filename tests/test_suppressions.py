@@ -4,9 +4,7 @@ notified, audited, and told to the audit office.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from servers import employees_frame, finding, sample_rules
@@ -28,13 +26,6 @@ from naebu.config import NotifyConfig, RoutingConfig
 
 T0 = datetime(2025, 3, 10, 9, 0)
 NOTIFY = NotifyConfig(outbox_file=None)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = store.connect("sqlite:///" + str(tmp_path / "store.sqlite"))
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

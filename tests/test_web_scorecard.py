@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,37 +21,26 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from servers import employees_frame, finding, sample_rules
+from servers import directory_with_two_auditors, finding, sample_rules
 from services import mysql_url, pg_url, require_service
 from sqlalchemy import Connection, Engine, select
 from test_daemon_helpers import fresh_database
 
 from alerts import Directory, raise_alerts, tallies
-from alerts.directory import Official
 from alerts.lifecycle import OPEN, LifecycleError, act
 from alerts.officials import sync_officials
 from alerts.suppressions import add_suppression, remove_suppression
 from inbox.access import Viewer
 from inbox.queries import last_months, month_start, scorecard
 from naebu import migrations, store
-from naebu.config import RoutingConfig
 
 T0 = datetime(2025, 3, 10, 9, 0)  # a Monday
 ANSWERS = ("correct", "explain", "false_positive")
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = store.connect("sqlite:///" + str(tmp_path / "store.sqlite"))
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
 def directory() -> Directory:
-    base = Directory.from_frame(employees_frame())
-    second = Official("E031", "서민재", "감사실", "주무관", "감사자", "E030", None, None, True)
-    return Directory([*base, second], routing=RoutingConfig())
+    return directory_with_two_auditors()
 
 
 def reference(conn: Connection, now: datetime) -> dict[str, dict[str, int]]:
