@@ -242,7 +242,7 @@ def load(
             bounds.append(t <= (until.date() if as_date else until))
         query = query.where(or_(t.is_(None), and_(*bounds)))
     # Fetch the driver's tuples, not SQLAlchemy rows: per-value result processing costs more
-    # than the query on a large history. to_canonical types the raw values column by column.
+    # than the query on a large history. _typed types the raw values column by column.
     result = conn.execute(query)
     rows = result.cursor.fetchall() if result.cursor is not None else []
     result.close()
@@ -273,14 +273,12 @@ MAX_KEY_VALUES = 20_000
 
 
 def touched_keys(
-    conn: Connection, dataset_name: str, columns: Sequence[str], after_run: int
-) -> dict[str, set[str | None]]:
-    """Per column, the distinct values of the records written after ``after_run``."""
+    conn: Connection, dataset_name: str, column: str, after_run: int
+) -> set[str | None]:
+    """The distinct values of ``column`` among the records written after ``after_run``."""
     table = TABLES[dataset_name]
     newer = table.c[RUN_COLUMN] > after_run
-    return {
-        c: set(conn.execute(select(table.c[c]).where(newer).distinct()).scalars()) for c in columns
-    }
+    return set(conn.execute(select(table.c[column]).where(newer).distinct()).scalars())
 
 
 def keys_timed_between(
@@ -326,15 +324,10 @@ def in_window(
     return frame if keep.all() else frame[keep].reset_index(drop=True)
 
 
-def to_canonical(raw: pd.DataFrame, dataset: datasets.Dataset) -> pd.DataFrame:
-    """Database values back into the dtypes :func:`connectors.coerce.coerce` produces."""
-    columns = {c: tuple(raw[c]) for c in raw.columns}
-    return _typed(columns, len(raw), dataset)
-
-
 def _typed(
     raw: Mapping[str, Sequence[Any]], length: int, dataset: datasets.Dataset
 ) -> pd.DataFrame:
+    """Database values (per column) in the dtypes :func:`connectors.coerce.coerce` produces."""
     out: dict[str, Any] = {}
     for c in dataset.columns:
         values = raw.get(c.name)

@@ -467,7 +467,7 @@ class _Run:
                 continue
             values: set[str | None] = set()
             for n, cols in named.items():
-                values |= history.touched_keys(conn, n, [cols[i]], state.last_run_id)[cols[i]]
+                values |= history.touched_keys(conn, n, cols[i], state.last_run_id)
             if closing is not None:
                 name, time_column, delay = closing
                 if name not in named:
