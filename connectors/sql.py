@@ -167,16 +167,33 @@ class SqlConnector(Connector):
         keys = list(result.keys())
         wm_index = keys.index(wm_col.name) if wm_col is not None else -1
         key_index = keys.index(key_col.name) if key_col is not None else -1
-        cursor = result.cursor  # kept: SQLAlchemy lets go of it when a fetch fails
+        # Rows are fetched from the driver's cursor itself: SQLAlchemy's Row objects cost more
+        # than the driver's fetch on a million-row first pull, and untyped columns have no
+        # result processing to lose. Driver errors are wrapped as SQLAlchemy would wrap them.
+        cursor = result.cursor
+        dbapi_error = conn.dialect.loaded_dbapi.Error
         try:
-            yield from self._batches(result, chunk, keys, wm_index, key_index, label, watermark)
+            # SQLAlchemy's streaming strategy has already read the first row into its buffer;
+            # take it through the Result, the rest straight from the cursor.
+            head = [tuple(r) for r in result.fetchmany(1)]
+            yield from self._batches(
+                cursor, head, chunk, keys, wm_index, key_index, label, watermark
+            )
+        except dbapi_error as exc:
+            _forget_stream(cursor)
+            raise sa.exc.DBAPIError.instance(
+                None, None, exc, dbapi_error, dialect=conn.dialect
+            ) from exc
         except SQLAlchemyError:
             _forget_stream(cursor)
             raise
+        finally:
+            result.close()
 
     def _batches(
         self,
-        result: sa.CursorResult[Any],
+        cursor: Any,
+        head: list[tuple[Any, ...]],
         chunk: int,
         keys: list[str],
         wm_index: int,
@@ -184,10 +201,10 @@ class SqlConnector(Connector):
         label: str,
         watermark: str | None,
     ) -> Iterator[Batch]:
-        """One batch per chunk of the streamed ``result``; at least one (possibly empty)."""
+        """One batch per chunk of ``head`` (rows already read) followed by the driver's
+        streamed ``cursor``; at least one (possibly empty)."""
         seen = 0
-        for part in result.partitions(chunk):
-            rows = [tuple(r) for r in part]
+        for rows in _chunks(cursor, head, chunk):
             if wm_index >= 0:
                 # Rows come ordered by the watermark in the database's own collation; the last
                 # non-NULL one is the highest the database knows of.
@@ -240,6 +257,17 @@ class SqlConnector(Connector):
         probe.close()
         sub = sa.text(query).columns(*[sa.column(n) for n in names]).subquery("naebu_q")
         return sub, f"query of source {self.source.name}"
+
+
+def _chunks(cursor: Any, head: list[tuple[Any, ...]], chunk: int) -> Iterator[list[Any]]:
+    """Lists of up to ``chunk`` rows: ``head`` and then the cursor's. An empty ``head`` means
+    the result is already exhausted (and closed)."""
+    if not head:
+        return
+    rows = head + (list(cursor.fetchmany(chunk - len(head))) if chunk > len(head) else [])
+    while rows:
+        yield rows
+        rows = list(cursor.fetchmany(chunk))
 
 
 class _Locations(Sequence[str]):
