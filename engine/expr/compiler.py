@@ -27,7 +27,7 @@ from .checker import Checked
 from .functions import FUNCTIONS
 from .kinds import element_type
 from .parser import Binary, Call, Compare, Dotted, ListLiteral, Literal, Name, Node, Unary
-from .values import boolean, constant, finite, nulls, scalar, to_runtime, truth
+from .values import arrow_text, boolean, constant, finite, nulls, pc, scalar, to_runtime, truth
 
 
 class Env:
@@ -68,6 +68,30 @@ class Env:
 
 Evaluator = Callable[[Env], pd.Series]
 
+
+class Fixed:
+    """The evaluator of a fixed value (a literal or a parameter).
+
+    Called, it broadcasts the value to the frame's index like any evaluator; comparisons
+    instead read :attr:`value` (the runtime scalar) and compare each row with it directly.
+    """
+
+    def __init__(self, value: Any, type_: str):
+        self.raw = value
+        self.type = type_
+        self.value = scalar(value, type_)
+        #: A null literal or parameter, NaN, or blank text: nothing compares with it.
+        self.is_null = (
+            type_ == "null"
+            or value is None
+            or (isinstance(self.value, float) and np.isnan(self.value))
+            or (type_ == "str" and isinstance(value, str) and not value.strip())
+        )
+
+    def __call__(self, env: Env) -> pd.Series:
+        return constant(self.raw, self.type, env.index)
+
+
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -76,6 +100,20 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
+_ARROW_COMPARE: dict[str, Callable[[Any, Any], Any]] = (
+    {
+        "==": pc.equal,
+        "!=": pc.not_equal,
+        "<": pc.less,
+        "<=": pc.less_equal,
+        ">": pc.greater,
+        ">=": pc.greater_equal,
+    }
+    if pc is not None
+    else {}
+)
+#: ``a OP b`` is ``b FLIPPED a``.
+_FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 class Compiler:
@@ -113,7 +151,7 @@ class Compiler:
         raise TypeError(f"cannot compile {node!r}")  # the checker refuses everything else
 
     def fixed(self, value: Any, type_: str) -> Evaluator:
-        return lambda env: constant(value, type_, env.index)
+        return Fixed(value, type_)
 
     def unary(self, node: Unary) -> Evaluator:
         operand = self.compile(node.operand)
@@ -141,7 +179,13 @@ class Compiler:
             negate = node.op == "not in"
             return lambda env: _membership(left(env), values, negate)
         right = self.compile(node.right)
-        op = _COMPARE[node.op]
+        op = node.op
+        # A fixed side is compared as one value, not broadcast to a column first.
+        if isinstance(right, Fixed) and not isinstance(left, Fixed):
+            return lambda env: _compare_fixed(op, left(env), right)
+        if isinstance(left, Fixed) and not isinstance(right, Fixed):
+            flipped = _FLIPPED[op]
+            return lambda env: _compare_fixed(flipped, right(env), left)
         return lambda env: _compare(op, left(env), right(env))
 
     def call(self, node: Call) -> Evaluator:
@@ -158,10 +202,28 @@ class Compiler:
         return evaluate
 
 
-def _compare(op: Callable[[Any, Any], Any], a: pd.Series, b: pd.Series) -> pd.Series:
+def _compare(op: str, a: pd.Series, b: pd.Series) -> pd.Series:
     present = ~(nulls(a) | nulls(b))
-    result = op(a, b)
-    return boolean(result.to_numpy(dtype=bool, na_value=False) & present, a.index)
+    return boolean(_holds(op, a, b) & present, a.index)
+
+
+def _compare_fixed(op: str, a: pd.Series, b: Fixed) -> pd.Series:
+    """``a OP b`` for a fixed ``b``: false everywhere when ``b`` is null."""
+    if b.is_null:
+        return boolean(np.zeros(len(a), dtype=bool), a.index)
+    return boolean(_holds(op, a, b.value) & ~nulls(a), a.index)
+
+
+def _holds(op: str, a: pd.Series, b: pd.Series | Any) -> np.ndarray:
+    """Where ``a OP b`` is true, as a numpy bool array (null sides give false or anything:
+    the caller masks them)."""
+    left = arrow_text(a)
+    right = arrow_text(b) if isinstance(b, pd.Series) else b if isinstance(b, str) else None
+    if left is not None and right is not None:
+        # Arrow compares text in C; pandas would do the same and then rebuild the result.
+        result = _ARROW_COMPARE[op](left, right).fill_null(False)
+        return np.asarray(result.to_numpy(zero_copy_only=False), dtype=bool)
+    return _COMPARE[op](a, b).to_numpy(dtype=bool, na_value=False)
 
 
 def _membership(a: pd.Series, values: list[Any] | np.ndarray, negate: bool) -> pd.Series:

@@ -1,0 +1,54 @@
+"""Runtime values of the expression language: blank text detection on every text storage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from engine.expr.values import _SPACE_LEAD, blanks, nulls
+
+#: Every whitespace character Python knows, as UTF-8 (Arrow's set is the same one).
+SPACES = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and chr(c).isspace()]
+
+TEXTS = ["", " ", "  ", "\t\n", "\u3000", "\u00a0", "\u2003 ", " a", "a ", "수의", " 공사 ",
+         "\u3000x", "\u00e9", "\u1680", "x", None, "\u2028\u2029", "\x1c"]  # fmt: skip
+
+
+def _expected(values: list[str | None]) -> np.ndarray:
+    return np.array([v is not None and not v.strip() for v in values], dtype=bool)
+
+
+def test_space_lead_bytes_cover_every_whitespace_character() -> None:
+    leads = {ch.encode("utf-8")[0] for ch in SPACES}
+    assert leads == set(np.flatnonzero(_SPACE_LEAD))
+    arrow = pc.equal(pc.utf8_trim_whitespace(pa.array(SPACES, type=pa.large_string())), "")
+    assert all(arrow.to_pylist())  # Arrow trims exactly what Python calls whitespace
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "object"])
+def test_blanks_on_every_storage(dtype: str) -> None:
+    values = TEXTS * 3 + SPACES
+    series = pd.Series(values, dtype=dtype)
+    assert (blanks(series) == _expected(values)).all()
+
+
+def test_blanks_on_sliced_and_chunked_arrow_text() -> None:
+    values = TEXTS * 5
+    chunked = pa.chunked_array(
+        [pa.array(values[:7]), pa.array(values[7:40]).slice(3), pa.array([], pa.string())]
+    )
+    series = pd.Series(pd.arrays.ArrowStringArray(chunked))
+    kept = values[:7] + values[10:40]
+    assert (blanks(series) == _expected(kept)).all()
+    sliced = pd.Series(values, dtype="string").iloc[5:31]
+    assert (blanks(sliced) == _expected(values[5:31])).all()
+    assert (nulls(sliced.astype("str")) == _expected(values[5:31]) | sliced.isna().to_numpy()).all()
+
+
+def test_blanks_of_empty_and_all_null_text() -> None:
+    assert blanks(pd.Series([], dtype="string")).shape == (0,)
+    assert not blanks(pd.Series([None, None], dtype="string")).any()
+    assert blanks(pd.Series(["", ""], dtype="string")).all()
