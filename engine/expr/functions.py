@@ -128,16 +128,37 @@ def _seconds_of_day(x: pd.Series) -> pd.Series:
     return _floats(x.dt.hour * 3600 + x.dt.minute * 60 + x.dt.second)
 
 
+_NS_PER_DAY = 86_400_000_000_000
+
+
+def _time_part(x: pd.Series, unit_ns: int, modulo: int) -> pd.Series | None:
+    """``(time of day) // unit % modulo`` in whole numbers, for a time or a plain (no time zone)
+    date-time column: integer nanoseconds instead of pandas' float seconds or field accessors,
+    several times faster. None for other dtypes (the caller falls back)."""
+    kind = x.dtype.kind if isinstance(x.dtype, np.dtype) else None
+    if kind not in ("m", "M"):
+        return None
+    values = x.to_numpy(dtype="m8[ns]" if kind == "m" else "M8[ns]")
+    parts = values.view(np.int64) % _NS_PER_DAY // unit_ns
+    if unit_ns * modulo < _NS_PER_DAY:
+        parts %= modulo
+    parts = parts.astype("float64")
+    parts[np.isnat(values)] = np.nan
+    return pd.Series(parts, index=x.index)
+
+
 @register("hour", [TIME_OF_DAY], "int")
 def _hour(x: pd.Series) -> pd.Series:
     """Hour of the day, 0-23."""
-    return _seconds_of_day(x) // 3600
+    fast = _time_part(x, 3_600_000_000_000, 24)
+    return _seconds_of_day(x) // 3600 if fast is None else fast
 
 
 @register("minute", [TIME_OF_DAY], "int")
 def _minute(x: pd.Series) -> pd.Series:
     """Minute of the hour, 0-59."""
-    return _seconds_of_day(x) // 60 % 60
+    fast = _time_part(x, 60_000_000_000, 60)
+    return _seconds_of_day(x) // 60 % 60 if fast is None else fast
 
 
 @register("weekday", [TEMPORAL], "int")
