@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from engine.findings import Finding
@@ -53,29 +54,76 @@ def findings_from_rows(
 
     ``extra`` names further fields of ``rows`` to keep as evidence, with their types: joined
     columns (``vendor.account_no``) and values a rule type computed (``group.sum_amount``).
+
+    Values are converted column by column (:func:`json_column`, :meth:`MessageTemplate.render_rows`),
+    each exactly as :func:`json_value` and :meth:`MessageTemplate.render` would one at a time.
     """
     extra = extra or {}
     wanted = _evidence_columns(dataset, evidence_columns)
     wanted += [c for c in extra if c in rows.columns and c not in wanted]
     types = {c.name: c.type for c in dataset.columns} | dict(extra)
-    findings = []
-    records: list[dict[str, Any]] = rows.to_dict("records")  # type: ignore[assignment]
-    for record in records:
-        evidence = {c: json_value(record.get(c), types.get(c)) for c in wanted}
-        findings.append(
-            Finding(
-                rule_id=meta.id,
-                dataset=dataset.name,
-                record_key=str(json_value(record[dataset.key], types[dataset.key])),
-                severity=meta.severity,
-                message=template.render(record) if template else meta.title,
-                department=_text(record, dataset.department),
-                official_id=_text(record, dataset.official),
-                event_time=_time(record, dataset.event_time),
-                evidence=evidence,
-            )
+    n = len(rows)
+    if n == 0:
+        return []
+    none: list[Any] = [None] * n
+    values = [json_column(rows[c], types.get(c)) if c in rows.columns else none for c in wanted]
+    keys = json_column(rows[dataset.key], types[dataset.key])
+    messages = template.render_rows(rows) if template else [meta.title] * n
+    departments = _texts(rows, dataset.department, none)
+    officials = _texts(rows, dataset.official, none)
+    times = _times(rows, dataset.event_time, none)
+    rule_id, name, severity = meta.id, dataset.name, meta.severity
+    return [
+        Finding(rule_id, name, str(key), severity, message, department, official, time,
+                dict(zip(wanted, row, strict=True)))
+        for key, message, department, official, time, row in zip(
+            keys, messages, departments, officials, times, zip(*values, strict=True), strict=True
         )
-    return findings
+    ]  # fmt: skip
+
+
+def json_column(series: pd.Series, column_type: str | None = None) -> list[Any]:
+    """:func:`json_value` of every value of ``series``, with fast paths for the usual dtypes."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) or dtype == np.dtype(object):
+        return [v if type(v) is str else json_value(v, column_type) for v in series.tolist()]
+    if dtype == np.float64:
+        return [
+            None if v != v else int(v) if v.is_integer() and abs(v) < 2**53 else v
+            for v in series.to_numpy().tolist()
+        ]
+    if dtype.kind == "M" and isinstance(dtype, np.dtype) and column_type in ("date", "datetime"):
+        texts = iso_texts(series.to_numpy(), "D" if column_type == "date" else "s")
+        if texts is not None:
+            return texts
+    return [json_value(v, column_type) for v in series]
+
+
+#: Years numpy and pandas write the same way (pandas' strftime does not pad years below 1000).
+_ISO_SAFE = (np.datetime64("1000-01-01", "s"), np.datetime64("9999-12-31T23:59:59", "s"))
+
+
+def _iso_safe(present: np.ndarray) -> bool:
+    """Whether every date-time (none is NaT) is within :data:`_ISO_SAFE`."""
+    if not len(present) or np.datetime_data(present.dtype)[0] == "ns":
+        return True  # nanoseconds reach 1677-2262 only
+    seconds = present.astype("M8[s]")
+    return bool(seconds.min() >= _ISO_SAFE[0] and seconds.max() <= _ISO_SAFE[1])
+
+
+def iso_texts(values: np.ndarray, unit: Literal["D", "m", "s"]) -> list[Any] | None:
+    """Date-times as ``YYYY-MM-DD`` (unit ``D``), ``YYYY-MM-DD HH:MM`` (``m``) or
+    ``YYYY-MM-DD HH:MM:SS`` (``s``), None for NaT: numpy's own formatting, which truncates like
+    pandas' ``strftime`` and ``isoformat``. None when a year is outside 1000-9999."""
+    missing = np.isnat(values)
+    if not _iso_safe(values[~missing]):
+        return None
+    texts = np.datetime_as_string(values.astype(f"M8[{unit}]"), unit=unit).tolist()
+    if unit != "D":
+        texts = [t.replace("T", " ") for t in texts]
+    if missing.any():
+        return [None if m else t for t, m in zip(texts, missing.tolist(), strict=True)]
+    return texts
 
 
 def _evidence_columns(dataset: Dataset, used: Iterable[str]) -> list[str]:
@@ -87,13 +135,26 @@ def _evidence_columns(dataset: Dataset, used: Iterable[str]) -> list[str]:
     return ordered
 
 
-def _text(record: Mapping[str, Any], column: str | None) -> str | None:
-    value = json_value(record.get(column)) if column else None
-    return None if value is None else str(value)
+def _texts(rows: pd.DataFrame, column: str | None, none: list[Any]) -> list[Any]:
+    """A role column (department, official) as text, None where missing."""
+    if not column or column not in rows.columns:
+        return none
+    return [None if v is None else str(v) for v in json_column(rows[column])]
 
 
-def _time(record: Mapping[str, Any], column: str | None) -> datetime | None:
-    value = record.get(column) if column else None
-    if value is None or value is pd.NaT or not isinstance(value, pd.Timestamp | datetime):
-        return None
-    return pd.Timestamp(value).to_pydatetime()
+def _times(rows: pd.DataFrame, column: str | None, none: list[Any]) -> list[Any]:
+    """The event time of each row as a Python datetime, None where missing or not a time."""
+    if not column or column not in rows.columns:
+        return none
+    series = rows[column]
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "M":
+        values = series.to_numpy()
+        if _iso_safe(values[~np.isnat(values)]):
+            # microseconds, floored like Timestamp.to_pydatetime(); NaT gives None
+            return values.astype("M8[us]").tolist()  # type: ignore[no-any-return]
+    return [
+        pd.Timestamp(v).to_pydatetime()
+        if v is not None and v is not pd.NaT and isinstance(v, pd.Timestamp | datetime)
+        else None
+        for v in series
+    ]

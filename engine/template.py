@@ -73,6 +73,21 @@ class MessageTemplate:
                 out.append(format_value(value, part.type, part.spec))
         return "".join(out)
 
+    def render_rows(self, rows: pd.DataFrame) -> list[str]:
+        """:meth:`render` of every row of ``rows``, one column at a time (same text)."""
+        n = len(rows)
+        columns: list[list[str]] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                columns.append([part] * n)
+            elif part.is_param:
+                columns.append([format_value(part.param_value, part.type, part.spec)] * n)
+            elif part.name not in rows.columns:
+                columns.append(["-"] * n)
+            else:
+                columns.append(format_column(rows[part.name], part.type, part.spec))
+        return ["".join(texts) for texts in zip(*columns, strict=True)] if columns else [""] * n
+
     def __repr__(self) -> str:
         return f"MessageTemplate({self.text!r})"
 
@@ -254,6 +269,39 @@ def format_value(value: Any, type_: str | None = None, spec: str = "") -> str:
     return str(value)
 
 
+def format_column(series: pd.Series, type_: str, spec: str = "") -> list[str]:
+    """:func:`format_value` of every value of ``series``, with fast paths for the usual dtypes."""
+    dtype = series.dtype
+    if type_ in NUMERIC and dtype == np.float64:
+        return ["-" if v != v else _number(v, spec) for v in series.to_numpy().tolist()]
+    if type_ == "str" and (isinstance(dtype, pd.StringDtype) or dtype == np.dtype(object)):
+        return [
+            v if type(v) is str and v and not v.isspace() else format_value(v, type_, spec)
+            for v in series.tolist()
+        ]
+    if type_ in ("date", "datetime") and isinstance(dtype, np.dtype) and dtype.kind == "M":
+        from engine.evidence import iso_texts  # evidence imports this module
+
+        texts = iso_texts(series.to_numpy(), "D" if type_ == "date" else "m")
+        if texts is not None:
+            return ["-" if t is None else t for t in texts]
+    if type_ == "time" and isinstance(dtype, np.dtype) and dtype.kind == "m":
+        per_second = _PER_SECOND.get(np.datetime_data(dtype)[0])
+        if per_second is not None:
+            values = series.to_numpy()
+            missing = np.isnat(values).tolist()
+            # as _time: whole seconds of Timedelta.total_seconds(), truncated
+            return [
+                "-" if m else _clock(int(v / per_second))
+                for v, m in zip(values.view(np.int64).tolist(), missing, strict=True)
+            ]
+    return [format_value(v, type_, spec) for v in series]
+
+
+#: Ticks per second of numpy timedelta units (Timedelta.total_seconds() divides by these).
+_PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000, "s": 1}
+
+
 def render_evidence(
     evidence: Mapping[str, Any], columns: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -291,7 +339,10 @@ def _time(value: Any) -> str:
     if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?", value.strip()):
         hours, minutes = value.strip().split(":")[:2]
         return f"{int(hours):02d}:{minutes}"
-    seconds = int(pd.Timedelta(value).total_seconds())
+    return _clock(int(pd.Timedelta(value).total_seconds()))
+
+
+def _clock(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
