@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.base import ColumnSpec, QuarantinedRow, SourceError, column_parts, json_safe
 from naebu.datasets import Column, Dataset
@@ -71,6 +73,8 @@ _TIME_COLON = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
 _TIME_PLAIN = r"(\d{2})(\d{2})(\d{2})?"
 _TZ = r"\s*(Z|[+-]\d{2}:?\d{2})?$"
 _SEP = "\x00"
+#: What ``str.strip()`` strips: every character Python calls whitespace.
+_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 
 
 def coerce(
@@ -247,7 +251,38 @@ def _source_values(raw: pd.DataFrame, parts: list[str], type_: str) -> pd.Series
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Values as NFKC-normalised, stripped text; empty text is NA.
+    """Values as NFKC-normalised, stripped text; empty text is NA."""
+    arrow = _arrow_text(values)
+    if arrow is not None:
+        return pd.Series(pd.arrays.ArrowStringArray(arrow))
+    return _python_text(values)
+
+
+def _arrow_text(values: pd.Series) -> pa.Array | None:
+    """:func:`_text` in Arrow's C++ kernels, for a column holding only text and missing
+    values (the common case: five times faster than Python's loops); None for anything else.
+
+    ``utf8_trim`` is given exactly the characters ``str.strip()`` strips, so both paths agree.
+    """
+    try:
+        if isinstance(values.dtype, pd.StringDtype):
+            arr = pa.array(values.array)
+        else:
+            arr = pa.array(values.to_numpy(dtype=object), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None  # numbers, dates, bytes... mixed in: the Python path words them
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), pa.large_string())
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    text = pc.utf8_trim(pc.utf8_normalize(arr.cast(pa.large_string()), "NFKC"), _WHITESPACE)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+
+
+def _python_text(values: pd.Series) -> pd.Series:
+    """:func:`_text` for columns that are not plain text (numbers or dates mixed in).
 
     The present values are joined with NUL, normalised in one call, split again and stripped
     by ``map``: C-level loops for the whole column instead of Python per value.
