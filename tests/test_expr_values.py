@@ -8,13 +8,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from engine.expr.values import _SPACE_LEAD, blanks, nulls
+from engine.expr.values import _SPACE_LEAD, _SPACE_PAIR, _SPACES, blanks, nulls
 
 #: Every whitespace character Python knows, as UTF-8 (Arrow's set is the same one).
 SPACES = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and chr(c).isspace()]
 
 TEXTS = ["", " ", "  ", "\t\n", "\u3000", "\u00a0", "\u2003 ", " a", "a ", "수의", " 공사 ",
-         "\u3000x", "\u00e9", "\u1680", "x", None, "\u2028\u2029", "\x1c"]  # fmt: skip
+         "\u3000x", "\u00e9", "\u1680", "x", None, "\u2028\u2029", "\x1c", "\u3001", "\u200b",
+         "㈜동방", "\u2000x", "\u3000\u3001", "\u00a0\u00a0", "\u00a1"]  # fmt: skip
 
 
 def _expected(values: list[str | None]) -> np.ndarray:
@@ -22,8 +23,11 @@ def _expected(values: list[str | None]) -> np.ndarray:
 
 
 def test_space_lead_bytes_cover_every_whitespace_character() -> None:
+    assert sorted(_SPACES) == SPACES
     leads = {ch.encode("utf-8")[0] for ch in SPACES}
     assert leads == set(np.flatnonzero(_SPACE_LEAD))
+    pairs = {tuple(ch.encode("utf-8")[:2]) for ch in SPACES if ord(ch) >= 0x80}
+    assert pairs == set(zip(*np.nonzero(_SPACE_PAIR), strict=True))
     arrow = pc.equal(pc.utf8_trim_whitespace(pa.array(SPACES, type=pa.large_string())), "")
     assert all(arrow.to_pylist())  # Arrow trims exactly what Python calls whitespace
 
@@ -52,3 +56,12 @@ def test_blanks_of_empty_and_all_null_text() -> None:
     assert blanks(pd.Series([], dtype="string")).shape == (0,)
     assert not blanks(pd.Series([None, None], dtype="string")).any()
     assert blanks(pd.Series(["", ""], dtype="string")).all()
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "object"])
+def test_nulls_are_missing_or_blank(dtype: str) -> None:
+    values = TEXTS * 2
+    series = pd.Series(values, dtype=dtype)
+    expected = np.array([v is None or not v.strip() for v in values], dtype=bool)
+    assert (nulls(series.astype("str")) == expected).all()
+    assert (nulls(series) == (expected if dtype == "str" else series.isna().to_numpy())).all()

@@ -64,14 +64,20 @@ def blank_to_na(series: pd.Series) -> pd.Series:
 
 _ISSPACE = np.frompyfunc(str.isspace, 1, 1)
 
-#: UTF-8 bytes that can start a whitespace character (Python's ``str.isspace`` and Arrow's
-#: whitespace are the same set: ASCII tab to carriage return, 0x1C-0x1F and space; U+0085 and
-#: U+00A0 start with 0xC2; U+1680 with 0xE1; U+2000-U+205F with 0xE2; U+3000 with 0xE3).
-#: tests/test_expr_values.py checks this against every code point.
+#: Every whitespace character (Python's ``str.isspace`` and Arrow's whitespace are the same set;
+#: tests/test_expr_values.py checks this list against every code point).
+_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(
+    chr(c) for c in [*range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
+)
+#: UTF-8 bytes that start a whitespace character, and for those of several bytes the pairs of
+#: first and second byte: a text whose start matches neither is not blank.
 _SPACE_LEAD = np.zeros(256, dtype=bool)
-_SPACE_LEAD[
-    [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0xC2, 0xE1, 0xE2, 0xE3]
-] = True
+_SPACE_PAIR = np.zeros((256, 256), dtype=bool)
+for _char in _SPACES:
+    _utf8 = _char.encode("utf-8")
+    _SPACE_LEAD[_utf8[0]] = True
+    if len(_utf8) > 1:
+        _SPACE_PAIR[_utf8[0], _utf8[1]] = True
 
 
 def arrow_text(series: pd.Series) -> pa.ChunkedArray | None:
@@ -90,14 +96,13 @@ def blanks(series: pd.Series) -> np.ndarray:
     """Boolean array: where text is empty or only whitespace (NA is not blank).
 
     This runs for every text column every rule reads, so it avoids looking at whole strings:
-    an Arrow-backed column is screened by length and first byte (a blank text is empty or
+    an Arrow-backed column is screened by length and first bytes (a blank text is empty or
     starts with a whitespace character), and only the few candidates are trimmed and compared.
     Other text goes through ``str.isspace`` over the object array, ten times faster than
     ``.str.strip()``."""
     chunked = arrow_text(series)
     if chunked is not None:
-        parts = [_arrow_blanks(chunk) for chunk in chunked.chunks]
-        return np.concatenate(parts) if parts else np.zeros(len(series), dtype=bool)
+        return _arrow_blanks(chunked, with_nulls=False)
     values = series.to_numpy(dtype=object, na_value=None)
     present = ~series.isna().to_numpy(dtype=bool)
     out = np.zeros(len(values), dtype=bool)
@@ -107,12 +112,20 @@ def blanks(series: pd.Series) -> np.ndarray:
     return out
 
 
-def _arrow_blanks(chunk: pa.Array) -> np.ndarray:
-    """:func:`blanks` of one Arrow string array."""
+def _arrow_blanks(chunked: pa.ChunkedArray, *, with_nulls: bool) -> np.ndarray:
+    """:func:`blanks` of Arrow strings; with ``with_nulls``, blank or null."""
+    parts = [_chunk_blanks(chunk, with_nulls) for chunk in chunked.chunks]
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _chunk_blanks(chunk: pa.Array, with_nulls: bool) -> np.ndarray:
     n = len(chunk)
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)) or n == 0:
-        trimmed = pc.equal(pc.utf8_trim_whitespace(chunk), "")
-        return np.asarray(trimmed.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        blank = pc.equal(pc.utf8_trim_whitespace(chunk), "")
+        blank = blank.fill_null(with_nulls)
+        return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
     validity, offsets, data = chunk.buffers()
     bounds: npt.NDArray[np.int64] | npt.NDArray[np.int32]
     if pa.types.is_large_string(chunk.type):
@@ -121,20 +134,34 @@ def _arrow_blanks(chunk: pa.Array) -> np.ndarray:
         bounds = np.frombuffer(offsets, dtype=np.int32)
     bounds = bounds[chunk.offset : chunk.offset + n + 1]
     starts = bounds[:-1]
-    candidate = bounds[1:] == starts  # empty
-    if data is not None and data.size:
-        first = np.take(np.frombuffer(data, dtype=np.uint8), starts, mode="clip")
-        candidate |= _SPACE_LEAD.take(first)
+    empty = bounds[1:] == starts
+    blank = empty.copy()
+    first = np.zeros(0, dtype=np.uint8)
+    utf8 = np.frombuffer(data, dtype=np.uint8) if data is not None else first
+    if len(utf8):
+        first = np.take(utf8, starts, mode="clip")
+        blank |= _SPACE_LEAD.take(first)
+    valid = None
     if chunk.null_count:
         bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-        candidate &= bits[chunk.offset : chunk.offset + n].view(bool)
-    check = np.flatnonzero(candidate & (bounds[1:] != starts))
-    if len(check):  # starts with whitespace: blank only if nothing else follows
+        valid = bits[chunk.offset : chunk.offset + n].view(bool)
+        blank &= valid
+    check = np.flatnonzero(blank & ~empty)  # starts with whitespace: is there more?
+    if len(check):
+        lead = first[check]
+        wide = lead >= 0x80
+        if wide.any():  # a character of several bytes: its second byte must fit too
+            second = np.take(utf8, starts[check[wide]] + 1, mode="clip")
+            fits = np.ones(len(check), dtype=bool)
+            fits[wide] = _SPACE_PAIR[lead[wide], second]
+            blank[check[~fits]] = False
+            check = check[fits]
+    if len(check):
         trimmed = pc.utf8_trim_whitespace(chunk.take(pa.array(check)))
-        candidate[check] = np.asarray(
-            pc.equal(trimmed, "").to_numpy(zero_copy_only=False), dtype=bool
-        )
-    return candidate
+        blank[check] = np.asarray(pc.equal(trimmed, "").to_numpy(zero_copy_only=False), dtype=bool)
+    if with_nulls and valid is not None:
+        blank |= ~valid
+    return blank
 
 
 def scalar(value: Any, type_: str) -> Any:
@@ -167,10 +194,12 @@ def constant(value: Any, type_: str, index: pd.Index) -> pd.Series:
 
 def nulls(series: pd.Series) -> np.ndarray:
     """Boolean array: where ``series`` is null (NA, NaN, NaT, or blank text)."""
-    missing = series.isna().to_numpy(dtype=bool)
     if series.dtype == "str":
-        missing = missing | blanks(series)
-    return missing
+        chunked = arrow_text(series)
+        if chunked is not None:  # one pass over the validity bits and the offsets
+            return _arrow_blanks(chunked, with_nulls=True)
+        return series.isna().to_numpy(dtype=bool) | blanks(series)
+    return series.isna().to_numpy(dtype=bool)
 
 
 def truth(series: pd.Series) -> pd.Series:
