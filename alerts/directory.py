@@ -95,7 +95,9 @@ class Directory:
     """The officials, by employee id, with the routing rules.
 
     ``fallback_roles`` is the order of roles tried in a department when the record names
-    no usable official (``RoutingConfig.fallback_roles``).
+    no usable official (``RoutingConfig.fallback_roles``). A directory is not changed once
+    built (a new directory export makes a new one): who manages a department and who is in
+    the audit office are worked out on first use and kept.
     """
 
     def __init__(
@@ -115,11 +117,18 @@ class Directory:
                 log.warning("officials directory: employee_id %s appears twice", o.employee_id)
             self._by_id[o.employee_id] = o
         self.fallback_roles = tuple(fallback_roles)
-        # Department members in employee-id order, so the fallback choice is stable.
+        # In employee-id order, so iteration and the fallback choice are stable.
+        self._ordered = tuple(sorted(self._by_id.values(), key=lambda o: o.employee_id))
         self._by_department: dict[str, list[Official]] = {}
-        for o in sorted(self._by_id.values(), key=lambda o: o.employee_id):
+        for o in self._ordered:
             if o.department is not None:
                 self._by_department.setdefault(o.department, []).append(o)
+        # Who is told, worked out once: a province run asks for the audit office and a
+        # department's managers once per alert (tens of thousands of times). The officials do
+        # not change once the directory is built; the audit office is kept per
+        # ``audit_department``, so a routing set later is still honoured.
+        self._managers: dict[str, tuple[Official, ...]] = {}
+        self._audit_office: dict[str | None, tuple[Official, ...]] = {}
 
     @classmethod
     def from_frame(
@@ -162,7 +171,7 @@ class Directory:
         return employee_id in self._by_id
 
     def __iter__(self) -> Iterator[Official]:
-        return iter(sorted(self._by_id.values(), key=lambda o: o.employee_id))
+        return iter(self._ordered)
 
     def get(self, employee_id: str | None) -> Official | None:
         """The official with this id, active or not; None when unknown."""
@@ -215,14 +224,18 @@ class Directory:
 
     def managers(self, department: str | None) -> list[Official]:
         """The department's active 부서관리자 (an inactive one stands for their supervisor)."""
-        found: dict[str, Official] = {}
-        for o in self._by_department.get(department or "", ()):
-            if o.role != ROLE_MANAGER:
-                continue
-            acting = o if o.active else self._active_supervisor(o)
-            if acting is not None:
-                found.setdefault(acting.employee_id, acting)
-        return list(found.values())
+        key = department or ""
+        cached = self._managers.get(key)
+        if cached is None:
+            found: dict[str, Official] = {}
+            for o in self._by_department.get(key, ()):
+                if o.role != ROLE_MANAGER:
+                    continue
+                acting = o if o.active else self._active_supervisor(o)
+                if acting is not None:
+                    found.setdefault(acting.employee_id, acting)
+            cached = self._managers[key] = tuple(found.values())
+        return list(cached)
 
     def is_manager_of(self, official: Official, department: str | None) -> bool:
         """True when ``official`` is an active 부서관리자 of ``department``."""
@@ -244,11 +257,14 @@ class Directory:
         With ``routing.audit_department`` set, only the 감사자 of that department.
         """
         department = self.routing.audit_department if self.routing else None
-        return [
-            o
-            for o in self
-            if self.is_auditor(o) and (department is None or o.department == department)
-        ]
+        cached = self._audit_office.get(department)
+        if cached is None:
+            cached = self._audit_office[department] = tuple(
+                o
+                for o in self._ordered
+                if self.is_auditor(o) and (department is None or o.department == department)
+            )
+        return list(cached)
 
     def notify_targets(self, severity: str, rule_targets: Iterable[str] = ()) -> tuple[str, ...]:
         """Who is told when an alert is raised: the rule's ``notify``, else the severity's
