@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert, select
 
 from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_channel
 from alerts.directory import Directory, Official
@@ -171,12 +172,35 @@ def render_digest(
 _SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
-def _load_alerts(conn: Connection, alert_ids: Iterable[int]) -> list[Row[Any]]:
+#: The columns of ``alerts`` a digest is routed and written from (see ``render_digest``).
+DIGEST_COLUMNS = (
+    "id",
+    "status",
+    "rule_id",
+    "title",
+    "message",
+    "dataset",
+    "record_key",
+    "severity",
+    "department",
+    "assignee",
+    "deadline",
+    "evidence",
+    "notify_roles",
+)
+
+
+def _load_alerts(conn: Connection, alert_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The alerts of ``alert_ids`` in id order, as dicts of :data:`DIGEST_COLUMNS`."""
     ids = sorted(set(alert_ids))
-    rows: list[Row[Any]] = []
+    columns = [alerts_table.c[name] for name in DIGEST_COLUMNS]
+    rows: list[dict[str, Any]] = []
     for part in chunks(ids):
-        rows.extend(conn.execute(select(alerts_table).where(alerts_table.c.id.in_(part))))
-    return sorted(rows, key=lambda r: r.id)
+        # Plain dicts: a province run reads each of these hundreds of thousands of times.
+        found = conn.execute(select(*columns).where(alerts_table.c.id.in_(part)))
+        rows.extend(dict(zip(DIGEST_COLUMNS, r, strict=True)) for r in found)
+    rows.sort(key=itemgetter("id"))
+    return rows
 
 
 def _already_queued(conn: Connection, alert_ids: Sequence[int]) -> set[tuple[int, str]]:
@@ -185,7 +209,7 @@ def _already_queued(conn: Connection, alert_ids: Sequence[int]) -> set[tuple[int
         q = select(deliveries.c.alert_id, deliveries.c.recipient).where(
             deliveries.c.alert_id.in_(part), deliveries.c.kind == "new"
         )
-        done.update((r.alert_id, r.recipient) for r in conn.execute(q))
+        done.update((alert_id, recipient) for alert_id, recipient in conn.execute(q))
     return done
 
 
@@ -222,11 +246,50 @@ def queue_message(
     recipient lacking the address a channel needs gets a ``failed`` row with ``last_error``
     :data:`NO_ADDRESS`, and a warning. Runs inside the caller's transaction.
     """
-    official = directory.get(recipient_id)
     first_kind: dict[int, str] = {}  # one ledger row per alert and message
     for alert_id, kind in ledger:
         first_kind.setdefault(alert_id, kind)
-    written = 0
+    outbox_ids = _queue_outbox(
+        conn,
+        recipient_id,
+        subject,
+        body,
+        len(first_kind),
+        directory,
+        notify,
+        run_id=run_id,
+        now=now,
+    )
+    insert_deliveries(
+        conn,
+        [
+            (alert_id, outbox_id, recipient_id, kind)
+            for outbox_id in outbox_ids
+            for alert_id, kind in first_kind.items()
+        ],
+    )
+    return len(outbox_ids)
+
+
+#: One outbox row; built once, so each message costs no statement building.
+_INSERT_OUTBOX = insert(outbox).returning(outbox.c.id)
+
+
+def _queue_outbox(
+    conn: Connection,
+    recipient_id: str,
+    subject: str,
+    body: str,
+    alert_count: int,
+    directory: Directory,
+    notify: NotifyConfig,
+    *,
+    run_id: int | None,
+    now: datetime,
+) -> list[int]:
+    """The outbox rows of one message, one per channel (see :func:`queue_message`); their ids."""
+    official = directory.get(recipient_id)
+    outbox_ids = []
     for name in channel_names(notify):
         status, error = "pending", None
         channel = find_channel(notify, name)
@@ -239,10 +302,10 @@ def queue_message(
                 "recorded as failed",
                 name,
                 recipient_id,
-                len(first_kind),
+                alert_count,
             )
         outbox_id = conn.execute(
-            insert(outbox).returning(outbox.c.id),
+            _INSERT_OUTBOX,
             {
                 "run_id": run_id,
                 "recipient": recipient_id,
@@ -256,21 +319,46 @@ def queue_message(
                 "created_at": now,
             },
         ).scalar_one()
-        if first_kind:
-            conn.execute(
-                insert(deliveries),
-                [
-                    {
-                        "alert_id": alert_id,
-                        "outbox_id": outbox_id,
-                        "recipient": recipient_id,
-                        "kind": kind,
-                    }
-                    for alert_id, kind in first_kind.items()
-                ],
-            )
-        written += 1
-    return written
+        outbox_ids.append(int(outbox_id))
+    return outbox_ids
+
+
+#: The columns of a ``deliveries`` row, in the order :func:`insert_deliveries` takes them.
+DELIVERY_COLUMNS = ("alert_id", "outbox_id", "recipient", "kind")
+#: Rows per multi-row INSERT on PostgreSQL.
+_PG_PAGE = 5_000
+
+
+def insert_deliveries(conn: Connection, rows: Sequence[tuple[int, int, str, str]]) -> None:
+    """Write ``deliveries`` rows given as (alert id, outbox id, recipient, kind) tuples.
+
+    A province run writes hundreds of thousands of them. SQLite gets the driver's own
+    ``executemany`` and psycopg2 ``execute_values`` (one prepared statement, no per-row
+    SQLAlchemy work, as ``naebu.history`` writes records); other databases an ordinary
+    SQLAlchemy ``insert`` with a list of parameters.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    prep = dialect.identifier_preparer
+    table = prep.format_table(deliveries)
+    names = ", ".join(prep.quote(c) for c in DELIVERY_COLUMNS)
+    if dialect.name == "sqlite":
+        sql = f"INSERT INTO {table} ({names}) VALUES (?, ?, ?, ?)"
+        conn.exec_driver_sql(sql, list(rows))  # type: ignore[arg-type]
+    elif dialect.name == "postgresql" and dialect.driver == "psycopg2":
+        from psycopg2.extras import execute_values
+
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            sql = f"INSERT INTO {table} ({names}) VALUES %s"
+            execute_values(cursor, sql, rows, page_size=_PG_PAGE)
+        finally:
+            cursor.close()
+    else:
+        conn.execute(
+            insert(deliveries), [dict(zip(DELIVERY_COLUMNS, r, strict=True)) for r in rows]
+        )
 
 
 def queue_digests(
@@ -293,46 +381,69 @@ def queue_digests(
     Runs inside the caller's transaction; does not commit.
     """
     rows = _load_alerts(conn, alert_ids)
-    done = _already_queued(conn, [r.id for r in rows])
-    by_recipient: dict[str, list[Row[Any]]] = {}
-    roles: dict[str, dict[int, list[str]]] = {}
+    done = _already_queued(conn, [r["id"] for r in rows])
+    # Alerts told to the same people (same notify_roles, assignee and department) are routed
+    # together: a province run has tens of thousands of alerts but a few thousand such groups.
+    groups: dict[tuple[tuple[str, ...], str | None, str | None], list[dict[str, Any]]] = {}
     for r in rows:
-        if r.status != "raised":
+        if r["status"] != "raised":
             continue
-        if r.assignee is None:
+        if r["assignee"] is None:
             log.warning(
                 "alert #%d (%s %s) has no assignee: no official is told",
-                r.id,
-                r.rule_id,
-                r.record_key,
+                r["id"],
+                r["rule_id"],
+                r["record_key"],
             )
-        for recipient_id, told_as in alert_recipients(r._mapping, directory).items():
-            if (r.id, recipient_id) in done:
-                continue
-            by_recipient.setdefault(recipient_id, []).append(r)
-            roles.setdefault(recipient_id, {})[r.id] = told_as
+        key = (tuple(r["notify_roles"] or ()), r["assignee"], r["department"])
+        groups.setdefault(key, []).append(r)
+    by_recipient: dict[str, list[dict[str, Any]]] = {}
+    roles: dict[str, dict[int, list[str]]] = {}
+    for members in groups.values():
+        for recipient_id, told_as in alert_recipients(members[0], directory).items():
+            told = [r for r in members if (r["id"], recipient_id) not in done]
+            by_recipient.setdefault(recipient_id, []).extend(told)
+            roles.setdefault(recipient_id, {}).update(
+                dict.fromkeys((r["id"] for r in told), told_as)
+            )
 
     written = 0
+    ledger: list[tuple[int, int, str, str]] = []
     for recipient_id in sorted(by_recipient):
         items = by_recipient[recipient_id]
+        if not items:
+            continue
+        items.sort(key=itemgetter("id"))  # each alert once per recipient: in id order
         subject, body = render_digest(
             directory.get(recipient_id),
             recipient_id,
-            [r._mapping for r in items],
+            items,
             notify.language,
             roles=roles[recipient_id],
             directory=directory,
             max_items=notify.digest_max_items,
         )
-        written += queue_message(
+        outbox_ids = _queue_outbox(
             conn,
             recipient_id,
             subject,
             body,
-            [(r.id, "new") for r in items],
+            len(items),
             directory,
             notify,
             run_id=run_id,
             now=now,
         )
+        ledger.extend(
+            (r["id"], outbox_id, recipient_id, "new") for outbox_id in outbox_ids for r in items
+        )
+        written += len(outbox_ids)
+        if len(ledger) >= _LEDGER_BATCH:
+            insert_deliveries(conn, ledger)
+            ledger = []
+    insert_deliveries(conn, ledger)
     return written
+
+
+#: Ledger rows kept before they are written (bounds the memory of a province run).
+_LEDGER_BATCH = 50_000
