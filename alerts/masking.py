@@ -17,39 +17,46 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import islice
 from typing import Any
 
 MASK = "*"
 
 # Boundaries: not glued to other digits, letters or hyphens, so ids such as C-2025-0001
-# or 2025-01-28 are not mistaken for numbers to hide.
-_B = r"(?<![\w-])"
+# or 2025-01-28 are not mistaken for numbers to hide. The start is tested after the first
+# digit is matched (``\d(?<![\w-]\d)``: the character before that digit is no letter, digit
+# or hyphen), which is the same test as a look-behind in front, but a pattern that starts
+# with a digit (or a "0") lets ``re`` skip straight to the next one instead of trying every
+# position of a digest tens of thousands of characters long.
+_B_DIGIT = r"\d(?<![\w-]\d)"
+_B_ZERO = r"0(?<![\w-]0)"
 _E = r"(?![\w-])"
 
 # 주민등록번호: birth date YYMMDD, a gender/century digit 1-8, six more digits. Without a
 # hyphen the birth date must look like a date, to spare other 13-digit numbers.
 _RRN = re.compile(
-    _B
-    + r"(?P<birth>\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
+    r"(?P<birth>"
+    + _B_DIGIT
+    + r"\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
     + r"(?P<sep>\s?[-–]\s?|)"
     + r"(?P<g>[1-8])\d{6}"
     + _E
 )
 
-# Mobile numbers, with or without separators; land lines and 070/050x only with separators.
+# Mobile numbers (01x), with or without separators; land lines (02, 0[3-6][1-5]) and
+# 070/050x/080 only with separators. Every one starts with the "0" before the groups.
 _PHONE = re.compile(
-    _B
-    + r"(?P<a>01[016789])(?P<s1>[-. ]?)(?P<b>\d{3,4})(?P<s2>[-. ]?)(?P<c>\d{4})"
+    _B_ZERO
+    + r"(?:(?P<a>1[016789])(?P<s1>[-. ]?)(?P<b>\d{3,4})(?P<s2>[-. ]?)(?P<c>\d{4})"
     + _E
-    + "|"
-    + _B
-    + r"(?P<la>02|0[3-6][1-5]|070|050\d|080)(?P<ls1>[-. )])(?P<lb>\d{3,4})(?P<ls2>[-. ])(?P<lc>\d{4})"
+    + r"|(?P<la>2|[3-6][1-5]|70|50\d|80)(?P<ls1>[-. )])(?P<lb>\d{3,4})(?P<ls2>[-. ])(?P<lc>\d{4})"
     + _E
+    + ")"
 )
 
 # Hyphenated digit groups of 10 to 16 digits in total: bank accounts (110-123-456789,
 # 1002-123-456789, 123456-01-234567, 352-1234-5678-93...).
-_GROUPS = re.compile(_B + r"\d+(?:-\d+){1,4}" + _E)
+_GROUPS = re.compile(_B_DIGIT + r"\d*(?:-\d+){1,4}" + _E)
 
 # 사업자등록번호 (123-45-67890) is public business data that auditors search by: left alone.
 _BUSINESS_NO = re.compile(r"\d{3}-\d{2}-\d{5}")
@@ -85,9 +92,12 @@ def _mask_rrn(m: re.Match[str]) -> str:
 
 
 def _mask_phone(m: re.Match[str]) -> str:
+    # The leading "0" is matched outside the groups (see _PHONE).
     if m.group("a") is not None:
-        return m.group("a") + m.group("s1") + _stars(m.group("b")) + m.group("s2") + m.group("c")
-    return m.group("la") + m.group("ls1") + _stars(m.group("lb")) + m.group("ls2") + m.group("lc")
+        head, s1, middle, s2, tail = m.group("a", "s1", "b", "s2", "c")
+    else:
+        head, s1, middle, s2, tail = m.group("la", "ls1", "lb", "ls2", "lc")
+    return "0" + head + s1 + _stars(middle) + s2 + tail
 
 
 def mask_account(value: str) -> str:
@@ -127,7 +137,7 @@ def mask_text(text: str) -> str:
     >>> mask_text("주민번호 900101-1234567, 연락처 010-1234-5678, 계좌 110-123-456789")
     '주민번호 900101-1******, 연락처 010-****-5678, 계좌 ***-***-**6789'
     """
-    if not text or sum(map(str.isdigit, text)) < _FEWEST_DIGITS:
+    if not text or len(list(islice(filter(str.isdigit, text), _FEWEST_DIGITS))) < _FEWEST_DIGITS:
         return text  # most evidence text (names, purposes) holds no number to hide
     # Order matters: a labelled account number goes first (its 13 digits can look like an
     # RRN); an RRN goes before the digit groups, which would mask it as an account and leave

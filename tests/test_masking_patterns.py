@@ -1,0 +1,116 @@
+"""The masking patterns mask exactly what their plain reading says.
+
+:mod:`alerts.masking` writes its patterns so that ``re`` can skip to the next digit (the
+start boundary is tested after a number's first digit). Here the patterns are written the
+plain way, with the boundary in front, and both are run on many generated texts full of
+near-misses: hyphens, dashes, dots, spaces, newlines, letters, Korean labels. They must
+agree on every text.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from alerts import masking
+from alerts.masking import mask_text
+
+_B = r"(?<![\w-])"
+_E = r"(?![\w-])"
+
+PLAIN_RRN = re.compile(
+    _B
+    + r"(?P<birth>\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
+    + r"(?P<sep>\s?[-–]\s?|)"
+    + r"(?P<g>[1-8])\d{6}"
+    + _E
+)
+PLAIN_PHONE = re.compile(
+    _B
+    + r"(?P<a>01[016789])(?P<s1>[-. ]?)(?P<b>\d{3,4})(?P<s2>[-. ]?)(?P<c>\d{4})"
+    + _E
+    + "|"
+    + _B
+    + r"(?P<la>02|0[3-6][1-5]|070|050\d|080)(?P<ls1>[-. )])(?P<lb>\d{3,4})(?P<ls2>[-. ])(?P<lc>\d{4})"
+    + _E
+)
+PLAIN_GROUPS = re.compile(_B + r"\d+(?:-\d+){1,4}" + _E)
+
+
+def _plain_phone(m: re.Match[str]) -> str:
+    stars = masking.MASK
+    if m.group("a") is not None:
+        return m.group("a") + m.group("s1") + stars * len(m.group("b")) + m.group("s2") + m["c"]
+    return m.group("la") + m.group("ls1") + stars * len(m.group("lb")) + m.group("ls2") + m["lc"]
+
+
+def plain_mask_text(text: str) -> str:
+    """:func:`alerts.masking.mask_text` with the patterns written the plain way."""
+    if not text or sum(map(str.isdigit, text)) < 9:
+        return text
+    text = masking._LABELLED_ACCOUNT.sub(masking._mask_labelled, text)
+    text = PLAIN_RRN.sub(masking._mask_rrn, text)
+    text = PLAIN_PHONE.sub(_plain_phone, text)
+    return PLAIN_GROUPS.sub(masking._mask_groups, text)
+
+
+# Pieces texts are made of: digits most of all, and every character a boundary looks at.
+PIECES = [
+    *"0123456789" * 6,
+    *"0101020310700500800",
+    "-",
+    "-",
+    "–",
+    " ",
+    " ",
+    "\n",
+    ".",
+    ")",
+    "(",
+    ":",
+    "：",
+    "_",
+    "a",
+    "Z",
+    "가",
+    "*",
+    "계좌",
+    "계좌번호",
+    "account no.",
+    "Account number: ",
+    "900101",
+    "-1",
+    "010",
+    "02-",
+    "110-123-",
+    "123-45-67890",
+    "٣",  # an Arabic-Indic digit: \d in str patterns
+    "²",  # a superscript: isdigit() but not \d
+]
+
+
+def _texts(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choices(PIECES, k=rng.randint(0, 40))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_patterns_agree_with_their_plain_reading(seed: int) -> None:
+    for text in _texts(seed, 5_000):
+        assert mask_text(text) == plain_mask_text(text), repr(text)
+
+
+def test_known_numbers_agree() -> None:
+    samples = [
+        "주민번호 900101-1234567, 연락처 010-1234-5678, 계좌 110-123-456789",
+        "0101234567801012345678 010-1234-5678-9 x010 1234 5678 (02)123-4567 02)123-4567",
+        "-010-1234-5678 _02-123-4567 a031-123-4567 0505-123-4567 070.1234.5678 080-123-4567",
+        "C-2025-0001 2025-01-28 123-45-67890 352-1234-5678-93 1002-123-456789 1-2-3-4-5-6",
+        "9001011234567 900101 - 1234567 900101–2234567 991332-1234567 000101-9234567",
+        "계좌번호: 1234567890123 account no. 12345678901 ACCOUNT：1234567890",
+    ]
+    for text in samples:
+        assert mask_text(text) == plain_mask_text(text), text
+        assert mask_text(text) != text
