@@ -6,29 +6,51 @@ that failed), printed one line each, never a traceback; 2 wrong usage of the com
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 import click
 
-from naebu.commands.alerts import alerts
-from naebu.commands.audit import audit
-from naebu.commands.backtest import backtest
-from naebu.commands.check import check
-from naebu.commands.demo import demo
-from naebu.commands.evaluate import evaluate
-from naebu.commands.export import export
-from naebu.commands.outbox import outbox
-from naebu.commands.run import run
-from naebu.commands.serve import serve
-from naebu.commands.status import status
-from naebu.commands.suppress import suppress
-from naebu.commands.test_rule import test_rule
-from naebu.commands.users import users
 from naebu.logfilter import install_for_command_line
 
+#: Command name -> the module under naebu.commands defining it (as the attribute named
+#: like the module). Imported only when the command runs or help lists them: ``naebu run``
+#: does not pay for the web server's, the demo generator's or the password hasher's imports.
+COMMANDS = {
+    "demo": "demo",
+    "check": "check",
+    "run": "run",
+    "alerts": "alerts",
+    "test-rule": "test_rule",
+    "backtest": "backtest",
+    "evaluate": "evaluate",
+    "export": "export",
+    "status": "status",
+    "suppress": "suppress",
+    "audit": "audit",
+    "outbox": "outbox",
+    "serve": "serve",
+    "users": "users",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        command = getattr(importlib.import_module(f"naebu.commands.{module}"), module)
+        assert isinstance(command, click.Command) and command.name == cmd_name, cmd_name
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="log progress to stderr")
 @click.version_option(package_name="naebu")
 def main(verbose: bool) -> None:
@@ -41,25 +63,6 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-
-
-for command in (
-    demo,
-    check,
-    run,
-    alerts,
-    test_rule,
-    backtest,
-    evaluate,
-    export,
-    status,
-    suppress,
-    audit,
-    outbox,
-    serve,
-    users,
-):
-    main.add_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover
