@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from engine.evidence import findings_from_rows
 from engine.expr import CompiledExpression
 from engine.expr.kinds import comparable, describe
-from engine.expr.values import to_runtime
+from engine.expr.values import arrow_text, pc, to_runtime
 from engine.findings import Finding
 from engine.registry import (
     EvalContext,
@@ -177,14 +178,37 @@ def join_frame(frame: pd.DataFrame, primary: datasets.Dataset, join: Join,
         right = right.assign(_t=pd.to_datetime(other[order_by], errors="coerce").to_numpy())
         right = right.sort_values("_t", kind="stable", na_position="first").drop(columns="_t")
     right = right.dropna(subset=list(right_keys)).drop_duplicates(list(right_keys), keep="last")
-    left = pd.DataFrame({f"_k{i}": to_runtime(frame[c], primary.by_name[c].type).to_numpy()
-                         for i, c in enumerate(lefts)})  # fmt: skip
-    for k in right_keys:  # one dtype on both sides (e.g. int and number columns)
-        if str(left[k].dtype) != str(right[k].dtype):
-            left[k] = left[k].astype(object)
-            right[k] = right[k].astype(object)
-    merged = left.merge(right, how="left", on=list(right_keys), sort=False)
-    return merged[names].set_axis(frame.index)
+    left = [to_runtime(frame[c], primary.by_name[c].type) for c in lefts]
+    positions = _matching_rows(left, [right[k] for k in right_keys])
+    # take() with -1 for "no match": nulls, upcasting only when needed, as a left merge does
+    columns = {}
+    for n in names:
+        values = right[n].to_numpy() if isinstance(right[n].dtype, np.dtype) else right[n].array
+        taken = pd.api.extensions.take(values, positions, allow_fill=True)
+        columns[n] = pd.Series(taken, index=frame.index, dtype=taken.dtype, copy=False)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _matching_rows(left: list[pd.Series], right: list[pd.Series]) -> np.ndarray:
+    """For each row of the ``left`` key columns, the position of the row of ``right`` (whose
+    keys are unique and never null) with equal keys, or -1."""
+    if len(left) == 1:
+        left_text, right_text = arrow_text(left[0]), arrow_text(right[0])
+        if left_text is not None and right_text is not None:  # hashed by Arrow, in C
+            found = pc.index_in(left_text, value_set=right_text.combine_chunks())
+            return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
+        if str(left[0].dtype) == str(right[0].dtype) and left[0].dtype != np.dtype(object):
+            return pd.Index(right[0]).get_indexer(left[0].to_numpy())
+    keys = [f"_k{i}" for i in range(len(left))]
+    lhs = pd.DataFrame({k: s.to_numpy() for k, s in zip(keys, left, strict=True)})
+    rhs = pd.DataFrame({k: s.to_numpy() for k, s in zip(keys, right, strict=True)})
+    rhs["_row"] = np.arange(len(rhs))
+    for k in keys:  # one dtype on both sides (e.g. int and number columns)
+        if str(lhs[k].dtype) != str(rhs[k].dtype):
+            lhs[k] = lhs[k].astype(object)
+            rhs[k] = rhs[k].astype(object)
+    merged = lhs.merge(rhs, how="left", on=keys, sort=False)
+    return merged["_row"].fillna(-1).to_numpy(dtype=np.intp)
 
 
 @register
@@ -243,6 +267,14 @@ class MatchRule(RuleType):
         used = set(self.when.columns_used)
         if self.template is not None:
             used |= set(self.template.columns_used)
+        # Only the columns the condition, the message, a join or a finding reads: the masking
+        # below (and a join's concat) then copies those alone.
+        ds = self.dataset
+        keep = {ds.key, ds.department, ds.official, ds.event_time}
+        keep.update(left for join in self.joins for left, _ in join.on)
+        needed = [c for c in frame.columns if c in used or c in keep]
+        if len(needed) < len(frame.columns):
+            frame = frame[needed]
         extra: dict[str, str] = {}
         if self.joins:
             parts = [frame]
