@@ -124,8 +124,9 @@ def _known_keys(conn: Connection, keys: list[str]) -> set[str]:
     return found
 
 
-def _due_steps(alert: Row[Any], routing: RoutingConfig, now: datetime) -> list[tuple[str, str]]:
-    """(kind, key) of the reminder or escalations ``alert`` is due at ``now``."""
+def _due_steps(alert: Any, routing: RoutingConfig, now: datetime) -> list[tuple[str, str]]:
+    """(kind, key) of the reminder or escalations ``alert`` (a row with its id, deadline,
+    deadline_set_at and created_at) is due at ``now``."""
     deadline: datetime = alert.deadline
     stamp = f"{alert.id}:{deadline.isoformat(timespec='seconds')}"
     if now > deadline:
@@ -146,18 +147,21 @@ def _deadlines(conn: Connection, directory: Directory, routing: RoutingConfig, p
     a = alerts_table.c
     # Calendar days are a generous bound for business days (holidays included).
     horizon = plan.now + timedelta(days=2 * routing.remind_before_days + 14)
-    rows = list(
-        conn.execute(
-            select(alerts_table)
-            .where(a.status.in_(OPEN), a.deadline.is_not(None), a.deadline <= horizon)
-            .order_by(a.id)
-        )
-    )
-    due = [(r, kind, key) for r in rows for kind, key in _due_steps(r, routing, plan.now)]
+    # Every open alert with a deadline is looked at on every run, but only its clock columns:
+    # whole rows (evidence JSON) are read for the few that have a step due and not yet taken.
+    clocks = conn.execute(
+        select(a.id, a.deadline, a.deadline_set_at, a.created_at)
+        .where(a.status.in_(OPEN), a.deadline.is_not(None), a.deadline <= horizon)
+        .order_by(a.id)
+    ).all()
+    due = [(r.id, kind, key) for r in clocks for kind, key in _due_steps(r, routing, plan.now)]
     known = _known_keys(conn, [key for _, _, key in due])
-    for alert, kind, key in due:
-        if key in known:
-            continue
+    due = [(alert_id, kind, key) for alert_id, kind, key in due if key not in known]
+    rows: dict[int, Row[Any]] = {}
+    for part in chunks(sorted({alert_id for alert_id, _, _ in due})):
+        rows.update((r.id, r) for r in conn.execute(select(alerts_table).where(a.id.in_(part))))
+    for alert_id, kind, key in due:
+        alert = rows[alert_id]
         if kind == "remind":
             people = [p for p in (directory.resolve(alert.assignee),) if p is not None]
             people = people or directory.managers(alert.department)
