@@ -8,7 +8,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from engine.expr.values import _SPACE_LEAD, _SPACE_PAIR, _SPACES, blanks, nulls
+from engine.expr import compile_expression
+from engine.expr.values import (
+    _SPACE_LEAD,
+    _SPACE_PAIR,
+    _SPACES,
+    blanks,
+    boolean,
+    nulls,
+    remembered_nulls,
+    to_runtime,
+)
 
 #: Every whitespace character Python knows, as UTF-8 (Arrow's set is the same one).
 SPACES = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and chr(c).isspace()]
@@ -65,3 +75,38 @@ def test_nulls_are_missing_or_blank(dtype: str) -> None:
     expected = np.array([v is None or not v.strip() for v in values], dtype=bool)
     assert (nulls(series.astype("str")) == expected).all()
     assert (nulls(series) == (expected if dtype == "str" else series.isna().to_numpy())).all()
+
+
+def test_nulls_are_remembered_only_within_one_evaluation() -> None:
+    series = pd.Series(["a", " ", None, "b"], dtype="str")
+    assert nulls(series) is not nulls(series)
+    with remembered_nulls():
+        first = nulls(series)
+        assert nulls(series) is first
+        assert not first.flags.writeable
+        assert nulls(series.copy()) is not first  # another Series, even with equal values
+        flags = boolean(first, series.index)
+        flags.iloc[0] = True  # a condition built from a remembered mask is its own
+        assert first.tolist() == [False, True, True, False]
+        canonical = to_runtime(pd.Series(["x", "", None], dtype="string"), "str")
+        assert nulls(canonical).tolist() == [False, True, True]
+        assert not nulls(canonical).flags.writeable  # brought along by to_runtime
+    assert nulls(series).flags.writeable
+
+
+def test_a_column_tested_in_several_places() -> None:
+    frame = pd.DataFrame(
+        {
+            "official_id": pd.Series(["E1", "E2", " ", None, "E5"], dtype="string"),
+            "approver_id": pd.Series(["E1", None, " ", None, "E6"], dtype="string"),
+        }
+    )
+    columns = {"official_id": "str", "approver_id": "str"}
+    text = "not_null(approver_id) and official_id == approver_id or is_null(official_id)"
+    assert compile_expression(text, columns).evaluate(frame).tolist() == [
+        True,
+        False,
+        True,
+        True,
+        False,
+    ]

@@ -23,7 +23,7 @@ from .errors import ExprError, ExprProblem, caret
 from .functions import FUNCTIONS, Function, register
 from .kinds import comparable, describe, is_list
 from .parser import parse
-from .values import truth
+from .values import remembered_nulls, truth
 
 __all__ = [
     "FUNCTIONS",
@@ -80,7 +80,8 @@ class CompiledExpression:
         if missing:
             raise ExprError([ExprProblem(f"column {c!r} is missing from the data", None, max(0, self.text.find(c)))
                              for c in missing])  # fmt: skip
-        result = self._evaluator(Env(frame, self._columns, lookups, self._lookup_types))
+        with remembered_nulls():
+            result = self._evaluator(Env(frame, self._columns, lookups, self._lookup_types))
         if self.result_type == "bool":
             result = truth(result)
         return result

@@ -20,6 +20,9 @@ function only ever sees Series and stays vectorized.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -42,7 +45,13 @@ def to_runtime(series: pd.Series, type_: str) -> pd.Series:
             series = pd.to_numeric(series, errors="coerce")
         return series.astype("float64")
     if type_ == "str":
-        return blank_to_na(series.astype("str") if series.dtype != "str" else series)
+        text = series.astype("str") if series.dtype != "str" else series
+        blank = blanks(text)
+        result = text.mask(blank) if blank.any() else text
+        memo = _KNOWN_NULLS.get()
+        if memo is not None:  # its nulls are now known: missing before, or blank
+            _remember(memo, result, text.isna().to_numpy(dtype=bool) | blank)
+        return result
     if type_ in ("date", "datetime"):
         if not pd.api.types.is_datetime64_any_dtype(series.dtype):
             series = pd.to_datetime(series, errors="coerce")
@@ -192,8 +201,45 @@ def constant(value: Any, type_: str, index: pd.Index) -> pd.Series:
     return pd.Series(value, index=index)
 
 
+#: While an expression is evaluated: the null masks found so far, by the id of their Series
+#: (kept alive here, so an id cannot be reused). See :func:`remembered_nulls`.
+_KNOWN_NULLS: ContextVar[dict[int, tuple[pd.Series, np.ndarray]] | None] = ContextVar(
+    "known_nulls", default=None
+)
+
+
+@contextmanager
+def remembered_nulls() -> Iterator[None]:
+    """Within the block, :func:`nulls` of one Series is computed once, and a text column made
+    canonical by :func:`to_runtime` brings its nulls along: one evaluation of a condition tests
+    a column for nulls in several places (``not_null(x) and x != y``). The remembered masks are
+    read-only and forgotten when the block ends."""
+    token = _KNOWN_NULLS.set({})
+    try:
+        yield
+    finally:
+        _KNOWN_NULLS.reset(token)
+
+
+def _remember(memo: dict[int, tuple[pd.Series, np.ndarray]], series: pd.Series,
+              missing: np.ndarray) -> np.ndarray:  # fmt: skip
+    missing.flags.writeable = False
+    memo[id(series)] = (series, missing)
+    return missing
+
+
 def nulls(series: pd.Series) -> np.ndarray:
     """Boolean array: where ``series`` is null (NA, NaN, NaT, or blank text)."""
+    memo = _KNOWN_NULLS.get()
+    if memo is None:
+        return _nulls(series)
+    known = memo.get(id(series))
+    if known is not None and known[0] is series:
+        return known[1]
+    return _remember(memo, series, _nulls(series))
+
+
+def _nulls(series: pd.Series) -> np.ndarray:
     if series.dtype == "str":
         chunked = arrow_text(series)
         if chunked is not None:  # one pass over the validity bits and the offsets
@@ -213,7 +259,10 @@ def boolean(values: np.ndarray | pd.Series, index: pd.Index) -> pd.Series:
     """Wrap a boolean array (NA counted as false) as a condition Series on ``index``."""
     if isinstance(values, pd.Series):
         values = values.to_numpy(dtype=bool, na_value=False)
-    return pd.Series(np.asarray(values, dtype=bool), index=index)
+    flags = np.asarray(values, dtype=bool)
+    if not flags.flags.writeable:  # a remembered null mask: the Series gets its own copy
+        flags = flags.copy()
+    return pd.Series(flags, index=index)
 
 
 def finite(series: pd.Series) -> pd.Series:
