@@ -29,6 +29,13 @@ def is_business_day(day: date) -> bool:
     """True on a weekday that is not a Korean public holiday."""
     if isinstance(day, datetime):
         day = day.date()
+    return _is_business_date(day)
+
+
+# Every open alert's deadline is walked day by day on every run; a lookup in ``holidays``
+# costs microseconds, and a few years of days fit in the cache.
+@lru_cache(maxsize=8192)
+def _is_business_date(day: date) -> bool:
     return day.weekday() < 5 and day not in _korean_holidays()
 
 
