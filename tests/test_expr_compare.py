@@ -119,3 +119,24 @@ def test_a_comparison_keeps_the_frame_index() -> None:
     result = compile_expression('method == "수의"', {"method": "str"}, {}).evaluate(frame)
     assert result.index.tolist() == [7, 3]
     assert result.dtype == np.dtype(bool)
+
+
+def test_arithmetic_on_fixed_numbers() -> None:
+    frame = pd.DataFrame({"amount": pd.Series(NUMBERS, dtype="float64")})
+    columns = {"amount": "number"}
+    params = {"limit": 20_000_000, "zero": 0, "band": 0.95}
+    assert _run("amount > params.limit / params.zero", frame, columns, params) == [False] * len(
+        NUMBERS
+    )
+    assert _run("not (amount > params.limit % params.zero)", frame, columns, params) == [
+        True
+    ] * len(NUMBERS)
+    assert _run("-amount <= -params.limit * params.band", frame, columns, params) == _expected(
+        ">=", NUMBERS, [19_000_000.0] * len(NUMBERS)
+    )
+    assert _run(
+        "amount + 0 == 1 - -(params.limit - params.limit) * 2", frame, columns, params
+    ) == _expected("==", NUMBERS, [1.0] * len(NUMBERS))
+    assert _run("round(params.band * 10) == amount", frame, columns, params) == _expected(
+        "==", NUMBERS, [10.0] * len(NUMBERS)
+    )

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .checker import Checked
 from .functions import FUNCTIONS
-from .kinds import element_type
+from .kinds import NUMERIC, element_type
 from .parser import Binary, Call, Compare, Dotted, ListLiteral, Literal, Name, Node, Unary
 from .values import arrow_text, boolean, constant, finite, nulls, pc, scalar, to_runtime, truth
 
@@ -157,7 +157,7 @@ class Compiler:
         operand = self.compile(node.operand)
         if node.op == "not":
             return lambda env: ~truth(operand(env))
-        return lambda env: -operand(env)
+        return self.folded(node, lambda env: -operand(env), operand)
 
     def binary(self, node: Binary) -> Evaluator:
         left, right = self.compile(node.left), self.compile(node.right)
@@ -165,7 +165,19 @@ class Compiler:
             return lambda env: truth(left(env)) & truth(right(env))
         if node.op == "or":
             return lambda env: truth(left(env)) | truth(right(env))
-        return lambda env: _arithmetic(node.op, left(env), right(env))
+        op = node.op
+        return self.folded(node, lambda env: _arithmetic(op, left(env), right(env)), left, right)
+
+    def folded(self, node: Node, evaluator: Evaluator, *operands: Evaluator) -> Evaluator:
+        """Arithmetic on fixed numbers (``params.limit * params.band``) done once, now, by the
+        same code on one row: a fixed value again, which comparisons use as it is."""
+        fixed = [o for o in operands if isinstance(o, Fixed)]
+        if len(fixed) < len(operands) or self.types[node] not in NUMERIC:
+            return evaluator
+        if any(o.type not in NUMERIC and o.type != "null" for o in fixed):
+            return evaluator
+        value = evaluator(Env(pd.DataFrame(index=pd.RangeIndex(1)), {})).iloc[0]
+        return Fixed(None if pd.isna(value) else float(value), self.types[node])
 
     def compare(self, node: Compare) -> Evaluator:
         left = self.compile(node.left)
