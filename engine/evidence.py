@@ -15,7 +15,7 @@ import pandas as pd
 
 from engine.findings import Finding
 from engine.rule import RuleMeta
-from engine.template import MessageTemplate
+from engine.template import MessageTemplate, clock_texts
 from naebu.datasets import Dataset
 
 
@@ -96,6 +96,10 @@ def json_column(series: pd.Series, column_type: str | None = None) -> list[Any]:
         texts = iso_texts(series.to_numpy(), "D" if column_type == "date" else "s")
         if texts is not None:
             return texts
+    if dtype.kind == "m" and isinstance(dtype, np.dtype):
+        clocks = clock_texts(series.to_numpy())
+        if clocks is not None:
+            return clocks
     return [json_value(v, column_type) for v in series]
 
 

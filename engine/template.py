@@ -286,16 +286,23 @@ def format_column(series: pd.Series, type_: str, spec: str = "") -> list[str]:
         if texts is not None:
             return ["-" if t is None else t for t in texts]
     if type_ == "time" and isinstance(dtype, np.dtype) and dtype.kind == "m":
-        per_second = _PER_SECOND.get(np.datetime_data(dtype)[0])
-        if per_second is not None:
-            values = series.to_numpy()
-            missing = np.isnat(values).tolist()
-            # as _time: whole seconds of Timedelta.total_seconds(), truncated
-            return [
-                "-" if m else _clock(int(v / per_second))
-                for v, m in zip(values.view(np.int64).tolist(), missing, strict=True)
-            ]
+        clocks = clock_texts(series.to_numpy())
+        if clocks is not None:
+            return ["-" if c is None else c for c in clocks]
     return [format_value(v, type_, spec) for v in series]
+
+
+def clock_texts(values: np.ndarray) -> list[str | None] | None:
+    """numpy timedeltas as ``HH:MM`` (None for NaT), as :func:`format_value` writes a time:
+    whole seconds of ``Timedelta.total_seconds()``, truncated. None for an unusual unit."""
+    per_second = _PER_SECOND.get(np.datetime_data(values.dtype)[0])
+    if per_second is None:
+        return None
+    missing = np.isnat(values).tolist()
+    return [
+        None if m else _clock(int(v / per_second))
+        for v, m in zip(values.view(np.int64).tolist(), missing, strict=True)
+    ]
 
 
 #: Ticks per second of numpy timedelta units (Timedelta.total_seconds() divides by these).

@@ -140,3 +140,32 @@ def test_arithmetic_on_fixed_numbers() -> None:
     assert _run("round(params.band * 10) == amount", frame, columns, params) == _expected(
         "==", NUMBERS, [10.0] * len(NUMBERS)
     )
+
+
+def test_a_call_written_twice_is_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from engine.expr import FUNCTIONS
+
+    calls: list[int] = []
+    hour = FUNCTIONS["hour"]
+
+    def counting(x: pd.Series) -> pd.Series:
+        calls.append(len(x))
+        return hour.impl(x)
+
+    monkeypatch.setitem(FUNCTIONS, "hour", dataclasses.replace(hour, impl=counting))
+    times = pd.to_timedelta(pd.Series(["23:30:00", "05:00:00", None, "12:00:00"]))
+    frame = pd.DataFrame(
+        {"approved_time": times, "updated_at": pd.to_datetime(["2025-01-01 23:10"] * 4)}
+    )
+    columns = {"approved_time": "time", "updated_at": "datetime"}
+    expr = compile_expression(
+        "hour(approved_time) >= params.night_from or hour( approved_time ) < 6 or hour(updated_at) == 99",
+        columns,
+        {"night_from": 23},
+    )
+    assert expr.evaluate(frame).tolist() == [True, True, False, False]
+    assert calls == [4, 4]  # approved_time once, updated_at once
+    assert expr.evaluate(frame).tolist() == [True, True, False, False]
+    assert calls == [4, 4, 4, 4]  # nothing is kept from one evaluation to the next

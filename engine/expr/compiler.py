@@ -43,6 +43,8 @@ class Env:
         self.lookup_types = lookup_types or {}
         self._cache: dict[str, pd.Series] = {}
         self._values: dict[tuple[str, str], np.ndarray] = {}
+        #: Results of function calls by what they compute (see Compiler.call).
+        self.calls: dict[tuple[Any, ...], pd.Series] = {}
 
     def column(self, name: str) -> pd.Series:
         """A column in its canonical dtype, converted once per evaluation."""
@@ -211,7 +213,47 @@ class Compiler:
             given = [a if i in constant_positions else a(env) for i, a in enumerate(args)]
             return func.impl(*given)
 
-        return evaluate
+        key = self.signature(node)
+        if key is None:
+            return evaluate
+
+        def once(env: Env) -> pd.Series:
+            # hour(approved_time) written twice in a condition is computed once
+            if key not in env.calls:
+                env.calls[key] = evaluate(env)
+            return env.calls[key]
+
+        return once
+
+    def signature(self, node: Node) -> tuple[Any, ...] | None:
+        """What ``node`` computes, equal for equal sub-expressions wherever they are written;
+        None for a node this does not describe (lists, lookups, aggregates)."""
+        if node in self.aggregates or node in self.lookups or isinstance(node, ListLiteral):
+            return None
+        if node in self.values:
+            return ("value", self.types[node], repr(self.values[node]))
+        if isinstance(node, Literal):
+            return ("value", node.type, repr(node.value))
+        if isinstance(node, Name):
+            return ("column", node.name)
+        if isinstance(node, Dotted):
+            return ("column", f"{node.base}.{node.attr}")
+        parts: list[Any]
+        if isinstance(node, Call):
+            parts = ["call", node.name]
+            children: tuple[Node, ...] = tuple(node.args)
+        elif isinstance(node, Unary):
+            parts, children = ["unary", node.op], (node.operand,)
+        elif isinstance(node, Binary | Compare):
+            parts, children = [type(node).__name__, node.op], (node.left, node.right)
+        else:
+            return None
+        for child in children:
+            sub = self.signature(child)
+            if sub is None:
+                return None
+            parts.append(sub)
+        return tuple(parts)
 
 
 def _compare(op: str, a: pd.Series, b: pd.Series) -> pd.Series:
