@@ -267,14 +267,6 @@ class MatchRule(RuleType):
         used = set(self.when.columns_used)
         if self.template is not None:
             used |= set(self.template.columns_used)
-        # Only the columns the condition, the message, a join or a finding reads: the masking
-        # below (and a join's concat) then copies those alone.
-        ds = self.dataset
-        keep = {ds.key, ds.department, ds.official, ds.event_time}
-        keep.update(left for join in self.joins for left, _ in join.on)
-        needed = [c for c in frame.columns if c in used or c in keep]
-        if len(needed) < len(frame.columns):
-            frame = frame[needed]
         extra: dict[str, str] = {}
         if self.joins:
             parts = [frame]
