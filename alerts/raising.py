@@ -178,11 +178,11 @@ def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) ->
             .on_conflict_do_nothing(index_elements=["fingerprint"])
             .returning(alerts_table.c.id, alerts_table.c.fingerprint)
         )
-        # One statement per row keeps RETURNING exact when some rows are skipped; the rows
-        # are few (new findings only) and all in the caller's transaction.
-        for row in rows:
-            res = conn.execute(stmt, row).first()
-            if res is not None:
+        # Executed for all rows at once (SQLAlchemy batches them as multi-row INSERTs with
+        # RETURNING): a skipped row returns nothing, and each returned row names its
+        # fingerprint, so the mapping stays exact. A first run raises thousands.
+        for group in _same_keys(rows):
+            for res in conn.execute(stmt, group):
                 inserted[res.fingerprint] = res.id
         return inserted
     # Other databases: a savepoint per row, so a duplicate rolls back only itself.
@@ -196,6 +196,15 @@ def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) ->
         if pk is not None:
             inserted[row["fingerprint"]] = int(pk[0])
     return inserted
+
+
+def _same_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``rows`` grouped by their set of keys (a reopened alert has one more), in order of
+    first appearance: an executemany needs the same parameters in every row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    return list(groups.values())
 
 
 def _latest(conn: Connection, fingerprints: Iterable[str]) -> dict[str, tuple[Any, int]]:
