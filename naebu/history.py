@@ -14,6 +14,7 @@ midnight. :func:`load` gives back frames in exactly the dtypes the connectors pr
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
@@ -167,6 +169,36 @@ def store_records(conn: Connection, dataset_name: str, frame: pd.DataFrame, run_
     return len(rows)
 
 
+def store_whole(conn: Connection, dataset_name: str, frame: pd.DataFrame, run_id: int) -> int:
+    """Replace a reference dataset by a whole pull of it; returns how many records were written.
+
+    Only the records that changed or are new are written, so an unchanged record keeps the run
+    that last wrote it and rules joining the dataset see that nothing is new
+    (:func:`new_since`). A record gone at the source is deleted; as a deletion leaves nothing
+    to mark, every record is then written again (all count as new).
+    """
+    dataset = datasets.get(dataset_name)
+    table = TABLES[dataset_name]
+    names = dataset.column_names
+    frame = frame.drop_duplicates(subset=[dataset.key], keep="last")
+    rows = _row_tuples(frame, dataset, run_id, conn.dialect.name)
+    k = names.index(dataset.key)
+    # The driver's own values (no SQLAlchemy result processing), the kind _row_tuples binds:
+    # a record read back equal to what would be written is unchanged. A value the database
+    # rounds reads back different, and its record is merely written again.
+    result = conn.execute(select(*[table.c[n] for n in names]))
+    stored = {row[k]: tuple(row) for row in result.cursor.fetchall()} if result.cursor else {}
+    result.close()
+    if stored.keys() - {row[k] for row in rows}:
+        written = store_records(conn, dataset_name, frame, run_id)
+        drop_older(conn, dataset_name, run_id)
+        return written
+    changed = [i for i, row in enumerate(rows) if stored.get(row[k]) != row[:-1]]
+    if not changed:
+        return 0
+    return store_records(conn, dataset_name, frame.iloc[changed], run_id)
+
+
 def _upsert_sql(table: str, names: list[str], key: str, placeholders: str) -> str:
     quoted = ", ".join(f'"{n}"' for n in names)
     updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n != key)
@@ -209,7 +241,7 @@ def load(
     until: datetime | None = None,
     time_column: str | None = None,
     before_run: int | None = None,
-    only: KeyFilter | None = None,
+    only: KeyFilter | NewRecords | None = None,
 ) -> pd.DataFrame:
     """Records of a dataset (time within ``[since, until]`` when given), canonical dtypes.
 
@@ -217,17 +249,28 @@ def load(
     always included: a window rule cannot place them, but a join or an absence rule may
     still need them. ``before_run`` keeps only records last written by an earlier run (the
     pipeline has this run's records in memory already); ``only`` keeps the records whose
-    column holds one of the given text values (None in the values: also where it is null).
+    column holds one of the given text values (None in the values: also where it is null),
+    or those written after a given run (:class:`NewRecords`).
     """
     dataset = datasets.get(dataset_name)
     table = TABLES[dataset_name]
     query = select(*[table.c[c.name] for c in dataset.columns])
     if before_run is not None:
-        query = query.where(table.c[RUN_COLUMN] < before_run)
-    if only is not None:
+        # "+ 0": nearly every record is older than this run, so the run index is the wrong
+        # way in (SQLite would take it over the time index and visit the whole table).
+        query = query.where(table.c[RUN_COLUMN] + 0 < before_run)
+    keys: Table | None = None
+    if isinstance(only, NewRecords):
+        query = query.where(table.c[RUN_COLUMN] > only.after_run)
+    elif only is not None:
         key = table.c[only.column]
         present = [v for v in only.values if v is not None]
-        allowed: ColumnElement[bool] = key.in_(present)
+        allowed: ColumnElement[bool]
+        if len(present) > _IN_LIST:
+            keys = _key_table(conn, present)
+            allowed = key.in_(select(keys.c.value))
+        else:
+            allowed = key.in_(present)
         query = query.where(or_(allowed, key.is_(None)) if only.with_null else allowed)
     column = time_column or dataset.event_time
     if column and (since is not None or until is not None):
@@ -243,9 +286,13 @@ def load(
         query = query.where(or_(t.is_(None), and_(*bounds)))
     # Fetch the driver's tuples, not SQLAlchemy rows: per-value result processing costs more
     # than the query on a large history. _typed types the raw values column by column.
-    result = conn.execute(query)
-    rows = result.cursor.fetchall() if result.cursor is not None else []
-    result.close()
+    try:
+        result = conn.execute(query)
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+        result.close()
+    finally:
+        if keys is not None:
+            keys.drop(conn)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in dataset.column_names]
     raw = {name: columns[i] for i, name in enumerate(dataset.column_names)}
     return _typed(raw, len(rows), dataset)
@@ -253,7 +300,11 @@ def load(
 
 @dataclass(frozen=True)
 class KeyFilter:
-    """Records whose text ``column`` holds one of ``values`` (and null, if ``with_null``)."""
+    """Records whose text ``column`` holds one of ``values`` (and null, if ``with_null``).
+
+    Any number of values: past a few hundred they are written to a temporary table the query
+    joins, not bound one by one (drivers cap bound parameters; SQLite at 32,766).
+    """
 
     column: str
     values: tuple[str, ...]
@@ -268,8 +319,31 @@ class KeyFilter:
         return keep
 
 
-#: Above this many values a key filter is not worth its query; the window is read whole.
-MAX_KEY_VALUES = 20_000
+@dataclass(frozen=True)
+class NewRecords:
+    """Records last written after run ``after_run``: for a rule that judges each record on
+    its own, against lookups that have not changed, the older records were judged already."""
+
+    after_run: int
+
+
+#: Above this many values a key filter goes through a temporary table instead of an IN list.
+_IN_LIST = 500
+
+_key_tables = itertools.count()
+
+
+def _key_table(conn: Connection, values: Sequence[str]) -> Table:
+    """A temporary one-column table holding ``values``, created on ``conn``; drop it after."""
+    keys = Table(
+        f"naebu_keys_{next(_key_tables)}",
+        MetaData(),
+        Column("value", String(500), primary_key=True),
+        prefixes=["TEMPORARY"],
+    )
+    keys.create(conn)
+    conn.execute(insert(keys), [{"value": v} for v in values])
+    return keys
 
 
 def touched_keys(
@@ -306,11 +380,12 @@ def in_window(
     *,
     since: datetime | None,
     time_column: str | None,
-    only: KeyFilter | None = None,
+    only: KeyFilter | NewRecords | None = None,
 ) -> pd.DataFrame:
-    """The rows of an in-memory canonical frame that :func:`load` would give."""
+    """The rows of this run's in-memory canonical frame that :func:`load` would give."""
     dataset = datasets.get(dataset_name)
-    if only is not None and not frame.empty:
+    # This run's records are all new: a NewRecords filter keeps every one.
+    if isinstance(only, KeyFilter) and not frame.empty:
         keep = only.mask(frame)
         if not keep.all():
             frame = frame[keep].reset_index(drop=True)
@@ -373,11 +448,15 @@ def new_since(conn: Connection, dataset_name: str, last_run_id: int) -> tuple[in
     dataset = datasets.get(dataset_name)
     table = TABLES[dataset_name]
     newer = table.c[RUN_COLUMN] > last_run_id
-    count = conn.execute(select(func.count()).select_from(table).where(newer)).scalar_one()
-    if not count or not dataset.event_time:
+    if not dataset.event_time:
+        count = conn.execute(select(func.count()).select_from(table).where(newer)).scalar_one()
         return int(count), None
-    earliest = conn.execute(select(func.min(table.c[dataset.event_time])).where(newer)).scalar()
-    return int(count), _as_datetime(earliest)
+    # One query for both: alone, min() would walk the time index from its start, visiting
+    # every older record, instead of the few new ones the run index finds.
+    count, earliest = conn.execute(
+        select(func.count(), func.min(table.c[dataset.event_time])).where(newer)
+    ).one()
+    return int(count), _as_datetime(earliest) if count else None
 
 
 def _as_datetime(value: Any) -> datetime | None:

@@ -44,11 +44,14 @@ from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
 from naebu import datasets, history, rulechanges, store
 from naebu.config import Config, SourceConfig
-from naebu.history import KeyFilter
+from naebu.history import KeyFilter, NewRecords
 from naebu.problems import ProblemsError
 from naebu.progress import progress
 
 log = logging.getLogger(__name__)
+
+#: How a rule's history is cut down to what it must see again.
+Narrowing = KeyFilter | NewRecords
 
 
 @dataclass
@@ -199,6 +202,8 @@ class _Run:
         #: from the store and these from memory, so a first run does not read back what it
         #: has just written.
         self.pulled: dict[str, list[pd.DataFrame]] = {}
+        #: ``history.new_since`` per (dataset, last run id), filled once the pulls are done.
+        self.new_since: dict[tuple[str, int], tuple[int, datetime | None]] = {}
         # pandas in this process, or a Dask cluster ([engine], docs/dask.md): kept for the
         # life of the process, so the daemon reaches its cluster once, not every run
         self.backend = backend_for(config.engine)
@@ -374,9 +379,10 @@ class _Run:
                 self._record_rules(source.dataset), {source.dataset: batch.frame}
             )
         with self.summary.timed("store"), self.engine.begin() as conn:
-            history.store_records(conn, source.dataset, batch.frame, self.summary.run_id)
-            if datasets.get(source.dataset).reference and batch.frame is not None:
-                history.drop_older(conn, source.dataset, self.summary.run_id)
+            if datasets.get(source.dataset).reference:
+                history.store_whole(conn, source.dataset, batch.frame, self.summary.run_id)
+            else:
+                history.store_records(conn, source.dataset, batch.frame, self.summary.run_id)
             self._raise(conn, findings)
             self._quarantine(conn, source, batch)
             for taken in batch.files:
@@ -410,7 +416,7 @@ class _Run:
         """Every rule not judged batch by batch: windows, joins, sequences, and rules seen for
         the first time. Each looks at the records new since its last evaluation plus its
         lookback; its alerts and its new state commit together."""
-        cache: dict[tuple[str, str | None, datetime | None, KeyFilter | None], pd.DataFrame] = {}
+        cache: dict[tuple[str, str | None, datetime | None, Narrowing | None], pd.DataFrame] = {}
         for rule in self.ruleset.rules:
             if not rule.meta.enabled:
                 continue
@@ -438,7 +444,7 @@ class _Run:
                 if rule.meta.id not in self.summary.rule_errors:
                     self._save_rule_state(rule.meta.id, conn)
 
-    def _touched(self, conn: Connection, rule: RuleType, state: Any) -> dict[str, KeyFilter]:
+    def _touched(self, conn: Connection, rule: RuleType, state: Any) -> dict[str, Narrowing]:
         """Per dataset, the groups a rule must look at again: those new records fall in.
 
         A rule that declares its groups (the partitioning the Dask backend uses: window
@@ -449,16 +455,26 @@ class _Run:
         besides, the groups of records whose moment (:attr:`RuleType.closing`) passed since
         its last evaluation. Not for a first evaluation, a clock-driven rule that cannot say
         when its records close, or when a dataset given whole (a lookup) has changed.
+
+        A rule that judges each record on its own (its dataset not named in its partitioning:
+        a match with a join) reads only the new records, while its lookups are unchanged.
         """
         closing = rule.closing if rule.clock_driven else None
         if state is None or (rule.clock_driven and closing is None):
             return {}
         keys = rule.partitioning.keys
+        lookups = [n for n in rule.datasets if n != rule.meta.dataset]
+        if rule.meta.dataset not in keys and not rule.clock_driven:
+            # Judged record by record (a match with a join): against unchanged lookups, the
+            # older records were judged already; only the new ones can give new findings.
+            if any(self._new_since(conn, n, state.last_run_id)[0] for n in lookups):
+                return {}
+            return {rule.meta.dataset: NewRecords(state.last_run_id)}
         named = {n: cols for n, cols in keys.items() if n in rule.datasets}
         if rule.meta.dataset not in named or not all(named.values()):
             return {}
         for name in rule.datasets:
-            if name not in named and history.new_since(conn, name, state.last_run_id)[0]:
+            if name not in named and self._new_since(conn, name, state.last_run_id)[0]:
                 return {}
         width = min(len(cols) for cols in named.values())
         best: tuple[int, set[str | None]] | None = None
@@ -482,9 +498,8 @@ class _Run:
                     state.evaluated_at - delay - timedelta(days=1),
                     self.now - delay + timedelta(days=1),
                 )
-            if len(values) <= history.MAX_KEY_VALUES and (
-                best is None or len(values) > len(best[1])
-            ):
+            # The column with the most distinct touched values splits the history finest.
+            if best is None or len(values) > len(best[1]):
                 best = (i, values)
         if best is None:
             return {}
@@ -498,7 +513,7 @@ class _Run:
         name: str,
         column: str | None,
         since: datetime | None,
-        only: KeyFilter | None = None,
+        only: Narrowing | None = None,
     ) -> pd.DataFrame:
         """What ``history.load`` would give after this run's writes: earlier runs' records
         from the store, this run's from memory, the newest version of each key."""
@@ -517,6 +532,16 @@ class _Run:
         key = datasets.get(name).key
         return both.drop_duplicates(subset=[key], keep="last", ignore_index=True)
 
+    def _new_since(
+        self, conn: Connection, name: str, last_run_id: int
+    ) -> tuple[int, datetime | None]:
+        """``history.new_since``, asked once per dataset and run id: the record history does not
+        change while the rules that need it are evaluated (every pull has committed)."""
+        at = (name, last_run_id)
+        if at not in self.new_since:
+            self.new_since[at] = history.new_since(conn, name, last_run_id)
+        return self.new_since[at]
+
     def _since(self, conn: Connection, rule: RuleType, state: Any) -> tuple[datetime | None, bool]:
         """From what event time the rule must look, and whether it must run at all."""
         if state is None:
@@ -526,7 +551,7 @@ class _Run:
             return None, True  # reference data only: small, judged whole
         starts = []
         for name in timed:
-            count, earliest = history.new_since(conn, name, state.last_run_id)
+            count, earliest = self._new_since(conn, name, state.last_run_id)
             if count and earliest is not None:
                 starts.append(earliest)
         if rule.clock_driven:

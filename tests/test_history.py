@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import ROOT, run_cli
-from services import pg_url, require_service, unique_name
+from services import mysql_url, pg_url, require_service, unique_name
 from sqlalchemy import create_engine, text
+from test_daemon_helpers import fresh_database
 
 from connectors.coerce import coerce
 from naebu import datasets, history, store
@@ -27,7 +28,7 @@ def _cards(rows: list[dict[str, str | None]]) -> pd.DataFrame:
     return frame
 
 
-ROWS = [
+ROWS: list[dict[str, str | None]] = [
     {
         "approval_id": "A1",
         "department": "재무과",
@@ -72,11 +73,83 @@ def _roundtrip(url: str) -> None:
         engine.dispose()
 
 
-def test_roundtrip_sqlite(tmp_path: Path) -> None:
+def _frame(dataset: str, rows: list[dict[str, str | None]]) -> pd.DataFrame:
+    raw = pd.DataFrame(rows, dtype="object")
+    frame, bad = coerce(
+        raw,
+        datasets.get(dataset),
+        {c: c for c in raw.columns},
+        {},
+        [f"r{i}" for i in range(len(raw))],
+    )
+    assert not bad
+    return frame
+
+
+VENDORS: list[dict[str, str | None]] = [
+    {
+        "vendor_id": "V1",
+        "name": "한빛상사",
+        "account_no": "110",
+        "account_changed_on": "2025-01-02",
+    },
+    {"vendor_id": "V2", "name": "두리건설", "account_no": None, "account_changed_on": None},
+    {"vendor_id": "V3", "name": "새솔", "account_no": "330", "account_changed_on": None},
+]
+
+
+def _filters(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key filters (bound values and the temporary key table), new records, and a reference
+    dataset replaced whole with its unchanged records left as they were."""
+    engine = store.connect(url)
+    try:
+        cards = _cards(
+            [{**ROWS[0], "approval_id": f"A{i}", "department": f"D{i % 4}"} for i in range(12)]
+        )
+        with engine.begin() as conn:
+            history.store_records(conn, "card_transactions", cards.iloc[:10], run_id=1)
+            history.store_records(conn, "card_transactions", cards.iloc[10:], run_id=2)
+        wanted = history.KeyFilter("department", ("D1", "D3", "D9"))
+        expected = {f"A{i}" for i in range(12) if i % 4 in (1, 3)}
+        for bound in (100, 1):  # an IN list, then the temporary table
+            monkeypatch.setattr(history, "_IN_LIST", bound)
+            with engine.connect() as conn:
+                back = history.load(conn, "card_transactions", only=wanted)
+                assert set(back["approval_id"]) == expected
+                back = history.load(conn, "card_transactions", only=wanted, before_run=2)
+                assert set(back["approval_id"]) == expected - {"A11"}
+        with engine.connect() as conn:
+            back = history.load(conn, "card_transactions", only=history.NewRecords(1))
+            assert set(back["approval_id"]) == {"A10", "A11"}
+
+        vendors = _frame("vendors", VENDORS)
+        with engine.begin() as conn:
+            assert history.store_whole(conn, "vendors", vendors, run_id=1) == 3
+        with engine.begin() as conn:
+            assert history.store_whole(conn, "vendors", vendors, run_id=2) == 0
+            assert history.new_since(conn, "vendors", 1) == (0, None)
+        changed = _frame("vendors", [VENDORS[0], {**VENDORS[1], "account_no": "220"}, VENDORS[2]])
+        with engine.begin() as conn:
+            assert history.store_whole(conn, "vendors", changed, run_id=3) == 1
+            assert history.new_since(conn, "vendors", 2) == (1, None)
+        # V3 gone at the source: deleted, and the others written again (a deletion is a change).
+        with engine.begin() as conn:
+            assert history.store_whole(conn, "vendors", changed.iloc[:2], run_id=4) == 2
+            assert history.new_since(conn, "vendors", 3) == (2, None)
+            back = history.load(conn, "vendors").sort_values("vendor_id", ignore_index=True)
+            pd.testing.assert_frame_equal(back, changed.iloc[:2].reset_index(drop=True))
+            assert history.store_whole(conn, "vendors", changed.iloc[:0], run_id=5) == 0
+            assert history.load(conn, "vendors").empty
+    finally:
+        engine.dispose()
+
+
+def test_roundtrip_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _roundtrip(f"sqlite:///{tmp_path / 's.db'}")
+    _filters(f"sqlite:///{tmp_path / 'f.db'}", monkeypatch)
 
 
-def test_roundtrip_postgresql() -> None:
+def test_roundtrip_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
     base = require_service("PostgreSQL", pg_url())
     schema = unique_name("naebu_hist")
     admin = create_engine(base)
@@ -85,6 +158,10 @@ def test_roundtrip_postgresql() -> None:
     try:
         url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
         _roundtrip(url)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        _filters(url, monkeypatch)
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
@@ -117,3 +194,9 @@ def test_a_rule_added_later_looks_back(tmp_path: Path, held_back: str) -> None:
     assert int(night.split()[2]) > 0, "the new rule found the card approvals read by the first run"
     third = run_cli("run", "--once", cwd=tmp_path)
     assert "new alerts: 0 " in third.stdout
+
+
+def test_filters_mariadb(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_service("MariaDB/MySQL", mysql_url())
+    with fresh_database(mysql_url(), "naebu_hist") as url:
+        _filters(url, monkeypatch)
