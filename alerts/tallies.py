@@ -104,36 +104,43 @@ def record(
     for before, after in changes:
         _add(deltas, before, -1)
         _add(deltas, after, +1)
-    for key, counts in sorted(deltas.items()):  # a fixed order: no deadlock between writers
-        if any(counts):
-            _apply(conn, key, counts)
+    # A fixed order (no deadlock between writers), and one executemany for every key.
+    rows = [
+        {"department": key[0], "month": key[1], **dict(zip(COUNTS, counts, strict=True))}
+        for key, counts in sorted(deltas.items())
+        if any(counts)
+    ]
+    if rows:
+        _apply(conn, rows)
 
 
-def _apply(conn: Connection, key: Key, counts: list[int]) -> None:
+def _apply(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add each row's counts to its (department, month) tally, creating it when new."""
     t = alert_tallies
-    values = {"department": key[0], "month": key[1], **dict(zip(COUNTS, counts, strict=True))}
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(t).values(**values)
+        stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(t)
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[t.c.department, t.c.month],
                 set_={c: t.c[c] + stmt.excluded[c] for c in COUNTS},
-            )
+            ),
+            rows,
         )
         return
     if dialect in ("mysql", "mariadb"):
-        my = mysql_insert(t).values(**values)
-        conn.execute(my.on_duplicate_key_update({c: t.c[c] + my.inserted[c] for c in COUNTS}))
+        my = mysql_insert(t)
+        conn.execute(my.on_duplicate_key_update({c: t.c[c] + my.inserted[c] for c in COUNTS}), rows)
         return
     # Any other database: update, else insert (no concurrent writer is expected there).
-    changed = conn.execute(
-        update(t)
-        .where(t.c.department == key[0], t.c.month == key[1])
-        .values({c: t.c[c] + n for c, n in zip(COUNTS, counts, strict=True)})
-    ).rowcount
-    if not changed:
-        conn.execute(insert(t).values(**values))
+    for values in rows:
+        changed = conn.execute(
+            update(t)
+            .where(t.c.department == values["department"], t.c.month == values["month"])
+            .values({c: t.c[c] + values[c] for c in COUNTS})
+        ).rowcount
+        if not changed:
+            conn.execute(insert(t).values(**values))
 
 
 def computed(conn: Connection) -> dict[Key, tuple[int, ...]]:
