@@ -46,11 +46,15 @@ def to_runtime(series: pd.Series, type_: str) -> pd.Series:
         return series.astype("float64")
     if type_ == "str":
         text = series.astype("str") if series.dtype != "str" else series
-        blank = blanks(text)
+        chunked = arrow_text(text)
+        if chunked is not None:
+            blank, null = _arrow_masks(chunked)
+        else:
+            blank, null = blanks(text), text.isna().to_numpy(dtype=bool)
         result = text.mask(blank) if blank.any() else text
         memo = _KNOWN_NULLS.get()
         if memo is not None:  # its nulls are now known: missing before, or blank
-            _remember(memo, result, text.isna().to_numpy(dtype=bool) | blank)
+            _remember(memo, result, blank if null is None else blank | null)
         return result
     if type_ in ("date", "datetime"):
         if not pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -123,19 +127,33 @@ def blanks(series: pd.Series) -> np.ndarray:
 
 def _arrow_blanks(chunked: pa.ChunkedArray, *, with_nulls: bool) -> np.ndarray:
     """:func:`blanks` of Arrow strings; with ``with_nulls``, blank or null."""
-    parts = [_chunk_blanks(chunk, with_nulls) for chunk in chunked.chunks]
+    blank, null = _arrow_masks(chunked)
+    return blank | null if with_nulls and null is not None else blank
+
+
+def _arrow_masks(chunked: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Where Arrow strings are blank, and where they are null (None when nowhere)."""
+    parts = [_chunk_masks(chunk) for chunk in chunked.chunks]
     if len(parts) == 1:
         return parts[0]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    if not parts:
+        return np.zeros(0, dtype=bool), None
+    blank = np.concatenate([b for b, _ in parts])
+    if all(n is None for _, n in parts):
+        return blank, None
+    null = np.concatenate([np.zeros(len(b), dtype=bool) if n is None else n for b, n in parts])
+    return blank, null
 
 
-def _chunk_blanks(chunk: pa.Array, with_nulls: bool) -> np.ndarray:
+def _chunk_masks(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     n = len(chunk)
+    null = None
+    if chunk.null_count:
+        null = np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)) or n == 0:
-        blank = pc.equal(pc.utf8_trim_whitespace(chunk), "")
-        blank = blank.fill_null(with_nulls)
-        return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
-    validity, offsets, data = chunk.buffers()
+        blank = pc.equal(pc.utf8_trim_whitespace(chunk), "").fill_null(False)
+        return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool), null
+    _, offsets, data = chunk.buffers()
     bounds: npt.NDArray[np.int64] | npt.NDArray[np.int32]
     if pa.types.is_large_string(chunk.type):
         bounds = np.frombuffer(offsets, dtype=np.int64)
@@ -143,34 +161,27 @@ def _chunk_blanks(chunk: pa.Array, with_nulls: bool) -> np.ndarray:
         bounds = np.frombuffer(offsets, dtype=np.int32)
     bounds = bounds[chunk.offset : chunk.offset + n + 1]
     starts = bounds[:-1]
-    empty = bounds[1:] == starts
-    blank = empty.copy()
-    first = np.zeros(0, dtype=np.uint8)
-    utf8 = np.frombuffer(data, dtype=np.uint8) if data is not None else first
+    blank = bounds[1:] == starts  # empty; then the texts starting with whitespace are added
+    utf8 = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     if len(utf8):
-        first = np.take(utf8, starts, mode="clip")
-        blank |= _SPACE_LEAD.take(first)
-    valid = None
-    if chunk.null_count:
-        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-        valid = bits[chunk.offset : chunk.offset + n].view(bool)
-        blank &= valid
-    check = np.flatnonzero(blank & ~empty)  # starts with whitespace: is there more?
-    if len(check):
-        lead = first[check]
+        first = np.take(utf8, starts, mode="clip")  # of an empty text: the next one's, unused
+        # a cheap first sieve: control characters and space, or a lead byte 0xC2-0xE3
+        maybe = np.flatnonzero((first <= 0x20) | ((first - np.uint8(0xC2)) <= 0x21))
+        maybe = maybe[~blank[maybe]]
+        lead = first[maybe]
+        maybe, lead = maybe[_SPACE_LEAD[lead]], lead[_SPACE_LEAD[lead]]
         wide = lead >= 0x80
         if wide.any():  # a character of several bytes: its second byte must fit too
-            second = np.take(utf8, starts[check[wide]] + 1, mode="clip")
-            fits = np.ones(len(check), dtype=bool)
+            second = np.take(utf8, starts[maybe[wide]] + 1, mode="clip")
+            fits = np.ones(len(maybe), dtype=bool)
             fits[wide] = _SPACE_PAIR[lead[wide], second]
-            blank[check[~fits]] = False
-            check = check[fits]
-    if len(check):
-        trimmed = pc.utf8_trim_whitespace(chunk.take(pa.array(check)))
-        blank[check] = np.asarray(pc.equal(trimmed, "").to_numpy(zero_copy_only=False), dtype=bool)
-    if with_nulls and valid is not None:
-        blank |= ~valid
-    return blank
+            maybe = maybe[fits]
+        if len(maybe):  # starts with whitespace: blank if nothing else follows
+            trimmed = pc.utf8_trim_whitespace(chunk.take(pa.array(maybe)))
+            blank[maybe] = np.asarray(trimmed.to_numpy(zero_copy_only=False) == "", dtype=bool)
+    if null is not None:
+        blank &= ~null  # a null is not blank (its bytes mean nothing)
+    return blank, null
 
 
 def scalar(value: Any, type_: str) -> Any:
