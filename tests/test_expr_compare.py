@@ -169,3 +169,24 @@ def test_a_call_written_twice_is_computed_once(monkeypatch: pytest.MonkeyPatch) 
     assert calls == [4, 4]  # approved_time once, updated_at once
     assert expr.evaluate(frame).tolist() == [True, True, False, False]
     assert calls == [4, 4, 4, 4]  # nothing is kept from one evaluation to the next
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "object"])
+def test_membership_in_lists_and_in_another_dataset(dtype: str) -> None:
+    frame = pd.DataFrame({"method": pd.Series(TEXTS, dtype=dtype)})
+    columns = {"method": "str"}
+    wanted = ["수의", " ", "a", "없음"]
+    expected = [v is not None and bool(v.strip()) and v in wanted for v in TEXTS]
+    assert _run('method in ["수의", " ", "a", "없음"]', frame, columns, {}) == expected
+    assert _run("method in params.v", frame, columns, {"v": wanted}) == expected
+    assert _run("method not in params.v", frame, columns, {"v": wanted}) == [
+        not e and not _null(v) for e, v in zip(expected, TEXTS, strict=True)
+    ]
+    assert _run("method in params.v", frame, columns, {"v": []}) == [False] * len(TEXTS)
+    other = pd.DataFrame({"account_no": pd.Series(["수의", None, " ", "a", "a"], dtype=dtype)})
+    expr = compile_expression(
+        "method in employees.account_no", columns, {}, lookups={"employees": {"account_no": "str"}}
+    )
+    got = expr.evaluate(frame, {"employees": other}).tolist()
+    assert got == [v is not None and bool(v.strip()) and v in ("수의", "a") for v in TEXTS]
+    assert expr.evaluate(frame, {"employees": other.iloc[:0]}).tolist() == [False] * len(TEXTS)
