@@ -16,13 +16,15 @@ transaction: alerts and their notifications commit together.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Connection, insert, select
 
@@ -111,52 +113,85 @@ def render_digest(
     full and the rest counted per rule: an audit office told of every high-severity alert of
     a province would otherwise get one mail of thousands of pages.
     """
+    department = _first_department(recipient, alerts)
+    ordered = sorted(alerts, key=lambda a: (-_SEVERITY_RANK.get(a["severity"], -1), a["id"]))
+    template = environment().get_template(f"digest_{language}.j2")
+    return _render(
+        template,
+        recipient,
+        recipient_id,
+        department,
+        ordered,
+        language,
+        roles,
+        directory,
+        max_items,
+        {},
+    )
+
+
+def _first_department(recipient: Official | None, alerts: Iterable[Mapping[Any, Any]]) -> Any:
+    """The department a digest names: the recipient's, else the first alert's that has one."""
+    if recipient is not None and recipient.department:
+        return recipient.department
+    return next((a["department"] for a in alerts if a["department"]), None)
+
+
+def _render(
+    template: Template,
+    recipient: Official | None,
+    recipient_id: str,
+    department: Any,
+    ordered: Sequence[Mapping[Any, Any]],
+    language: str,
+    roles: Mapping[int, Sequence[str]] | None,
+    directory: Directory | None,
+    max_items: int | None,
+    shared: dict[int, tuple[Any, ...]],
+) -> tuple[str, str]:
+    """:func:`render_digest` of alerts already in digest order (most severe first, then by id).
+
+    ``shared`` keeps, by alert id, the parts of an item that do not depend on the recipient
+    (the masked evidence above all): a province's alert is written out in the digests of its
+    official, their managers and every auditor, and is worked out once for all of them.
+    """
     labels = SEVERITY_LABELS.get(language, SEVERITY_LABELS["ko"])
     role_labels = ROLE_LABELS.get(language, ROLE_LABELS["ko"])
-    ordered = sorted(alerts, key=lambda a: (-_SEVERITY_RANK.get(a["severity"], -1), a["id"]))
     shown = ordered if max_items is None else ordered[:max_items]
-    rest: dict[tuple[str, str], int] = {}
-    for a in ordered[len(shown) :]:
-        rest[(a["rule_id"], a["title"])] = rest.get((a["rule_id"], a["title"]), 0) + 1
+    # Counted in C: an auditor's digest of a province counts thousands of alerts per rule.
+    hidden = ordered[len(shown) :]
+    rest = Counter(map(itemgetter("rule_id", "title"), hidden))
     items = []
     for a in shown:
         mine = roles is None or "official" in roles.get(a["id"], ("official",))
         told_as = [] if mine or roles is None else list(roles.get(a["id"], ()))
-        assignee = directory.get(a["assignee"]) if directory is not None else None
-        evidence = a["evidence"] if isinstance(a["evidence"], Mapping) else {}
-        deadline = a["deadline"]
+        parts = shared.get(a["id"])
+        if parts is None:
+            parts = shared[a["id"]] = _shared_parts(a, labels, language, directory)
         items.append(
             {
-                "id": a["id"],
-                "rule_id": a["rule_id"],
-                "title": a["title"],
-                "message": a["message"],
-                "dataset": a["dataset"],
-                "record_key": a["record_key"],
-                "severity": labels.get(a["severity"], a["severity"]),
-                "deadline": deadline.strftime("%Y-%m-%d") if deadline else "-",
-                "evidence": [
-                    (str(k), format_value(v, language)) for k, v in mask_mapping(evidence).items()
-                ],
+                "id": parts[0],
+                "rule_id": parts[1],
+                "title": parts[2],
+                "message": parts[3],
+                "dataset": parts[4],
+                "record_key": parts[5],
+                "severity": parts[6],
+                "deadline": parts[7],
+                "evidence": parts[8],
                 "mine": mine,
                 "role": ", ".join(role_labels.get(r, r) for r in told_as),
-                "assignee": assignee.display_name if assignee else (a["assignee"] or "-"),
+                "assignee": parts[9],
             }
         )
-    departments = [a["department"] for a in alerts if a["department"]]
-    department = (recipient.department if recipient else None) or (
-        departments[0] if departments else None
-    )
-    template = environment().get_template(f"digest_{language}.j2")
     module = template.make_module(
         {
             "recipient": recipient.display_name if recipient else recipient_id,
             "department": department,
             "alerts": items,
-            "count": len(alerts),
-            "all_mine": all(
-                roles is None or "official" in roles.get(a["id"], ("official",)) for a in alerts
-            ),
+            "count": len(ordered),
+            "all_mine": roles is None
+            or all("official" in roles.get(a["id"], ("official",)) for a in ordered),
             "more": [
                 {"rule_id": rule_id, "title": title, "count": n}
                 for (rule_id, title), n in sorted(rest.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -166,6 +201,27 @@ def render_digest(
     )
     subject = str(getattr(module, "subject", "")).strip()
     return mask_text(subject), mask_text(str(module))
+
+
+def _shared_parts(
+    a: Mapping[Any, Any], labels: Mapping[str, str], language: str, directory: Directory | None
+) -> tuple[Any, ...]:
+    """The recipient-independent fields of a digest item, in the order ``_render`` reads them."""
+    assignee = directory.get(a["assignee"]) if directory is not None else None
+    evidence = a["evidence"] if isinstance(a["evidence"], Mapping) else {}
+    deadline = a["deadline"]
+    return (
+        a["id"],
+        a["rule_id"],
+        a["title"],
+        a["message"],
+        a["dataset"],
+        a["record_key"],
+        labels.get(a["severity"], a["severity"]),
+        deadline.strftime("%Y-%m-%d") if deadline else "-",
+        [(str(k), format_value(v, language)) for k, v in mask_mapping(evidence).items()],
+        assignee.display_name if assignee else (a["assignee"] or "-"),
+    )
 
 
 #: Most severe first when a digest is cut (see ``render_digest``).
@@ -384,8 +440,9 @@ def queue_digests(
     done = _already_queued(conn, [r["id"] for r in rows])
     # Alerts told to the same people (same notify_roles, assignee and department) are routed
     # together: a province run has tens of thousands of alerts but a few thousand such groups.
-    groups: dict[tuple[tuple[str, ...], str | None, str | None], list[dict[str, Any]]] = {}
-    for r in rows:
+    # Alerts are handled by their index in ``rows`` (id order): sorting numbers is done in C.
+    groups: dict[tuple[tuple[str, ...], str | None, str | None], list[int]] = {}
+    for n, r in enumerate(rows):
         if r["status"] != "raised":
             continue
         if r["assignee"] is None:
@@ -396,32 +453,53 @@ def queue_digests(
                 r["record_key"],
             )
         key = (tuple(r["notify_roles"] or ()), r["assignee"], r["department"])
-        groups.setdefault(key, []).append(r)
-    by_recipient: dict[str, list[dict[str, Any]]] = {}
+        groups.setdefault(key, []).append(n)
+    by_recipient: dict[str, list[int]] = {}
     roles: dict[str, dict[int, list[str]]] = {}
     for members in groups.values():
-        for recipient_id, told_as in alert_recipients(members[0], directory).items():
-            told = [r for r in members if (r["id"], recipient_id) not in done]
+        ids = [rows[n]["id"] for n in members]
+        for recipient_id, told_as in alert_recipients(rows[members[0]], directory).items():
+            if done:
+                told = [n for n in members if (rows[n]["id"], recipient_id) not in done]
+                told_ids = [rows[n]["id"] for n in told]
+            else:
+                told, told_ids = members, ids
             by_recipient.setdefault(recipient_id, []).extend(told)
-            roles.setdefault(recipient_id, {}).update(
-                dict.fromkeys((r["id"] for r in told), told_as)
-            )
+            roles.setdefault(recipient_id, {}).update(zip(told_ids, repeat(told_as)))
 
+    if not by_recipient:
+        return 0
+    # The digest order (most severe first, then by id: see render_digest), worked out once.
+    order = sorted(
+        range(len(rows)),
+        key=lambda n: (-_SEVERITY_RANK.get(rows[n]["severity"], -1), rows[n]["id"]),
+    )
+    in_order = [rows[n] for n in order]
+    position = [0] * len(rows)
+    for place, n in enumerate(order):
+        position[n] = place
+    template = environment().get_template(f"digest_{notify.language}.j2")
     written = 0
     ledger: list[tuple[int, int, str, str]] = []
+    shared: dict[int, tuple[Any, ...]] = {}
     for recipient_id in sorted(by_recipient):
-        items = by_recipient[recipient_id]
-        if not items:
+        told = by_recipient[recipient_id]
+        if not told:
             continue
-        items.sort(key=itemgetter("id"))  # each alert once per recipient: in id order
-        subject, body = render_digest(
-            directory.get(recipient_id),
+        told.sort()  # each alert once per recipient, in id order
+        items = list(map(rows.__getitem__, told))
+        official = directory.get(recipient_id)
+        subject, body = _render(
+            template,
+            official,
             recipient_id,
-            items,
+            _first_department(official, items),
+            list(map(in_order.__getitem__, sorted(map(position.__getitem__, told)))),
             notify.language,
-            roles=roles[recipient_id],
-            directory=directory,
-            max_items=notify.digest_max_items,
+            roles[recipient_id],
+            directory,
+            notify.digest_max_items,
+            shared,
         )
         outbox_ids = _queue_outbox(
             conn,
@@ -434,9 +512,9 @@ def queue_digests(
             run_id=run_id,
             now=now,
         )
-        ledger.extend(
-            (r["id"], outbox_id, recipient_id, "new") for outbox_id in outbox_ids for r in items
-        )
+        ids = list(map(itemgetter("id"), items))
+        for outbox_id in outbox_ids:
+            ledger.extend(zip(ids, repeat(outbox_id), repeat(recipient_id), repeat("new")))
         written += len(outbox_ids)
         if len(ledger) >= _LEDGER_BATCH:
             insert_deliveries(conn, ledger)
