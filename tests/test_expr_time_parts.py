@@ -58,3 +58,12 @@ def test_hour_and_minute_of_a_date_time(unit: str) -> None:
 def test_hour_of_a_date_time_with_a_time_zone_is_local() -> None:
     series = pd.Series(pd.to_datetime(["2025-03-01 23:30"]).tz_localize("Asia/Seoul"))
     assert _evaluate("hour(t)", series, "datetime") == [23.0]
+
+
+def test_hour_and_minute_of_times_within_one_day() -> None:
+    seconds = [0, 59, 3599, 3600, 21599, 82800, 86399]
+    series = pd.Series([pd.Timedelta(seconds=s) for s in seconds])  # no NaT, nothing past a day
+    hours, minutes = _expected([float(s) for s in seconds])
+    assert _evaluate("hour(t)", series, "time") == hours
+    assert _evaluate("minute(t)", series, "time") == minutes
+    assert _evaluate("hour(t)", series.iloc[:0], "time") == []

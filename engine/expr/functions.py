@@ -139,11 +139,15 @@ def _time_part(x: pd.Series, unit_ns: int, modulo: int) -> pd.Series | None:
     if kind not in ("m", "M"):
         return None
     values = x.to_numpy(dtype="m8[ns]" if kind == "m" else "M8[ns]")
-    parts = values.view(np.int64) % _NS_PER_DAY // unit_ns
+    ns = values.view(np.int64)
+    missing = np.isnat(values)
+    if kind == "M" or not len(ns) or ns.min() < 0 or ns.max() >= _NS_PER_DAY:
+        ns = ns % _NS_PER_DAY  # NaT is the smallest int64: negative, so it takes this path
+    parts = ns // unit_ns
     if unit_ns * modulo < _NS_PER_DAY:
         parts %= modulo
     parts = parts.astype("float64")
-    parts[np.isnat(values)] = np.nan
+    parts[missing] = np.nan
     return pd.Series(parts, index=x.index)
 
 
