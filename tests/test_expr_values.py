@@ -13,6 +13,7 @@ from engine.expr.values import (
     _SPACE_LEAD,
     _SPACE_PAIR,
     _SPACES,
+    arrow_bools,
     blanks,
     boolean,
     nulls,
@@ -110,3 +111,13 @@ def test_a_column_tested_in_several_places() -> None:
         True,
         False,
     ]
+
+
+def test_arrow_bools_of_sliced_chunked_arrays_with_nulls() -> None:
+    values = [True, False, None, True, True, None, False, True, False, True, None, True] * 3
+    whole = pa.array(values, type=pa.bool_())
+    chunked = pa.chunked_array([whole.slice(3, 10), whole.slice(0, 0), whole.slice(13)])
+    expected = [bool(v) for v in values[3:13] + values[13:]]
+    assert arrow_bools(chunked).tolist() == expected
+    assert arrow_bools(whole.slice(5, 9)).tolist() == [bool(v) for v in values[5:14]]
+    assert arrow_bools(pa.chunked_array([], type=pa.bool_())).tolist() == []

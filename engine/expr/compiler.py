@@ -27,7 +27,19 @@ from .checker import Checked
 from .functions import FUNCTIONS
 from .kinds import NUMERIC, element_type
 from .parser import Binary, Call, Compare, Dotted, ListLiteral, Literal, Name, Node, Unary
-from .values import arrow_text, boolean, constant, finite, nulls, pa, pc, scalar, to_runtime, truth
+from .values import (
+    arrow_bools,
+    arrow_text,
+    boolean,
+    constant,
+    finite,
+    nulls,
+    pa,
+    pc,
+    scalar,
+    to_runtime,
+    truth,
+)
 
 
 class Env:
@@ -275,8 +287,7 @@ def _holds(op: str, a: pd.Series, b: pd.Series | Any) -> np.ndarray:
     right = arrow_text(b) if isinstance(b, pd.Series) else b if isinstance(b, str) else None
     if left is not None and right is not None:
         # Arrow compares text in C; pandas would do the same and then rebuild the result.
-        result = _ARROW_COMPARE[op](left, right).fill_null(False)
-        return np.asarray(result.to_numpy(zero_copy_only=False), dtype=bool)
+        return arrow_bools(_ARROW_COMPARE[op](left, right))
     return _COMPARE[op](a, b).to_numpy(dtype=bool, na_value=False)
 
 
@@ -305,8 +316,7 @@ def _arrow_isin(a: pd.Series, values: Any) -> np.ndarray | None:
         return None
     if len(value_set) == 0:
         return np.zeros(len(a), dtype=bool)
-    found = pc.is_in(left, value_set=value_set.cast(left.type)).fill_null(False)
-    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    return arrow_bools(pc.is_in(left, value_set=value_set.cast(left.type)))
 
 
 def _arithmetic(op: str, a: pd.Series, b: pd.Series) -> pd.Series:

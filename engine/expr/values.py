@@ -105,6 +105,27 @@ def arrow_text(series: pd.Series) -> pa.ChunkedArray | None:
     return None
 
 
+def arrow_bools(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An Arrow boolean array as numpy bools, null counted as false: the bits unpacked
+    directly (Arrow's own conversion is several times slower)."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    parts = []
+    for chunk in chunks:
+        n, offset = len(chunk), chunk.offset
+        validity, bits = chunk.buffers()[:2]
+        if n == 0:
+            continue
+        flags = np.unpackbits(np.frombuffer(bits, dtype=np.uint8), bitorder="little")
+        flags = flags[offset : offset + n].view(bool)
+        if chunk.null_count:
+            valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            flags = flags & valid[offset : offset + n].view(bool)
+        parts.append(flags)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
 def blanks(series: pd.Series) -> np.ndarray:
     """Boolean array: where text is empty or only whitespace (NA is not blank).
 
@@ -149,7 +170,7 @@ def _chunk_masks(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     n = len(chunk)
     null = None
     if chunk.null_count:
-        null = np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        null = arrow_bools(chunk.is_null())
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)) or n == 0:
         blank = pc.equal(pc.utf8_trim_whitespace(chunk), "").fill_null(False)
         return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool), null
