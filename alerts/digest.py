@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -454,20 +454,20 @@ def queue_digests(
             )
         key = (tuple(r["notify_roles"] or ()), r["assignee"], r["department"])
         groups.setdefault(key, []).append(n)
-    by_recipient: dict[str, list[int]] = {}
-    roles: dict[str, dict[int, list[str]]] = {}
+    # Per recipient, the groups they are told of and as what; joined per recipient below.
+    parts: dict[str, list[tuple[list[int], list[int], list[str]]]] = {}
     for members in groups.values():
         ids = [rows[n]["id"] for n in members]
         for recipient_id, told_as in alert_recipients(rows[members[0]], directory).items():
             if done:
                 told = [n for n in members if (rows[n]["id"], recipient_id) not in done]
-                told_ids = [rows[n]["id"] for n in told]
+                parts.setdefault(recipient_id, []).append(
+                    (told, [rows[n]["id"] for n in told], told_as)
+                )
             else:
-                told, told_ids = members, ids
-            by_recipient.setdefault(recipient_id, []).extend(told)
-            roles.setdefault(recipient_id, {}).update(zip(told_ids, repeat(told_as)))
+                parts.setdefault(recipient_id, []).append((members, ids, told_as))
 
-    if not by_recipient:
+    if not parts:
         return 0
     # The digest order (most severe first, then by id: see render_digest), worked out once.
     order = sorted(
@@ -482,11 +482,14 @@ def queue_digests(
     written = 0
     ledger: list[tuple[int, int, str, str]] = []
     shared: dict[int, tuple[Any, ...]] = {}
-    for recipient_id in sorted(by_recipient):
-        told = by_recipient[recipient_id]
+    for recipient_id in sorted(parts):
+        told = list(chain.from_iterable(members for members, _, _ in parts[recipient_id]))
         if not told:
             continue
         told.sort()  # each alert once per recipient, in id order
+        roles = dict(
+            chain.from_iterable(zip(ids, repeat(as_)) for _, ids, as_ in parts[recipient_id])
+        )
         items = list(map(rows.__getitem__, told))
         official = directory.get(recipient_id)
         subject, body = _render(
@@ -496,7 +499,7 @@ def queue_digests(
             _first_department(official, items),
             list(map(in_order.__getitem__, sorted(map(position.__getitem__, told)))),
             notify.language,
-            roles[recipient_id],
+            roles,
             directory,
             notify.digest_max_items,
             shared,
