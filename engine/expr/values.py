@@ -13,8 +13,9 @@ bool        pandas ``boolean`` (nullable) for values; conditions are numpy ``boo
 null        ``float64`` NaN
 ==========  ====================================================================
 
-Fixed values (literals and params) are broadcast to the frame's index, so every operator and
-function only ever sees Series and stays vectorized.
+Fixed values (literals and params) are broadcast to the frame's index when an operator or a
+function needs them as a Series, so everything stays vectorized; a comparison with a fixed
+value compares each row with the one value instead (:class:`engine.expr.compiler.Fixed`).
 """
 
 from __future__ import annotations
