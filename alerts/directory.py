@@ -293,9 +293,11 @@ class Directory:
             else:
                 raise ValueError(f"unknown notify target {target!r}")
             for p in people:
-                out.setdefault(p.employee_id, [])
-                if target not in out[p.employee_id]:
-                    out[p.employee_id].append(target)
+                told = out.get(p.employee_id)
+                if told is None:
+                    out[p.employee_id] = [target]
+                elif target not in told:
+                    told.append(target)
         return out
 
     def _active_supervisor(self, official: Official) -> Official | None:
