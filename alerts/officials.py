@@ -52,15 +52,18 @@ def sync_officials(conn: Connection, directory: Directory, *, now: datetime) -> 
     t = officials_table
     stored = {r.employee_id: r for r in conn.execute(select(t))}
     changed = 0
+    new: list[dict[str, Any]] = []
     for o in directory:
         row = _as_row(o, now)
         old = stored.pop(o.employee_id, None)
         if old is None:
-            conn.execute(t.insert().values(**row))
-            changed += 1
+            new.append(row)
         elif any(getattr(old, f) != row[f] for f in _FIELDS):
             conn.execute(t.update().where(t.c.employee_id == o.employee_id).values(**row))
             changed += 1
+    if new:  # a first run stores a province's thousands at once: one executemany
+        conn.execute(t.insert(), new)
+        changed += len(new)
     gone = [eid for eid, r in stored.items() if r.active]
     if gone:
         conn.execute(update(t).where(t.c.employee_id.in_(gone)).values(active=False, synced_at=now))
