@@ -12,9 +12,6 @@ appended to ``notify.outbox_file``, for a trial run or an office without a mail 
 
 from __future__ import annotations
 
-from apprise import Apprise
-from apprise.utils.parse import parse_urls
-
 from alerts.directory import ADDRESS_FIELDS, Official
 from naebu.config import ChannelConfig, NotifyConfig
 
@@ -58,6 +55,9 @@ def fill_url(template: str, official: Official | None) -> str | None:
 
 def split_urls(url: str) -> list[str]:
     """The apprise URLs in ``url`` (``notify_url`` may hold several, space or comma separated)."""
+    # Imported on use, as everywhere in naebu: a run that tells nobody does not load apprise.
+    from apprise.utils.parse import parse_urls
+
     return list(parse_urls(url))
 
 
@@ -66,6 +66,8 @@ def privacy_url(url: str) -> str:
 
     A URL apprise cannot parse is shown by its scheme only, since its rest may be a secret.
     """
+    from apprise import Apprise
+
     shown = []
     for one in split_urls(url) or [url]:
         service = Apprise.instantiate(one)

@@ -50,7 +50,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from apprise import Apprise, NotifyFormat
 from sqlalchemy import Engine, Row, Update, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
@@ -149,6 +148,10 @@ def _send_apprise(row: Row[Any], notify: NotifyConfig, directory: Directory) -> 
     urls = split_urls(url)
     if not urls:
         return _Outcome(False, f"channel {row.channel}: no apprise URL", permanent=True)
+    # apprise is imported when a message goes through it (half a second of start-up that a
+    # run telling nobody, or only the outbox file, does not need).
+    from apprise import Apprise, NotifyFormat
+
     for one in urls:
         if Apprise.instantiate(one) is None:
             scheme = one.split("://", 1)[0] if "://" in one else "(no scheme)"
