@@ -106,9 +106,16 @@ def _filters(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         cards = _cards(
             [{**ROWS[0], "approval_id": f"A{i}", "department": f"D{i % 4}"} for i in range(12)]
         )
+        # SQLite: 10 rows in multi-row statements of 3 (three whole and one of the last row)
+        monkeypatch.setattr(history, "_SQLITE_ROWS", 3)
         with engine.begin() as conn:
-            history.store_records(conn, "card_transactions", cards.iloc[:10], run_id=1)
+            assert history.store_records(conn, "card_transactions", cards.iloc[:10], run_id=1) == 10
             history.store_records(conn, "card_transactions", cards.iloc[10:], run_id=2)
+        with engine.connect() as conn:
+            back = history.load(conn, "card_transactions").sort_values(
+                "approval_id", key=lambda s: s.str[1:].astype(int), ignore_index=True
+            )
+            pd.testing.assert_frame_equal(back, cards.reset_index(drop=True))
         wanted = history.KeyFilter("department", ("D1", "D3", "D9"))
         expected = {f"A{i}" for i in range(12) if i % 4 in (1, 3)}
         for bound in (100, 1):  # an IN list, then the temporary table
