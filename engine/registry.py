@@ -55,10 +55,16 @@ class Partitioning:
     findings (on each dataset's time column); a part cut by time carries this much history
     on each side and keeps only the findings on its own records. None: the rule must not be
     cut by time (an outlier's peer group spans the whole history it is given).
+
+    ``nulls_take_part``: False when a record with a null in any of its dataset's ``keys``
+    columns never produces a finding nor affects another record's (a window's group, a
+    duplicate's keys, a sequence's match columns), so a reader may leave such records out.
+    True (the default, always safe): the records with a null key form a group of their own.
     """
 
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reach: timedelta | None = None
+    nulls_take_part: bool = True
 
 
 class RuleType(ABC):
@@ -121,6 +127,18 @@ class RuleType(ABC):
         unknown, and a clock-driven rule reads every group.
         """
         return None
+
+    @property
+    def judged_alone(self) -> bool:
+        """True when a finding on a record of the rule's own dataset depends on that record and
+        the rule's other datasets only, never on the other records of its own dataset (a
+        sequence between two datasets: each flagged record against the other side).
+
+        Then, while the other datasets have nothing new and the rule is not clock-driven, only
+        the new records of its own dataset can give new findings. False (the default) is
+        always safe.
+        """
+        return False
 
     @property
     def partitioning(self) -> Partitioning:

@@ -26,7 +26,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from alerts import Directory, deliver_pending, queue_digests, raise_alerts
 from alerts.escalation import remind_and_escalate
-from connectors import SourceError, make_connector
+from connectors import SourceError, make_connector, worker
 from connectors.base import Batch, SourceState
 from engine.backends import backend_for
 from engine.findings import Finding
@@ -317,12 +317,16 @@ class _Run:
             whole = pd.concat(frames, ignore_index=True) if frames else _empty(dataset.name)
             self._commit(source, _merge_batches(source, batches, whole), report)
         else:
-            for batch in self._timed_pull(connector.pull(state)):
-                self._commit(source, batch, report)
-                if self.should_stop():
-                    # Between two batches: what is committed is whole, the rest comes next run.
-                    self.summary.interrupted = True
-                    return
+            # A first pull is read in a worker process while this one stores (connectors.worker);
+            # closing the stream ends the worker when the run stops early.
+            with closing(worker.pull(source, state)) as stream:
+                for batch in self._timed_pull(stream):
+                    self._commit(source, batch, report)
+                    if self.should_stop():
+                        # Between two batches: what is committed is whole, the rest comes
+                        # next run.
+                        self.summary.interrupted = True
+                        return
 
     def _timed_pull(self, batches: Iterable[Batch]) -> Iterator[Batch]:
         """The connector's batches, the time spent producing each counted as ``pull``."""
@@ -457,7 +461,10 @@ class _Run:
         when its records close, or when a dataset given whole (a lookup) has changed.
 
         A rule that judges each record on its own (its dataset not named in its partitioning:
-        a match with a join) reads only the new records, while its lookups are unchanged.
+        a match with a join; or :attr:`RuleType.judged_alone`, a sequence between two datasets)
+        reads only its dataset's new records, while its other datasets are unchanged. Records
+        with a null key are left out when they take no part
+        (:attr:`~engine.registry.Partitioning.nulls_take_part`).
         """
         closing = rule.closing if rule.clock_driven else None
         if state is None or (rule.clock_driven and closing is None):
@@ -505,7 +512,21 @@ class _Run:
             return {}
         i, values = best
         present = tuple(sorted(v for v in values if v is not None))
-        return {n: KeyFilter(cols[i], present, None in values) for n, cols in named.items()}
+        # Records with a null key are a group of their own, unless they take no part at all.
+        nulls = None in values and rule.partitioning.nulls_take_part
+        narrowed: dict[str, Narrowing] = {
+            n: KeyFilter(cols[i], present, nulls) for n, cols in named.items()
+        }
+        others = [n for n in rule.datasets if n != rule.meta.dataset]
+        if (
+            rule.judged_alone
+            and not rule.clock_driven
+            and not any(self._new_since(conn, n, state.last_run_id)[0] for n in others)
+        ):
+            # Each record judged against the other datasets alone, and nothing new there: the
+            # older records were judged already, only the new ones can give new findings.
+            narrowed[rule.meta.dataset] = NewRecords(state.last_run_id)
+        return narrowed
 
     def _history(
         self,

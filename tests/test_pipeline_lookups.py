@@ -139,3 +139,75 @@ def test_new_records_only_until_a_lookup_changes(
     pipeline.run_once(config, now=NOW, deliver=False)
     assert narrowed[-1] == {}
     assert _alerts(config) == {"P1", "P3"}
+
+
+SEQUENCE = """
+[[rule]]
+id = "PAY-AFTER-ACCOUNT-CHANGE"
+title = "거래처 계좌 변경 직후 지급"
+title_en = "Payment within days of a change of the vendor's account"
+type = "sequence"
+dataset = "payments"
+first = { dataset = "vendors", time = "account_changed_on" }
+then = { dataset = "payments", time = "paid_on" }
+match = { vendor_id = "vendor_id" }
+within = "7d"
+expect = "present"
+severity = "high"
+message = "지출 {payment_id}: {paid_on} 지급, 거래처 계좌 변경 직후"
+
+[[rule.example]]
+fires = true
+records = [ { payment_id = "P-16", vendor_id = "V1", amount = 4, paid_on = "2025-06-09" } ]
+related = { vendors = [ { vendor_id = "V1", account_changed_on = "2025-06-02" } ] }
+expect_keys = ["P-16"]
+
+[[rule.example]]
+fires = false
+records = [ { payment_id = "P-17", vendor_id = "V1", amount = 4, paid_on = "2025-06-10" } ]
+related = { vendors = [ { vendor_id = "V1", account_changed_on = "2025-06-02" } ] }
+expect_keys = []
+"""
+
+
+def test_sequence_reads_new_records_only_while_the_other_side_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sequence between two datasets judges each payment against the vendors alone: with
+    the vendors unchanged only new payments are read, and once an account change is recorded
+    an older payment made right after it is found too."""
+    write_config(tmp_path, CONFIG)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.toml").write_text(SEQUENCE, encoding="utf-8")
+    db = _city(tmp_path)
+    db.execute("alter table vendors add column account_changed_on text")
+    db.execute("update vendors set account_changed_on = '2025-06-01' where vendor_id = 'V2'")
+    config = load_config(tmp_path / "config.toml")
+    narrowed: list[dict[str, Any]] = []
+    touched = pipeline._Run._touched
+
+    def spy(self: pipeline._Run, conn: Any, rule: Any, state: Any) -> Any:
+        found = touched(self, conn, rule, state)
+        narrowed.append(found)
+        return found
+
+    monkeypatch.setattr(pipeline._Run, "_touched", spy)
+
+    _pay(db, "P1", "V1", "110", 20)
+    _pay(db, "P2", "V2", "220", 21)
+    pipeline.run_once(config, now=NOW, deliver=False)
+    assert _alerts(config) == set()
+
+    # P3 is paid two days after V2's account changed; vendors unchanged: only P3 is read.
+    _pay(db, "P3", "V2", "220", 3)
+    pipeline.run_once(config, now=NOW, deliver=False)
+    assert narrowed[-1].get("payments") == NewRecords(1)
+    assert _alerts(config) == {"P3"}
+
+    # V1's account changed on June 15, recorded only now: P1 (June 20, read in the first run)
+    # was paid within the week after it.
+    db.execute("update vendors set account_changed_on = '2025-06-15' where vendor_id = 'V1'")
+    _pay(db, "P4", "V2", "220", 30)
+    pipeline.run_once(config, now=NOW, deliver=False)
+    assert _alerts(config) == {"P1", "P3"}
+    assert not isinstance(narrowed[-1].get("payments"), NewRecords)

@@ -299,6 +299,9 @@ class AggregateRule(RuleType):
         """A window never leaves its group, so the ``group_by`` columns keep each group in one
         part. An expression key (``normalize(merchant_name)``) merges different raw values into
         one group, so only the plain columns split; none: the rule is cut by time, each part
-        carrying the window's span of history on either side."""
+        carrying the window's span of history on either side. A record with a null group key
+        takes no part."""
         plain = tuple(c for c in self.group_by if c not in self.key_expressions)
-        return Partitioning(keys={self.meta.dataset: plain}, reach=self.window.lookback)
+        return Partitioning(
+            keys={self.meta.dataset: plain}, reach=self.window.lookback, nulls_take_part=False
+        )

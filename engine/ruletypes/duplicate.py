@@ -194,6 +194,6 @@ class DuplicateRule(RuleType):
     @property
     def partitioning(self) -> Partitioning:
         """Siblings share every key: the ``keys`` keep them in one part; cut by time, a part
-        needs the window on either side."""
+        needs the window on either side. A record with a null key has no siblings."""
         return Partitioning(keys={self.meta.dataset: tuple(self.key_columns)},
-                            reach=self.window.lookback)  # fmt: skip
+                            reach=self.window.lookback, nulls_take_part=False)  # fmt: skip

@@ -235,5 +235,8 @@ class OutlierRule(RuleType):
     @property
     def partitioning(self) -> Partitioning:
         """A peer group is every record of the history given with the same ``peer_group``
-        values: split by those columns only, never by time (no ``peer_group``: never split)."""
-        return Partitioning(keys={self.meta.dataset: tuple(self.peer_group)}, reach=None)
+        values: split by those columns only, never by time (no ``peer_group``: never split).
+        A record with a null peer group key is in no peer group."""
+        return Partitioning(
+            keys={self.meta.dataset: tuple(self.peer_group)}, reach=None, nulls_take_part=False
+        )

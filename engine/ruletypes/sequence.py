@@ -415,15 +415,28 @@ class SequenceRule(RuleType):
     def partitioning(self) -> Partitioning:
         """Records correlate only on equal ``match`` keys: both sides are split by them, side
         by side. Never by time: a finding's evidence may name a counterpart that came late,
-        however late. One dataset on both sides with different key columns: never split."""
+        however late. One dataset on both sides with different key columns: never split.
+        A record with a null in a ``match`` column correlates with nothing (see ``_usable``)."""
         first = tuple(a for a, _ in self.match)
         then = tuple(b for _, b in self.match)
         if self.first.dataset.name == self.then.dataset.name:
             keys = first if first == then else ()
-            return Partitioning(keys={self.first.dataset.name: keys}, reach=None)
+            return Partitioning(
+                keys={self.first.dataset.name: keys}, reach=None, nulls_take_part=False
+            )
         return Partitioning(
-            keys={self.first.dataset.name: first, self.then.dataset.name: then}, reach=None
+            keys={self.first.dataset.name: first, self.then.dataset.name: then},
+            reach=None,
+            nulls_take_part=False,
         )
+
+    @property
+    def judged_alone(self) -> bool:
+        """Between two datasets, each flagged record is decided against the other side's
+        records only (its window, its counterparts, a ``complete`` sum of the other side)."""
+        flagged, other = self._sides()
+        mine = flagged.dataset.name == self.meta.dataset
+        return mine and other.dataset.name != flagged.dataset.name
 
 
 @dataclass(frozen=True)
