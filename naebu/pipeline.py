@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -202,6 +202,9 @@ class _Run:
         #: from the store and these from memory, so a first run does not read back what it
         #: has just written.
         self.pulled: dict[str, list[pd.DataFrame]] = {}
+        #: This run's first pulls, read ahead by a worker process (see _steps).
+        self.reader: worker.Reader | None = None
+        self.directory_loaded = False
         #: ``history.new_since`` per (dataset, last run id), filled once the pulls are done.
         self.new_since: dict[tuple[str, int], tuple[int, datetime | None]] = {}
         # pandas in this process, or a Dask cluster ([engine], docs/dask.md): kept for the
@@ -265,6 +268,35 @@ class _Run:
         ]
         # Reference data first: routing needs the whole directory before any alert is raised.
         sources.sort(key=lambda s: not datasets.get(s.dataset).reference)
+        # Sources pulled for the first time (the big reads) are read ahead, in this order, by a
+        # worker process while this one stores (connectors.worker); it starts now, so its own
+        # start-up overlaps the reading of the reference data.
+        first = [
+            (s, state)
+            for s in sources
+            if not datasets.get(s.dataset).reference
+            and s.name not in self.skip
+            and worker.is_first_pull(state := self._state(s.name))
+        ]
+        self.reader = worker.Reader(first) if first else None
+        try:
+            self._read(sources)
+        finally:
+            if self.reader is not None:
+                self.reader.close()
+                self.reader = None
+        if not self.directory_loaded:
+            self._load_directory()
+        if not summary.interrupted:
+            # Stopping skips the rules that need history; their state is not advanced, so
+            # the next run evaluates everything this one stored.
+            self._evaluate_with_history()
+        with summary.timed("notify"):
+            self._notify()
+
+    def _read(self, sources: list[SourceConfig]) -> None:
+        """Pull every source in turn, reporting (not raising) a source's failure."""
+        summary = self.summary
         directory_loaded = False
         # A first full run over a year of records takes a while: show it on a terminal.
         for source in progress(sources, "reading sources"):
@@ -288,14 +320,7 @@ class _Run:
             except Exception as exc:  # a source outage must not stop the other sources
                 report.error = f"{type(exc).__name__}: {exc}"
                 log.exception("source %s failed", source.name)
-        if not directory_loaded:
-            self._load_directory()
-        if not summary.interrupted:
-            # Stopping skips the rules that need history; their state is not advanced, so
-            # the next run evaluates everything this one stored.
-            self._evaluate_with_history()
-        with summary.timed("notify"):
-            self._notify()
+        self.directory_loaded = directory_loaded
 
     def _load_directory(self) -> None:
         # From the record history, not this run's pull: a directory source that is down
@@ -317,10 +342,14 @@ class _Run:
             whole = pd.concat(frames, ignore_index=True) if frames else _empty(dataset.name)
             self._commit(source, _merge_batches(source, batches, whole), report)
         else:
-            # A first pull is read in a worker process while this one stores (connectors.worker);
-            # closing the stream ends the worker when the run stops early.
-            with closing(worker.pull(source, state)) as stream:
-                for batch in self._timed_pull(stream):
+            reader = self.reader
+            if reader is not None and reader.has(source.name):
+                stream = reader.batches(source.name)  # read ahead (see _steps)
+            else:
+                stream = connector.pull(state)
+            # Closed at once when the run stops early (a half-read worker is then ended).
+            with closing(_closable(stream)) as ahead:
+                for batch in self._timed_pull(ahead):
                     self._commit(source, batch, report)
                     if self.should_stop():
                         # Between two batches: what is committed is whole, the rest comes
@@ -684,6 +713,11 @@ def _set_watermark(conn: Connection, source: str, value: str, now: datetime) -> 
     done = conn.execute(update(w).where(w.c.source == source).values(value=value, updated_at=now))
     if done.rowcount == 0:
         conn.execute(insert(w).values(source=source, value=value, updated_at=now))
+
+
+def _closable(batches: Iterable[Batch]) -> Generator[Batch, None, None]:
+    """``batches`` as a generator: closing it closes them (``yield from`` passes it on)."""
+    yield from batches
 
 
 def _is_record_rule(rule: RuleType) -> bool:
