@@ -490,9 +490,11 @@ class _Run:
         when its records close, or when a dataset given whole (a lookup) has changed.
 
         A rule that judges each record on its own (its dataset not named in its partitioning:
-        a match with a join; or :attr:`RuleType.judged_alone`, a sequence between two datasets)
-        reads only its dataset's new records, while its other datasets are unchanged. Records
-        with a null key are left out when they take no part
+        a match with a join) reads only the new records while its lookups are unchanged. One
+        that judges each record against its other datasets alone (:attr:`RuleType.judged_alone`,
+        a sequence between two datasets) reads its own new records and, of its older ones, only
+        those in the groups its other datasets' new records or the clock touched. Records with
+        a null key are left out when they take no part
         (:attr:`~engine.registry.Partitioning.nulls_take_part`).
         """
         closing = rule.closing if rule.clock_driven else None
@@ -513,20 +515,27 @@ class _Run:
             if name not in named and self._new_since(conn, name, state.last_run_id)[0]:
                 return {}
         width = min(len(cols) for cols in named.values())
-        best: tuple[int, set[str | None]] | None = None
+        alone = rule.judged_alone
+        # Per candidate column: every touched value, and those not from the rule's own new
+        # records (the other datasets' new records, the records whose moment passed).
+        best: tuple[int, set[str | None], set[str | None]] | None = None
         for i in range(width):
             if any(datasets.get(n).by_name[cols[i]].type != "str" for n, cols in named.items()):
                 continue
             values: set[str | None] = set()
+            outside: set[str | None] = set()
             for n, cols in named.items():
-                values |= history.touched_keys(conn, n, cols[i], state.last_run_id)
+                found = history.touched_keys(conn, n, cols[i], state.last_run_id)
+                values |= found
+                if n != rule.meta.dataset:
+                    outside |= found
             if closing is not None:
                 name, time_column, delay = closing
                 if name not in named:
                     return {}
                 # Records whose moment (time + delay) lies in (last clock, now], with a day
                 # of slack on each side: more groups than needed is still exact.
-                values |= history.keys_timed_between(
+                timed = history.keys_timed_between(
                     conn,
                     name,
                     named[name][i],
@@ -534,27 +543,35 @@ class _Run:
                     state.evaluated_at - delay - timedelta(days=1),
                     self.now - delay + timedelta(days=1),
                 )
-            # The column with the most distinct touched values splits the history finest.
-            if best is None or len(values) > len(best[1]):
-                best = (i, values)
+                values |= timed
+                outside |= timed
+            # The column with the most distinct touched values splits the history finest (for
+            # a rule judging its records alone: the fewest of its own older records read).
+            if best is None or (
+                len(outside) < len(best[2]) if alone else len(values) > len(best[1])
+            ):
+                best = (i, values, outside)
         if best is None:
             return {}
-        i, values = best
-        present = tuple(sorted(v for v in values if v is not None))
+        i, values, outside = best
         # Records with a null key are a group of their own, unless they take no part at all.
-        nulls = None in values and rule.partitioning.nulls_take_part
+        nulls = rule.partitioning.nulls_take_part
+        present = tuple(sorted(v for v in values if v is not None))
         narrowed: dict[str, Narrowing] = {
-            n: KeyFilter(cols[i], present, nulls) for n, cols in named.items()
+            n: KeyFilter(cols[i], present, nulls and None in values) for n, cols in named.items()
         }
-        others = [n for n in rule.datasets if n != rule.meta.dataset]
-        if (
-            rule.judged_alone
-            and not rule.clock_driven
-            and not any(self._new_since(conn, n, state.last_run_id)[0] for n in others)
-        ):
-            # Each record judged against the other datasets alone, and nothing new there: the
-            # older records were judged already, only the new ones can give new findings.
-            narrowed[rule.meta.dataset] = NewRecords(state.last_run_id)
+        if alone:
+            # Each record is judged against the other datasets alone: of the rule's own older
+            # records, only those whose counterparts changed or whose moment passed can give
+            # new findings; besides them, every new record.
+            last = state.last_run_id
+            if not outside:
+                narrowed[rule.meta.dataset] = NewRecords(last)
+            else:
+                column = named[rule.meta.dataset][i]
+                mine = tuple(sorted(v for v in outside if v is not None))
+                with_null = nulls and None in outside
+                narrowed[rule.meta.dataset] = KeyFilter(column, mine, with_null, or_after_run=last)
         return narrowed
 
     def _history(

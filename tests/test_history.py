@@ -125,6 +125,10 @@ def _filters(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
                 assert set(back["approval_id"]) == expected
                 back = history.load(conn, "card_transactions", only=wanted, before_run=2)
                 assert set(back["approval_id"]) == expected - {"A11"}
+                # The same values, or written after run 1 (A10, department D2).
+                either = history.KeyFilter("department", ("D1", "D3", "D9"), or_after_run=1)
+                back = history.load(conn, "card_transactions", only=either)
+                assert set(back["approval_id"]) == expected | {"A10"}
         with engine.connect() as conn:
             back = history.load(conn, "card_transactions", only=history.NewRecords(1))
             assert set(back["approval_id"]) == {"A10", "A11"}

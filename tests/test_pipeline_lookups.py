@@ -205,9 +205,9 @@ def test_sequence_reads_new_records_only_while_the_other_side_is_unchanged(
     assert _alerts(config) == {"P3"}
 
     # V1's account changed on June 15, recorded only now: P1 (June 20, read in the first run)
-    # was paid within the week after it.
+    # was paid within the week after it. P4, new, is V2's: still judged.
     db.execute("update vendors set account_changed_on = '2025-06-15' where vendor_id = 'V1'")
-    _pay(db, "P4", "V2", "220", 30)
+    _pay(db, "P4", "V2", "220", 5)
     pipeline.run_once(config, now=NOW, deliver=False)
-    assert _alerts(config) == {"P1", "P3"}
+    assert _alerts(config) == {"P1", "P3", "P4"}
     assert not isinstance(narrowed[-1].get("payments"), NewRecords)
