@@ -55,8 +55,10 @@ class RunResult:
 def run_once(city: City, *, timeout: float = 3600) -> RunResult:
     """Run ``naebu run --once`` in the city's work folder and measure it.
 
-    Peak RSS is the ``ru_maxrss`` that ``wait4`` reports for that very child, so neither the
-    benchmark process nor its other children count.
+    Peak RSS is the largest of the ``ru_maxrss`` that ``wait4`` reports for that very child
+    (neither the benchmark process nor its other children count) and of the sum over the
+    run's process and its own children (the worker reading first pulls,
+    ``connectors.worker``), sampled every 0.1 s: the memory the run needs at once.
     """
     log = city.workdir / "run.log"
     with log.open("w", encoding="utf-8") as out:
@@ -69,17 +71,21 @@ def run_once(city: City, *, timeout: float = 3600) -> RunResult:
         )
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
+        tree = _TreeRss(proc.pid)
+        tree.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             killer.cancel()
+            tree.done.set()
+            tree.join()
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     ledger = _last_run(city.store_path)
     summary = ledger.get("summary") or {}
     return RunResult(
         wall_seconds=wall,
-        peak_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux
+        peak_rss_mb=max(usage.ru_maxrss, tree.peak_kib) / 1024,  # KiB on Linux
         exit_code=proc.returncode,
         timings={k: float(v) for k, v in (summary.get("timings") or {}).items()},
         status=ledger.get("status"),
@@ -87,6 +93,42 @@ def run_once(city: City, *, timeout: float = 3600) -> RunResult:
         rows_read=sum(s.get("rows_read", 0) for s in summary.get("sources") or []),
         output_tail="\n".join(log.read_text(encoding="utf-8").splitlines()[-8:]),
     )
+
+
+class _TreeRss(threading.Thread):
+    """Samples the summed resident memory of a process and its children until ``done``."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kib, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for p in _tree(self.pid)))
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its direct children (from /proc; empty where /proc is not there)."""
+    children = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry))
+    return [pid, *children]
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _last_run(store: Path) -> dict[str, Any]:
