@@ -449,33 +449,63 @@ class _Run:
         """Every rule not judged batch by batch: windows, joins, sequences, and rules seen for
         the first time. Each looks at the records new since its last evaluation plus its
         lookback; its alerts and its new state commit together."""
-        cache: dict[tuple[str, str | None, datetime | None, Narrowing | None], pd.DataFrame] = {}
+        # First what each rule must read (the record history does not change while the rules
+        # are evaluated: every pull has committed), so a history two rules need from different
+        # times on (two lookbacks) is read once, from the earlier time, and cut for the other.
+        plans: dict[str, tuple[datetime | None, dict[str, Narrowing]] | None] = {}
+        earliest: dict[tuple[str, str | None, Narrowing | None], datetime | None] = {}
         for rule in self.ruleset.rules:
-            if not rule.meta.enabled:
-                continue
             state = self.rule_state.get(rule.meta.id)
-            if state is not None and _is_record_rule(rule):
-                self._save_rule_state(rule.meta.id)
+            if not rule.meta.enabled or (state is not None and _is_record_rule(rule)):
                 continue
             with self.engine.connect() as conn:
                 since, due = self._since(conn, rule, state)
             if not due:
-                self._save_rule_state(rule.meta.id)
+                plans[rule.meta.id] = None
                 continue
-            frames = {}
             with self.summary.timed("store"), self.engine.connect() as conn:
                 only = self._touched(conn, rule, state)
+            plans[rule.meta.id] = (since, only)
+            for name in rule.datasets:
+                group = (name, self._time_column(rule, name), only.get(name))
+                if group not in earliest:
+                    earliest[group] = since
+                elif (known := earliest[group]) is not None:
+                    earliest[group] = None if since is None else min(since, known)
+        cache: dict[tuple[str, str | None, datetime | None, Narrowing | None], pd.DataFrame] = {}
+        for rule in self.ruleset.rules:
+            if not rule.meta.enabled:
+                continue
+            plan = plans.get(rule.meta.id)
+            if plan is None:
+                # Judged batch by batch, or nothing new: its state moves on all the same.
+                self._save_rule_state(rule.meta.id)
+                continue
+            since, only = plan
+            frames = {}
+            with self.summary.timed("store"), self.engine.connect() as conn:
                 for name in rule.datasets:
-                    column = rule.time_columns.get(name) or datasets.get(name).event_time
+                    column = self._time_column(rule, name)
                     at = (name, column, since, only.get(name))
                     if at not in cache:
-                        cache[at] = self._history(conn, name, column, since, only.get(name))
+                        wide = earliest[(name, column, only.get(name))]
+                        first = (name, column, wide, only.get(name))
+                        if first not in cache:
+                            cache[first] = self._history(conn, name, column, wide, only.get(name))
+                        cache[at] = history.in_window(
+                            cache[first], name, since=since, time_column=column
+                        )
                     frames[name] = cache[at]
             findings = self._run_rules([rule], frames)
             with self.summary.timed("store"), self.engine.begin() as conn:
                 self._raise(conn, findings)
                 if rule.meta.id not in self.summary.rule_errors:
                     self._save_rule_state(rule.meta.id, conn)
+
+    @staticmethod
+    def _time_column(rule: RuleType, name: str) -> str | None:
+        """The column a rule's history of dataset ``name`` is cut on by time."""
+        return rule.time_columns.get(name) or datasets.get(name).event_time
 
     def _touched(self, conn: Connection, rule: RuleType, state: Any) -> dict[str, Narrowing]:
         """Per dataset, the groups a rule must look at again: those new records fall in.
