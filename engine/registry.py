@@ -134,9 +134,9 @@ class RuleType(ABC):
         the rule's other datasets only, never on the other records of its own dataset (a
         sequence between two datasets: each flagged record against the other side).
 
-        Then, while the other datasets have nothing new and the rule is not clock-driven, only
-        the new records of its own dataset can give new findings. False (the default) is
-        always safe.
+        Then an incremental run reads, of the rule's own older records, only those whose
+        counterparts in the other datasets changed (or, clock-driven, whose moment passed),
+        besides its new records. False (the default) is always safe.
         """
         return False
 

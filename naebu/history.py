@@ -360,7 +360,8 @@ class KeyFilter:
     or_after_run: int | None = None
 
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
-        """The same filter on an in-memory canonical frame."""
+        """The same filter on an in-memory canonical frame (its key part: which run wrote a
+        record is not in the frame, so ``or_after_run`` is the caller's to apply)."""
         column = frame[self.column]
         if isinstance(column.array, pd.arrays.ArrowStringArray):
             # In Arrow with the values as one Arrow array: pandas' isin converts the values
