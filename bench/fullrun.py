@@ -55,10 +55,12 @@ class RunResult:
 def run_once(city: City, *, timeout: float = 3600) -> RunResult:
     """Run ``naebu run --once`` in the city's work folder and measure it.
 
-    Peak RSS is the largest of the ``ru_maxrss`` that ``wait4`` reports for that very child
-    (neither the benchmark process nor its other children count) and of the sum over the
-    run's process and its own children (the worker reading first pulls,
-    ``connectors.worker``), sampled every 0.1 s: the memory the run needs at once.
+    Peak RSS is read from /proc while the run lives, every 0.1 s: the largest of the run
+    process's own high-water mark (``VmHWM``) and of the resident memory of the run and its
+    children (the worker reading first pulls, ``connectors.worker``) summed, so the memory
+    the run needs at once. Not ``wait4``'s ``ru_maxrss``: Linux carries the high-water mark
+    of the process that forked the run across ``exec``, so it reported the benchmark's own
+    size (about 1.9 GB holding every frame) for every run.
     """
     log = city.workdir / "run.log"
     with log.open("w", encoding="utf-8") as out:
@@ -74,7 +76,7 @@ def run_once(city: City, *, timeout: float = 3600) -> RunResult:
         tree = _TreeRss(proc.pid)
         tree.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            _, status = os.waitpid(proc.pid, 0)
         finally:
             killer.cancel()
             tree.done.set()
@@ -85,7 +87,7 @@ def run_once(city: City, *, timeout: float = 3600) -> RunResult:
     summary = ledger.get("summary") or {}
     return RunResult(
         wall_seconds=wall,
-        peak_rss_mb=max(usage.ru_maxrss, tree.peak_kib) / 1024,  # KiB on Linux
+        peak_rss_mb=tree.peak_kib / 1024,  # KiB
         exit_code=proc.returncode,
         timings={k: float(v) for k, v in (summary.get("timings") or {}).items()},
         status=ledger.get("status"),
@@ -96,7 +98,7 @@ def run_once(city: City, *, timeout: float = 3600) -> RunResult:
 
 
 class _TreeRss(threading.Thread):
-    """Samples the summed resident memory of a process and its children until ``done``."""
+    """Samples a process's memory (see :func:`run_once`) until ``done``."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -104,7 +106,8 @@ class _TreeRss(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(0.1):
-            self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for p in _tree(self.pid)))
+            together = sum(_status_kib(p, "VmRSS") for p in _tree(self.pid))
+            self.peak_kib = max(self.peak_kib, together, _status_kib(self.pid, "VmHWM"))
 
 
 def _tree(pid: int) -> list[int]:
@@ -121,10 +124,11 @@ def _tree(pid: int) -> list[int]:
     return [pid, *children]
 
 
-def _rss_kib(pid: int) -> int:
+def _status_kib(pid: int, field: str) -> int:
+    """A ``kB`` field of /proc/PID/status (0 when the process is gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except (OSError, ValueError):
         pass
