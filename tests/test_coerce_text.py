@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.coerce import _arrow_text, _python_text, _text
+from connectors.coerce import _WHITESPACE, _arrow_text, _python_text, _text
 
 TRICKY = [
     "  상호  ",
@@ -80,3 +80,7 @@ def test_all_missing_and_string_dtype_columns() -> None:
     assert _values(_text(pd.Series([None, math.nan], dtype=object))) == [None, None]
     typed = pd.Series([" x ", None, ""], dtype="string")
     assert _values(_text(typed)) == ["x", None, None]
+
+
+def test_the_whitespace_arrow_trims_is_what_python_strips() -> None:
+    assert set(_WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
