@@ -95,14 +95,8 @@ def _alerts(config: Any) -> set[str]:
         engine.dispose()
 
 
-def test_new_records_only_until_a_lookup_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write_config(tmp_path, CONFIG)
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "r.toml").write_text(RULES, encoding="utf-8")
-    db = _city(tmp_path)
-    config = load_config(tmp_path / "config.toml")
+def _spy_on_narrowing(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What ``_Run._touched`` decides for each rule from now on, in order."""
     narrowed: list[dict[str, Any]] = []
     touched = pipeline._Run._touched
 
@@ -112,6 +106,18 @@ def test_new_records_only_until_a_lookup_changes(
         return found
 
     monkeypatch.setattr(pipeline._Run, "_touched", spy)
+    return narrowed
+
+
+def test_new_records_only_until_a_lookup_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_config(tmp_path, CONFIG)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.toml").write_text(RULES, encoding="utf-8")
+    db = _city(tmp_path)
+    config = load_config(tmp_path / "config.toml")
+    narrowed = _spy_on_narrowing(monkeypatch)
 
     _pay(db, "P1", "V1", "110", 20)
     _pay(db, "P2", "V2", "220", 21)
@@ -183,15 +189,7 @@ def test_sequence_reads_new_records_only_while_the_other_side_is_unchanged(
     db.execute("alter table vendors add column account_changed_on text")
     db.execute("update vendors set account_changed_on = '2025-06-01' where vendor_id = 'V2'")
     config = load_config(tmp_path / "config.toml")
-    narrowed: list[dict[str, Any]] = []
-    touched = pipeline._Run._touched
-
-    def spy(self: pipeline._Run, conn: Any, rule: Any, state: Any) -> Any:
-        found = touched(self, conn, rule, state)
-        narrowed.append(found)
-        return found
-
-    monkeypatch.setattr(pipeline._Run, "_touched", spy)
+    narrowed = _spy_on_narrowing(monkeypatch)
 
     _pay(db, "P1", "V1", "110", 20)
     _pay(db, "P2", "V2", "220", 21)
