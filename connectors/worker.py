@@ -40,8 +40,11 @@ from naebu.config import SourceConfig
 log = logging.getLogger(__name__)
 
 # The worker's first instructions: take the socket, the caller's import path, then serve.
+# Interrupts are the run's to handle (Ctrl-C reaches the whole process group, systemd's stop
+# the whole unit): the run stops between two batches and then ends the worker itself.
 _BOOT = (
-    "import sys; from multiprocessing.connection import Connection; "
+    "import signal, sys; from multiprocessing.connection import Connection; "
+    "signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN); "
     "conn = Connection(int(sys.argv[1])); sys.path[:] = conn.recv(); "
     "from connectors.worker import serve; serve(conn)"
 )
@@ -170,15 +173,25 @@ def serve(conn: Connection) -> None:
     root.handlers = [_Forward(conn)]
     root.setLevel(conn.recv())
     jobs: list[tuple[SourceConfig, SourceState]] = conn.recv()
-    for source, state in jobs:
-        try:
-            for batch in make_connector(source).pull(state):
-                conn.send(("batch", batch))
-        except SourceError as exc:
-            conn.send(("error", (exc.source, exc.message, exc.hint)))
-        except Exception as exc:  # reported by the run as this source's failure
-            log.exception("reading source %s failed", source.name)
-            conn.send(("error", (source.name, f"{type(exc).__name__}: {exc}", None)))
-        else:
-            conn.send(("end", None))
+    try:
+        for source, state in jobs:
+            _read(conn, source, state)
+    except (ConnectionError, EOFError):
+        return  # the run has gone (it died, or closed us): there is no one to tell
     conn.close()
+
+
+def _read(conn: Connection, source: SourceConfig, state: SourceState) -> None:
+    """Send one source's batches, then ``end`` or the ``error`` that stopped it."""
+    try:
+        for batch in make_connector(source).pull(state):
+            conn.send(("batch", batch))
+    except ConnectionError:
+        raise  # the socket to the run, not the source
+    except SourceError as exc:
+        conn.send(("error", (exc.source, exc.message, exc.hint)))
+    except Exception as exc:  # reported by the run as this source's failure
+        log.exception("reading source %s failed", source.name)
+        conn.send(("error", (source.name, f"{type(exc).__name__}: {exc}", None)))
+    else:
+        conn.send(("end", None))
