@@ -204,6 +204,8 @@ class _Run:
         self.pulled: dict[str, list[pd.DataFrame]] = {}
         #: This run's first pulls, read ahead by a worker process (see _steps).
         self.reader: worker.Reader | None = None
+        #: Whether this run has read the officials directory (before its first non-reference
+        #: source, else after the last source).
         self.directory_loaded = False
         #: ``history.new_since`` per (dataset, last run id), filled once the pulls are done.
         self.new_since: dict[tuple[str, int], tuple[int, datetime | None]] = {}
@@ -297,12 +299,10 @@ class _Run:
     def _read(self, sources: list[SourceConfig]) -> None:
         """Pull every source in turn, reporting (not raising) a source's failure."""
         summary = self.summary
-        directory_loaded = False
         # A first full run over a year of records takes a while: show it on a terminal.
         for source in progress(sources, "reading sources"):
-            if not directory_loaded and not datasets.get(source.dataset).reference:
+            if not self.directory_loaded and not datasets.get(source.dataset).reference:
                 self._load_directory()
-                directory_loaded = True
             report = SourceReport(source.name, source.dataset)
             summary.sources.append(report)
             if source.name in self.skip:
@@ -320,24 +320,22 @@ class _Run:
             except Exception as exc:  # a source outage must not stop the other sources
                 report.error = f"{type(exc).__name__}: {exc}"
                 log.exception("source %s failed", source.name)
-        self.directory_loaded = directory_loaded
 
     def _load_directory(self) -> None:
         # From the record history, not this run's pull: a directory source that is down
         # today still routes with yesterday's directory.
         with self.engine.connect() as conn:
             self.directory = self._directory(history.load(conn, self.config.routing.directory))
+        self.directory_loaded = True
 
     # -- pulling ---------------------------------------------------------------------------
 
     def _pull(self, source: SourceConfig, report: SourceReport) -> None:
         dataset = datasets.get(source.dataset)
-        connector = make_connector(source)
-        state = self._state(source.name)
         if dataset.reference:
             # Read whole, committed whole: a half-read directory must not replace a good one.
             with self.summary.timed("pull"):
-                batches = list(connector.pull(state))
+                batches = list(make_connector(source).pull(self._state(source.name)))
             frames = [b.frame for b in batches if not b.frame.empty]
             whole = pd.concat(frames, ignore_index=True) if frames else _empty(dataset.name)
             self._commit(source, _merge_batches(source, batches, whole), report)
@@ -346,7 +344,7 @@ class _Run:
             if reader is not None and reader.has(source.name):
                 stream = reader.batches(source.name)  # read ahead (see _steps)
             else:
-                stream = connector.pull(state)
+                stream = make_connector(source).pull(self._state(source.name))
             # Closed at once when the run stops early (a half-read worker is then ended).
             with closing(_closable(stream)) as ahead:
                 for batch in self._timed_pull(ahead):
