@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, run_cli
 from services import mysql_url, pg_url, require_service, unique_name
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from test_daemon_helpers import fresh_database
 
 from connectors.coerce import coerce
@@ -69,8 +69,38 @@ def _roundtrip(url: str) -> None:
             assert history.new_since(conn, "card_transactions", 1) == (1, datetime(2025, 3, 1))
             since = history.load(conn, "card_transactions", since=datetime(2025, 3, 2))
             assert list(since["approval_id"]) == ["A2"]
+        _windows(engine)
     finally:
         engine.dispose()
+
+
+def _windows(engine: Engine) -> None:
+    """Time bounds, exact at the edges; a bound no record lies beyond is left out of the query
+    (the planner would otherwise walk the time index for a window covering everything)."""
+    sent: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        cases = [
+            (datetime(2025, 2, 1), None, {"A1", "A2"}, False),
+            (datetime(2025, 3, 1), datetime(2025, 3, 2), {"A1", "A2"}, False),
+            (datetime(2025, 3, 1, 23), None, {"A1", "A2"}, False),  # a date column: the day
+            (datetime(2025, 3, 2), None, {"A2"}, True),
+            (None, datetime(2025, 3, 1), {"A1"}, True),
+            (datetime(2025, 3, 3), None, set(), True),
+        ]
+        for since, until, expected, bounded in cases:
+            sent.clear()
+            with engine.connect() as conn:
+                back = history.load(conn, "card_transactions", since=since, until=until)
+            assert set(back["approval_id"]) == expected, (since, until)
+            main = sent[-1]
+            assert ("approved_date >=" in main or "approved_date <=" in main) == bounded, main
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
 
 
 def _frame(dataset: str, rows: list[dict[str, str | None]]) -> pd.DataFrame:
