@@ -194,14 +194,18 @@ class FilesConnector(Connector):
         for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix()):
             name = path.relative_to(folder).as_posix()
             excel = path.suffix.lower() in EXCEL_SUFFIXES
-            checksum, encoding, error = scan(path, None if excel else str(self.option("encoding")))
-            if checksum in taken:
+            # The checksum first: a file taken before is not decoded again on every run.
+            digest = checksum(path)
+            if digest in taken:
                 continue
-            taken.add(checksum)
+            taken.add(digest)
+            encoding, error = (
+                (None, None) if excel else decoding(path, str(self.option("encoding")))
+            )
             if error is None:
-                yield from self._take(path, name, checksum, encoding, excel)
+                yield from self._take(path, name, digest, encoding, excel)
             else:
-                yield self._file_error(path, name, checksum, error)
+                yield self._file_error(path, name, digest, error)
 
     def _take(
         self, path: Path, name: str, checksum: str, encoding: str | None, excel: bool
@@ -420,48 +424,38 @@ class FilesConnector(Connector):
         return record
 
 
-def scan(path: Path, encoding: str | None) -> tuple[str, str | None, str | None]:
-    """One streaming pass over a file: (sha256, encoding to read it with, error or None).
-
-    ``encoding`` None skips decoding (spreadsheets). ``auto`` picks a byte-order mark, else
-    UTF-8 if the whole file decodes, else CP949 (a second pass, only for non-UTF-8 files).
-    """
+def checksum(path: Path) -> str:
+    """The file's sha256: a file is taken once, whatever its name."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
-        head = fh.read(4)
-        fh.seek(0)
-        if encoding == "auto":
-            if head.startswith(codecs.BOM_UTF8):
-                encoding = "utf-8-sig"
-            elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                encoding = "utf-16"
-        candidate = "utf-8" if encoding == "auto" else encoding
-        decoder = codecs.getincrementaldecoder(candidate)() if candidate else None
-        error = None
-        offset = 0
         for block in iter(lambda: fh.read(_BLOCK), b""):
             digest.update(block)
-            if decoder is not None:
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError as exc:
-                    error = f"{candidate}: {exc.reason} at byte {offset + exc.start}"
-                    decoder = None
-            offset += len(block)
-        if decoder is not None:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError as exc:
-                error = f"{candidate}: {exc.reason} at end of file"
-    checksum = digest.hexdigest()
+    return digest.hexdigest()
+
+
+def decoding(path: Path, encoding: str) -> tuple[str | None, str | None]:
+    """How to read a text file: (encoding, None), or (None, why it cannot be decoded).
+
+    ``auto`` picks a byte-order mark, else UTF-8 if the whole file decodes, else CP949 (a
+    second pass, only for non-UTF-8 files). Streaming: a file is never held whole.
+    """
+    if encoding == "auto":
+        with path.open("rb") as fh:
+            head = fh.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+    candidate = "utf-8" if encoding == "auto" else encoding
+    error = _decode_error(path, candidate)
     if error is None:
-        return checksum, candidate, None
+        return candidate, None
     if encoding == "auto":
         second = _decode_error(path, "cp949")
         if second is None:
-            return checksum, "cp949", None
+            return "cp949", None
         error += f"; {second}"
-    return checksum, None, f"cannot decode the file ({error})"
+    return None, f"cannot decode the file ({error})"
 
 
 def _decode_error(path: Path, encoding: str) -> str | None:

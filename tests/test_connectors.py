@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from services import mysql_url, pg_url, require_service, unique_name
 
 import connectors
+import connectors.files as files_connector
 from connectors import (
     Batch,
     Connector,
@@ -328,7 +329,7 @@ def files_source(folder: Path, **options) -> SourceConfig:
     )
 
 
-def test_files_in_mixed_encodings(tmp_path):
+def test_files_in_mixed_encodings(tmp_path, monkeypatch):
     (tmp_path / "a-utf8.csv").write_text(HEADER + 'A1,2025-03-01,한우마을,"12,000"\n', "utf-8")
     (tmp_path / "b-bom.csv").write_text(HEADER + "B1,2025.03.02,（주）참치,5000원\n", "utf-8-sig")
     (tmp_path / "c-cp949.csv").write_bytes((HEADER + "C1,20250303,맛있는집,7000\n").encode("cp949"))
@@ -344,8 +345,20 @@ def test_files_in_mixed_encodings(tmp_path):
     assert "utf-8" in bad.reason and "cp949" in bad.reason
     taken = [Path(f.path).name for b in batches for f in b.files]
     assert taken == ["a-utf8.csv", "b-bom.csv", "c-cp949.csv", "d-bad.csv", "e-utf8.csv"]
-    # The undecodable file is recorded as taken, so it is not retried forever.
+    # The undecodable file is recorded as taken, so it is not retried forever; taken files are
+    # recognised by their checksum alone, not decoded again on every run.
+    decoded: list[str] = []
+    real = files_connector.decoding
+    monkeypatch.setattr(
+        files_connector, "decoding", lambda path, enc: decoded.append(path.name) or real(path, enc)
+    )
     assert pull(files_source(tmp_path), commit(batches, SourceState())) == []
+    assert decoded == []
+    (tmp_path / "f-new.csv").write_text(HEADER + "F1,2025-03-06,새집,2\n", "utf-8")
+    assert frame_of(pull(files_source(tmp_path), commit(batches, SourceState())))[
+        "approval_id"
+    ].tolist() == ["F1"]
+    assert decoded == ["f-new.csv"]
 
 
 def test_explicit_encoding(tmp_path):
