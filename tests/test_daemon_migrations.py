@@ -69,6 +69,12 @@ def test_a_store_from_before_migrations_keeps_its_data(tmp_path: Path) -> None:
         engine.dispose()
 
 
+def test_the_written_out_head_is_the_scripts_head() -> None:
+    # store.connect recognises an up-to-date store by HEAD alone, without Alembic: a new
+    # revision must move it, or every command would take the slow path (and stay correct).
+    assert migrations.HEAD == migrations.head()
+
+
 @pytest.mark.parametrize("name", ["env.py", "script.py.mako", "alembic.ini"])
 def test_migration_files_ship_with_the_package(name: str) -> None:
     assert (Path(migrations.__file__).parent / name).is_file()
