@@ -91,6 +91,20 @@ def _flag(value: Any) -> bool:
     return text.lower() not in ("false", "0", "n", "no", "f", "아니오", "퇴직", "휴직")
 
 
+#: The employees columns a directory is built from.
+_FIELDS = (
+    "employee_id",
+    "name",
+    "department",
+    "position",
+    "role",
+    "supervisor_id",
+    "email",
+    "notify_url",
+    "active",
+)
+
+
 class Directory:
     """The officials, by employee id, with the routing rules.
 
@@ -145,7 +159,10 @@ class Directory:
         if "employee_id" not in employees.columns:
             raise ValueError("employees frame has no employee_id column")
         officials = []
-        for row in employees.to_dict("records"):
+        # Only the columns read below: the others (dates above all) cost more to turn into
+        # Python objects than the whole directory is worth.
+        wanted = [c for c in _FIELDS if c in employees.columns]
+        for row in employees[wanted].to_dict("records"):
             eid = _text(row.get("employee_id"))
             if eid is None:
                 continue
