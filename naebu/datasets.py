@@ -50,11 +50,15 @@ class Dataset:
     #: Reference data (the officials directory, vendors) is read whole on every pull,
     #: because a rule or the router needs all of it, not only what changed.
     reference: bool = False
+    #: Columns records are looked up by across datasets (a contract's payments, the payments
+    #: of one invoice number): indexed in the record history, so an incremental run reads
+    #: those records by seeking, not by reading the table through.
+    lookups: tuple[str, ...] = ()
     by_name: Mapping[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {c.name: c for c in self.columns})
-        for role in (self.key, self.event_time, self.department, self.official):
+        for role in (self.key, self.event_time, self.department, self.official, *self.lookups):
             if role is not None and role not in self.by_name:
                 raise ValueError(f"dataset {self.name}: role column {role!r} is not a column")
 
@@ -177,6 +181,8 @@ DATASETS: dict[str, Dataset] = {
             event_time="paid_on",
             department="department",
             official="official_id",
+            # payments before their contract's inspection; payments of a duplicated invoice
+            lookups=("contract_id", "invoice_no"),
         ),
         Dataset(
             "property_sales",

@@ -81,6 +81,9 @@ def _table(dataset: datasets.Dataset) -> Table:
     indexes = [Index(f"ix_rec_{dataset.name}_run", RUN_COLUMN)]
     if dataset.event_time:
         indexes.append(Index(f"ix_rec_{dataset.name}_time", dataset.event_time))
+    for column in dataset.lookups:
+        # MariaDB indexes a TEXT column by a prefix only; keys are far shorter than this.
+        indexes.append(Index(f"ix_rec_{dataset.name}_{column}", column, mysql_length=100))
     return Table(f"rec_{dataset.name}", metadata, *cols, *indexes)
 
 
@@ -358,6 +361,26 @@ def load(
     return _typed(raw, len(rows), dataset)
 
 
+def defer_indexes(conn: Connection, dataset_name: str) -> bool:
+    """Drop the secondary indexes of a dataset's history while it holds no record: a first
+    load goes into the bare table and :func:`build_indexes` builds them after, in one sort
+    each instead of an index update per record (a million payments: 6.4 s to load and index
+    instead of 8.1 s, and room for the lookup indexes). True when they were dropped."""
+    table = TABLES[dataset_name]
+    if _any_record(conn, table, literal(True)):
+        return False
+    for index in table.indexes:
+        index.drop(conn, checkfirst=True)
+    return True
+
+
+def build_indexes(conn: Connection, dataset_name: str) -> None:
+    """Build the secondary indexes of a dataset's history that are missing (after a first
+    load, or one an interruption cut short)."""
+    for index in TABLES[dataset_name].indexes:
+        index.create(conn, checkfirst=True)
+
+
 def _any_record(conn: Connection, table: Table, where: ColumnElement[bool]) -> bool:
     """Whether any record of ``table`` meets ``where`` (not which: one row at most is read)."""
     return (
@@ -436,7 +459,7 @@ def touched_keys(
     """The distinct values of ``column`` among the records written after ``after_run``."""
     table = TABLES[dataset_name]
     newer = table.c[RUN_COLUMN] > after_run
-    return _distinct(conn, select(table.c[column]).where(newer).distinct())
+    return _distinct(conn, select(table.c[column]).where(newer))
 
 
 def keys_timed_between(
@@ -454,14 +477,17 @@ def keys_timed_between(
     as_date = dataset.by_name[time_column].type == "date"
     low = earliest.date() if as_date else earliest
     high = latest.date() if as_date else latest
-    query = select(table.c[column]).where(t >= low, t <= high).distinct()
-    return _distinct(conn, query)
+    return _distinct(conn, select(table.c[column]).where(t >= low, t <= high))
 
 
 def _distinct(conn: Connection, query: Select[tuple[Any]]) -> set[Any]:
-    """The values of a one-column query, from the driver's tuples: SQLAlchemy's per-row
-    processing costs more than the query for the tens of thousands of keys an incremental
-    run may touch (text columns need none)."""
+    """The distinct values of a one-column query, from the driver's tuples: SQLAlchemy's
+    per-row processing costs more than the query for the tens of thousands of keys an
+    incremental run may touch (text columns need none).
+
+    Made distinct here, not by the database: asked for DISTINCT values of an indexed column,
+    SQLite walks that column's whole index instead of the few rows the run or time index
+    finds (1.6 s against 0.01 s for a contract id over a million payments)."""
     result = conn.execute(query)
     try:
         rows = result.cursor.fetchall() if result.cursor is not None else []

@@ -345,15 +345,26 @@ class _Run:
                 stream = reader.batches(source.name)  # read ahead (see _steps)
             else:
                 stream = make_connector(source).pull(self._state(source.name))
-            # Closed at once when the run stops early (a half-read worker is then ended).
-            with closing(_closable(stream)) as ahead:
-                for batch in self._timed_pull(ahead):
-                    self._commit(source, batch, report)
-                    if self.should_stop():
-                        # Between two batches: what is committed is whole, the rest comes
-                        # next run.
-                        self.summary.interrupted = True
-                        return
+            # A first load goes into a bare table, its indexes built after it; a load an
+            # interruption cut short has them built now.
+            with self.summary.timed("store"), self.engine.begin() as conn:
+                bare = history.defer_indexes(conn, dataset.name)
+                if not bare:
+                    history.build_indexes(conn, dataset.name)
+            try:
+                # Closed at once when the run stops early (a half-read worker is then ended).
+                with closing(_closable(stream)) as ahead:
+                    for batch in self._timed_pull(ahead):
+                        self._commit(source, batch, report)
+                        if self.should_stop():
+                            # Between two batches: what is committed is whole, the rest comes
+                            # next run.
+                            self.summary.interrupted = True
+                            return
+            finally:
+                if bare:
+                    with self.summary.timed("store"), self.engine.begin() as conn:
+                        history.build_indexes(conn, dataset.name)
 
     def _timed_pull(self, batches: Iterable[Batch]) -> Iterator[Batch]:
         """The connector's batches, the time spent producing each counted as ``pull``."""
