@@ -38,8 +38,6 @@ from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy import Connection, Row, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from alerts.calendar import add_business_days
@@ -51,6 +49,7 @@ from alerts.trail import SYSTEM, Step, append
 from engine.findings import Finding
 from engine.rule import RuleMeta
 from naebu.store import alerts as alerts_table
+from naebu.store import upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +173,7 @@ def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) ->
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
         stmt = (
-            (sqlite_insert if dialect == "sqlite" else pg_insert)(alerts_table)
+            upsert_insert(conn, alerts_table)
             .on_conflict_do_nothing(index_elements=["fingerprint"])
             .returning(alerts_table.c.id, alerts_table.c.fingerprint)
         )

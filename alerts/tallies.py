@@ -29,11 +29,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from naebu.store import alert_tallies, alerts
+from naebu.store import alert_tallies, alerts, upsert_insert
 
 #: The counted columns of ``alert_tallies``, in order.
 COUNTS = ("raised", "answered", "on_time", "false_positive", "repeats", "open_due")
@@ -119,7 +116,7 @@ def _apply(conn: Connection, rows: list[dict[str, Any]]) -> None:
     t = alert_tallies
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(t)
+        stmt = upsert_insert(conn, t)
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[t.c.department, t.c.month],
@@ -129,7 +126,7 @@ def _apply(conn: Connection, rows: list[dict[str, Any]]) -> None:
         )
         return
     if dialect in ("mysql", "mariadb"):
-        my = mysql_insert(t)
+        my = upsert_insert(conn, t)
         conn.execute(my.on_duplicate_key_update({c: t.c[c] + my.inserted[c] for c in COUNTS}), rows)
         return
     # Any other database: update, else insert (no concurrent writer is expected there).

@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -273,6 +274,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def upsert_insert(conn: Connection, table: Table) -> Any:
+    """The dialect's own INSERT for ``table`` (with ``on_conflict_*`` on SQLite and
+    PostgreSQL, ``on_duplicate_key_update`` on MariaDB/MySQL), its dialect imported when
+    used: the PostgreSQL dialect cost a SQLite store 0.04 s of start-up on every command."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        return mysql_insert(table)
+    raise ValueError(f"no upsert for the {dialect} dialect")
 
 
 def connect(url: str) -> Engine:
