@@ -11,7 +11,7 @@ from alerts.calendar import add_business_days, is_business_day
 from alerts.channels import OUTBOX_FILE_CHANNEL, fill_url, privacy_url
 from alerts.digest import NO_ADDRESS, SEVERITY_LABELS, queue_digests, render_digest
 from alerts.directory import Directory, Official
-from alerts.masking import mask_account, mask_mapping, mask_text, mask_value
+from alerts.masking import mask_account, mask_document, mask_mapping, mask_text, mask_value
 from alerts.outbox import DeliveryReport, backoff, deliver_pending
 from alerts.raising import existing_fingerprints, raise_alerts
 
@@ -29,6 +29,7 @@ __all__ = [
     "fill_url",
     "is_business_day",
     "mask_account",
+    "mask_document",
     "mask_mapping",
     "mask_text",
     "mask_value",

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, insert, select
 
 from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_channel
 from alerts.directory import Directory, Official
-from alerts.masking import mask_mapping, mask_text
+from alerts.masking import mask_document, mask_mapping, mask_text
 from alerts.raising import chunks
 from engine.rule import SEVERITIES
 from naebu.config import NotifyConfig
@@ -200,7 +200,7 @@ def _render(
         }
     )
     subject = str(getattr(module, "subject", "")).strip()
-    return mask_text(subject), mask_text(str(module))
+    return mask_text(subject), mask_document(str(module))
 
 
 def _shared_parts(

@@ -19,7 +19,7 @@ from alerts.calendar import business_days_between
 from alerts.digest import SEVERITY_LABELS, environment
 from alerts.directory import Directory, Official
 from alerts.lifecycle import STATUS_LABELS
-from alerts.masking import mask_text
+from alerts.masking import mask_document, mask_text
 from alerts.suppressions import Suppression
 
 #: Section order, with (title, note, short label for the subject) per language.
@@ -276,7 +276,7 @@ def render_notices(
         }
     )
     subject = str(getattr(module, "subject", "")).strip()
-    return mask_text(subject), mask_text(str(module))
+    return mask_text(subject), mask_document(str(module))
 
 
 def _rule_change_item(

@@ -114,3 +114,32 @@ def test_known_numbers_agree() -> None:
     for text in samples:
         assert mask_text(text) == plain_mask_text(text), text
         assert mask_text(text) != text
+
+
+def _documents(seed: int, count: int) -> list[str]:
+    """Texts of blocks parted by blank lines (and runs of them), built from the same pieces,
+    often with a label just before a blank line and digits just after."""
+    rng = random.Random(seed)
+    edges = ["계좌", "계좌번호:", "account", "Account No.", "number ：", "no", ":", " ", "\n", ""]
+    docs = []
+    for _ in range(count):
+        blocks = []
+        for _ in range(rng.randint(1, 6)):
+            block = "".join(rng.choices(PIECES, k=rng.randint(0, 25)))
+            blocks.append(block + rng.choice(edges) + " " * rng.randint(0, 2))
+        docs.append(rng.choice(["\n\n", "\n\n\n", "\n \n"]).join(blocks))
+    return docs
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_document_masked_block_by_block_is_masked_whole(seed: int) -> None:
+    for text in _documents(seed, 5_000):
+        assert masking.mask_document(text) == mask_text(text), repr(text)
+
+
+def test_a_labelled_number_across_a_blank_line_is_masked() -> None:
+    for label in ("계좌번호:", "account no.", "ACCOUNT", "계좌 ：", "account number"):
+        text = f"첫 블록\n\n{label}\n\n1234567890123\n\n다음 블록 010-1234-5678"
+        masked = masking.mask_document(text)
+        assert masked == mask_text(text)
+        assert "1234567890123" not in masked and "1234-5678" not in masked
