@@ -50,7 +50,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Row, Update, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, Row, Update, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from alerts.channels import (
@@ -229,14 +229,18 @@ def _record_statement(columns: tuple[str, ...]) -> Update:
 
 def _claim(engine: Engine, row: Row[Any]) -> bool:
     """Mark ``row`` as being sent, in its own commit; False if someone else changed it."""
+    with engine.begin() as conn:
+        return _claim_on(conn, row)
+
+
+def _claim_on(conn: Connection, row: Row[Any]) -> bool:
     params = {
         "row_id": row.id,
         "old_status": row.status,
         "old_attempts": row.attempts,
         "note": claim_note(),
     }
-    with engine.begin() as conn:
-        return bool(conn.execute(_CLAIM_UPDATE, params).rowcount)
+    return bool(conn.execute(_CLAIM_UPDATE, params).rowcount)
 
 
 #: Outcomes sent but not yet written (the store refused the write): row -> (row, outcome, now).
@@ -244,12 +248,17 @@ _UNRECORDED: dict[int, tuple[Row[Any], _Outcome, datetime]] = {}
 
 
 def _record_with_retries(
-    engine: Engine, row: Row[Any], outcome: _Outcome, notify: NotifyConfig, now: datetime
-) -> str:
+    engine: Engine,
+    row: Row[Any],
+    outcome: _Outcome,
+    notify: NotifyConfig,
+    now: datetime,
+    claim: Row[Any] | None = None,
+) -> tuple[str, bool]:
     """:func:`_record`, tried again while the store is busy or full; raises at the end."""
     for attempt in range(RECORD_TRIES):
         try:
-            return _record(engine, row, outcome, notify, now)
+            return _record(engine, row, outcome, notify, now, claim)
         except OperationalError:
             if attempt == RECORD_TRIES - 1:
                 raise
@@ -258,8 +267,16 @@ def _record_with_retries(
 
 
 def _record(
-    engine: Engine, row: Row[Any], outcome: _Outcome, notify: NotifyConfig, now: datetime
-) -> str:
+    engine: Engine,
+    row: Row[Any],
+    outcome: _Outcome,
+    notify: NotifyConfig,
+    now: datetime,
+    claim: Row[Any] | None = None,
+) -> tuple[str, bool]:
+    """Write the outcome of ``row``, and claim ``claim`` (the next row) in the same commit:
+    one commit per message, and still one message at most between a claim and its record.
+    Returns the row's new status and whether ``claim`` was claimed."""
     attempts = row.attempts + 1
     values: dict[str, Any] = {"attempts": attempts}
     if outcome.ok:
@@ -276,9 +293,10 @@ def _record(
     params.update(row_id=row.id, old_attempts=row.attempts)
     with engine.begin() as conn:
         changed = conn.execute(_record_statement(tuple(values)), params).rowcount
+        claimed = claim is not None and _claim_on(conn, claim)
     if not changed:
         log.warning("outbox #%d was changed by someone else while being sent", row.id)
-    return str(values["status"])
+    return str(values["status"]), claimed
 
 
 def due_rows(engine: Engine, now: datetime, limit: int | None = None) -> list[Row[Any]]:
@@ -316,16 +334,25 @@ def deliver_pending(
         rows = due_rows(engine, now, limit)
     except OperationalError as exc:
         return _stop(report, exc, "nothing was sent")
-    for row in rows:
-        try:
-            claimed = _claim(engine, row)
-        except OperationalError as exc:
-            return _stop(report, exc, f"outbox #{row.id} and the rest were not sent")
+    # Each row is claimed in the commit recording the row before it (the first on its own).
+    claimed_with_last: bool | None = None
+    for n, row in enumerate(rows):
+        if claimed_with_last is None:
+            try:
+                claimed = _claim(engine, row)
+            except OperationalError as exc:
+                return _stop(report, exc, f"outbox #{row.id} and the rest were not sent")
+        else:
+            claimed, claimed_with_last = claimed_with_last, None
         if not claimed:
             continue
         outcome = send_one(row, notify, directory)
+        following = rows[n + 1] if n + 1 < len(rows) else None
         try:
-            status = _record_with_retries(engine, row, outcome, notify, now)
+            status, claimed_next = _record_with_retries(
+                engine, row, outcome, notify, now, claim=following
+            )
+            claimed_with_last = None if following is None else claimed_next
         except OperationalError as exc:
             # Sent (or tried) but not written: remember it, never send it again.
             _UNRECORDED[row.id] = (row, outcome, now)
@@ -339,7 +366,7 @@ def deliver_pending(
 def _settle_unrecorded(engine: Engine, notify: NotifyConfig, report: DeliveryReport) -> None:
     """Write the outcomes an earlier pass could not write (raises while it still cannot)."""
     for row_id, (row, outcome, at) in sorted(_UNRECORDED.items()):
-        status = _record(engine, row, outcome, notify, at)
+        status, _ = _record(engine, row, outcome, notify, at)
         del _UNRECORDED[row_id]
         _count(report, row, outcome, status)
 

@@ -85,6 +85,42 @@ def test_outbox_file_when_no_channel(engine: Engine, directory: Directory, tmp_p
     assert len(path.read_text(encoding="utf-8").splitlines()) == 2
 
 
+def test_one_message_at_most_between_claim_and_record(
+    engine: Engine, directory: Directory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A row is claimed in the commit that records the row before it: while any message is
+    # being sent, it is the only row "sending", those before it are recorded, those after
+    # untouched; a crash then leaves one message unaccounted for, as with a commit each.
+    notify = NotifyConfig(outbox_file=tmp_path / "outbox.jsonl")
+    for i in range(5):  # a digest each
+        queue(engine, directory, notify, [finding(f"P-{i}")])
+    import alerts.outbox as outbox_module
+
+    real = outbox_module.send_one
+    seen: list[list[str]] = []
+    third = outbox_rows(engine)[2].id
+
+    def sending(row: Any, *args: Any) -> Any:
+        seen.append([r.status for r in outbox_rows(engine)])
+        if len(seen) == 1:  # another process changes the third row meanwhile
+            with engine.begin() as conn:
+                changed = update(store.outbox).where(store.outbox.c.id == third)
+                conn.execute(changed.values(attempts=9))
+        return real(row, *args)
+
+    monkeypatch.setattr(outbox_module, "send_one", sending)
+    rows = outbox_rows(engine)
+    assert len(rows) >= 4
+    report = deliver_pending(engine, notify, directory, now=NOW)
+    assert report.sent == len(rows) - 1  # the third was changed by someone else: skipped
+    for statuses in seen:
+        assert statuses.count("sending") == 1, statuses
+        current = statuses.index("sending")
+        assert set(statuses[:current]) <= {"sent", "pending"}, statuses
+        assert set(statuses[current + 1 :]) == {"pending"} or current == len(statuses) - 1
+    assert [r.status for r in outbox_rows(engine)].count("pending") == 1
+
+
 def test_smtp_delivery_in_korean_and_masked(
     engine: Engine, directory: Directory, caplog: pytest.LogCaptureFixture
 ) -> None:
