@@ -241,3 +241,19 @@ def test_filters_mariadb(monkeypatch: pytest.MonkeyPatch) -> None:
     require_service("MariaDB/MySQL", mysql_url())
     with fresh_database(mysql_url(), "naebu_hist") as url:
         _filters(url, monkeypatch)
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them(unit: str) -> None:
+    # Formatted by Arrow's cast (fast); SQLAlchemy's SQLite DateTime writes strftime's text.
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    span = 200 * 365 * 86_400 * 10**9  # 1870 to 2070, nanoseconds, before 1970 too
+    nanos = rng.integers(-span // 2, span // 2, 20_000)
+    stamps = pd.Series(nanos.astype("datetime64[ns]")).astype(f"datetime64[{unit}]")
+    stamps[::97] = pd.NaT
+    extra = pd.to_datetime(["2025-01-01", "2025-01-01 10:00:00.5"], format="ISO8601")
+    stamps = pd.concat([stamps, pd.Series(extra)], ignore_index=True)
+    expected = stamps.dt.strftime("%Y-%m-%d %H:%M:%S.%f").to_numpy(dtype=object, na_value=None)
+    assert list(history._sqlite_datetimes(stamps)) == list(expected)
