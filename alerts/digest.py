@@ -35,7 +35,7 @@ from alerts.raising import chunks
 from engine.rule import SEVERITIES
 from naebu.config import NotifyConfig
 from naebu.store import alerts as alerts_table
-from naebu.store import deliveries, outbox
+from naebu.store import deliveries, insert_many_sqlite, outbox
 
 log = logging.getLogger(__name__)
 
@@ -400,8 +400,7 @@ def insert_deliveries(conn: Connection, rows: Sequence[tuple[int, int, str, str]
     table = prep.format_table(deliveries)
     names = ", ".join(prep.quote(c) for c in DELIVERY_COLUMNS)
     if dialect.name == "sqlite":
-        sql = f"INSERT INTO {table} ({names}) VALUES (?, ?, ?, ?)"
-        conn.exec_driver_sql(sql, list(rows))  # type: ignore[arg-type]
+        insert_many_sqlite(conn, f"INSERT INTO {table} ({names}) VALUES", rows, 4)
     elif dialect.name == "postgresql" and dialect.driver == "psycopg2":
         from psycopg2.extras import execute_values
 
