@@ -202,6 +202,8 @@ class _Run:
         #: from the store and these from memory, so a first run does not read back what it
         #: has just written.
         self.pulled: dict[str, list[pd.DataFrame]] = {}
+        #: Datasets whose batches _history has joined into one frame, one version per key.
+        self.joined: set[str] = set()
         #: This run's first pulls, read ahead by a worker process (see _steps).
         self.reader: worker.Reader | None = None
         #: Whether this run has read the officials directory (before its first non-reference
@@ -629,13 +631,19 @@ class _Run:
         batches = self.pulled.get(name)
         if not batches:
             return older
-        if len(batches) > 1:
-            # Once per dataset: later rules find the batches joined.
-            batches[:] = [pd.concat(batches, ignore_index=True)]
-        recent = history.in_window(batches[0], name, since=since, time_column=column, only=only)
-        both = recent if older.empty else pd.concat([older, recent], ignore_index=True)
-        # The last version of a key wins, as the store's upsert does.
         key = datasets.get(name).key
+        if name not in self.joined:
+            # Once per dataset, and later reads find them so: this run's batches joined, the
+            # last version of a key kept, as the store's upsert keeps it.
+            joined = batches[0] if len(batches) == 1 else pd.concat(batches, ignore_index=True)
+            batches[:] = [joined.drop_duplicates(subset=[key], keep="last", ignore_index=True)]
+            self.joined.add(name)
+        recent = history.in_window(batches[0], name, since=since, time_column=column, only=only)
+        if older.empty:
+            return recent
+        # A key in both: a reference record this run read unchanged (store_whole leaves it
+        # as an earlier run wrote it). This run's version wins, as in the store.
+        both = pd.concat([older, recent], ignore_index=True)
         return both.drop_duplicates(subset=[key], keep="last", ignore_index=True)
 
     def _new_since(
