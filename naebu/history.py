@@ -527,6 +527,11 @@ def in_window(
     return frame if keep.all() else frame[keep].reset_index(drop=True)
 
 
+def empty(dataset_name: str) -> pd.DataFrame:
+    """A dataset's frame without records, in the dtypes :func:`load` gives."""
+    return _typed({}, 0, datasets.get(dataset_name))
+
+
 def _typed(
     raw: Mapping[str, Sequence[Any]], length: int, dataset: datasets.Dataset
 ) -> pd.DataFrame:

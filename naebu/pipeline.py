@@ -204,6 +204,9 @@ class _Run:
         self.pulled: dict[str, list[pd.DataFrame]] = {}
         #: Datasets whose batches _history has joined into one frame, one version per key.
         self.joined: set[str] = set()
+        #: Datasets whose history was empty when this run began pulling them: every record
+        #: of theirs is in :attr:`pulled`, so rules need not read the store for older ones.
+        self.first_loads: set[str] = set()
         #: This run's first pulls, read ahead by a worker process (see _steps).
         self.reader: worker.Reader | None = None
         #: Whether this run has read the officials directory (before its first non-reference
@@ -353,6 +356,8 @@ class _Run:
                 bare = history.defer_indexes(conn, dataset.name)
                 if not bare:
                     history.build_indexes(conn, dataset.name)
+                else:
+                    self.first_loads.add(dataset.name)
             try:
                 # Closed at once when the run stops early (a half-read worker is then ended).
                 with closing(_closable(stream)) as ahead:
@@ -625,9 +630,17 @@ class _Run:
     ) -> pd.DataFrame:
         """What ``history.load`` would give after this run's writes: earlier runs' records
         from the store, this run's from memory, the newest version of each key."""
-        older = history.load(
-            conn, name, since=since, time_column=column, before_run=self.summary.run_id, only=only
-        )
+        if name in self.first_loads:
+            older = history.empty(name)  # the store held none before this run: all in memory
+        else:
+            older = history.load(
+                conn,
+                name,
+                since=since,
+                time_column=column,
+                before_run=self.summary.run_id,
+                only=only,
+            )
         batches = self.pulled.get(name)
         if not batches:
             return older

@@ -130,10 +130,20 @@ def test_a_first_run_stopped_half_way_leaves_every_index(
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP INDEX ix_rec_{first}_run"))
         dropped.clear()
+        read: list[str] = []
+        load = history.load
+
+        def loading(conn: sa.Connection, name: str, **kwargs: object) -> pd.DataFrame:
+            read.append(name)
+            return load(conn, name, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(history, "load", loading)
         summary = pipeline.run_once(config, deliver=False)
         assert summary.status == "ok", summary.as_json()
         assert first not in dropped, "a table holding records keeps its indexes"
         assert len(dropped) > 1, "the other first loads went into bare tables"
+        # Rules read no older records of a dataset the store held none of before this run.
+        assert first in read and not set(dropped) & set(read), (dropped, read)
         _every_table_indexed(engine)
     finally:
         engine.dispose()
