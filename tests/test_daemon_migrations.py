@@ -72,7 +72,7 @@ def test_a_store_from_before_migrations_keeps_its_data(tmp_path: Path) -> None:
 def test_the_written_out_head_is_the_scripts_head() -> None:
     # store.connect recognises an up-to-date store by HEAD alone, without Alembic: a new
     # revision must move it, or every command would take the slow path (and stay correct).
-    assert migrations.HEAD == migrations.head()
+    assert migrations.head() == migrations.HEAD
 
 
 @pytest.mark.parametrize("name", ["env.py", "script.py.mako", "alembic.ini"])
