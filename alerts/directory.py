@@ -91,8 +91,8 @@ def _flag(value: Any) -> bool:
     return text.lower() not in ("false", "0", "n", "no", "f", "아니오", "퇴직", "휴직")
 
 
-#: The employees columns a directory is built from.
-_FIELDS = (
+#: The employees columns a directory is built from (an :class:`Official`'s fields).
+OFFICIAL_FIELDS = (
     "employee_id",
     "name",
     "department",
@@ -161,7 +161,7 @@ class Directory:
         officials = []
         # Only the columns read below: the others (dates above all) cost more to turn into
         # Python objects than the whole directory is worth.
-        wanted = [c for c in _FIELDS if c in employees.columns]
+        wanted = [c for c in OFFICIAL_FIELDS if c in employees.columns]
         for row in employees[wanted].to_dict("records"):
             eid = _text(row.get("employee_id"))
             if eid is None:

@@ -17,27 +17,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, select, update
 
-from alerts.directory import Directory, Official
+from alerts.directory import OFFICIAL_FIELDS, Directory, Official
 from naebu.config import Config, RoutingConfig
 from naebu.store import officials as officials_table
 
 log = logging.getLogger(__name__)
 
-_FIELDS = (
-    "employee_id",
-    "name",
-    "department",
-    "position",
-    "role",
-    "supervisor_id",
-    "email",
-    "notify_url",
-    "active",
-)
-
 
 def _as_row(o: Official, now: datetime) -> dict[str, Any]:
-    return {**{f: getattr(o, f) for f in _FIELDS}, "synced_at": now}
+    return {**{f: getattr(o, f) for f in OFFICIAL_FIELDS}, "synced_at": now}
 
 
 def sync_officials(conn: Connection, directory: Directory, *, now: datetime) -> int:
@@ -58,7 +46,7 @@ def sync_officials(conn: Connection, directory: Directory, *, now: datetime) -> 
         old = stored.pop(o.employee_id, None)
         if old is None:
             new.append(row)
-        elif any(getattr(old, f) != row[f] for f in _FIELDS):
+        elif any(getattr(old, f) != row[f] for f in OFFICIAL_FIELDS):
             conn.execute(t.update().where(t.c.employee_id == o.employee_id).values(**row))
             changed += 1
     if new:  # a first run stores a province's thousands at once: one executemany
@@ -74,7 +62,7 @@ def sync_officials(conn: Connection, directory: Directory, *, now: datetime) -> 
 def directory_from_store(conn: Connection, routing: RoutingConfig | None = None) -> Directory:
     """The directory as last stored by :func:`sync_officials`."""
     officials = [
-        Official(**{f: getattr(r, f) for f in _FIELDS})
+        Official(**{f: getattr(r, f) for f in OFFICIAL_FIELDS})
         for r in conn.execute(select(officials_table).order_by(officials_table.c.employee_id))
     ]
     for o in officials:
