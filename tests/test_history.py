@@ -19,13 +19,7 @@ from naebu import datasets, history, store
 
 
 def _cards(rows: list[dict[str, str | None]]) -> pd.DataFrame:
-    ds = datasets.get("card_transactions")
-    raw = pd.DataFrame(rows, dtype="object")
-    frame, bad = coerce(
-        raw, ds, {c: c for c in raw.columns}, {}, [f"r{i}" for i in range(len(raw))]
-    )
-    assert not bad
-    return frame
+    return _frame("card_transactions", rows)
 
 
 ROWS: list[dict[str, str | None]] = [

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from conftest import ROOT, run_cli
 from services import pg_url, require_service
 from test_daemon_helpers import fresh_database
+from test_history import _frame
 
-from connectors.coerce import coerce
 from naebu import datasets, history, pipeline, store
 from naebu.config import load_config
 
@@ -28,21 +28,18 @@ def _declared(dataset: str) -> set[str]:
 
 
 def _payments(n: int) -> pd.DataFrame:
-    raw = {
-        "payment_id": [f"P{i}" for i in range(n)],
-        "contract_id": [f"C{i % 3}" for i in range(n)],
-        "amount": ["1000"] * n,
-        "paid_on": ["2025-03-01"] * n,
-    }
-    frame, bad = coerce(
-        pd.DataFrame(raw, dtype="object"),
-        datasets.get("payments"),
-        {c: c for c in raw},
-        {},
-        [f"r{i}" for i in range(n)],
+    return _frame(
+        "payments",
+        [
+            {
+                "payment_id": f"P{i}",
+                "contract_id": f"C{i % 3}",
+                "amount": "1000",
+                "paid_on": "2025-03-01",
+            }
+            for i in range(n)
+        ],
     )
-    assert not bad
-    return frame
 
 
 def _defer_and_build(url: str) -> None:
