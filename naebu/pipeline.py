@@ -649,7 +649,7 @@ class _Run:
             # Once per dataset, and later reads find them so: this run's batches joined, the
             # last version of a key kept, as the store's upsert keeps it.
             joined = batches[0] if len(batches) == 1 else pd.concat(batches, ignore_index=True)
-            batches[:] = [joined.drop_duplicates(subset=[key], keep="last", ignore_index=True)]
+            batches[:] = [history.last_versions(joined, key)]
             self.joined.add(name)
         recent = history.in_window(batches[0], name, since=since, time_column=column, only=only)
         if older.empty:

@@ -251,3 +251,11 @@ def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them(unit: str) -> No
     stamps = pd.concat([stamps, pd.Series(extra)], ignore_index=True)
     expected = stamps.dt.strftime("%Y-%m-%d %H:%M:%S.%f").to_numpy(dtype=object, na_value=None)
     assert list(history._sqlite_datetimes(stamps)) == list(expected)
+
+
+def test_last_versions_keeps_the_last_record_of_a_key() -> None:
+    frame = pd.DataFrame({"k": ["a", "b", "a", "c", "b"], "v": [1, 2, 3, 4, 5]})
+    last = history.last_versions(frame, "k")
+    assert list(zip(last["k"], last["v"], strict=True)) == [("a", 3), ("c", 4), ("b", 5)]
+    unique = frame.iloc[[0, 1, 3]]
+    assert history.last_versions(unique, "k") is unique  # nothing to drop: not copied
