@@ -400,7 +400,8 @@ def insert_deliveries(conn: Connection, rows: Sequence[tuple[int, int, str, str]
     table = prep.format_table(deliveries)
     names = ", ".join(prep.quote(c) for c in DELIVERY_COLUMNS)
     if dialect.name == "sqlite":
-        insert_many_sqlite(conn, f"INSERT INTO {table} ({names}) VALUES", rows, 4)
+        flat = [value for row in rows for value in row]
+        insert_many_sqlite(conn, f"INSERT INTO {table} ({names}) VALUES {{}}".format, flat, 4)
     elif dialect.name == "postgresql" and dialect.driver == "psycopg2":
         from psycopg2.extras import execute_values
 

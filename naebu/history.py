@@ -15,10 +15,10 @@ midnight. :func:`load` gives back frames in exactly the dtypes the connectors pr
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -53,7 +53,7 @@ from sqlalchemy.sql.type_api import TypeEngine
 
 from naebu import datasets
 from naebu.dtypes import text_array
-from naebu.store import metadata
+from naebu.store import insert_many_sqlite, metadata
 
 RUN_COLUMN = "_run_id"
 #: Rows per INSERT statement; SQLite allows 32,766 bound parameters per statement.
@@ -249,34 +249,13 @@ def _upsert_sql(table: str, names: list[str], key: str, placeholders: str) -> st
     )
 
 
-#: Rows per multi-row INSERT on SQLite (fewer if the bound-parameter limit is lower).
-_SQLITE_ROWS = 200
-
-
 def _upsert_sqlite(
     conn: Connection, table: str, names: list[str], key: str, columns: list[np.ndarray]
 ) -> None:
-    """One multi-row upsert per ``_SQLITE_ROWS`` rows, run with the driver's executemany.
-
-    The parameters are one flat list sliced per statement: no tuple per row, and a third less
-    time in the driver than one row per statement (a first run writes millions of rows).
-    """
-    width = len(names)
-    dbapi = conn.connection.dbapi_connection
-    limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
-    per = max(1, min(_SQLITE_ROWS, limit // width))
-    count = len(columns[0])
-    flat = np.column_stack(columns).ravel().tolist() if count else []
-    row = "(" + ", ".join("?" * width) + ")"
-    whole = count // per * per
-    step = per * width
-    if whole:
-        sql = _upsert_sql(table, names, key, ", ".join([row] * per))
-        chunks = [tuple(flat[i : i + step]) for i in range(0, whole * width, step)]
-        conn.exec_driver_sql(sql, chunks)  # type: ignore[arg-type]
-    if whole < count:
-        sql = _upsert_sql(table, names, key, ", ".join([row] * (count - whole)))
-        conn.exec_driver_sql(sql, tuple(flat[whole * width :]))
+    """Multi-row upserts (:func:`naebu.store.insert_many_sqlite`), the parameters one flat
+    list built from the columns in numpy: no tuple per row."""
+    flat = np.column_stack(columns).ravel().tolist() if len(columns[0]) else []
+    insert_many_sqlite(conn, partial(_upsert_sql, table, names, key), flat, len(names))
 
 
 def _upsert_psycopg2(

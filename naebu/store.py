@@ -13,7 +13,7 @@ run, for the command line and the web inbox).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -283,25 +283,26 @@ SQLITE_ROWS = 200
 
 
 def insert_many_sqlite(
-    conn: Connection, statement: str, rows: Sequence[Sequence[Any]], width: int
+    conn: Connection, statement: Callable[[str], str], flat: Sequence[Any], width: int
 ) -> None:
-    """Run ``statement`` (``INSERT ... VALUES`` ending in ``VALUES``) for ``rows`` of
-    ``width`` values on SQLite, ``SQLITE_ROWS`` rows per statement with the driver's
-    executemany: a fifth less time than a statement per row (hundreds of thousands of
-    delivery rows in a province run)."""
+    """Insert rows of ``width`` values, given as one ``flat`` list, on SQLite:
+    ``SQLITE_ROWS`` rows per statement with the driver's executemany, a fifth less time than
+    a statement per row (millions of records in a first run, hundreds of thousands of
+    delivery rows). ``statement(values)`` is the SQL with ``values`` (``(?, ...), (?, ...)``)
+    after its ``VALUES``; what follows them (an ``ON CONFLICT`` clause) is the caller's."""
     dbapi = conn.connection.dbapi_connection
     limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
     per = max(1, min(SQLITE_ROWS, limit // width))
     row = "(" + ", ".join("?" * width) + ")"
-    flat = [value for r in rows for value in r]
-    whole = len(rows) // per * per
+    count = len(flat) // width
+    whole = count // per * per
     step = per * width
     if whole:
         many = [tuple(flat[i : i + step]) for i in range(0, whole * width, step)]
-        conn.exec_driver_sql(f"{statement} {', '.join([row] * per)}", many)  # type: ignore[arg-type]
-    if whole < len(rows):
-        rest = ", ".join([row] * (len(rows) - whole))
-        conn.exec_driver_sql(f"{statement} {rest}", tuple(flat[whole * width :]))
+        conn.exec_driver_sql(statement(", ".join([row] * per)), many)  # type: ignore[arg-type]
+    if whole < count:
+        rest = ", ".join([row] * (count - whole))
+        conn.exec_driver_sql(statement(rest), tuple(flat[whole * width :]))
 
 
 def upsert_insert(conn: Connection, table: Table) -> Any:

@@ -131,7 +131,7 @@ def _filters(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
             [{**ROWS[0], "approval_id": f"A{i}", "department": f"D{i % 4}"} for i in range(12)]
         )
         # SQLite: 10 rows in multi-row statements of 3 (three whole and one of the last row)
-        monkeypatch.setattr(history, "_SQLITE_ROWS", 3)
+        monkeypatch.setattr(store, "SQLITE_ROWS", 3)
         with engine.begin() as conn:
             assert history.store_records(conn, "card_transactions", cards.iloc[:10], run_id=1) == 10
             history.store_records(conn, "card_transactions", cards.iloc[10:], run_id=2)

@@ -19,7 +19,8 @@ def test_every_row_once_in_order(
     rows = [(i, f"r{i}", None if i % 3 else i * 1.5) for i in range(count)]
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY, s TEXT, x REAL)"))
-        store.insert_many_sqlite(conn, "INSERT INTO t (n, s, x) VALUES", rows, 3)
+        flat = [value for row in rows for value in row]
+        store.insert_many_sqlite(conn, "INSERT INTO t (n, s, x) VALUES {}".format, flat, 3)
     with engine.connect() as conn:
         back = [tuple(r) for r in conn.execute(text("SELECT n, s, x FROM t ORDER BY rowid"))]
     assert back == rows
