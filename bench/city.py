@@ -21,7 +21,7 @@ import pandas as pd
 
 from connectors import make_connector
 from connectors.base import SourceState
-from naebu import datasets
+from naebu import datasets, dtypes
 from naebu.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,10 +154,8 @@ def load_frames(config: Config) -> Loaded:
     frames = {}
     for name in datasets.DATASETS:
         found = parts.get(name, [])
-        if len(found) == 1:
-            frames[name] = found[0].reset_index(drop=True)
-        elif found:
-            frames[name] = pd.concat(found, ignore_index=True)
+        if found:  # joined as the run joins them (one Arrow chunk per column)
+            frames[name] = dtypes.joined(found)
         else:
             columns = datasets.get(name).column_names
             frames[name] = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})

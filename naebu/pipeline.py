@@ -42,7 +42,7 @@ from engine.backends import backend_for
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
-from naebu import datasets, history, rulechanges, store
+from naebu import datasets, dtypes, history, rulechanges, store
 from naebu.config import Config, SourceConfig
 from naebu.history import KeyFilter, NewRecords
 from naebu.problems import ProblemsError
@@ -342,7 +342,7 @@ class _Run:
             with self.summary.timed("pull"):
                 batches = list(make_connector(source).pull(self._state(source.name)))
             frames = [b.frame for b in batches if not b.frame.empty]
-            whole = pd.concat(frames, ignore_index=True) if frames else _empty(dataset.name)
+            whole = dtypes.joined(frames) if frames else _empty(dataset.name)
             self._commit(source, _merge_batches(source, batches, whole), report)
         else:
             reader = self.reader
@@ -648,15 +648,14 @@ class _Run:
         if name not in self.joined:
             # Once per dataset, and later reads find them so: this run's batches joined, the
             # last version of a key kept, as the store's upsert keeps it.
-            joined = batches[0] if len(batches) == 1 else pd.concat(batches, ignore_index=True)
-            batches[:] = [history.last_versions(joined, key)]
+            batches[:] = [history.last_versions(dtypes.joined(batches), key)]
             self.joined.add(name)
         recent = history.in_window(batches[0], name, since=since, time_column=column, only=only)
         if older.empty:
             return recent
         # A key in both: a reference record this run read unchanged (store_whole leaves it
         # as an earlier run wrote it). This run's version wins, as in the store.
-        both = pd.concat([older, recent], ignore_index=True)
+        both = dtypes.joined([older, recent])
         return both.drop_duplicates(subset=[key], keep="last", ignore_index=True)
 
     def _new_since(

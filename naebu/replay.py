@@ -25,7 +25,7 @@ from connectors.base import SourceState
 from connectors.coerce import empty_frame
 from engine.findings import Finding
 from engine.registry import EvalContext, RuleType
-from naebu import datasets, history, store
+from naebu import datasets, dtypes, history, store
 from naebu.config import Config, SourceConfig
 from naebu.progress import progress
 
@@ -66,7 +66,7 @@ def _pull(source: SourceConfig) -> tuple[pd.DataFrame, int]:
         if not batch.frame.empty:
             parts.append(batch.frame)
     ds = datasets.get(source.dataset)
-    return (pd.concat(parts, ignore_index=True) if parts else empty_frame(ds)), bad
+    return (dtypes.joined(parts) if parts else empty_frame(ds)), bad
 
 
 def from_sources(config: Config, names: Iterable[str], only: str | None = None) -> Frames:
@@ -83,7 +83,7 @@ def from_sources(config: Config, names: Iterable[str], only: str | None = None) 
         result.quarantined += bad
         previous = result.by_dataset.get(source.dataset)
         result.by_dataset[source.dataset] = (
-            frame if previous is None else pd.concat([previous, frame], ignore_index=True)
+            frame if previous is None else dtypes.joined([previous, frame])
         )
     return result
 
