@@ -17,9 +17,9 @@ from pathlib import Path
 from bench.runner import HERE, Options, run
 
 
-def parse(argv: list[str]) -> Options:
-    """Options from the command line."""
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+def parse(argv: list[str], prog: str = "python -m bench") -> Options:
+    """Options from the command line (``prog``: how the benchmark was started)."""
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     size = p.add_mutually_exclusive_group()
     size.add_argument(
         "--scale",
@@ -73,12 +73,12 @@ def parse(argv: list[str]) -> Options:
     return Options(scale=a.scale, profile=a.profile, volumes=a.volumes, seed=a.seed, workdir=a.work, keep=a.keep,
                    out=a.out, durable_records=a.durable_records, repeat=a.repeat,
                    alerts=a.alerts, recipients=a.recipients,
-                   command=shlex.join(["python", "-m", "bench", *argv]))  # fmt: skip
+                   command=shlex.join([*prog.split(), *argv]))  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m bench") -> int:
     """Run the benchmark; 1 with a one-line message when a step fails."""
-    opts = parse(sys.argv[1:] if argv is None else argv)
+    opts = parse(sys.argv[1:] if argv is None else argv, prog)
     try:
         results = run(opts)
     except RuntimeError as exc:

@@ -34,6 +34,7 @@ COMMANDS = {
     "outbox": "outbox",
     "serve": "serve",
     "users": "users",
+    "bench": "bench",
 }
 
 

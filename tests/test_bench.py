@@ -88,3 +88,29 @@ def test_bench_runs_end_to_end_and_baselines_agree_with_naebu(tmp_path: Path) ->
     for heading in ("## Targets", "## Whole runs", "## The pack evaluated in memory",
                     "## Baselines", "## Notification"):  # fmt: skip
         assert heading in report
+
+
+def test_naebu_bench_is_the_benchmark_of_the_checkout(tmp_path: Path) -> None:
+    """`naebu bench` runs bench/ of the checkout naebu is installed from, from any folder."""
+    done = subprocess.run(
+        [sys.executable, "-m", "naebu.cli", "bench", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: naebu bench")
+    assert "--profile" in done.stdout
+    assert "leaked" not in done.stderr  # DuckDB's complaint at a frozen exit
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "naebu.cli", "bench", "--scale", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2
+    assert "naebu bench: error: --scale must be positive" in bad.stderr
+    assert "Traceback" not in bad.stderr
