@@ -368,10 +368,21 @@ class _Run:
                             # next run.
                             self.summary.interrupted = True
                             return
+                self._join_pulled(dataset.name)
             finally:
                 if bare:
                     with self.summary.timed("store"), self.engine.begin() as conn:
                         history.build_indexes(conn, dataset.name)
+
+    def _join_pulled(self, name: str) -> None:
+        """This run's batches of dataset ``name`` joined into one frame, now that a source of
+        it has been read whole (see :func:`naebu.dtypes.joined`). Now rather than when a rule
+        first needs them: the batches' memory is then free for the next source's, instead
+        of staying with the process (a million payments: about 0.3 GB more at the peak)."""
+        batches = self.pulled.get(name)
+        if batches and len(batches) > 1:
+            with self.summary.timed("evaluate"):
+                batches[:] = [dtypes.joined(batches)]
 
     def _timed_pull(self, batches: Iterable[Batch]) -> Iterator[Batch]:
         """The connector's batches, the time spent producing each counted as ``pull``."""
