@@ -50,13 +50,19 @@ def add_business_days(start: datetime, days: int) -> datetime:
     >>> add_business_days(datetime(2025, 1, 24, 9, 30), 1)  # 설날 연휴 2025-01-27..30
     datetime.datetime(2025, 1, 31, 23, 59, 59)
     """
-    day = start.date()
+    return datetime.combine(_business_day_after(start.date(), days), END_OF_DAY, start.tzinfo)
+
+
+# A run gives thousands of alerts the same deadline from the same day, and the reminder check
+# walks every open alert's deadline on every run: each (day, count) is walked once.
+@lru_cache(maxsize=4096)
+def _business_day_after(day: date, days: int) -> date:
     remaining = days
     while remaining > 0:
         day += timedelta(days=1)
         if is_business_day(day):
             remaining -= 1
-    return datetime.combine(day, END_OF_DAY, tzinfo=start.tzinfo)
+    return day
 
 
 def business_days_between(start: datetime, end: datetime) -> int:
@@ -78,7 +84,12 @@ def business_days_before(deadline: datetime, days: int) -> date:
 
     A reminder ``days`` business days ahead of a deadline goes out from this day on.
     """
-    day, remaining = deadline.date(), days
+    return _business_day_before(deadline.date(), days)
+
+
+@lru_cache(maxsize=4096)
+def _business_day_before(day: date, days: int) -> date:
+    remaining = days
     while remaining > 0:
         day -= timedelta(days=1)
         if is_business_day(day):
