@@ -4,16 +4,20 @@ One naebu serving two local governments (한빛시 and 가람시, named as the d
 names them) in one directory: a high alert, an overdue escalation and an answer awaiting
 review reach the auditors of the alert's organisation only. Where the tree cannot tell (no
 departments data, an unknown department, an auditor without a parent, a loop in the
-parents) every auditor is told, as before. Real stores; no mocks.
+parents) every auditor is told, as before. Real stores, the real pipeline; no mocks.
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from minicity import config_of, create_payments, make_city, payment, query, run
 from servers import finding, sample_rules
 from sqlalchemy import Engine, select
 from test_lifecycle import cycle
@@ -24,6 +28,7 @@ from alerts.lifecycle import act
 from alerts.orgchart import MAX_DEPTH, OrgChart
 from naebu import store
 from naebu.config import NotifyConfig, RoutingConfig
+from naebu.daemon.service import Daemon
 from naebu.demo.people import AUDIT, TOP, build_city, unit
 
 T0 = datetime(2025, 3, 10, 9, 0)  # Monday; R-PAY-DUP gives 3 business days: due Thu 13th
@@ -244,3 +249,61 @@ def test_raised_escalated_and_answered_alerts_reach_their_own_auditors(engine: E
         act(conn, 2, "explain", "G001", "정상 지급", now=datetime(2025, 3, 20, 10), directory=d)
     remind_and_escalate(engine, d, notify, now=datetime(2025, 3, 20, 11))
     assert _deliveries(engine)[(2, "answered")] == GARAM_AUDIT
+
+
+# -- a whole run -------------------------------------------------------------------------------
+
+
+def test_a_run_routes_with_the_departments_source(tmp_path: Path) -> None:
+    config = make_city(tmp_path)
+    with sqlite3.connect(tmp_path / "city.sqlite") as db:
+        db.executemany(
+            "INSERT INTO emp VALUES (?, ?, ?, ?, ?)",
+            [
+                ("G001", "가담당", "가람시 재무과", "담당자", None),
+                ("G030", "가감사", "가람시 감사실", "감사자", None),
+            ],
+        )
+        db.execute("CREATE TABLE dept (dept_nm TEXT, up_dept_nm TEXT)")
+        db.executemany("INSERT INTO dept VALUES (?, ?)", list(tree().items()))
+    garam = ("P-00002", "가람시 재무과", "G001", 5_000_000, "2025-06-02", "2025-06-10 10:00:00")
+    create_payments(f"sqlite:///{tmp_path / 'city.sqlite'}", [payment(1, 5_000_000), garam])
+    with config.open("a", encoding="utf-8") as f:
+        f.write(
+            f'\n[sources.departments]\nkind = "sql"\nurl = "sqlite:///{tmp_path / "city.sqlite"}"\n'
+            'dataset = "departments"\ntable = "dept"\n\n'
+            '[sources.departments.columns]\ndepartment = "dept_nm"\nparent = "up_dept_nm"\n'
+        )
+    summary = run(config)
+    assert sum(summary.new_alerts.values()) == 2
+    rows = query(
+        config,
+        "SELECT a.record_key, d.recipient FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+        "ORDER BY a.record_key, d.recipient",
+    )
+    assert rows == [
+        ("P-00001", "E001"),
+        ("P-00001", "E010"),
+        ("P-00001", "E030"),
+        ("P-00002", "G001"),
+        ("P-00002", "G030"),
+    ]
+
+    # The daemon's follow-up job (its clock is today's: both alerts are long overdue) builds
+    # its directory from the record history the same way.
+    daemon = Daemon(config_of(config))
+    try:
+        daemon.reminders_job()
+    finally:
+        daemon.engine.dispose()
+    rows = query(
+        config,
+        "SELECT a.record_key, f.kind, f.recipients FROM followups f JOIN alerts a "
+        "ON a.id = f.alert_id ORDER BY 1, 2",
+    )
+    assert [(key, kind, json.loads(str(who))) for key, kind, who in rows] == [
+        ("P-00001", "escalate_audit", ["E030"]),
+        ("P-00001", "escalate_manager", ["E010"]),
+        ("P-00002", "escalate_audit", ["G030"]),
+        ("P-00002", "escalate_manager", ["G030"]),  # 가람시 재무과 has no manager
+    ]
