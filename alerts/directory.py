@@ -8,7 +8,10 @@ active); a record without a known official goes to the department's 담당자, e
 
 Besides the assignee, an alert may be sent to the department's managers (부서관리자) and to
 the audit office (the active 감사자, of ``routing.audit_department`` when set): see
-:meth:`Directory.recipients`. A directory built with a :class:`RoutingConfig` applies the
+:meth:`Directory.recipients`. When one naebu serves several organisations (a province's
+시·군 in one directory), the department tree (:class:`~alerts.orgchart.OrgChart`, from the
+``departments`` dataset) keeps each audit office to its own organisation's alerts: see
+:meth:`Directory.audit_office`. A directory built with a :class:`RoutingConfig` applies the
 configured ``[routing]``; one built without it tells the assignee only (the behaviour before
 routing existed, kept for callers that have not passed the config yet).
 """
@@ -23,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from alerts.orgchart import OrgChart
 from naebu.config import RoutingConfig
 
 log = logging.getLogger(__name__)
@@ -109,9 +113,12 @@ class Directory:
     """The officials, by employee id, with the routing rules.
 
     ``fallback_roles`` is the order of roles tried in a department when the record names
-    no usable official (``RoutingConfig.fallback_roles``). A directory is not changed once
-    built (a new directory export makes a new one): who manages a department and who is in
-    the audit office are worked out on first use and kept.
+    no usable official (``RoutingConfig.fallback_roles``). ``departments`` is the department
+    tree (an :class:`~alerts.orgchart.OrgChart`, a ``{department: parent}`` mapping or a
+    ``departments`` frame); without it every audit office is told of every alert, as before
+    the tree was used. A directory is not changed once built (a new directory export makes a
+    new one): who manages a department and who is in the audit office are worked out on
+    first use and kept.
     """
 
     def __init__(
@@ -119,9 +126,12 @@ class Directory:
         officials: Iterable[Official],
         fallback_roles: Iterable[str] | None = None,
         routing: RoutingConfig | None = None,
+        departments: OrgChart | Mapping[str, str | None] | pd.DataFrame | None = None,
     ) -> None:
         #: The ``[routing]`` config; None: notify the assignee only (see the module doc).
         self.routing = routing
+        #: The department tree: which audit office oversees which department.
+        self.orgchart = OrgChart.of(departments)
         if fallback_roles is None:
             fallback_roles = (routing or RoutingConfig()).fallback_roles
         self._by_id: dict[str, Official] = {}
@@ -143,6 +153,9 @@ class Directory:
         # ``audit_department``, so a routing set later is still honoured.
         self._managers: dict[str, tuple[Official, ...]] = {}
         self._audit_office: dict[str | None, tuple[Official, ...]] = {}
+        # ... and per (audit_department, alert department): the office narrowed to the
+        # auditors whose organisation the department belongs to.
+        self._audit_scoped: dict[tuple[str | None, str], tuple[Official, ...]] = {}
 
     @classmethod
     def from_frame(
@@ -150,11 +163,12 @@ class Directory:
         employees: pd.DataFrame,
         fallback_roles: Iterable[str] | None = None,
         routing: RoutingConfig | None = None,
+        departments: OrgChart | Mapping[str, str | None] | pd.DataFrame | None = None,
     ) -> Directory:
         """Build the directory from an ``employees`` frame (canonical column names).
 
         Only ``employee_id`` is required; other columns may be missing. Rows without an
-        employee id are skipped.
+        employee id are skipped. ``departments``: the department tree (see the class).
         """
         if "employee_id" not in employees.columns:
             raise ValueError("employees frame has no employee_id column")
@@ -179,7 +193,7 @@ class Directory:
                     active=_flag(row.get("active")),
                 )
             )
-        return cls(officials, fallback_roles, routing)
+        return cls(officials, fallback_roles, routing, departments)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -268,20 +282,76 @@ class Directory:
         """True when ``official`` is an active 감사자 (may review alerts)."""
         return official.active and official.role == ROLE_AUDITOR
 
-    def audit_office(self) -> list[Official]:
-        """The active 감사자 told about serious and overdue alerts, in employee-id order.
+    def audit_office(self, department: str | None = None) -> list[Official]:
+        """The active 감사자 told about an alert of ``department``, in employee-id order.
 
-        With ``routing.audit_department`` set, only the 감사자 of that department.
+        With ``routing.audit_department`` set, only the 감사자 of that department. An
+        auditor oversees their own organisation: every department under the parent of the
+        auditor's department (:meth:`audit_scope`). The alert goes to the auditors whose
+        scope holds its department; when none does, to the auditors of no known scope; when
+        there are none either, to all. ``department`` None (a notice about no one
+        department: a suppression, a rule change), no department tree, or a department the
+        tree does not know (or whose parents loop): all, as before the tree was used.
         """
-        department = self.routing.audit_department if self.routing else None
-        cached = self._audit_office.get(department)
+        audit_department = self.routing.audit_department if self.routing else None
+        office = self._office(audit_department)
+        if department is None or not self.orgchart:
+            return list(office)
+        key = (audit_department, department)
+        cached = self._audit_scoped.get(key)
         if cached is None:
-            cached = self._audit_office[department] = tuple(
+            cached = self._audit_scoped[key] = self._in_scope(office, department)
+        return list(cached)
+
+    def audit_scope(self, official: Official) -> str | None:
+        """The top of what auditor ``official`` oversees: the parent of their department
+        (``가람시 감사담당관`` -> ``가람시 부시장``); None when the tree does not know it."""
+        return self.orgchart.parent(official.department)
+
+    def oversees(self, official: Official, department: str | None) -> bool:
+        """True when ``official`` is an active 감사자 who may see an alert of ``department``:
+        one the audit office would be told of, ``routing.audit_department`` aside (the web
+        inbox shows each auditor what their organisation's audit office hears of)."""
+        if not self.is_auditor(official):
+            return False
+        if department is None or not self.orgchart:
+            return True
+        key = (None, department)
+        scoped = self._audit_scoped.get(key)
+        if scoped is None:
+            scoped = self._audit_scoped[key] = self._in_scope(self._office(None), department)
+        return official in scoped
+
+    def outside_scope(self, official: Official) -> frozenset[str]:
+        """The departments of the tree whose alerts ``official`` may not see (:meth:`oversees`):
+        the other organisations' (a query's exclusion list)."""
+        return frozenset(d for d in self.orgchart if not self.oversees(official, d))
+
+    def _office(self, audit_department: str | None) -> tuple[Official, ...]:
+        """Every active 감사자 (of ``audit_department`` when given), in employee-id order."""
+        cached = self._audit_office.get(audit_department)
+        if cached is None:
+            cached = self._audit_office[audit_department] = tuple(
                 o
                 for o in self._ordered
-                if self.is_auditor(o) and (department is None or o.department == department)
+                if self.is_auditor(o)
+                and (audit_department is None or o.department == audit_department)
             )
-        return list(cached)
+        return cached
+
+    def _in_scope(self, office: tuple[Official, ...], department: str) -> tuple[Official, ...]:
+        """The auditors of ``office`` told about an alert of ``department`` (see
+        :meth:`audit_office`): never nobody while the office has someone."""
+        line = self.orgchart.line(department)
+        if line is None:
+            return office
+        scoped = tuple(o for o in office if self.audit_scope(o) in line)
+        if scoped:
+            return scoped
+        # Nobody's organisation holds it (an auditor placed under a bureau, not the head):
+        # those whose scope the tree cannot tell, else everyone, rather than nobody.
+        unscoped = tuple(o for o in office if self.audit_scope(o) is None)
+        return unscoped or office
 
     def notify_targets(self, severity: str, rule_targets: Iterable[str] = ()) -> tuple[str, ...]:
         """Who is told when an alert is raised: the rule's ``notify``, else the severity's
@@ -296,7 +366,8 @@ class Directory:
         """Employee id -> the targets they are told as, for one alert.
 
         ``official`` is the assignee (or whoever acts for them now, :meth:`resolve`),
-        ``manager`` the department's :meth:`managers`, ``audit`` the :meth:`audit_office`.
+        ``manager`` the department's :meth:`managers`, ``audit`` the :meth:`audit_office`
+        of the department.
         Someone who is both (a manager assigned their own alert) is told once.
         """
         out: dict[str, list[str]] = {}
@@ -306,7 +377,7 @@ class Directory:
             elif target == "manager":
                 people = self.managers(department)
             elif target == "audit":
-                people = self.audit_office()
+                people = self.audit_office(department)
             else:
                 raise ValueError(f"unknown notify target {target!r}")
             for p in people:

@@ -11,6 +11,8 @@ acknowledged or rejected):
 - **escalation to the audit office** (감사부서 보고): ``routing.escalate_audit_after_days``
   business days after the deadline.
 
+"The audit office" is that of the alert's organisation (:meth:`Directory.audit_office`).
+
 It also tells people about steps taken since the last run, read from the audit trail: answers
 awaiting review go to the audit office, review results (accepted or rejected with the
 auditor's comment) and reassignments to the official, suppressions added or removed to the
@@ -166,9 +168,11 @@ def _deadlines(conn: Connection, directory: Directory, routing: RoutingConfig, p
             people = [p for p in (directory.resolve(alert.assignee),) if p is not None]
             people = people or directory.managers(alert.department)
         elif kind == "escalate_manager":
-            people = directory.managers(alert.department) or directory.audit_office()
+            people = directory.managers(alert.department) or directory.audit_office(
+                alert.department
+            )
         else:
-            people = directory.audit_office()
+            people = directory.audit_office(alert.department)
         notice = Notice(kind, alert=alert._mapping)
         told = plan.add(key, notice, people, alert_id=alert.id)
         if not told:
@@ -219,7 +223,9 @@ def _trail_notices(conn: Connection, directory: Directory, plan: _Plan) -> None:
         kind = TRAIL_NOTICES[e.action]
         alert = alerts.get(e.alert_id) if e.alert_id is not None else None
         if kind in ("answered", "suppression", "rule_change"):
-            people = directory.audit_office()
+            # The audit office of the alert's organisation; every auditor for a step that is
+            # about no alert (suppressions and rule changes name none).
+            people = directory.audit_office(alert.department if alert is not None else None)
         elif kind == "reassigned":
             people = [p for p in (directory.resolve((e.details or {}).get("to_assignee")),) if p]
         else:  # review result: back to the official

@@ -18,7 +18,11 @@ Who may act:
   alert);
 - accept, reject: only a 감사자, and never on an alert assigned to them or whose answer they
   recorded (nobody reviews their own alert);
-- reassign: a 부서관리자 of the alert's department (within it) or a 감사자 (to anyone).
+- reassign: a 부서관리자 of the alert's department (within it) or a 감사자 (to anyone of
+  their organisation).
+
+A 감사자 acts on the alerts of their own organisation only, those their audit office is told
+of (:meth:`Directory.oversees`, from the department tree; every alert when there is none).
 
 A rejection gives the official a new deadline as long as the first one (in business days).
 Every step is one audit-trail entry written in the same transaction as the status change.
@@ -154,6 +158,15 @@ def _answered_by(conn: Connection, alert_id: int) -> set[str]:
     return {r.actor for r in rows}
 
 
+def _other_organisation(alert: Row[Any], actor: Official) -> LifecycleError:
+    n = alert.id
+    return LifecycleError(
+        f"다른 기관({alert.department or '-'})의 경보 #{n}은(는) 감사할 수 없습니다",
+        f"alert #{n} belongs to another organisation ({alert.department or '-'}) than "
+        f"{actor.employee_id}'s audit office oversees",
+    )
+
+
 def _check_allowed(
     conn: Connection,
     spec: ActionSpec,
@@ -187,8 +200,12 @@ def _check_allowed(
                 "경보 처리 결과는 감사자만 검토할 수 있습니다",
                 f"only an auditor (감사자) may review alert #{n}",
             )
+        if not directory.oversees(actor, alert.department):
+            raise _other_organisation(alert, actor)
         return
     # assigner
+    if directory.is_auditor(actor) and not directory.oversees(actor, alert.department):
+        raise _other_organisation(alert, actor)
     if not (directory.is_manager_of(actor, alert.department) or directory.is_auditor(actor)):
         raise LifecycleError(
             f"경보 #{n}은(는) 해당 부서의 부서관리자 또는 감사자만 재배정할 수 있습니다",
@@ -211,6 +228,13 @@ def _reassign_target(
         raise LifecycleError(
             "부서관리자는 자기 부서 직원에게만 재배정할 수 있습니다",
             f"a department manager may reassign only within {alert.department or '-'}",
+        )
+    if directory.is_auditor(actor) and not directory.oversees(actor, target.department):
+        # Handing an alert to another organisation would show it to that one's officials.
+        raise LifecycleError(
+            "감사자는 자기 기관 직원에게만 재배정할 수 있습니다",
+            f"{to} of {target.department or '-'} is in another organisation than "
+            f"{actor.employee_id}'s audit office oversees",
         )
     return target
 

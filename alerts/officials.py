@@ -5,6 +5,9 @@ SQL database or file drop) on every run, and keeps a copy in the store's ``offic
 (:func:`sync_officials`). The command line and the web inbox act with the same roles: they
 read the sources when they can, and fall back to that copy when a source is unreachable, so
 an HR database outage does not stop an official from answering an alert.
+
+The department tree (the ``departments`` dataset, which decides whose audit office sees an
+alert) comes along the same way: from its sources, else from the store's record history.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select, update
 
 from alerts.directory import OFFICIAL_FIELDS, Directory, Official
+from naebu import history
 from naebu.config import Config, RoutingConfig
 from naebu.store import officials as officials_table
 
@@ -59,8 +63,17 @@ def sync_officials(conn: Connection, directory: Directory, *, now: datetime) -> 
     return changed
 
 
-def directory_from_store(conn: Connection, routing: RoutingConfig | None = None) -> Directory:
-    """The directory as last stored by :func:`sync_officials`."""
+#: The dataset the department tree is read from.
+DEPARTMENTS = "departments"
+
+
+def directory_from_store(
+    conn: Connection,
+    routing: RoutingConfig | None = None,
+    departments: pd.DataFrame | None = None,
+) -> Directory:
+    """The directory as last stored by :func:`sync_officials`, with the department tree
+    ``departments`` (default: the ``departments`` records in the store's history)."""
     officials = [
         Official(**{f: getattr(r, f) for f in OFFICIAL_FIELDS})
         for r in conn.execute(select(officials_table).order_by(officials_table.c.employee_id))
@@ -68,46 +81,57 @@ def directory_from_store(conn: Connection, routing: RoutingConfig | None = None)
     for o in officials:
         # SQLite hands booleans back as ints; keep the dataclass honest.
         object.__setattr__(o, "active", bool(o.active))
-    return Directory(officials, routing=routing)
+    if departments is None:
+        departments = history.load(conn, DEPARTMENTS)
+    return Directory(officials, routing=routing, departments=departments)
 
 
-def _frames(config: Config) -> Iterable[pd.DataFrame]:
+def _frames(config: Config, dataset: str) -> Iterable[pd.DataFrame]:
     from connectors import make_connector
     from connectors.base import SourceState
 
     for source in config.sources.values():
-        if not source.enabled or source.dataset != config.routing.directory:
+        if not source.enabled or source.dataset != dataset:
             continue
         for batch in make_connector(source).pull(SourceState()):
             if not batch.frame.empty:
                 yield batch.frame
 
 
+def _from_sources(config: Config, dataset: str) -> pd.DataFrame | None:
+    """``dataset`` read whole from its enabled sources; None when it has none or one fails
+    (a warning is logged: the caller uses the stored copy)."""
+    if not any(s.enabled and s.dataset == dataset for s in config.sources.values()):
+        return None
+    try:
+        frames = list(_frames(config, dataset))
+    except Exception as exc:  # any connector failure: use the stored copy
+        log.warning("%s: source failed (%s); using the stored copy", dataset, exc)
+        return None
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def load_directory(config: Config, engine: Engine | None = None) -> Directory:
-    """The officials directory of ``config``, with its ``[routing]``.
+    """The officials directory of ``config``, with its ``[routing]`` and department tree.
 
     Read from every enabled source of the directory dataset; when there is none, or one
     fails, the copy in the store (``engine``) is used instead, and a warning logged. When
-    the sources answer and ``engine`` is given, the stored copy is refreshed.
+    the sources answer and ``engine`` is given, the stored copy is refreshed. The
+    ``departments`` tree likewise: its sources, else the store's record history.
     """
     now = datetime.now().replace(microsecond=0)
-    has_source = any(
-        s.enabled and s.dataset == config.routing.directory for s in config.sources.values()
-    )
-    if has_source:
-        try:
-            frames = list(_frames(config))
-        except Exception as exc:  # any connector failure: use the stored copy
-            log.warning("officials directory: source failed (%s); using the stored copy", exc)
-        else:
-            frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-            if "employee_id" in frame.columns:
-                directory = Directory.from_frame(frame, routing=config.routing)
-                if engine is not None:
-                    with engine.begin() as conn:
-                        sync_officials(conn, directory, now=now)
-                return directory
+    departments = _from_sources(config, DEPARTMENTS)
+    if departments is None and engine is not None:
+        with engine.connect() as conn:
+            departments = history.load(conn, DEPARTMENTS)
+    frame = _from_sources(config, config.routing.directory)
+    if frame is not None and "employee_id" in frame.columns:
+        directory = Directory.from_frame(frame, routing=config.routing, departments=departments)
+        if engine is not None:
+            with engine.begin() as conn:
+                sync_officials(conn, directory, now=now)
+        return directory
     if engine is None:
-        return Directory([], routing=config.routing)
+        return Directory([], routing=config.routing, departments=departments)
     with engine.connect() as conn:
-        return directory_from_store(conn, config.routing)
+        return directory_from_store(conn, config.routing, departments)

@@ -2,7 +2,10 @@
 
 - a 담당자 (official) sees the alerts assigned to them;
 - a 부서관리자 (department manager) sees every alert of their department;
-- a 감사자 (auditor) and compliance staff see everything.
+- a 감사자 (auditor) sees every alert of their own organisation: the departments whose
+  alerts their audit office is told of (:meth:`alerts.directory.Directory.oversees`; every
+  department when there is no department tree, or the tree cannot tell);
+- compliance staff who are not auditors (listed in ``[web] compliance``) see everything.
 
 Compliance staff (준법감시 담당) are the active 감사자 of ``[routing] audit_department`` (of
 any department when it is unset) and the employees listed in ``[web] compliance``; only they
@@ -14,11 +17,12 @@ decides again and refuses with its own message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from alerts.directory import Directory, Official
 from alerts.lifecycle import ACTIONS
@@ -50,13 +54,32 @@ class Viewer:
 
     @property
     def sees_all(self) -> bool:
-        """Auditors and compliance staff see every alert and department."""
+        """Auditors and compliance staff see across departments (an auditor: but for
+        :attr:`hidden_departments`)."""
         return self.is_auditor or self.compliance
+
+    @cached_property
+    def hidden_departments(self) -> frozenset[str]:
+        """Departments of other organisations, whose alerts this auditor may not see; none
+        for everyone else (who see their own alerts, or everything as compliance staff)."""
+        if not self.is_auditor:
+            return frozenset()
+        return self.directory.outside_scope(self.official)
+
+    def visible(self, departments: Iterable[str]) -> list[str]:
+        """``departments`` without the :attr:`hidden_departments` (a filter's choices)."""
+        return [d for d in departments if d not in self.hidden_departments]
 
     def alert_filter(self) -> ColumnElement[bool]:
         """The SQL condition selecting the alerts this viewer may see."""
         if self.sees_all:
-            return true()
+            hidden = self.hidden_departments
+            if not hidden:
+                return true()
+            # An alert without a department, or of one the tree does not know, is every
+            # auditor's (as it is told to every auditor).
+            column = alerts.c.department
+            return or_(column.is_(None), column.not_in(sorted(hidden)))
         if self.is_manager:
             if not self.official.department:
                 return false()
@@ -66,7 +89,7 @@ class Viewer:
     def may_see(self, alert: Mapping[str, Any]) -> bool:
         """True when the alert row is visible to this viewer (the alert page's 403)."""
         if self.sees_all:
-            return True
+            return alert["department"] not in self.hidden_departments
         if self.is_manager:
             return (
                 bool(self.official.department) and alert["department"] == self.official.department
@@ -74,8 +97,11 @@ class Viewer:
         return bool(alert["assignee"]) and alert["assignee"] == self.employee_id
 
     def may_see_department(self, department: str | None) -> bool:
-        """The scorecard: everyone sees their own department; auditors and compliance all."""
-        return self.sees_all or (department is not None and department == self.official.department)
+        """The scorecard: everyone sees their own department; compliance staff all, auditors
+        all of their organisation's."""
+        if self.sees_all:
+            return department not in self.hidden_departments
+        return department is not None and department == self.official.department
 
     def actions_for(self, alert: Mapping[str, Any], answered_by: set[str]) -> list[str]:
         """The lifecycle steps this viewer may take on ``alert`` now (the page's buttons)."""
@@ -97,11 +123,14 @@ class Viewer:
         return out
 
     def reassign_targets(self, department: str | None) -> list[Official]:
-        """Who this viewer may hand an alert of ``department`` to."""
+        """Who this viewer may hand an alert of ``department`` to: a manager within the
+        department, an auditor anyone of their organisation."""
+        hidden = self.hidden_departments
         return [
             o
             for o in self.directory
-            if o.active and (self.is_auditor or o.department == department)
+            if o.active
+            and ((self.is_auditor and o.department not in hidden) or o.department == department)
         ]
 
 

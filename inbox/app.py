@@ -124,7 +124,8 @@ class Inbox:
         return lang if lang in LANGUAGES else "ko"
 
     def directory(self, conn: Connection) -> Directory:
-        """The officials directory as last stored by a run."""
+        """The officials directory as last stored by a run, with the department tree of the
+        record history (which organisation's alerts an auditor sees)."""
         return directory_from_store(conn, self.config.routing)
 
     def render(

@@ -69,7 +69,9 @@ class Pages:
             page = queries.alert_page(
                 conn, ctx.viewer, f, now=ctx.now, size=self.inbox.settings.page_size
             )
-            departments = queries.departments(conn) if ctx.viewer.sees_all else []
+            departments = (
+                ctx.viewer.visible(queries.departments(conn)) if ctx.viewer.sees_all else []
+            )
         return self.inbox.page(
             ctx,
             "alerts.html",
@@ -166,7 +168,9 @@ class Pages:
             return self.inbox.refuse(ctx, "forbidden.page", 403)
         with self.inbox.engine.connect() as conn:
             card = queries.scorecard(conn, ctx.viewer, now=ctx.now, department=department)
-            departments = queries.departments(conn) if ctx.viewer.sees_all else []
+            departments = (
+                ctx.viewer.visible(queries.departments(conn)) if ctx.viewer.sees_all else []
+            )
         t = _t(ctx)
         chart = bar_chart(
             card.months,

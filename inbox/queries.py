@@ -247,8 +247,12 @@ def scorecard(
     t = alert_tallies.c
     tally = select(alert_tallies).where(t.month >= months[0])
     scope = _scope(viewer, department)
+    # An auditor's "all departments" are those of their own organisation.
+    hidden = viewer.hidden_departments if scope is None else frozenset()
     if scope is not None:
         tally = tally.where(t.department == scope)
+    elif hidden:
+        tally = tally.where(t.department.not_in(sorted(hidden)))
     scores: dict[str, DepartmentScore] = {}
     raised = [0] * len(months)
     in_time = [0] * len(months)
@@ -273,7 +277,8 @@ def scorecard(
     # Counted here, not with GROUP BY: grouping makes SQLite prefer an index in department
     # order and read every alert, where the deadline range reads only those not yet due.
     for (dept,) in conn.execute(_not_yet_due(scope, since=since, now=now)):
-        score(dept).overdue -= 1
+        if dept not in hidden:
+            score(dept).overdue -= 1
     return Scorecard(
         since=since,
         departments=sorted(scores.values(), key=lambda s: (-(s.on_time_rate or 0), s.department)),

@@ -178,8 +178,9 @@ class RoutingConfig:
     """How an alert finds its officials, and when reminders and escalations go out.
 
     ``notify`` maps a severity to who is told when an alert is raised (a rule's own
-    ``notify`` key wins). ``audit_department``, when set, limits the audit office's
-    notifications to the 감사자 of that department. ``remind_before_days`` business days
+    ``notify`` key wins). The audit office of an alert is the 감사자 of its organisation
+    (from the ``departments`` tree: :meth:`alerts.directory.Directory.audit_office`);
+    ``audit_department``, when set, limits it further to the 감사자 of that department. ``remind_before_days`` business days
     before a deadline the official is reminded (0: never); once overdue the department
     manager is told, and ``escalate_audit_after_days`` business days later the audit office.
     """

@@ -94,7 +94,7 @@ DATASETS: dict[str, Dataset] = {
             _cols(
                 ("department", "str", "department name (부서명)", True),
                 ("code", "str", "organisation code (기관코드)"),
-                ("parent", "str", "bureau the department belongs to (실·국)"),
+                ("parent", "str", "bureau or head the department reports to (실·국, 부시장)"),
             ),
             key="department",
             department="department",

@@ -224,9 +224,14 @@ class _Run:
                 row.rule_id: row for row in conn.execute(select(history.rule_state)).all()
             }
 
-    def _directory(self, frame: pd.DataFrame) -> Directory:
+    def _directory(self, frame: pd.DataFrame, departments: pd.DataFrame | None = None) -> Directory:
+        # ``departments``: the department tree, which keeps each audit office to the alerts of
+        # its own organisation (alerts.directory.Directory.audit_office).
         return Directory.from_frame(
-            frame, fallback_roles=self.config.routing.fallback_roles, routing=self.config.routing
+            frame,
+            fallback_roles=self.config.routing.fallback_roles,
+            routing=self.config.routing,
+            departments=departments,
         )
 
     def execute(self) -> RunSummary:
@@ -330,7 +335,10 @@ class _Run:
         # From the record history, not this run's pull: a directory source that is down
         # today still routes with yesterday's directory.
         with self.engine.connect() as conn:
-            self.directory = self._directory(history.load(conn, self.config.routing.directory))
+            self.directory = self._directory(
+                history.load(conn, self.config.routing.directory),
+                history.load(conn, "departments"),
+            )
         self.directory_loaded = True
 
     # -- pulling ---------------------------------------------------------------------------

@@ -226,9 +226,16 @@ class Daemon:
 
     def _directory(self) -> Directory:
         # From the record history: the directory as of the last successful pull.
+        # The department tree too: each audit office hears of its own organisation's alerts.
         with self.engine.connect() as conn:
             frame = history.load(conn, self.config.routing.directory)
-        return Directory.from_frame(frame, fallback_roles=self.config.routing.fallback_roles)
+            departments = history.load(conn, "departments")
+        return Directory.from_frame(
+            frame,
+            fallback_roles=self.config.routing.fallback_roles,
+            routing=self.config.routing,
+            departments=departments,
+        )
 
     def _run(self, job_id: str, sources: list[str] | None) -> None:
         reload = self.keeper.refresh()
