@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import write_config
 from servers import SmtpServer as _Smtp
-from servers import _Collector, employees_frame, finding, free_port, sample_rules
+from servers import _Collector, employees_frame, finding, free_port, pg_engine, sample_rules
 from sqlalchemy import Engine, func, select
 from test_lifecycle import cycle
 
@@ -62,6 +62,16 @@ def test_business_day_helpers_over_seollal() -> None:
 
 
 def test_reminder_once_then_manager_then_audit_office(engine: Engine, directory: Directory) -> None:
+    check_reminders_and_escalations(engine, directory)
+
+
+def test_reminders_and_escalations_on_postgresql(directory: Directory) -> None:
+    # The clocks are read as the driver gives them: text on SQLite, datetimes here.
+    with pg_engine() as engine:
+        check_reminders_and_escalations(engine, directory)
+
+
+def check_reminders_and_escalations(engine: Engine, directory: Directory) -> None:
     notify = NotifyConfig(outbox_file=None)
     rules = sample_rules()
     cycle(engine, directory, notify, rules, [finding("P-1")], T0)
