@@ -54,7 +54,11 @@ def parse(argv: list[str], prog: str = "python -m bench") -> Options:
         "extrapolated [default: 50000]",
     )
     p.add_argument(
-        "--repeat", type=int, default=3, help="runs per baseline timing, best kept [default: 3]"
+        "--repeat",
+        type=int,
+        default=3,
+        help="at least this many runs per timed side, more until 0.5 s is spent; best kept "
+        "[default: 3]",
     )
     p.add_argument(
         "--alerts",

@@ -110,7 +110,8 @@ def _evaluation(r: dict[str, Any]) -> list[str]:
 def _baselines(r: dict[str, Any]) -> list[str]:
     b = r["baselines"]
     out = ["## Baselines (same process, same frames)", "",
-           f"Best of {b['repeat']} runs each; DuckDB with {b['duckdb_threads']} threads; every "
+           f"Best of at least {b['repeat']} runs each, more until 0.5 s was spent "
+           f"(durable_rules: one pass); DuckDB with {b['duckdb_threads']} threads; every "
            f"baseline flagged the same records as naebu: {'yes' if b['all_agree'] else '**NO**'}.", ""]  # fmt: skip
     rows = []
     for m in b["match"]:

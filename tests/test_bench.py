@@ -114,3 +114,26 @@ def test_naebu_bench_is_the_benchmark_of_the_checkout(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "naebu bench: error: --scale must be positive" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_timed_side_runs_until_its_budget_and_keeps_its_best() -> None:
+    from bench.baselines import timing
+
+    times = iter([0.3, 0.1, 0.2, 0.05, 0.4, 0.01])
+    calls: list[int] = []
+
+    def call() -> tuple[float, int]:
+        calls.append(1)
+        return next(times), len(calls)
+
+    # 0.3 + 0.1 + 0.2 = 0.6 s >= the 0.5 s budget after the third (the minimum) run
+    assert timing.best_of(call, repeat=3) == (0.1, 3)
+    # a short call runs up to MOST times, never fewer than repeat
+    quick = timing.best_of(lambda: (0.001, "k"), repeat=3)
+    assert quick == (0.001, "k")
+    counted: list[int] = []
+    timing.best_of(lambda: (counted.append(1), (0.0, None))[1], repeat=3)
+    assert len(counted) == timing.MOST
+    slow: list[int] = []
+    timing.best_of(lambda: (slow.append(1), (2.0, None))[1], repeat=3)
+    assert len(slow) == 3

@@ -23,6 +23,7 @@ from bench.baselines.cases import MATCH_CASES, MatchCase, duplicate_sql, split_s
 from bench.baselines.duck import Duck
 from bench.baselines.durable import post_records
 from bench.baselines.records import to_records
+from bench.baselines.timing import best_of, timed
 from bench.evaluate import frames_for
 from engine.loader import RuleSet
 from engine.registry import EvalContext, RuleType
@@ -35,13 +36,8 @@ def _naebu(rule: RuleType, frames: Mapping[str, pd.DataFrame], ctx: EvalContext,
            repeat: int) -> tuple[float, set[str]]:  # fmt: skip
     """Best seconds of ``repeat`` evaluations of ``rule`` and the keys it flagged."""
     given = frames_for(rule, frames)
-    best, keys = float("inf"), set()
-    for _ in range(max(1, repeat)):
-        start = time.perf_counter()
-        found = rule.evaluate(given, ctx)
-        best = min(best, time.perf_counter() - start)
-        keys = {f.record_key for f in found}
-    return best, keys
+    best, found = best_of(timed(lambda: rule.evaluate(given, ctx)), repeat)
+    return best, {f.record_key for f in found}
 
 
 def _rate(rows: int, seconds: float) -> float | None:
@@ -71,10 +67,8 @@ def _match(case: MatchCase, rule: RuleType, frames: Mapping[str, pd.DataFrame], 
     extrapolated = len(posted) < len(records)
     dr_all = dr_s * len(records) / len(posted) if posted else 0.0
 
-    loop_best, loop_keys = float("inf"), list[Any]()
-    for _ in range(max(1, repeat)):
-        seconds, loop_keys = pyloop.loop_match(case.python(params), records, case.key)
-        loop_best = min(loop_best, seconds)
+    predicate = case.python(params)
+    loop_best, loop_keys = best_of(lambda: pyloop.loop_match(predicate, records, case.key), repeat)
     duck_s, duck_keys = duck.keys(case.sql(params), repeat)
     rows = len(frame)
     return {
@@ -149,10 +143,7 @@ def _window(rule_id: str, kind: str, rule: RuleType, frames: Mapping[str, pd.Dat
             return pyloop.loop_duplicate(records, keys, days, "payment_id")
 
     duck_s, duck_keys = duck.keys(sql, repeat)
-    loop_best, loop_keys = float("inf"), list[Any]()
-    for _ in range(max(1, repeat)):
-        seconds, loop_keys = loop()
-        loop_best = min(loop_best, seconds)
+    loop_best, loop_keys = best_of(loop, repeat)
     rows = len(frame)
     return {
         "rule_id": rule_id,

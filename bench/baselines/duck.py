@@ -2,18 +2,18 @@
 
 The frames are registered as views (DuckDB scans pandas memory; nothing is copied into a
 table first) and each query's result is fetched as a column of keys. Timed: the query's
-execution and fetch, best of ``repeat`` runs, as naebu's side is.
+execution and fetch, best of several runs (:mod:`bench.baselines.timing`), as naebu's side is.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 import duckdb
 import pandas as pd
 
 from bench.baselines.cases import SQL_PRESENT
+from bench.baselines.timing import best_of, timed
 
 
 class Duck:
@@ -32,13 +32,9 @@ class Duck:
         return int(row[0]) if row else 0
 
     def keys(self, sql: str, repeat: int = 3) -> tuple[float, list[object]]:
-        """Best wall seconds of ``repeat`` runs of ``sql`` and the keys it returned."""
-        best, keys = float("inf"), []
-        for _ in range(max(1, repeat)):
-            start = time.perf_counter()
-            keys = [row[0] for row in self.con.execute(sql).fetchall()]
-            best = min(best, time.perf_counter() - start)
-        return best, keys
+        """Best wall seconds of ``sql`` (:func:`bench.baselines.timing.best_of`) and the keys
+        it returned."""
+        return best_of(timed(lambda: [row[0] for row in self.con.execute(sql).fetchall()]), repeat)
 
     def close(self) -> None:
         """Release the connection."""
