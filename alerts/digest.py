@@ -114,7 +114,7 @@ def render_digest(
     a province would otherwise get one mail of thousands of pages.
     """
     department = _first_department(recipient, alerts)
-    ordered = sorted(alerts, key=lambda a: (-_SEVERITY_RANK.get(a["severity"], -1), a["id"]))
+    ordered = sorted(alerts, key=lambda a: (-SEVERITY_RANK.get(a["severity"], -1), a["id"]))
     template = environment().get_template(f"digest_{language}.j2")
     return _render(
         template,
@@ -225,7 +225,8 @@ def _shared_parts(
 
 
 #: Most severe first when a digest is cut (see ``render_digest``).
-_SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+#: Severity -> rank, higher is more severe (digests write the most severe alerts first).
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 #: The columns of ``alerts`` a digest is routed and written from (see ``render_digest``).
@@ -472,7 +473,7 @@ def queue_digests(
     # The digest order (most severe first, then by id: see render_digest), worked out once.
     order = sorted(
         range(len(rows)),
-        key=lambda n: (-_SEVERITY_RANK.get(rows[n]["severity"], -1), rows[n]["id"]),
+        key=lambda n: (-SEVERITY_RANK.get(rows[n]["severity"], -1), rows[n]["id"]),
     )
     in_order = [rows[n] for n in order]
     position = [0] * len(rows)

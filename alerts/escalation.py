@@ -292,7 +292,13 @@ def remind_and_escalate(
         for recipient_id in sorted(plan.by_recipient):
             notices = plan.by_recipient[recipient_id]
             subject, body = render_notices(
-                directory.get(recipient_id), recipient_id, notices, directory, notify.language, now
+                directory.get(recipient_id),
+                recipient_id,
+                notices,
+                directory,
+                notify.language,
+                now,
+                notify.digest_max_items,
             )
             plan.report.messages += queue_message(
                 conn,

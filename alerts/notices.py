@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from alerts.calendar import business_days_between
-from alerts.digest import SEVERITY_LABELS, environment
+from alerts.digest import SEVERITY_LABELS, SEVERITY_RANK, environment
 from alerts.directory import Directory, Official
 from alerts.lifecycle import STATUS_LABELS
 from alerts.masking import mask_document, mask_text
@@ -256,17 +256,35 @@ def render_notices(
     directory: Directory,
     language: str,
     now: datetime,
+    max_items: int | None = None,
 ) -> tuple[str, str]:
-    """The masked ``(subject, body)`` of one recipient's follow-up digest."""
+    """The masked ``(subject, body)`` of one recipient's follow-up digest.
+
+    A section of more than ``max_items`` notices (``[notify] digest_max_items``, as for the
+    digest of new alerts) writes out the first ``max_items`` in full - notices about no alert
+    first, then the most severe alerts - and counts the rest per rule: when a run's thousands
+    of alerts fall due together, an audit office would otherwise get a mail of thousands of
+    entries (and the run would spend seconds writing it).
+    """
     language = language if language in SECTIONS else "ko"
     sections = []
     summary = []
     for kind, (title, note, short) in SECTIONS[language].items():
-        items = [_item(n, directory, language, now) for n in notices if n.kind == kind]
-        if not items:
+        mine = [n for n in notices if n.kind == kind]
+        if not mine:
             continue
-        sections.append({"title": title, "note": note, "entries": items})
-        summary.append(f"{short} {len(items)}건" if language == "ko" else f"{len(items)} {short}")
+        listed, rest = _listed(mine, max_items)
+        sections.append(
+            {
+                "title": title,
+                "note": note,
+                "count": len(mine),
+                "entries": [_item(n, directory, language, now) for n in listed],
+                "more": _per_rule(rest),
+                "more_count": len(rest),
+            }
+        )
+        summary.append(f"{short} {len(mine)}건" if language == "ko" else f"{len(mine)} {short}")
     template = environment().get_template(f"followup_{language}.j2")
     module = template.make_module(
         {
@@ -277,6 +295,33 @@ def render_notices(
     )
     subject = str(getattr(module, "subject", "")).strip()
     return mask_text(subject), mask_document(str(module))
+
+
+def _listed(notices: list[Notice], max_items: int | None) -> tuple[list[Notice], list[Notice]]:
+    """The notices a section writes out in full, and the rest (see :func:`render_notices`)."""
+    if max_items is None or len(notices) <= max_items:
+        return notices, []
+    ranked = sorted(
+        notices,
+        key=lambda n: (
+            n.alert is not None,
+            -SEVERITY_RANK.get((n.alert or {}).get("severity", ""), -1),
+            (n.alert or {}).get("id") or 0,
+        ),
+    )
+    return ranked[:max_items], ranked[max_items:]
+
+
+def _per_rule(notices: list[Notice]) -> list[dict[str, Any]]:
+    """How many of ``notices`` each rule has (title, rule id, count), most first."""
+    counts: dict[tuple[str, str], int] = {}
+    for n in notices:
+        a = n.alert or {}
+        rule_id = str(a.get("rule_id") or (n.suppression.rule_id if n.suppression else "-"))
+        key = (str(a.get("title") or rule_id), rule_id)
+        counts[key] = counts.get(key, 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][1]))
+    return [{"title": t, "rule_id": r, "count": c} for (t, r), c in ordered]
 
 
 def _rule_change_item(

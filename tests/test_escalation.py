@@ -286,3 +286,36 @@ def test_without_routing_only_the_assignee_is_told(engine: Engine) -> None:
         engine, directory, NotifyConfig(outbox_file=None), now=T0 + timedelta(days=4)
     )
     assert [r for r, _, _ in _outbox(engine)] == ["E001", "E010"]  # escalation still works
+
+
+def test_a_follow_up_section_lists_digest_max_items_and_counts_the_rest_per_rule(
+    engine: Engine, directory: Directory
+) -> None:
+    # Five overdue alerts of two rules; the manager's follow-up writes out two (the most
+    # severe first) and counts the other three per rule.
+    notify = NotifyConfig(outbox_file=None, digest_max_items=2)
+    rules = sample_rules()
+    found = [finding(f"P-{i}") for i in range(3)] + [
+        finding(f"C-{i}", rule_id="R-CON-SPLIT", severity="low") for i in range(2)
+    ]
+    cycle(engine, directory, notify, rules, found, T0)
+    overdue = datetime(2025, 3, 31, 9)  # past both rules' deadlines (3 and 10 business days)
+    with engine.begin() as conn:
+        before = conn.execute(select(func.max(store.outbox.c.id))).scalar_one()
+    cycle(engine, directory, notify, rules, [], overdue)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(store.outbox.c.recipient, store.outbox.c.subject, store.outbox.c.body).where(
+                store.outbox.c.id > before
+            )
+        ).all()
+    body = next(b for r, s, b in rows if r == "E010")
+    section = body.split("■ 처리 기한 경과 - 부서관리자 보고")[1]
+    assert "(5건)" in section.splitlines()[0]
+    assert section.count("] 동일 거래처 중복 지급 의심 (R-PAY-DUP)\n") == 2  # high ones in full
+    assert "] 수의계약 분할 의심 (R-CON-SPLIT)\n" not in section  # the low ones are not
+    assert "외 3건은 규칙별 건수만 적습니다 (2건까지 자세히 적습니다)" in section
+    assert "   - 수의계약 분할 의심 (R-CON-SPLIT): 2건" in section
+    assert "   - 동일 거래처 중복 지급 의심 (R-PAY-DUP): 1건" in section
+    subject = next(s for r, s, b in rows if r == "E010")
+    assert "기한 경과 5건" in subject
