@@ -158,9 +158,8 @@ def _render(
     labels = SEVERITY_LABELS.get(language, SEVERITY_LABELS["ko"])
     role_labels = ROLE_LABELS.get(language, ROLE_LABELS["ko"])
     shown = ordered if max_items is None else ordered[:max_items]
-    # Counted in C: an auditor's digest of a province counts thousands of alerts per rule.
     hidden = ordered[len(shown) :]
-    rest = Counter(map(itemgetter("rule_id", "title"), hidden))
+    rest = per_rule(map(itemgetter("rule_id", "title"), hidden))
     items = []
     for a in shown:
         mine = roles is None or "official" in roles.get(a["id"], ("official",))
@@ -192,11 +191,8 @@ def _render(
             "count": len(ordered),
             "all_mine": roles is None
             or all("official" in roles.get(a["id"], ("official",)) for a in ordered),
-            "more": [
-                {"rule_id": rule_id, "title": title, "count": n}
-                for (rule_id, title), n in sorted(rest.items(), key=lambda kv: (-kv[1], kv[0]))
-            ],
-            "more_count": sum(rest.values()),
+            "more": rest,
+            "more_count": len(hidden),
         }
     )
     subject = str(getattr(module, "subject", "")).strip()
@@ -225,6 +221,16 @@ def _shared_parts(
 
 
 #: Most severe first when a digest is cut (see ``render_digest``).
+def per_rule(rules: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """How many items each rule has, from one ``(rule_id, title)`` per item, most first: the
+    part of a digest counted, not written out (``more`` in the templates)."""
+    counts = Counter(rules)  # in C: an auditor's digest of a province counts thousands
+    return [
+        {"rule_id": rule_id, "title": title, "count": n}
+        for (rule_id, title), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
 #: Severity -> rank, higher is more severe (digests write the most severe alerts first).
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from alerts.calendar import business_days_between
-from alerts.digest import SEVERITY_LABELS, SEVERITY_RANK, environment
+from alerts.digest import SEVERITY_LABELS, SEVERITY_RANK, environment, per_rule
 from alerts.directory import Directory, Official
 from alerts.lifecycle import STATUS_LABELS
 from alerts.masking import mask_document, mask_text
@@ -313,15 +313,14 @@ def _listed(notices: list[Notice], max_items: int | None) -> tuple[list[Notice],
 
 
 def _per_rule(notices: list[Notice]) -> list[dict[str, Any]]:
-    """How many of ``notices`` each rule has (title, rule id, count), most first."""
-    counts: dict[tuple[str, str], int] = {}
-    for n in notices:
+    """How many of ``notices`` each rule has (:func:`alerts.digest.per_rule`)."""
+
+    def rule_of(n: Notice) -> tuple[str, str]:
         a = n.alert or {}
         rule_id = str(a.get("rule_id") or (n.suppression.rule_id if n.suppression else "-"))
-        key = (str(a.get("title") or rule_id), rule_id)
-        counts[key] = counts.get(key, 0) + 1
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][1]))
-    return [{"title": t, "rule_id": r, "count": c} for (t, r), c in ordered]
+        return rule_id, str(a.get("title") or rule_id)
+
+    return per_rule(map(rule_of, notices))
 
 
 def _rule_change_item(
