@@ -294,14 +294,7 @@ class Directory:
         tree does not know (or whose parents loop): all, as before the tree was used.
         """
         audit_department = self.routing.audit_department if self.routing else None
-        office = self._office(audit_department)
-        if department is None or not self.orgchart:
-            return list(office)
-        key = (audit_department, department)
-        cached = self._audit_scoped.get(key)
-        if cached is None:
-            cached = self._audit_scoped[key] = self._in_scope(office, department)
-        return list(cached)
+        return list(self._scoped(audit_department, department))
 
     def audit_scope(self, official: Official) -> str | None:
         """The top of what auditor ``official`` oversees: the parent of their department
@@ -312,15 +305,7 @@ class Directory:
         """True when ``official`` is an active 감사자 who may see an alert of ``department``:
         one the audit office would be told of, ``routing.audit_department`` aside (the web
         inbox shows each auditor what their organisation's audit office hears of)."""
-        if not self.is_auditor(official):
-            return False
-        if department is None or not self.orgchart:
-            return True
-        key = (None, department)
-        scoped = self._audit_scoped.get(key)
-        if scoped is None:
-            scoped = self._audit_scoped[key] = self._in_scope(self._office(None), department)
-        return official in scoped
+        return self.is_auditor(official) and official in self._scoped(None, department)
 
     def outside_scope(self, official: Official) -> frozenset[str]:
         """The departments of the tree whose alerts ``official`` may not see (:meth:`oversees`):
@@ -337,6 +322,18 @@ class Directory:
                 if self.is_auditor(o)
                 and (audit_department is None or o.department == audit_department)
             )
+        return cached
+
+    def _scoped(self, audit_department: str | None, department: str | None) -> tuple[Official, ...]:
+        """The auditors (of ``audit_department`` when given) told about an alert of
+        ``department`` (:meth:`audit_office`), worked out once per pair."""
+        office = self._office(audit_department)
+        if department is None or not self.orgchart:
+            return office
+        key = (audit_department, department)
+        cached = self._audit_scoped.get(key)
+        if cached is None:
+            cached = self._audit_scoped[key] = self._in_scope(office, department)
         return cached
 
     def _in_scope(self, office: tuple[Official, ...], department: str) -> tuple[Official, ...]:
