@@ -8,7 +8,7 @@ turns text literals compared with dates or times (``received_on >= "2024-01-01"`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,31 @@ class Checked:
     #: Aggregate calls of a ``having`` (``sum(amount)``): node -> the frame column holding it.
     aggregates: dict[Node, str] = field(default_factory=dict)
     lists_used: set[str] = field(default_factory=set)
+    #: ``column("header text")`` calls: node -> the column they read.
+    column_refs: dict[Node, str] = field(default_factory=dict)
+
+
+class AnyColumns(Mapping[str, str]):
+    """Columns not known yet, every one of type ``type_``: any name is a column.
+
+    For checking a derived column of a source mapping when the configuration is loaded: the
+    source's own columns are only known once it is read (every one of them is text there).
+    """
+
+    def __init__(self, type_: str = "str") -> None:
+        self.type = type_
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __getitem__(self, name: str) -> str:
+        return self.type
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 class Checker:
@@ -364,6 +389,8 @@ class Checker:
     def call(self, node: Call) -> str:
         if self.aggregates is not None and node.name in AGGREGATES:
             return self.aggregate(node)
+        if node.name == "column" and node.name not in FUNCTIONS:
+            return self.column_ref(node)
         func = FUNCTIONS.get(node.name)
         if func is None and self.aggregates is not None:
             # one problem for the call; its arguments would only repeat it
@@ -374,7 +401,7 @@ class Checker:
             return self.problem(node.offset, f"unknown aggregate {node.name!r}", hint)
         arg_types = [self.check(arg) for arg in node.args]
         if func is None:
-            if node.name in self.columns:
+            if node.name in self.columns and not isinstance(self.columns, AnyColumns):
                 return self.problem(
                     node.offset,
                     f"{node.name!r} is a column, not a function",
@@ -386,12 +413,13 @@ class Checker:
             )
             return self.problem(node.offset, f"unknown function {node.name!r}", hint)
         count = len(node.args)
-        if not func.min_args <= count <= len(func.params):
-            want = (
-                str(len(func.params))
-                if not func.optional
-                else f"{func.min_args} to {len(func.params)}"
-            )
+        if count < func.min_args or (func.max_args is not None and count > func.max_args):
+            if func.variadic:
+                want = f"{func.min_args} or more"
+            elif not func.optional:
+                want = str(len(func.params))
+            else:
+                want = f"{func.min_args} to {len(func.params)}"
             plural = "" if want == "1" else "s"
             return self.problem(
                 node.offset,
@@ -400,7 +428,7 @@ class Checker:
             )
         ok = True
         for i, (arg, type_) in enumerate(zip(node.args, arg_types, strict=True)):
-            allowed = func.params[i]
+            allowed = func.param(i)
             if i in func.constant:
                 ok = self.constant_arg(func.name, i, arg, type_, allowed) and ok
                 continue
@@ -434,6 +462,20 @@ class Checker:
             return func.result_type(arg_types)
         except ValueError as exc:
             return self.problem(node.offset, str(exc))
+
+    def column_ref(self, node: Call) -> str:
+        """``column("감정 평가액(1)")``: a column whose name is not a plain word."""
+        arg = node.args[0] if len(node.args) == 1 else None
+        if not isinstance(arg, Literal) or arg.type != "str":
+            return self.problem(node.offset, "column() takes the column's name as one text",
+                                'write column("감정 평가액(1)")')  # fmt: skip
+        name = str(arg.value)
+        if name not in self.columns:
+            hint = did_you_mean(name, self.columns) or "columns: " + ", ".join(self.columns)
+            return self.problem(arg.offset, f"unknown column {name!r}", hint)
+        self.out.columns_used.add(name)
+        self.out.column_refs[node] = name
+        return self.columns[name]
 
     def aggregate(self, node: Call) -> str:
         """``count()``, ``sum(col)``... in a ``having``: a value computed over the group's window."""

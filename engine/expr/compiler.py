@@ -140,12 +140,16 @@ class Compiler:
         self.values = checked.values
         self.lookups = checked.lookups
         self.aggregates = checked.aggregates
+        self.column_refs = checked.column_refs
 
     def compile(self, node: Node) -> Evaluator:
         """The evaluator of ``node``."""
         if node in self.aggregates:  # sum(amount) in a having: computed beforehand, a column
             key = self.aggregates[node]
             return lambda env: env.column(key)
+        if node in self.column_refs:  # column("감정 평가액(1)")
+            ref = self.column_refs[node]
+            return lambda env: env.column(ref)
         if node in self.values and not isinstance(node, ListLiteral):
             return self.fixed(self.values[node], self.types[node])
         if isinstance(node, Literal):
@@ -250,6 +254,8 @@ class Compiler:
             return ("value", node.type, repr(node.value))
         if isinstance(node, Name):
             return ("column", node.name)
+        if node in self.column_refs:
+            return ("column", self.column_refs[node])
         if isinstance(node, Dotted):
             return ("column", f"{node.base}.{node.attr}")
         parts: list[Any]

@@ -50,11 +50,23 @@ class Function:
     #: Checks the fixed arguments at load time (a regular expression that does not compile):
     #: gets the argument values (None where not fixed), returns a message or None.
     check: Callable[[Sequence[Any]], str | None] | None = None
+    #: The last parameter repeats: ``concat(text, ...)`` takes any number of arguments.
+    variadic: bool = False
 
     @property
     def min_args(self) -> int:
         """The fewest arguments a call may give."""
         return len(self.params) - self.optional
+
+    @property
+    def max_args(self) -> int | None:
+        """The most arguments a call may give (None: any number, for a variadic function)."""
+        return None if self.variadic else len(self.params)
+
+    def param(self, i: int) -> frozenset[str]:
+        """The types argument ``i`` (0-based) may have; a variadic function's last parameter
+        stands for every argument after it."""
+        return self.params[min(i, len(self.params) - 1)]
 
     def result_type(self, arg_types: Sequence[str]) -> str:
         """The type a call returns for these argument types (ValueError if they do not fit)."""
@@ -67,6 +79,8 @@ class Function:
         ]
         for i in range(self.min_args, len(parts)):
             parts[i] = f"[{parts[i]}]"
+        if self.variadic:
+            parts.append("...")
         return f"{self.name}({', '.join(parts)})"
 
 
@@ -76,14 +90,19 @@ FUNCTIONS: dict[str, Function] = {}
 def register(name: str, params: Iterable[frozenset[str]], returns: Returns, *, optional: int = 0,
              constant: Iterable[int] = (),
              check: Callable[[Sequence[Any]], str | None] | None = None,
+             variadic: bool = False,
              ) -> Callable[[Callable[..., pd.Series]], Callable[..., pd.Series]]:  # fmt: skip
-    """Decorator adding a function to :data:`FUNCTIONS`; its docstring documents it."""
+    """Decorator adding a function to :data:`FUNCTIONS`; its docstring documents it.
+
+    ``variadic``: the last parameter may be given any number of times (at least once unless
+    it is optional); the implementation then receives one Series per argument (``*args``).
+    """
 
     def decorate(impl: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
         if name in FUNCTIONS:
             raise ValueError(f"function {name!r} is registered twice")
         FUNCTIONS[name] = Function(name, tuple(params), returns, impl, inspect.getdoc(impl) or "",
-                                   optional, frozenset(constant), check)  # fmt: skip
+                                   optional, frozenset(constant), check, variadic)  # fmt: skip
         return impl
 
     return decorate
@@ -330,3 +349,6 @@ def _round(x: pd.Series, digits: float = 0) -> pd.Series:
 # The functions below were added for the rule types of issue 3; importing the module registers
 # them (kept apart so this module stays small).
 from . import functions_more as _functions_more  # noqa: E402, F401
+
+# Row-wise functions over several source columns, for derived columns of a source mapping.
+from . import functions_rowwise as _functions_rowwise  # noqa: E402, F401
