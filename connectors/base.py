@@ -72,6 +72,39 @@ class FileTaken:
     rows: int
 
 
+#: Examples of unmapped values kept per column.
+UNMAPPED_EXAMPLES = 5
+
+
+@dataclass
+class UnmappedValues:
+    """Values of a coded column that no value map covers and that are not canonical codes:
+    read as empty (unknown), counted, a few kept as examples for the run summary and
+    ``naebu check --data``."""
+
+    #: Rows whose value was unmapped.
+    rows: int = 0
+    #: Up to five distinct values, the most frequent first.
+    examples: tuple[str, ...] = ()
+
+    def add(self, other: UnmappedValues) -> UnmappedValues:
+        """Both counts together (examples: this one's first, then the other's)."""
+        examples = list(self.examples)
+        for value in other.examples:
+            if value not in examples and len(examples) < UNMAPPED_EXAMPLES:
+                examples.append(value)
+        return UnmappedValues(self.rows + other.rows, tuple(examples))
+
+
+def add_unmapped(
+    into: dict[str, UnmappedValues], more: Mapping[str, UnmappedValues]
+) -> dict[str, UnmappedValues]:
+    """``into`` with the counts of ``more`` added, column by column (``into`` is updated)."""
+    for column, values in more.items():
+        into[column] = into[column].add(values) if column in into else values
+    return into
+
+
 @dataclass
 class Batch:
     """A chunk of one source mapped onto its canonical dataset."""
@@ -88,6 +121,8 @@ class Batch:
     watermark: str | None
     #: Files completely taken by this batch.
     files: list[FileTaken] = field(default_factory=list)
+    #: canonical column -> its values no value map covers (read as empty).
+    unmapped: dict[str, UnmappedValues] = field(default_factory=dict)
 
 
 class SourceError(Exception):

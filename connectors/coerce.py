@@ -41,14 +41,22 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import ColumnSpec, QuarantinedRow, SourceError, column_parts, json_safe
+from connectors.base import (
+    ColumnSpec,
+    QuarantinedRow,
+    SourceError,
+    UnmappedValues,
+    column_parts,
+    json_safe,
+)
+from connectors.vocabulary import map_values
 from naebu.datasets import Column, Dataset
 from naebu.dtypes import text_array
 from naebu.problems import did_you_mean
@@ -81,6 +89,14 @@ _WHITESPACE = (
 )
 
 
+class Coerced(NamedTuple):
+    """A chunk mapped and typed: good rows, quarantined rows, unmapped values per column."""
+
+    frame: pd.DataFrame
+    quarantined: list[QuarantinedRow]
+    unmapped: dict[str, UnmappedValues]
+
+
 def coerce(
     raw: pd.DataFrame,
     dataset: Dataset,
@@ -97,8 +113,35 @@ def coerce(
     fresh 0..n-1 index) and the quarantined rows, located by ``locations`` (one per raw row).
     ``defaults`` gives values for canonical columns the source does not carry (the files
     connector's ``file:line`` keys). ``source`` names the source in a :class:`SourceError`.
+    Connectors use :func:`connectors.mapping.map_source`, which adds a source's constants,
+    value maps and derived columns.
+    """
+    result = coerce_mapped(raw, dataset, columns, formats, locations, source=source, defaults=defaults)
+    return result.frame, result.quarantined
+
+
+def coerce_mapped(
+    raw: pd.DataFrame,
+    dataset: Dataset,
+    columns: Mapping[str, ColumnSpec],
+    formats: Mapping[str, str],
+    locations: Sequence[str],
+    *,
+    source: str = "source",
+    defaults: Mapping[str, Sequence[Any]] | None = None,
+    labels: Mapping[str, str] | None = None,
+    values: Mapping[str, Mapping[str, str]] | None = None,
+    vocabulary: bool = False,
+) -> Coerced:
+    """:func:`coerce` with value maps (``values``: canonical column -> {source text: code}),
+    and with ``vocabulary`` the unmapped values of closed-vocabulary columns made empty and
+    counted (:mod:`connectors.vocabulary`). ``labels`` names where a column given by
+    ``defaults`` came from in quarantine reasons (``attendees (derived)``).
     """
     defaults = defaults or {}
+    labels = labels or {}
+    value_maps = values or {}
+    unmapped: dict[str, UnmappedValues] = {}
     n = len(raw)
     if len(locations) != n:
         raise ValueError(f"{len(locations)} locations for {n} rows")
@@ -109,18 +152,29 @@ def coerce(
     out: dict[str, pd.Series] = {}
     for col in dataset.columns:
         if col.name in defaults:
-            values: pd.Series = pd.Series(list(defaults[col.name]), dtype=object)
-            parts = [col.name]
+            given = defaults[col.name]
+            column = (
+                given.reset_index(drop=True)
+                if isinstance(given, pd.Series)
+                else pd.Series(list(given), dtype=object)
+            )
+            parts = [labels.get(col.name, col.name)]
         elif col.name in mapping:
             parts = mapping[col.name]
-            values = _source_values(raw, parts, col.type)
+            column = _source_values(raw, parts, col.type)
         else:
             out[col.name] = null_column(col.type, n)
             if col.required or col.name == dataset.key:
                 for row in range(n):
                     reasons.setdefault(row, []).append(f"{col.name}: missing")
             continue
-        typed, bad = _convert(values, col, formats.get(col.name))
+        if col.name in value_maps or (vocabulary and col.closed):
+            column, missed = map_values(
+                _text(column), col, value_maps.get(col.name), vocabulary
+            )
+            if missed is not None:
+                unmapped[col.name] = missed
+        typed, bad = _convert(column, col, formats.get(col.name))
         required = col.required or col.name == dataset.key
         missing = typed.isna().to_numpy() & ~bad if required else np.zeros(n, dtype=bool)
         if bad.any():
@@ -128,7 +182,9 @@ def coerce(
             if col.name in formats:
                 why += f" (format {formats[col.name]})"
             label = col.name if len(parts) == 1 else f"{col.name} ({'/'.join(parts)})"
-            shown = values.to_numpy()
+            if col.name in labels:
+                label = labels[col.name]
+            shown = column.to_numpy()
             for i in np.flatnonzero(bad):
                 reasons.setdefault(int(i), []).append(f"{label}: {_show(shown[i])} {why}")
         for i in np.flatnonzero(missing):
@@ -137,7 +193,7 @@ def coerce(
 
     frame = pd.DataFrame(out, index=pd.RangeIndex(n))
     if not reasons:
-        return frame, []
+        return Coerced(frame, [], unmapped)
     bad_rows = sorted(reasons)
     keep = np.ones(n, dtype=bool)
     keep[bad_rows] = False
@@ -150,7 +206,7 @@ def coerce(
         )
         for i, rec in zip(bad_rows, records, strict=True)
     ]
-    return frame[keep].reset_index(drop=True), quarantined
+    return Coerced(frame[keep].reset_index(drop=True), quarantined, unmapped)
 
 
 def resolve_columns(
@@ -224,6 +280,17 @@ def null_column(type_: str, n: int) -> pd.Series:
 def empty_frame(dataset: Dataset) -> pd.DataFrame:
     """A zero-row frame with every canonical column of ``dataset`` and its dtype."""
     return pd.DataFrame({c.name: null_column(c.type, 0) for c in dataset.columns})
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Values read as a ``number`` column reads them (float64, NaN when not a number); for the
+    expression language's ``to_number`` and ``mean_present``."""
+    return _parse(_text(values.reset_index(drop=True)), "number")
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Values read as a ``date`` column reads them (datetime64, NaT when not a date)."""
+    return _parse(_text(values.reset_index(drop=True)), "date")
 
 
 # Source values and text ------------------------------------------------------------------

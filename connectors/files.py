@@ -34,7 +34,7 @@ that repeat rows, not for sources where two identical rows are two payments.
 
 Every cell is read as text (the ``csv`` module, not ``pandas.read_csv``: it reports the exact
 line of each record, quoted cells spanning lines included, and lets a ragged line be refused
-instead of failing the file) and typed by :func:`connectors.coerce.coerce`. A line with more
+instead of failing the file) and typed by :func:`connectors.mapping.map_source`. A line with more
 cells than the header is quarantined; a shorter line is padded with empty cells; blank lines
 are not rows. A file that cannot be decoded or opened becomes one quarantined entry for the
 whole file and is recorded as taken (retrying it would fail the same way); fix it and drop it
@@ -67,7 +67,8 @@ from connectors.base import (
     check_str,
     keep_last,
 )
-from connectors.coerce import coerce, empty_frame, resolve_columns
+from connectors.coerce import empty_frame
+from connectors.mapping import check_columns, map_source
 from connectors.registry import register
 from naebu import datasets
 from naebu.config import SourceConfig
@@ -247,19 +248,17 @@ class FilesConnector(Connector):
         if keyless:
             defaults[key] = locations
         try:
-            resolve_columns(header, self.dataset, self.source.columns, defaults, self.source.name)
+            check_columns(header, self.dataset, self.source, defaults)
         except SourceError as exc:
             # Name the file: the folder's earlier files had the columns (schemas drift).
             raise SourceError(
                 exc.source, f"{name}: {exc.message}; the file is not taken until fixed", exc.hint
             ) from None
-        frame, quarantined = coerce(
+        frame, quarantined, unmapped = map_source(
             pd.DataFrame(cells, columns=header, dtype=object),
             self.dataset,
-            self.source.columns,
-            self.source.formats,
+            self.source,
             locations,
-            source=self.source.name,
             defaults=defaults,
         )
         if keyless and self.option("key") == "content":
@@ -274,6 +273,7 @@ class FilesConnector(Connector):
             quarantined,
             len(cells) + len(refused),
             None,
+            unmapped=unmapped,
         )
 
     def _content_keys(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:

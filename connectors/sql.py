@@ -46,7 +46,8 @@ from connectors.base import (
     check_str,
     keep_last,
 )
-from connectors.coerce import coerce, empty_frame, resolve_columns
+from connectors.coerce import empty_frame
+from connectors.mapping import check_columns, map_source
 from connectors.registry import register
 from naebu.config import SourceConfig
 from naebu.problems import Problem, did_you_mean
@@ -145,7 +146,7 @@ class SqlConnector(Connector):
     def _pull(self, conn: Connection, state: SourceState) -> Iterator[Batch]:
         src, label = self._from(conn)
         names = [c.name for c in src.columns]
-        resolve_columns(names, self.dataset, self.source.columns, {}, self.source.name)
+        check_columns(names, self.dataset, self.source)
         stmt = sa.select(src)
         wm_name = self.option("watermark")
         incremental = bool(wm_name) and not self.dataset.reference
@@ -213,18 +214,19 @@ class SqlConnector(Connector):
                         watermark = _watermark_text(row[wm_index])
                         break
             raw = pd.DataFrame(rows, columns=keys, dtype=object)
-            frame, quarantined = coerce(
-                raw,
-                self.dataset,
-                self.source.columns,
-                self.source.formats,
-                _Locations(label, rows, keys, key_index, seen),
-                source=self.source.name,
+            frame, quarantined, unmapped = map_source(
+                raw, self.dataset, self.source, _Locations(label, rows, keys, key_index, seen)
             )
             frame = keep_last(frame, self.dataset.key, self.source.name, label)
             seen += len(rows)
             yield Batch(
-                self.source.name, self.dataset.name, frame, quarantined, len(rows), watermark
+                self.source.name,
+                self.dataset.name,
+                frame,
+                quarantined,
+                len(rows),
+                watermark,
+                unmapped=unmapped,
             )
         if seen == 0:
             yield Batch(

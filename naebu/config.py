@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.rule import NOTIFY_TARGETS, SEVERITIES
 from naebu import datasets
+from naebu.mapping_config import check_mapping
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
 
 DEFAULT_CONFIG = "config.toml"
@@ -57,6 +58,12 @@ class SourceConfig:
     #: Its own schedule (``{"cron": ...}`` or ``{"interval_minutes": ...}``); None: the
     #: ``[schedule]`` of the default run job.
     schedule: dict[str, Any] | None = None
+    #: canonical column -> a fixed value for every row (see :mod:`naebu.mapping_config`).
+    constants: dict[str, Any] = field(default_factory=dict)
+    #: canonical column -> {source value (NFKC, stripped): canonical value; "" for empty}.
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: canonical column -> expression over the source's columns (engine.expr, all text).
+    derive: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -469,7 +476,18 @@ def _routing(raw: dict[str, Any], problems: list[Problem], file: str) -> Routing
     return cfg
 
 
-_SOURCE_COMMON = ("kind", "dataset", "columns", "formats", "connection", "enabled", "schedule")
+_SOURCE_COMMON = (
+    "kind",
+    "dataset",
+    "columns",
+    "formats",
+    "connection",
+    "enabled",
+    "schedule",
+    "constants",
+    "values",
+    "derive",
+)
 SCHEDULE_KEYS = ("cron", "interval_minutes", "interval_seconds", "misfire_grace_seconds")
 
 
@@ -674,6 +692,7 @@ def _source(
                         or "columns: " + ", ".join(ds.column_names),
                     )
                 )
+    maps = check_mapping(name, src, ds, problems, file)
     options = {k: v for k, v in src.items() if k not in _SOURCE_COMMON}
     conn = src.get("connection")
     if conn is not None:
@@ -708,6 +727,9 @@ def _source(
         options=options,
         enabled=bool(src.get("enabled", True)),
         schedule=check_schedule(src.get("schedule"), f"{key}.schedule", problems, file),
+        constants=maps.constants,
+        values=maps.values,
+        derive=maps.derive,
     )
 
 

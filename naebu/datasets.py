@@ -34,6 +34,12 @@ class Column:
     type: str
     description: str = ""
     required: bool = False
+    #: The canonical codes of a coded column (contract methods, leave types...): what rules
+    #: compare against. A source's values are mapped onto them (``[sources.X.values.COLUMN]``).
+    values: tuple[str, ...] = ()
+    #: Whether ``values`` is the whole vocabulary: a source value outside it that no map
+    #: covers is an "unmapped value", read as unknown (null) and reported.
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,14 +79,22 @@ class Dataset:
         return [c.name for c in self.columns if c.required or c.name == self.key]
 
 
-def _cols(*specs: tuple[str, str, str] | tuple[str, str, str, bool]) -> tuple[Column, ...]:
+def _cols(*specs: tuple[str, str, str] | tuple[str, str, str, bool] | Column) -> tuple[Column, ...]:
     out = []
     for spec in specs:
+        if isinstance(spec, Column):
+            out.append(spec)
+            continue
         name, typ, desc = spec[0], spec[1], spec[2]
         required = bool(spec[3]) if len(spec) > 3 else False
         assert typ in COLUMN_TYPES, (name, typ)
         out.append(Column(name, typ, desc, required))
     return tuple(out)
+
+
+def _coded(name: str, description: str, *values: str, closed: bool = True) -> Column:
+    """A text column holding one of ``values`` (a closed vocabulary unless ``closed=False``)."""
+    return Column(name, "str", description, values=values, closed=closed)
 
 
 _UPDATED = ("updated_at", "datetime", "last change in the source system (watermark)")
@@ -108,7 +122,7 @@ DATASETS: dict[str, Dataset] = {
                 ("name", "str", "full name"),
                 ("department", "str", "department name"),
                 ("position", "str", "rank or title (주무관, 팀장, 과장...)"),
-                ("role", "str", "alert role: 담당자, 부서관리자 or 감사자"),
+                _coded("role", "alert role", "담당자", "부서관리자", "감사자"),
                 ("supervisor_id", "str", "employee_id of the supervisor"),
                 ("email", "str", "mail address"),
                 ("notify_url", "str", "apprise URL(s) of this official, space separated"),
@@ -129,7 +143,7 @@ DATASETS: dict[str, Dataset] = {
                 ("vendor_id", "str", "vendor code", True),
                 ("name", "str", "trade name"),
                 ("business_no", "str", "business registration number (사업자등록번호)"),
-                ("owner_type", "str", "일반, 여성기업, 장애인기업 or 사회적기업"),
+                _coded("owner_type", "kind of owner (기업 유형)", "일반", "여성기업", "장애인기업", "사회적기업"),
                 ("account_no", "str", "registered bank account"),
                 ("account_changed_on", "date", "day the registered account last changed"),
                 _UPDATED,
@@ -146,8 +160,8 @@ DATASETS: dict[str, Dataset] = {
                 ("official_id", "str", "official in charge"),
                 ("vendor_id", "str", "vendor code"),
                 ("title", "str", "object of the contract (계약명)"),
-                ("category", "str", "물품, 용역 or 공사"),
-                ("method", "str", "일반경쟁, 제한경쟁, 지명경쟁 or 수의"),
+                _coded("category", "what is bought (계약 종류)", "물품", "용역", "공사"),
+                _coded("method", "contracting method (계약 방법)", "일반경쟁", "제한경쟁", "지명경쟁", "수의"),
                 ("sole_source_ground", "str", "legal ground of a sole-source contract"),
                 ("amount", "number", "contract amount, KRW", True),
                 ("contract_date", "date", "day signed", True),
@@ -194,7 +208,7 @@ DATASETS: dict[str, Dataset] = {
                 ("parcel_id", "str", "parcel number (지번)"),
                 ("parent_parcel_id", "str", "lot the parcel was split from"),
                 ("buyer_name", "str", "buyer"),
-                ("method", "str", "일반입찰 or 수의"),
+                _coded("method", "sale method (매각 방법)", "일반입찰", "수의"),
                 ("ground_code", "str", "sole-source ground (공유재산법 시행령 §38)"),
                 ("appraisal_count", "int", "number of appraisals"),
                 ("appraisal_mean", "number", "mean of the appraisals, KRW"),
@@ -221,7 +235,7 @@ DATASETS: dict[str, Dataset] = {
                 ("receipt_id", "str", "receipt number", True),
                 ("department", "str", "department of the revenue"),
                 ("official_id", "str", "official who recorded it"),
-                ("ref_type", "str", "what was paid: property_sale or levy"),
+                _coded("ref_type", "what was paid: a property sale or a levy", "property_sale", "levy"),
                 ("ref_id", "str", "sale_id or levy_id paid"),
                 ("payer_name", "str", "payer"),
                 ("amount", "number", "amount received, KRW", True),
@@ -250,7 +264,7 @@ DATASETS: dict[str, Dataset] = {
                 ("amount", "number", "amount, KRW", True),
                 ("attendees", "int", "number of people served"),
                 ("attendees_text", "str", "attendees as written (대상인원), e.g. 행정팀장 등 3명"),
-                ("payment_method", "str", "카드, 현금, 계좌이체..."),
+                _coded("payment_method", "how it was paid (결제 방법)", "카드", "현금", "계좌이체", "기타"),
                 ("purpose", "str", "purpose (집행목적)"),
             ),
             key="approval_id",
@@ -266,8 +280,8 @@ DATASETS: dict[str, Dataset] = {
                 ("employee_id", "str", "employee", True),
                 ("department", "str", "department"),
                 ("work_date", "date", "day", True),
-                ("leave_type", "str", "연가, 병가, 공가, 특별휴가; empty if at work"),
-                ("trip_type", "str", "관내출장, 관외출장; empty if none"),
+                _coded("leave_type", "kind of leave (휴가 종류); empty if at work", "연가", "병가", "공가", "특별휴가"),
+                _coded("trip_type", "business trip (출장); empty if none", "관내출장", "관외출장"),
                 ("overtime_hours", "number", "overtime claimed that day, hours"),
                 _UPDATED,
             ),
@@ -289,7 +303,7 @@ DATASETS: dict[str, Dataset] = {
                 ("decided_on", "date", "day decided; empty while open"),
                 ("legal_days", "int", "statutory handling period, days"),
                 ("due_on", "date", "statutory deadline (처리기한): received_on + legal_days"),
-                ("status", "str", "접수, 처리중, 허가, 불허"),
+                _coded("status", "state of the case (처리 상태)", "접수", "처리중", "허가", "불허"),
                 _UPDATED,
             ),
             key="permit_id",
@@ -384,10 +398,10 @@ DATASETS: dict[str, Dataset] = {
                 ("department", "str", "department holding the account"),
                 ("official_id", "str", "official in charge of the account"),
                 ("bank", "str", "bank"),
-                ("purpose", "str", "세입, 세출, 보조금, 기금, 보관금..."),
+                _coded("purpose", "what the account is for (계좌 용도)", "세입", "세출", "보조금", "기금", "보관금"),
                 ("opened_on", "date", "day opened"),
                 ("last_activity_on", "date", "day of the last deposit or withdrawal"),
-                ("status", "str", "사용 or 해지"),
+                _coded("status", "in use or closed (계좌 상태)", "사용", "해지"),
                 ("as_of", "date", "day the account list was taken (기준일)"),
                 _UPDATED,
             ),

@@ -22,6 +22,7 @@ new alerts per rule, errors, the daemon job and node that ran it).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import Counter
@@ -37,7 +38,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from alerts import Directory, deliver_pending, queue_digests, raise_alerts
 from alerts.escalation import remind_and_escalate
 from connectors import SourceError, make_connector, worker
-from connectors.base import Batch, SourceState
+from connectors.base import Batch, SourceState, UnmappedValues, add_unmapped
 from engine.backends import backend_for
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
@@ -66,6 +67,8 @@ class SourceReport:
     error: str | None = None
     #: Why the source was not pulled this run (backing off after failures, stopping).
     skipped: str | None = None
+    #: canonical column -> values no value map covers (read as empty), summed over batches.
+    unmapped: dict[str, UnmappedValues] = field(default_factory=dict)
 
 
 @dataclass
@@ -470,6 +473,7 @@ class _Run:
         report.rows_read += batch.rows_read
         report.quarantined += len(batch.quarantined)
         report.files += len(batch.files)
+        add_unmapped(report.unmapped, batch.unmapped)
 
     def _raise(self, conn: Connection, findings: list[Finding]) -> None:
         new_ids = raise_alerts(
@@ -829,6 +833,7 @@ def _merge_batches(source: SourceConfig, batches: Iterable[Batch], frame: pd.Dat
         rows_read=sum(b.rows_read for b in batches),
         watermark=next((b.watermark for b in reversed(batches) if b.watermark is not None), None),
         files=[f for b in batches for f in b.files],
+        unmapped=functools.reduce(add_unmapped, (b.unmapped for b in batches), {}),
     )
 
 
@@ -845,6 +850,7 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"{s.name:<18} {s.dataset:<18} {s.rows_read:>10,} {s.quarantined:>12,}  {note}"
         )
+    lines += unmapped_lines(summary.sources)
     lines += ["", f"{'rule':<24} {'findings':>9} {'new alerts':>11}  title"]
     for rule_id in sorted(rules):
         meta = rules[rule_id]
@@ -871,3 +877,23 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
         )
         lines.append(f"time: {phases}")
     return lines
+
+
+def unmapped_lines(sources: Iterable[SourceReport]) -> list[str]:
+    """One line per source column with values no value map covers (read as empty), in plain
+    words with the config key to add them under; none when every value was mapped."""
+    lines = []
+    for s in sources:
+        for column, found in s.unmapped.items():
+            lines.append(f"{s.name}: {unmapped_text(s.name, column, found)}")
+    return ["", *lines] if lines else []
+
+
+def unmapped_text(source: str, column: str, found: UnmappedValues) -> str:
+    """``method: 37 value(s) no map covers, e.g. '1인 견적', '긴급' - add them under
+    [sources.contracts.values.method]``."""
+    examples = ", ".join(repr(v) for v in found.examples)
+    return (
+        f"{column}: {found.rows:,} value(s) no map covers, read as empty, e.g. {examples}"
+        f" - add them under [sources.{source}.values.{column}]"
+    )

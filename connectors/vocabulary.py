@@ -1,0 +1,57 @@
+"""Value maps and the canonical vocabulary: source values onto the codes rules compare against.
+
+A source's ``[sources.X.values.COLUMN]`` table maps its own words onto canonical codes
+(``"1인 수의" = "수의"``); keys were normalised when the configuration was loaded
+(:func:`naebu.mapping_config.normalise`) and are compared with the source text in the same
+form. A value already canonical passes. For a column with a closed vocabulary
+(:attr:`naebu.datasets.Column.closed`), a value neither mapped nor canonical is **unmapped**:
+the row is kept, the value becomes empty (unknown, and unknown never makes a rule fire), and
+it is counted with a few examples (:class:`~connectors.base.UnmappedValues`) for the run
+summary and ``naebu check --data``. Nothing passes through silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from connectors.base import UNMAPPED_EXAMPLES, UnmappedValues
+from naebu.datasets import Column
+
+
+def map_values(
+    text: pd.Series, column: Column, value_map: Mapping[str, str] | None, closed: bool
+) -> tuple[pd.Series, UnmappedValues | None]:
+    """``text`` (NFKC-normalised, stripped, empty as NA) with ``value_map`` applied, and
+    when ``closed`` and the column's vocabulary is closed, the unmapped values made NA.
+
+    Works on the distinct values (a coded column holds few), so the cost is per code, not per
+    row. Returns the new text and what was unmapped (None when nothing was).
+    """
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    if not len(uniques):
+        return text, None
+    distinct = np.asarray(uniques, dtype=object)
+    mapped = np.array(
+        [(value_map or {}).get(v, v) for v in distinct],
+        dtype=object,
+    )
+    mapped[mapped == ""] = None
+    unmapped: UnmappedValues | None = None
+    if closed and column.closed:
+        known = set(column.values)
+        outside = np.array([v is not None and v not in known for v in mapped], dtype=bool)
+        if outside.any():
+            counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
+            order = sorted(np.flatnonzero(outside), key=lambda i: (-counts[i], str(distinct[i])))
+            unmapped = UnmappedValues(
+                rows=int(counts[outside].sum()),
+                examples=tuple(str(distinct[i]) for i in order[:UNMAPPED_EXAMPLES]),
+            )
+            mapped[outside] = None
+    values = np.full(len(text), None, dtype=object)
+    present = codes >= 0
+    values[present] = mapped[codes[present]]
+    return pd.Series(pd.array(values, dtype=text.dtype)), unmapped
