@@ -46,3 +46,13 @@ def test_every_function_and_dataset_is_documented() -> None:
     for ds in DATASETS.values():
         for column in ds.columns:
             assert f"| `{column.name}` |" in doc
+
+
+def test_generated_vocabulary_is_current() -> None:
+    from naebu import docgen
+
+    current = docgen.SOURCES_DOC.read_text(encoding="utf-8")
+    assert docgen.VOCAB_START in current, "docs/sources.md has the vocabulary markers"
+    assert docgen.render_vocabulary(current) == current, (
+        "run `python -m naebu.docgen` and commit docs/sources.md"
+    )

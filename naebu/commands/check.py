@@ -13,7 +13,8 @@ from naebu.problems import Problem
 
 @click.command()
 @with_config
-def check(config: Config) -> None:
+@click.option("--data", is_flag=True, help="also read each enabled source (first 10,000 rows): quarantined rows, unmapped values, empty columns")
+def check(config: Config, data: bool = False) -> None:
     """Check the configuration and every rule file; report all problems at once."""
     from connectors import check_source
     from engine.loader import load_rules
@@ -31,9 +32,20 @@ def check(config: Config) -> None:
         f"OK: {len(ruleset.rules)} rule(s) in {len(ruleset.files)} file(s), "
         f"{len(config.sources)} source(s), store {safe_url(config.store_url)}"
     )
+    if data:
+        _data(config)
 
 
 def _check_examples(ruleset: Any) -> list[Problem]:
     from engine.examples import run_examples
 
     return run_examples(ruleset.rules)
+
+
+def _data(config: Config) -> None:
+    from naebu.commands.check_data import check_data
+
+    lines, errors = check_data(config)
+    click.echo("\n".join(lines))
+    if errors:
+        raise UserError([*errors, f"{len(errors)} source(s) could not be read"])
