@@ -116,7 +116,9 @@ def coerce(
     Connectors use :func:`connectors.mapping.map_source`, which adds a source's constants,
     value maps and derived columns.
     """
-    result = coerce_mapped(raw, dataset, columns, formats, locations, source=source, defaults=defaults)
+    result = coerce_mapped(
+        raw, dataset, columns, formats, locations, source=source, defaults=defaults
+    )
     return result.frame, result.quarantined
 
 
@@ -169,9 +171,7 @@ def coerce_mapped(
                     reasons.setdefault(row, []).append(f"{col.name}: missing")
             continue
         if col.name in value_maps or (vocabulary and col.closed):
-            column, missed = map_values(
-                _text(column), col, value_maps.get(col.name), vocabulary
-            )
+            column, missed = map_values(_text(column), col, value_maps.get(col.name), vocabulary)
             if missed is not None:
                 unmapped[col.name] = missed
         typed, bad = _convert(column, col, formats.get(col.name))

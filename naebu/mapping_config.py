@@ -171,7 +171,10 @@ def derive_problem(text: str, type_: str) -> tuple[str, str | None] | None:
     except ExprError as exc:
         first = exc.problems[0]
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-        return f"{first.message} at column {first.offset + 1}: {_pointed(text, first.offset)}{more}", first.hint
+        return (
+            f"{first.message} at column {first.offset + 1}: {_pointed(text, first.offset)}{more}",
+            first.hint,
+        )
     if compiled.result_type not in _FITS[type_]:
         return (
             f"the expression gives {describe(compiled.result_type)}, the column holds "

@@ -20,7 +20,17 @@ from naebu.config import Config, load_config
 from naebu.pipeline import RunSummary, SourceReport, summary_lines
 from naebu.problems import ProblemsError
 
-HEADER = ["매각번호", "매각방법", "매각금액", "계약일", "감정가1", "감정가2", "감정가 (3)", "감정년월", "매수인"]
+HEADER = [
+    "매각번호",
+    "매각방법",
+    "매각금액",
+    "계약일",
+    "감정가1",
+    "감정가2",
+    "감정가 (3)",
+    "감정년월",
+    "매수인",
+]
 ROWS = [
     ["S-1", "수의계약", "1,000,000원", "2025-03-01", "1,000,000", "1,200,000", "", "2025-01", ""],
     ["S-2", "일반입찰", "2000000", "20250302", "2,000,000", "", "2,200,000", "2025-02", ""],

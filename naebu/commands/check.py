@@ -13,7 +13,11 @@ from naebu.problems import Problem
 
 @click.command()
 @with_config
-@click.option("--data", is_flag=True, help="also read each enabled source (first 10,000 rows): quarantined rows, unmapped values, empty columns")
+@click.option(
+    "--data",
+    is_flag=True,
+    help="also read each enabled source (first 10,000 rows): quarantined rows, unmapped values, empty columns",
+)
 def check(config: Config, data: bool = False) -> None:
     """Check the configuration and every rule file; report all problems at once."""
     from connectors import check_source
