@@ -120,7 +120,7 @@ class RunSummary:
     def as_json(self) -> dict[str, Any]:
         """JSON-safe form, stored in the run ledger."""
         return {
-            "sources": [vars(s) for s in self.sources],
+            "sources": [{**vars(s), "unmapped": _unmapped_json(s)} for s in self.sources],
             "findings": dict(self.findings),
             "new_alerts": dict(self.new_alerts),
             "rule_errors": self.rule_errors,
@@ -877,6 +877,10 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
         )
         lines.append(f"time: {phases}")
     return lines
+
+
+def _unmapped_json(report: SourceReport) -> dict[str, Any]:
+    return {c: {"rows": u.rows, "examples": list(u.examples)} for c, u in report.unmapped.items()}
 
 
 def unmapped_lines(sources: Iterable[SourceReport]) -> list[str]:

@@ -300,8 +300,13 @@ def test_every_row_of_the_2018_file_is_evaluated_or_quarantined(
     assert all(r.startswith("approved_date (year/month/day):") for r in reasons)
     invalid = [k for k, r in rows.items() if r["date"] is None or r["amount"] is None]
     assert len(invalid) == 53
-    # The payment method is kept as written, residue included; only 카드 rows are judged.
-    assert methods["카드"] > 21_000 and methods["현금"] > 0 and "=I10" in methods
+    # Only 카드 rows are judged. Spreadsheet residue in the payment method (=I10) is no code of
+    # the closed vocabulary: read as empty (unknown) and reported in the run summary.
+    assert methods["카드"] > 21_000 and methods["현금"] > 0 and "=I10" not in methods
+    assert methods[None] > 0
+    assert "seoul: payment_method:" in summary["text"]
+    assert "e.g. '=I10'" in summary["text"]  # "계좌" is mapped by the example config
+    assert "add them under [sources.seoul.values.payment_method]" in summary["text"]
 
 
 @needs_real
