@@ -55,7 +55,12 @@ def test_extract_and_concat() -> None:
     assert values('extract(who, "\\\\d+명")') == ["4명", "3명", None, None]
     assert values('extract(who, "(\\\\S+) 등 (\\\\d+)", 2)') == ["4", None, None, None]
     assert values('concat(who, "/", b)') == ["팀장 등 4명/200,000,000", "3명/", "/5", "과장/₩5,000"]
-    assert values('concat_ws(" ", who, b)') == ["팀장 등 4명 200,000,000", "3명", "5", "과장 ₩5,000"]
+    assert values('concat_ws(" ", who, b)') == [
+        "팀장 등 4명 200,000,000",
+        "3명",
+        "5",
+        "과장 ₩5,000",
+    ]
 
 
 def test_column_reads_a_header_that_is_not_a_name() -> None:
