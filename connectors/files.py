@@ -244,7 +244,8 @@ class FilesConnector(Connector):
         locations = [f"{name}:{line}" for line in lines]
         defaults: dict[str, list[str]] = {}
         key = self.dataset.key
-        keyless = key not in self.source.columns and key not in header
+        given = {*self.source.columns, *self.source.constants, *self.source.derive}
+        keyless = key not in given and key not in header
         if keyless:
             defaults[key] = locations
         try:

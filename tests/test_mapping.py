@@ -248,3 +248,43 @@ def test_check_data_fails_on_a_source_it_cannot_read(tmp_path: Path, root: Path)
     result = run_cli("check", "--data", cwd=tmp_path)
     assert result.returncode == 1
     assert "source sales: sales.csv: column '매각 금액(원)' (mapped to sale_price)" in result.stderr
+
+
+def test_card_file_with_a_constant_a_derived_key_and_attendees_in_words(tmp_path: Path) -> None:
+    drop = tmp_path / "card"
+    drop.mkdir()
+    (drop / "card.csv").write_text(
+        "승인년도,승인번호,승인일자,승인금액,대상인원,결제구분\n"
+        '2025,17,2025-03-01,"120,000",팀장 등 4명,신용\n'
+        "2025,18,2025-03-02,50000,3명,체크\n"
+        '2025,17,2025-03-01,"130,000",팀장 등 5명,신용\n',  # a corrected 2025-17: kept last
+        encoding="utf-8",
+    )
+    body = """
+[sources.card]
+kind = "files"
+dataset = "card_transactions"
+path = "card"
+[sources.card.columns]
+approved_date = "승인일자"
+amount = "승인금액"
+attendees_text = "대상인원"
+[sources.card.constants]
+payment_method = "카드"
+[sources.card.derive]
+approval_id = 'concat(승인년도, "-", 승인번호)'
+attendees = 'extract_number(대상인원, "(\\\\d+)\\\\s*명")'
+merchant_category = 'concat(결제구분, "카드")'
+[sources.card.values.merchant_category]
+"신용카드" = "신용"
+"""
+    config = load_config(write_config(tmp_path, body))
+    batches = list(make_connector(config.sources["card"]).pull(SourceState()))
+    frame = _frame(batches).set_index("approval_id")
+    assert frame.index.tolist() == ["2025-18", "2025-17"]
+    assert frame["payment_method"].tolist() == ["카드", "카드"]
+    assert frame.loc["2025-17", "attendees"] == 5 and frame.loc["2025-18", "attendees"] == 3
+    assert frame.loc["2025-17", "amount"] == 130_000
+    # A value map applies to a derived column too (an open vocabulary: others pass).
+    assert frame["merchant_category"].to_dict() == {"2025-18": "체크카드", "2025-17": "신용"}
+    assert all(not b.unmapped for b in batches)
