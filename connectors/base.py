@@ -97,11 +97,13 @@ class UnmappedValues:
 
 
 def add_unmapped(
-    into: dict[str, UnmappedValues], more: Mapping[str, UnmappedValues]
+    into: dict[str, UnmappedValues], *more: Mapping[str, UnmappedValues]
 ) -> dict[str, UnmappedValues]:
-    """``into`` with the counts of ``more`` added, column by column (``into`` is updated)."""
-    for column, values in more.items():
-        into[column] = into[column].add(values) if column in into else values
+    """``into`` with the counts of each of ``more`` added, column by column (``into`` is
+    updated and returned)."""
+    for counts in more:
+        for column, values in counts.items():
+            into[column] = into[column].add(values) if column in into else values
     return into
 
 

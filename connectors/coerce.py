@@ -280,6 +280,12 @@ def empty_frame(dataset: Dataset) -> pd.DataFrame:
     return pd.DataFrame({c.name: null_column(c.type, 0) for c in dataset.columns})
 
 
+def reads_as(value: Any, column: Column) -> bool:
+    """Whether ``value`` (a constant of the config) reads as a value of ``column``'s type."""
+    typed, bad = _convert(pd.Series([value], dtype=object), column, None)
+    return not bad[0] and bool(typed.notna().iloc[0])
+
+
 def parse_numbers(values: pd.Series) -> pd.Series:
     """Values read as a ``number`` column reads them (float64, NaN when not a number); for the
     expression language's ``to_number`` and ``mean_present``."""

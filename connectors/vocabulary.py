@@ -12,7 +12,8 @@ summary and ``naebu check --data``. Nothing passes through silently.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,3 +56,30 @@ def map_values(
     present = codes >= 0
     values[present] = mapped[codes[present]]
     return pd.Series(pd.array(values, dtype=text.dtype)), unmapped
+
+
+def unmapped_text(source: str, column: str, found: UnmappedValues) -> str:
+    """In plain words, with the config key to add the values under: ``method: 37 value(s) no
+    map covers, read as empty, e.g. '1인 견적', '긴급' - add them under
+    [sources.contracts.values.method]``."""
+    examples = ", ".join(repr(v) for v in found.examples)
+    return (
+        f"{column}: {found.rows:,} value(s) no map covers, read as empty, e.g. {examples}"
+        f" - add them under [sources.{source}.values.{column}]"
+    )
+
+
+def unmapped_lines(sources: Iterable[tuple[str, Mapping[str, UnmappedValues]]]) -> list[str]:
+    """For the run summary: a blank line, then ``SOURCE: COLUMN: ...`` per column with unmapped
+    values; nothing when every value was mapped."""
+    lines = [
+        f"{name}: {unmapped_text(name, column, found)}"
+        for name, unmapped in sources
+        for column, found in unmapped.items()
+    ]
+    return ["", *lines] if lines else []
+
+
+def unmapped_json(unmapped: Mapping[str, UnmappedValues]) -> dict[str, Any]:
+    """JSON-safe form, for the run ledger."""
+    return {c: {"rows": u.rows, "examples": list(u.examples)} for c, u in unmapped.items()}

@@ -31,7 +31,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from naebu.datasets import Dataset
+from engine.expr.kinds import describe
+from naebu.datasets import Column, Dataset
 from naebu.problems import Problem, did_you_mean
 
 #: The result types a derived column of each canonical type accepts (text is read as a mapped
@@ -107,6 +108,10 @@ def check_mapping(
             continue
         if isinstance(value, dt.datetime | dt.date | dt.time):
             value = value.isoformat()
+        if not _reads_as(value, col):
+            problem(f"constants.{canon}", f"{value!r} is not {describe(col.type)}",
+                    "write it as the column's values are written, e.g. 2025-03-01 for a date")  # fmt: skip
+            continue
         if col.closed and str(value) not in col.values:
             problem(
                 f"constants.{canon}",
@@ -159,12 +164,17 @@ def check_mapping(
     return out
 
 
+def _reads_as(value: Any, col: Column) -> bool:
+    from connectors.coerce import reads_as  # the connectors' own reading of a value
+
+    return reads_as(value, col)
+
+
 def derive_problem(text: str, type_: str) -> tuple[str, str | None] | None:
     """(message, hint) when ``text`` does not compile as a derived column of type ``type_``
     with every source column as text; None when it does."""
     from engine.expr import ExprError, compile_expression
     from engine.expr.checker import AnyColumns
-    from engine.expr.kinds import describe
 
     try:
         compiled = compile_expression(text, AnyColumns("str"), expect=None)

@@ -22,7 +22,6 @@ new alerts per rule, errors, the daemon job and node that ran it).
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections import Counter
@@ -39,6 +38,7 @@ from alerts import Directory, deliver_pending, queue_digests, raise_alerts
 from alerts.escalation import remind_and_escalate
 from connectors import SourceError, make_connector, worker
 from connectors.base import Batch, SourceState, UnmappedValues, add_unmapped
+from connectors.vocabulary import unmapped_json, unmapped_lines
 from engine.backends import backend_for
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
@@ -120,7 +120,7 @@ class RunSummary:
     def as_json(self) -> dict[str, Any]:
         """JSON-safe form, stored in the run ledger."""
         return {
-            "sources": [{**vars(s), "unmapped": _unmapped_json(s)} for s in self.sources],
+            "sources": [{**vars(s), "unmapped": unmapped_json(s.unmapped)} for s in self.sources],
             "findings": dict(self.findings),
             "new_alerts": dict(self.new_alerts),
             "rule_errors": self.rule_errors,
@@ -833,7 +833,7 @@ def _merge_batches(source: SourceConfig, batches: Iterable[Batch], frame: pd.Dat
         rows_read=sum(b.rows_read for b in batches),
         watermark=next((b.watermark for b in reversed(batches) if b.watermark is not None), None),
         files=[f for b in batches for f in b.files],
-        unmapped=functools.reduce(add_unmapped, (b.unmapped for b in batches), {}),
+        unmapped=add_unmapped({}, *(b.unmapped for b in batches)),
     )
 
 
@@ -850,7 +850,7 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"{s.name:<18} {s.dataset:<18} {s.rows_read:>10,} {s.quarantined:>12,}  {note}"
         )
-    lines += unmapped_lines(summary.sources)
+    lines += unmapped_lines((s.name, s.unmapped) for s in summary.sources)
     lines += ["", f"{'rule':<24} {'findings':>9} {'new alerts':>11}  title"]
     for rule_id in sorted(rules):
         meta = rules[rule_id]
@@ -877,27 +877,3 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
         )
         lines.append(f"time: {phases}")
     return lines
-
-
-def _unmapped_json(report: SourceReport) -> dict[str, Any]:
-    return {c: {"rows": u.rows, "examples": list(u.examples)} for c, u in report.unmapped.items()}
-
-
-def unmapped_lines(sources: Iterable[SourceReport]) -> list[str]:
-    """One line per source column with values no value map covers (read as empty), in plain
-    words with the config key to add them under; none when every value was mapped."""
-    lines = []
-    for s in sources:
-        for column, found in s.unmapped.items():
-            lines.append(f"{s.name}: {unmapped_text(s.name, column, found)}")
-    return ["", *lines] if lines else []
-
-
-def unmapped_text(source: str, column: str, found: UnmappedValues) -> str:
-    """``method: 37 value(s) no map covers, e.g. '1인 견적', '긴급' - add them under
-    [sources.contracts.values.method]``."""
-    examples = ", ".join(repr(v) for v in found.examples)
-    return (
-        f"{column}: {found.rows:,} value(s) no map covers, read as empty, e.g. {examples}"
-        f" - add them under [sources.{source}.values.{column}]"
-    )

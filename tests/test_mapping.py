@@ -192,6 +192,7 @@ def test_config_problems_are_located(tmp_path: Path) -> None:
 method = "수의"
 categry = "물품"
 category = "물건"
+amount = "많음"
 [sources.c.values.method]
 "2인 견적" = "수의계약"
 [sources.c.derive]
@@ -203,6 +204,7 @@ title = 'mean_present(a, b)'
     assert "sources.c.constants.method: method is given twice: by columns and by constants" in text
     assert "sources.c.constants.categry: 'categry' is not a column of dataset contracts" in text
     assert "sources.c.constants.category: '물건' is not a code of contracts.category" in text
+    assert "sources.c.constants.amount: '많음' is not a number" in text
     assert "sources.c.values.method.2인 견적: '수의계약' is not a code of contracts.method" in text
     assert "did you mean '수의'?" in text
     assert "sources.c.derive.amount: expected ')' to close the call of to_number(" in text

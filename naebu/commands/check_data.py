@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 from connectors import SourceError, make_connector
 from connectors.base import SourceState, UnmappedValues, add_unmapped
+from connectors.vocabulary import unmapped_text
 from naebu.config import Config, SourceConfig
 from naebu.datasets import DATASETS
-from naebu.pipeline import unmapped_text
 
 #: Rows read from each source at most.
 SAMPLE_ROWS = 10_000
