@@ -2,8 +2,9 @@
 
 ``kind = "sql"`` reads a table or query of any SQLAlchemy database (:mod:`connectors.sql`);
 ``kind = "files"`` takes CSV and XLSX drops from a folder (:mod:`connectors.files`). Both map
-and type rows with :func:`connectors.coerce.coerce` and yield :class:`~connectors.base.Batch`
-objects; see :mod:`connectors.base` for the contract with the run pipeline.
+and type rows with :func:`connectors.mapping.map_source` (columns, constants, value maps,
+derived columns) and yield :class:`~connectors.base.Batch` objects; see :mod:`connectors.base`
+for the contract with the run pipeline.
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ that repeat rows, not for sources where two identical rows are two payments.
 
 Every cell is read as text (the ``csv`` module, not ``pandas.read_csv``: it reports the exact
 line of each record, quoted cells spanning lines included, and lets a ragged line be refused
-instead of failing the file) and typed by :func:`connectors.mapping.map_source`. A line with more
-cells than the header is quarantined; a shorter line is padded with empty cells; blank lines
-are not rows. A file that cannot be decoded or opened becomes one quarantined entry for the
+instead of failing the file) and mapped and typed by :func:`connectors.mapping.map_source`. A
+line with more cells than the header is quarantined; a shorter line is padded with empty cells;
+blank lines are not rows. A file that cannot be decoded or opened becomes one quarantined entry for the
 whole file and is recorded as taken (retrying it would fail the same way); fix it and drop it
 again under any name. A mapped column the file lacks is a SourceError: the file is not taken,
 so it is read again once the mapping or the file is fixed.
