@@ -90,6 +90,7 @@ def coerce(
     *,
     source: str = "source",
     defaults: Mapping[str, Sequence[Any]] | None = None,
+    also_required: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, list[QuarantinedRow]]:
     """Map ``raw`` (source columns) onto ``dataset`` and type it.
 
@@ -97,6 +98,8 @@ def coerce(
     fresh 0..n-1 index) and the quarantined rows, located by ``locations`` (one per raw row).
     ``defaults`` gives values for canonical columns the source does not carry (the files
     connector's ``file:line`` keys). ``source`` names the source in a :class:`SourceError`.
+    ``also_required``: columns a row must have besides the dataset's required ones (the
+    ``merge_on`` columns its key is built from, :mod:`connectors.merge`).
     """
     defaults = defaults or {}
     n = len(raw)
@@ -116,12 +119,12 @@ def coerce(
             values = _source_values(raw, parts, col.type)
         else:
             out[col.name] = null_column(col.type, n)
-            if col.required or col.name == dataset.key:
+            if col.required or col.name == dataset.key or col.name in also_required:
                 for row in range(n):
                     reasons.setdefault(row, []).append(f"{col.name}: missing")
             continue
         typed, bad = _convert(values, col, formats.get(col.name))
-        required = col.required or col.name == dataset.key
+        required = col.required or col.name == dataset.key or col.name in also_required
         missing = typed.isna().to_numpy() & ~bad if required else np.zeros(n, dtype=bool)
         if bad.any():
             why = _WHY[col.type]

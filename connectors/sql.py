@@ -46,6 +46,7 @@ from connectors.base import (
     check_str,
     keep_last,
 )
+from connectors import merge
 from connectors.coerce import coerce, empty_frame, resolve_columns
 from connectors.registry import register
 from naebu.config import SourceConfig
@@ -145,7 +146,11 @@ class SqlConnector(Connector):
     def _pull(self, conn: Connection, state: SourceState) -> Iterator[Batch]:
         src, label = self._from(conn)
         names = [c.name for c in src.columns]
-        resolve_columns(names, self.dataset, self.source.columns, {}, self.source.name)
+        # Merged with other sources (merge_on): the key is built from the typed merge_on
+        # values (connectors.merge); until then no key column is required.
+        built = merge.builds_key(self.source, self.dataset, names)
+        placeholder = {self.dataset.key: ()} if built else {}
+        resolve_columns(names, self.dataset, self.source.columns, placeholder, self.source.name)
         stmt = sa.select(src)
         wm_name = self.option("watermark")
         incremental = bool(wm_name) and not self.dataset.reference
@@ -177,7 +182,7 @@ class SqlConnector(Connector):
             # take it through the Result, the rest straight from the cursor.
             head = [tuple(r) for r in result.fetchmany(1)]
             yield from self._batches(
-                cursor, head, chunk, keys, wm_index, key_index, label, watermark
+                cursor, head, chunk, keys, wm_index, key_index, label, watermark, built
             )
         except dbapi_error as exc:
             _forget_stream(cursor)
@@ -200,6 +205,7 @@ class SqlConnector(Connector):
         key_index: int,
         label: str,
         watermark: str | None,
+        built: bool = False,
     ) -> Iterator[Batch]:
         """One batch per chunk of ``head`` (rows already read) followed by the driver's
         streamed ``cursor``; at least one (possibly empty)."""
@@ -213,14 +219,19 @@ class SqlConnector(Connector):
                         watermark = _watermark_text(row[wm_index])
                         break
             raw = pd.DataFrame(rows, columns=keys, dtype=object)
+            locations = _Locations(label, rows, keys, key_index, seen)
             frame, quarantined = coerce(
                 raw,
                 self.dataset,
                 self.source.columns,
                 self.source.formats,
-                _Locations(label, rows, keys, key_index, seen),
+                locations,
                 source=self.source.name,
+                defaults={self.dataset.key: locations} if built else None,
+                also_required=self.source.merge_on,
             )
+            if built:
+                frame = merge.with_merge_keys(frame, self.dataset, self.source.merge_on)
             frame = keep_last(frame, self.dataset.key, self.source.name, label)
             seen += len(rows)
             yield Batch(

@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.rule import NOTIFY_TARGETS, SEVERITIES
 from naebu import datasets
+from naebu.merging import check_merges, parse_merge_on
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
 
 DEFAULT_CONFIG = "config.toml"
@@ -57,6 +58,10 @@ class SourceConfig:
     #: Its own schedule (``{"cron": ...}`` or ``{"interval_minutes": ...}``); None: the
     #: ``[schedule]`` of the default run job.
     schedule: dict[str, Any] | None = None
+    #: Canonical columns whose values name one record of the dataset when several sources
+    #: feed it (``merge_on = ["employee_id", "work_date"]``); empty: the source alone.
+    #: See :mod:`connectors.merge` and docs/sources.md, "Several sources into one dataset".
+    merge_on: tuple[str, ...] = ()
 
 
 @dataclass
@@ -334,6 +339,7 @@ def load_config(path: Path) -> Config:
         parsed = _source(name, src, connections, base, problems, file)
         if parsed is not None:
             sources[name] = parsed
+    check_merges(sources, problems, file)
 
     routing = _routing(_table(raw, "routing", problems, file), problems, file)
 
@@ -469,7 +475,16 @@ def _routing(raw: dict[str, Any], problems: list[Problem], file: str) -> Routing
     return cfg
 
 
-_SOURCE_COMMON = ("kind", "dataset", "columns", "formats", "connection", "enabled", "schedule")
+_SOURCE_COMMON = (
+    "kind",
+    "dataset",
+    "columns",
+    "formats",
+    "connection",
+    "enabled",
+    "schedule",
+    "merge_on",
+)
 SCHEDULE_KEYS = ("cron", "interval_minutes", "interval_seconds", "misfire_grace_seconds")
 
 
@@ -708,6 +723,7 @@ def _source(
         options=options,
         enabled=bool(src.get("enabled", True)),
         schedule=check_schedule(src.get("schedule"), f"{key}.schedule", problems, file),
+        merge_on=parse_merge_on(key, src.get("merge_on"), ds, problems, file),
     )
 
 

@@ -42,7 +42,7 @@ from engine.backends import backend_for
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
-from naebu import datasets, dtypes, history, rulechanges, store
+from naebu import datasets, dtypes, history, merging, rulechanges, store
 from naebu.config import Config, SourceConfig
 from naebu.history import KeyFilter, NewRecords
 from naebu.problems import ProblemsError
@@ -218,6 +218,9 @@ class _Run:
         # life of the process, so the daemon reaches its cluster once, not every run
         self.backend = backend_for(config.engine)
         self.metas = {r.meta.id: r.meta for r in ruleset.rules}
+        #: Datasets fed by several sources merged on a key (``merge_on``): each of their
+        #: batches is completed from the stored records before the rules see it.
+        self.merged = merging.merged_datasets(config.sources)
         self.directory = self._directory(_empty(config.routing.directory))
         with engine.connect() as conn:
             self.rule_state = {
@@ -441,6 +444,8 @@ class _Run:
 
     def _commit(self, source: SourceConfig, batch: Batch, report: SourceReport) -> None:
         """Records, alerts, quarantine, files and watermark of one batch, in one transaction."""
+        if source.dataset in self.merged and not batch.frame.empty:
+            batch.frame = self._complete(source.dataset, batch.frame)
         findings = []
         if not batch.frame.empty:
             findings = self._run_rules(
@@ -470,6 +475,17 @@ class _Run:
         report.rows_read += batch.rows_read
         report.quarantined += len(batch.quarantined)
         report.files += len(batch.files)
+
+    def _complete(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """A batch of a merged dataset completed from the stored versions of its records
+        (:func:`naebu.merging.complete`), so the record rules and the record history see
+        whole rows. The store holds this run's earlier batches too: each is committed before
+        the next is read."""
+        key = datasets.get(name).key
+        keys = tuple(sorted(set(frame[key].dropna().tolist())))
+        with self.summary.timed("store"), self.engine.connect() as conn:
+            earlier = history.load(conn, name, only=KeyFilter(key, keys))
+        return merging.complete(frame, earlier, key)
 
     def _raise(self, conn: Connection, findings: list[Finding]) -> None:
         new_ids = raise_alerts(
