@@ -63,7 +63,7 @@ def merge_keys(frame: pd.DataFrame, dataset: Dataset, merge_on: Sequence[str]) -
         part = part.str.replace(SEPARATOR, "%7C", regex=False)
         joined = part if joined is None else joined + SEPARATOR + part
     assert joined is not None, "merge_on is never empty"
-    values = joined.astype(object).to_numpy()
+    values = np.array(joined.astype(object), dtype=object)
     values[missing] = None
     return text_array(values)
 
