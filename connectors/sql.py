@@ -296,7 +296,8 @@ class _Locations(Sequence[str]):
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        value = self.rows[i][self.column] if self.key is not None else None
+        row = self.rows[i]  # IndexError past the end, which iterating a Sequence relies on
+        value = row[self.column] if self.key is not None else None
         if value is None or (isinstance(value, str) and not value.strip()):
             return f"{self.label}, row {self.offset + i + 1}"
         return f"{self.label}, {self.key}={value}"
