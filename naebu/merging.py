@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from naebu import datasets
+from naebu import datasets, dtypes
 from naebu.problems import Problem, did_you_mean
 
 if TYPE_CHECKING:
@@ -193,3 +193,12 @@ def complete(frame: pd.DataFrame, earlier: pd.DataFrame, key: str) -> pd.DataFra
             other = other.astype(mine.dtype)
         out[column] = mine.where(~missing, other.set_axis(mine.index))
     return pd.DataFrame(out, index=frame.index)
+
+
+def combine(older: pd.DataFrame, newer: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Two frames of one merged dataset as one record per key, as the pipeline would store
+    them: ``newer``'s rows completed from ``older`` (:func:`complete`), and ``older``'s rows
+    whose key ``newer`` does not hold. For replays that pull every source in memory."""
+    newer = complete(newer, older, key)
+    rest = older[~older[key].isin(newer[key]).to_numpy(dtype=bool, na_value=False)]
+    return dtypes.joined([rest, newer]) if len(rest) else newer

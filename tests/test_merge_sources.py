@@ -18,7 +18,7 @@ import pytest
 from minicity import query
 
 from connectors.merge import merge_keys
-from naebu import datasets
+from naebu import datasets, replay
 from naebu.config import load_config
 from naebu.merging import complete
 from naebu.pipeline import RunSummary, run_once
@@ -343,3 +343,18 @@ merge_on = ["name"]
         "sources.hr2.merge_on: dataset employees is reference data" in p
         for p in problems_of(tmp_path / "e", reference)
     )
+
+
+def test_backtest_from_sources_merges_the_pieces_in_memory(tmp_path: Path) -> None:
+    config = make_city(tmp_path, OVERTIME_SOURCE, LEAVE_SOURCE)
+    drop(config, "overtime", "ot.csv", OVERTIME)
+    drop(config, "leave", "leave.csv", LEAVE, "cp949")
+    # Two files of one source: the later one's rows complete the earlier one's.
+    drop(config, "leave", "leave-2.csv", "직원번호,근무일자,휴가구분,출장구분\nE001,2025-06-03,,관내출장\n")
+    frames = replay.from_sources(load_config(config), ["attendance"])
+    frame = frames.get("attendance").set_index("record_id")
+    assert frame.index.is_unique and len(frame) == 5
+    assert frame.loc["E001|2025-06-03", "trip_type"] == "관내출장"
+    assert frame.loc["E001|2025-06-03", "overtime_hours"] == 2.0
+    assert frame.loc["E001|2025-06-02", "leave_type"] == "연가"
+    assert frame.loc["E001|2025-06-02", "department"] == "재무과"
