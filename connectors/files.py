@@ -56,6 +56,7 @@ from typing import Any
 
 import pandas as pd
 
+from connectors import merge
 from connectors.base import (
     Batch,
     Connector,
@@ -67,7 +68,6 @@ from connectors.base import (
     check_str,
     keep_last,
 )
-from connectors import merge
 from connectors.coerce import coerce, empty_frame, resolve_columns
 from connectors.registry import register
 from naebu import datasets

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 
+from connectors import merge
 from connectors.base import (
     Batch,
     Connector,
@@ -46,7 +47,6 @@ from connectors.base import (
     check_str,
     keep_last,
 )
-from connectors import merge
 from connectors.coerce import coerce, empty_frame, resolve_columns
 from connectors.registry import register
 from naebu.config import SourceConfig

@@ -46,7 +46,9 @@ def parse_merge_on(
         or not all(isinstance(v, str) and v.strip() for v in value)
     ):
         problems.append(
-            Problem(file, "merge_on must be a list of canonical column names", key=where, hint=_EXAMPLE)
+            Problem(
+                file, "merge_on must be a list of canonical column names", key=where, hint=_EXAMPLE
+            )
         )
         return ()
     columns = tuple(v.strip() for v in value)

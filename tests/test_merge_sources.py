@@ -287,7 +287,11 @@ def test_complete_fills_only_empty_values() -> None:
         {"k": ["a", "b"], "x": pd.Series([None, "n"], dtype="string"), "y": [1.0, None]}
     )
     old = pd.DataFrame(
-        {"k": ["b", "a", "c"], "x": pd.Series(["o", "p", "q"], dtype="string"), "y": [7.0, 8.0, 9.0]}
+        {
+            "k": ["b", "a", "c"],
+            "x": pd.Series(["o", "p", "q"], dtype="string"),
+            "y": [7.0, 8.0, 9.0],
+        }
     )
     out = complete(new, old, "k")
     assert out["x"].tolist() == ["p", "n"] and out["y"].tolist() == [1.0, 7.0]
@@ -350,7 +354,12 @@ def test_backtest_from_sources_merges_the_pieces_in_memory(tmp_path: Path) -> No
     drop(config, "overtime", "ot.csv", OVERTIME)
     drop(config, "leave", "leave.csv", LEAVE, "cp949")
     # Two files of one source: the later one's rows complete the earlier one's.
-    drop(config, "leave", "leave-2.csv", "직원번호,근무일자,휴가구분,출장구분\nE001,2025-06-03,,관내출장\n")
+    drop(
+        config,
+        "leave",
+        "leave-2.csv",
+        "직원번호,근무일자,휴가구분,출장구분\nE001,2025-06-03,,관내출장\n",
+    )
     frames = replay.from_sources(load_config(config), ["attendance"])
     frame = frames.get("attendance").set_index("record_id")
     assert frame.index.is_unique and len(frame) == 5
