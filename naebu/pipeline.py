@@ -352,6 +352,10 @@ class _Run:
             # Read whole, committed whole: a half-read directory must not replace a good one.
             with self.summary.timed("pull"):
                 batches = list(make_connector(source).pull(self._state(source.name)))
+            if source.kind == "files" and not any(b.files for b in batches):
+                # A drop folder's files are taken once: no new file is no new version of the
+                # reference data, not an empty one (the stored records stay).
+                return
             frames = [b.frame for b in batches if not b.frame.empty]
             whole = dtypes.joined(frames) if frames else _empty(dataset.name)
             self._commit(source, _merge_batches(source, batches, whole), report)
