@@ -18,7 +18,7 @@ import pytest
 from minicity import query
 
 from connectors.merge import merge_keys
-from naebu import datasets, replay
+from naebu import datasets, pipeline, replay
 from naebu.config import load_config
 from naebu.merging import complete
 from naebu.pipeline import RunSummary, run_once
@@ -367,3 +367,21 @@ def test_backtest_from_sources_merges_the_pieces_in_memory(tmp_path: Path) -> No
     assert frame.loc["E001|2025-06-03", "overtime_hours"] == 2.0
     assert frame.loc["E001|2025-06-02", "leave_type"] == "연가"
     assert frame.loc["E001|2025-06-02", "department"] == "재무과"
+
+
+def test_datasets_without_merge_on_read_nothing_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = OVERTIME_SOURCE.replace('merge_on = ["employee_id", "work_date"]\n', "")
+    plain = plain.replace(
+        'work_date = "근무일"', 'work_date = "근무일"\nrecord_id = ["직원번호", "근무일"]'
+    )
+    config = make_city(tmp_path, plain)
+    drop(config, "overtime", "ot.csv", OVERTIME)
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("a dataset without merge_on was completed from the store")
+
+    monkeypatch.setattr(pipeline._Run, "_complete", refuse)
+    summary = run(config)
+    assert summary.ok and len(records(config)) == 3
