@@ -104,6 +104,7 @@ def coerce(
     *,
     source: str = "source",
     defaults: Mapping[str, Sequence[Any]] | None = None,
+    also_required: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, list[QuarantinedRow]]:
     """Map ``raw`` (source columns) onto ``dataset`` and type it.
 
@@ -115,7 +116,14 @@ def coerce(
     value maps and derived columns.
     """
     result = coerce_mapped(
-        raw, dataset, columns, formats, locations, source=source, defaults=defaults
+        raw,
+        dataset,
+        columns,
+        formats,
+        locations,
+        source=source,
+        defaults=defaults,
+        also_required=also_required,
     )
     return result.frame, result.quarantined
 
@@ -132,11 +140,14 @@ def coerce_mapped(
     labels: Mapping[str, str] | None = None,
     values: Mapping[str, Mapping[str, str]] | None = None,
     vocabulary: bool = False,
+    also_required: Sequence[str] = (),
 ) -> Coerced:
     """:func:`coerce` with value maps (``values``: canonical column -> {source text: code}),
     and with ``vocabulary`` the unmapped values of closed-vocabulary columns made empty and
     counted (:mod:`connectors.vocabulary`). ``labels`` names where a column given by
     ``defaults`` came from in quarantine reasons (``attendees (derived)``).
+    ``also_required``: columns a row must have besides the dataset's required ones (the
+    ``merge_on`` columns its key is built from, :mod:`connectors.merge`).
     """
     defaults = defaults or {}
     labels = labels or {}
@@ -164,7 +175,7 @@ def coerce_mapped(
             column = _source_values(raw, parts, col.type)
         else:
             out[col.name] = null_column(col.type, n)
-            if col.required or col.name == dataset.key:
+            if col.required or col.name == dataset.key or col.name in also_required:
                 for row in range(n):
                     reasons.setdefault(row, []).append(f"{col.name}: missing")
             continue
@@ -173,7 +184,7 @@ def coerce_mapped(
             if missed is not None:
                 unmapped[col.name] = missed
         typed, bad = _convert(column, col, formats.get(col.name))
-        required = col.required or col.name == dataset.key
+        required = col.required or col.name == dataset.key or col.name in also_required
         missing = typed.isna().to_numpy() & ~bad if required else np.zeros(n, dtype=bool)
         if bad.any():
             why = _WHY[col.type]

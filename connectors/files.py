@@ -50,12 +50,13 @@ import datetime as dt
 import hashlib
 import logging
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from connectors import merge
 from connectors.base import (
     Batch,
     Connector,
@@ -242,11 +243,14 @@ class FilesConnector(Connector):
     def _batch(self, name: str, header: list[str], chunk: _Chunk) -> Batch:
         cells, lines, refused = chunk
         locations = [f"{name}:{line}" for line in lines]
-        defaults: dict[str, list[str]] = {}
+        defaults: dict[str, Sequence[str]] = {}
         key = self.dataset.key
         given = {*self.source.columns, *self.source.constants, *self.source.derive}
         keyless = key not in given and key not in header
-        if keyless:
+        # Merged with other sources (merge_on): the key is built from the typed merge_on
+        # values, not the location (connectors.merge).
+        built = merge.builds_key(self.source, self.dataset, header)
+        if keyless or built:
             defaults[key] = locations
         try:
             check_columns(header, self.dataset, self.source, defaults)
@@ -261,8 +265,12 @@ class FilesConnector(Connector):
             self.source,
             locations,
             defaults=defaults,
+            also_required=self.source.merge_on,
         )
-        if keyless and self.option("key") == "content":
+        if built:
+            frame = merge.with_merge_keys(frame, self.dataset, self.source.merge_on)
+            frame = keep_last(frame, key, self.source.name, name)
+        elif keyless and self.option("key") == "content":
             frame = self._content_keys(name, frame)
         elif not keyless:  # line keys are unique; a mapped key column may repeat
             frame = keep_last(frame, key, self.source.name, name)

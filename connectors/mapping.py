@@ -66,8 +66,10 @@ def map_source(
     locations: Sequence[str],
     *,
     defaults: Mapping[str, Sequence[Any]] | None = None,
+    also_required: Sequence[str] = (),
 ) -> Coerced:
-    """Map and type one chunk of ``source`` (see the module docstring)."""
+    """Map and type one chunk of ``source`` (see the module docstring). ``also_required``:
+    columns a row must have besides the dataset's required ones (``merge_on``)."""
     n = len(raw)
     given: dict[str, Any] = dict(defaults or {})
     labels: dict[str, str] = {}
@@ -89,6 +91,7 @@ def map_source(
         labels=labels,
         values=source.values,
         vocabulary=True,
+        also_required=also_required,
     )
 
 

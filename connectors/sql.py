@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 
+from connectors import merge
 from connectors.base import (
     Batch,
     Connector,
@@ -146,7 +147,11 @@ class SqlConnector(Connector):
     def _pull(self, conn: Connection, state: SourceState) -> Iterator[Batch]:
         src, label = self._from(conn)
         names = [c.name for c in src.columns]
-        check_columns(names, self.dataset, self.source)
+        # Merged with other sources (merge_on): the key is built from the typed merge_on
+        # values (connectors.merge); until then no key column is required.
+        built = merge.builds_key(self.source, self.dataset, names)
+        placeholder = {self.dataset.key: ()} if built else {}
+        check_columns(names, self.dataset, self.source, placeholder)
         stmt = sa.select(src)
         wm_name = self.option("watermark")
         incremental = bool(wm_name) and not self.dataset.reference
@@ -178,7 +183,7 @@ class SqlConnector(Connector):
             # take it through the Result, the rest straight from the cursor.
             head = [tuple(r) for r in result.fetchmany(1)]
             yield from self._batches(
-                cursor, head, chunk, keys, wm_index, key_index, label, watermark
+                cursor, head, chunk, keys, wm_index, key_index, label, watermark, built
             )
         except dbapi_error as exc:
             _forget_stream(cursor)
@@ -201,6 +206,7 @@ class SqlConnector(Connector):
         key_index: int,
         label: str,
         watermark: str | None,
+        built: bool = False,
     ) -> Iterator[Batch]:
         """One batch per chunk of ``head`` (rows already read) followed by the driver's
         streamed ``cursor``; at least one (possibly empty)."""
@@ -214,9 +220,17 @@ class SqlConnector(Connector):
                         watermark = _watermark_text(row[wm_index])
                         break
             raw = pd.DataFrame(rows, columns=keys, dtype=object)
+            locations = _Locations(label, rows, keys, key_index, seen)
             frame, quarantined, unmapped = map_source(
-                raw, self.dataset, self.source, _Locations(label, rows, keys, key_index, seen)
+                raw,
+                self.dataset,
+                self.source,
+                locations,
+                defaults={self.dataset.key: locations} if built else None,
+                also_required=self.source.merge_on,
             )
+            if built:
+                frame = merge.with_merge_keys(frame, self.dataset, self.source.merge_on)
             frame = keep_last(frame, self.dataset.key, self.source.name, label)
             seen += len(rows)
             yield Batch(
@@ -287,7 +301,8 @@ class _Locations(Sequence[str]):
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        value = self.rows[i][self.column] if self.key is not None else None
+        row = self.rows[i]  # IndexError past the end, which iterating a Sequence relies on
+        value = row[self.column] if self.key is not None else None
         if value is None or (isinstance(value, str) and not value.strip()):
             return f"{self.label}, row {self.offset + i + 1}"
         return f"{self.label}, {self.key}={value}"

@@ -19,6 +19,7 @@ from typing import Any
 from engine.rule import NOTIFY_TARGETS, SEVERITIES
 from naebu import datasets
 from naebu.mapping_config import check_mapping
+from naebu.merging import check_merges, parse_merge_on
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
 
 DEFAULT_CONFIG = "config.toml"
@@ -64,6 +65,10 @@ class SourceConfig:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     #: canonical column -> expression over the source's columns (engine.expr, all text).
     derive: dict[str, str] = field(default_factory=dict)
+    #: Canonical columns whose values name one record of the dataset when several sources
+    #: feed it (``merge_on = ["employee_id", "work_date"]``); empty: the source alone.
+    #: See :mod:`connectors.merge` and docs/sources.md, "Several sources into one dataset".
+    merge_on: tuple[str, ...] = ()
 
 
 @dataclass
@@ -341,6 +346,7 @@ def load_config(path: Path) -> Config:
         parsed = _source(name, src, connections, base, problems, file)
         if parsed is not None:
             sources[name] = parsed
+    check_merges(sources, problems, file)
 
     routing = _routing(_table(raw, "routing", problems, file), problems, file)
 
@@ -487,6 +493,7 @@ _SOURCE_COMMON = (
     "constants",
     "values",
     "derive",
+    "merge_on",
 )
 SCHEDULE_KEYS = ("cron", "interval_minutes", "interval_seconds", "misfire_grace_seconds")
 
@@ -730,6 +737,7 @@ def _source(
         constants=maps.constants,
         values=maps.values,
         derive=maps.derive,
+        merge_on=parse_merge_on(key, src.get("merge_on"), ds, problems, file),
     )
 
 

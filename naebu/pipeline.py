@@ -43,7 +43,7 @@ from engine.backends import backend_for
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
-from naebu import datasets, dtypes, history, rulechanges, store
+from naebu import datasets, dtypes, history, merging, rulechanges, store
 from naebu.config import Config, SourceConfig
 from naebu.history import KeyFilter, NewRecords
 from naebu.problems import ProblemsError
@@ -221,6 +221,9 @@ class _Run:
         # life of the process, so the daemon reaches its cluster once, not every run
         self.backend = backend_for(config.engine)
         self.metas = {r.meta.id: r.meta for r in ruleset.rules}
+        #: Datasets fed by several sources merged on a key (``merge_on``): each of their
+        #: batches is completed from the stored records before the rules see it.
+        self.merged = merging.merged_datasets(config.sources)
         self.directory = self._directory(_empty(config.routing.directory))
         with engine.connect() as conn:
             self.rule_state = {
@@ -352,6 +355,10 @@ class _Run:
             # Read whole, committed whole: a half-read directory must not replace a good one.
             with self.summary.timed("pull"):
                 batches = list(make_connector(source).pull(self._state(source.name)))
+            if source.kind == "files" and not any(b.files for b in batches):
+                # A drop folder's files are taken once: no new file is no new version of the
+                # reference data, not an empty one (the stored records stay).
+                return
             frames = [b.frame for b in batches if not b.frame.empty]
             whole = dtypes.joined(frames) if frames else _empty(dataset.name)
             self._commit(source, _merge_batches(source, batches, whole), report)
@@ -444,6 +451,8 @@ class _Run:
 
     def _commit(self, source: SourceConfig, batch: Batch, report: SourceReport) -> None:
         """Records, alerts, quarantine, files and watermark of one batch, in one transaction."""
+        if source.dataset in self.merged and not batch.frame.empty:
+            batch.frame = self._complete(source.dataset, batch.frame)
         findings = []
         if not batch.frame.empty:
             findings = self._run_rules(
@@ -474,6 +483,17 @@ class _Run:
         report.quarantined += len(batch.quarantined)
         report.files += len(batch.files)
         add_unmapped(report.unmapped, batch.unmapped)
+
+    def _complete(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """A batch of a merged dataset completed from the stored versions of its records
+        (:func:`naebu.merging.complete`), so the record rules and the record history see
+        whole rows. The store holds this run's earlier batches too: each is committed before
+        the next is read."""
+        key = datasets.get(name).key
+        keys = tuple(sorted(set(frame[key].dropna().tolist())))
+        with self.summary.timed("store"), self.engine.connect() as conn:
+            earlier = history.load(conn, name, only=KeyFilter(key, keys))
+        return merging.complete(frame, earlier, key)
 
     def _raise(self, conn: Connection, findings: list[Finding]) -> None:
         new_ids = raise_alerts(

@@ -25,7 +25,7 @@ from connectors.base import SourceState
 from connectors.coerce import empty_frame
 from engine.findings import Finding
 from engine.registry import EvalContext, RuleType
-from naebu import datasets, dtypes, history, store
+from naebu import datasets, dtypes, history, merging, store
 from naebu.config import Config, SourceConfig
 from naebu.progress import progress
 
@@ -66,6 +66,12 @@ def _pull(source: SourceConfig) -> tuple[pd.DataFrame, int]:
         if not batch.frame.empty:
             parts.append(batch.frame)
     ds = datasets.get(source.dataset)
+    if source.merge_on and len(parts) > 1:
+        # Merged on a key (naebu.merging): a later batch's row completes an earlier one's.
+        whole = parts[0]
+        for part in parts[1:]:
+            whole = merging.combine(whole, part, ds.key)
+        return whole, bad
     return (dtypes.joined(parts) if parts else empty_frame(ds)), bad
 
 
@@ -82,9 +88,13 @@ def from_sources(config: Config, names: Iterable[str], only: str | None = None) 
         frame, bad = _pull(source)
         result.quarantined += bad
         previous = result.by_dataset.get(source.dataset)
-        result.by_dataset[source.dataset] = (
-            frame if previous is None else dtypes.joined([previous, frame])
-        )
+        if previous is None:
+            result.by_dataset[source.dataset] = frame
+        elif source.merge_on:  # several sources merged into one record per key
+            key = datasets.get(source.dataset).key
+            result.by_dataset[source.dataset] = merging.combine(previous, frame, key)
+        else:
+            result.by_dataset[source.dataset] = dtypes.joined([previous, frame])
     return result
 
 
