@@ -19,6 +19,7 @@ from typing import Any
 from engine.rule import NOTIFY_TARGETS, SEVERITIES
 from naebu import datasets
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
+from naebu.roleconfig import RoleRules, parse_roles
 
 DEFAULT_CONFIG = "config.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -191,6 +192,9 @@ class RoutingConfig:
     audit_department: str | None = None
     remind_before_days: int = 2
     escalate_audit_after_days: int = 3
+    #: ``[routing.roles]``: roles derived for officials the directory gives none
+    #: (naebu.roleconfig); None: the directory's ``role`` column only.
+    roles: RoleRules | None = None
 
     def notify_for(self, severity: str) -> tuple[str, ...]:
         """Who is told at raise time about an alert of ``severity`` (by default)."""
@@ -365,6 +369,7 @@ ROUTING_KEYS = (
     "audit_department",
     "remind_before_days",
     "escalate_audit_after_days",
+    "roles",
 )
 
 
@@ -466,6 +471,8 @@ def _routing(raw: dict[str, Any], problems: list[Problem], file: str) -> Routing
             )
             continue
         setattr(cfg, key, value)
+    if "roles" in raw:
+        cfg.roles = parse_roles(raw["roles"], problems, file, cfg.audit_department)
     return cfg
 
 
@@ -574,6 +581,8 @@ def _daemon(raw: dict[str, Any], problems: list[Problem], file: str) -> DaemonCo
             problems.append(Problem(file, "must be text", key=where))
         else:
             setattr(cfg, key, value)
+    if "roles" in raw:
+        cfg.roles = parse_roles(raw["roles"], problems, file, cfg.audit_department)
     return cfg
 
 
