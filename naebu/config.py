@@ -581,8 +581,6 @@ def _daemon(raw: dict[str, Any], problems: list[Problem], file: str) -> DaemonCo
             problems.append(Problem(file, "must be text", key=where))
         else:
             setattr(cfg, key, value)
-    if "roles" in raw:
-        cfg.roles = parse_roles(raw["roles"], problems, file, cfg.audit_department)
     return cfg
 
 

@@ -95,7 +95,11 @@ DATASETS: dict[str, Dataset] = {
                 ("department", "str", "department name (부서명)", True),
                 ("code", "str", "organisation code (기관코드)"),
                 ("parent", "str", "bureau or head the department reports to (실·국, 부시장)"),
-                ("head_id", "str", "employee_id of the head (부서장): a 부서관리자 when roles are derived"),
+                (
+                    "head_id",
+                    "str",
+                    "employee_id of the head (부서장): a 부서관리자 when roles are derived",
+                ),
             ),
             key="department",
             department="department",

@@ -184,7 +184,7 @@ def _role(key: str, value: Any, problems: list[Problem], file: str) -> RoleMatch
             )
         )
         return RoleMatch()
-    allowed = OFFICIAL_KEYS if key == "officials" else MATCH_KEYS
+    allowed: tuple[str, ...] = OFFICIAL_KEYS if key == "officials" else MATCH_KEYS
     if key == "auditors":
         allowed = tuple(k for k in MATCH_KEYS if k != "heads")
     for k in value:
