@@ -38,5 +38,3 @@ def status(config: Config, fmt: str) -> None:
         return
     for line in status_lines(info):
         click.echo(line)
-    for warning in info["reach_warnings"]:
-        click.echo(f"warning: {warning}")
