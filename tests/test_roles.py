@@ -316,3 +316,21 @@ def test_check_and_status_warn_until_roles_are_derived(tmp_path: Path) -> None:
         "alerts reach no manager: 감사실 - give the directory a role column, or derive it: "
         '[routing.roles] managers = { position = ["과장"] } (docs/alerts.md)'
     ]
+
+
+def test_roles_config_naming_unknown_people_or_missing_heads_is_reported() -> None:
+    rules = _rules({"managers": {"position": "과장", "heads": True}, "auditors": ["E031", "E777"]})
+    routing = RoutingConfig(roles=rules)
+    without_heads = departments().drop(columns=["head_id"])
+    d = Directory.from_frame(hr_export(), routing=routing, departments=without_heads)
+    lines = reach_warnings(d, _pack(), routing)
+    assert "routing.roles.auditors.employees: not in the directory: E777" in lines[-2]
+    assert lines[-1].startswith("routing.roles.managers.heads = true, but the departments")
+
+    moved = departments()
+    moved.loc[moved["department"] == "회계과", "head_id"] = "E011"  # listed in 세무과
+    d = Directory.from_frame(hr_export(), routing=routing, departments=moved)
+    assert (
+        "departments: the head of 회계과 (E011) is listed in 세무과, and manages that "
+        "department's alerts" in reach_warnings(d, _pack(), routing)
+    )
