@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: Severities whose alerts must reach someone besides their official.
 SERIOUS = ("critical", "high")
+#: How a control-failure warning starts (``naebu check --strict`` may refuse on these).
+CONTROL_FAILURE = "control failure: "
 #: Names listed in one warning before "and N more".
 SHOWN = 5
 
@@ -118,7 +120,7 @@ def _control_failures(
     out = []
     if alone:
         out.append(
-            f"control failure: {len(alone)} critical/high rule(s) notify only the official, "
+            CONTROL_FAILURE + f"{len(alone)} critical/high rule(s) notify only the official, "
             f"who may be the subject of the alert: {_some(alone)} - "
             'notify = ["official", "manager", "audit"] (or drop notify for the default)'
         )
@@ -129,19 +131,19 @@ def _control_failures(
             else ""
         )
         out.append(
-            f"control failure: {len(no_audit)} critical/high rule(s) do not notify the audit "
+            CONTROL_FAILURE + f"{len(no_audit)} critical/high rule(s) do not notify the audit "
             f"office, so an alert on a 부서관리자's own record reaches only them{also}: "
             f'{_some(no_audit)} - add "audit" to notify'
         )
     if everywhere:
         out.append(
-            f"control failure: there is no 감사자 and {len(everywhere)} critical/high rule(s) "
+            CONTROL_FAILURE + f"there is no 감사자 and {len(everywhere)} critical/high rule(s) "
             f"notify no manager, so their alerts reach only the official who may be their "
             f"subject: {_some(everywhere)} - " + _HINT_AUDITORS
         )
     if unmanaged_only:
         out.append(
-            f"control failure: there is no 감사자, so in {len(unmanaged)} department(s) "
+            CONTROL_FAILURE + f"there is no 감사자, so in {len(unmanaged)} department(s) "
             f"without a 부서관리자 ({_some(unmanaged)}) the alerts of {len(unmanaged_only)} "
             f"critical/high rule(s) reach only the official who may be their subject "
             f"({_some(unmanaged_only)}) - " + _HINT_AUDITORS
