@@ -13,7 +13,9 @@ the audit office (the active 감사자, of ``routing.audit_department`` when set
 ``departments`` dataset) keeps each audit office to its own organisation's alerts: see
 :meth:`Directory.audit_office`. A directory built with a :class:`RoutingConfig` applies the
 configured ``[routing]``; one built without it tells the assignee only (the behaviour before
-routing existed, kept for callers that have not passed the config yet).
+routing existed, kept for callers that have not passed the config yet). With
+``[routing.roles]`` the directory derives the roles its export leaves empty
+(:mod:`alerts.roles`); a role the data gives always wins.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from alerts.orgchart import OrgChart
+from alerts.roles import ROLE_AUDITOR, ROLE_MANAGER, ROLE_OFFICIAL, derive_roles
 from naebu.config import RoutingConfig
 
 log = logging.getLogger(__name__)
@@ -34,10 +37,8 @@ log = logging.getLogger(__name__)
 #: Placeholders a channel URL may hold, filled from the official's record.
 ADDRESS_FIELDS = ("email", "employee_id", "name", "notify_url")
 
-#: The roles of the ``employees.role`` column (담당자 명부의 경보 역할).
-ROLE_OFFICIAL = "담당자"
-ROLE_MANAGER = "부서관리자"
-ROLE_AUDITOR = "감사자"
+#: The roles of the ``employees.role`` column (담당자 명부의 경보 역할), from alerts.roles.
+__all__ = ["ROLE_AUDITOR", "ROLE_MANAGER", "ROLE_OFFICIAL", "Directory", "Official"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Official:
     email: str | None = None
     notify_url: str | None = None
     active: bool = True
+    #: The grade (직급), read by ``[routing.roles]`` only; not kept in the stored copy,
+    #: which holds the role derived from it.
+    grade: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -132,6 +136,9 @@ class Directory:
         self.routing = routing
         #: The department tree: which audit office oversees which department.
         self.orgchart = OrgChart.of(departments)
+        if routing is not None and routing.roles is not None:
+            # An HR export without roles: derived from the config (an explicit role wins).
+            officials = derive_roles(officials, routing.roles, self.orgchart.heads)
         if fallback_roles is None:
             fallback_roles = (routing or RoutingConfig()).fallback_roles
         self._by_id: dict[str, Official] = {}
@@ -175,7 +182,7 @@ class Directory:
         officials = []
         # Only the columns read below: the others (dates above all) cost more to turn into
         # Python objects than the whole directory is worth.
-        wanted = [c for c in OFFICIAL_FIELDS if c in employees.columns]
+        wanted = [c for c in (*OFFICIAL_FIELDS, "grade") if c in employees.columns]
         for row in employees[wanted].to_dict("records"):
             eid = _text(row.get("employee_id"))
             if eid is None:
@@ -191,6 +198,7 @@ class Directory:
                     email=_text(row.get("email")),
                     notify_url=_text(row.get("notify_url")),
                     active=_flag(row.get("active")),
+                    grade=_text(row.get("grade")),
                 )
             )
         return cls(officials, fallback_roles, routing, departments)

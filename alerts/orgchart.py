@@ -45,7 +45,17 @@ class OrgChart:
     chart knows nothing: every question about it is unknown.
     """
 
-    def __init__(self, parents: Mapping[str, str | None] | None = None) -> None:
+    def __init__(
+        self,
+        parents: Mapping[str, str | None] | None = None,
+        heads: Mapping[str, str | None] | None = None,
+    ) -> None:
+        #: Department -> employee id of its head (``departments.head_id``), where given.
+        self.heads: dict[str, str] = {}
+        for department, head in (heads or {}).items():
+            name, head_id = _name(department), _name(head)
+            if name is not None and head_id is not None:
+                self.heads[name] = head_id
         self._parent: dict[str, str | None] = {}
         for department, parent in (parents or {}).items():
             name = _name(department)
@@ -58,15 +68,22 @@ class OrgChart:
 
     @classmethod
     def from_frame(cls, departments: pd.DataFrame) -> OrgChart:
-        """The chart of a ``departments`` frame (canonical columns ``department``, ``parent``).
+        """The chart of a ``departments`` frame (canonical columns ``department``, ``parent``,
+        and ``head_id`` when given).
 
         A frame without those columns gives an empty chart (nothing known); a department
         listed twice keeps its last row, as the record history does.
         """
-        if departments.empty or not {"department", "parent"} <= set(departments.columns):
+        columns = set(departments.columns)
+        if departments.empty or "department" not in columns:
             return cls()
-        pairs = zip(departments["department"].tolist(), departments["parent"].tolist(), strict=True)
-        return cls(dict(pairs))
+        names = departments["department"].tolist()
+        heads = None
+        if "head_id" in columns:
+            heads = dict(zip(names, departments["head_id"].tolist(), strict=True))
+        if "parent" not in columns:
+            return cls(None, heads)
+        return cls(dict(zip(names, departments["parent"].tolist(), strict=True)), heads)
 
     @classmethod
     def of(cls, departments: OrgChart | Mapping[str, str | None] | pd.DataFrame | None) -> OrgChart:

@@ -21,6 +21,7 @@ from naebu import datasets
 from naebu.mapping_config import check_mapping
 from naebu.merging import check_merges, parse_merge_on
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
+from naebu.roleconfig import RoleRules, parse_roles
 
 DEFAULT_CONFIG = "config.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -203,6 +204,9 @@ class RoutingConfig:
     audit_department: str | None = None
     remind_before_days: int = 2
     escalate_audit_after_days: int = 3
+    #: ``[routing.roles]``: roles derived for officials the directory gives none
+    #: (naebu.roleconfig); None: the directory's ``role`` column only.
+    roles: RoleRules | None = None
 
     def notify_for(self, severity: str) -> tuple[str, ...]:
         """Who is told at raise time about an alert of ``severity`` (by default)."""
@@ -378,6 +382,7 @@ ROUTING_KEYS = (
     "audit_department",
     "remind_before_days",
     "escalate_audit_after_days",
+    "roles",
 )
 
 
@@ -479,6 +484,8 @@ def _routing(raw: dict[str, Any], problems: list[Problem], file: str) -> Routing
             )
             continue
         setattr(cfg, key, value)
+    if "roles" in raw:
+        cfg.roles = parse_roles(raw["roles"], problems, file, cfg.audit_department)
     return cfg
 
 

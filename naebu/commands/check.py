@@ -36,6 +36,10 @@ def check(config: Config, data: bool = False) -> None:
         f"OK: {len(ruleset.rules)} rule(s) in {len(ruleset.files)} file(s), "
         f"{len(config.sources)} source(s), store {safe_url(config.store_url)}"
     )
+    from alerts.reach import stored_reach  # whom alerts reach: warnings, exit 0
+
+    for warning in stored_reach(config, [r.meta for r in ruleset.rules]):
+        click.echo(f"warning: {warning}")
     if data:
         _data(config)
 

@@ -28,6 +28,9 @@ def status(config: Config, fmt: str) -> None:
         except ValueError:
             leader = None
         info = collect_status(config, engine, leader)
+        from alerts.reach import stored_reach  # whom alerts reach (docs/alerts.md)
+
+        info["reach_warnings"] = stored_reach(config, engine=engine)
     finally:
         engine.dispose()
     if fmt == "json":

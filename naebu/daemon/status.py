@@ -132,6 +132,8 @@ def status_lines(status: dict[str, Any]) -> list[str]:
     outbox = ", ".join(f"{k} {v}" for k, v in sorted(status["outbox"].items())) or "empty"
     alerts = ", ".join(f"{k} {v}" for k, v in sorted(status["alerts"].items())) or "none"
     lines += ["", f"outbox: {outbox} (to send: {status['outbox_due']})", f"alerts: {alerts}"]
+    # Whom alerts reach (alerts.reach), when the command collected it.
+    lines += [f"warning: {w}" for w in status.get("reach_warnings", ())]
     return lines
 
 
