@@ -26,20 +26,25 @@ from __future__ import annotations
 import csv
 import difflib
 import re
-import tomllib
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-
-import pandas as pd
 
 from connectors.files import EXCEL_SUFFIXES, cell_text, decoding, header_names
 from connectors.header import SCAN_ROWS, header_index
+from connectors.suggest_propose import (
+    Derivation,
+    ValueGuess,
+    date_format,
+    derive_proposals,
+    numbered_groups,
+    value_map,
+)
+from connectors.synonyms import Synonyms, load_synonyms, normalise
 from naebu import datasets
-from naebu.problems import Problem, did_you_mean
+
+__all__ = ["Sample", "Suggestion", "SuggestError", "load_synonyms", "normalise", "suggest"]
 
 #: Data rows read for the type checks and the value maps.
 SAMPLE_ROWS = 2000
@@ -47,136 +52,6 @@ SAMPLE_ROWS = 2000
 MIN_SCORE = 0.6
 #: A coded column with more distinct values than this is free text: no value map proposed.
 MAX_CODES = 40
-
-_BRACKETED = re.compile(r"[(\[{（［<〈][^)\]}）］>〉]*[)\]}）］>〉]")
-_NOISE = re.compile(r"[\s_·\-./:~*※#]+")
-
-
-@dataclass
-class Synonyms:
-    """The synonym dictionary: header synonyms, value synonyms and constant hints."""
-
-    #: (dataset, column) -> source headers, as written.
-    columns: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    #: "dataset.column" -> canonical code -> source values.
-    values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    #: "dataset.column" -> (value, reason).
-    constants: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-    def add(self, raw: dict[str, object], file: str, problems: list[Problem]) -> None:
-        """Add the tables of one synonym file; a mistake in it is a located problem."""
-        for section, body in raw.items():
-            if section not in ("columns", "values", "constants") or not isinstance(body, dict):
-                problems.append(
-                    Problem(
-                        file,
-                        f"unknown table [{section}]",
-                        key=section,
-                        hint='[columns.DATASET], [values."DATASET.COLUMN"] or '
-                        '[constants."DATASET.COLUMN"]',
-                    )
-                )
-                continue
-            for name, entries in body.items():
-                where = f"{section}.{name}"
-                if section == "columns":
-                    if name not in datasets.DATASETS or not isinstance(entries, dict):
-                        problems.append(_unknown_dataset(file, where, name))
-                        continue
-                    for column, headers in entries.items():
-                        if self._column_ok(file, f"{where}.{column}", name, column, problems):
-                            self.columns.setdefault((name, column), []).extend(
-                                _strings(headers, file, f"{where}.{column}", problems)
-                            )
-                    continue
-                ds, _, column = name.partition(".")
-                if not self._column_ok(file, where, ds, column, problems):
-                    continue
-                if not isinstance(entries, dict):
-                    problems.append(Problem(file, "must be a table", key=where))
-                elif section == "values":
-                    codes = self.values.setdefault(name, {})
-                    for code, variants in entries.items():
-                        codes.setdefault(str(code), []).extend(
-                            _strings(variants, file, f"{where}.{code}", problems)
-                        )
-                else:
-                    self.constants[name] = (
-                        str(entries.get("value", "")),
-                        str(entries.get("reason", "")),
-                    )
-
-    @staticmethod
-    def _column_ok(file: str, where: str, ds: str, column: str, problems: list[Problem]) -> bool:
-        if ds not in datasets.DATASETS:
-            problems.append(_unknown_dataset(file, where, ds))
-            return False
-        if column not in datasets.get(ds).by_name:
-            problems.append(
-                Problem(
-                    file,
-                    f"{column!r} is not a column of dataset {ds}",
-                    key=where,
-                    hint=did_you_mean(column, datasets.get(ds).by_name) or None,
-                )
-            )
-            return False
-        return True
-
-    def vocabulary(self, dataset: str, column: str) -> tuple[str, ...]:
-        """The canonical codes of a coded column (naebu/datasets.py, else this dictionary)."""
-        col = datasets.get(dataset).by_name[column]
-        declared = tuple(getattr(col, "values", ()) or ())
-        return declared or tuple(self.values.get(f"{dataset}.{column}", {}))
-
-
-def _unknown_dataset(file: str, where: str, name: str) -> Problem:
-    return Problem(
-        file,
-        f"unknown dataset {name!r}",
-        key=where,
-        hint=did_you_mean(name, datasets.DATASETS) or "one of: " + ", ".join(datasets.DATASETS),
-    )
-
-
-def _strings(value: object, file: str, where: str, problems: list[Problem]) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
-    problems.append(
-        Problem(file, "must be a list of text", key=where, hint='["지급일자", "지급일"]')
-    )
-    return []
-
-
-def load_synonyms(extra: Iterable[Path] = ()) -> tuple[Synonyms, list[Problem]]:
-    """The shipped dictionary plus the city's own files, and the problems found in them."""
-    synonyms = Synonyms()
-    problems: list[Problem] = []
-    shipped = resources.files("connectors").joinpath("synonyms.toml").read_text(encoding="utf-8")
-    synonyms.add(tomllib.loads(shipped), "connectors/synonyms.toml", problems)
-    for path in extra:
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            problems.append(Problem(str(path), "synonym file not found", key="onboarding.synonyms"))
-            continue
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(path), f"not valid UTF-8 TOML: {exc}"))
-            continue
-        synonyms.add(raw, str(path), problems)
-    return synonyms, problems
-
-
-def normalise(text: str) -> str:
-    """A header or value as compared: NFKC, bracketed units and notes dropped, no spaces or
-    punctuation, latin lower-cased (``"지급 금액(원)"`` -> ``"지급금액"``)."""
-    text = unicodedata.normalize("NFKC", text).strip()
-    stripped = _BRACKETED.sub("", text)
-    text = stripped if stripped.strip() else text
-    return _NOISE.sub("", text).casefold()
-
 
 # Reading a sample ---------------------------------------------------------------------------
 
@@ -275,9 +150,17 @@ class Profile:
     number: float
     flag: float
     distinct: int
+    #: Values holding a digit (identifiers do; names do not).
+    digits: float = 0.0
+    #: Numbers written with a unit word (``14일``, ``100건``, ``3명``): derived, not mapped.
+    unit: float = 0.0
 
 
-_DATE = re.compile(r"^\d{4}\s*[-./년]\s*\d{1,2}\s*[-./월]\s*\d{1,2}|^(19|20)\d{2}[01]\d[0-3]\d$")
+_DATE = re.compile(
+    r"^\d{4}\s*[-./년]\s*\d{1,2}\s*[-./월]\s*\d{1,2}|^(19|20)\d{2}[01]\d[0-3]\d$"
+    r"|^\d{4}\s*[-./년]\s*\d{1,2}\s*월?$"  # a month: 2025-03, 2025년 03월 (formats read it)
+)
+_UNIT = re.compile(r"^[\d,]+(\.\d+)?\s*[가-힣]{1,2}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?$|^([01]\d|2[0-3])[0-5]\d([0-5]\d)?$")
 _NUMBER = re.compile(r"^[(₩\-+]?\s*[\d,]+(\.\d+)?\s*원?\)?$")
 _FLAGS = {"y", "n", "yes", "no", "예", "아니오", "true", "false", "0", "1"}
@@ -296,13 +179,23 @@ def profile(values: Sequence[str]) -> Profile:
         sum(bool(_NUMBER.match(v)) for v in texts) / n,
         sum(v.casefold() in _FLAGS for v in texts) / n,
         len(set(texts)),
+        sum(any(c.isdigit() for c in v) for v in texts) / n,
+        sum(bool(_UNIT.match(v)) and not v.endswith("원") for v in texts) / n,
     )
 
 
-def _type_factor(type_: str, prof: Profile) -> tuple[float, str]:
-    """How the sample values bear on a guess: (factor, why) for a canonical type."""
+def _type_factor(column: datasets.Column, prof: Profile, codes: float) -> tuple[float, str]:
+    """How the sample values bear on a guess: (factor, why). ``codes``: the share of the
+    values that are the column's codes or their known synonyms."""
+    type_ = column.type
     if not prof.filled:
         return 1.0, ""
+    if codes >= 0.5:
+        return 1.08, "values are its codes"
+    if type_ in ("number", "int") and prof.unit >= 0.8:
+        return 0.5, "numbers with a unit: derive it"
+    if type_ == "str" and column.name.endswith(("_id", "_no")) and prof.digits < 0.2:
+        return 0.7, "values hold no digits"
     evidence = {
         "date": prof.date,
         "datetime": prof.date,
@@ -377,15 +270,18 @@ def guess_dataset(
 ) -> DatasetGuess:
     """The best one-to-one assignment of headers to the columns of ``dataset``, and its score."""
     ds = datasets.get(dataset)
-    profiles = {h: profile(sample.column(h)) for h in sample.headers}
+    grouped = {h for group in numbered_groups(sample.headers).values() for h in group}
+    single = [h for h in sample.headers if h not in grouped]
+    profiles = {h: profile(sample.column(h)) for h in single}
     pairs: list[ColumnGuess] = []
     for col in ds.columns:
         names = [col.name, *synonyms.columns.get((dataset, col.name), [])]
-        for header in sample.headers:
+        for header in single:
             score, why = header_score(header, names)
             if score < 0.45:
                 continue
-            factor, reason = _type_factor(col.type, profiles[header])
+            codes = synonyms.code_share(dataset, col.name, sample.column(header))
+            factor, reason = _type_factor(col, profiles[header], codes)
             score = min(score * factor, 1.0)
             pairs.append(ColumnGuess(col.name, header, round(score, 2), _join(why, reason)))
     pairs.sort(key=lambda g: (-g.score, ds.column_names.index(g.column)))
@@ -451,74 +347,6 @@ def header_weights(sample: Sample, synonyms: Synonyms) -> dict[str, float]:
     return {normalise(h): 1.0 / max(1, len(owners.get(normalise(h), ()))) for h in sample.headers}
 
 
-# Proposals ----------------------------------------------------------------------------------
-
-#: Date layouts proposed as ``formats`` (ISO ``2025-03-12`` needs none).
-_DATE_FORMATS = (
-    (r"\d{8}", "%Y%m%d"),
-    (r"\d{4}\.\d{1,2}\.\d{1,2}", "%Y.%m.%d"),
-    (r"\d{4}\. \d{1,2}\. \d{1,2}\.?", None),  # read as is: the dots vary
-    (r"\d{4}/\d{1,2}/\d{1,2}", "%Y/%m/%d"),
-    (r"\d{2}\.\d{2}\.\d{2}", "%y.%m.%d"),
-    (r"\d{2}-\d{2}-\d{2}", "%y-%m-%d"),
-    (r"\d{1,2}/\d{1,2}/\d{4}", "%m/%d/%Y"),
-    (r"\d{4}년 ?\d{1,2}월 ?\d{1,2}일", None),  # read as is
-)
-
-
-def date_format(values: Sequence[str]) -> str | None:
-    """The strptime format every sample value of a date column is in, when not ISO."""
-    if not values:
-        return None
-    for pattern, fmt in _DATE_FORMATS:
-        if fmt and all(re.fullmatch(pattern, v) for v in values):
-            parsed = pd.to_datetime(pd.Series(list(values)), format=fmt, errors="coerce")
-            if parsed.notna().all():
-                return fmt
-    return None
-
-
-@dataclass
-class ValueGuess:
-    """One distinct source value of a coded column and the canonical code it may stand for."""
-
-    value: str
-    rows: int
-    code: str | None
-    score: float
-    why: str
-
-
-def value_map(
-    values: Sequence[str], vocabulary: Sequence[str], variants: dict[str, list[str]]
-) -> list[ValueGuess]:
-    """Guesses for the distinct ``values`` not already canonical codes (most frequent first)."""
-    counts = Counter(unicodedata.normalize("NFKC", v).strip() for v in values)
-    lookup = {normalise(code): code for code in vocabulary}
-    for code, names in variants.items():
-        if code in vocabulary:
-            lookup.update({normalise(n): code for n in names})
-    out: list[ValueGuess] = []
-    for value, rows in counts.most_common():
-        if value in vocabulary:
-            continue
-        key = normalise(value)
-        if key in lookup:
-            out.append(ValueGuess(value, rows, lookup[key], 0.9, "synonym"))
-            continue
-        contained = [(len(k), code, k) for k, code in lookup.items() if k and k in key]
-        if contained:
-            _, code, part = max(contained)
-            out.append(ValueGuess(value, rows, code, 0.7, f"contains {part}"))
-            continue
-        close = difflib.get_close_matches(key, list(lookup), n=1, cutoff=0.6)
-        if close:
-            out.append(ValueGuess(value, rows, lookup[close[0]], 0.6, f"similar to {close[0]}"))
-        else:
-            out.append(ValueGuess(value, rows, None, 0.0, "no guess"))
-    return out
-
-
 @dataclass
 class Suggestion:
     """Everything ``naebu sources suggest`` proposes for one file."""
@@ -537,6 +365,8 @@ class Suggestion:
     missing_required: list[str]
     #: No header holds the dataset's record key: rows are keyed by ``file:line``.
     keyless: bool = False
+    #: Derived columns proposed (commented: check the expression before switching it on).
+    derive: list[Derivation] = field(default_factory=list)
 
     @property
     def mapping(self) -> dict[str, str | list[str]]:
@@ -580,6 +410,8 @@ def suggest(
                 if guessed:
                     values[col.name] = guessed
     chosen_columns = {g.column for g in chosen.columns}
+    derive = derive_proposals(sample.headers, ds, synonyms.derive, chosen_columns, sample.column)
+    derived = {h for d in derive for h in d.headers}
     constants = _constants(synonyms, ds.name, chosen_columns)
     return Suggestion(
         sample=sample,
@@ -587,7 +419,7 @@ def suggest(
         forced=dataset is not None,
         ranking=ranking,
         columns=chosen.columns,
-        unmapped=[h for h in sample.headers if h not in mapped],
+        unmapped=[h for h in sample.headers if h not in mapped and h not in derived],
         formats=formats,
         values=values,
         vocabularies=vocabularies,
@@ -595,6 +427,7 @@ def suggest(
         constants=constants,
         missing_required=[c for c in ds.required_columns if c not in {*chosen_columns, ds.key}],
         keyless=ds.key not in chosen_columns,
+        derive=derive,
     )
 
 

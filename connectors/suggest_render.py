@@ -45,8 +45,9 @@ def q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _key(text: str) -> str:
-    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else q(text)
+def literal(text: str) -> str:
+    """``text`` as a TOML literal string (backslashes kept as written) when it can be one."""
+    return f"'{text}'" if "'" not in text and "\n" not in text else q(text)
 
 
 def _width(text: str) -> int:
@@ -107,6 +108,11 @@ def render_toml(s: Suggestion, where: Placement, rules: list[RuleState]) -> str:
         for column, fmt in s.formats.items():
             seen = s.sample.column(s.mapping[column])
             out.append(_line(f"{column} = {q(fmt)}", f"e.g. {seen[0]}" if seen else ""))
+    if s.derive:
+        out.append("")
+        out.append(f"# [sources.{name}.derive]   # derived columns: uncomment once checked")
+        for d in s.derive:
+            out.append(_line(f"# {d.column} = {literal(d.expression)}", d.why))
     if s.constants:
         out.append("")
         out.append(f"# [sources.{name}.constants]      # uncomment when true of every row:")
@@ -185,6 +191,7 @@ def as_json(s: Suggestion, where: Placement, rules: list[RuleState]) -> dict[str
             for column, guesses in s.values.items()
         },
         "constants": {c: {"value": v, "reason": r} for c, (v, r) in s.constants.items()},
+        "derive": {d.column: {"expression": d.expression, "why": d.why} for d in s.derive},
         "rules": [
             {
                 "rule_id": r.rule_id,
