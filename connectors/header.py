@@ -67,9 +67,21 @@ def header_index(rows: Sequence[Sequence[str]]) -> int:
     rows = list(rows[:SCAN_ROWS])
     for i, row in enumerate(rows):
         following = [r for r in rows[i + 1 : i + 6] if any(c.strip() for c in r)]
-        if looks_like_header(row, following):
-            return i
+        if not looks_like_header(row, following):
+            continue
+        # A banner over groups of columns reads like a header too, but the row under it is
+        # one with more cells.
+        if following and _filled(following[0]) > _filled(row):
+            j = rows.index(following[0], i + 1)
+            after = [r for r in rows[j + 1 : j + 6] if any(c.strip() for c in r)]
+            if looks_like_header(following[0], after):
+                continue
+        return i
     return 0
+
+
+def _filled(row: Sequence[str]) -> int:
+    return sum(1 for c in row if c.strip())
 
 
 def check_header_row(value: object) -> str | None:
