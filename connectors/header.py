@@ -53,9 +53,8 @@ def looks_like_header(row: Sequence[str], following: Sequence[Sequence[str]]) ->
         return False
     if sum(is_value_like(c) for c in cells) > len(cells) * 0.3:
         return False
-    if widths and len(cells) < 0.5 * statistics.median(widths):
-        return False  # a banner over a group of columns
-    return True
+    # Fewer cells than half the rows below: a banner over a group of columns.
+    return not (widths and len(cells) < 0.5 * statistics.median(widths))
 
 
 def header_index(rows: Sequence[Sequence[str]]) -> int:

@@ -9,9 +9,8 @@ so the section loads as pasted and nothing uncertain is switched on silently.
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.suggest import Suggestion
@@ -31,13 +30,18 @@ class RuleState:
     absent_optional: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Placement:
-    """Where the section says the files are: ``path`` (relative to the config) and pattern."""
+    """Where the section says the files are (``path`` relative to the config, ``pattern``),
+    and what the rest of the config says about its dataset."""
 
     name: str
     path: str
     pattern: str
+    #: Rules live only once the proposed constants are uncommented.
+    unlocked: list[str] = field(default_factory=list)
+    #: The config's other sources of the same dataset (not counted in the rule states).
+    others: list[str] = field(default_factory=list)
 
 
 def q(text: str) -> str:
@@ -106,7 +110,8 @@ def render_toml(s: Suggestion, where: Placement, rules: list[RuleState]) -> str:
         out.append("")
         out.append(f"[sources.{name}.formats]")
         for column, fmt in s.formats.items():
-            seen = s.sample.column(s.mapping[column])
+            source = s.mapping[column]
+            seen = s.sample.column(source) if isinstance(source, str) else []
             out.append(_line(f"{column} = {q(fmt)}", f"e.g. {seen[0]}" if seen else ""))
     if s.derive:
         out.append("")
@@ -133,7 +138,7 @@ def render_toml(s: Suggestion, where: Placement, rules: list[RuleState]) -> str:
         out.append(
             f"# {column}: {distinct} distinct values seen, more than codes: no value map proposed"
         )
-    out += [""] + _rule_lines(s.dataset, rules)
+    out += [""] + _rule_lines(s.dataset, rules, where)
     return "\n".join(out) + "\n"
 
 
@@ -147,18 +152,26 @@ def _header_note(row: int) -> str:
     return f"rows 1-{row - 1} are titles or blank" if row > 2 else "row 1 is a title or blank"
 
 
-def _rule_lines(dataset: str, rules: list[RuleState]) -> list[str]:
+def _rule_lines(dataset: str, rules: list[RuleState], where: Placement) -> list[str]:
     if not rules:
-        return [f"# no rule of the configured rule paths reads {dataset}"]
+        return [f"# no rule of the configured rule paths reads {dataset} (or no config read)"]
     live = [r.rule_id for r in rules if r.state == "live"]
     out = [f"# rules reading {dataset} this source makes live ({len(live)} of {len(rules)}):"]
     out.append("#   " + (", ".join(live) if live else "none"))
+    if where.others:
+        out.append(
+            f"#   (counted as the only {dataset} source: not with {', '.join(where.others)})"
+        )
     for r in rules:
         if r.state == "partial":
             out.append(f"#   {r.rule_id}: partial (optional {', '.join(r.absent_optional)} absent)")
     for r in rules:
         if r.state == "not_evaluable":
             out.append(f"#   {r.rule_id}: not evaluable (missing {', '.join(r.missing)})")
+    if where.unlocked:
+        out.append(
+            "#   live too once the constants above are uncommented: " + ", ".join(where.unlocked)
+        )
     return out
 
 
@@ -175,6 +188,8 @@ def as_json(s: Suggestion, where: Placement, rules: list[RuleState]) -> dict[str
         "forced": s.forced,
         "ranking": [{"dataset": d, "score": score} for d, score in s.ranking],
         "source": {"name": where.name, "path": where.path, "pattern": where.pattern},
+        "live_with_constants": where.unlocked,
+        "other_sources": where.others,
         "columns": [
             {"column": g.column, "header": g.source, "score": g.score, "why": g.why}
             for g in s.columns

@@ -75,6 +75,14 @@ def suggest(
         raise UserError(str(exc)) from None
     where = _placement(path.resolve(), name, suggestion.dataset, config)
     rules = rule_states(config, suggestion, where.name)
+    if suggestion.constants:
+        with_constants = rule_states(config, suggestion, where.name, constants=True)
+        before = {r.rule_id for r in rules if r.state == "live"}
+        where.unlocked = [
+            r.rule_id for r in with_constants if r.state == "live" and r.rule_id not in before
+        ]
+    if config is not None:
+        where.others = [n for n, src in config.sources.items() if src.dataset == suggestion.dataset]
     if fmt == "json":
         click.echo(json.dumps(as_json(suggestion, where, rules), ensure_ascii=False, indent=2))
     else:
@@ -108,9 +116,10 @@ def _placement(path: Path, name: str | None, dataset: str, config: Config | None
     return Placement(candidate, Path(folder).as_posix(), path.name)
 
 
-def suggested_source(suggestion: Any, name: str) -> SourceConfig:
-    """The suggested section as the config loader reads it (its uncommented lines)."""
-    return SourceConfig(
+def suggested_source(suggestion: Any, name: str, constants: bool = False) -> SourceConfig:
+    """The suggested section as the config loader reads it: its uncommented lines, and with
+    ``constants`` the proposed constants too."""
+    source = SourceConfig(
         name=name,
         kind="files",
         dataset=suggestion.dataset,
@@ -118,19 +127,27 @@ def suggested_source(suggestion: Any, name: str) -> SourceConfig:
         formats=dict(suggestion.formats),
         options={"path": str(suggestion.sample.path.parent)},
     )
+    if constants:
+        # The mapping helper's SourceConfig.constants; coverage reads it with getattr.
+        source.constants = {c: v for c, (v, _) in suggestion.constants.items()}  # type: ignore[attr-defined]
+    return source
 
 
-def rule_states(config: Config | None, suggestion: Any, name: str) -> list[Any]:
+def rule_states(
+    config: Config | None, suggestion: Any, name: str, constants: bool = False
+) -> list[Any]:
     """The rules of ``config``'s rule paths that read the suggested dataset, each with its
-    state once the suggested source is added to the config."""
+    state when the suggested source is the only source of its dataset (the config's other
+    datasets as they are): what this file alone makes live."""
     from connectors.suggest_render import RuleState
     from engine.loader import load_rules
 
     if config is None:
         return []
     ruleset = load_rules(config.rule_paths, root=config.base_dir)
+    others = {n: s for n, s in config.sources.items() if s.dataset != suggestion.dataset}
     added = dataclasses.replace(
-        config, sources={**config.sources, name: suggested_source(suggestion, name)}
+        config, sources={**others, name: suggested_source(suggestion, name, constants)}
     )
     try:
         from engine import coverage as engine_coverage  # type: ignore[attr-defined,unused-ignore]
