@@ -38,7 +38,7 @@ class Placement:
     name: str
     path: str
     pattern: str
-    #: Rules live only once the proposed constants are uncommented.
+    #: Rules live only once the proposed constants and derived columns are uncommented.
     unlocked: list[str] = field(default_factory=list)
     #: The config's other sources of the same dataset (not counted in the rule states).
     others: list[str] = field(default_factory=list)
@@ -170,7 +170,8 @@ def _rule_lines(dataset: str, rules: list[RuleState], where: Placement) -> list[
             out.append(f"#   {r.rule_id}: not evaluable (missing {', '.join(r.missing)})")
     if where.unlocked:
         out.append(
-            "#   live too once the constants above are uncommented: " + ", ".join(where.unlocked)
+            "#   live too once the commented lines above are uncommented: "
+            + ", ".join(where.unlocked)
         )
     return out
 

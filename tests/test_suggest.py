@@ -580,7 +580,7 @@ def test_card_file_without_a_payment_method_gets_a_commented_constant(tmp_path: 
     assert re.search(r'^# payment_method = "카드" +# 카드사 승인내역은', section, re.M)
     assert "[sources.카드승인내역.constants]" not in section
     assert "CARD-NIGHT: not evaluable (missing card_transactions.payment_method)" in section
-    assert re.search(r"live too once the constants above are uncommented: .*CARD-NIGHT", section)
+    assert re.search(r"live too once the commented lines above are uncommented: .*CARD-NIGHT", section)
 
 
 def test_forced_dataset_json_and_rules_made_live(tmp_path: Path) -> None:

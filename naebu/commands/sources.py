@@ -75,7 +75,7 @@ def suggest(
         raise UserError(str(exc)) from None
     where = _placement(path.resolve(), name, suggestion.dataset, config)
     rules = rule_states(config, suggestion, where.name)
-    if suggestion.constants:
+    if suggestion.constants or suggestion.derive:
         with_constants = rule_states(config, suggestion, where.name, constants=True)
         before = {r.rule_id for r in rules if r.state == "live"}
         where.unlocked = [
@@ -118,7 +118,7 @@ def _placement(path: Path, name: str | None, dataset: str, config: Config | None
 
 def suggested_source(suggestion: Any, name: str, constants: bool = False) -> SourceConfig:
     """The suggested section as the config loader reads it: its uncommented lines, and with
-    ``constants`` the proposed constants too."""
+    ``constants`` the proposed (commented) constants and derived columns too."""
     source = SourceConfig(
         name=name,
         kind="files",
@@ -128,8 +128,10 @@ def suggested_source(suggestion: Any, name: str, constants: bool = False) -> Sou
         options={"path": str(suggestion.sample.path.parent)},
     )
     if constants:
-        # The mapping helper's SourceConfig.constants; coverage reads it with getattr.
+        # The mapping helper's SourceConfig.constants and .derive; coverage reads them with
+        # getattr, so this works before and after they are declared fields.
         source.constants = {c: v for c, (v, _) in suggestion.constants.items()}  # type: ignore[attr-defined]
+        source.derive = {d.column: d.expression for d in suggestion.derive}  # type: ignore[attr-defined]
     return source
 
 
@@ -204,7 +206,12 @@ def _fallback_provided(config: Config) -> dict[str, set[str]]:
         if not source.enabled:
             continue
         ds = datasets.get(source.dataset)
-        given = {*source.columns, *source.formats, *getattr(source, "constants", {})}
+        given = {
+            *source.columns,
+            *source.formats,
+            *getattr(source, "constants", {}),
+            *getattr(source, "derive", {}),
+        }
         if not source.columns:
             given = set(ds.column_names)
         out.setdefault(ds.name, set()).update(given | set(ds.required_columns))
