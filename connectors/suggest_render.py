@@ -189,7 +189,7 @@ def as_json(s: Suggestion, where: Placement, rules: list[RuleState]) -> dict[str
         "forced": s.forced,
         "ranking": [{"dataset": d, "score": score} for d, score in s.ranking],
         "source": {"name": where.name, "path": where.path, "pattern": where.pattern},
-        "live_with_constants": where.unlocked,
+        "live_when_uncommented": where.unlocked,
         "other_sources": where.others,
         "columns": [
             {"column": g.column, "header": g.source, "score": g.score, "why": g.why}

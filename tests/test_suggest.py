@@ -580,7 +580,9 @@ def test_card_file_without_a_payment_method_gets_a_commented_constant(tmp_path: 
     assert re.search(r'^# payment_method = "카드" +# 카드사 승인내역은', section, re.M)
     assert "[sources.카드승인내역.constants]" not in section
     assert "CARD-NIGHT: not evaluable (missing card_transactions.payment_method)" in section
-    assert re.search(r"live too once the commented lines above are uncommented: .*CARD-NIGHT", section)
+    assert re.search(
+        r"live too once the commented lines above are uncommented: .*CARD-NIGHT", section
+    )
 
 
 def test_forced_dataset_json_and_rules_made_live(tmp_path: Path) -> None:
@@ -672,3 +674,62 @@ def test_xlsx_of_another_city_with_spelled_out_headers(tmp_path: Path) -> None:
     assert s.dataset == "payments" and s.sample.header_row == 2 and s.sample.sheet == "지출내역"
     assert accuracy >= 0.9 and not wrong, (accuracy, wrong)
     assert s.formats == {"paid_on": "%Y.%m.%d"}
+
+
+def _uncomment(section: str) -> str:
+    """The section with its proposed derived columns and constants switched on."""
+    out = []
+    for line in section.splitlines():
+        if re.match(r"# \[sources\.[^\]]+\.(derive|constants)\]", line):
+            line = line[2:].split("#")[0].rstrip()
+        elif re.match(r"# [a-z_]+ = ", line):
+            line = line[2:]
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.skipif(not MAPPING_KEYS, reason="derive and constants need the mapping branch")
+def test_uncommented_derive_and_constants_load_and_read(tmp_path: Path) -> None:
+    sales = Export(
+        "매각대장.csv",
+        "property_sales",
+        _title("공유재산 매각대장", 8),
+        [
+            "매각번호",
+            "소재지번",
+            "매각방법",
+            "감정평가액1",
+            "감정평가액2",
+            "감정평가일1",
+            "감정평가일2",
+            "매각금액",
+            "계약일",
+        ],  # fmt: skip
+        _rows(
+            12,
+            lambda i: [
+                f"S{i}",
+                f"한빛동 {i}",
+                "수의매각",
+                f"{(i + 1) * 1000:,}",
+                "" if i % 2 else f"{(i + 1) * 3000:,}",
+                "2025.01.10",
+                "" if i % 2 else "2024.12.01",
+                f"{(i + 1) * 1500:,}",
+                "2025.03.02",
+            ],
+        ),  # fmt: skip
+        {},
+    )
+    _, section = _section(tmp_path, sales)
+    assert "# appraisal_mean = 'mean_present(감정평가액1, 감정평가액2)'" in section
+    config = load_config(_paste(tmp_path, _uncomment(section)))
+    [source] = config.sources.values()
+    assert check_source(source, "config.toml") == []
+    batches = list(make_connector(source).pull(SourceState()))
+    frame = batches[0].frame
+    assert not [q for b in batches for q in b.quarantined]
+    assert frame["appraisal_mean"].tolist()[:2] == [2000.0, 2000.0]
+    assert frame["appraisal_count"].tolist()[:2] == [2, 1]
+    assert str(frame["appraisal_date"].iloc[0].date()) == "2024-12-01"
+    assert frame["method"].tolist()[0] == "수의"
