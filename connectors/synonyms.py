@@ -170,16 +170,24 @@ def load_synonyms(extra: Iterable[Path] = ()) -> tuple[Synonyms, list[Problem]]:
     shipped = resources.files("connectors").joinpath("synonyms.toml").read_text(encoding="utf-8")
     synonyms.add(tomllib.loads(shipped), "connectors/synonyms.toml", problems)
     for path in extra:
+        shown = _shown(path)
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            problems.append(Problem(str(path), "synonym file not found", key="onboarding.synonyms"))
+            problems.append(Problem(shown, "synonym file not found", key="onboarding.synonyms"))
             continue
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(path), f"not valid UTF-8 TOML: {exc}"))
+            problems.append(Problem(shown, f"not valid UTF-8 TOML: {exc}"))
             continue
-        synonyms.add(raw, str(path), problems)
+        synonyms.add(raw, shown, problems)
     return synonyms, problems
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def normalise(text: str) -> str:
