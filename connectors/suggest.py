@@ -44,7 +44,15 @@ from connectors.suggest_propose import (
 from connectors.synonyms import Synonyms, load_synonyms, normalise
 from naebu import datasets
 
-__all__ = ["Sample", "Suggestion", "SuggestError", "load_synonyms", "normalise", "suggest"]
+__all__ = [
+    "Sample",
+    "Suggestion",
+    "SuggestError",
+    "load_synonyms",
+    "normalise",
+    "sqlite_tables",
+    "suggest",
+]
 
 #: Data rows read for the type checks and the value maps.
 SAMPLE_ROWS = 2000
@@ -66,6 +74,9 @@ class Sample:
     headers: list[str]
     rows: list[list[str]]
     sheet: str | None = None
+    delimiter: str = ","
+    #: A SQLite database's table (the section is then ``kind = "sql"``).
+    table: str | None = None
 
     def column(self, header: str) -> list[str]:
         """The non-empty sample values of one column, stripped."""
@@ -78,26 +89,67 @@ class SuggestError(Exception):
     """The file cannot be read at all (one line, shown to the user)."""
 
 
-def read_sample(path: Path, encoding: str = "auto", rows: int = SAMPLE_ROWS) -> Sample:
-    """The header (detected) and up to ``rows`` data rows of a CSV or XLSX file."""
+#: Files read as SQLite databases (one section per table).
+SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
+def read_sample(
+    path: Path, encoding: str = "auto", rows: int = SAMPLE_ROWS, table: str | None = None
+) -> Sample:
+    """The header (detected) and up to ``rows`` data rows of a CSV or XLSX file, or of a
+    table of a SQLite database."""
     if not path.is_file():
         raise SuggestError(f"{path}: no such file")
+    if path.suffix.lower() in SQLITE_SUFFIXES:
+        return _sqlite_sample(path, table or "", rows)
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return _excel_sample(path, rows)
     used, error = decoding(path, encoding)
     if used is None:
         raise SuggestError(f"{path}: {error}")
     records: list[list[str]] = []
+    delimiter = _sniff_delimiter(path, used)
     with path.open(encoding=used, newline="") as fh:
         try:
-            for record in csv.reader(fh, delimiter=_sniff_delimiter(path, used)):
+            for record in csv.reader(fh, delimiter=delimiter):
                 records.append(record)
                 if len(records) >= SCAN_ROWS + rows:
                     break
         except csv.Error as exc:
             if not records:
                 raise SuggestError(f"{path}: not readable as CSV ({exc})") from None
-    return _sample(path, used, records, rows)
+    sample = _sample(path, used, records, rows)
+    sample.delimiter = delimiter
+    return sample
+
+
+def sqlite_tables(path: Path) -> list[str]:
+    """The tables of a SQLite database file, by name."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            found = db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            ).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise SuggestError(f"{path}: not a readable SQLite database ({exc})") from None
+    return [str(name) for (name,) in found]
+
+
+def _sqlite_sample(path: Path, table: str, rows: int) -> Sample:
+    import sqlite3
+
+    tables = sqlite_tables(path)
+    if table not in tables:
+        raise SuggestError(f"{path}: no table {table!r} - tables: {', '.join(tables) or 'none'}")
+    quoted = '"' + table.replace('"', '""') + '"'
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        cursor = db.execute(f"SELECT * FROM {quoted} LIMIT ?", (rows,))  # noqa: S608
+        headers = [d[0] for d in cursor.description]
+        data = [[cell_text(v) for v in row] for row in cursor.fetchall()]
+    return Sample(path, None, 1, headers, data, table=table)
 
 
 def _sniff_delimiter(path: Path, encoding: str) -> str:
@@ -375,10 +427,15 @@ class Suggestion:
 
 
 def suggest(
-    path: Path, synonyms: Synonyms, dataset: str | None = None, encoding: str = "auto"
+    path: Path,
+    synonyms: Synonyms,
+    dataset: str | None = None,
+    encoding: str = "auto",
+    table: str | None = None,
 ) -> Suggestion:
-    """Read ``path`` and propose its dataset, mapping, formats, value maps and constants."""
-    sample = read_sample(path, encoding)
+    """Read ``path`` (``table`` of a SQLite file) and propose its dataset, mapping, formats,
+    value maps and constants."""
+    sample = read_sample(path, encoding, table=table)
     weights = header_weights(sample, synonyms)
     guesses = {name: guess_dataset(sample, synonyms, name, weights) for name in datasets.DATASETS}
     ranking = sorted(((g.dataset, g.score) for g in guesses.values()), key=lambda p: -p[1])

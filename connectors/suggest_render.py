@@ -69,7 +69,8 @@ def render_toml(s: Suggestion, where: Placement, rules: list[RuleState]) -> str:
     """The suggestion as a config section with its confidence comments."""
     sample = s.sample
     name = where.name
-    out: list[str] = [f"# naebu sources suggest {sample.path.name}"]
+    shown = sample.path.name + (f" --table {sample.table}" if sample.table else "")
+    out: list[str] = [f"# naebu sources suggest {shown}"]
     others = ", ".join(f"{d} {score:.1f}" for d, score in s.ranking[:4] if d != s.dataset)
     top = dict(s.ranking)[s.dataset]
     out.append(
@@ -77,22 +78,17 @@ def render_toml(s: Suggestion, where: Placement, rules: list[RuleState]) -> str:
         + ("given with --dataset" if s.forced else f"score {top:.1f}")
         + (f" (next: {others})" if others else "")
     )
-    read_as = f"read as {sample.encoding}" if sample.encoding else f"sheet {sample.sheet!r}"
-    out.append(
-        f"# {read_as}, header on row {sample.header_row}, {len(sample.rows)} data row(s) sampled"
-    )
+    if sample.table is not None:
+        out.append(f"# table {sample.table}, {len(sample.rows)} row(s) sampled")
+    else:
+        read_as = f"read as {sample.encoding}" if sample.encoding else f"sheet {sample.sheet!r}"
+        out.append(
+            f"# {read_as}, header on row {sample.header_row}, "
+            f"{len(sample.rows)} data row(s) sampled"
+        )
     out.append("")
     out.append(f"[sources.{name}]")
-    out.append('kind = "files"')
-    out.append(f"dataset = {q(s.dataset)}")
-    out.append(_line(f"path = {q(where.path)}", "folder of the drops, relative to config.toml"))
-    glob = "*" + sample.path.suffix.lower()
-    out.append(_line(f"pattern = {q(where.pattern)}", f'or "{glob}" for every drop like it'))
-    if sample.encoding:
-        out.append(f"encoding = {q(_encoding_option(sample.encoding))}")
-    elif sample.sheet:
-        out.append(f"sheet = {q(sample.sheet)}")
-    out.append(_line(f"header_row = {sample.header_row}", _header_note(sample.header_row)))
+    out += _sql_lines(s, where) if sample.table is not None else _file_lines(s, where)
     out.append("")
     out.append(f"[sources.{name}.columns]")
     for g in s.columns:
@@ -142,6 +138,37 @@ def render_toml(s: Suggestion, where: Placement, rules: list[RuleState]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _file_lines(s: Suggestion, where: Placement) -> list[str]:
+    sample = s.sample
+    out = ['kind = "files"', f"dataset = {q(s.dataset)}"]
+    out.append(_line(f"path = {q(where.path)}", "folder of the drops, relative to config.toml"))
+    glob = "*" + sample.path.suffix.lower()
+    out.append(_line(f"pattern = {q(where.pattern)}", f'or "{glob}" for every drop like it'))
+    if sample.encoding:
+        out.append(f"encoding = {q(_encoding_option(sample.encoding))}")
+        if sample.delimiter != ",":
+            out.append(f"delimiter = {q(sample.delimiter)}")
+    elif sample.sheet:
+        out.append(f"sheet = {q(sample.sheet)}")
+    out.append(_line(f"header_row = {sample.header_row}", _header_note(sample.header_row)))
+    return out
+
+
+def _sql_lines(s: Suggestion, where: Placement) -> list[str]:
+    out = ['kind = "sql"', f"dataset = {q(s.dataset)}"]
+    url = (
+        f"sqlite:///{where.path}/{where.pattern}"
+        if where.path != "."
+        else f"sqlite:///{where.pattern}"
+    )
+    out.append(_line(f"url = {q(url)}", "relative to config.toml"))
+    out.append(f"table = {q(s.sample.table or '')}")
+    stamp = s.mapping.get("updated_at")
+    if isinstance(stamp, str):
+        out.append(_line(f"watermark = {q(stamp)}", "pull only rows changed since the last run"))
+    return out
+
+
 def _encoding_option(encoding: str) -> str:
     return encoding if encoding in ("utf-8", "utf-8-sig", "cp949", "euc-kr") else "auto"
 
@@ -183,6 +210,7 @@ def as_json(s: Suggestion, where: Placement, rules: list[RuleState]) -> dict[str
         "encoding": s.sample.encoding,
         "sheet": s.sample.sheet,
         "header_row": s.sample.header_row,
+        "table": s.sample.table,
         "headers": s.sample.headers,
         "rows_sampled": len(s.sample.rows),
         "dataset": s.dataset,

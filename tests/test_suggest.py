@@ -733,3 +733,59 @@ def test_uncommented_derive_and_constants_load_and_read(tmp_path: Path) -> None:
     assert frame["appraisal_count"].tolist()[:2] == [2, 1]
     assert str(frame["appraisal_date"].iloc[0].date()) == "2024-12-01"
     assert frame["method"].tolist()[0] == "수의"
+
+
+def test_sqlite_file_gives_a_sql_section_per_table(tmp_path: Path) -> None:
+    import sqlite3
+
+    drops = tmp_path / "exports"
+    drops.mkdir()
+    with sqlite3.connect(drops / "재정.sqlite") as db:
+        db.execute(
+            'CREATE TABLE "지출결의" (지출결의번호 TEXT, 지출부서 TEXT, 채주명 TEXT, '
+            "지출금액 REAL, 지출일자 TEXT, 변경일시 TEXT)"
+        )
+        db.executemany(
+            'INSERT INTO "지출결의" VALUES (?, ?, ?, ?, ?, ?)',
+            [
+                (
+                    f"P{i}",
+                    "회계과",
+                    f"업체{i}",
+                    1000.0 * (i + 1),
+                    f"202503{i + 1:02d}",
+                    f"2025-03-{i + 1:02d} 09:00:00",
+                )
+                for i in range(9)
+            ],  # fmt: skip
+        )
+        db.execute(
+            'CREATE TABLE "세입수납" (수납번호 TEXT, 납부자 TEXT, 수납금액 INTEGER, 수납일자 TEXT)'
+        )
+        db.execute("INSERT INTO \"세입수납\" VALUES ('R1', '김', 5000, '2025-03-02')")
+    config = tmp_path / "config.toml"
+    config.write_text("[rules]\npaths = []\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["sources", "suggest", str(drops / "재정.sqlite"), "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert 'kind = "sql"' in out and 'url = "sqlite:///exports/재정.sqlite"' in out
+    assert 'table = "지출결의"' in out and 'watermark = "변경일시"' in out
+    assert 'dataset = "receipts"' in out and 'dataset = "payments"' in out
+    config.write_text(f"[rules]\npaths = []\n\n{out}", encoding="utf-8")
+    sources = load_config(config).sources
+    assert len(sources) == 2
+    payments = next(s for s in sources.values() if s.dataset == "payments")
+    assert check_source(payments, "config.toml") == []
+    batches = list(make_connector(payments).pull(SourceState()))
+    assert sum(len(b.frame) for b in batches) == 9
+    assert not [q for b in batches for q in b.quarantined]
+    listed = CliRunner().invoke(
+        main, ["sources", "suggest", str(drops / "재정.sqlite"), "--format", "json"]
+    )
+    assert [d["table"] for d in json.loads(listed.output)] == ["세입수납", "지출결의"]
+    one = CliRunner().invoke(
+        main, ["sources", "suggest", str(drops / "재정.sqlite"), "--table", "없음"]
+    )
+    assert one.exit_code == 1 and "no table '없음' - tables: 세입수납, 지출결의" in one.output

@@ -37,6 +37,7 @@ def sources() -> None:
 @click.option("--dataset", help="the canonical dataset to map onto (default: the best guess)")
 @click.option("--name", help="name of the source in the section (default: from the file name)")
 @click.option("--encoding", default="auto", show_default=True, help="text encoding of a CSV")
+@click.option("--table", help="of a SQLite file: the table (default: every table)")
 @click.option(
     "--format", "fmt", type=click.Choice(["toml", "json"]), default="toml", show_default=True
 )
@@ -46,6 +47,7 @@ def suggest(
     dataset: str | None,
     name: str | None,
     encoding: str,
+    table: str | None,
     fmt: str,
     config_path: str | None,
 ) -> None:
@@ -53,11 +55,10 @@ def suggest(
 
     Each guess says how sure it is; headers left unmapped, values with no guessed code and
     constants the file may imply are commented lines to decide on. The last lines say which
-    rules of the configured rule paths the source would make live.
+    rules of the configured rule paths the source would make live. A SQLite file gives a
+    kind = "sql" section per table (or for --table).
     """
-    from connectors.suggest import SuggestError, load_synonyms
-    from connectors.suggest import suggest as guess
-    from connectors.suggest_render import as_json, render_toml
+    from connectors.suggest import SQLITE_SUFFIXES, SuggestError, load_synonyms, sqlite_tables
     from naebu import datasets
     from naebu.problems import did_you_mean
 
@@ -69,11 +70,51 @@ def suggest(
     synonyms, problems = load_synonyms(extra)
     if problems:
         raise UserError([*problems, f"{len(problems)} problem(s) in the synonym files"])
+    given: set[str] = set()  # names used so far: several tables of one database
     try:
-        suggestion = guess(path.resolve(), synonyms, dataset, encoding)
+        tables: list[str | None] = [table]
+        if table is None and path.suffix.lower() in SQLITE_SUFFIXES:
+            tables = list(sqlite_tables(path.resolve()))
+        outputs = [
+            _one(
+                path,
+                synonyms,
+                dataset,
+                encoding,
+                t,
+                name if len(tables) == 1 else None,
+                fmt,
+                config,
+                given,
+            )
+            for t in tables
+        ]
     except SuggestError as exc:
         raise UserError(str(exc)) from None
-    where = _placement(path.resolve(), name, suggestion.dataset, config)
+    if fmt == "json":
+        data = outputs[0] if len(outputs) == 1 else outputs
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(str(o) for o in outputs), nl=False)
+
+
+def _one(
+    path: Path,
+    synonyms: Any,
+    dataset: str | None,
+    encoding: str,
+    table: str | None,
+    name: str | None,
+    fmt: str,
+    config: Config | None,
+    given: set[str],
+) -> Any:
+    """One suggestion (a file, or one table of a SQLite file), rendered."""
+    from connectors.suggest import suggest as guess
+    from connectors.suggest_render import as_json, render_toml
+
+    suggestion = guess(path.resolve(), synonyms, dataset, encoding, table)
+    where = _placement(path.resolve(), name, suggestion.dataset, config, given, table)
     rules = rule_states(config, suggestion, where.name)
     if suggestion.constants or suggestion.derive:
         with_constants = rule_states(config, suggestion, where.name, constants=True)
@@ -84,9 +125,8 @@ def suggest(
     if config is not None:
         where.others = [n for n, src in config.sources.items() if src.dataset == suggestion.dataset]
     if fmt == "json":
-        click.echo(json.dumps(as_json(suggestion, where, rules), ensure_ascii=False, indent=2))
-    else:
-        click.echo(render_toml(suggestion, where, rules), nl=False)
+        return as_json(suggestion, where, rules)
+    return render_toml(suggestion, where, rules)
 
 
 def _optional_config(explicit: str | None) -> Config | None:
@@ -101,18 +141,26 @@ def _optional_config(explicit: str | None) -> Config | None:
         raise UserError(exc.problems) from None
 
 
-def _placement(path: Path, name: str | None, dataset: str, config: Config | None) -> Any:
+def _placement(
+    path: Path,
+    name: str | None,
+    dataset: str,
+    config: Config | None,
+    given: set[str],
+    table: str | None = None,
+) -> Any:
     from connectors.suggest_render import Placement
 
     base = config.base_dir if config is not None else Path.cwd()
     folder = os.path.relpath(path.parent, base)
-    slug = re.sub(r"[^a-z0-9]+", "_", path.stem.lower()).strip("_")
+    slug = re.sub(r"[^a-z0-9]+", "_", (table or path.stem).lower()).strip("_")
     chosen = name or (slug if slug and not slug[0].isdigit() else dataset)
     taken = set(config.sources) if config is not None else set()
     candidate, n = chosen, 1
-    while name is None and candidate in taken:
+    while name is None and (candidate in taken or candidate in given):
         n += 1
         candidate = f"{chosen}_{n}"
+    given.add(candidate)
     return Placement(candidate, Path(folder).as_posix(), path.name)
 
 
