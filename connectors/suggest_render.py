@@ -16,6 +16,9 @@ from typing import Any
 from connectors.suggest import Suggestion
 from naebu import datasets
 
+#: Datasets often fed by several files, one record per these columns (docs/sources.md, Merge).
+MERGE_HINTS = {"attendance": ("employee_id", "work_date")}
+
 #: Column where trailing comments start, so a section reads as a table.
 _COMMENT_AT = 44
 
@@ -99,7 +102,15 @@ def render_toml(s: Suggestion, where: Placement, rules: list[RuleState]) -> str:
     if s.keyless:
         key = datasets.get(s.dataset).key
         out.append(f"# no header holds the record key {key}: rows are keyed by file:line")
-        out.append('# (add key = "content" to the source if later files repeat rows)')
+        merge = MERGE_HINTS.get(s.dataset, ())
+        if merge and all(c in s.mapping for c in merge):
+            on = ", ".join(q(c) for c in merge)
+            out.append(
+                f"# one {s.dataset} record per {' and '.join(merge)}, from several files"
+                f" (overtime, leave, trips)? give each source merge_on = [{on}]"
+            )
+        else:
+            out.append('# (add key = "content" to the source if later files repeat rows)')
     for column in s.missing_required:
         out.append(f"# !! {column} is required and no header matched: map it before running")
     if s.formats:

@@ -36,7 +36,13 @@ def sources() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dataset", help="the canonical dataset to map onto (default: the best guess)")
 @click.option("--name", help="name of the source in the section (default: from the file name)")
-@click.option("--encoding", default="auto", show_default=True, help="text encoding of a CSV")
+@click.option(
+    "--encoding",
+    type=click.Choice(["auto", "utf-8", "utf-8-sig", "cp949", "euc-kr"]),
+    default="auto",
+    show_default=True,
+    help="text encoding of a CSV",
+)
 @click.option("--table", help="of a SQLite file: the table (default: every table)")
 @click.option(
     "--format", "fmt", type=click.Choice(["toml", "json"]), default="toml", show_default=True
@@ -74,7 +80,7 @@ def suggest(
     try:
         tables: list[str | None] = [table]
         if table is None and path.suffix.lower() in SQLITE_SUFFIXES:
-            tables = list(sqlite_tables(path.resolve()))
+            tables = list(sqlite_tables(path))
         outputs = [
             _one(
                 path,
@@ -113,7 +119,7 @@ def _one(
     from connectors.suggest import suggest as guess
     from connectors.suggest_render import as_json, render_toml
 
-    suggestion = guess(path.resolve(), synonyms, dataset, encoding, table)
+    suggestion = guess(path, synonyms, dataset, encoding, table)
     where = _placement(path.resolve(), name, suggestion.dataset, config, given, table)
     rules = rule_states(config, suggestion, where.name)
     if suggestion.constants or suggestion.derive:
