@@ -789,3 +789,23 @@ def test_sqlite_file_gives_a_sql_section_per_table(tmp_path: Path) -> None:
         main, ["sources", "suggest", str(drops / "재정.sqlite"), "--table", "없음"]
     )
     assert one.exit_code == 1 and "no table '없음' - tables: 세입수납, 지출결의" in one.output
+
+
+def test_tab_separated_export_gets_its_delimiter(tmp_path: Path) -> None:
+    levies = next(e for e in EXPORTS if e.dataset == "levies")
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    rows = [*levies.preamble, levies.header, *levies.rows]
+    (drops / "부과.txt").write_bytes("\n".join("\t".join(r) for r in rows).encode("cp949"))
+    (tmp_path / "config.toml").write_text("[rules]\npaths = []\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["sources", "suggest", str(drops / "부과.txt"), "--config", str(tmp_path / "config.toml")],
+    )
+    assert result.exit_code == 0, result.output
+    assert 'delimiter = "\\t"' in result.output and 'dataset = "levies"' in result.output
+    assert 'pattern = "부과.txt"' in result.output
+    config = _paste(tmp_path, result.output)
+    [source] = load_config(config).sources.values()
+    batches = list(make_connector(source).pull(SourceState()))
+    assert sum(len(b.frame) for b in batches) == len(levies.rows)
