@@ -50,6 +50,7 @@ __all__ = [
     "SuggestError",
     "load_synonyms",
     "normalise",
+    "read_samples",
     "sqlite_tables",
     "suggest",
 ]
@@ -103,7 +104,7 @@ def read_sample(
     if path.suffix.lower() in SQLITE_SUFFIXES:
         return _sqlite_sample(path, table or "", rows)
     if path.suffix.lower() in EXCEL_SUFFIXES:
-        return _excel_sample(path, rows)
+        return _excel_samples(path, rows)[0]
     used, error = decoding(path, encoding)
     if used is None:
         raise SuggestError(f"{path}: {error}")
@@ -160,24 +161,42 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
     return best if counts[best] > counts[","] * 2 else ","
 
 
-def _excel_sample(path: Path, rows: int) -> Sample:
+#: Sheets of a workbook looked at (a cover sheet or a legend often comes first).
+MAX_SHEETS = 10
+
+
+def read_samples(
+    path: Path, encoding: str = "auto", rows: int = SAMPLE_ROWS, table: str | None = None
+) -> list[Sample]:
+    """:func:`read_sample`, but every non-empty sheet of a workbook (the first ones)."""
+    if path.is_file() and path.suffix.lower() in EXCEL_SUFFIXES:
+        return _excel_samples(path, rows)
+    return [read_sample(path, encoding, rows, table)]
+
+
+def _excel_samples(path: Path, rows: int) -> list[Sample]:
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise SuggestError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+    samples = []
     try:
-        ws = book.worksheets[0]
-        records = [
-            [cell_text(v) for v in row]
-            for row in ws.iter_rows(max_row=SCAN_ROWS + rows, values_only=True)
-        ]
-        sample = _sample(path, None, records, rows)
-        sample.sheet = ws.title
-        return sample
+        for ws in book.worksheets[:MAX_SHEETS]:
+            records = [
+                [cell_text(v) for v in row]
+                for row in ws.iter_rows(max_row=SCAN_ROWS + rows, values_only=True)
+            ]
+            if any(any(c.strip() for c in r) for r in records):
+                sample = _sample(path, None, records, rows)
+                sample.sheet = ws.title
+                samples.append(sample)
     finally:
         book.close()
+    if not samples:
+        raise SuggestError(f"{path}: every sheet is empty")
+    return samples
 
 
 def _sample(path: Path, encoding: str | None, records: list[list[str]], rows: int) -> Sample:
@@ -435,9 +454,15 @@ def suggest(
 ) -> Suggestion:
     """Read ``path`` (``table`` of a SQLite file) and propose its dataset, mapping, formats,
     value maps and constants."""
-    sample = read_sample(path, encoding, table=table)
-    weights = header_weights(sample, synonyms)
-    guesses = {name: guess_dataset(sample, synonyms, name, weights) for name in datasets.DATASETS}
+    best: tuple[float, Sample, dict[str, DatasetGuess]] | None = None
+    for candidate in read_samples(path, encoding, table=table):
+        weights = header_weights(candidate, synonyms)
+        found = {n: guess_dataset(candidate, synonyms, n, weights) for n in datasets.DATASETS}
+        top = found[dataset].score if dataset else max(g.score for g in found.values())
+        if best is None or top > best[0]:
+            best = (top, candidate, found)  # a workbook: the sheet that fits best
+    assert best is not None
+    _, sample, guesses = best
     ranking = sorted(((g.dataset, g.score) for g in guesses.values()), key=lambda p: -p[1])
     chosen = guesses[dataset or ranking[0][0]]
     ds = datasets.get(chosen.dataset)

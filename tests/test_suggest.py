@@ -809,3 +809,34 @@ def test_tab_separated_export_gets_its_delimiter(tmp_path: Path) -> None:
     [source] = load_config(config).sources.values()
     batches = list(make_connector(source).pull(SourceState()))
     assert sum(len(b.frame) for b in batches) == len(levies.rows)
+
+
+def test_workbook_with_a_cover_sheet_uses_the_sheet_that_fits(tmp_path: Path) -> None:
+    import openpyxl
+
+    permits = next(e for e in EXPORTS if e.dataset == "permits")
+    book = openpyxl.Workbook()
+    cover = book.active
+    cover.title = "표지"
+    cover.append(["민원 처리 현황 보고"])
+    cover.append(["작성: 민원여권과"])
+    data = book.create_sheet("처리대장")
+    for row in [*permits.preamble, permits.header, *permits.rows]:
+        data.append(row)
+    book.save(tmp_path / "민원.xlsx")
+    (tmp_path / "config.toml").write_text("[rules]\npaths = []\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        [
+            "sources",
+            "suggest",
+            str(tmp_path / "민원.xlsx"),
+            "--config",
+            str(tmp_path / "config.toml"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert 'sheet = "처리대장"' in result.output and 'dataset = "permits"' in result.output
+    [source] = load_config(_paste(tmp_path, result.output)).sources.values()
+    batches = list(make_connector(source).pull(SourceState()))
+    assert sum(len(b.frame) for b in batches) == len(permits.rows)
