@@ -10,7 +10,12 @@ Options:
   CP949 (the Windows superset of EUC-KR that Korean Excel writes).
 - ``delimiter``: one character (default ``,``; ``"\\t"`` for tab-separated exports).
 - ``sheet``: XLSX sheet name, or its position counting from 1 (default: the first sheet).
-- ``skip_rows``: lines (CSV) or rows (XLSX) before the header line (default 0).
+- ``header_row``: the row holding the header, counting the file's rows from 1 (a CSV record, as
+  a spreadsheet shows it), or ``"auto"`` (the default): the first row that looks like a header
+  (:mod:`connectors.header`), past the title rows, blank rows and merged-cell banners real
+  exports start with. Rows above it are not read; locations stay true file lines.
+- ``skip_rows``: lines (CSV) or rows (XLSX) before the header line (default 0; the older way of
+  saying ``header_row = skip_rows + 1``, without detection; give one of the two).
 - ``chunk_size``: rows per batch (default 50,000).
 - ``key``: how a row is keyed when the dataset's key column is not mapped (below): ``"line"``
   (default) or ``"content"``.
@@ -69,6 +74,7 @@ from connectors.base import (
     keep_last,
 )
 from connectors.coerce import empty_frame
+from connectors.header import SCAN_ROWS, check_header_row, header_index
 from connectors.mapping import check_columns, map_source
 from connectors.registry import register
 from naebu import datasets
@@ -100,6 +106,7 @@ class FilesConnector(Connector):
         "encoding": ("auto", "text encoding of CSV files"),
         "delimiter": (",", "CSV field delimiter"),
         "sheet": (None, "XLSX sheet name or position (from 1)"),
+        "header_row": ("auto", 'row holding the header (from 1), or "auto" (detected)'),
         "skip_rows": (0, "lines before the header"),
         "chunk_size": (50_000, "rows per batch"),
         "key": ("line", 'record key when the key column is not mapped: "line" or "content"'),
@@ -159,6 +166,19 @@ class FilesConnector(Connector):
                 )
             )
         check_int(source, file, "skip_rows", 0, problems)
+        header_row = opts.get("header_row", "auto")
+        why = check_header_row(header_row)
+        if why is not None:
+            problems.append(Problem(file, why, key=f"{key}.header_row", hint="header_row = 3"))
+        elif header_row != "auto" and opts.get("skip_rows"):
+            problems.append(
+                Problem(
+                    file,
+                    "give header_row or skip_rows, not both",
+                    key=f"{key}.header_row",
+                    hint=f"header_row = {header_row} alone (rows counted from the file's top)",
+                )
+            )
         check_int(source, file, "chunk_size", 1, problems)
         mode = opts.get("key", "line")
         if mode not in KEY_MODES:
@@ -319,10 +339,14 @@ class FilesConnector(Connector):
     def _read_csv(self, path: Path, name: str, encoding: str) -> Iterator[tuple[list[str], _Chunk]]:
         skip = int(self.option("skip_rows"))
         chunk_size = int(self.option("chunk_size"))
+        delimiter = str(self.option("delimiter"))
+        above = self._rows_above(lambda: _csv_head(path, encoding, delimiter))
         with path.open(encoding=encoding, newline="") as fh:
             for _ in range(skip):
                 fh.readline()
-            reader = csv.reader(fh, delimiter=str(self.option("delimiter")))
+            reader = csv.reader(fh, delimiter=delimiter)
+            for _ in range(above):
+                self._next(reader, skip)
             first = self._next(reader, skip)
             if first is None:
                 return
@@ -384,6 +408,12 @@ class FilesConnector(Connector):
                 raise self.problem(f"{name} has no sheet {sheet!r}", f"sheets: {book.sheetnames}")
             skip = int(self.option("skip_rows"))
             chunk_size = int(self.option("chunk_size"))
+            skip += self._rows_above(
+                lambda: [
+                    [cell_text(v) for v in row]
+                    for row in ws.iter_rows(max_row=SCAN_ROWS, values_only=True)
+                ]
+            )
             it = ws.iter_rows(values_only=True)
             for _ in range(skip):
                 next(it, None)
@@ -406,6 +436,16 @@ class FilesConnector(Connector):
                 yield header, (rows, lines, refused)
         finally:
             book.close()
+
+    def _rows_above(self, head: Any) -> int:
+        """Rows above the header: from ``header_row``, or detected in the rows ``head()``
+        returns; none when ``skip_rows`` places the header (the older option)."""
+        header_row = self.option("header_row")
+        if header_row != "auto":
+            return int(header_row) - 1
+        if self.option("skip_rows"):
+            return 0
+        return header_index(head())
 
     @staticmethod
     def _fit(
@@ -431,6 +471,21 @@ class FilesConnector(Connector):
         elif len(record) < width:
             record = record + [""] * (width - len(record))
         return record
+
+
+def _csv_head(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
+    """The first rows of a CSV file (fewer when a row is not readable: detection stops there)."""
+    rows: list[list[str]] = []
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            for record in reader:
+                rows.append(record)
+                if len(rows) >= SCAN_ROWS:
+                    break
+        except csv.Error:
+            pass
+    return rows
 
 
 def checksum(path: Path) -> str:

@@ -35,6 +35,7 @@ COMMANDS = {
     "serve": "serve",
     "users": "users",
     "bench": "bench",
+    "sources": "sources",
 }
 
 

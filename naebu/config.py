@@ -37,6 +37,7 @@ TOP_LEVEL_KEYS = (
     "daemon",
     "web",  # the web inbox's settings, read by inbox.settings (naebu serve)
     "engine",  # where rules are evaluated: pandas in this process, or a Dask cluster
+    "onboarding",  # naebu sources suggest: the city's own header synonym files
 )
 
 
@@ -214,6 +215,17 @@ class RoutingConfig:
 
 
 @dataclass
+class OnboardingConfig:
+    """``[onboarding]``: what ``naebu sources suggest`` reads besides its shipped dictionary.
+
+    ``synonyms``: TOML files of the city's own header and value synonyms (the layout of
+    ``connectors/synonyms.toml``), relative to the config file.
+    """
+
+    synonyms: list[Path] = field(default_factory=list)
+
+
+@dataclass
 class Config:
     """The whole configuration, checked and with paths resolved."""
 
@@ -227,6 +239,7 @@ class Config:
     connections: dict[str, str]
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    onboarding: OnboardingConfig = field(default_factory=OnboardingConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -358,6 +371,7 @@ def load_config(path: Path) -> Config:
     schedule = check_schedule(_table(raw, "schedule", problems, file), "schedule", problems, file)
     daemon = _daemon(_table(raw, "daemon", problems, file), problems, file)
     engine = _engine(_table(raw, "engine", problems, file), problems, file)
+    onboarding = _onboarding(_table(raw, "onboarding", problems, file), base, problems, file)
 
     if problems:
         raise ProblemsError(problems)
@@ -372,6 +386,7 @@ def load_config(path: Path) -> Config:
         connections=connections,
         daemon=daemon,
         engine=engine,
+        onboarding=onboarding,
     )
 
 
@@ -654,6 +669,43 @@ def _engine(raw: dict[str, Any], problems: list[Problem], file: str) -> EngineCo
         for key in ("scheduler", "local_workers", "partitions", "min_part_rows"):
             if key in raw:
                 problem(key, f"{key} applies only to the dask backend", 'backend = "dask"')
+    return cfg
+
+
+def _onboarding(
+    raw: dict[str, Any], base: Path, problems: list[Problem], file: str
+) -> OnboardingConfig:
+    cfg = OnboardingConfig()
+    for key, value in raw.items():
+        if key != "synonyms":
+            problems.append(
+                Problem(file, "unknown key", key=f"onboarding.{key}", hint="keys: synonyms")
+            )
+            continue
+        paths = value if isinstance(value, list) else [value]
+        for i, path in enumerate(paths):
+            if not isinstance(path, str) or not path.strip():
+                problems.append(
+                    Problem(
+                        file,
+                        f"must be a path to a TOML file, not {path!r}",
+                        key=f"onboarding.synonyms[{i}]",
+                        hint='synonyms = ["my-headers.toml"]',
+                    )
+                )
+                continue
+            resolved = (base / os.path.expanduser(path)).resolve()
+            if not resolved.is_file():
+                problems.append(
+                    Problem(
+                        file,
+                        f"synonym file {path} not found",
+                        key=f"onboarding.synonyms[{i}]",
+                        hint="paths are relative to the config file",
+                    )
+                )
+                continue
+            cfg.synonyms.append(resolved)
     return cfg
 
 

@@ -1,0 +1,76 @@
+"""Done-when 4 of issue 16: `naebu sources suggest` on every file of the exports demo picks the
+right dataset and at least 90% of the columns that examples/exports-city/config.toml maps, and
+its section, pasted into a config, passes the source checks. Skipped where the exports demo
+(`naebu demo --shape exports`) is not in this checkout."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connectors import check_source
+from connectors.suggest import load_synonyms, suggest
+from naebu.cli import main
+from naebu.config import SourceConfig, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "exports-city" / "config.toml"
+MAPPING_KEYS = "values" in getattr(SourceConfig, "__dataclass_fields__", {})
+
+pytestmark = pytest.mark.skipif(
+    not EXAMPLE.is_file(), reason="the exports demo (naebu demo --shape exports) is not here"
+)
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("exports") / "demo-city"
+    result = CliRunner().invoke(
+        main, ["demo", "--shape", "exports", "--out", str(out), "--scale", "0.2"]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _file_sources() -> list[tuple[str, dict]]:  # type: ignore[type-arg]
+    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    return [(n, s) for n, s in raw["sources"].items() if s.get("kind") == "files"]
+
+
+def test_every_export_file_is_guessed(city: Path, tmp_path: Path) -> None:
+    synonyms, _ = load_synonyms()
+    right = total = 0
+    for name, src in _file_sources():
+        folder = city / Path(src["path"]).relative_to("demo-city")
+        files = sorted(folder.glob(src["pattern"]))
+        assert files, (name, folder, src["pattern"])
+        for path in files:
+            s = suggest(path, synonyms)
+            assert s.dataset == src["dataset"], (path.name, s.ranking[:3])
+            assert s.sample.header_row == src.get("header_row", 1), path.name
+            expected = src.get("columns", {})
+            hits = sum(s.mapping.get(c) == h for c, h in expected.items())
+            assert hits >= 0.9 * len(expected), (path.name, s.mapping, expected)
+            right, total = right + hits, total + len(expected)
+    assert right >= 0.9 * total
+
+
+def test_every_pasted_section_passes_the_checks(city: Path, tmp_path: Path) -> None:
+    for name, src in _file_sources():
+        folder = city / Path(src["path"]).relative_to("demo-city")
+        path = sorted(folder.glob(src["pattern"]))[0]
+        result = CliRunner().invoke(main, ["sources", "suggest", str(path), "--name", name])
+        assert result.exit_code == 0, result.output
+        section = result.output
+        if not MAPPING_KEYS:
+            section = re.sub(
+                r"(?ms)^\[sources\.[^\]]+\.values\.[^\]]+\].*?(?=^\[|^# rules|\Z)", "", section
+            )
+        config = tmp_path / f"{name}.toml"
+        config.write_text(f"[rules]\npaths = []\n\n{section}", encoding="utf-8")
+        [source] = load_config(config).sources.values()
+        assert check_source(source, config.name) == [], name
