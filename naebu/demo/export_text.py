@@ -67,7 +67,9 @@ def clock(s: pd.Series) -> np.ndarray:
     out = np.full(len(s), "", dtype=object)
     ok = ~np.isnan(secs)
     v = secs[ok].astype(np.int64)
-    out[ok] = [f"{h:02d}:{m:02d}:{x:02d}" for h, m, x in zip(v // 3600, v // 60 % 60, v % 60)]
+    out[ok] = [
+        f"{h:02d}:{m:02d}:{x:02d}" for h, m, x in zip(v // 3600, v // 60 % 60, v % 60, strict=True)
+    ]
     return out
 
 
