@@ -41,8 +41,11 @@ BOM = "utf-8-sig"
 DB = "재정.sqlite"
 
 #: Codes in the systems' words (canonical -> what the system writes).
-CONTRACT_CATEGORY = {"물품": ("물품구매", "물품제조"), "용역": ("일반용역", "기술용역"),
-                     "공사": ("종합공사", "전문공사")}  # fmt: skip
+CONTRACT_CATEGORY = {
+    "물품": ("물품구매", "물품제조"),
+    "용역": ("일반용역", "기술용역"),
+    "공사": ("종합공사", "전문공사"),
+}
 CONTRACT_METHOD = {
     "수의": ("수의계약", "1인 수의", "2인 이상 견적"),
     "일반경쟁": "일반경쟁입찰",
@@ -52,8 +55,12 @@ CONTRACT_METHOD = {
 SALE_METHOD = {"일반입찰": "일반경쟁입찰", "수의": "수의매각"}
 OWNER_TYPE = {"일반": "일반기업"}
 RECEIPT_TYPE = {"property_sale": "공유재산 매각대금", "levy": "세외수입"}
-LEAVE_TYPE = {"연가": "연가(전일)", "병가": "병가(일반)", "공가": "공가(공무)",
-              "특별휴가": "특별휴가(경조사)"}  # fmt: skip
+LEAVE_TYPE = {
+    "연가": "연가(전일)",
+    "병가": "병가(일반)",
+    "공가": "공가(공무)",
+    "특별휴가": "특별휴가(경조사)",
+}
 TRIP_TYPE = {"관내출장": "관내", "관외출장": "관외"}
 PERMIT_STATUS = {
     "허가": "처리완료(허가)",
@@ -61,15 +68,23 @@ PERMIT_STATUS = {
     "처리중": "처리중",
     "접수": "접수",
 }
-ACCOUNT_PURPOSE = {"세입": "세입금 수납", "세출": "세출 지급", "보조금": "보조금 관리",
-                   "기금": "기금 관리", "보관금": "세입세출외현금(보관금)"}  # fmt: skip
+ACCOUNT_PURPOSE = {
+    "세입": "세입금 수납",
+    "세출": "세출 지급",
+    "보조금": "보조금 관리",
+    "기금": "기금 관리",
+    "보관금": "세입세출외현금(보관금)",
+}
 ACCOUNT_STATUS = {"사용": "정상", "해지": "해지"}
 
 
 def departments(df: pd.DataFrame) -> ExportFile:
     """부서 현황: code first, UTF-8 with a BOM, header on row 1."""
-    cols = {"부서코드": text(df["code"]), "부서명": text(df["department"]),
-            "상위부서": text(df["parent"])}  # fmt: skip
+    cols = {
+        "부서코드": text(df["code"]),
+        "부서명": text(df["department"]),
+        "상위부서": text(df["parent"]),
+    }
     return ExportFile("departments", "인사/부서현황.csv", frame(cols), BOM)
 
 

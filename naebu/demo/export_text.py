@@ -6,7 +6,7 @@ object array of the text a system writes (``""`` for a missing value), vectorise
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +100,7 @@ def text(s: pd.Series) -> np.ndarray:
 
 
 def words(
-    s: pd.Series, vocabulary: Mapping[str, str | tuple[str, ...]], rng: np.random.Generator
+    s: pd.Series, vocabulary: Mapping[str, str | Sequence[str]], rng: np.random.Generator
 ) -> np.ndarray:
     """Canonical codes in a source system's words; a tuple of words is drawn from per row
     (one system writes 수의 as ``수의계약``, ``1인 수의`` or ``2인 이상 견적``).
@@ -120,5 +120,6 @@ def words(
 
 def frame(columns: Mapping[str, object]) -> pd.DataFrame:
     """A frame of source columns, in the given order, every column an object array."""
-    return pd.DataFrame({k: pd.Series(np.asarray(v, dtype=object), dtype=object) for k, v in
-                         columns.items()})  # fmt: skip
+    return pd.DataFrame(
+        {k: pd.Series(np.asarray(v, dtype=object), dtype=object) for k, v in columns.items()}
+    )

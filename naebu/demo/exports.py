@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import re
 import sqlite3
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -131,9 +134,30 @@ def write_xlsx(path: Path, export: ExportFile) -> None:
     sheet.append(list(export.frame.columns))
     for row in export.frame.itertuples(index=False, name=None):
         sheet.append([_cell(v) for v in row])
-    # A fixed creation time: the same seed gives the same bytes.
-    book.properties.created = book.properties.modified = dt.datetime(2025, 12, 31, 18, 0)
-    book.save(path)
+    book.properties.created = STAMP
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(_fixed_times(buffer.getvalue()))
+
+
+#: The time written into every XLSX (its properties and zip entries): same seed, same bytes.
+STAMP = dt.datetime(2025, 12, 31, 18, 0)
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _fixed_times(data: bytes) -> bytes:
+    """The XLSX package ``data`` with the save time (openpyxl writes the clock's) replaced by
+    :data:`STAMP`, in the document properties and in every zip entry."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "docProps/core.xml":
+                body = _MODIFIED.sub(rb"\g<1>2025-12-31T18:00:00Z\g<2>", body)
+            info = zipfile.ZipInfo(item.filename, date_time=STAMP.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, body)
+    return out.getvalue()
 
 
 def _cell(value: object) -> object:
@@ -152,8 +176,10 @@ def write_table(path: Path, export: ExportFile) -> None:
         con.execute(f'DROP TABLE IF EXISTS "{export.table}"')
         con.execute(f'CREATE TABLE "{export.table}" ({ddl})')
         marks = ", ".join("?" * len(names))
-        rows = [tuple(None if v == "" else v for v in r) for r in export.frame.itertuples(
-            index=False, name=None)]  # fmt: skip
+        rows = [
+            tuple(None if v == "" else v for v in r)
+            for r in export.frame.itertuples(index=False, name=None)
+        ]
         con.executemany(f'INSERT INTO "{export.table}" VALUES ({marks})', rows)
         con.commit()
     finally:
@@ -173,7 +199,7 @@ def readme_text(seed: int, files: list[ExportFile], counts: dict[str, int]) -> s
         "| dataset | file | encoding | header row |",
         "|---|---|---|---|",
     ]
-    seen = set()
+    seen: set[str] = set()
     for f in files:
         where = f"{f.path} ({f.table})" if f.table else f.path
         if f.dataset == "card_transactions":  # one line for the monthly files
