@@ -77,8 +77,17 @@ def _rows(path: Path, header_row: int) -> tuple[list[str], list[list[str]]]:
     return lines[header_row - 1], lines[header_row:]
 
 
+_READ: dict[tuple[Path, str], pd.DataFrame] = {}
+
+
 def read_source(city: DemoSummary, config: dict, name: str) -> pd.DataFrame:
-    """A source of the example config as text columns, read as the config says."""
+    """A source of the example config as text columns, read as the config says (once)."""
+    if (city.out, name) not in _READ:
+        _READ[city.out, name] = _read(city, config, name)
+    return _READ[city.out, name]
+
+
+def _read(city: DemoSummary, config: dict, name: str) -> pd.DataFrame:
     spec = config["sources"][name]
     if spec["kind"] == "sql":
         url = config["connections"][spec["connection"]]["url"]
