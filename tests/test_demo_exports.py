@@ -153,7 +153,7 @@ def test_same_records_as_the_canonical_city(city: DemoSummary, config: dict, can
 
 def test_encodings_as_intended(city: DemoSummary) -> None:
     found = {}
-    for path in sorted((city.out / "exports").rglob("*.csv")):
+    for path in sorted((city.out / "exports").glob("*/*.csv")):  # not labels.csv
         data = path.read_bytes()
         _, encoding = _decode(data)
         if encoding == "cp949":
@@ -250,7 +250,7 @@ def test_derived_figures_are_derivable(city: DemoSummary, config: dict, canonica
 
 def test_labels_keyed_as_the_exports_are(city: DemoSummary, canonical) -> None:
     frames, labels = canonical
-    written = pd.read_csv(city.out / "labels.csv", dtype=str)
+    written = pd.read_csv(city.out / "exports" / "labels.csv", dtype=str)
     assert list(written.columns) == ["rule_id", "dataset", "record_key"]
     assert len(written) == len(labels)
     att = written[written["dataset"] == "attendance"]["record_key"]
@@ -260,7 +260,7 @@ def test_labels_keyed_as_the_exports_are(city: DemoSummary, canonical) -> None:
 
 
 def test_every_labelled_record_is_in_the_exports(city: DemoSummary, config: dict) -> None:
-    written = pd.read_csv(city.out / "labels.csv", dtype=str)
+    written = pd.read_csv(city.out / "exports" / "labels.csv", dtype=str)
     for dataset, keys in written.groupby("dataset")["record_key"]:
         present: set[str] = set()
         for name in _source_names(config, dataset):
@@ -276,15 +276,20 @@ def test_every_labelled_record_is_in_the_exports(city: DemoSummary, config: dict
         assert not missing, (dataset, sorted(missing)[:5])
 
 
-def test_cli_shape_exports(tmp_path: Path) -> None:
+def test_cli_shape_exports_beside_the_canonical_city(tmp_path: Path) -> None:
+    """Both shapes may share one folder: the exports city keeps to ``exports/``."""
     out = tmp_path / "city"
+    canonical = run_cli("demo", "--out", str(out), "--scale", "0.05", cwd=tmp_path)
+    assert canonical.returncode == 0, canonical.stderr
+    before = (out / "labels.csv").read_bytes()
     result = run_cli(
         "demo", "--shape", "exports", "--out", str(out), "--scale", "0.05", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert "exports shape" in result.stdout
-    assert (out / "labels.csv").exists() and (out / "exports" / "재정.sqlite").exists()
-    assert not (out / "city.sqlite").exists()
+    assert (out / "exports" / "labels.csv").exists() and (out / "exports" / "재정.sqlite").exists()
+    assert (out / "labels.csv").read_bytes() == before
+    assert b"attendance,E" in before and b"|2025-" not in before
 
 
 def _features_merged() -> bool:
@@ -320,7 +325,7 @@ def test_exports_city_alerts_equal_labels(exports_run: Path) -> None:
     import json
 
     result = run_cli(
-        "evaluate", "--labels", "demo-city/labels.csv", "--format", "json",
+        "evaluate", "--labels", "demo-city/exports/labels.csv", "--format", "json",
         "--config", "config.toml", cwd=exports_run,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

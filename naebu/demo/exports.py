@@ -6,10 +6,12 @@ says how each ledger is written; ``examples/exports-city/config.toml`` reads the
 the mapping features only (columns, formats, constants, value maps, derived columns, merged
 sources, header rows, roles derived by ``[routing]``).
 
-Written into ``out``: ``exports/`` (CSV and XLSX files in one folder per system, and
-``exports/재정.sqlite``), ``labels.csv`` and a README. Attendance has no record number in the
-exports: naebu keys a merged attendance record by ``사번|일자`` (``E10224|2025-03-21``), and
-labels.csv names attendance records that way.
+Written into ``out/exports/``: CSV and XLSX files in one folder per system, ``재정.sqlite``,
+``labels.csv`` and a README. Everything is under ``exports/``, so the canonical city
+(``city.sqlite``, ``card-drop/``, its own ``labels.csv``) may share the folder: the default
+``naebu demo`` and ``naebu demo --shape exports`` both write ``demo-city/`` beside the config.
+Attendance has no record number in the exports: naebu keys a merged attendance record by
+``사번|일자`` (``E10224|2025-03-21``), and this labels.csv names attendance records that way.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def generate_exports(
     folder = out / EXPORTS
     paths = write_all(folder, files)
 
-    labels_path = out / "labels.csv"
+    labels_path = folder / "labels.csv"
     keyed = export_labels(labels, frames["attendance"])
     with labels_path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -60,7 +62,7 @@ def generate_exports(
     counts["card_transactions"] = int(
         (frames["card_transactions"]["payment_method"] == "카드").sum()
     )
-    readme = out / "README.md"
+    readme = folder / "README.md"
     readme.write_text(readme_text(seed, files, counts), encoding="utf-8")
     return DemoSummary(
         out=out,
