@@ -336,12 +336,9 @@ def test_exports_city_alerts_equal_labels(exports_run: Path) -> None:
 
 
 @needs_features
-@pytest.mark.xfail(
-    strict=True,
-    reason="a reference dataset read from files is emptied by the next run when its file is "
-    "unchanged (naebu/pipeline.py reference pull + history.store_whole of an empty frame)",
-)
 def test_exports_city_second_run_raises_nothing(exports_run: Path) -> None:
+    """Nothing new, nothing raised: reference data read from files (the directory, the
+    accounts) stays stored when no new file came (a run used to empty it)."""
     result = run_cli("run", "--once", "--config", "config.toml", cwd=exports_run)
     assert result.returncode == 0, result.stderr
     assert "new alerts: 0" in result.stdout, result.stdout
