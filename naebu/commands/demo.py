@@ -17,6 +17,15 @@ from naebu.demo.volumes import KEYS, PROFILES
     type=click.Path(file_okay=False),
     help="folder to write the demo city into [default: demo-city beside the config file]",
 )
+@click.option(
+    "--shape",
+    type=click.Choice(["canonical", "exports"]),
+    default="canonical",
+    show_default=True,
+    help="canonical: naebu's own shape (city.sqlite, card-drop/); exports: the same city as "
+    "other systems export it (exports/: Korean headers, cp949, title rows, several files per "
+    "ledger), read by examples/exports-city/config.toml",
+)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option(
     "--seed", type=int, default=42, show_default=True, help="random seed (same seed, same city)"
@@ -43,6 +52,7 @@ from naebu.demo.volumes import KEYS, PROFILES
 )
 def demo(
     out: str | None,
+    shape: str,
     config_path: str | None,
     seed: int,
     scale: float | None,
@@ -53,6 +63,9 @@ def demo(
 
     The default config reads the demo from ``demo-city/`` beside itself, so that is where it
     is written unless ``--out`` says otherwise (the config need not exist yet).
+    ``--shape exports`` writes the same city as other systems export it; read it with
+    ``examples/exports-city/config.toml`` (``naebu demo --shape exports --config
+    examples/exports-city/config.toml`` writes it beside that config).
 
     \b
     Size: --scale multiplies the base volumes; --profile and --volumes set
@@ -63,6 +76,7 @@ def demo(
     docs/benchmark.md, "Generating the benchmark city".
     """
     from naebu.demo import generate, volumes
+    from naebu.demo.exports import generate_exports
 
     try:
         size = volumes.resolve(
@@ -73,11 +87,12 @@ def demo(
     if out is None:
         out = str(find_config(config_path).parent / "demo-city")
     try:
-        summary = generate(Path(out), seed=seed, size=size)
+        write = generate_exports if shape == "exports" else generate
+        summary = write(Path(out), seed=seed, size=size)
     except volumes.DemoSizeError as e:  # a size the planting cannot fit
         raise click.ClickException(str(e)) from None
     click.echo(
-        f"demo city written to {out} (seed {seed}, scale {summary.scale:g}, "
+        f"demo city{' (exports shape)' if shape == 'exports' else ''} written to {out} (seed {seed}, scale {summary.scale:g}, "
         f"{summary.cities} local government{'s' if summary.cities > 1 else ''})"
     )
     for line in summary.lines():
