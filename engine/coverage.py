@@ -35,10 +35,12 @@ Counting it would need the source's header, which ``check`` does not read; namin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.loader import RuleSet
 from engine.registry import RuleType
 from naebu import datasets
 
@@ -235,6 +237,18 @@ def runnable(rule: RuleType, state: Coverage) -> RuleType | None:
     if state.uses_fallback and rule.fallback is not None:
         return rule.fallback
     return rule
+
+
+def runnable_set(ruleset: RuleSet, states: Mapping[str, Coverage]) -> RuleSet:
+    """``ruleset`` with what runs under ``states`` (:func:`runnable`) in place of each rule;
+    a rule with no state (disabled) stays as it is."""
+    rules = []
+    for rule in ruleset.rules:
+        state = states.get(rule.meta.id)
+        chosen = rule if state is None else runnable(rule, state)
+        if chosen is not None:
+            rules.append(chosen)
+    return dataclasses.replace(ruleset, rules=rules)
 
 
 def describe(item: str) -> str:
