@@ -133,7 +133,9 @@ def _payments(f: dict[str, pd.DataFrame]) -> Found:
     when = insp.reindex(pay["contract_id"]).to_numpy()
     purpose = pay["purpose"].fillna("")
     # a payment with no 적요 may be an advance: not judged
-    counted = pay["contract_id"].notna() & pay["purpose"].notna() & ~purpose.str.contains("선금|기성")
+    counted = (
+        pay["contract_id"].notna() & pay["purpose"].notna() & ~purpose.str.contains("선금|기성")
+    )
     days = (pay["paid_on"].to_numpy() - when).astype("timedelta64[D]").astype(float)
     inspected = (days >= 0) & (days <= 365)
     out |= _keys("PAY-BEFORE-INSPECTION", "payments", pay, counted & ~inspected)

@@ -34,7 +34,8 @@ import pytest
 from conftest import ROOT
 
 from connectors.coerce import coerce
-from engine.coverage import coverage, runnable
+from engine.coverage import coverage, rule_inputs, runnable
+from engine.examples import EXAMPLE_NOW, Example, example_frame, records_frame
 from engine.loader import load_rules
 from engine.registry import EvalContext, RuleType
 from naebu import datasets
@@ -81,9 +82,9 @@ ALL_PROVIDED: dict[str, frozenset[str]] = {
 }
 
 
-def _found(rule: RuleType, frames: Mapping[str, pd.DataFrame]) -> Found:
+def _found(rule: RuleType, frames: Mapping[str, pd.DataFrame], now: datetime = NOW) -> Found:
     given = {d: frames.get(d, FRAMES[d].iloc[0:0]) for d in rule.datasets}
-    return {(f.dataset, f.record_key) for f in rule.evaluate(given, EvalContext(now=NOW))}
+    return {(f.dataset, f.record_key) for f in rule.evaluate(given, EvalContext(now=now))}
 
 
 def _fact(rule: RuleType, dataset: str, column: str) -> bool:
@@ -91,10 +92,15 @@ def _fact(rule: RuleType, dataset: str, column: str) -> bool:
     return (rid, dataset, column) in FACTS or (rid, dataset, "*") in FACTS
 
 
-def _rows(rule: str, column: str, n: int) -> np.ndarray:
-    """Half the rows, the same ones on every run."""
+def _half(rule: str, column: str, n: int) -> list[tuple[str, np.ndarray]]:
+    """Half the rows, the same ones on every run, and every row."""
     rng = np.random.default_rng(zlib.crc32(f"{rule}/{column}".encode()))
-    return rng.random(n) < 0.5
+    return [("some rows", rng.random(n) < 0.5), ("every row", np.ones(n, bool))]
+
+
+def _each(rule: str, column: str, n: int) -> list[tuple[str, np.ndarray]]:
+    """Each row on its own, and every row (for the few records of an example)."""
+    return [(f"row {i}", np.arange(n) == i) for i in range(n)] + [("every row", np.ones(n, bool))]
 
 
 def _emptied(frame: pd.DataFrame, ds: datasets.Dataset, column: str, rows: np.ndarray):
@@ -106,40 +112,52 @@ def _emptied(frame: pd.DataFrame, ds: datasets.Dataset, column: str, rows: np.nd
     return out
 
 
-def _variants(rule: RuleType):
+def _variants(rule: RuleType, base: Mapping[str, pd.DataFrame], row_sets, columns=None):
     """(what, frames, provided, allowed extra keys) for every way an input can be absent.
 
-    ``provided`` is what coverage is told: a required column of a dataset counts as provided
-    (coverage.provided() says so: a source without it fails as a whole), so taking one away
-    is the row-level absence "every row quarantined".
+    ``provided`` is what coverage is told. A required column of a dataset counts as provided
+    (coverage.provided() says so: a source without it fails as a whole), so taking it away is
+    the row-level absence "quarantined"; a dataset no source feeds is not provided at all.
+    ``columns``: per dataset, the columns to take away (default: all of them).
     """
     for name in rule.datasets:
         ds = datasets.get(name)
-        frame = FRAMES[name]
+        frame = base[name]
         without = {k: v for k, v in ALL_PROVIDED.items() if k != name}
-        yield f"no dataset {name}", {**FRAMES, name: frame.iloc[0:0]}, without, None
-        for column in ds.column_names:
+        yield f"no dataset {name}", {**base, name: frame.iloc[0:0]}, without, None
+        for column in (columns or {}).get(name, ds.column_names):
             fact = _fact(rule, name, column)
             required = column in ds.required_columns
             if not required:
                 emptied = _emptied(frame, ds, column, np.ones(len(frame), bool))
                 provided = {**ALL_PROVIDED, name: ALL_PROVIDED[name] - {column}}
-                yield f"{name}.{column} unmapped", {**FRAMES, name: emptied}, provided, None
+                yield f"{name}.{column} unmapped", {**base, name: emptied}, provided, None
             if fact and name != rule.meta.dataset:
                 continue  # the other side's records are the fact: row-level absence may fire
-            every = np.ones(len(frame), bool)
-            for what, rows in (("some rows", _rows(rule.meta.id, column, len(frame))),
-                               ("every row", every)):  # fmt: skip
-                allowed = None
-                if fact:
-                    allowed = {(name, str(k)) for k in frame.loc[rows, ds.key]}
+            for what, rows in row_sets(rule.meta.id, column, len(frame)):
+                allowed = {(name, str(k)) for k in frame.loc[rows, ds.key]} if fact else None
                 emptied = _emptied(frame, ds, column, rows)
-                yield (
-                    f"{name}.{column} empty in {what}",
-                    {**FRAMES, name: emptied},
-                    ALL_PROVIDED,
-                    allowed,
-                )
+                where = f"{name}.{column} empty in {what}"
+                yield where, {**base, name: emptied}, ALL_PROVIDED, allowed
+
+
+def _problems(rule: RuleType, base: Mapping[str, pd.DataFrame], row_sets, columns=None,
+              now: datetime = NOW) -> list[str]:  # fmt: skip
+    """What the rule (or what runs in its place) raises on absent data that it does not raise
+    on ``base``, the complete data."""
+    complete = {id(rule): _found(rule, base, now)}
+    problems = []
+    for what, frames, provided, allowed in _variants(rule, base, row_sets, columns):
+        chosen = runnable(rule, coverage(rule, provided))
+        if chosen is None:
+            continue  # not evaluable: the run does not evaluate it
+        # a fallback runs in the rule's place: it answers for what it raises on complete data
+        if id(chosen) not in complete:
+            complete[id(chosen)] = _found(chosen, base, now)
+        new = _found(chosen, frames, now) - complete[id(chosen)] - (allowed or set())
+        if new:
+            problems.append(f"{what}: {len(new)} new, e.g. {sorted(new)[:3]}")
+    return problems
 
 
 def test_the_demo_city_is_the_complete_data() -> None:
@@ -153,19 +171,36 @@ IDS = [r.meta.id + ("/fallback" if i >= len(PACK.rules) else "") for i, r in enu
 
 
 @pytest.mark.parametrize("rule", RULES, ids=IDS)
-def test_absent_input_raises_nothing_new(rule: RuleType) -> None:
-    complete = {id(rule): _found(rule, FRAMES)}
+def test_absent_input_raises_nothing_new_in_the_demo_city(rule: RuleType) -> None:
+    problems = _problems(rule, FRAMES, _half)
+    assert not problems, f"{rule.meta.id} fires on absent data:\n" + "\n".join(problems)
+
+
+def _example_frames(rule: RuleType, example: Example, i: int) -> dict[str, pd.DataFrame]:
+    """An example's records as canonical frames (as ``naebu check`` builds them)."""
+    frames = {d: FRAMES[d].iloc[0:0] for d in rule.datasets}
+    frames[rule.meta.dataset], bad = example_frame(datasets.get(rule.meta.dataset), example, i)
+    for name, rows in example.related.items():
+        frames[name], more = records_frame(datasets.get(name), list(rows), f"R{i}", "related")
+        bad += more
+    assert not bad, bad
+    return frames
+
+
+@pytest.mark.parametrize("rule", RULES, ids=IDS)
+def test_absent_input_raises_nothing_new_in_the_rule_examples(rule: RuleType) -> None:
+    """The examples hold the near misses the demo city may lack: every input the rule reads
+    is taken away from each record of each example in turn."""
+    inputs = rule_inputs(rule)
+    columns: dict[str, list[str]] = {}
+    for name, column in sorted(inputs.required | inputs.optional):
+        columns.setdefault(name, []).append(column)
     problems = []
-    for what, frames, provided, allowed in _variants(rule):
-        chosen = runnable(rule, coverage(rule, provided))
-        if chosen is None:
-            continue  # not evaluable: the run does not evaluate it
-        # a fallback runs in the rule's place: it answers for what it raises on complete data
-        if id(chosen) not in complete:
-            complete[id(chosen)] = _found(chosen, FRAMES)
-        new = _found(chosen, frames) - complete[id(chosen)] - (allowed or set())
-        if new:
-            problems.append(f"{what}: {len(new)} new, e.g. {sorted(new)[:3]}")
+    for i, example in enumerate(rule.meta.examples):
+        assert isinstance(example, Example)
+        frames = _example_frames(rule, example, i)
+        found = _problems(rule, frames, _each, columns, EXAMPLE_NOW)
+        problems += [f"example[{i}] {p}" for p in found]
     assert not problems, f"{rule.meta.id} fires on absent data:\n" + "\n".join(problems)
 
 
