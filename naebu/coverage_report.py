@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pandas as pd
+
 from engine import coverage
 from engine.registry import RuleType
 
@@ -119,3 +121,39 @@ def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
         "hint": data["hint"],
         "uses_fallback": data["fallback"],
     }
+
+
+def runnable_rules(
+    config: Any, rules: Iterable[RuleType]
+) -> tuple[list[RuleType], dict[str, coverage.Coverage]]:
+    """What runs of ``rules`` under ``config`` (a fallback in place of its rule, no
+    not-evaluable rule), and the states of the rules that are not live - for the commands
+    that evaluate rules outside a run (``backtest``, ``test-rule``)."""
+    rules = list(rules)
+    states = rule_states(config, rules)
+    chosen = []
+    for rule in rules:
+        state = states.get(rule.meta.id)
+        run = rule if state is None else coverage.runnable(rule, state)
+        if run is not None:
+            chosen.append(run)
+    return chosen, {i: c for i, c in states.items() if not c.live}
+
+
+def empty_inputs(rule: RuleType, frames: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Why a rule may have found nothing in data it read: each dataset it compares with that has
+    no record, and each required column empty in every record (``naebu test-rule``)."""
+    inputs = coverage.rule_inputs(rule)
+    reasons = []
+    for name in sorted(inputs.datasets - {rule.meta.dataset}):
+        frame = frames.get(name)
+        if frame is None or frame.empty:
+            reasons.append(f"there is no {name} record")
+    for name, column in sorted(inputs.required):
+        frame = frames.get(name)
+        if frame is None or frame.empty or column not in frame.columns:
+            continue
+        if bool(frame[column].isna().all()):
+            of = "" if name == rule.meta.dataset else f" {name}"
+            reasons.append(f"{column} is empty in every one of {len(frame):,}{of} records")
+    return reasons
