@@ -441,3 +441,19 @@ def test_test_rule_explains_zero_findings(tmp_path: Path) -> None:
 def test_coverage_json_round_trip() -> None:
     state = Coverage("R", "partial", (), ("payments.invoice_no",), "add it", True)
     assert state.as_json()["fallback"] is True and state.evaluable and not state.live
+
+
+def test_the_catalog_shows_coverage_in_plain_korean(tmp_path: Path) -> None:
+    from test_web_helpers import live_server, login, web_city
+
+    # the web test city has no source at all: its rule on payments cannot be evaluated
+    city = web_city(tmp_path, now=datetime(2025, 6, 10, 9))
+    with live_server(city) as server, server.client() as client:
+        assert login(client, "E030").status_code == 303
+        page = client.get("/rules")
+        english = client.get("/rules?lang=en")
+    assert page.status_code == 200
+    assert "평가 불가" in page.text
+    assert "지출 자료 전체" in page.text  # the dataset's title, not "dataset payments"
+    assert "dataset payments" not in page.text
+    assert "Not evaluable" in english.text and "all payments records" in english.text
