@@ -251,12 +251,15 @@ def runnable_set(ruleset: RuleSet, states: Mapping[str, Coverage]) -> RuleSet:
     return dataclasses.replace(ruleset, rules=rules)
 
 
-def describe(item: str) -> str:
-    """A missing input in plain Korean for officials and auditors: ``"payments.invoice_no"``
-    -> ``"지출 자료의 invoice number"`` (the dataset's title and the column's description,
-    its Korean part when it has one); ``"dataset accounts"`` -> ``"공금 계좌 자료 전체"``."""
+def describe(item: str, lang: str = "ko") -> str:
+    """A missing input in plain words for officials and auditors, never a raw column name:
+    ``"payments.invoice_no"`` -> ``"지출 자료의 invoice number"`` (the dataset's title and the
+    column's description, its Korean part when it has one); ``"dataset accounts"`` ->
+    ``"공금 계좌 자료 전체"``. ``lang="en"``: ``"invoice number (payments)"``."""
     if item.startswith("dataset "):
         name = item.removeprefix("dataset ")
+        if lang == "en":
+            return f"all {name} records"
         title = datasets.DATASETS[name].title if name in datasets.DATASETS else name
         return f"{title} 자료 전체"
     name, _, column = item.partition(".")
@@ -264,12 +267,18 @@ def describe(item: str) -> str:
         return item
     dataset = datasets.get(name)
     text = dataset.by_name[column].description or column
-    korean = [p for p in _parenthesised(text) if any("\uac00" <= ch <= "\ud7a3" for ch in p)]
+    if lang == "en":
+        return f"{text.split(' (')[0]} ({name})"
+    korean = [p for p in _parenthesised(text) if _hangul(p)]
     if korean:
         text = korean[0]
-    elif any("\uac00" <= ch <= "\ud7a3" for ch in text):
+    elif _hangul(text):
         text = text.split("(")[0].strip() or text
     return f"{dataset.title} 자료의 {text}"
+
+
+def _hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
 
 
 def _parenthesised(text: str) -> list[str]:
