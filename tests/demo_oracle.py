@@ -49,9 +49,10 @@ def _property(f: dict[str, pd.DataFrame]) -> Found:
     )
     out |= _keys("PROP-PRICE-CUT", "property_sales", p, first.notna() & cut)
     # The demo year fits in one 365-day window, so a group is judged whole.
-    sole = p[p["method"] == "수의"].dropna(subset=["parent_parcel_id", "buyer_name"])
+    sole = p[(p["method"] == "수의") & (p["sale_price"] <= 3e7)]
+    sole = sole.dropna(subset=["parent_parcel_id", "buyer_name"])
     g = sole.groupby(["parent_parcel_id", "buyer_name"])["sale_price"]
-    hit = (g.transform("size") >= 2) & (g.transform("max") <= 3e7) & (g.transform("sum") > 3e7)
+    hit = (g.transform("size") >= 2) & (g.transform("sum") > 3e7)
     out |= _keys("PROP-SPLIT-PARCEL", "property_sales", sole, hit)
 
     r = f["receipts"]
@@ -93,13 +94,13 @@ def _contracts(f: dict[str, pd.DataFrame]) -> Found:
         c,
         (c["method"] == "수의") & (c["amount"] > LIMIT) & c["sole_source_ground"].isna(),
     )
-    small = c[(c["method"] == "수의") & (c["category"] != "공사")]
+    small = c[(c["method"] == "수의") & (c["category"] != "공사") & (c["amount"] <= LIMIT)]
     split = _windows(
         small,
         ["department", "vendor_id"],
         "contract_date",
         90,
-        lambda w: len(w) >= 2 and w["amount"].max() <= LIMIT and w["amount"].sum() > LIMIT,
+        lambda w: len(w) >= 2 and w["amount"].sum() > LIMIT,
     )
     out |= _keys("CONTRACT-SPLIT", "contracts", small, split)
     sole = c[c["method"] == "수의"]
