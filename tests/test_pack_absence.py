@@ -11,9 +11,16 @@ complete data would not raise:
 - ``every row``: mapped, and empty in every row;
 - ``no dataset``: no source feeds one of the rule's datasets (its frame is empty).
 
-The complete data is the demo city (canonical frames from ``naebu.demo.build_frames``, typed
-by the connectors' coercion); its findings must be exactly the demo's labels, so the
-comparison is against what the rules are meant to find.
+The complete data is, first, the demo city (canonical frames from
+``naebu.demo.build_frames``, typed by the connectors' coercion; its findings must be exactly
+the demo's labels, so the comparison is against what the rules are meant to find), and second
+each rule's own examples, which hold the near misses (exactly the limit, the exemption that
+applies) the demo may lack: there every input of the rule is emptied in each record in turn.
+
+A required column (a key, an amount, an event day) cannot be unmapped without its source
+failing, and a row without it is quarantined: taking it away drops rows. When coverage says
+a rule is partial and it has a ``[rule.fallback]``, the fallback runs in its place and must
+raise nothing that it would not raise on the complete data; fallbacks are checked as rules too.
 
 A few rules read emptiness itself as the fact they report (an open permit has no decision
 day; a sale with no receipt was not paid). :data:`FACTS` names those inputs with the reason.
