@@ -30,6 +30,7 @@ like the rule itself. It must not read an optional input: it is what runs withou
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -107,14 +108,15 @@ def compile_fallback(
     if not isinstance(params, dict):
         problem(f"{where}.params", "must be a table", "params = { limit = 1_000_000 }")
         return None
-    examples = ExampleList(rule_line=line_of(where))
+    lines = _FallbackLines(line_of)
+    examples = ExampleList(rule_line=lines(None))
     for i, ex in enumerate(raw.get("example", []) if isinstance(raw.get("example"), list) else []):
         parsed: Example | tuple[str, str] = parse_example(ex)
         if isinstance(parsed, tuple):
             problem(f"{where}.example[{i}]", *parsed)
             continue
         examples.append(parsed)
-        examples.lines.append(line_of(where))
+        examples.lines.append(lines(f"example[{i}]"))
     if problem.problems:
         return None
     fmeta = dataclasses.replace(
@@ -128,7 +130,7 @@ def compile_fallback(
     )
     merged = {k: v for k, v in spec.items() if k not in ("fallback", "optional", "example")}
     merged |= {k: v for k, v in raw.items() if k != "example"}
-    inner = ProblemFactory(problem.file, problem.rule_id, lambda _key: line_of(where))
+    inner = ProblemFactory(problem.file, problem.rule_id, lines)
     rule = type_cls.compile(fmeta, merged, inner)
     for p in inner.problems:
         problem.problems.append(
@@ -145,3 +147,41 @@ def compile_fallback(
                     "the fallback runs when the optional inputs are absent: leave them out")  # fmt: skip
             return None
     return rule
+
+
+class _FallbackLines:
+    """Lines of the ``[rule.fallback]`` table of a rule: its header, a key in it, its n-th
+    ``[[rule.fallback.example]]`` (the loader's line finder gives the rule's own text)."""
+
+    def __init__(self, line_of: Callable[[str | None], int | None]) -> None:
+        self.lines: list[str] = list(getattr(line_of, "lines", []))
+        self.header: int | None = None
+        start = getattr(line_of, "start", 0)
+        for n in range(start, len(self.lines)):
+            text = self.lines[n].strip()
+            if n > start and text.startswith("[[rule]]"):
+                break
+            if text.startswith("[rule.fallback]"):
+                self.header = n
+                break
+        self.fallback = line_of
+
+    def __call__(self, key: str | None) -> int | None:
+        if self.header is None:
+            return self.fallback("fallback")
+        if not key:
+            return self.header + 1
+        wanted = re.match(r"example\[(\d+)\]", key)
+        seen = -1
+        base = key.split("[")[0].split(".")[0]
+        for n in range(self.header + 1, len(self.lines)):
+            text = self.lines[n].strip()
+            if text.startswith("[[rule]]"):
+                break
+            if wanted and text.startswith("[[rule.fallback.example]]"):
+                seen += 1
+                if seen == int(wanted.group(1)):
+                    return n + 1
+            elif not wanted and re.match(re.escape(base) + r"\s*=", text):
+                return n + 1
+        return self.header + 1

@@ -272,8 +272,14 @@ def test_fallback_problems_are_located(tmp_path: Path) -> None:
     assert any("fallback.windwo: unknown key - did you mean 'window'?" in p for p in problems(typo))
     bad_key = FALLBACK.replace('keys = ["vendor_id", "amount"]', 'keys = ["vendor"]')
     assert any("fallback.keys: unknown column 'vendor'" in p for p in problems(bad_key))
+    bad_window = FALLBACK.replace('window = "7d"', 'window = "7days"')
+    assert any(p.startswith("r.toml:26: rule DUP: fallback.window: invalid window '7days'")
+               for p in problems(bad_window))  # fmt: skip
     wrong = FALLBACK.replace('paid_on = "2025-06-03"', 'paid_on = "2025-06-30"')
-    assert any("rule DUP" in p and "example should fire but does not" in p for p in problems(wrong))
+    assert (
+        "r.toml:29: rule DUP: fallback.example[0]: example should fire but does not - check the "
+        "condition and params against this record"
+    ) in problems(wrong)
 
 
 def test_pay_duplicate_falls_back_without_invoice_numbers() -> None:
