@@ -153,7 +153,15 @@ def run_examples(rules: Iterable[RuleType]) -> list[Problem]:
     """Run every example of every rule; one problem per example that does not behave, and one
     per rule without an example of each kind."""
     problems: list[Problem] = []
+    rules = list(rules)
+    # a rule's [rule.fallback] has examples of its own (engine/fallback.py), at fallback.*
+    fallbacks = {id(r.fallback) for r in rules if r.fallback is not None}
+    rules += [r.fallback for r in rules if r.fallback is not None]
     for rule in rules:
+        if id(rule) in fallbacks:
+            problems += [dataclasses.replace(p, key=f"fallback.{p.key}")
+                         for p in run_examples([rule])]  # fmt: skip
+            continue
         meta = rule.meta
         kinds = {e.fires for e in meta.examples}
         if kinds != {True, False}:

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import reflists
 from engine.examples import Example, ExampleList, parse_example
+from engine.fallback import check_optional, compile_fallback, parse_optional
 from engine.reflists import RefList, read_lists
 from engine.registry import KeySpec, ProblemFactory, RuleType, rule_types
 from engine.rule import SEVERITIES, RuleMeta
@@ -45,6 +46,14 @@ COMMON_KEYS: dict[str, KeySpec] = {
         False,
         'who is told at once: list of "official", "manager", "audit" '
         "(default: [routing.notify] for the rule's severity)",
+    ),
+    "optional": KeySpec(
+        list, False, 'columns read when a source provides them, e.g. ["invoice_no"]'
+    ),
+    "fallback": KeySpec(
+        dict,
+        False,
+        "[rule.fallback]: keys that replace the rule's when an optional input is absent",
     ),
 }
 _TYPE_NAMES = {str: "text", int: "whole number", dict: "table", list: "list", bool: "true/false"}
@@ -247,6 +256,9 @@ def _compile_rule(
     if isinstance(spec.get("deadline_days"), int) and spec["deadline_days"] < 1:
         problem("deadline_days", "must be at least 1", "business days the official has to answer")
     examples = _examples(spec.get("example", []), problem, line_of)
+    optional: tuple[tuple[str, str], ...] = ()
+    if isinstance(dataset, str) and dataset in datasets.DATASETS:
+        optional = parse_optional(spec.get("optional"), dataset, problem)
 
     if problem.problems or type_cls is None:
         problems.extend(problem.problems)
@@ -269,8 +281,15 @@ def _compile_rule(
         examples=examples,
         enabled=spec.get("enabled", True),
         notify=tuple(spec.get("notify", ())),
+        optional=optional,
     )
     rule = type_cls.compile(meta, spec, problem)
+    if rule is not None:
+        check_optional(rule, problem)
+        if "fallback" in spec:
+            rule.fallback = compile_fallback(
+                spec["fallback"], spec, meta, type_cls, problem, line_of
+            )
     problems.extend(problem.problems)
     return rule if not problem.problems else None
 

@@ -77,6 +77,9 @@ class RuleType(ABC):
 
     name: ClassVar[str]
     keys: ClassVar[Mapping[str, KeySpec]] = {}
+    #: The rule that runs instead when an ``optional`` input of the rule is not provided
+    #: (``[rule.fallback]`` in the rule file, compiled by the loader; see engine/coverage.py).
+    fallback: RuleType | None = None
 
     def __init__(self, meta: RuleMeta) -> None:
         self.meta = meta
@@ -93,6 +96,19 @@ class RuleType(ABC):
     def datasets(self) -> tuple[str, ...]:
         """The canonical datasets this rule reads (the first is where findings live)."""
         return (self.meta.dataset,)
+
+    @property
+    def columns_read(self) -> frozenset[tuple[str, str]]:
+        """The ``(dataset, column)`` pairs the rule's logic reads: conditions, keys, windows'
+        time columns, join keys, lookups (``x in employees.account_no``). Not the message:
+        a missing value there shows as ``-``. What :func:`engine.coverage.rule_inputs` builds
+        on; the default (none known) makes only the datasets themselves inputs."""
+        return frozenset()
+
+    @property
+    def lists_read(self) -> frozenset[str]:
+        """The reference lists (``lists.NAME``) the rule's conditions read."""
+        return frozenset()
 
     @property
     def lookback(self) -> timedelta | None:

@@ -52,7 +52,8 @@ class RuleMeta:
     """What a rule file says about a rule, apart from the logic its type compiles.
 
     ``deadline_days`` counts business days (weekends and Korean public holidays excluded).
-    ``notify`` names who is told when the rule raises an alert (a subset of
+    ``optional`` holds the ``(dataset, column)`` inputs the rule reads when a source provides
+    them (see engine/coverage.py). ``notify`` names who is told when the rule raises an alert (a subset of
     :data:`NOTIFY_TARGETS`); empty means the ``[routing.notify]`` default for the severity.
     """
 
@@ -76,3 +77,4 @@ class RuleMeta:
     examples: list[RuleExample] = field(default_factory=list)
     enabled: bool = True
     notify: tuple[str, ...] = ()
+    optional: tuple[tuple[str, str], ...] = ()

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alerts.directory import Directory
 from alerts.officials import directory_from_store
+from engine import coverage
 from engine.loader import load_rules
 from engine.rule import RuleMeta
 from inbox import auth
@@ -106,6 +107,10 @@ class Inbox:
         # Rules that compiled are shown even when another rule file has a problem (the daemon
         # refuses such a rule set; the catalog still describes the rules it can read).
         self.rules: dict[str, RuleMeta] = {r.meta.id: r.meta for r in ruleset.rules}
+        #: Each rule's coverage under the config (engine/coverage.py), and what runs instead
+        #: of a partial rule that has a fallback.
+        self.coverage = coverage.plan(ruleset.rules, coverage.provided(config))
+        self.fallbacks = {r.meta.id: r.fallback.meta for r in ruleset.rules if r.fallback}
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),

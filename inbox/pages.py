@@ -25,6 +25,7 @@ from alerts.suppressions import (
     remove_suppression,
 )
 from alerts.trail import entries
+from engine import coverage
 from inbox import queries
 from inbox.app import Ctx, Inbox
 from inbox.charts import bar_chart
@@ -201,6 +202,7 @@ class Pages:
                 {
                     "id": rule_id,
                     "meta": self.inbox.rules.get(rule_id),
+                    **_coverage_row(self.inbox, rule_id, ctx.lang),
                     "stats": s,
                     "chart": bar_chart(
                         months, s.by_month, width=420, height=120, title=t("findings_12m")
@@ -300,3 +302,18 @@ def _t(ctx: Ctx) -> Any:
     from inbox.i18n import translator
 
     return translator(ctx.lang)
+
+
+def _coverage_row(inbox: Inbox, rule_id: str, lang: str) -> dict[str, Any]:
+    """A rule's coverage for the catalog: its state, what is missing in plain words (dataset
+    titles and column descriptions, never raw column names) and the fallback in effect."""
+    state = inbox.coverage.get(rule_id)
+    if state is None:
+        return {"coverage": None}
+    fallback = inbox.fallbacks.get(rule_id) if state.uses_fallback else None
+    return {
+        "coverage": state,
+        "missing": [coverage.describe(m, lang) for m in state.missing],
+        "absent": [coverage.describe(m, lang) for m in state.absent_optional],
+        "fallback": fallback,
+    }

@@ -39,12 +39,14 @@ from alerts.escalation import remind_and_escalate
 from connectors import SourceError, make_connector, worker
 from connectors.base import Batch, SourceState, UnmappedValues, add_unmapped
 from connectors.vocabulary import unmapped_json, unmapped_lines
+from engine import coverage
 from engine.backends import backend_for
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
 from naebu import datasets, dtypes, history, merging, rulechanges, store
 from naebu.config import Config, SourceConfig
+from naebu.coverage_report import coverage_hints, coverage_json, coverage_note
 from naebu.history import KeyFilter, NewRecords
 from naebu.problems import ProblemsError
 from naebu.progress import progress
@@ -91,6 +93,9 @@ class RunSummary:
     interrupted: bool = False
     #: Anything the caller adds to the ledger (the daemon's job, node, catch-up).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Rules not live under the config (engine/coverage.py): not evaluable ones were not run,
+    #: partial ones ran without an optional input (or ran their fallback).
+    coverage: dict[str, coverage.Coverage] = field(default_factory=dict)
     #: Wall seconds per phase: ``pull`` (reading and typing source rows), ``evaluate`` (rules),
     #: ``store`` (record history, alerts, quarantine, watermarks) and ``notify`` (digests,
     #: follow-ups, delivery). For the benchmark and for an operator asking where a run went.
@@ -132,6 +137,7 @@ class RunSummary:
             "followups": self.followups,
             "interrupted": self.interrupted,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            **coverage_json(self.coverage),
             **self.extra,
         }
 
@@ -229,6 +235,24 @@ class _Run:
             self.rule_state = {
                 row.rule_id: row for row in conn.execute(select(history.rule_state)).all()
             }
+        self._cover(ruleset)
+
+    def _cover(self, ruleset: RuleSet) -> None:
+        """Run only what the sources can feed (engine/coverage.py): a not-evaluable rule is
+        left out and forgets its state, so once it can be judged it looks at the whole
+        history; a partial rule with a fallback runs the fallback."""
+        given = coverage.provided(self.config)
+        self.coverage = coverage.plan(ruleset.rules, given,
+                                      sources=coverage.sources_by_dataset(self.config))  # fmt: skip
+        self.ruleset = coverage.runnable_set(ruleset, self.coverage)
+        gone = [i for i, c in self.coverage.items() if not c.evaluable and i in self.rule_state]
+        if gone:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    history.rule_state.delete().where(history.rule_state.c.rule_id.in_(gone))
+                )
+            for rule_id in gone:
+                del self.rule_state[rule_id]
 
     def _directory(self, frame: pd.DataFrame, departments: pd.DataFrame | None = None) -> Directory:
         # ``departments``: the department tree, which keeps each audit office to the alerts of
@@ -248,6 +272,7 @@ class _Run:
             assert key is not None
             run_id = key[0]
         summary = RunSummary(run_id=int(run_id), started_at=self.now, extra=self.extra)
+        summary.coverage = {i: c for i, c in self.coverage.items() if not c.live}
         self.summary = summary
         try:
             self._steps()
@@ -875,7 +900,7 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
     for rule_id in sorted(rules):
         meta = rules[rule_id]
         err = summary.rule_errors.get(rule_id)
-        title = f"ERROR {err}" if err else meta.title
+        title = f"ERROR {err}" if err else coverage_note(summary.coverage.get(rule_id), meta.title)
         lines.append(
             f"{rule_id:<24} {summary.findings.get(rule_id, 0):>9,} {summary.new_alerts.get(rule_id, 0):>11,}  {title}"
         )
@@ -889,6 +914,7 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
     ]
     if summary.followups:
         lines.append(summary.followups)
+    lines += coverage_hints(summary.coverage)
     if summary.timings:
         phases = ", ".join(
             f"{phase} {summary.timings[phase]:.1f} s"

@@ -31,8 +31,9 @@ def _property(f: dict[str, pd.DataFrame]) -> Found:
         "PROP-NO-APPRAISAL",
         "property_sales",
         p,
-        (p["appraisal_count"].isna() | (p["appraisal_count"] == 0))
-        & (p["planned_price"].fillna(p["sale_price"]) >= 10_000_000),
+        # an empty count is unknown, not "none"; either price at the threshold needs one
+        (p["appraisal_count"] == 0)
+        & ((p["planned_price"] >= 10_000_000) | (p["sale_price"] >= 10_000_000)),
     )
     out |= _keys(
         "PROP-SOLE-SOURCE-NO-GROUND",
@@ -48,13 +49,14 @@ def _property(f: dict[str, pd.DataFrame]) -> Found:
     )
     out |= _keys("PROP-PRICE-CUT", "property_sales", p, first.notna() & cut)
     # The demo year fits in one 365-day window, so a group is judged whole.
-    sole = p[p["method"] == "수의"].dropna(subset=["parent_parcel_id", "buyer_name"])
+    sole = p[(p["method"] == "수의") & (p["sale_price"] <= 3e7)]
+    sole = sole.dropna(subset=["parent_parcel_id", "buyer_name"])
     g = sole.groupby(["parent_parcel_id", "buyer_name"])["sale_price"]
-    hit = (g.transform("size") >= 2) & (g.transform("max") <= 3e7) & (g.transform("sum") > 3e7)
+    hit = (g.transform("size") >= 2) & (g.transform("sum") > 3e7)
     out |= _keys("PROP-SPLIT-PARCEL", "property_sales", sole, hit)
 
     r = f["receipts"]
-    r = r[r["ref_type"] == "property_sale"].merge(
+    r = r[(r["ref_type"] == "property_sale") | r["ref_type"].isna()].merge(
         p[["sale_id", "contract_date", "title_transfer_date", "sale_price"]],
         left_on="ref_id",
         right_on="sale_id",
@@ -92,13 +94,13 @@ def _contracts(f: dict[str, pd.DataFrame]) -> Found:
         c,
         (c["method"] == "수의") & (c["amount"] > LIMIT) & c["sole_source_ground"].isna(),
     )
-    small = c[(c["method"] == "수의") & (c["category"] != "공사")]
+    small = c[(c["method"] == "수의") & (c["category"] != "공사") & (c["amount"] <= LIMIT)]
     split = _windows(
         small,
         ["department", "vendor_id"],
         "contract_date",
         90,
-        lambda w: len(w) >= 2 and w["amount"].max() <= LIMIT and w["amount"].sum() > LIMIT,
+        lambda w: len(w) >= 2 and w["amount"].sum() > LIMIT,
     )
     out |= _keys("CONTRACT-SPLIT", "contracts", small, split)
     sole = c[c["method"] == "수의"]
@@ -131,7 +133,10 @@ def _payments(f: dict[str, pd.DataFrame]) -> Found:
     insp = f["contracts"].set_index("contract_id")["inspection_date"]
     when = insp.reindex(pay["contract_id"]).to_numpy()
     purpose = pay["purpose"].fillna("")
-    counted = pay["contract_id"].notna() & ~purpose.str.contains("선금|기성")
+    # a payment with no 적요 may be an advance: not judged
+    counted = (
+        pay["contract_id"].notna() & pay["purpose"].notna() & ~purpose.str.contains("선금|기성")
+    )
     days = (pay["paid_on"].to_numpy() - when).astype("timedelta64[D]").astype(float)
     inspected = (days >= 0) & (days <= 365)
     out |= _keys("PAY-BEFORE-INSPECTION", "payments", pay, counted & ~inspected)

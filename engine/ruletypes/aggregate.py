@@ -62,6 +62,8 @@ from engine.ruletypes.common import (
     compile_at,
     compile_message,
     compile_when,
+    expression_lists,
+    expression_reads,
     lookup_datasets,
     parse_window,
     time_column,
@@ -207,6 +209,21 @@ class AggregateRule(RuleType):
             unique([self.meta.dataset,
                     *lookup_datasets(self.when, *self.key_expressions.values())])
         )  # fmt: skip
+
+    @property
+    def columns_read(self) -> frozenset[tuple[str, str]]:
+        """The ``group_by`` columns (and those of its expressions), the window's ``time``, the
+        columns of ``having``'s aggregates and of ``when``."""
+        name = self.meta.dataset
+        found = {(name, c) for c in self.group_by if c not in self.key_expressions}
+        found |= {(name, self.time)} | expression_reads(self.having, name)
+        for expr in (self.when, *self.key_expressions.values()):
+            found |= expression_reads(expr, name)
+        return frozenset(found)
+
+    @property
+    def lists_read(self) -> frozenset[str]:
+        return expression_lists(self.when, *self.key_expressions.values())
 
     @property
     def lookback(self) -> timedelta | None:

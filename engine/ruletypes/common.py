@@ -204,3 +204,31 @@ def column_list(
 def unique(names: Iterable[str]) -> list[str]:
     """``names`` without repeats, first occurrence kept."""
     return list(dict.fromkeys(names))
+
+
+# -- what a rule reads ---------------------------------------------------------------------------
+def expression_reads(
+    expr: CompiledExpression | None, dataset: str, aliases: Mapping[str, str] | None = None
+) -> set[tuple[str, str]]:
+    """The ``(dataset, column)`` pairs ``expr`` reads: its own columns (of ``dataset``),
+    ``alias.column`` of joined datasets (``aliases``: alias -> dataset), the columns of
+    ``x in DATASET.COLUMN`` lookups and the columns of a ``having``'s aggregates."""
+    if expr is None:
+        return set()
+    found: set[tuple[str, str]] = set(expr.lookups_used)
+    for name in expr.columns_used:
+        alias, dot, column = name.partition(".")
+        if dot and aliases and alias in aliases:
+            found.add((aliases[alias], column))
+        elif name not in expr.aggregates_used:
+            found.add((dataset, name))
+    for aggregate in expr.aggregates_used:
+        column = aggregate.partition("(")[2].rstrip(")")
+        if column:
+            found.add((dataset, column))
+    return found
+
+
+def expression_lists(*expressions: CompiledExpression | None) -> frozenset[str]:
+    """The reference lists read by any of ``expressions``."""
+    return frozenset(n for e in expressions if e is not None for n in e.lists_used)

@@ -48,6 +48,8 @@ from engine.ruletypes.common import (
     column_types,
     compile_message,
     compile_when,
+    expression_lists,
+    expression_reads,
     lookup_datasets,
     parse_window,
     time_column,
@@ -115,6 +117,17 @@ class DuplicateRule(RuleType):
     @property
     def datasets(self) -> tuple[str, ...]:
         return tuple(unique([self.meta.dataset, *lookup_datasets(self.when)]))
+
+    @property
+    def columns_read(self) -> frozenset[tuple[str, str]]:
+        """``keys``, the window's ``time``, ``distinct`` and the ``when`` condition's columns."""
+        own = [*self.key_columns, self.time, *([self.distinct] if self.distinct else [])]
+        found = {(self.meta.dataset, c) for c in own}
+        return frozenset(found | expression_reads(self.when, self.meta.dataset))
+
+    @property
+    def lists_read(self) -> frozenset[str]:
+        return expression_lists(self.when)
 
     @property
     def lookback(self) -> timedelta | None:

@@ -52,6 +52,8 @@ from engine.ruletypes.common import (
     column_types,
     compile_message,
     compile_when,
+    expression_lists,
+    expression_reads,
     lookup_datasets,
     unique,
 )
@@ -259,6 +261,21 @@ class MatchRule(RuleType):
                 [self.meta.dataset, *(j.dataset for j in self.joins), *lookup_datasets(self.when)]
             )
         )
+
+    @property
+    def columns_read(self) -> frozenset[tuple[str, str]]:
+        """The condition's columns (joined ``alias.column`` ones of their dataset), lookups and
+        the join keys on both sides."""
+        aliases = {j.alias: j.dataset for j in self.joins}
+        found = expression_reads(self.when, self.meta.dataset, aliases)
+        for join in self.joins:
+            for left, right in join.on:
+                found |= {(self.meta.dataset, left), (join.dataset, right)}
+        return frozenset(found)
+
+    @property
+    def lists_read(self) -> frozenset[str]:
+        return expression_lists(self.when)
 
     def evaluate(self, frames: Mapping[str, pd.DataFrame], ctx: EvalContext) -> list[Finding]:
         frame = frames.get(self.meta.dataset)

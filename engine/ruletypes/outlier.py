@@ -53,6 +53,8 @@ from engine.ruletypes.common import (
     column_types,
     compile_message,
     compile_when,
+    expression_lists,
+    expression_reads,
     lookup_datasets,
     parse_window,
     unique,
@@ -181,6 +183,16 @@ class OutlierRule(RuleType):
     @property
     def datasets(self) -> tuple[str, ...]:
         return tuple(unique([self.meta.dataset, *lookup_datasets(self.when)]))
+
+    @property
+    def columns_read(self) -> frozenset[tuple[str, str]]:
+        """The judged ``value``, the ``peer_group`` columns and ``when``'s columns."""
+        found = {(self.meta.dataset, c) for c in (self.value, *self.peer_group)}
+        return frozenset(found | expression_reads(self.when, self.meta.dataset))
+
+    @property
+    def lists_read(self) -> frozenset[str]:
+        return expression_lists(self.when)
 
     @property
     def lookback(self) -> timedelta | None:

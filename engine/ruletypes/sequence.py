@@ -93,6 +93,7 @@ from engine.registry import (
     register,
 )
 from engine.rule import RuleMeta
+from engine.ruletypes.common import expression_lists, expression_reads
 from engine.ruletypes.match import column_types, compile_message
 from engine.ruletypes.sequence_search import Timeline, in_some_window, key_codes, witnesses
 from engine.template import MessageTemplate
@@ -214,6 +215,24 @@ class SequenceRule(RuleType):
         """(the flagged side's dataset, the other side's), once each."""
         flagged, other = self._sides()
         return tuple(dict.fromkeys((flagged.dataset.name, other.dataset.name)))
+
+    @property
+    def columns_read(self) -> frozenset[tuple[str, str]]:
+        """Each side's time, ``match`` columns and ``when`` columns; ``complete``'s ``sum``
+        (the other side) and ``at_least`` (the flagged side)."""
+        first, then = self.first.dataset.name, self.then.dataset.name
+        found = {(first, self.first.time), (then, self.then.time)}
+        found |= {(first, a) for a, _ in self.match} | {(then, b) for _, b in self.match}
+        found |= expression_reads(self.first.when, first) | expression_reads(self.then.when, then)
+        if self.complete is not None:
+            flagged, other = self._sides()
+            found.add((other.dataset.name, self.complete.sum))
+            found |= expression_reads(self.complete.at_least, flagged.dataset.name)
+        return frozenset(found)
+
+    @property
+    def lists_read(self) -> frozenset[str]:
+        return expression_lists(self.first.when, self.then.when)
 
     @property
     def lookback(self) -> timedelta:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from naebu import replay
+from naebu import coverage_report, replay
 from naebu.commands.common import parse_now, with_config
 from naebu.commands.replay_options import load_ruleset, parse_day
 from naebu.config import Config
@@ -61,6 +61,9 @@ def backtest(
     now = parse_now(now_text) or end
     base_rules = load_ruleset(config, rules_dir, strict=True).rules
     other_rules = load_ruleset(config, compare_dir, strict=True).rules if compare_dir else []
+    # rules no source can feed are not run (engine/coverage.py), here as in a run
+    base_rules, states = coverage_report.runnable_rules(config, base_rules)
+    other_rules, _ = coverage_report.runnable_rules(config, other_rules)
     names = replay.datasets_of([*base_rules, *other_rules])
     frames = (
         replay.from_sources(config, names) if from_sources else replay.from_store(config, names)
@@ -84,6 +87,7 @@ def backtest(
             "per_rule_month": {k: dict(v) for k, v in base.per_month.items()},
             "totals": {k: len(v) for k, v in base.findings.items()},
             "errors": base.errors,
+            **coverage_report.coverage_json(states),
         }
         if diff is not None and other is not None:
             doc["compare"] = diff
@@ -91,6 +95,8 @@ def backtest(
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     _print_months(base, f"{since} .. {until}", frames)
+    for rule_id, state in sorted(states.items()):
+        click.echo(f"{rule_id:<24} {coverage_report.state_text(state)}")
     if diff is not None:
         _print_compare(diff)
 

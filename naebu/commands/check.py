@@ -12,14 +12,21 @@ from naebu.problems import Problem
 
 
 @click.command()
+@click.option(
+    "--strict", is_flag=True, help="exit 1 when a rule is not evaluable (no source feeds it)"
+)
 @with_config
 @click.option(
     "--data",
     is_flag=True,
     help="also read each enabled source (first 10,000 rows): quarantined rows, unmapped values, empty columns",
 )
-def check(config: Config, data: bool = False) -> None:
-    """Check the configuration and every rule file; report all problems at once."""
+def check(config: Config, strict: bool, data: bool = False) -> None:
+    """Check the configuration and every rule file; report all problems at once.
+
+    Then print each rule's coverage: live, not evaluable (missing inputs) or partial, and
+    whom alerts could not reach.
+    """
     from connectors import check_source
     from engine.loader import load_rules
 
@@ -36,6 +43,7 @@ def check(config: Config, data: bool = False) -> None:
         f"OK: {len(ruleset.rules)} rule(s) in {len(ruleset.files)} file(s), "
         f"{len(config.sources)} source(s), store {safe_url(config.store_url)}"
     )
+    _report_coverage(config, ruleset, strict)
     from alerts.reach import stored_reach  # whom alerts reach: warnings, exit 0
 
     for warning in stored_reach(config, [r.meta for r in ruleset.rules]):
@@ -57,3 +65,16 @@ def _data(config: Config) -> None:
     click.echo("\n".join(lines))
     if errors:
         raise UserError([*errors, f"{len(errors)} source(s) could not be read"])
+
+
+def _report_coverage(config: Config, ruleset: Any, strict: bool) -> None:
+    from naebu import coverage_report
+
+    states = coverage_report.rule_states(config, ruleset.rules)
+    for line in coverage_report.report_lines(states):
+        click.echo(line)
+    warning = coverage_report.warning_line(states)
+    if warning and strict:
+        raise UserError(warning.replace("warning: ", "", 1).split(" (--strict")[0] + " (--strict)")
+    if warning:
+        click.echo(warning)

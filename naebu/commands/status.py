@@ -16,8 +16,9 @@ from naebu.config import Config
 )
 @with_config
 def status(config: Config, fmt: str) -> None:
-    """The leader, the last run per source and its lag, the outbox and alerts by state."""
-    from naebu import store
+    """The leader, the last run per source and its lag, the outbox and alerts by state, and
+    each rule's coverage: live, not evaluable or partial."""
+    from naebu import coverage_report, store
     from naebu.daemon.leader import leader_lock
     from naebu.daemon.status import collect_status, status_lines
 
@@ -33,8 +34,9 @@ def status(config: Config, fmt: str) -> None:
         info["reach_warnings"] = stored_reach(config, engine=engine)
     finally:
         engine.dispose()
+    info["rules"] = coverage_report.status_json(config)
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    for line in status_lines(info):
+    for line in status_lines(info) + coverage_report.status_lines(info["rules"]):
         click.echo(line)

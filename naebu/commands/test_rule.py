@@ -8,8 +8,10 @@ from pathlib import Path
 
 import click
 
+from engine import coverage
+from engine.registry import RuleType
 from engine.template import render_evidence
-from naebu import datasets, replay
+from naebu import coverage_report, datasets, replay
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.commands.replay_options import load_ruleset, parse_day
 from naebu.config import Config
@@ -72,6 +74,15 @@ def test_rule(
     if source_name and source_name not in config.sources:
         hint = did_you_mean(source_name, config.sources) or "sources: " + ", ".join(config.sources)
         raise UserError(f"unknown source {source_name!r} - {hint}")
+    # What the config's sources feed decides what runs (a bare --data file: its own columns)
+    state = None
+    if source_name or not data_file:
+        state = coverage_report.rule_states(config, [rule]).get(rule_id)
+    if state is not None and not state.evaluable:
+        _not_evaluable(rule, state, fmt)
+        return
+    if state is not None and state.uses_fallback and rule.fallback is not None:
+        rule = rule.fallback
     start, end = replay.period_bounds(parse_day(since, "--since"), parse_day(until, "--until"))
     now = parse_now(now_text) or end or datetime.now().replace(microsecond=0)
 
@@ -100,9 +111,12 @@ def test_rule(
         )
 
     findings = replay.evaluate(rule, frames, since=start, until=end, now=now)
+    given = {name: frames.get(name) for name in rule.datasets}
+    empty = [] if findings else coverage_report.empty_inputs(rule, given)
     if fmt == "json":
         click.echo(json.dumps({"rule_id": rule_id, "data": frames.origin, "rows": frames.rows(),
-                               "quarantined": frames.quarantined, "findings": replay.finding_rows(findings)},
+                               "quarantined": frames.quarantined, "findings": replay.finding_rows(findings),
+                               "coverage": state.as_json() if state else None, "empty_inputs": empty},
                               ensure_ascii=False, indent=2))  # fmt: skip
         return
     meta = rule.meta
@@ -113,6 +127,8 @@ def test_rule(
     )
     if frames.quarantined:
         click.echo(f"rows that could not be read: {frames.quarantined:,}")
+    if state is not None and not state.live:
+        click.echo(coverage_report.state_text(state))
     click.echo("")
     types = {c.name: c.type for c in datasets.get(meta.dataset).columns}
     shown = findings if limit == 0 else findings[:limit]
@@ -126,3 +142,17 @@ def test_rule(
     if len(shown) < len(findings):
         click.echo(f"      ... {len(findings) - len(shown)} more (use --limit 0 or --format json)")
     click.echo(f"\n{len(findings)} finding(s); nothing stored, nobody notified")
+    for reason in empty:
+        click.echo(f"0 findings: {reason} - the rule never fires without it")
+
+
+def _not_evaluable(rule: RuleType, state: coverage.Coverage, fmt: str) -> None:
+    """What test-rule says of a rule no configured source can feed: it is not run."""
+    if fmt == "json":
+        click.echo(json.dumps({"rule_id": rule.meta.id, "coverage": state.as_json(), "findings": []},
+                              ensure_ascii=False, indent=2))  # fmt: skip
+        return
+    meta = rule.meta
+    click.echo(f"{meta.id}  {meta.title} ({meta.dataset}, {meta.type}, {meta.severity})")
+    click.echo(f"{coverage_report.state_text(state)}: the rule is not run and raises nothing")
+    click.echo(f"hint: {state.hint}")
