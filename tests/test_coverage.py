@@ -20,7 +20,7 @@ from engine import coverage
 from engine.coverage import Coverage, provided, rule_inputs
 from engine.examples import run_examples
 from engine.loader import load_rules
-from naebu import pipeline, store
+from naebu import history, pipeline, store
 from naebu.config import load_config
 
 HEAD = 'title = "t"\ntitle_en = "t"\nseverity = "low"\n'
@@ -463,3 +463,40 @@ def test_the_catalog_shows_coverage_in_plain_korean(tmp_path: Path) -> None:
     assert "지출 자료 전체" in page.text  # the dataset's title, not "dataset payments"
     assert "dataset payments" not in page.text
     assert "Not evaluable" in english.text and "all payments records" in english.text
+
+
+def test_a_run_runs_the_fallback_and_forgets_a_blocked_rules_state(tmp_path: Path) -> None:
+    config_path = write_config(
+        tmp_path, CITY.replace('amount = "금액"', 'amount = "금액"\nvendor_id = "거래처"')
+    )
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.toml").write_text(FALLBACK, encoding="utf-8")
+    (tmp_path / "drop").mkdir()
+    (tmp_path / "drop" / "pay.csv").write_text(
+        "번호,거래처,금액,지급일\nP1,V,5,2025-06-01\nP2,V,5,2025-06-03\n", encoding="utf-8"
+    )
+    config = load_config(config_path)
+    summary = pipeline.run_once(config, now=datetime(2025, 7, 1, 9), deliver=False)
+    # no invoice numbers: the fallback (same vendor and amount within 7 days) ran
+    assert summary.findings == {"DUP": 2}
+    assert summary.as_json()["partial"]["DUP"]["absent_optional"] == ["payments.invoice_no"]
+    metas = {r.meta.id: r.meta for r in pipeline.load_ruleset(config).rules}
+    assert "[partial: payments.invoice_no absent, fallback ran]" in "\n".join(
+        pipeline.summary_lines(summary, metas)
+    )
+
+    def state() -> set[str]:
+        engine = store.connect(config.store_url)
+        try:
+            with engine.connect() as conn:
+                return set(conn.execute(history.rule_state.select()).scalars())
+        finally:
+            engine.dispose()
+
+    assert state() == {"DUP"}
+    # the vendor column goes: even the fallback cannot run; the rule forgets where it was, so
+    # once it can run again it looks at the whole history
+    blocked = load_config(write_config(tmp_path, CITY))
+    summary = pipeline.run_once(blocked, now=datetime(2025, 7, 2, 9), deliver=False)
+    assert "DUP" in summary.as_json()["not_evaluable"] and not summary.findings
+    assert state() == set()

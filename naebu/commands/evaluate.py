@@ -44,11 +44,16 @@ def evaluate(config: Config, labels_path: str, use_replay: bool, fmt: str) -> No
         raise UserError(exc.problems) from None
     rules = load_ruleset(config, None, strict=True).rules
     if use_replay:
-        frames = replay.from_store(config, replay.datasets_of(rules))
+        from naebu.coverage_report import runnable_rules
+
+        runnable, _ = runnable_rules(
+            config, rules
+        )  # as a run would: not-evaluable ones raise nothing
+        frames = replay.from_store(config, replay.datasets_of(runnable))
         now = datetime.now()
         predicted = {
             (f.rule_id, f.dataset, f.record_key)
-            for rule in rules
+            for rule in runnable
             for f in replay.evaluate(rule, frames, since=None, until=None, now=now)
         }
     else:
