@@ -232,9 +232,12 @@ def _employees(rng: np.random.Generator, taken: set[str], cities: int) -> pd.Dat
             df.loc[idx, "active"] = False
         df.loc[gone[4], "active"] = False
     df["active"] = df["active"].astype("boolean")
+    # 직급 follows the position; a 주무관 of ten years or more is 7급, a younger one 8급.
+    grade = df["position"].map({"국장": "4급", "과장": "5급", "팀장": "6급"})
+    df["grade"] = grade.where(grade.notna(), np.where(years >= 10, "7급", "8급"))
     cols = [
-        "employee_id", "name", "department", "position", "role", "supervisor_id", "email",
-        "notify_url", "account_no", "active", "hired_on", "retired_on",
+        "employee_id", "name", "department", "position", "grade", "role", "supervisor_id",
+        "email", "notify_url", "account_no", "active", "hired_on", "retired_on",
     ]  # fmt: skip
     return df[cols]
 
@@ -313,4 +316,9 @@ def build_city(seed: int, cities: int = 1) -> City:
     employees = _employees(rng, taken, cities)
     vendors = _vendors(rng, taken, VENDORS_PER_CITY * cities)
     departments, city_of, base_of = _departments(cities)
+    # 부서장: the department's 국장 or 과장 (its 부서관리자); the top (부시장) has none here.
+    heads = employees[employees["role"] == "부서관리자"].drop_duplicates("department")
+    departments["head_id"] = departments["department"].map(
+        heads.set_index("department")["employee_id"]
+    )
     return City(departments, employees, vendors, city_of, base_of)

@@ -45,11 +45,15 @@ def _t(dataset: str, name: str, cols: str, formats: Sequence[str] = ()) -> Table
 
 
 TABLES: tuple[Table, ...] = (
-    _t("departments", "cmm_dept", "department=dept_nm code=dept_cd parent=up_dept_nm"),
+    _t(
+        "departments",
+        "cmm_dept",
+        "department=dept_nm code=dept_cd parent=up_dept_nm head_id=dept_head_emp_no",
+    ),
     _t(
         "employees",
         "hr_emp_mst",
-        "employee_id=emp_no name=emp_nm department=dept_nm position=jikwi_nm "
+        "employee_id=emp_no name=emp_nm department=dept_nm position=jikwi_nm grade=grd_nm "
         "role=alrm_role_nm supervisor_id=sprvsr_emp_no email=email_addr notify_url=ntcn_url "
         "account_no=slry_acnt_no active=hdof_yn hired_on=appnt_ymd retired_on=rtrm_ymd",
         ("hired_on", "retired_on"),
