@@ -253,47 +253,28 @@ def runnable_set(ruleset: RuleSet, states: Mapping[str, Coverage]) -> RuleSet:
 
 def describe(item: str, lang: str = "ko") -> str:
     """A missing input in plain words for officials and auditors, never a raw column name:
-    ``"payments.invoice_no"`` -> ``"지출 자료의 invoice number"`` (the dataset's title and the
-    column's description, its Korean part when it has one); ``"dataset accounts"`` ->
-    ``"공금 계좌 자료 전체"``. ``lang="en"``: ``"invoice number (payments)"``."""
+    ``"payments.invoice_no"`` -> ``"지출 자료의 세금계산서 승인번호"`` (the dataset's title and
+    the column's Korean label); ``"dataset accounts"`` -> ``"공금 계좌 자료 전체"``.
+    ``lang="en"``: ``"invoice number (payments)"``, ``"all accounts records"`` (the column's
+    English description). An item naebu does not know is returned as it is."""
     if item.startswith("dataset "):
         name = item.removeprefix("dataset ")
         if lang == "en":
             return f"all {name} records"
-        title = datasets.DATASETS[name].title if name in datasets.DATASETS else name
+        title = _title(name) if name in datasets.DATASETS else name
         return f"{title} 자료 전체"
     name, _, column = item.partition(".")
     if name not in datasets.DATASETS or column not in datasets.get(name).by_name:
         return item
-    dataset = datasets.get(name)
-    text = dataset.by_name[column].description or column
+    col = datasets.get(name).by_name[column]
     if lang == "en":
-        return f"{text.split(' (')[0]} ({name})"
-    korean = [p for p in _parenthesised(text) if _hangul(p)]
-    if korean:
-        text = korean[0]
-    elif _hangul(text):
-        text = text.split("(")[0].strip() or text
-    return f"{dataset.title} 자료의 {text}"
+        text = col.description or column
+        for cut in (" (", ": ", "; "):
+            text = text.split(cut)[0]
+        return f"{text} ({name})"
+    return f"{_title(name)} 자료의 {col.label or column}"
 
 
-def _hangul(text: str) -> bool:
-    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
-
-
-def _parenthesised(text: str) -> list[str]:
-    out, depth, current = [], 0, ""
-    for ch in text:
-        if ch == "(":
-            depth += 1
-            if depth == 1:
-                current = ""
-                continue
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                out.append(current.strip())
-                continue
-        if depth >= 1:
-            current += ch
-    return out
+def _title(name: str) -> str:
+    """The dataset's Korean title without its gloss: ``"직원 (담당자 명부)"`` -> ``"직원"``."""
+    return datasets.get(name).title.split(" (")[0]

@@ -68,7 +68,15 @@ def reference() -> str:
     for _name, fn in sorted(FUNCTIONS.items()):
         returns = fn.returns if isinstance(fn.returns, str) else "same as argument"
         out.append(f"| `{fn.signature()}` | {returns} | {_cell(fn.doc)} |")
-    out += ["", "### Canonical datasets", ""]
+    out += [
+        "",
+        "### Canonical datasets",
+        "",
+        "Every column has a Korean label (항목명), the term officials use: pages, messages and",
+        "reports they read (the rule catalog's 평가 불가 and 일부 입력 없음) name a column by its",
+        "label, never by its name.",
+        "",
+    ]
     for d in DATASETS.values():
         roles = [f"key `{d.key}`"]
         if d.event_time:
@@ -80,11 +88,12 @@ def reference() -> str:
         if d.reference:
             roles.append("reference data, read whole on every run")
         out += [f"#### `{d.name}` ({d.title})", "", "; ".join(roles) + ".", ""]
-        out += ["| column | type | meaning |", "|---|---|---|"]
+        out += ["| column | label | type | meaning |", "|---|---|---|---|"]
         for c in d.columns:
             req = " (required)" if c.required or c.name == d.key else ""
             codes = f": {', '.join(c.values)}" if c.values else ""
-            out.append(f"| `{c.name}` | {c.type} | {_cell(c.description)}{codes}{req} |")
+            meaning = f"{_cell(c.description)}{codes}{req}"
+            out.append(f"| `{c.name}` | {_cell(c.label)} | {c.type} | {meaning} |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -104,8 +113,8 @@ SOURCES_DOC = DOC.parent / "sources.md"
 def vocabulary() -> str:
     """The canonical vocabulary of every coded column, as one markdown table."""
     out = [
-        "| dataset | column | codes | closed | meaning |",
-        "|---|---|---|---|---|",
+        "| dataset | column | label | codes | closed | meaning |",
+        "|---|---|---|---|---|---|",
     ]
     for d in DATASETS.values():
         for c in d.columns:
@@ -113,7 +122,8 @@ def vocabulary() -> str:
                 codes = ", ".join(f"`{v}`" for v in c.values)
                 closed = "yes" if c.closed else "no"
                 out.append(
-                    f"| `{d.name}` | `{c.name}` | {codes} | {closed} | {_cell(c.description)} |"
+                    f"| `{d.name}` | `{c.name}` | {_cell(c.label)} | {codes} | {closed} "
+                    f"| {_cell(c.description)} |"
                 )
     return "\n".join(out) + "\n"
 
