@@ -29,6 +29,7 @@ from engine import coverage
 from inbox import queries
 from inbox.app import Ctx, Inbox
 from inbox.charts import bar_chart
+from naebu import datasets
 
 
 def _text(form: FormData | None, key: str, limit: int = 4000) -> str:
@@ -305,15 +306,25 @@ def _t(ctx: Ctx) -> Any:
 
 
 def _coverage_row(inbox: Inbox, rule_id: str, lang: str) -> dict[str, Any]:
-    """A rule's coverage for the catalog: its state, what is missing in plain words (dataset
-    titles and column descriptions, never raw column names) and the fallback in effect."""
+    """A rule's coverage for the catalog: its dataset and what is missing in plain words
+    (dataset titles and column labels, never raw names), its state and the fallback in effect."""
+    meta = inbox.rules.get(rule_id)
+    dataset = _dataset_title(meta.dataset, lang) if meta is not None else ""
     state = inbox.coverage.get(rule_id)
     if state is None:
-        return {"coverage": None}
+        return {"coverage": None, "dataset": dataset}
     fallback = inbox.fallbacks.get(rule_id) if state.uses_fallback else None
     return {
+        "dataset": dataset,
         "coverage": state,
         "missing": [coverage.describe(m, lang) for m in state.missing],
         "absent": [coverage.describe(m, lang) for m in state.absent_optional],
         "fallback": fallback,
     }
+
+
+def _dataset_title(name: str, lang: str) -> str:
+    """The dataset a rule reads as officials call it (its Korean title); its name in English."""
+    if lang == "en" or name not in datasets.DATASETS:
+        return name
+    return datasets.get(name).title
