@@ -20,7 +20,7 @@ from engine import coverage
 from engine.coverage import Coverage, provided, rule_inputs
 from engine.examples import run_examples
 from engine.loader import load_rules
-from naebu import history, pipeline, store
+from naebu import datasets, history, pipeline, store
 from naebu.config import load_config
 
 HEAD = 'title = "t"\ntitle_en = "t"\nseverity = "low"\n'
@@ -294,9 +294,19 @@ def test_pay_duplicate_falls_back_without_invoice_numbers() -> None:
 
 def test_describe_in_plain_words() -> None:
     assert coverage.describe("dataset accounts") == "공금 계좌 자료 전체"
+    assert coverage.describe("dataset employees") == "직원 자료 전체"
     assert coverage.describe("payments.payment_id") == "지출 자료의 지출결의번호"
-    assert "invoice_no" not in coverage.describe("payments.invoice_no")
+    assert coverage.describe("payments.invoice_no") == "지출 자료의 세금계산서 승인번호"
+    assert coverage.describe("attendance.overtime_hours") == "근태 자료의 초과근무시간"
     assert coverage.describe("payments.invoice_no", "en") == "invoice number (payments)"
+    assert coverage.describe("permits.due_on", "en") == "statutory deadline (permits)"
+    assert coverage.describe("dataset accounts", "en") == "all accounts records"
+    # every column of every dataset, in Korean: its label, never its name nor English
+    for dataset in datasets.DATASETS.values():
+        for column in dataset.columns:
+            text = coverage.describe(f"{dataset.name}.{column.name}")
+            assert text == f"{dataset.title.split(' (')[0]} 자료의 {column.label}"
+            assert column.name not in text and not any("a" <= ch <= "z" for ch in text), text
 
 
 # -- the commands and the run --------------------------------------------------------------------
@@ -463,6 +473,46 @@ def test_the_catalog_shows_coverage_in_plain_korean(tmp_path: Path) -> None:
     assert "지출 자료 전체" in page.text  # the dataset's title, not "dataset payments"
     assert "dataset payments" not in page.text
     assert "Not evaluable" in english.text and "all payments records" in english.text
+
+
+def test_the_catalog_names_missing_columns_by_their_korean_labels(tmp_path: Path) -> None:
+    from test_web_helpers import live_server, login, web_city
+
+    # payments are fed, but without invoice numbers or payee accounts: a rule reading them
+    # cannot be evaluated, and the catalog says what is missing the way officials call it
+    city = web_city(tmp_path, now=datetime(2025, 6, 10, 9))
+    source = CITY.split("[sources.ledger]", 1)[1]
+    config = city.config_path.read_text(encoding="utf-8") + "[sources.ledger]" + source
+    city.config_path.write_text(config, encoding="utf-8")
+    (tmp_path / "rules" / "invoice.toml").write_text(
+        f'[[rule]]\nid = "PAY-NO-INVOICE"\n{HEAD}type = "match"\ndataset = "payments"\n'
+        'when = "is_null(invoice_no) and not_null(payee_account)"\n',
+        encoding="utf-8",
+    )
+    with live_server(city) as server, server.client() as client:
+        assert login(client, "E030").status_code == 303
+        page = client.get("/rules").text
+        english = client.get("/rules?lang=en").text
+    section = page.split('id="PAY-NO-INVOICE"', 1)[1].split("</section>", 1)[0]
+    assert "평가 불가" in section
+    assert "지출 자료의 세금계산서 승인번호" in section and "지출 자료의 채주 계좌번호" in section
+    assert "데이터: 지출 ·" in section  # the dataset the rule reads, by its title
+    for column in datasets.get("payments").column_names:
+        assert column not in section, column
+    assert "payments" not in section
+    assert "invoice number (payments)" in english and "account paid into (payments)" in english
+
+
+def test_every_column_has_a_korean_label_unique_in_its_dataset() -> None:
+    for dataset in datasets.DATASETS.values():
+        labels = [c.label for c in dataset.columns]
+        for column in dataset.columns:
+            assert any("\uac00" <= ch <= "\ud7a3" for ch in column.label), (
+                f"{dataset.name}.{column.name} has no Korean label"
+            )
+            assert column.description, f"{dataset.name}.{column.name} has no description"
+        duplicated = sorted({label for label in labels if labels.count(label) > 1})
+        assert not duplicated, f"{dataset.name}: labels used twice: {duplicated}"
 
 
 def test_a_run_runs_the_fallback_and_forgets_a_blocked_rules_state(tmp_path: Path) -> None:
