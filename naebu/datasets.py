@@ -16,6 +16,11 @@ small set the expression language knows:
 Each dataset names its record key (unique per record), the column that carries its event time,
 the department in charge and, where the record has one, the official in charge. Routing and
 deadlines read those roles instead of guessing column names.
+
+Each column has a Korean label (``Column.label``: 지출결의번호, 채주 계좌번호, 초과근무시간), the
+term officials use, besides its English description: what officials and auditors read (the rule
+catalog's missing inputs, engine/coverage.py ``describe``) names a column by its label, never by
+its name; English text uses the description.
 """
 
 from __future__ import annotations
