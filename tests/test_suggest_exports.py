@@ -1,7 +1,8 @@
-"""Done-when 4 of issue 16: `naebu sources suggest` on every file of the exports demo picks the
-right dataset and at least 90% of the columns that examples/exports-city/config.toml maps, and
-its section, pasted into a config, passes the source checks. Skipped where the exports demo
-(`naebu demo --shape exports`) is not in this checkout."""
+"""Done-when 4 of issue 16: `naebu sources suggest` on every file (and every table of the SQLite
+ledger) of the exports demo picks the right dataset and at least 90% of the columns that
+examples/exports-city/config.toml maps, and its section, pasted into a config with the shipped
+rule pack, passes `naebu check`. Skipped where the exports demo (`naebu demo --shape exports`)
+is not in this checkout."""
 
 from __future__ import annotations
 
@@ -57,6 +58,49 @@ def test_every_export_file_is_guessed(city: Path, tmp_path: Path) -> None:
             assert hits >= 0.9 * len(expected), (path.name, s.mapping, expected)
             right, total = right + hits, total + len(expected)
     assert right >= 0.9 * total
+
+
+def _sql_sources() -> list[tuple[str, dict]]:  # type: ignore[type-arg]
+    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    return [(n, s) for n, s in raw["sources"].items() if s.get("kind") == "sql"]
+
+
+def test_every_ledger_table_is_guessed(city: Path) -> None:
+    synonyms, _ = load_synonyms()
+    sql = _sql_sources()
+    assert sql, "the exports city keeps some ledgers in a database"
+    for name, src in sql:
+        s = suggest(city / "exports" / "재정.sqlite", synonyms, table=src["table"])
+        assert s.dataset == src["dataset"], (name, s.ranking[:3])
+        expected = src.get("columns", {})
+        hits = sum(s.mapping.get(c) == h for c, h in expected.items())
+        assert hits >= 0.9 * len(expected), (name, s.mapping, expected)
+
+
+def test_every_pasted_section_passes_naebu_check(city: Path, tmp_path: Path) -> None:
+    """What a new user does: paste the printed section into a config beside the shipped rule
+    pack and run `naebu check` (rules no source feeds are warnings, exit 0)."""
+    files = [
+        (name, sorted((city / Path(src["path"]).relative_to("demo-city")).glob(src["pattern"]))[0])
+        for name, src in _file_sources()
+    ]
+    ledger = city / "exports" / "재정.sqlite"
+    tables = [(name, ledger, src["table"]) for name, src in _sql_sources()]
+    for name, path, *table in [*files, *tables]:
+        args = ["sources", "suggest", str(path), "--name", name]
+        if table:
+            args += ["--table", table[0]]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        config = tmp_path / f"{name}.toml"
+        config.write_text(
+            f'[rules]\npaths = ["{(ROOT / "rules").as_posix()}"]\n\n{result.output}',
+            encoding="utf-8",
+        )
+        checked = CliRunner().invoke(main, ["check", "--config", str(config)])
+        assert checked.exit_code == 0, (name, checked.output)
+        assert checked.output.startswith("OK: 35 rule(s)"), (name, checked.output)
+        assert "problem" not in checked.output, (name, checked.output)
 
 
 def test_every_pasted_section_passes_the_checks(city: Path, tmp_path: Path) -> None:
