@@ -896,13 +896,15 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
             f"{s.name:<18} {s.dataset:<18} {s.rows_read:>10,} {s.quarantined:>12,}  {note}"
         )
     lines += unmapped_lines((s.name, s.unmapped) for s in summary.sources)
-    lines += ["", f"{'rule':<24} {'findings':>9} {'new alerts':>11}  title"]
+    width = max([24, *(len(r) for r in rules)])
+    lines += ["", f"{'rule':<{width}} {'findings':>9} {'new alerts':>11}  title"]
     for rule_id in sorted(rules):
         meta = rules[rule_id]
         err = summary.rule_errors.get(rule_id)
         title = f"ERROR {err}" if err else coverage_note(summary.coverage.get(rule_id), meta.title)
         lines.append(
-            f"{rule_id:<24} {summary.findings.get(rule_id, 0):>9,} {summary.new_alerts.get(rule_id, 0):>11,}  {title}"
+            f"{rule_id:<{width}} {summary.findings.get(rule_id, 0):>9,} "
+            f"{summary.new_alerts.get(rule_id, 0):>11,}  {title}"
         )
     total_new = sum(summary.new_alerts.values())
     lines += [

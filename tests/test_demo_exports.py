@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 import sqlite3
 import tomllib
@@ -292,21 +293,6 @@ def test_cli_shape_exports_beside_the_canonical_city(tmp_path: Path) -> None:
     assert b"attendance,E" in before and b"|2025-" not in before
 
 
-def _features_merged() -> bool:
-    """Whether the mapping, merge and roles features the example config needs are present."""
-    import importlib.util
-
-    return all(
-        importlib.util.find_spec(m) is not None
-        for m in ("connectors.mapping", "naebu.merging", "naebu.roleconfig")
-    )
-
-
-needs_features = pytest.mark.skipif(
-    not _features_merged(), reason="needs the mapping, merge and roles features (issue 16)"
-)
-
-
 @pytest.fixture(scope="module")
 def exports_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example config beside an exports city, after one ``naebu run --once``."""
@@ -320,10 +306,7 @@ def exports_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@needs_features
 def test_exports_city_alerts_equal_labels(exports_run: Path) -> None:
-    import json
-
     result = run_cli(
         "evaluate", "--labels", "demo-city/exports/labels.csv", "--format", "json",
         "--config", "config.toml", cwd=exports_run,
@@ -335,10 +318,49 @@ def test_exports_city_alerts_equal_labels(exports_run: Path) -> None:
     assert sum(r["labelled"] for r in rows) == sum(r["true_positives"] for r in rows) > 0
 
 
-@needs_features
 def test_exports_city_second_run_raises_nothing(exports_run: Path) -> None:
     """Nothing new, nothing raised: reference data read from files (the directory, the
     accounts) stays stored when no new file came (a run used to empty it)."""
     result = run_cli("run", "--once", "--config", "config.toml", cwd=exports_run)
     assert result.returncode == 0, result.stderr
     assert "new alerts: 0" in result.stdout, result.stdout
+
+
+def test_exports_city_every_rule_live(exports_run: Path) -> None:
+    """Done-when 1: `naebu check` on the example config shows every rule of the pack live."""
+    result = run_cli("check", "--config", "config.toml", cwd=exports_run)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "coverage: 35 live, 0 partial, 0 not evaluable" in result.stdout, result.stdout
+
+
+def test_without_the_card_constant_the_card_rules_are_not_evaluable(
+    exports_run: Path, tmp_path: Path
+) -> None:
+    """Done-when 2: take the constant that makes card approvals card payments out of the config:
+    `naebu check` lists the card rules as not evaluable naming the column, and a run over the
+    same files raises none of them (and the rest as before)."""
+    text = (exports_run / "config.toml").read_text(encoding="utf-8")
+    section = re.search(r"(?ms)^\[sources\.card_approvals\.constants\]\n.*?\n\n", text)
+    assert section is not None and "payment_method" in section.group(0)
+    text = text.replace(section.group(0), "")
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "demo-city").symlink_to(exports_run / "demo-city", target_is_directory=True)
+
+    checked = run_cli("check", "--config", "config.toml", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    card_rules = ["CARD-HOLIDAY", "CARD-MERCHANT", "CARD-NIGHT", "CARD-PERPERSON", "CARD-SPLIT"]
+    for rule in card_rules:
+        assert re.search(
+            rf"{rule}\s+not evaluable \(missing card_transactions\.payment_method\)", checked.stdout
+        ), checked.stdout
+    assert "30 live, 0 partial, 5 not evaluable" in checked.stdout
+    strict = run_cli("check", "--strict", "--config", "config.toml", cwd=tmp_path)
+    assert strict.returncode == 1
+
+    ran = run_cli("run", "--once", "--config", "config.toml", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    listed = run_cli("alerts", "list", "--format", "json", "--config", "config.toml", cwd=tmp_path)
+    rules = {a["rule_id"] for a in json.loads(listed.stdout)}
+    assert rules and not rules & set(card_rules), sorted(rules)
+    for rule in card_rules:
+        assert re.search(rf"{rule}\s+0\s+0\s+NOT EVALUABLE", ran.stdout), ran.stdout
