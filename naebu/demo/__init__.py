@@ -15,6 +15,7 @@ about 72,000 attendance days); a larger demo is a province of several such local
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,14 +205,7 @@ def generate(
     card_files = writers.write_card_drop(out / "card-drop", cards)
 
     labels_path = out / "labels.csv"
-    with labels_path.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["rule_id", "dataset", "record_key"])
-        w.writerows(labels)
-
-    planted: dict[str, int] = dict.fromkeys(PLANTED_RULES, 0)
-    for rule, _, _ in labels:
-        planted[rule] += 1
+    planted = write_labels(labels_path, labels)
     counts = {name: len(df) for name, df in frames.items()}
     quarantine = {"payments": len(bad_payments), "cards": 2}
     readme = out / "README.md"
@@ -227,3 +221,15 @@ def generate(
         quarantine=quarantine,
         paths=[db, *card_files, labels_path, readme],
     )
+
+
+def write_labels(path: Path, labels: Sequence[Label]) -> dict[str, int]:
+    """Write ``labels.csv`` (``rule_id,dataset,record_key``); the planted records per rule."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["rule_id", "dataset", "record_key"])
+        w.writerows(labels)
+    planted: dict[str, int] = dict.fromkeys(PLANTED_RULES, 0)
+    for rule, _, _ in labels:
+        planted[rule] += 1
+    return planted

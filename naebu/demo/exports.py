@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from naebu.demo import PLANTED_RULES, DemoSummary, build_frames, volumes
+from naebu.demo import DemoSummary, build_frames, volumes, write_labels
 from naebu.demo.export_ledgers import all_ledgers
 from naebu.demo.export_text import ExportFile
 from naebu.demo.volumes import Volumes
@@ -49,15 +49,7 @@ def generate_exports(
     paths = write_all(folder, files)
 
     labels_path = folder / "labels.csv"
-    keyed = export_labels(labels, frames["attendance"])
-    with labels_path.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["rule_id", "dataset", "record_key"])
-        w.writerows(keyed)
-
-    planted: dict[str, int] = dict.fromkeys(PLANTED_RULES, 0)
-    for rule, _, _ in keyed:
-        planted[rule] += 1
+    planted = write_labels(labels_path, export_labels(labels, frames["attendance"]))
     counts = {name: len(df) for name, df in frames.items()}
     counts["card_transactions"] = int(
         (frames["card_transactions"]["payment_method"] == "카드").sum()
