@@ -94,6 +94,10 @@ class Coverage:
     hint: str = ""
     #: ``partial`` and the rule's fallback runs instead of the rule.
     uses_fallback: bool = False
+    #: Inputs whose emptiness is the finding that hold nothing in the data (engine/absence.py):
+    #: ``"dataset receipts"`` (no record), ``"contracts.sole_source_ground"`` (empty in every
+    #: record). Set, the rule is not evaluable for this run though its sources are configured.
+    empty: tuple[str, ...] = ()
 
     @property
     def live(self) -> bool:
@@ -113,6 +117,7 @@ class Coverage:
             "absent_optional": list(self.absent_optional),
             "hint": self.hint,
             "fallback": self.uses_fallback,
+            "empty": list(self.empty),
         }
 
 
