@@ -186,17 +186,24 @@ def empty_inputs(rule: RuleType, facts: DataFacts) -> tuple[str, ...]:
 def with_data(rule: RuleType, state: Coverage, facts: DataFacts) -> Coverage:
     """``state`` (the configuration's view of ``rule``), ``not_evaluable`` when an absence
     input of what would run holds nothing in ``facts``."""
-    from engine.coverage import NOT_EVALUABLE, runnable
+    from engine.coverage import runnable
 
     chosen = runnable(rule, state)
     if chosen is None:
         return state
     empty = empty_inputs(chosen, facts)
-    if not empty:
-        return state
-    hint = "; ".join(reason(item, "en", facts.scope) for item in empty)
-    return dataclasses.replace(state, state=NOT_EVALUABLE, hint=hint, empty=empty,
-                               uses_fallback=False)  # fmt: skip
+    return not_evaluable(state, empty, facts.scope) if empty else state
+
+
+def not_evaluable(state: Coverage, empty: tuple[str, ...], scope: str = "") -> Coverage:
+    """``state`` made not evaluable for the empty absence inputs ``empty``; its hint is the
+    reason in English (:func:`reason`)."""
+    from engine.coverage import NOT_EVALUABLE
+
+    hint = "; ".join(reason(item, "en", scope) for item in empty)
+    return dataclasses.replace(
+        state, state=NOT_EVALUABLE, hint=hint, empty=empty, uses_fallback=False
+    )
 
 
 def reason(item: str, lang: str = "ko", scope: str = "") -> str:

@@ -110,15 +110,17 @@ class Coverage:
         return self.state != NOT_EVALUABLE
 
     def as_json(self) -> dict[str, Any]:
-        """JSON-safe form (run summary, ``status --format json``)."""
-        return {
+        """JSON-safe form (run summary, ``status --format json``); ``empty`` only when set."""
+        out: dict[str, Any] = {
             "state": self.state,
             "missing": list(self.missing),
             "absent_optional": list(self.absent_optional),
             "hint": self.hint,
             "fallback": self.uses_fallback,
-            "empty": list(self.empty),
         }
+        if self.empty:
+            out["empty"] = list(self.empty)
+        return out
 
 
 def provided(config: Config) -> dict[str, frozenset[str]]:
