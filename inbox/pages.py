@@ -25,10 +25,11 @@ from alerts.suppressions import (
     remove_suppression,
 )
 from alerts.trail import entries
-from engine import coverage
+from engine import absence, coverage
 from inbox import queries
 from inbox.app import Ctx, Inbox
 from inbox.charts import bar_chart
+from naebu import data_coverage
 
 
 def _text(form: FormData | None, key: str, limit: int = 4000) -> str:
@@ -194,6 +195,9 @@ class Pages:
             return ctx
         with self.inbox.engine.connect() as conn:
             months, stats = queries.rule_stats(conn, now=ctx.now)
+        states = data_coverage.store_states(
+            self.inbox.engine, self.inbox.compiled, self.inbox.coverage
+        )
         t = _t(ctx)
         rows: list[dict[str, Any]] = []
         for rule_id in sorted(set(self.inbox.rules) | set(stats)):
@@ -202,7 +206,7 @@ class Pages:
                 {
                     "id": rule_id,
                     "meta": self.inbox.rules.get(rule_id),
-                    **_coverage_row(self.inbox, rule_id, ctx.lang),
+                    **_coverage_row(self.inbox, states.get(rule_id), ctx.lang),
                     "stats": s,
                     "chart": bar_chart(
                         months, s.by_month, width=420, height=120, title=t("findings_12m")
@@ -304,15 +308,16 @@ def _t(ctx: Ctx) -> Any:
     return translator(ctx.lang)
 
 
-def _coverage_row(inbox: Inbox, rule_id: str, lang: str) -> dict[str, Any]:
+def _coverage_row(inbox: Inbox, state: coverage.Coverage | None, lang: str) -> dict[str, Any]:
     """A rule's coverage for the catalog: its state, what is missing in plain words (dataset
-    titles and column descriptions, never raw column names) and the fallback in effect."""
-    state = inbox.coverage.get(rule_id)
+    titles and column descriptions, never raw column names), the data it lacks and the
+    fallback in effect."""
     if state is None:
         return {"coverage": None}
-    fallback = inbox.fallbacks.get(rule_id) if state.uses_fallback else None
+    fallback = inbox.fallbacks.get(state.rule_id) if state.uses_fallback else None
     return {
         "coverage": state,
+        "empty": [absence.reason(m, lang) for m in state.empty],
         "missing": [coverage.describe(m, lang) for m in state.missing],
         "absent": [coverage.describe(m, lang) for m in state.absent_optional],
         "fallback": fallback,

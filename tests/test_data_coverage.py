@@ -9,6 +9,7 @@ import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from conftest import run_cli, write_config
 from sqlalchemy import create_engine
@@ -227,3 +228,27 @@ def _rules_dir(tmp_path: Path) -> Path:
     folder.mkdir(exist_ok=True)
     (folder / "r.toml").write_text(RULES, encoding="utf-8")
     return folder
+
+
+def test_the_catalog_says_why_in_korean(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from inbox.pages import _coverage_row
+
+    config = load_config(_city(tmp_path))
+    pipeline.run_once(config, now=NOW, deliver=False)
+    rules = load_rules(config.rule_paths, root=config.base_dir).rules
+    engine = store.connect(config.store_url)
+    try:
+        states = data_coverage.store_states(engine, rules, {})
+    finally:
+        engine.dispose()
+    inbox: Any = SimpleNamespace(fallbacks={})
+    ko = _coverage_row(inbox, states["S-LATE"], "ko")
+    assert ko["coverage"].state == "not_evaluable"
+    assert ko["empty"] == ["세입 수납 자료가 한 건도 없어 판단할 수 없음"]
+    ground = _coverage_row(inbox, states["C-NO-GROUND"], "ko")["empty"][0]
+    assert ground.endswith("이(가) 모든 건에서 비어 있어 판단할 수 없음"), ground
+    assert "sole_source_ground" not in ground
+    en = _coverage_row(inbox, states["S-LATE"], "en")
+    assert en["empty"] == ["dataset receipts holds no record yet"]
