@@ -224,4 +224,4 @@ def reason(item: str, lang: str = "ko", scope: str = "") -> str:
         return f"{name}.{column} is empty in every stored {name} record"
     from engine.coverage import describe
 
-    return f"{describe(item, 'ko')}이(가) 모든 건에서 비어 있어 판단할 수 없음"
+    return f"{describe(item, 'ko')} 값이 모든 건에서 비어 있어 판단할 수 없음"

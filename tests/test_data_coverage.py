@@ -248,7 +248,7 @@ def test_the_catalog_says_why_in_korean(tmp_path: Path) -> None:
     assert ko["coverage"].state == "not_evaluable"
     assert ko["empty"] == ["세입 수납 자료가 한 건도 없어 판단할 수 없음"]
     ground = _coverage_row(inbox, states["C-NO-GROUND"], "ko")["empty"][0]
-    assert ground.endswith("이(가) 모든 건에서 비어 있어 판단할 수 없음"), ground
+    assert ground.endswith(" 값이 모든 건에서 비어 있어 판단할 수 없음"), ground
     assert "sole_source_ground" not in ground
     en = _coverage_row(inbox, states["S-LATE"], "en")
     assert en["empty"] == ["dataset receipts holds no record yet"]
