@@ -128,3 +128,16 @@ def store_states(
             chosen.append(run)
     facts = StoreFacts(engine).facts(chosen)
     return {**states, **blocked(chosen, states, facts)}
+
+
+def drop_blocked(
+    rules: Iterable[RuleType],
+    states: Mapping[str, coverage.Coverage],
+    frames: Mapping[str, pd.DataFrame],
+) -> tuple[list[RuleType], dict[str, coverage.Coverage]]:
+    """For the commands that evaluate rules on frames in memory (``backtest``, ``evaluate
+    --replay``): ``rules`` less those the frames leave nothing to judge on, and ``states``
+    with theirs added."""
+    rules = list(rules)
+    gone = blocked(rules, states, DataFacts.from_frames(frames, rules))
+    return [r for r in rules if r.meta.id not in gone], {**states, **gone}

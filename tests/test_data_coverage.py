@@ -252,3 +252,12 @@ def test_the_catalog_says_why_in_korean(tmp_path: Path) -> None:
     assert "sole_source_ground" not in ground
     en = _coverage_row(inbox, states["S-LATE"], "en")
     assert en["empty"] == ["dataset receipts holds no record yet"]
+
+
+def test_backtest_does_not_judge_absence_in_data_that_holds_nothing(tmp_path: Path) -> None:
+    _city(tmp_path)
+    assert run_cli("run", "--once", "--now", "2025-09-01 09:00", cwd=tmp_path).returncode == 0
+    back = run_cli("backtest", "--since", "2025-03-01", "--until", "2025-08-31", cwd=tmp_path)
+    assert back.returncode == 0, back.stderr
+    assert "no data: dataset receipts holds no record yet" in back.stdout
+    assert "no data: contracts.sole_source_ground is empty" in back.stdout
