@@ -509,9 +509,9 @@ class _Run:
                 )
             if batch.watermark is not None:
                 _set_watermark(conn, source.name, batch.watermark, self.now)
+        self.facts.changed(source.dataset)
         if not batch.frame.empty:
             self.pulled.setdefault(source.dataset, []).append(batch.frame)
-            self.facts.changed(source.dataset)
         report.rows_read += batch.rows_read
         report.quarantined += len(batch.quarantined)
         report.files += len(batch.files)
