@@ -94,6 +94,10 @@ class Coverage:
     hint: str = ""
     #: ``partial`` and the rule's fallback runs instead of the rule.
     uses_fallback: bool = False
+    #: Inputs whose emptiness is the finding that hold nothing in the data (engine/absence.py):
+    #: ``"dataset receipts"`` (no record), ``"contracts.sole_source_ground"`` (empty in every
+    #: record). Set, the rule is not evaluable for this run though its sources are configured.
+    empty: tuple[str, ...] = ()
 
     @property
     def live(self) -> bool:
@@ -106,14 +110,17 @@ class Coverage:
         return self.state != NOT_EVALUABLE
 
     def as_json(self) -> dict[str, Any]:
-        """JSON-safe form (run summary, ``status --format json``)."""
-        return {
+        """JSON-safe form (run summary, ``status --format json``); ``empty`` only when set."""
+        out: dict[str, Any] = {
             "state": self.state,
             "missing": list(self.missing),
             "absent_optional": list(self.absent_optional),
             "hint": self.hint,
             "fallback": self.uses_fallback,
         }
+        if self.empty:
+            out["empty"] = list(self.empty)
+        return out
 
 
 def provided(config: Config) -> dict[str, frozenset[str]]:

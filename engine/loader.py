@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import reflists
+from engine.absence import check_absence_of, parse_absence_of
 from engine.examples import Example, ExampleList, parse_example
 from engine.fallback import check_optional, compile_fallback, parse_optional
 from engine.reflists import RefList, read_lists
@@ -49,6 +50,12 @@ COMMON_KEYS: dict[str, KeySpec] = {
     ),
     "optional": KeySpec(
         list, False, 'columns read when a source provides them, e.g. ["invoice_no"]'
+    ),
+    "absence_of": KeySpec(
+        list,
+        False,
+        'inputs whose emptiness is the finding: other datasets ("accounts") or columns '
+        '("sole_source_ground"); with no record or always empty the rule is not evaluable',
     ),
     "fallback": KeySpec(
         dict,
@@ -257,8 +264,10 @@ def _compile_rule(
         problem("deadline_days", "must be at least 1", "business days the official has to answer")
     examples = _examples(spec.get("example", []), problem, line_of)
     optional: tuple[tuple[str, str], ...] = ()
+    absence_of: tuple[str, ...] = ()
     if isinstance(dataset, str) and dataset in datasets.DATASETS:
         optional = parse_optional(spec.get("optional"), dataset, problem)
+        absence_of = parse_absence_of(spec.get("absence_of"), dataset, problem)
 
     if problem.problems or type_cls is None:
         problems.extend(problem.problems)
@@ -282,10 +291,12 @@ def _compile_rule(
         enabled=spec.get("enabled", True),
         notify=tuple(spec.get("notify", ())),
         optional=optional,
+        absence_of=absence_of,
     )
     rule = type_cls.compile(meta, spec, problem)
     if rule is not None:
         check_optional(rule, problem)
+        check_absence_of(rule, problem)
         if "fallback" in spec:
             rule.fallback = compile_fallback(
                 spec["fallback"], spec, meta, type_cls, problem, line_of

@@ -78,3 +78,6 @@ class RuleMeta:
     enabled: bool = True
     notify: tuple[str, ...] = ()
     optional: tuple[tuple[str, str], ...] = ()
+    #: Inputs whose emptiness the rule reports (``absence_of``; see engine/absence.py):
+    #: ``"dataset accounts"``, ``"contracts.sole_source_ground"``.
+    absence_of: tuple[str, ...] = ()

@@ -110,6 +110,9 @@ class Inbox:
         #: Each rule's coverage under the config (engine/coverage.py), and what runs instead
         #: of a partial rule that has a fallback.
         self.coverage = coverage.plan(ruleset.rules, coverage.provided(config))
+        #: The compiled rules, for the data-level coverage the catalog shows
+        #: (naebu/data_coverage.py).
+        self.compiled = [r for r in ruleset.rules if r.meta.enabled]
         self.fallbacks = {r.meta.id: r.fallback.meta for r in ruleset.rules if r.fallback}
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),

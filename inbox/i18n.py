@@ -92,6 +92,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "연결된 자료에 다음 항목이 없어 이 규칙은 점검하지 않으며 경보도 내지 않습니다",
         "Not run, and raises nothing: no source provides",
     ),
+    "coverage.empty": (
+        "자료가 없어 이 규칙은 점검하지 않으며 경보도 내지 않습니다",
+        "Not run, and raises nothing, for want of data",
+    ),
     "coverage.absent": ("다음 항목이 없는 채로 점검합니다", "Checked without"),
     "coverage.fallback": ("대신 적용하는 기준", "Checked instead by"),
     "findings_12m": ("최근 12개월 경보", "Findings, last 12 months"),

@@ -25,11 +25,11 @@ from alerts.suppressions import (
     remove_suppression,
 )
 from alerts.trail import entries
-from engine import coverage
+from engine import absence, coverage
 from inbox import queries
 from inbox.app import Ctx, Inbox
 from inbox.charts import bar_chart
-from naebu import datasets
+from naebu import data_coverage, datasets
 
 
 def _text(form: FormData | None, key: str, limit: int = 4000) -> str:
@@ -195,6 +195,9 @@ class Pages:
             return ctx
         with self.inbox.engine.connect() as conn:
             months, stats = queries.rule_stats(conn, now=ctx.now)
+        states = data_coverage.store_states(
+            self.inbox.engine, self.inbox.compiled, self.inbox.coverage
+        )
         t = _t(ctx)
         rows: list[dict[str, Any]] = []
         for rule_id in sorted(set(self.inbox.rules) | set(stats)):
@@ -203,7 +206,7 @@ class Pages:
                 {
                     "id": rule_id,
                     "meta": self.inbox.rules.get(rule_id),
-                    **_coverage_row(self.inbox, rule_id, ctx.lang),
+                    **_coverage_row(self.inbox, rule_id, states.get(rule_id), ctx.lang),
                     "stats": s,
                     "chart": bar_chart(
                         months, s.by_month, width=420, height=120, title=t("findings_12m")
@@ -305,18 +308,21 @@ def _t(ctx: Ctx) -> Any:
     return translator(ctx.lang)
 
 
-def _coverage_row(inbox: Inbox, rule_id: str, lang: str) -> dict[str, Any]:
+def _coverage_row(
+    inbox: Inbox, rule_id: str, state: coverage.Coverage | None, lang: str
+) -> dict[str, Any]:
     """A rule's coverage for the catalog: its dataset and what is missing in plain words
-    (dataset titles and column labels, never raw names), its state and the fallback in effect."""
+    (dataset titles and column labels, never raw names), the data it lacks, its state and the
+    fallback in effect."""
     meta = inbox.rules.get(rule_id)
     dataset = _dataset_title(meta.dataset, lang) if meta is not None else ""
-    state = inbox.coverage.get(rule_id)
     if state is None:
         return {"coverage": None, "dataset": dataset}
     fallback = inbox.fallbacks.get(rule_id) if state.uses_fallback else None
     return {
         "dataset": dataset,
         "coverage": state,
+        "empty": [absence.reason(m, lang) for m in state.empty],
         "missing": [coverage.describe(m, lang) for m in state.missing],
         "absent": [coverage.describe(m, lang) for m in state.absent_optional],
         "fallback": fallback,

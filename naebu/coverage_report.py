@@ -28,6 +28,8 @@ def coverage_note(state: coverage.Coverage | None, title: str) -> str:
     """A rule's title in the summary, or why it was not run (or ran without an input)."""
     if state is None or state.live:
         return title
+    if state.empty:
+        return "NOT EVALUABLE (평가 불가), not run: " + state.hint
     if not state.evaluable:
         return "NOT EVALUABLE (평가 불가), not run: missing " + ", ".join(state.missing)
     how = "fallback ran" if state.uses_fallback else "ran without it"
@@ -57,6 +59,8 @@ def state_text(state: coverage.Coverage) -> str:
     """``live``, ``not evaluable (missing X)`` or ``partial (optional Y absent; ...)``."""
     if state.live:
         return "live"
+    if state.empty:
+        return f"not evaluable (no data: {state.hint})"
     if not state.evaluable:
         return f"not evaluable (missing {', '.join(state.missing)})"
     how = "the fallback runs" if state.uses_fallback else "the rule runs without it"
@@ -78,7 +82,7 @@ def report_lines(states: Mapping[str, coverage.Coverage]) -> list[str]:
     width = max((len(i) for i in states), default=0) + 2
     for rule_id, state in sorted(states.items()):
         lines.append(f"  {rule_id:<{width}}{state_text(state)}")
-        if state.hint:
+        if state.hint and not state.empty:
             lines.append(f"  {'':<{width}}hint: {state.hint}")
     return lines
 
@@ -94,15 +98,21 @@ def warning_line(states: Mapping[str, coverage.Coverage]) -> str | None:
     )
 
 
-def status_json(config: Any) -> dict[str, Any]:
+def status_json(config: Any, engine: Any = None) -> dict[str, Any]:
     """Per rule its state for ``naebu status`` (``{"error": ...}`` when the rule files have
-    problems)."""
+    problems); with the store's ``engine``, rules whose data holds nothing they can be judged
+    on are not evaluable too (naebu/data_coverage.py)."""
     from engine.loader import load_rules
 
     ruleset = load_rules(config.rule_paths, root=config.base_dir)
     if ruleset.problems:
         return {"error": f"{len(ruleset.problems)} problem(s) in the rule files - run naebu check"}
-    return {i: c.as_json() for i, c in sorted(rule_states(config, ruleset.rules).items())}
+    states = rule_states(config, ruleset.rules)
+    if engine is not None:
+        from naebu.data_coverage import store_states
+
+        states = store_states(engine, [r for r in ruleset.rules if r.meta.enabled], states)
+    return {i: c.as_json() for i, c in sorted(states.items())}
 
 
 def status_lines(rules: Mapping[str, Any]) -> list[str]:
@@ -120,6 +130,7 @@ def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
         "absent_optional": tuple(data["absent_optional"]),
         "hint": data["hint"],
         "uses_fallback": data["fallback"],
+        "empty": tuple(data.get("empty", ())),
     }
 
 

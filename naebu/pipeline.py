@@ -44,7 +44,7 @@ from engine.backends import backend_for
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
-from naebu import datasets, dtypes, history, merging, rulechanges, store
+from naebu import data_coverage, datasets, dtypes, history, merging, rulechanges, store
 from naebu.config import Config, SourceConfig
 from naebu.coverage_report import coverage_hints, coverage_json, coverage_note
 from naebu.history import KeyFilter, NewRecords
@@ -236,6 +236,10 @@ class _Run:
                 row.rule_id: row for row in conn.execute(select(history.rule_state)).all()
             }
         self._cover(ruleset)
+        #: What the absence inputs hold in the store (naebu/data_coverage.py), and the rules
+        #: not evaluable for want of data after the pulls.
+        self.facts = data_coverage.StoreFacts(engine)
+        self.blocked: set[str] = set()
 
     def _cover(self, ruleset: RuleSet) -> None:
         """Run only what the sources can feed (engine/coverage.py): a not-evaluable rule is
@@ -245,7 +249,11 @@ class _Run:
         self.coverage = coverage.plan(ruleset.rules, given,
                                       sources=coverage.sources_by_dataset(self.config))  # fmt: skip
         self.ruleset = coverage.runnable_set(ruleset, self.coverage)
-        gone = [i for i, c in self.coverage.items() if not c.evaluable and i in self.rule_state]
+        self._forget([i for i, c in self.coverage.items() if not c.evaluable])
+
+    def _forget(self, rule_ids: list[str]) -> None:
+        """Drop the state of rules not run, so once they can be judged they see everything."""
+        gone = [i for i in rule_ids if i in self.rule_state]
         if gone:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -480,9 +488,8 @@ class _Run:
             batch.frame = self._complete(source.dataset, batch.frame)
         findings = []
         if not batch.frame.empty:
-            findings = self._run_rules(
-                self._record_rules(source.dataset), {source.dataset: batch.frame}
-            )
+            rules = self._with_data(self._record_rules(source.dataset), source.dataset, batch.frame)
+            findings = self._run_rules(rules, {source.dataset: batch.frame})
         with self.summary.timed("store"), self.engine.begin() as conn:
             if datasets.get(source.dataset).reference:
                 history.store_whole(conn, source.dataset, batch.frame, self.summary.run_id)
@@ -502,12 +509,23 @@ class _Run:
                 )
             if batch.watermark is not None:
                 _set_watermark(conn, source.name, batch.watermark, self.now)
+        self.facts.changed(source.dataset)
         if not batch.frame.empty:
             self.pulled.setdefault(source.dataset, []).append(batch.frame)
         report.rows_read += batch.rows_read
         report.quarantined += len(batch.quarantined)
         report.files += len(batch.files)
         add_unmapped(report.unmapped, batch.unmapped)
+
+    def _with_data(self, rules: list[RuleType], name: str, frame: pd.DataFrame) -> list[RuleType]:
+        """The record rules the stored data and this batch let judge; the others are judged
+        over the whole history after the pulls, if their data has come by then."""
+        if not rules:
+            return rules
+        facts = self.facts.facts(rules, (name, frame))
+        gone = data_coverage.blocked(rules, self.coverage, facts)
+        self._forget(list(gone))
+        return [r for r in rules if r.meta.id not in gone]
 
     def _complete(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         """A batch of a merged dataset completed from the stored versions of its records
@@ -538,8 +556,11 @@ class _Run:
         # times on (two lookbacks) is read once, from the earlier time, and cut for the other.
         plans: dict[str, tuple[datetime | None, dict[str, Narrowing]] | None] = {}
         earliest: dict[tuple[str, str | None, Narrowing | None], datetime | None] = {}
+        self._cover_data()
         for rule in self.ruleset.rules:
             state = self.rule_state.get(rule.meta.id)
+            if rule.meta.id in self.blocked:
+                continue
             if not rule.meta.enabled or (state is not None and _is_record_rule(rule)):
                 continue
             with self.engine.connect() as conn:
@@ -558,7 +579,7 @@ class _Run:
                     earliest[group] = None if since is None else min(since, known)
         cache: dict[tuple[str, str | None, datetime | None, Narrowing | None], pd.DataFrame] = {}
         for rule in self.ruleset.rules:
-            if not rule.meta.enabled:
+            if not rule.meta.enabled or rule.meta.id in self.blocked:
                 continue
             plan = plans.get(rule.meta.id)
             if plan is None:
@@ -585,6 +606,18 @@ class _Run:
                 self._raise(conn, findings)
                 if rule.meta.id not in self.summary.rule_errors:
                     self._save_rule_state(rule.meta.id, conn)
+
+    def _cover_data(self) -> None:
+        """After the pulls: the rules an absence input of which holds nothing in the store
+        (naebu/data_coverage.py) are not run this time, and the summary says why."""
+        with self.summary.timed("store"):
+            facts = self.facts.facts(r for r in self.ruleset.rules if r.meta.enabled)
+        gone = data_coverage.blocked(
+            (r for r in self.ruleset.rules if r.meta.enabled), self.coverage, facts
+        )
+        self.blocked = set(gone)
+        self.summary.coverage.update(gone)
+        self._forget(list(gone))
 
     @staticmethod
     def _time_column(rule: RuleType, name: str) -> str | None:

@@ -41,6 +41,7 @@ import pytest
 from conftest import ROOT
 
 from connectors.coerce import coerce
+from engine.absence import DataFacts, absence_inputs, with_data
 from engine.coverage import coverage, rule_inputs, runnable
 from engine.examples import EXAMPLE_NOW, Example, example_frame, records_frame
 from engine.loader import load_rules
@@ -222,17 +223,62 @@ def test_facts_name_real_inputs() -> None:
 RECORD_FACTS = sorted((rid, name) for rid, name, column in FACTS if column == "*")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a dataset that a source is configured for but that holds no record at "
-    "all (an empty drop folder on day one, a source failing on every run) counts as provided, "
-    "so a rule reading the absence of its records fires on every record of its own dataset. "
-    "Fix in coverage/pipeline: a dataset with no record in the store is not provided.",
-)
+#: Fact columns (not "*" entries of FACTS): a column whose empty value is the finding.
+COLUMN_FACTS = sorted(k for k in FACTS if k[2] != "*")
+
+
+def _data_state(rule: RuleType, frames: Mapping[str, pd.DataFrame]) -> RuleType | None:
+    """What runs for ``rule`` once the data is looked at too (engine/absence.py)."""
+    state = coverage(rule, ALL_PROVIDED)
+    return runnable(rule, with_data(rule, state, DataFacts.from_frames(frames, [rule])))
+
+
 @pytest.mark.parametrize("rid, name", RECORD_FACTS, ids=[f"{r}/{n}" for r, n in RECORD_FACTS])
 def test_a_configured_dataset_with_no_record_raises_nothing(rid: str, name: str) -> None:
+    """A dataset a source is configured for but that holds no record (an empty drop folder on
+    day one, a source failing every run) is not evidence that nothing happened."""
     rule = next(r for r in PACK.rules if r.meta.id == rid)
-    chosen = runnable(rule, coverage(rule, ALL_PROVIDED))
-    assert chosen is not None
-    new = _found(chosen, {**FRAMES, name: FRAMES[name].iloc[0:0]}) - _found(chosen, FRAMES)
-    assert not new, f"{rid} with no {name} record fires on {len(new)} records"
+    frames = {**FRAMES, name: FRAMES[name].iloc[0:0]}
+    chosen = _data_state(rule, frames)
+    if chosen is not None:
+        new = _found(chosen, frames) - _found(chosen, FRAMES)
+        assert not new, f"{rid} with no {name} record fires on {len(new)} records"
+    assert _data_state(rule, FRAMES) is not None, f"{rid} is not run on the complete data"
+
+
+@pytest.mark.parametrize(
+    "rid, name, column", COLUMN_FACTS, ids=[f"{r}/{c}" for r, _, c in COLUMN_FACTS]
+)
+def test_a_fact_column_empty_in_every_record_raises_nothing(
+    rid: str, name: str, column: str
+) -> None:
+    """Mapped but empty in every record (a source whose table lacks it, a mapping to a column
+    that is always blank, a source taken as naebu's own shape): not evaluable, not a finding
+    on every record."""
+    rule = next(r for r in PACK.rules if r.meta.id == rid)
+    frames = {
+        **FRAMES,
+        name: FRAMES[name].assign(
+            **{column: FRAMES[name][column].mask(np.ones(len(FRAMES[name]), bool))}
+        ),
+    }
+    chosen = _data_state(rule, frames)
+    if chosen is not None:
+        new = _found(chosen, frames) - _found(chosen, FRAMES)
+        assert not new, f"{rid} with {name}.{column} empty everywhere fires on {len(new)} records"
+    # one filled value is enough to judge the others
+    one = FRAMES[name][column].notna().idxmax()
+    some = {**frames, name: frames[name].assign(**{column: FRAMES[name][column].where(
+        FRAMES[name].index == one)})}  # fmt: skip
+    assert _data_state(rule, some) is not None
+
+
+def test_every_fact_is_an_absence_input() -> None:
+    """FACTS (what the tests know fires on emptiness) and absence_inputs (what the run checks
+    in the data) name the same inputs."""
+    found = set()
+    for rule in PACK.rules:
+        inputs = absence_inputs(rule)
+        found |= {(rule.meta.id, d, "*") for d in inputs.datasets}
+        found |= {(rule.meta.id, d, c) for d, c in inputs.columns}
+    assert found == set(FACTS)

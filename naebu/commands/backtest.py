@@ -68,6 +68,11 @@ def backtest(
     frames = (
         replay.from_sources(config, names) if from_sources else replay.from_store(config, names)
     )
+    # nor those whose finding is an absence when the data holds nothing of it (engine/absence.py)
+    from naebu.data_coverage import drop_blocked
+
+    base_rules, states = drop_blocked(base_rules, states, frames.by_dataset)
+    other_rules, _ = drop_blocked(other_rules, {}, frames.by_dataset)
 
     base = replay.backtest(base_rules, frames, since=start, until=end, now=now, label="rules")
     other = (

@@ -49,7 +49,7 @@ def check(config: Config, strict: bool, data: bool = False) -> None:
     for warning in stored_reach(config, [r.meta for r in ruleset.rules]):
         click.echo(f"warning: {warning}")
     if data:
-        _data(config)
+        _data(config, ruleset)
 
 
 def _check_examples(ruleset: Any) -> list[Problem]:
@@ -58,10 +58,10 @@ def _check_examples(ruleset: Any) -> list[Problem]:
     return run_examples(ruleset.rules)
 
 
-def _data(config: Config) -> None:
+def _data(config: Config, ruleset: Any) -> None:
     from naebu.commands.check_data import check_data
 
-    lines, errors = check_data(config)
+    lines, errors = check_data(config, rules=ruleset.rules)
     click.echo("\n".join(lines))
     if errors:
         raise UserError([*errors, f"{len(errors)} source(s) could not be read"])

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from connectors import SourceError, make_connector
 from connectors.base import SourceState, UnmappedValues, add_unmapped
 from connectors.vocabulary import unmapped_text
+from engine.absence import DataFacts
+from engine.registry import RuleType
 from naebu.config import Config, SourceConfig
 from naebu.datasets import DATASETS
 
@@ -43,6 +46,8 @@ class DataProfile:
     unmapped: dict[str, UnmappedValues] = field(default_factory=dict)
     #: Columns the source gives that are empty in every good row read.
     empty: list[str] = field(default_factory=list)
+    #: Columns with a value in some good row read.
+    filled: set[str] = field(default_factory=set)
     #: Whether the sample stopped before the end of the source.
     truncated: bool = False
     error: str | None = None
@@ -76,6 +81,7 @@ def profile_source(source: SourceConfig, limit: int = SAMPLE_ROWS) -> DataProfil
     except SourceError as exc:
         out.error = str(exc)
         return out
+    out.filled = present
     if out.rows_read > out.quarantined:
         out.empty = [
             c.name
@@ -108,15 +114,62 @@ def report_lines(profile: DataProfile, limit: int = SAMPLE_ROWS) -> list[str]:
     return lines
 
 
-def check_data(config: Config, limit: int = SAMPLE_ROWS) -> tuple[list[str], list[str]]:
-    """(lines to print, source errors) for every enabled source of ``config``."""
+def check_data(
+    config: Config, limit: int = SAMPLE_ROWS, rules: Iterable[RuleType] = ()
+) -> tuple[list[str], list[str]]:
+    """(lines to print, source errors) for every enabled source of ``config``; with ``rules``,
+    also those the sample leaves nothing to judge on (engine/absence.py)."""
     lines = [f"data: each enabled source read from the start, at most {limit:,} rows"]
     errors = []
+    profiles = []
     for source in config.sources.values():
         if not source.enabled:
             continue
         profile = profile_source(source, limit)
+        profiles.append(profile)
         lines += report_lines(profile, limit)
         if profile.error:
             errors.append(profile.error)
-    return lines, errors
+    return lines + absence_lines(config, profiles, list(rules), limit), errors
+
+
+def sample_facts(profiles: Iterable[DataProfile], limit: int = SAMPLE_ROWS) -> DataFacts:
+    """What the samples hold nothing of: a dataset whose sources gave no good row, a column no
+    good row of its dataset had a value in. A source that could not be read says nothing."""
+    rows: Counter[str] = Counter()
+    filled: dict[str, set[str]] = {}
+    unread: set[str] = set()
+    for p in profiles:
+        if p.error:
+            unread.add(p.dataset)
+            continue
+        rows[p.dataset] += p.rows_read - p.quarantined
+        filled.setdefault(p.dataset, set()).update(p.filled)
+    names = set(filled) - unread
+    empty = frozenset(n for n in names if not rows[n])
+    blank = frozenset(
+        (n, c.name)
+        for n in names
+        if rows[n]
+        for c in DATASETS[n].columns
+        if c.name not in filled[n]
+    )
+    return DataFacts(empty, blank, scope=f"the first {limit:,} rows")
+
+
+def absence_lines(
+    config: Config, profiles: list[DataProfile], rules: list[RuleType], limit: int = SAMPLE_ROWS
+) -> list[str]:
+    """The rules a run would not judge on data like the samples, with why."""
+    from naebu import coverage_report, data_coverage
+
+    states = coverage_report.rule_states(config, rules)
+    chosen = [r for r in coverage_report.runnable_rules(config, rules)[0] if r.meta.enabled]
+    gone = data_coverage.blocked(chosen, states, sample_facts(profiles, limit))
+    if not gone:
+        return []
+    lines = [
+        f"rules with nothing to judge in the data read: {len(gone)} (not evaluable until it comes)"
+    ]
+    lines += [f"  {i}: {c.hint}" for i, c in sorted(gone.items())]
+    return lines

@@ -50,6 +50,9 @@ def evaluate(config: Config, labels_path: str, use_replay: bool, fmt: str) -> No
             config, rules
         )  # as a run would: not-evaluable ones raise nothing
         frames = replay.from_store(config, replay.datasets_of(runnable))
+        from naebu.data_coverage import drop_blocked
+
+        runnable, _ = drop_blocked(runnable, {}, frames.by_dataset)
         now = datetime.now()
         predicted = {
             (f.rule_id, f.dataset, f.record_key)

@@ -32,9 +32,9 @@ def status(config: Config, fmt: str) -> None:
         from alerts.reach import stored_reach  # whom alerts reach (docs/alerts.md)
 
         info["reach_warnings"] = stored_reach(config, engine=engine)
+        info["rules"] = coverage_report.status_json(config, engine)
     finally:
         engine.dispose()
-    info["rules"] = coverage_report.status_json(config)
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
