@@ -243,14 +243,14 @@ def test_the_catalog_says_why_in_korean(tmp_path: Path) -> None:
         states = data_coverage.store_states(engine, rules, {})
     finally:
         engine.dispose()
-    inbox: Any = SimpleNamespace(fallbacks={})
-    ko = _coverage_row(inbox, states["S-LATE"], "ko")
+    inbox: Any = SimpleNamespace(fallbacks={}, rules={})
+    ko = _coverage_row(inbox, "S-LATE", states["S-LATE"], "ko")
     assert ko["coverage"].state == "not_evaluable"
     assert ko["empty"] == ["세입 수납 자료가 한 건도 없어 판단할 수 없음"]
-    ground = _coverage_row(inbox, states["C-NO-GROUND"], "ko")["empty"][0]
+    ground = _coverage_row(inbox, "C-NO-GROUND", states["C-NO-GROUND"], "ko")["empty"][0]
     assert ground.endswith(" 값이 모든 건에서 비어 있어 판단할 수 없음"), ground
     assert "sole_source_ground" not in ground
-    en = _coverage_row(inbox, states["S-LATE"], "en")
+    en = _coverage_row(inbox, "S-LATE", states["S-LATE"], "en")
     assert en["empty"] == ["dataset receipts holds no record yet"]
 
 
