@@ -211,6 +211,14 @@ def _roles_config(directory: Directory, routing: RoutingConfig) -> list[str]:
     return out
 
 
+#: No enabled source feeds the officials directory ([routing] directory).
+NO_DIRECTORY = (
+    "control failure: no source feeds the officials directory (dataset {dataset}), so every "
+    "alert is unassigned and reaches no official, manager or audit office - add a "
+    '[sources.*] with dataset = "{dataset}" (an HR export; docs/alerts.md)'
+)
+
+
 def stored_reach(
     config: Config, rules: Iterable[RuleMeta] | None = None, engine: Engine | None = None
 ) -> list[str]:
@@ -228,6 +236,10 @@ def stored_reach(
 
         rules = [r.meta for r in load_rules(config.rule_paths, root=config.base_dir).rules]
 
+    fed = any(s.enabled and s.dataset == config.routing.directory for s in config.sources.values())
+    if not fed:
+        # Nothing to wait for: no run will ever store a directory to route with.
+        return [NO_DIRECTORY.format(dataset=config.routing.directory)]
     own = engine is None
     if engine is None:
         if _missing_sqlite(config.store_url):

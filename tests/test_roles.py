@@ -335,3 +335,23 @@ def test_roles_config_naming_unknown_people_or_missing_heads_is_reported() -> No
         "departments: the head of 회계과 (E011) is listed in 세무과, and manages that "
         "department's alerts" in reach_warnings(d, _pack(), routing)
     )
+
+
+def test_check_warns_when_no_source_feeds_the_directory(tmp_path: Path) -> None:
+    """A config whose sources leave out the HR export routes every alert to nobody: `check`
+    says so before any run (not "the directory has not been read yet", which would wait for
+    a directory that never comes)."""
+    (tmp_path / "drop").mkdir()
+    (tmp_path / "config.toml").write_text(
+        '[store]\nurl = "sqlite:///var/naebu.sqlite"\n\n[rules]\npaths = []\n\n'
+        '[sources.payments]\nkind = "files"\ndataset = "payments"\npath = "drop"\n'
+        'pattern = "*.csv"\n',
+        encoding="utf-8",
+    )
+    checked = run_cli("check", "--config", "config.toml", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert (
+        "warning: control failure: no source feeds the officials directory (dataset employees)"
+        in checked.stdout
+    ), checked.stdout
+    assert "has not been read yet" not in checked.stdout
