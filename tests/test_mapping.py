@@ -290,3 +290,35 @@ merchant_category = 'concat(결제구분, "카드")'
     # A value map applies to a derived column too (an open vocabulary: others pass).
     assert frame["merchant_category"].to_dict() == {"2025-18": "체크카드", "2025-17": "신용"}
     assert all(not b.unmapped for b in batches)
+
+
+def test_status_shows_the_unmapped_values_of_each_source_last_read() -> None:
+    from naebu.daemon.status import status_lines
+
+    report = SourceReport("contracts", "contracts", rows_read=40)
+    report.unmapped["method"] = UnmappedValues(37, ("1인 견적", "긴급"))
+    summary = RunSummary(run_id=1, started_at=pd.Timestamp("2025-03-01").to_pydatetime())
+    summary.sources.append(report)
+    # What `naebu status` reads back from the run ledger: the run's JSON.
+    stored = summary.as_json()["sources"][0]["unmapped"]
+    source = {
+        "enabled": True,
+        "last_ok_at": "2025-03-01T00:00:00",
+        "lag_seconds": 5,
+        "consecutive_failures": 0,
+        "last_error": None,
+        "watermark": None,
+        "unmapped": stored,
+    }
+    status = {
+        "leader": None,
+        "last_run": None,
+        "sources": {"contracts": source},
+        "outbox": {},
+        "outbox_due": 0,
+        "alerts": {},
+    }
+    assert (
+        "contracts: method: 37 value(s) no map covers, read as empty, e.g. '1인 견적', '긴급'"
+        " - add them under [sources.contracts.values.method]"
+    ) in status_lines(status)

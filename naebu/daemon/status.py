@@ -55,6 +55,8 @@ def collect_status(
             "lag_seconds": None,
             "consecutive_failures": 0,
             "last_error": None,
+            # Values its last read found that no value map covers (read as empty).
+            "unmapped": {},
         }
     counting = set(sources)
     for run in runs:  # newest first
@@ -70,6 +72,7 @@ def collect_status(
                     "rows_read": rep.get("rows_read", 0),
                     "error": rep.get("error"),
                 }
+                info["unmapped"] = dict(rep.get("unmapped") or {})
             if rep.get("error"):
                 if rep["name"] in counting:
                     info["consecutive_failures"] += 1
@@ -129,12 +132,31 @@ def status_lines(status: dict[str, Any]) -> list[str]:
             f"{name:<18} {(s['last_ok_at'] or 'never'):<20} {lag:>8} "
             f"{s['consecutive_failures']:>5}  {note}"
         )
+    lines += _unmapped_lines(status["sources"])
     outbox = ", ".join(f"{k} {v}" for k, v in sorted(status["outbox"].items())) or "empty"
     alerts = ", ".join(f"{k} {v}" for k, v in sorted(status["alerts"].items())) or "none"
     lines += ["", f"outbox: {outbox} (to send: {status['outbox_due']})", f"alerts: {alerts}"]
     # Whom alerts reach (alerts.reach), when the command collected it.
     lines += [f"warning: {w}" for w in status.get("reach_warnings", ())]
     return lines
+
+
+def _unmapped_lines(sources: dict[str, dict[str, Any]]) -> list[str]:
+    """The values each source's last read could not map onto the canonical codes, in the run
+    summary's words (connectors.vocabulary)."""
+    from connectors.base import UnmappedValues
+    from connectors.vocabulary import unmapped_lines
+
+    return unmapped_lines(
+        (
+            name,
+            {
+                column: UnmappedValues(int(u.get("rows", 0)), tuple(u.get("examples", ())))
+                for column, u in s.get("unmapped", {}).items()
+            },
+        )
+        for name, s in sources.items()
+    )
 
 
 def _duration(seconds: int) -> str:
