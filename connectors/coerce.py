@@ -179,11 +179,22 @@ def coerce_mapped(
                 for row in range(n):
                     reasons.setdefault(row, []).append(f"{col.name}: missing")
             continue
+        fmt = formats.get(col.name)
+        typed = None
         if col.name in value_maps or (vocabulary and col.closed):
-            column, missed = map_values(_text(column), col, value_maps.get(col.name), vocabulary)
+            text = _text(column)
+            column, missed = map_values(text, col, value_maps.get(col.name), vocabulary)
             if missed is not None:
                 unmapped[col.name] = missed
-        typed, bad = _convert(column, col, formats.get(col.name))
+            if column is text and col.type == "str" and fmt is None:
+                # Nothing mapped: already the text _convert would make (_text again is the
+                # same text, at the cost of a second pass over every row).
+                typed = _convert_typed(column, col.type)
+                typed = column if typed is None else typed
+        if typed is None:
+            typed, bad = _convert(column, col, fmt)
+        else:
+            bad = np.zeros(n, dtype=bool)
         required = col.required or col.name == dataset.key or col.name in also_required
         missing = typed.isna().to_numpy() & ~bad if required else np.zeros(n, dtype=bool)
         if bad.any():

@@ -366,7 +366,7 @@ class FilesConnector(Connector):
                 if record is None:
                     break
                 line = skip + before + 1
-                cells = self._fit(record, header, f"{name}:{line}", refused)
+                cells = self._fit(record, header, name, line, refused)
                 if cells is not None:
                     rows.append(cells)
                     lines.append(line)
@@ -425,7 +425,7 @@ class FilesConnector(Connector):
             lines: list[int] = []
             refused: list[QuarantinedRow] = []
             for line, values in enumerate(it, start=skip + 2):
-                cells = self._fit([cell_text(v) for v in values], header, f"{name}:{line}", refused)
+                cells = self._fit([cell_text(v) for v in values], header, name, line, refused)
                 if cells is not None:
                     rows.append(cells)
                     lines.append(line)
@@ -449,10 +449,12 @@ class FilesConnector(Connector):
 
     @staticmethod
     def _fit(
-        record: list[str], header: list[str], location: str, refused: list[QuarantinedRow]
+        record: list[str], header: list[str], name: str, line: int, refused: list[QuarantinedRow]
     ) -> list[str] | None:
-        """The record's cells fitted to the header, or None (blank line, or refused)."""
-        if not any(c.strip() for c in record):
+        """The record's cells fitted to the header, or None (blank line, or refused; a
+        refused record is located as ``name:line``)."""
+        # One strip of the joined cells, not one per cell: run on every row of every file.
+        if not "".join(record).strip():
             return None  # a blank line (or a row of empty cells) is not a record
         width = len(header)
         if len(record) > width:
@@ -461,7 +463,7 @@ class FilesConnector(Connector):
                 raw.update({f"column{i + 1}": v for i, v in enumerate(record) if i >= width})
                 refused.append(
                     QuarantinedRow(
-                        location,
+                        f"{name}:{line}",
                         raw,
                         f"line has {len(record)} cells but the header has {width}",
                     )

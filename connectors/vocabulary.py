@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from connectors.base import UNMAPPED_EXAMPLES, UnmappedValues
 from naebu.datasets import Column
@@ -52,6 +53,17 @@ def map_values(
                 examples=tuple(str(distinct[i]) for i in order[:UNMAPPED_EXAMPLES]),
             )
             mapped[outside] = None
+    if all(m is d for m, d in zip(mapped, distinct, strict=True)):
+        # Every value canonical already (the common case): the text itself, not a copy
+        # rebuilt row by row. coerce_mapped relies on getting ``text`` back unchanged.
+        return text, unmapped
+    if isinstance(text.array, pd.arrays.ArrowStringArray):
+        # Per code, then one Arrow take for the rows (NA codes stay null).
+        by_code = pa.array(list(mapped), type=pa.large_string())
+        taken = by_code.take(pa.array(codes, mask=codes < 0))
+        result = pd.Series(pd.arrays.ArrowStringArray(taken))
+        if result.dtype == text.dtype:
+            return result, unmapped
     values = np.full(len(text), None, dtype=object)
     present = codes >= 0
     values[present] = mapped[codes[present]]
