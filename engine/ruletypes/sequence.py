@@ -12,6 +12,7 @@ within = "60d"                        # "<N>d" or "<N>h", or "params.NAME" (a nu
 expect = "absent"                     # absent | present | before
 complete = { sum = "amount", at_least = "sale_price" }   # optional
 flag = "first"                        # optional: which side the finding is on
+unmatched = "fire"                    # optional: skip (default) | fire
 ```
 
 **expect** says which pattern raises a finding:
@@ -23,6 +24,11 @@ flag = "first"                        # optional: which side the finding is on
 - ``before``: a ``then`` record with no ``first`` record within ``within`` before it - it
   came before its ``first``, or its ``first`` never came (paid before inspection or with no
   inspection; title transferred before full payment). Flags ``then``.
+
+**unmatched** (:mod:`engine.ruletypes.sequence_unmatched`) separates, for ``absent`` and
+``before``, a counterpart record that exists but whose event is missing or late (the finding)
+from no counterpart record of the key at all (unknown): ``skip``, the default, judges no such
+record; ``fire`` makes the missing record itself the finding (a sale never paid for at all).
 
 **Semantics** (event time, never the wall clock):
 
@@ -96,6 +102,9 @@ from engine.rule import RuleMeta
 from engine.ruletypes.common import expression_lists, expression_reads
 from engine.ruletypes.match import column_types, compile_message
 from engine.ruletypes.sequence_search import Timeline, in_some_window, key_codes, witnesses
+from engine.ruletypes.sequence_unmatched import DEFAULT, compile_unmatched, counterpart_known
+from engine.ruletypes.sequence_unmatched import naive as _naive
+from engine.ruletypes.sequence_unmatched import ticks as _ticks
 from engine.template import MessageTemplate
 from naebu import datasets
 from naebu.problems import did_you_mean
@@ -141,6 +150,9 @@ class SequenceRule(RuleType):
         "expect": KeySpec(str, True, "absent, present or before"),
         "complete": KeySpec(dict, False, '{ sum = "amount", at_least = "sale_price" }'),
         "flag": KeySpec(str, False, "first or then: the side findings are on"),
+        "unmatched": KeySpec(
+            str, False, "skip (default) or fire: a record whose key has no counterpart record"
+        ),
     }
 
     def __init__(
@@ -154,8 +166,12 @@ class SequenceRule(RuleType):
         flag: str,
         complete: Complete | None,
         template: MessageTemplate | None,
+        unmatched: str = DEFAULT,
     ) -> None:
         super().__init__(meta)
+        #: ``skip``: a record whose key has no counterpart record is not judged; ``fire``: it
+        #: is (see :mod:`engine.ruletypes.sequence_unmatched`).
+        self.unmatched = unmatched
         self.first, self.then, self.match = first, then, match
         self.within, self.expect, self.flag = within, expect, flag
         self.complete, self.template = complete, template
@@ -194,6 +210,7 @@ class SequenceRule(RuleType):
             )
             expect = None
         flag = _flag(spec.get("flag"), expect, first, then, meta.dataset, problem)
+        unmatched = compile_unmatched(spec.get("unmatched"), expect, problem)
         within = _within(spec.get("within"), meta.params, first, then, problem)
         flagged = first if flag == "first" else then if flag == "then" else None
         other = then if flag == "first" else first
@@ -203,10 +220,10 @@ class SequenceRule(RuleType):
         template = None
         if flagged is not None and meta.message:
             template = compile_message(meta.message, flagged.dataset, meta.params, problem)
-        if problem.problems or None in (first, then, match, expect, flag, within):
+        if problem.problems or None in (first, then, match, expect, flag, within, unmatched):
             return None
-        assert first and then and match and expect and flag and within is not None
-        return cls(meta, first, then, match, within, expect, flag, complete, template)
+        assert first and then and match and expect and flag and unmatched and within is not None
+        return cls(meta, first, then, match, within, expect, flag, complete, template, unmatched)
 
     # -- the pipeline's view --------------------------------------------------------------------
 
@@ -299,6 +316,16 @@ class SequenceRule(RuleType):
             hits = self._decide(r.codes, r.times, lo, hi, c.codes, c.times, now)
         if late_when:
             hits = hits[_passes(flagged, r.take_at(hits))]
+        if self.unmatched == "skip" and self.mode == "absent" and len(hits):
+            # No counterpart record of the key at all: unknown, not a finding.
+            mine, theirs = self._match_columns(flagged), self._match_columns(other)
+            keys = r.take_at(hits).values_of(mine)
+            start = self._window(r.times[hits])[0]
+            hits = hits[
+                counterpart_known(
+                    keys, start, other_frame, theirs, other.time, other.when, self.by_day
+                )
+            ]
         found = r.take_at(hits)
         rows = found.rows().copy()
         extra = self._counterpart_evidence(rows, found, lo[hits], hi[hits], candidates)
@@ -347,6 +374,9 @@ class SequenceRule(RuleType):
             delay += timedelta(days=1)
         return flagged.dataset.name, flagged.time, delay
 
+    def _match_columns(self, side: Side) -> list[str]:
+        return [a if side.role == "first" else b for a, b in self.match]
+
     def _sides(self) -> tuple[Side, Side]:
         return (self.first, self.then) if self.flag == "first" else (self.then, self.first)
 
@@ -357,7 +387,7 @@ class SequenceRule(RuleType):
         ticks. The side's ``when`` is applied later, to fewer rows (:func:`_passes`): it is
         row by row, so applying it after the other narrowing steps changes nothing but the
         cost."""
-        columns = [a if side.role == "first" else b for a, b in self.match]
+        columns = self._match_columns(side)
         if frame.empty:
             empty = np.zeros(0, "int64")
             return empty, pd.DataFrame(columns=range(len(columns))), empty
@@ -484,6 +514,10 @@ class _Part:
         if expression is None:
             return self.frame.iloc[self.pos]
         columns = [c for c in self.frame.columns if c in expression.columns_used]
+        return self.frame[columns].iloc[self.pos]
+
+    def values_of(self, columns: list[str]) -> pd.DataFrame:
+        """Some columns of the records."""
         return self.frame[columns].iloc[self.pos]
 
     def values(self, column: str) -> pd.Series:
@@ -704,20 +738,6 @@ def _complete(
 
 
 # -- evaluate helpers ----------------------------------------------------------------------------
-
-
-def _naive(series: pd.Series) -> pd.Series:
-    """Times as naive Asia/Seoul datetimes (the canonical form), whatever they came as."""
-    if not pd.api.types.is_datetime64_any_dtype(series):
-        series = pd.to_datetime(series, errors="coerce")
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = series.dt.tz_convert(_TZ).dt.tz_localize(None)
-    return series
-
-
-def _ticks(times: pd.Series, by_day: bool) -> np.ndarray:
-    unit = "datetime64[D]" if by_day else "datetime64[s]"
-    return times.to_numpy(dtype="datetime64[ns]").astype(unit).astype("int64")
 
 
 def _ticks_of_now(now: datetime, by_day: bool) -> int:
