@@ -11,9 +11,11 @@ lacks it, a mapping to a column that is always blank), it would fire on every re
 
 - **derived** from a ``sequence`` whose other side's records are what it looks for
   (``expect = "absent"``: the ``then`` side; ``expect = "before"``: the ``first`` side), when
-  that side is another dataset than the flagged one. This is exact: such a rule flags every
-  record of its own dataset whose counterpart is missing, so with no counterpart at all it
-  flags them all;
+  that side is another dataset than the flagged one and a record with no counterpart record
+  fires (``unmatched = "fire"``). This is exact: such a rule flags every record of its own
+  dataset whose counterpart is missing, so with no counterpart at all it flags them all.
+  With ``unmatched = "skip"`` (the default) such a record is not judged: the other side
+  holding nothing raises nothing;
 - **declared** with the rule key ``absence_of``: dataset names (``"accounts"``, for
   ``account_no not in accounts.account_no``) and columns (``"sole_source_ground"``,
   ``"vendors.account_changed_on"``) whose emptiness the rule reports. Whether ``is_null(x)``
@@ -118,7 +120,8 @@ def absence_inputs(rule: RuleType) -> AbsenceInputs:
     one the rule does not read (a fallback without it) is left out."""
     names: set[str] = set()
     expect = getattr(rule, "expect", None)
-    if rule.meta.type == "sequence" and expect in ("absent", "before"):
+    fires = getattr(rule, "unmatched", "fire") == "fire"
+    if rule.meta.type == "sequence" and expect in ("absent", "before") and fires:
         other = rule.then if expect == "absent" else rule.first  # type: ignore[attr-defined]
         if other.dataset.name != rule.meta.dataset:
             names.add(other.dataset.name)

@@ -139,7 +139,10 @@ def _payments(f: dict[str, pd.DataFrame]) -> Found:
     )
     days = (pay["paid_on"].to_numpy() - when).astype("timedelta64[D]").astype(float)
     inspected = (days >= 0) & (days <= 365)
-    out |= _keys("PAY-BEFORE-INSPECTION", "payments", pay, counted & ~inspected)
+    # unmatched = "skip": a payment whose contract is not in the data, or was inspected more
+    # than a year before, says nothing about an inspection before it: not judged
+    known = pay["contract_id"].isin(insp.index).to_numpy() & ~(days > 365)
+    out |= _keys("PAY-BEFORE-INSPECTION", "payments", pay, counted & ~inspected & known)
     return out
 
 

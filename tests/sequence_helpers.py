@@ -36,6 +36,7 @@ then = { dataset = "receipts", time = "received_on", when = 'ref_type == "proper
 match = { sale_id = "ref_id" }
 within = "60d"
 expect = "absent"
+unmatched = "fire"
 complete = { sum = "amount", at_least = "sale_price" }
 message = "매각 {sale_id}: 계약 후 60일 내 매각대금 {sale_price:,}원 전액 미수납"
 """
@@ -47,6 +48,7 @@ then = { dataset = "property_sales", time = "title_transfer_date" }
 match = { ref_id = "sale_id" }
 within = "365d"
 expect = "before"
+unmatched = "fire"
 complete = { sum = "amount", at_least = "sale_price" }
 """
 
@@ -76,6 +78,7 @@ then = { dataset = "levies", time = "levied_on" }
 match = { permit_id = "permit_id" }
 within = "params.levy_days"
 expect = "absent"
+unmatched = "fire"
 """
 
 
@@ -163,9 +166,11 @@ def typed(name: str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 _RULES: dict[tuple[Any, ...], RuleType] = {}
 
 
-def compiled(expect: str, flag: str, complete: bool, by_day: bool, within: int) -> RuleType:
+def compiled(
+    expect: str, flag: str, complete: bool, by_day: bool, within: int, unmatched: str = "fire"
+) -> RuleType:
     """A sequence rule between sales and receipts, flagging sales, compiled (and cached)."""
-    shape = (expect, flag, complete, by_day, within)
+    shape = (expect, flag, complete, by_day, within, unmatched)
     if shape not in _RULES:
         sales_time = "contract_date" if by_day else "updated_at"
         receipts_time = "received_on" if by_day else "updated_at"
@@ -182,6 +187,8 @@ def compiled(expect: str, flag: str, complete: bool, by_day: bool, within: int) 
             spec |= {"first": receipts, "then": sales, "match": {"ref_id": "sale_id"}}
         if complete:
             spec["complete"] = {"sum": "amount", "at_least": "sale_price"}
+        if expect != "present":
+            spec["unmatched"] = unmatched
         meta = RuleMeta("SEQ-PROP", "t", "t", "sequence", "property_sales", "low", Path("p.toml"))
         problem = ProblemFactory("p.toml", "SEQ-PROP")
         rule = SequenceRule.compile(meta, spec, problem)
@@ -198,6 +205,7 @@ def oracle(
     sales: list[tuple[str, int | None, float | None]],
     receipts: list[tuple[str | None, int | None, float | None]],
     now: int,
+    unmatched: str = "fire",
 ) -> list[str]:
     """The documented semantics as plain loops over every pair, in integer ticks."""
     fired = []
@@ -218,6 +226,11 @@ def oracle(
                     happened = happened or total >= price  # type: ignore[operator]
         else:
             happened = any(lo <= moment <= hi for moment in times)
+        # unmatched = "skip": no receipt of the sale without a time or from the window's
+        # start on: unknown, not judged
+        known = any(ref == sale_id and (rt is None or rt >= lo) for ref, rt, _ in receipts)
+        if unmatched == "skip" and expect != "present" and not known:
+            continue
         # an absence counts only once the window has closed by the clock
         if happened if expect == "present" else hi < now and not happened:
             fired.append(sale_id)

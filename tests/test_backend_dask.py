@@ -279,12 +279,16 @@ def test_duplicates_and_outliers_keep_their_groups(tmp_path: Path, backend: Dask
     assert backend.evaluate(whole, frames, CTX) == whole.evaluate(frames, CTX)
 
 
+@pytest.mark.parametrize("unmatched", ["fire", "skip"])
 def test_a_sequence_splits_both_datasets_on_the_key_whatever_their_dtypes(
-    tmp_path: Path, backend: DaskBackend
+    tmp_path: Path, backend: DaskBackend, unmatched: str
 ) -> None:
     """Receipts hold the sale id as text read from a file, sales as another string dtype:
-    co-partitioning must hash them alike, or a sale would lose its receipts."""
-    body = """type = "sequence"
+    co-partitioning must hash them alike, or a sale would lose its receipts. A tenth of the
+    sales have no receipt at all: whether they fire (``unmatched``) is decided in their part."""
+    body = (
+        f'unmatched = "{unmatched}"\n'
+        + """type = "sequence"
 dataset = "property_sales"
 first = { dataset = "property_sales", time = "contract_date" }
 then = { dataset = "receipts", time = "received_on" }
@@ -293,6 +297,7 @@ within = "60d"
 expect = "absent"
 complete = { sum = "amount", at_least = "sale_price" }
 """
+    )
     rule = _rule(tmp_path, body, "{sale_id}")
     rng = np.random.default_rng(3)
     n = 300
@@ -315,14 +320,18 @@ complete = { sum = "amount", at_least = "sale_price" }
             + pd.to_timedelta(rng.integers(0, 90, 2 * n), "D").to_numpy(),
         }
     )
+    receipts = receipts[[i % n % 10 != 0 for i in range(2 * n)]].reset_index(drop=True)
     frames = {"property_sales": sales, "receipts": receipts}
     want = rule.evaluate(frames, CTX)
     assert 0 < len(want) < n
+    never_paid = {f"S{i}" for i in range(0, n, 10)}
+    fired = never_paid & {f.record_key for f in want}
+    assert fired == (never_paid if unmatched == "fire" else set())
     chosen = plan(rule, frames, 4)
     assert chosen.how == "key (sale_id)"
     for part in chosen.parts:  # each part holds exactly its sales' receipts
         ids = set(part.frames["property_sales"]["sale_id"])
-        assert set(part.frames["receipts"]["ref_id"]) == ids
+        assert set(part.frames["receipts"]["ref_id"]) == ids - never_paid
     assert backend.evaluate(rule, frames, CTX) == want
 
 

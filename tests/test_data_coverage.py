@@ -30,6 +30,7 @@ then = {{ dataset = "receipts", time = "received_on" }}
 match = {{ sale_id = "ref_id" }}
 within = "60d"
 expect = "absent"
+unmatched = "fire"
 
 [[rule.example]]
 fires = true

@@ -21,6 +21,7 @@ then = { dataset = "receipts", time = "received_on", when = 'ref_type == "proper
 match = { sale_id = "ref_id" }
 within = "60d"
 expect = "absent"
+unmatched = "fire"
 complete = { sum = "amount", at_least = "sale_price" }
 message = "매각 {sale_id}: 계약 {contract_date}, 60일 내 전액 미수납"
 

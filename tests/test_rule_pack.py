@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import ROOT
 
 from engine.examples import run_examples
 from engine.loader import load_rules
+from engine.registry import RuleType
+from naebu import datasets
 
 PACK = load_rules([ROOT / "rules"], root=ROOT)
 
@@ -21,3 +25,37 @@ def test_examples(rule) -> None:  # type: ignore[no-untyped-def]
     assert rule.meta.examples, "every shipped rule carries examples"
     assert any(e.fires for e in rule.meta.examples) and any(not e.fires for e in rule.meta.examples)
     assert [str(p) for p in run_examples([rule])] == []
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PATH = re.compile(r"[\w.-]+/[\w./-]+|\w+\.(toml|csv|xlsx|yaml|py)\b")
+
+
+def _plain_korean_problems(rule: RuleType) -> list[str]:
+    """Canonical column and dataset names and file paths in what an official reads of one
+    rule."""
+    columns = {c for name in rule.datasets for c in datasets.get(name).column_names}
+    columns |= set(datasets.DATASETS)  # and the datasets' own names
+    texts = {
+        "title": rule.meta.title,
+        "description": rule.meta.description,
+        # a message's {placeholders} are filled in with values: only the text around them
+        "message": _PLACEHOLDER.sub("", rule.meta.message),
+    }
+    problems = []
+    for key, text in texts.items():
+        named = sorted({w for w in _WORD.findall(text) if w in columns})
+        if named:
+            problems.append(f"{rule.meta.id} {key}: canonical names {named}")
+        if found := _PATH.search(text):
+            problems.append(f"{rule.meta.id} {key}: file path {found.group(0)!r}")
+    return problems
+
+
+def test_korean_texts_name_no_column_nor_file() -> None:
+    """What an official reads in the inbox catalog is plain Korean: the Korean labels of the
+    columns (naebu/datasets.py), never their canonical names or a rule file's path."""
+    rules = [*PACK.rules, *(r.fallback for r in PACK.rules if r.fallback is not None)]
+    problems = [p for rule in rules for p in _plain_korean_problems(rule)]
+    assert problems == []

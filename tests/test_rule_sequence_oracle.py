@@ -34,11 +34,17 @@ amounts = st.sampled_from([None, 0.0, 1.0, 2.0, 3.0, 4.0])
 keys_ = st.sampled_from([None, 0, 1, 2, 3, 4, 5])
 
 
-@example(("absent", "first"), False, True, 2, [(0, 1.0)], [(0, 2, 1.0)], 10)  # on the last day
-@example(("present", "first"), True, False, 2, [(1, 3.0)], [(0, 1, 1.0), (0, 3, 2.0)], 9)
-@example(("before", "then"), False, True, 3, [(4, 1.0)], [(0, 4, None)], 9)  # same day: in order
-@example(("absent", "first"), False, True, 2, [(0, 1.0)], [], 2)  # window still open at now
-@example(("present", "first"), False, True, 2, [(3, 1.0)], [(0, 3, 1.0)], 9)  # same day as A
+@example(
+    ("absent", "first"), False, True, 2, [(0, 1.0)], [(0, 2, 1.0)], 10, "fire"
+)  # on the last day
+@example(("present", "first"), True, False, 2, [(1, 3.0)], [(0, 1, 1.0), (0, 3, 2.0)], 9, "fire")
+@example(
+    ("before", "then"), False, True, 3, [(4, 1.0)], [(0, 4, None)], 9, "fire"
+)  # same day: in order
+@example(("absent", "first"), False, True, 2, [(0, 1.0)], [], 2, "fire")  # window still open at now
+@example(
+    ("present", "first"), False, True, 2, [(3, 1.0)], [(0, 3, 1.0)], 9, "fire"
+)  # same day as A
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     shape=st.sampled_from(
@@ -50,6 +56,7 @@ keys_ = st.sampled_from([None, 0, 1, 2, 3, 4, 5])
     sales=st.lists(st.tuples(ticks, amounts), max_size=6),
     receipts=st.lists(st.tuples(keys_, ticks, amounts), max_size=20),
     now=st.integers(0, 12),
+    unmatched=st.sampled_from(["fire", "skip"]),
 )
 def test_every_decider_agrees_with_oracle(
     shape: tuple[str, str],
@@ -59,9 +66,10 @@ def test_every_decider_agrees_with_oracle(
     sales: list[tuple[int | None, float | None]],
     receipts: list[tuple[int | None, int | None, float | None]],
     now: int,
+    unmatched: str,
 ) -> None:
     expect, flag = shape
-    rule = compiled(expect, flag, complete, by_day, within)
+    rule = compiled(expect, flag, complete, by_day, within, unmatched)
     unit = timedelta(days=1) if by_day else timedelta(hours=1)
     tick_seconds = 86_400 if by_day else 1  # the engine's ticks: days, or seconds
 
@@ -101,8 +109,18 @@ def test_every_decider_agrees_with_oracle(
         [(f"S{i}", tick(t), p) for i, (t, p) in enumerate(sales)],
         [(None if k is None else f"S{k}", tick(t), a) for k, t, a in receipts],
         tick(now),  # type: ignore[arg-type]
+        unmatched,
     )
     assert got == {v: want for v in VARIANTS}
+    # An incremental run reads the other side from the earliest window's start on (and the
+    # counterparts without a time): the findings, unmatched ones included, are the same.
+    starts = [t - (within if flag == "then" else 0) for t, _ in sales if t is not None]
+    if starts:
+        cut = [r for r, (_, t, _) in zip(receipt_rows, receipts, strict=True)
+               if t is None or t >= min(starts)]  # fmt: skip
+        frames["receipts"] = typed("receipts", cut)
+        found = rule.evaluate(frames, EvalContext(now=clock))
+        assert sorted(f.record_key for f in found) == want
 
 
 # -- four threads at once ------------------------------------------------------------------------

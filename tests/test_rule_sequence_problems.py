@@ -26,6 +26,19 @@ def test_match_column_not_in_the_other_dataset(tmp_path: Path) -> None:
     assert "column 'ref_idx' is not in receipts (then)" in line and "did you mean 'ref_id'?" in line
 
 
+def test_unknown_unmatched(tmp_path: Path) -> None:
+    body = PROCEEDS.replace('unmatched = "fire"', 'unmatched = "fier"')
+    (line,) = problems_of(tmp_path, body)
+    assert line == (
+        "bad.toml:15: rule SEQ-BAD: unmatched: unknown unmatched 'fier' - did you mean 'fire'?"
+    )
+
+
+def test_unmatched_with_a_presence(tmp_path: Path) -> None:
+    (line,) = problems_of(tmp_path, VENDOR + 'unmatched = "skip"\n')
+    assert line.startswith("bad.toml:15: rule SEQ-BAD: unmatched: has no effect with expect")
+
+
 def test_bad_expect(tmp_path: Path) -> None:
     body = PROCEEDS.replace('expect = "absent"', 'expect = "absnet"')
     (line,) = problems_of(tmp_path, body)

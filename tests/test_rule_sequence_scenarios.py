@@ -199,6 +199,35 @@ def test_payment_before_inspection_or_without_one(tmp_path: Path) -> None:
     assert keys(rule, {"contracts": contracts, "payments": payments}, now=today) == ["P1"]
 
 
+def test_payment_whose_contract_is_not_in_the_data_is_not_judged(tmp_path: Path) -> None:
+    """A contracts export of this year only: payments on last year's contracts have no
+    counterpart record at all. Unknown, not "paid before inspection" (unmatched = "skip",
+    the default); a contract that is there without an inspection in time is the finding."""
+    rule = load(tmp_path, INSPECTION)
+    contracts = frame(
+        "contracts",
+        [
+            {"contract_id": "C1", "contract_date": "2025-01-01", "amount": 1,
+             "inspection_date": "2025-03-01"},
+            {"contract_id": "C2", "contract_date": "2023-01-01", "amount": 1,
+             "inspection_date": "2023-06-01"},
+        ],
+    )  # fmt: skip
+    pay = [
+        ("P1", "C1", "2025-02-28"),  # the contract is there, inspected after: the finding
+        ("P2", "C0", "2025-02-28"),  # last year's contract, not in the export: not judged
+        ("P3", "C2", "2025-02-28"),  # inspected long before the window: not this rule's case
+    ]
+    payments = frame(
+        "payments",
+        [{"payment_id": p, "contract_id": c, "paid_on": d, "amount": 10} for p, c, d in pay],
+    )
+    assert keys(rule, {"contracts": contracts, "payments": payments}) == ["P1"]
+    assert keys(rule, {"payments": payments}) == []  # no contract at all: nothing judged
+    fire = load(tmp_path, INSPECTION + 'unmatched = "fire"\n', "SEQ-FIRE")
+    assert keys(fire, {"contracts": contracts, "payments": payments}) == ["P1", "P2", "P3"]
+
+
 # -- permit granted, no levy within N days (absent) ----------------------------------------------
 
 

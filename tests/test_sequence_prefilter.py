@@ -128,6 +128,8 @@ flag = "{flag}"
 """
     if complete:
         body += 'complete = { sum = "amount", at_least = "sale_price" }\n'
+    if expect != "present":
+        body += 'unmatched = "fire"\n'  # the oracle judges a sale with no receipt at all
     return load(tmp_path, body, rule_id=f"SEQ-{shape.upper().replace('_', '-')}")
 
 

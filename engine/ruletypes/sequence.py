@@ -12,6 +12,7 @@ within = "60d"                        # "<N>d" or "<N>h", or "params.NAME" (a nu
 expect = "absent"                     # absent | present | before
 complete = { sum = "amount", at_least = "sale_price" }   # optional
 flag = "first"                        # optional: which side the finding is on
+unmatched = "fire"                    # optional: skip (default) | fire
 ```
 
 **expect** says which pattern raises a finding:
@@ -23,6 +24,11 @@ flag = "first"                        # optional: which side the finding is on
 - ``before``: a ``then`` record with no ``first`` record within ``within`` before it - it
   came before its ``first``, or its ``first`` never came (paid before inspection or with no
   inspection; title transferred before full payment). Flags ``then``.
+
+**unmatched** (:mod:`engine.ruletypes.sequence_unmatched`) separates, for ``absent`` and
+``before``, a counterpart record that exists but whose event is missing or late (the finding)
+from no counterpart record of the key at all (unknown): ``skip``, the default, judges no such
+record; ``fire`` makes the missing record itself the finding (a sale never paid for at all).
 
 **Semantics** (event time, never the wall clock):
 
@@ -71,7 +77,6 @@ late), none when there is none.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,7 +87,7 @@ import pandas as pd
 
 from engine import durable_adapter
 from engine.evidence import findings_from_rows
-from engine.expr import CompiledExpression, ExprError, compile_expression
+from engine.expr import CompiledExpression
 from engine.findings import Finding
 from engine.registry import (
     EvalContext,
@@ -94,36 +99,27 @@ from engine.registry import (
 )
 from engine.rule import RuleMeta
 from engine.ruletypes.common import expression_lists, expression_reads
-from engine.ruletypes.match import column_types, compile_message
+from engine.ruletypes.match import compile_message
+from engine.ruletypes.sequence_options import (
+    EXPECTS,
+    Complete,
+    Side,
+    read_complete,
+    read_flag,
+    read_match,
+    read_side,
+    read_within,
+)
 from engine.ruletypes.sequence_search import Timeline, in_some_window, key_codes, witnesses
+from engine.ruletypes.sequence_unmatched import DEFAULT, compile_unmatched, counterpart_known
+from engine.ruletypes.sequence_unmatched import naive as _naive
+from engine.ruletypes.sequence_unmatched import ticks as _ticks
 from engine.template import MessageTemplate
-from naebu import datasets
 from naebu.problems import did_you_mean
 
-EXPECTS = ("absent", "present", "before")
 Decider = Literal["numpy", "durable"]
-_SIDE_KEYS = ("dataset", "time", "when")
-_WITHIN_RE = re.compile(r"^\s*(\d+)\s*(d|h)\s*$")
-_TIME_TYPES = ("date", "datetime")
 _TZ = "Asia/Seoul"
-
-
-@dataclass(frozen=True)
-class Side:
-    """One side of a sequence: a dataset, the column that times its events, a filter."""
-
-    role: str
-    dataset: datasets.Dataset
-    time: str
-    when: CompiledExpression | None
-
-
-@dataclass(frozen=True)
-class Complete:
-    """Counterparts count only when their ``sum`` column reaches ``at_least`` together."""
-
-    sum: str
-    at_least: CompiledExpression
+__all__ = ["EXPECTS", "Complete", "SequenceRule", "Side"]
 
 
 @register
@@ -141,6 +137,9 @@ class SequenceRule(RuleType):
         "expect": KeySpec(str, True, "absent, present or before"),
         "complete": KeySpec(dict, False, '{ sum = "amount", at_least = "sale_price" }'),
         "flag": KeySpec(str, False, "first or then: the side findings are on"),
+        "unmatched": KeySpec(
+            str, False, "skip (default) or fire: a record whose key has no counterpart record"
+        ),
     }
 
     def __init__(
@@ -154,8 +153,12 @@ class SequenceRule(RuleType):
         flag: str,
         complete: Complete | None,
         template: MessageTemplate | None,
+        unmatched: str = DEFAULT,
     ) -> None:
         super().__init__(meta)
+        #: ``skip``: a record whose key has no counterpart record is not judged; ``fire``: it
+        #: is (see :mod:`engine.ruletypes.sequence_unmatched`).
+        self.unmatched = unmatched
         self.first, self.then, self.match = first, then, match
         self.within, self.expect, self.flag = within, expect, flag
         self.complete, self.template = complete, template
@@ -182,9 +185,9 @@ class SequenceRule(RuleType):
     def compile(
         cls, meta: RuleMeta, spec: Mapping[str, Any], problem: ProblemFactory
     ) -> SequenceRule | None:
-        first = _side("first", spec.get("first"), meta.params, problem)
-        then = _side("then", spec.get("then"), meta.params, problem)
-        match = _match(spec.get("match"), first, then, problem)
+        first = read_side("first", spec.get("first"), meta.params, problem)
+        then = read_side("then", spec.get("then"), meta.params, problem)
+        match = read_match(spec.get("match"), first, then, problem)
         expect = spec.get("expect")
         if expect not in EXPECTS:
             problem(
@@ -193,20 +196,21 @@ class SequenceRule(RuleType):
                 did_you_mean(str(expect), EXPECTS) or "one of " + ", ".join(EXPECTS),
             )
             expect = None
-        flag = _flag(spec.get("flag"), expect, first, then, meta.dataset, problem)
-        within = _within(spec.get("within"), meta.params, first, then, problem)
+        flag = read_flag(spec.get("flag"), expect, first, then, meta.dataset, problem)
+        unmatched = compile_unmatched(spec.get("unmatched"), expect, problem)
+        within = read_within(spec.get("within"), meta.params, first, then, problem)
         flagged = first if flag == "first" else then if flag == "then" else None
         other = then if flag == "first" else first
         complete = None
         if "complete" in spec and flagged is not None and other is not None:
-            complete = _complete(spec["complete"], flagged, other, meta.params, problem)
+            complete = read_complete(spec["complete"], flagged, other, meta.params, problem)
         template = None
         if flagged is not None and meta.message:
             template = compile_message(meta.message, flagged.dataset, meta.params, problem)
-        if problem.problems or None in (first, then, match, expect, flag, within):
+        if problem.problems or None in (first, then, match, expect, flag, within, unmatched):
             return None
-        assert first and then and match and expect and flag and within is not None
-        return cls(meta, first, then, match, within, expect, flag, complete, template)
+        assert first and then and match and expect and flag and unmatched and within is not None
+        return cls(meta, first, then, match, within, expect, flag, complete, template, unmatched)
 
     # -- the pipeline's view --------------------------------------------------------------------
 
@@ -299,6 +303,16 @@ class SequenceRule(RuleType):
             hits = self._decide(r.codes, r.times, lo, hi, c.codes, c.times, now)
         if late_when:
             hits = hits[_passes(flagged, r.take_at(hits))]
+        if self.unmatched == "skip" and self.mode == "absent" and len(hits):
+            # No counterpart record of the key at all: unknown, not a finding.
+            mine, theirs = self._match_columns(flagged), self._match_columns(other)
+            keys = r.take_at(hits).values_of(mine)
+            start = self._window(r.times[hits])[0]
+            hits = hits[
+                counterpart_known(
+                    keys, start, other_frame, theirs, other.time, other.when, self.by_day
+                )
+            ]
         found = r.take_at(hits)
         rows = found.rows().copy()
         extra = self._counterpart_evidence(rows, found, lo[hits], hi[hits], candidates)
@@ -347,6 +361,9 @@ class SequenceRule(RuleType):
             delay += timedelta(days=1)
         return flagged.dataset.name, flagged.time, delay
 
+    def _match_columns(self, side: Side) -> list[str]:
+        return [a if side.role == "first" else b for a, b in self.match]
+
     def _sides(self) -> tuple[Side, Side]:
         return (self.first, self.then) if self.flag == "first" else (self.then, self.first)
 
@@ -357,7 +374,7 @@ class SequenceRule(RuleType):
         ticks. The side's ``when`` is applied later, to fewer rows (:func:`_passes`): it is
         row by row, so applying it after the other narrowing steps changes nothing but the
         cost."""
-        columns = [a if side.role == "first" else b for a, b in self.match]
+        columns = self._match_columns(side)
         if frame.empty:
             empty = np.zeros(0, "int64")
             return empty, pd.DataFrame(columns=range(len(columns))), empty
@@ -486,6 +503,10 @@ class _Part:
         columns = [c for c in self.frame.columns if c in expression.columns_used]
         return self.frame[columns].iloc[self.pos]
 
+    def values_of(self, columns: list[str]) -> pd.DataFrame:
+        """Some columns of the records."""
+        return self.frame[columns].iloc[self.pos]
+
     def values(self, column: str) -> pd.Series:
         """One column of the records."""
         return self.frame[column].iloc[self.pos]
@@ -498,226 +519,7 @@ def _passes(side: Side, part: _Part) -> np.ndarray:
     return np.asarray(side.when.evaluate(part.rows(side.when)), dtype=bool)
 
 
-# -- compile helpers -----------------------------------------------------------------------------
-
-
-def _side(role: str, raw: Any, params: Mapping[str, Any], problem: ProblemFactory) -> Side | None:
-    if not isinstance(raw, dict):
-        return None  # the loader already said it must be a table
-    ok = True
-    for key in raw:
-        if key not in _SIDE_KEYS:
-            problem(
-                f"{role}.{key}",
-                "unknown key",
-                did_you_mean(key, _SIDE_KEYS) or "keys: " + ", ".join(_SIDE_KEYS),
-            )
-            ok = False
-    name = raw.get("dataset")
-    if not isinstance(name, str) or name not in datasets.DATASETS:
-        hint = did_you_mean(str(name), datasets.DATASETS) if isinstance(name, str) else None
-        problem(
-            f"{role}.dataset",
-            f"unknown dataset {name!r}" if name else "missing dataset",
-            hint or "datasets: " + ", ".join(datasets.DATASETS),
-        )
-        return None
-    dataset = datasets.get(name)
-    time = raw.get("time", dataset.event_time)
-    column = dataset.by_name.get(time) if isinstance(time, str) else None
-    if column is None or column.type not in _TIME_TYPES:
-        times = [c.name for c in dataset.columns if c.type in _TIME_TYPES]
-        what = "missing" if time is None else f"{time!r} is not a date or datetime column of {name}"
-        problem(
-            f"{role}.time",
-            what,
-            (did_you_mean(str(time), times) if time else None)
-            or "time columns: " + ", ".join(times),
-        )
-        return None
-    when = None
-    if "when" in raw:
-        text = raw["when"]
-        if not isinstance(text, str) or not text.strip():
-            problem(f"{role}.when", "must be a non-empty text", 'when = "amount > 0"')
-            return None
-        try:
-            when = compile_expression(text, column_types(dataset), params, expect="bool")
-        except ExprError as exc:
-            for p in exc.problems:
-                problem(f"{role}.when", f"{p.message} (at column {p.offset + 1})", p.hint)
-            return None
-    return Side(role, dataset, column.name, when) if ok else None
-
-
-def _match(
-    raw: Any, first: Side | None, then: Side | None, problem: ProblemFactory
-) -> list[tuple[str, str]] | None:
-    if not isinstance(raw, dict):
-        return None
-    if not raw:
-        problem(
-            "match",
-            "needs at least one pair",
-            "{ sale_id = \"ref_id\" }: first's column = then's column",
-        )
-        return None
-    if first is None or then is None:
-        return None
-    pairs, ok = [], True
-    for a, b in raw.items():
-        key = f"match.{a}"
-        ca = first.dataset.by_name.get(a)
-        cb = then.dataset.by_name.get(b) if isinstance(b, str) else None
-        if ca is None:
-            problem(
-                key,
-                f"column {a!r} is not in {first.dataset.name} (first)",
-                did_you_mean(a, first.dataset.by_name)
-                or "columns: " + ", ".join(first.dataset.column_names),
-            )
-            ok = False
-        elif not isinstance(b, str):
-            problem(key, f"must name a column of {then.dataset.name} (then)", f'{a} = "column"')
-            ok = False
-        elif cb is None:
-            problem(
-                key,
-                f"column {b!r} is not in {then.dataset.name} (then)",
-                did_you_mean(b, then.dataset.by_name)
-                or "columns: " + ", ".join(then.dataset.column_names),
-            )
-            ok = False
-        elif ca.type != cb.type:
-            problem(
-                key,
-                f"{first.dataset.name}.{a} is {ca.type} but {then.dataset.name}.{b} is {cb.type}",
-                "match columns of the same type",
-            )
-            ok = False
-        else:
-            pairs.append((a, b))
-    return pairs if ok else None
-
-
-def _flag(
-    raw: Any,
-    expect: str | None,
-    first: Side | None,
-    then: Side | None,
-    dataset: str,
-    problem: ProblemFactory,
-) -> str | None:
-    if expect is None:
-        return None
-    allowed = {"absent": ("first",), "before": ("then",), "present": ("then", "first")}[expect]
-    flag = allowed[0] if raw is None else raw
-    if flag not in allowed:
-        problem(
-            "flag",
-            f"expect = {expect!r} flags {' or '.join(allowed)}, not {flag!r}",
-            "leave flag out for the default",
-        )
-        return None
-    side = first if flag == "first" else then
-    if side is not None and side.dataset.name != dataset:
-        problem(
-            "dataset",
-            f"findings are on the {flag} side, which reads {side.dataset.name}, not {dataset}",
-            f'dataset = "{side.dataset.name}"',
-        )
-        return None
-    return str(flag)
-
-
-def _within(
-    raw: Any,
-    params: Mapping[str, Any],
-    first: Side | None,
-    then: Side | None,
-    problem: ProblemFactory,
-) -> timedelta | None:
-    if not isinstance(raw, str):
-        return None
-    text = raw
-    if raw.strip().startswith("params."):
-        value = params.get(raw.strip()[len("params.") :])
-        if isinstance(value, int) and not isinstance(value, bool):
-            text = f"{value}d"
-        elif isinstance(value, str):
-            text = value
-        else:
-            problem(
-                "within",
-                f"{raw} is not a parameter holding days",
-                'params = { days = 60 }, within = "params.days"',
-            )
-            return None
-    found = _WITHIN_RE.match(text)
-    if not found:
-        problem("within", f"cannot read {raw!r} as a window", 'write "60d" (days) or "12h" (hours)')
-        return None
-    n, unit = int(found.group(1)), found.group(2)
-    within = timedelta(days=n) if unit == "d" else timedelta(hours=n)
-    by_day = any(s is not None and s.dataset.by_name[s.time].type == "date" for s in (first, then))
-    if by_day and within % timedelta(days=1):
-        problem(
-            "within",
-            f"{raw!r} is not whole days, but the times are calendar dates",
-            'write days, e.g. "2d"',
-        )
-        return None
-    return within
-
-
-def _complete(
-    raw: Any, flagged: Side, other: Side, params: Mapping[str, Any], problem: ProblemFactory
-) -> Complete | None:
-    if not isinstance(raw, dict) or set(raw) != {"sum", "at_least"}:
-        problem(
-            "complete",
-            "needs exactly sum and at_least",
-            f'{{ sum = "<number column of {other.dataset.name}>", at_least = "<expression on {flagged.dataset.name}>" }}',
-        )
-        return None
-    column = other.dataset.by_name.get(raw["sum"]) if isinstance(raw["sum"], str) else None
-    if column is None or column.type not in ("number", "int"):
-        numbers = [c.name for c in other.dataset.columns if c.type in ("number", "int")]
-        problem(
-            "complete",
-            f"sum: {raw['sum']!r} is not a number column of {other.dataset.name}",
-            "number columns: " + ", ".join(numbers),
-        )
-        return None
-    if not isinstance(raw["at_least"], str):
-        problem("complete", "at_least must be a text", 'at_least = "sale_price"')
-        return None
-    try:
-        at_least = compile_expression(
-            raw["at_least"], column_types(flagged.dataset), params, expect="number"
-        )
-    except ExprError as exc:
-        for p in exc.problems:
-            problem("complete", f"at_least: {p.message} (at column {p.offset + 1})", p.hint)
-        return None
-    return Complete(column.name, at_least)
-
-
 # -- evaluate helpers ----------------------------------------------------------------------------
-
-
-def _naive(series: pd.Series) -> pd.Series:
-    """Times as naive Asia/Seoul datetimes (the canonical form), whatever they came as."""
-    if not pd.api.types.is_datetime64_any_dtype(series):
-        series = pd.to_datetime(series, errors="coerce")
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = series.dt.tz_convert(_TZ).dt.tz_localize(None)
-    return series
-
-
-def _ticks(times: pd.Series, by_day: bool) -> np.ndarray:
-    unit = "datetime64[D]" if by_day else "datetime64[s]"
-    return times.to_numpy(dtype="datetime64[ns]").astype(unit).astype("int64")
 
 
 def _ticks_of_now(now: datetime, by_day: bool) -> int:
