@@ -39,6 +39,7 @@ A row with bad values goes to quarantine with every problem named, ``"; "`` join
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -77,6 +78,7 @@ _WHY = {
     "bool": "is not a yes/no value",
 }
 _JOIN = {"date": "-", "time": ":"}
+_NOT_TEXT = "is neither UTF-8 nor CP949 text"
 
 _SEP = "\x00"
 #: What ``str.strip()`` strips: every character Python calls whitespace (written out: working
@@ -161,6 +163,9 @@ def coerce_mapped(
     )
     reasons: dict[int, list[str]] = {}
     out: dict[str, pd.Series] = {}
+    # Bytes (a BLOB/VARBINARY column, or SQLite text that is not UTF-8) become text here, for
+    # every connector alike; the values that are not text in any encoding are bad values.
+    raw, undecodable = _decode_columns(raw, {p for ps in mapping.values() for p in ps})
     for col in dataset.columns:
         if col.name in defaults:
             given = defaults[col.name]
@@ -196,17 +201,30 @@ def coerce_mapped(
         else:
             bad = np.zeros(n, dtype=bool)
         required = col.required or col.name == dataset.key or col.name in also_required
-        missing = typed.isna().to_numpy() & ~bad if required else np.zeros(n, dtype=bool)
+        label = col.name if len(parts) == 1 else f"{col.name} ({'/'.join(parts)})"
+        if col.name in labels:
+            label = labels[col.name]
+        garbled = np.zeros(n, dtype=bool)
+        for part in parts if col.name not in defaults else ():
+            if part in undecodable:
+                for row, value in undecodable[part].items():
+                    garbled[row] = True
+                    reasons.setdefault(row, []).append(f"{label}: {value!r} {_NOT_TEXT}")
+        if garbled.any():
+            typed = typed.mask(garbled)
+            bad = bad & ~garbled
+        missing = typed.isna().to_numpy() & ~bad & ~garbled
+        if not required:
+            missing[:] = False
         if bad.any():
             why = _WHY[col.type]
             if col.name in formats:
                 why += f" (format {formats[col.name]})"
-            label = col.name if len(parts) == 1 else f"{col.name} ({'/'.join(parts)})"
-            if col.name in labels:
-                label = labels[col.name]
             shown = column.to_numpy()
             for i in np.flatnonzero(bad):
-                reasons.setdefault(int(i), []).append(f"{label}: {_show(shown[i])} {why}")
+                reasons.setdefault(int(i), []).append(
+                    f"{label}: {_show(shown[i])} {_why_not(shown[i], col.type, why)}"
+                )
         for i in np.flatnonzero(missing):
             reasons.setdefault(int(i), []).append(f"{col.name}: missing")
         out[col.name] = typed.reset_index(drop=True)
@@ -218,6 +236,10 @@ def coerce_mapped(
     keep = np.ones(n, dtype=bool)
     keep[bad_rows] = False
     records = raw.iloc[bad_rows].to_dict("records")
+    for name, garbled_values in undecodable.items():
+        for rec, at in zip(records, bad_rows, strict=True):
+            if at in garbled_values:
+                rec[name] = repr(garbled_values[at])  # escaped, as the reason shows it
     quarantined = [
         QuarantinedRow(
             location=locations[i],
@@ -347,6 +369,49 @@ def _source_values(raw: pd.DataFrame, parts: list[str], type_: str) -> pd.Series
     return joined.mask(all_missing)
 
 
+def _decode_columns(
+    raw: pd.DataFrame, names: set[str]
+) -> tuple[pd.DataFrame, dict[str, dict[int, bytes]]]:
+    """``raw`` with the bytes in columns ``names`` decoded, and per column the row positions
+    and values that decode neither way.
+
+    UTF-8 first, else CP949 (the superset of EUC-KR that the city's legacy systems write);
+    bytes that are neither stay out of the frame (None) and their rows are quarantined.
+    """
+    undecodable: dict[str, dict[int, bytes]] = {}
+    decoded: dict[str, pd.Series] = {}
+    for name in names:
+        if name not in raw.columns or raw[name].dtype != object:
+            continue
+        values = raw[name].to_numpy()
+        where = [i for i, v in enumerate(values) if isinstance(v, bytes | bytearray | memoryview)]
+        if not where:
+            continue
+        fixed = values.copy()
+        for i in where:
+            text = decode_text(bytes(values[i]))
+            if text is None:
+                undecodable.setdefault(name, {})[i] = bytes(values[i])
+            fixed[i] = text
+        decoded[name] = pd.Series(fixed, index=raw.index, dtype=object)
+    if not decoded:
+        return raw, undecodable
+    raw = raw.copy()
+    for name, column in decoded.items():
+        raw[name] = column
+    return raw, undecodable
+
+
+def decode_text(value: bytes) -> str | None:
+    """``value`` as text: UTF-8, else CP949; None when it is neither."""
+    for encoding in ("utf-8", "cp949"):
+        try:
+            return value.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return None
+
+
 def _text(values: pd.Series) -> pd.Series:
     """Values as NFKC-normalised, stripped text; empty text is NA."""
     arrow = _arrow_text(values)
@@ -411,6 +476,18 @@ def _inferred(values: np.ndarray) -> str:
     return str(pd.api.types.infer_dtype(values, skipna=False)) if len(values) else "empty"
 
 
+def _why_not(value: Any, type_: str, why: str) -> str:
+    """``why`` a bad value is not of ``type_``; for a number too large for a float (``1e400``)
+    or an infinity, that it is not finite."""
+    if type_ not in ("number", "int"):
+        return why
+    try:
+        number = float(str(value).strip().replace(",", ""))
+    except ValueError:
+        return why
+    return why if math.isfinite(number) else "is not a finite number"
+
+
 def _show(value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return "''"
@@ -424,6 +501,11 @@ def _convert(values: pd.Series, col: Column, fmt: str | None) -> tuple[pd.Series
     """(typed values, bad mask) of one column; bad means present but not convertible."""
     typed = _convert_typed(values, col.type) if fmt is None else None
     if typed is not None:
+        if col.type == "number":
+            # A database float or decimal too large for a float (1e400) is infinity here.
+            infinite = np.isinf(typed.to_numpy(dtype="float64", na_value=np.nan))
+            if infinite.any():
+                return typed.mask(infinite), infinite
         return typed, np.zeros(len(values), dtype=bool)
     text = _text(values)
     if col.type == "str":

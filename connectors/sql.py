@@ -136,6 +136,8 @@ class SqlConnector(Connector):
                 f"database file {database} not found",
                 "fix the url, or run `naebu demo` first for the demo city",
             )
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_bytes_when_not_utf8)
         try:
             with engine.connect() as conn:
                 yield from self._pull(conn, state)
@@ -273,6 +275,22 @@ class SqlConnector(Connector):
         probe.close()
         sub = sa.text(query).columns(*[sa.column(n) for n in names]).subquery("naebu_q")
         return sub, f"query of source {self.source.name}"
+
+
+def _sqlite_text(value: bytes) -> str | bytes:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value  # coerce() decodes it as CP949 or quarantines its row
+
+
+def _sqlite_bytes_when_not_utf8(dbapi_conn: Any, _record: Any) -> None:
+    """SQLite TEXT that is not UTF-8 (a legacy system's EUC-KR bytes) arrives as bytes.
+
+    sqlite3's own decoding raises on such a value and stops the whole read at that row;
+    as bytes it reaches :func:`connectors.coerce.coerce` like any BLOB.
+    """
+    dbapi_conn.text_factory = _sqlite_text
 
 
 def _chunks(cursor: Any, head: list[tuple[Any, ...]], chunk: int) -> Iterator[list[Any]]:
