@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 
@@ -47,7 +48,7 @@ from connectors.base import (
     check_str,
     keep_last,
 )
-from connectors.coerce import empty_frame
+from connectors.coerce import decode_text, empty_frame
 from connectors.mapping import check_columns, map_source
 from connectors.registry import register
 from naebu.config import SourceConfig
@@ -154,13 +155,15 @@ class SqlConnector(Connector):
         built = merge.builds_key(self.source, self.dataset, names)
         placeholder = {self.dataset.key: ()} if built else {}
         check_columns(names, self.dataset, self.source, placeholder)
-        stmt = sa.select(src)
         wm_name = self.option("watermark")
         incremental = bool(wm_name) and not self.dataset.reference
         watermark = state.watermark if incremental else None
         wm_col = None
         if incremental:
             wm_col = _find(src, str(wm_name), self.source.name, "watermark")
+        table, schema = self.option("table"), self.option("schema")
+        stmt = sa.select(*_select_columns(conn, src, table, schema, wm_col))
+        if wm_col is not None:
             if state.watermark is not None:
                 last = _bind_watermark(conn, wm_col, state.watermark, self.source.name)
                 stmt = stmt.where(wm_col >= last)
@@ -277,6 +280,40 @@ class SqlConnector(Connector):
         return sub, f"query of source {self.source.name}"
 
 
+def _select_columns(
+    conn: Connection,
+    src: sa.FromClause,
+    table: Any,
+    schema: Any,
+    watermark: sa.ColumnElement[Any] | None,
+) -> list[sa.ColumnElement[Any]]:
+    """The columns to read: MariaDB/MySQL ``latin1`` columns of a table as their stored bytes.
+
+    Legacy Korean systems kept CP949 bytes in latin1 columns; the server would convert them
+    to UTF-8 as if they were Latin-1 (``±è´ã´ç`` for 김담당), silently wrong. Read as bytes,
+    :func:`connectors.coerce.coerce` decodes them (UTF-8, else CP949, else quarantine). The
+    watermark column keeps its type, so it compares as stored.
+    """
+    columns: list[sa.ColumnElement[Any]] = list(src.c)
+    if conn.dialect.name not in ("mysql", "mariadb") or not table:
+        return columns
+    latin1 = {
+        str(name)
+        for (name,) in conn.execute(
+            sa.text(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_NAME = :t "
+                "AND TABLE_SCHEMA = COALESCE(:s, DATABASE()) AND CHARACTER_SET_NAME = 'latin1'"
+            ),
+            {"t": str(table), "s": schema},
+        )
+    }
+    skip = watermark.name if watermark is not None else None
+    return [
+        sa.cast(c, mysql.BINARY()).label(c.name) if c.name in latin1 and c.name != skip else c
+        for c in columns
+    ]
+
+
 def _sqlite_text(value: bytes) -> str | bytes:
     try:
         return value.decode("utf-8")
@@ -321,6 +358,8 @@ class _Locations(Sequence[str]):
             return [self[j] for j in range(*i.indices(len(self)))]
         row = self.rows[i]  # IndexError past the end, which iterating a Sequence relies on
         value = row[self.column] if self.key is not None else None
+        if isinstance(value, bytes):
+            value = decode_text(value) or repr(value)
         if value is None or (isinstance(value, str) and not value.strip()):
             return f"{self.label}, row {self.offset + i + 1}"
         return f"{self.label}, {self.key}={value}"

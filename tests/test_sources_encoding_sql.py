@@ -1,8 +1,9 @@
 """Text that is not UTF-8 in a SQL source, and amounts that are not finite (issue 17, 3 and 11).
 
 Legacy Korean systems hold EUC-KR/CP949 bytes in text columns: SQLite TEXT that is not UTF-8,
-or a MariaDB VARBINARY/BLOB column. Such a value used to stop the read with a traceback
-(sqlite3's "Could not decode to UTF-8", pandas' UnicodeDecodeError), the watermark stuck.
+a MariaDB VARBINARY/BLOB column, or a MariaDB latin1 column. Such a value used to stop the
+read with a traceback (sqlite3's "Could not decode to UTF-8", pandas' UnicodeDecodeError),
+the watermark stuck; a latin1 column was silently read as Latin-1 (``±è´ã´ç``).
 Now a CP949 value is read as CP949, bytes that are neither UTF-8 nor CP949 quarantine their
 row (the column and the bytes named, escaped), and the rest of the batch loads.
 """
@@ -58,7 +59,8 @@ def test_sqlite_text_in_cp949_is_read_and_junk_bytes_are_quarantined(tmp_path: P
     _check_run(config)
 
 
-def test_mariadb_binary_column_in_cp949_is_read_and_junk_quarantined(tmp_path: Path) -> None:
+@pytest.mark.parametrize("column", ["VARBINARY(50)", "VARCHAR(50) CHARACTER SET latin1"])
+def test_mariadb_cp949_bytes_are_read_and_junk_quarantined(tmp_path: Path, column: str) -> None:
     url = require_service("MariaDB", mysql_url())
     table = unique_name("pay_enc")
     config = make_city(tmp_path / "city", payments_url=url, table=table)
@@ -67,7 +69,7 @@ def test_mariadb_binary_column_in_cp949_is_read_and_junk_quarantined(tmp_path: P
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
-                    f"CREATE TABLE {table} (pay_no VARCHAR(20), dept_nm VARBINARY(50), "
+                    f"CREATE TABLE {table} (pay_no VARCHAR(20), dept_nm {column}, "
                     "emp_no VARCHAR(20), amt BIGINT, pay_ymd VARCHAR(10), upd_dt VARCHAR(19))"
                 )
             )
