@@ -18,10 +18,15 @@ Mapping (``columns``: canonical column -> source column):
   refuse such a mapping up front with :func:`resolve_columns`). A mapped source column the
   source does not have is a :class:`~connectors.base.SourceError`.
 
+Bytes (a BLOB column, text a database holds in another encoding) are decoded as UTF-8, else
+as CP949 (the encoding of the city's legacy systems); bytes that are neither quarantine their
+row (``department: b'\\xff\\xfe' is neither UTF-8 nor CP949 text``).
+
 Types (``str`` text is NFKC-normalised, stripped, and empty text is a missing value):
 
 - ``number``: ``1,234,000``, ``12000원``, ``₩5,000``, ``-5000``, ``(5,000)`` (negative),
-  ``12000.0``, full-width digits.
+  ``12000.0``, full-width digits. A number that is not finite (``1e400``, a database's
+  infinity) is refused: ``amount: '1e400' is not a finite number``.
 - ``int``: the same, when the value is whole.
 - ``date``: ``2025-03-01``, ``2025.03.01``, ``2025/3/1``, ``20250301``, ``2025년 3월 1일``, or a
   date and time (the date part is taken); impossible dates (``2025-02-30``) are refused. A

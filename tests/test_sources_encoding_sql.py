@@ -117,3 +117,23 @@ def test_a_sqlite_real_overflowing_to_infinity_is_quarantined(tmp_path: Path) ->
     assert query(config, "SELECT reason FROM quarantine") == [
         ("amount: 'inf' is not a finite number",)
     ]
+
+
+def test_a_csv_amount_of_1e400_is_quarantined_as_not_finite(tmp_path: Path) -> None:
+    config = make_city(tmp_path / "city", files=True)
+    with sqlite3.connect(tmp_path / "city" / "city.sqlite") as db:
+        db.execute(
+            "CREATE TABLE pay (pay_no TEXT, dept_nm TEXT, emp_no TEXT, amt INTEGER, "
+            "pay_ymd TEXT, upd_dt TEXT)"
+        )
+    (tmp_path / "city" / "drops" / "pay.csv").write_text(
+        "payment_id,department,official_id,amount,paid_on\n"
+        "F-1,재무과,E001,3000000,2025-06-03\n"
+        "F-2,재무과,E001,1e400,2025-06-03\n",
+        encoding="utf-8",
+    )
+    run(config)
+    assert query(config, "SELECT payment_id FROM rec_payments") == [("F-1",)]
+    assert query(config, "SELECT reason FROM quarantine") == [
+        ("amount: '1e400' is not a finite number",)
+    ]
