@@ -19,6 +19,13 @@ Options:
 - ``chunk_size``: rows per batch (default 50,000).
 - ``key``: how a row is keyed when the dataset's key column is not mapped (below): ``"line"``
   (default) or ``"content"``.
+- ``max_rows`` (default 5,000,000; an XLSX sheet stops at Excel's 1,048,576 whatever it says)
+  and ``max_quarantined`` (default 10,000): past either the file ends with a file error. The
+  chunk that crosses ``max_quarantined`` is not loaded, so at most that many bad rows reach the
+  quarantine; chunks committed before it stay (as after any mid-file file error): a file is
+  refused whole when ``chunk_size`` >= ``max_quarantined``, as with the defaults.
+- ``max_uncompressed_mb`` (512) and ``max_ratio`` (100): an XLSX zip over either is refused
+  before it is opened, and so is one declaring a DTD or entities (:mod:`connectors.xlsx_guard`).
 
 Files are taken in name order, each once: a file is known by the sha256 of its content, so a
 renamed copy of a taken file is not taken again, and a file whose content changed is taken as
@@ -41,9 +48,11 @@ Every cell is read as text (the ``csv`` module, not ``pandas.read_csv``: it repo
 line of each record, quoted cells spanning lines included, and lets a ragged line be refused
 instead of failing the file) and mapped and typed by :func:`connectors.mapping.map_source`. A
 line with more cells than the header is quarantined; a shorter line is padded with empty cells;
-blank lines are not rows. A file that cannot be decoded or opened becomes one quarantined entry for the
-whole file and is recorded as taken (retrying it would fail the same way); fix it and drop it
-again under any name. A mapped column the file lacks is a SourceError: the file is not taken,
+blank lines are not rows. A cell over 131,072 characters, or a quoted cell still open at the
+end of the file (a cut file), quarantines its record (:mod:`connectors.csv_guard`). A file
+that cannot be decoded or opened (or a workbook openpyxl cannot read: malformed XML, a bad
+CRC) becomes one quarantined entry for the whole file and is recorded as taken (retrying it
+would fail the same way); fix it and drop it again under any name. A mapped column the file lacks is a SourceError: the file is not taken,
 so it is read again once the mapping or the file is fixed.
 """
 
@@ -255,9 +264,9 @@ class FilesConnector(Connector):
                 bad += len(pending.quarantined)
                 if bad > cap:
                     # This chunk is not loaded: at most ``cap`` bad rows reach the quarantine.
-                    pending = None
+                    seen, pending = rows + pending.rows_read, None
                     raise FileError(
-                        f"more than {cap} bad rows (max_quarantined) after line {rows}: "
+                        f"more than {cap} bad rows in its first {seen} rows (max_quarantined): "
                         "is this the right file?"
                     )
                 rows += pending.rows_read
@@ -387,10 +396,10 @@ class FilesConnector(Connector):
                     break
                 line = skip + before + 1
                 if line > max_rows:
-                    raise_after = FileError(f"more than {max_rows} rows (max_rows)")
+                    stop = FileError(f"more than {max_rows} rows (max_rows)")
                     if rows or refused:
                         yield header, (rows, lines, refused)
-                    raise raise_after
+                    raise stop
                 why = csv_guard.refusal(record, raw, eof, delimiter)
                 if why is not None:
                     cells = None
@@ -471,7 +480,7 @@ class FilesConnector(Connector):
         rows: list[list[str]] = []
         lines: list[int] = []
         refused: list[QuarantinedRow] = []
-        max_rows = int(self.option("max_rows"))
+        max_rows = min(int(self.option("max_rows")), xlsx_guard.EXCEL_ROWS)
         for line, values in enumerate(it, start=skip + 2):
             if line > max_rows:
                 if rows or refused:

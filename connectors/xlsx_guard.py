@@ -18,6 +18,8 @@ from pathlib import Path
 
 MAX_UNCOMPRESSED_MB = 512
 MAX_RATIO = 100
+#: The rows an Excel sheet can hold: a sheet with more was not written by Excel.
+EXCEL_ROWS = 1_048_576
 #: Members smaller than this are not held to the ratio: tiny XML compresses well by nature.
 _RATIO_FLOOR = 1 << 20
 _PROLOG = 1 << 16
