@@ -600,6 +600,10 @@ def _fast_time(text: pd.Series) -> pd.Series:
 def _number(text: pd.Series) -> pd.Series:
     t = text.str.replace("−", "-", regex=False)
     t = t.str.replace(r"^\((.*)\)$", r"-\1", regex=True)  # (5,000) is accountants' -5000
+    # Thousands separators group by three: "31,5" (a decimal comma, or a cut "31,500") is
+    # not 315.
+    ungrouped = t.str.contains(r"\d{4,},|(?<!\d),|,(?!\d{3}(?!\d))", regex=True)
+    t = t.where(~ungrouped.fillna(False).astype(bool))
     t = t.str.replace(r"[,\s]", "", regex=True)
     t = t.str.replace(r"^([+-]?)₩", r"\1", regex=True).str.replace(r"원$", "", regex=True)
     ok = t.str.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?").fillna(False)

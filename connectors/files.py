@@ -19,6 +19,13 @@ Options:
 - ``chunk_size``: rows per batch (default 50,000).
 - ``key``: how a row is keyed when the dataset's key column is not mapped (below): ``"line"``
   (default) or ``"content"``.
+- ``max_rows`` (default 5,000,000; an XLSX sheet stops at Excel's 1,048,576 whatever it says)
+  and ``max_quarantined`` (default 10,000): past either the file ends with a file error. The
+  chunk that crosses ``max_quarantined`` is not loaded, so at most that many bad rows reach the
+  quarantine; chunks committed before it stay (as after any mid-file file error): a file is
+  refused whole when ``chunk_size`` >= ``max_quarantined``, as with the defaults.
+- ``max_uncompressed_mb`` (512) and ``max_ratio`` (100): an XLSX zip over either is refused
+  before it is opened, and so is one declaring a DTD or entities (:mod:`connectors.xlsx_guard`).
 
 Files are taken in name order, each once: a file is known by the sha256 of its content, so a
 renamed copy of a taken file is not taken again, and a file whose content changed is taken as
@@ -41,9 +48,11 @@ Every cell is read as text (the ``csv`` module, not ``pandas.read_csv``: it repo
 line of each record, quoted cells spanning lines included, and lets a ragged line be refused
 instead of failing the file) and mapped and typed by :func:`connectors.mapping.map_source`. A
 line with more cells than the header is quarantined; a shorter line is padded with empty cells;
-blank lines are not rows. A file that cannot be decoded or opened becomes one quarantined entry for the
-whole file and is recorded as taken (retrying it would fail the same way); fix it and drop it
-again under any name. A mapped column the file lacks is a SourceError: the file is not taken,
+blank lines are not rows. A cell over 131,072 characters, or a quoted cell still open at the
+end of the file (a cut file), quarantines its record (:mod:`connectors.csv_guard`). A file
+that cannot be decoded or opened (or a workbook openpyxl cannot read: malformed XML, a bad
+CRC) becomes one quarantined entry for the whole file and is recorded as taken (retrying it
+would fail the same way); fix it and drop it again under any name. A mapped column the file lacks is a SourceError: the file is not taken,
 so it is read again once the mapping or the file is fixed.
 """
 
@@ -61,7 +70,7 @@ from typing import Any
 
 import pandas as pd
 
-from connectors import merge
+from connectors import csv_guard, merge, xlsx_guard
 from connectors.base import (
     Batch,
     Connector,
@@ -85,6 +94,8 @@ ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp949", "euc-kr")
 KEY_MODES = ("line", "content")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _BLOCK = 1 << 20
+MAX_ROWS = 5_000_000
+MAX_QUARANTINED = 10_000
 log = logging.getLogger(__name__)
 
 #: A chunk as read: source rows (text cells), their line numbers, and lines refused outright.
@@ -110,6 +121,10 @@ class FilesConnector(Connector):
         "skip_rows": (0, "lines before the header"),
         "chunk_size": (50_000, "rows per batch"),
         "key": ("line", 'record key when the key column is not mapped: "line" or "content"'),
+        "max_rows": (MAX_ROWS, "rows per file; a longer file is a file error"),
+        "max_quarantined": (MAX_QUARANTINED, "bad rows per file; more is a file error"),
+        "max_uncompressed_mb": (xlsx_guard.MAX_UNCOMPRESSED_MB, "XLSX size once unzipped"),
+        "max_ratio": (xlsx_guard.MAX_RATIO, "XLSX unzipped / zipped size"),
     }
 
     @classmethod
@@ -238,13 +253,22 @@ class FilesConnector(Connector):
             if excel
             else self._read_csv(path, name, encoding or "utf-8")
         )
-        rows = 0
+        rows = bad = 0
+        cap = int(self.option("max_quarantined"))
         pending: Batch | None = None
         try:
             for header, chunk in chunks:
                 if pending is not None:
                     yield pending
                 pending = self._batch(name, header, chunk)
+                bad += len(pending.quarantined)
+                if bad > cap:
+                    # This chunk is not loaded: at most ``cap`` bad rows reach the quarantine.
+                    seen, pending = rows + pending.rows_read, None
+                    raise FileError(
+                        f"more than {cap} bad rows in its first {seen} rows (max_quarantined): "
+                        "is this the right file?"
+                    )
                 rows += pending.rows_read
         except FileError as exc:
             if pending is not None:
@@ -339,12 +363,16 @@ class FilesConnector(Connector):
     def _read_csv(self, path: Path, name: str, encoding: str) -> Iterator[tuple[list[str], _Chunk]]:
         skip = int(self.option("skip_rows"))
         chunk_size = int(self.option("chunk_size"))
+        max_rows = int(self.option("max_rows"))
         delimiter = str(self.option("delimiter"))
+        csv_guard.raise_field_limit()
         above = self._rows_above(lambda: _csv_head(path, encoding, delimiter))
+        raw: list[str] = []  # the text of the record being read (csv_guard)
+        eof: list[bool] = []
         with path.open(encoding=encoding, newline="") as fh:
             for _ in range(skip):
                 fh.readline()
-            reader = csv.reader(fh, delimiter=delimiter)
+            reader = csv.reader(csv_guard.tracked(fh, raw, eof), delimiter=delimiter)
             for _ in range(above):
                 self._next(reader, skip)
             first = self._next(reader, skip)
@@ -356,6 +384,7 @@ class FilesConnector(Connector):
             refused: list[QuarantinedRow] = []
             while True:
                 before = reader.line_num
+                raw.clear()
                 try:
                     record = self._next(reader, skip)
                 except FileError:
@@ -366,7 +395,17 @@ class FilesConnector(Connector):
                 if record is None:
                     break
                 line = skip + before + 1
-                cells = self._fit(record, header, name, line, refused)
+                if line > max_rows:
+                    stop = FileError(f"more than {max_rows} rows (max_rows)")
+                    if rows or refused:
+                        yield header, (rows, lines, refused)
+                    raise stop
+                why = csv_guard.refusal(record, raw, eof, delimiter)
+                if why is not None:
+                    cells = None
+                    refused.append(QuarantinedRow(f"{name}:{line}", _raw(header, record), why))
+                else:
+                    cells = self._fit(record, header, name, line, refused)
                 if cells is not None:
                     rows.append(cells)
                     lines.append(line)
@@ -390,52 +429,72 @@ class FilesConnector(Connector):
         import openpyxl  # imported here: only spreadsheet drops need it
         from openpyxl.utils.exceptions import InvalidFileException
 
+        refusal = xlsx_guard.refusal(
+            path, float(self.option("max_uncompressed_mb")), float(self.option("max_ratio"))
+        )
+        if refusal is not None:
+            raise FileError(refusal)
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
             raise FileError(f"not a readable .xlsx workbook: {exc}") from None
+        except Exception as exc:  # openpyxl raises what its XML parser meets (see xlsx_guard)
+            raise FileError(xlsx_guard.broken(exc)) from None
         try:
-            sheet = self.option("sheet")
-            if sheet is None:
-                ws = book.worksheets[0]
-            elif isinstance(sheet, int):
-                if sheet > len(book.worksheets):
-                    raise self.problem(f"{name} has no sheet {sheet}", f"sheets: {book.sheetnames}")
-                ws = book.worksheets[sheet - 1]
-            elif sheet in book.sheetnames:
-                ws = book[sheet]
-            else:
-                raise self.problem(f"{name} has no sheet {sheet!r}", f"sheets: {book.sheetnames}")
-            skip = int(self.option("skip_rows"))
-            chunk_size = int(self.option("chunk_size"))
-            skip += self._rows_above(
-                lambda: [
-                    [cell_text(v) for v in row]
-                    for row in ws.iter_rows(max_row=SCAN_ROWS, values_only=True)
-                ]
-            )
-            it = ws.iter_rows(values_only=True)
-            for _ in range(skip):
-                next(it, None)
-            first = next(it, None)
-            if first is None:
-                return
-            header = header_names([cell_text(v) for v in first])
-            rows: list[list[str]] = []
-            lines: list[int] = []
-            refused: list[QuarantinedRow] = []
-            for line, values in enumerate(it, start=skip + 2):
-                cells = self._fit([cell_text(v) for v in values], header, name, line, refused)
-                if cells is not None:
-                    rows.append(cells)
-                    lines.append(line)
-                if len(rows) + len(refused) >= chunk_size:
-                    yield header, (rows, lines, refused)
-                    rows, lines, refused = [], [], []
-            if rows or refused:
-                yield header, (rows, lines, refused)
+            yield from self._sheet_rows(book, name)
+        except (SourceError, FileError):
+            raise
+        except Exception as exc:  # malformed sheet XML, a bad CRC: the file, not the run
+            raise FileError(xlsx_guard.broken(exc)) from None
         finally:
             book.close()
+
+    def _sheet_rows(self, book: Any, name: str) -> Iterator[tuple[list[str], _Chunk]]:
+        """The rows of the chosen sheet (read by :meth:`_read_excel`, which owns the book)."""
+        sheet = self.option("sheet")
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif isinstance(sheet, int):
+            if sheet > len(book.worksheets):
+                raise self.problem(f"{name} has no sheet {sheet}", f"sheets: {book.sheetnames}")
+            ws = book.worksheets[sheet - 1]
+        elif sheet in book.sheetnames:
+            ws = book[sheet]
+        else:
+            raise self.problem(f"{name} has no sheet {sheet!r}", f"sheets: {book.sheetnames}")
+        skip = int(self.option("skip_rows"))
+        chunk_size = int(self.option("chunk_size"))
+        skip += self._rows_above(
+            lambda: [
+                [cell_text(v) for v in row]
+                for row in ws.iter_rows(max_row=SCAN_ROWS, values_only=True)
+            ]
+        )
+        it = ws.iter_rows(values_only=True)
+        for _ in range(skip):
+            next(it, None)
+        first = next(it, None)
+        if first is None:
+            return
+        header = header_names([cell_text(v) for v in first])
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        refused: list[QuarantinedRow] = []
+        max_rows = min(int(self.option("max_rows")), xlsx_guard.EXCEL_ROWS)
+        for line, values in enumerate(it, start=skip + 2):
+            if line > max_rows:
+                if rows or refused:
+                    yield header, (rows, lines, refused)
+                raise FileError(f"more than {max_rows} rows (max_rows)")
+            cells = self._fit([cell_text(v) for v in values], header, name, line, refused)
+            if cells is not None:
+                rows.append(cells)
+                lines.append(line)
+            if len(rows) + len(refused) >= chunk_size:
+                yield header, (rows, lines, refused)
+                rows, lines, refused = [], [], []
+        if rows or refused:
+            yield header, (rows, lines, refused)
 
     def _rows_above(self, head: Any) -> int:
         """Rows above the header: from ``header_row``, or detected in the rows ``head()``
@@ -582,6 +641,13 @@ def content_keys(frame: pd.DataFrame, dataset: datasets.Dataset) -> list[str]:
         digest = hashlib.sha256("\x1f".join(values).encode("utf-8")).hexdigest()
         keys.append("c:" + digest[:20])
     return keys
+
+
+def _raw(header: list[str], record: list[str]) -> dict[str, Any]:
+    """A refused record as quarantined: its cells by header name, long cells cut to 200."""
+    cells = dict(zip(header, record, strict=False))
+    cells.update({f"column{i + 1}": v for i, v in enumerate(record) if i >= len(header)})
+    return {k: v if len(v) <= 200 else v[:200] + "…" for k, v in cells.items()}
 
 
 def _line_of(location: str) -> int:
