@@ -95,6 +95,10 @@ class NotifyConfig:
     channels: list[ChannelConfig] = field(default_factory=list)
     max_attempts: int = 8
     retry_base_seconds: float = 60.0
+    #: After ``max_attempts`` a message is retried every ``slow_retry_minutes`` until it is
+    #: ``give_up_hours`` old (issue 17: a two-hour outage lost every message).
+    slow_retry_minutes: float = 60.0
+    give_up_hours: float = 72.0
     timeout_seconds: float = 15.0
     #: Alerts a digest writes out in full; the rest are counted per rule (see render_digest).
     digest_max_items: int = 100
@@ -816,7 +820,7 @@ def _notify(raw: dict[str, Any], base: Path, problems: list[Problem], file: str)
     for k in ("max_attempts",):
         if k in raw:
             cfg.max_attempts = int(raw[k])
-    for k in ("retry_base_seconds", "timeout_seconds"):
+    for k in ("retry_base_seconds", "timeout_seconds", "slow_retry_minutes", "give_up_hours"):
         if k in raw:
             setattr(cfg, k, float(raw[k]))
     if "digest_max_items" in raw:

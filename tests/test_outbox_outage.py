@@ -1,0 +1,114 @@
+"""A long outage of the mail server loses nothing (issue 17, point 1).
+
+Before: after ``max_attempts`` (8, the last about two hours after the first) a message was
+``failed``, never retried, nobody told; a mail server down for two hours lost every digest.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from servers import employees_frame, finding, free_port, sample_rules, smtp_server
+from sqlalchemy import Engine, select
+
+from alerts import Directory, deliver_pending, queue_digests, raise_alerts
+from alerts.outbox import ResolveError, retry_failed
+from alerts.trail import entries, verify
+from naebu import store
+from naebu.config import ChannelConfig, NotifyConfig
+
+NOW = datetime(2025, 1, 24, 9, 30)
+
+
+@pytest.fixture
+def directory() -> Directory:
+    return Directory.from_frame(employees_frame())
+
+
+def mail_url(port: int) -> str:
+    return f"mailto://127.0.0.1:{port}?from=naebu@demo.naebu.local&to={{email}}&mode=insecure"
+
+
+def queue(engine: Engine, directory: Directory, notify: NotifyConfig, findings: list[Any]) -> int:
+    with engine.begin() as conn:
+        run_id = conn.execute(
+            store.runs.insert().values(started_at=NOW, status="running").returning(store.runs.c.id)
+        ).scalar_one()
+        ids = raise_alerts(conn, findings, sample_rules(), directory, run_id=run_id, now=NOW)
+        return queue_digests(conn, ids, directory, notify, run_id=run_id, now=NOW)
+
+
+def outbox_rows(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(store.outbox).order_by(store.outbox.c.id)))
+
+
+def test_a_24_hour_smtp_outage_delivers_everything_exactly_once(
+    engine: Engine, directory: Directory
+) -> None:
+    port = free_port()  # nobody listens: connection refused, as when the mail server is down
+    notify = NotifyConfig(channels=[ChannelConfig("mail", mail_url(port))], admins=["E030"])
+    queued = queue(
+        engine,
+        directory,
+        notify,
+        [finding("P-1"), finding("P-2", department="회계과", official_id="E020")],
+    )
+    assert queued >= 2
+    # The daemon flushes every few minutes; the clock is stepped through 24 hours.
+    at = NOW
+    while at < NOW + timedelta(hours=24):
+        report = deliver_pending(engine, notify, directory, now=at)
+        assert report.sent == 0 and report.failed == 0
+        at += timedelta(minutes=10)
+    rows = outbox_rows(engine)
+    assert {r.status for r in rows} == {"retrying"}, [(r.id, r.status) for r in rows]
+    # The admins heard of the failing channel, once (their notice waits for the same server).
+    notices = [r for r in rows if r.subject.startswith("[내부통제 운영]")]
+    assert len(notices) == 1 and "mail" in notices[0].subject
+    assert "naebu outbox retry --failed" in notices[0].body
+    # The mail server is back: within the slow retry interval everything goes, once.
+    with smtp_server(port=port) as smtp:
+        for _ in range(7):
+            deliver_pending(engine, notify, directory, now=at)
+            at += timedelta(minutes=10)
+        rows = outbox_rows(engine)
+        assert {r.status for r in rows} == {"sent"}
+        assert len(smtp.messages) == len(rows) == queued + 1
+        subjects = sorted(str(m["Subject"]) + str(m["To"]) for m in smtp.messages)
+        assert len(set(subjects)) == len(subjects)  # nobody got the same message twice
+
+
+def test_given_up_after_the_horizon_then_requeued_by_command(
+    engine: Engine, directory: Directory
+) -> None:
+    port = free_port()
+    notify = NotifyConfig(
+        channels=[ChannelConfig("mail", mail_url(port))], give_up_hours=6, slow_retry_minutes=30
+    )
+    queued = queue(engine, directory, notify, [finding("P-1")])
+    at = NOW
+    while at < NOW + timedelta(hours=8):
+        deliver_pending(engine, notify, directory, now=at)
+        at += timedelta(minutes=15)
+    rows = outbox_rows(engine)
+    assert [r.status for r in rows] == ["failed"] * queued
+    with pytest.raises(ResolveError, match="reason"):
+        retry_failed(engine, channel=None, actor="ops-kim", reason=" ", now=at)
+    assert retry_failed(engine, channel="webhook", actor="ops-kim", reason="x", now=at) == []
+    ids = retry_failed(engine, channel="mail", actor="ops-kim", reason="메일 서버 복구", now=at)
+    assert ids == [r.id for r in rows]
+    with smtp_server(port=port) as smtp:
+        assert deliver_pending(engine, notify, directory, now=at).sent == queued
+        assert deliver_pending(engine, notify, directory, now=at + timedelta(hours=1)).sent == 0
+        assert len(smtp.messages) == queued
+    with engine.connect() as conn:
+        (entry,) = [e for e in entries(conn) if e["action"] == "outbox_retry"]
+        assert (entry["actor"], entry["comment"]) == ("ops-kim", "메일 서버 복구")
+        details = entry["details"]
+        details = details if isinstance(details, dict) else json.loads(details)
+        assert details["outbox_ids"] == ids and details["channel"] == "mail"
+        assert verify(conn).ok
