@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from alerts import Directory, deliver_pending, queue_digests, raise_alerts
 from alerts.outbox import ResolveError, retry_failed
 from alerts.trail import entries, verify
 from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig
+from naebu.config import ChannelConfig, NotifyConfig, load_config
 
 NOW = datetime(2025, 1, 24, 9, 30)
 
@@ -112,3 +113,38 @@ def test_given_up_after_the_horizon_then_requeued_by_command(
         details = details if isinstance(details, dict) else json.loads(details)
         assert details["outbox_ids"] == ids and details["channel"] == "mail"
         assert verify(conn).ok
+
+
+def test_outbox_retry_command(tmp_path: Path) -> None:
+    from conftest import run_cli
+    from minicity import make_city, query
+
+    config = make_city(tmp_path / "city")
+    cwd = config.parent
+    engine = store.connect(load_config(config).store_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                store.outbox.insert().values(
+                    recipient="E001", channel="mail", subject="s", body="b", status="failed",
+                    attempts=8, created_at=NOW, last_error="ConnectionRefusedError",
+                )
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    no_flag = run_cli("outbox", "retry", "--as", "ops-kim", "--reason", "r", cwd=cwd)
+    assert no_flag.returncode == 1 and "--failed" in no_flag.stderr
+    assert "Traceback" not in no_flag.stderr
+    none = run_cli(
+        "outbox", "retry", "--failed", "--channel", "hook", "--as", "ops-kim", "--reason", "r",
+        cwd=cwd,
+    )  # fmt: skip
+    assert none.returncode == 0 and "nothing re-queued" in none.stdout
+    done = run_cli(
+        "outbox", "retry", "--failed", "--as", "ops-kim", "--reason", "메일 서버 복구", cwd=cwd
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 failed message(s) queued" in done.stdout
+    assert query(config, "SELECT status, attempts FROM outbox") == [("retrying", 0)]
+    trail = query(config, "SELECT actor, comment FROM audit_trail WHERE action = 'outbox_retry'")
+    assert trail == [("ops-kim", "메일 서버 복구")]
