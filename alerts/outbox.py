@@ -440,7 +440,8 @@ def _tell_admins(
             f"{notify.give_up_hours:g} hours old."
         )
         tail = "Re-queue failed messages: naebu outbox retry --failed --as EMP --reason TEXT"
-    if report.given_up:
+    if report.given_up:  # a notice of its own, never held back as a repeat
+        subject += f" ({report.given_up} given up)" if not ko else f" (실패 {report.given_up}건)"
         lines.append(
             f"{report.given_up} message(s) given up (failed)"
             if not ko
@@ -448,9 +449,29 @@ def _tell_admins(
         )
     body = "\n".join([head, "", *lines, "", tail])
     try:
+        if _told_lately(engine, notify, subject, now):
+            return
         queue_admin_notice(engine, notify, subject, body, now=now)
     except OperationalError as exc:
         log.error("cannot queue the admin notice about failing channels: %s", exc.orig)
+
+
+#: The same notice about the same channels is not queued again within this time (messages
+#: queued in every run reach ``max_attempts`` in every later pass of a long outage).
+NOTICE_QUIET = timedelta(hours=6)
+
+
+def _told_lately(engine: Engine, notify: NotifyConfig, subject: str, now: datetime) -> bool:
+    from naebu.daemon.notices import SUBJECT_PREFIX
+
+    title = f"{SUBJECT_PREFIX.get(notify.language, SUBJECT_PREFIX['ko'])} {subject}"
+    q = (
+        select(outbox.c.id)
+        .where(outbox.c.subject == title, outbox.c.created_at > now - NOTICE_QUIET)
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        return conn.execute(q).first() is not None
 
 
 def _settle_unrecorded(engine: Engine, notify: NotifyConfig, report: DeliveryReport) -> None:
