@@ -820,9 +820,24 @@ def _notify(raw: dict[str, Any], base: Path, problems: list[Problem], file: str)
     for k in ("max_attempts",):
         if k in raw:
             cfg.max_attempts = int(raw[k])
-    for k in ("retry_base_seconds", "timeout_seconds", "slow_retry_minutes", "give_up_hours"):
+    for k in ("retry_base_seconds", "timeout_seconds"):
         if k in raw:
             setattr(cfg, k, float(raw[k]))
+    for k, example in (("slow_retry_minutes", 60), ("give_up_hours", 72)):
+        if k not in raw:
+            continue
+        value = raw[k]
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            setattr(cfg, k, float(value))
+        else:
+            problems.append(
+                Problem(
+                    file,
+                    f"{k} must be a number above 0, not {value!r}",
+                    key=f"notify.{k}",
+                    hint=f"{k} = {example}",
+                )
+            )
     if "digest_max_items" in raw:
         value = raw["digest_max_items"]
         if isinstance(value, int) and not isinstance(value, bool) and value >= 1:

@@ -153,3 +153,19 @@ def test_outbox_retry_command(tmp_path: Path) -> None:
     assert query(config, "SELECT status, attempts FROM outbox") == [("retrying", 0)]
     trail = query(config, "SELECT actor, comment FROM audit_trail WHERE action = 'outbox_retry'")
     assert trail == [("ops-kim", "메일 서버 복구")]
+
+
+def test_the_retry_horizon_is_checked(tmp_path: Path) -> None:
+    from conftest import write_config
+
+    from naebu.problems import ProblemsError
+
+    path = write_config(tmp_path, '[notify]\ngive_up_hours = "3 days"\nslow_retry_minutes = 0\n')
+    with pytest.raises(ProblemsError) as caught:
+        load_config(path)
+    assert "notify.give_up_hours" in str(caught.value)
+    assert "notify.slow_retry_minutes" in str(caught.value)
+    good = write_config(tmp_path, "[notify]\ngive_up_hours = 24\nslow_retry_minutes = 15\n")
+    notify = load_config(good).notify
+    assert (notify.give_up_hours, notify.slow_retry_minutes) == (24.0, 15.0)
+    assert NotifyConfig().give_up_hours == 72.0
