@@ -50,6 +50,17 @@ def outbox_rows(engine: Engine) -> list[Any]:
 def test_a_24_hour_smtp_outage_delivers_everything_exactly_once(
     engine: Engine, directory: Directory
 ) -> None:
+    _outage_of_24_hours(engine, directory)
+
+
+def test_a_24_hour_smtp_outage_on_postgresql(directory: Directory) -> None:
+    from servers import pg_engine
+
+    with pg_engine() as engine:
+        _outage_of_24_hours(engine, directory)
+
+
+def _outage_of_24_hours(engine: Engine, directory: Directory) -> None:
     port = free_port()  # nobody listens: connection refused, as when the mail server is down
     notify = NotifyConfig(channels=[ChannelConfig("mail", mail_url(port))], admins=["E030"])
     queued = queue(
