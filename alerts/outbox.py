@@ -7,8 +7,14 @@ module sends those that are due and writes the outcome back to the same row:
 - ``retrying`` with ``next_attempt_at`` backing off exponentially
   (``retry_base_seconds * 2**(attempts-1)``, at most 6 hours) after a failure that may pass
   (a server down, a timeout);
-- ``failed`` after ``max_attempts``, or at once when retrying cannot help (an apprise URL that
-  does not parse, a recipient without an address, a channel no longer configured).
+- after ``max_attempts`` failures (about two hours with the defaults), still ``retrying``, every
+  ``slow_retry_minutes`` (60), until the message is ``give_up_hours`` (72) old: a long outage
+  of the mail server loses nothing (issue 17). The admins hear of a channel that reaches
+  ``max_attempts`` and of every message given up (:func:`deliver_pending`);
+- ``failed`` when the message is older than ``give_up_hours`` after ``max_attempts`` failures,
+  or at once when retrying cannot help (an apprise URL that does not parse, a recipient without
+  an address, a channel no longer configured). ``naebu outbox retry --failed`` re-queues failed
+  messages, audited (:func:`retry_failed`).
 
 Each row's outcome commits right after its send, so a crash re-sends at most the message in
 flight. One deliverer runs at a time (the scheduler's job); rows are updated only if nobody
@@ -44,7 +50,7 @@ import os
 import re
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -89,6 +95,11 @@ class DeliveryReport:
     retrying: int = 0
     #: Why the pass stopped early (the store could not be written), or None.
     stopped: str | None = None
+    #: Channels that reached ``max_attempts`` in this pass, or gave a message up: channel ->
+    #: (messages, last error). The admins are told (:func:`_tell_admins`).
+    troubled: dict[str, tuple[int, str]] = field(default_factory=dict, compare=False)
+    #: Of those, messages given up (``failed`` because too old) in this pass.
+    given_up: int = field(default=0, compare=False)
 
     @property
     def attempted(self) -> int:
@@ -108,6 +119,20 @@ def backoff(attempts: int, base_seconds: float) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: ``base * 2**(attempts-1)``, capped."""
     seconds = base_seconds * 2 ** max(attempts - 1, 0)
     return min(timedelta(seconds=seconds), MAX_BACKOFF)
+
+
+def retry_wait(attempts: int, notify: NotifyConfig) -> timedelta:
+    """The wait after the ``attempts``-th failure: :func:`backoff` up to ``max_attempts``,
+    then ``slow_retry_minutes`` (never longer than the back-off cap)."""
+    if attempts < notify.max_attempts:
+        return backoff(attempts, notify.retry_base_seconds)
+    return min(timedelta(minutes=notify.slow_retry_minutes), MAX_BACKOFF)
+
+
+def past_horizon(row: Row[Any], notify: NotifyConfig, now: datetime) -> bool:
+    """True once ``row`` is ``give_up_hours`` old: retrying it longer is no use."""
+    created = row.created_at or now
+    return bool(now - created >= timedelta(hours=notify.give_up_hours))
 
 
 def _write_outbox_file(path: Path | None, row: Row[Any]) -> _Outcome:
@@ -281,12 +306,12 @@ def _record(
     values: dict[str, Any] = {"attempts": attempts}
     if outcome.ok:
         values.update(status="sent", sent_at=now, next_attempt_at=None, last_error=None)
-    elif outcome.permanent or attempts >= notify.max_attempts:
+    elif outcome.permanent or (attempts >= notify.max_attempts and past_horizon(row, notify, now)):
         values.update(status="failed", next_attempt_at=None, last_error=outcome.error)
     else:
         values.update(
             status="retrying",
-            next_attempt_at=now + backoff(attempts, notify.retry_base_seconds),
+            next_attempt_at=now + retry_wait(attempts, notify),
             last_error=outcome.error,
         )
     params = {f"new_{name}": value for name, value in values.items()}
@@ -360,7 +385,93 @@ def deliver_pending(
                 report, exc, f"the outcome of outbox #{row.id} is kept until it can be written"
             )
         _count(report, row, outcome, status)
+        _note_trouble(report, row, outcome, status, notify)
+    _tell_admins(engine, notify, report, now)
     return report
+
+
+def _is_admin_notice(row: Row[Any]) -> bool:
+    from naebu.daemon.notices import SUBJECT_PREFIX  # naebu.daemon imports alerts
+
+    return any(str(row.subject).startswith(p) for p in SUBJECT_PREFIX.values())
+
+
+def _note_trouble(
+    report: DeliveryReport, row: Row[Any], outcome: _Outcome, status: str, notify: NotifyConfig
+) -> None:
+    """Remember a channel that just reached ``max_attempts`` or gave a message up (not for
+    the admins' own notices: a notice about a notice would never end)."""
+    if outcome.ok or outcome.permanent or _is_admin_notice(row):
+        return
+    if status == "failed":
+        report.given_up += 1
+    elif row.attempts + 1 != notify.max_attempts:
+        return
+    count, _ = report.troubled.get(row.channel, (0, ""))
+    report.troubled[row.channel] = (count + 1, outcome.error or "")
+
+
+def _tell_admins(
+    engine: Engine, notify: NotifyConfig, report: DeliveryReport, now: datetime
+) -> None:
+    """Queue one admin notice about the channels in ``report.troubled``; never raises."""
+    if not report.troubled:
+        return
+    from naebu.daemon.notices import queue_admin_notice
+
+    lines = [
+        f"- {channel}: {count} message(s); last error: {error}"
+        for channel, (count, error) in sorted(report.troubled.items())
+    ]
+    ko = notify.language != "en"
+    if ko:
+        subject = f"발송 채널 장애: {', '.join(sorted(report.troubled))}"
+        head = (
+            f"아래 채널로 {notify.max_attempts}회 이상 발송하지 못했습니다. "
+            f"{notify.slow_retry_minutes:g}분마다 다시 보내며, "
+            f"{notify.give_up_hours:g}시간이 지난 메시지는 실패(failed) 처리합니다."
+        )
+        tail = "실패한 메시지 재발송: naebu outbox retry --failed --as 사번 --reason 사유"
+    else:
+        subject = f"channel failing: {', '.join(sorted(report.troubled))}"
+        head = (
+            f"Messages through these channels failed {notify.max_attempts} times. They are "
+            f"retried every {notify.slow_retry_minutes:g} minutes and given up (failed) once "
+            f"{notify.give_up_hours:g} hours old."
+        )
+        tail = "Re-queue failed messages: naebu outbox retry --failed --as EMP --reason TEXT"
+    if report.given_up:  # a notice of its own, never held back as a repeat
+        subject += f" ({report.given_up} given up)" if not ko else f" (실패 {report.given_up}건)"
+        lines.append(
+            f"{report.given_up} message(s) given up (failed)"
+            if not ko
+            else f"실패 처리된 메시지 {report.given_up}건"
+        )
+    body = "\n".join([head, "", *lines, "", tail])
+    try:
+        if _told_lately(engine, notify, subject, now):
+            return
+        queue_admin_notice(engine, notify, subject, body, now=now)
+    except OperationalError as exc:
+        log.error("cannot queue the admin notice about failing channels: %s", exc.orig)
+
+
+#: The same notice about the same channels is not queued again within this time (messages
+#: queued in every run reach ``max_attempts`` in every later pass of a long outage).
+NOTICE_QUIET = timedelta(hours=6)
+
+
+def _told_lately(engine: Engine, notify: NotifyConfig, subject: str, now: datetime) -> bool:
+    from naebu.daemon.notices import SUBJECT_PREFIX
+
+    title = f"{SUBJECT_PREFIX.get(notify.language, SUBJECT_PREFIX['ko'])} {subject}"
+    q = (
+        select(outbox.c.id)
+        .where(outbox.c.subject == title, outbox.c.created_at > now - NOTICE_QUIET)
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        return conn.execute(q).first() is not None
 
 
 def _settle_unrecorded(engine: Engine, notify: NotifyConfig, report: DeliveryReport) -> None:
@@ -562,3 +673,60 @@ def resolve_stuck(
         reason.strip(),
     )
     return str(values["status"])
+
+
+# -- messages given up --------------------------------------------------------------------------
+
+
+def retry_failed(
+    engine: Engine,
+    *,
+    channel: str | None,
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> list[int]:
+    """Queue every ``failed`` outbox row (of ``channel`` if given) to be sent again; commits.
+
+    Each becomes ``retrying``, due at once, with its attempts counted from 0: it gets the fast
+    back-off again, and is given up after ``max_attempts`` more failures if it is older than
+    ``give_up_hours`` by then. The decision is an ``outbox_retry`` entry of the audit trail,
+    in the same transaction. Returns the ids re-queued (none: nothing written).
+    """
+    if not reason or not reason.strip():
+        raise ResolveError("처리 사유를 적어 주십시오", "a reason is required")
+    if not actor or not actor.strip():
+        raise ResolveError("처리자를 적어 주십시오", "say who decides (--as)")
+    q = select(outbox.c.id).where(outbox.c.status == "failed").order_by(outbox.c.id)
+    if channel is not None:
+        q = q.where(outbox.c.channel == channel)
+    with engine.begin() as conn:
+        ids = [int(i) for i in conn.execute(q).scalars()]
+        if not ids:
+            return []
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids), outbox.c.status == "failed")
+            .values(
+                status="retrying",
+                attempts=0,
+                next_attempt_at=now,
+                last_error=f"re-queued by {actor.strip()}",
+            )
+        )
+        append(
+            conn,
+            [
+                Step(
+                    actor=actor.strip(),
+                    action="outbox_retry",
+                    at=now,
+                    comment=reason.strip(),
+                    details={"channel": channel, "count": len(ids), "outbox_ids": ids},
+                )
+            ],
+        )
+    log.warning(
+        "%d failed outbox message(s) re-queued by %s (%s)", len(ids), actor.strip(), reason.strip()
+    )
+    return ids

@@ -95,6 +95,10 @@ class NotifyConfig:
     channels: list[ChannelConfig] = field(default_factory=list)
     max_attempts: int = 8
     retry_base_seconds: float = 60.0
+    #: After ``max_attempts`` a message is retried every ``slow_retry_minutes`` until it is
+    #: ``give_up_hours`` old (issue 17: a two-hour outage lost every message).
+    slow_retry_minutes: float = 60.0
+    give_up_hours: float = 72.0
     timeout_seconds: float = 15.0
     #: Alerts a digest writes out in full; the rest are counted per rule (see render_digest).
     digest_max_items: int = 100
@@ -819,6 +823,21 @@ def _notify(raw: dict[str, Any], base: Path, problems: list[Problem], file: str)
     for k in ("retry_base_seconds", "timeout_seconds"):
         if k in raw:
             setattr(cfg, k, float(raw[k]))
+    for k, example in (("slow_retry_minutes", 60), ("give_up_hours", 72)):
+        if k not in raw:
+            continue
+        value = raw[k]
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            setattr(cfg, k, float(value))
+        else:
+            problems.append(
+                Problem(
+                    file,
+                    f"{k} must be a number above 0, not {value!r}",
+                    key=f"notify.{k}",
+                    hint=f"{k} = {example}",
+                )
+            )
     if "digest_max_items" in raw:
         value = raw["digest_max_items"]
         if isinstance(value, int) and not isinstance(value, bool) and value >= 1:

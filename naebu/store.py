@@ -34,8 +34,13 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.dialects import mysql
 
 metadata = MetaData()
+
+#: Text that may exceed 64 KB: MySQL's and MariaDB's TEXT holds 65,535 bytes (a digest of 100
+#: alerts is about 68 KB), so there it is LONGTEXT (4 GB); TEXT elsewhere (issue 17).
+LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 alerts = Table(
     "alerts",
@@ -50,7 +55,7 @@ alerts = Table(
     Column("department", String(200)),
     Column("assignee", String(100)),
     Column("title", Text, nullable=False),
-    Column("message", Text, nullable=False),
+    Column("message", LongText, nullable=False),
     Column("evidence", JSON, nullable=False),
     Column("event_time", DateTime),
     Column("created_at", DateTime, nullable=False),
@@ -102,7 +107,7 @@ outbox = Table(
     Column("recipient", String(100), nullable=False),
     Column("channel", String(100), nullable=False),
     Column("subject", Text, nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body", LongText, nullable=False),
     Column("status", String(20), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime),
@@ -238,7 +243,7 @@ runs = Table(
     Column("ended_at", DateTime),
     Column("status", String(20), nullable=False, default="running"),
     Column("summary", JSON),
-    Column("error", Text),
+    Column("error", LongText),
 )
 
 

@@ -79,11 +79,11 @@ class _Collector:
 
 
 @contextmanager
-def smtp_server() -> Iterator[SmtpServer]:
+def smtp_server(port: int | None = None) -> Iterator[SmtpServer]:
     """An aiosmtpd server on 127.0.0.1 collecting messages, for the duration of the block."""
     from aiosmtpd.controller import Controller
 
-    server = SmtpServer(port=free_port())
+    server = SmtpServer(port=port or free_port())
     controller = Controller(
         _Collector(server), hostname="127.0.0.1", port=server.port, ready_timeout=10
     )

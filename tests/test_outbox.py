@@ -230,10 +230,13 @@ def test_gives_up_after_max_attempts(engine: Engine, directory: Directory) -> No
         queue(engine, directory, notify, [finding("P-1")])
         hook.fail = True
         assert deliver_pending(engine, notify, directory, now=NOW).retrying == 1
+        # Within [notify] give_up_hours (72) it is still retried, every slow_retry_minutes.
         report = deliver_pending(engine, notify, directory, now=NOW + timedelta(hours=1))
+        assert report == DeliveryReport(retrying=1)
+        report = deliver_pending(engine, notify, directory, now=NOW + timedelta(hours=73))
     assert report == DeliveryReport(failed=1)
     (row,) = outbox_rows(engine)
-    assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 2, None)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 3, None)
 
 
 def test_unparseable_url_fails_naming_the_channel(engine: Engine, directory: Directory) -> None:

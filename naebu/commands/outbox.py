@@ -9,6 +9,11 @@ webhook's log, an operator records the decision with ``resolve``, which is audit
     naebu outbox list --stuck
     naebu outbox resolve 42 --sent  --as ops-kim --reason "메일 서버 로그에서 수신 확인"
     naebu outbox resolve 43 --retry --as ops-kim --reason "웹훅 로그에 없음: 재발송"
+
+A message given up (``failed``, e.g. after a mail-server outage longer than
+``[notify] give_up_hours``) is re-queued, audited, with ``retry --failed``:
+
+    naebu outbox retry --failed --channel mail --as ops-kim --reason "메일 서버 복구"
 """
 
 from __future__ import annotations
@@ -107,3 +112,41 @@ def outbox_resolve(
         engine.dispose()
     what = "recorded as sent" if status == "sent" else "queued to be sent again"
     click.echo(f"outbox #{outbox_id} {what}; the decision is in the audit trail")
+
+
+@outbox.command("retry")
+@click.option("--failed", "failed", is_flag=True, help="re-queue the failed messages (required)")
+@click.option("--channel", metavar="NAME", help="only the messages of this channel")
+@click.option("--as", "actor", required=True, metavar="NAME", help="who decides (audited)")
+@click.option("--reason", required=True, help="why they can go now (audited)")
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help="pretend the clock says this")
+@with_config
+def outbox_retry(
+    config: Config,
+    failed: bool,
+    channel: str | None,
+    actor: str,
+    reason: str,
+    now_text: str | None,
+) -> None:
+    """Send failed messages again (재발송), e.g. after a long mail-server outage (audited)."""
+    from alerts.outbox import ResolveError, retry_failed
+
+    if not failed:
+        raise UserError("naebu outbox retry: give --failed (the messages given up)")
+    now = parse_now(now_text) or datetime.now().replace(microsecond=0)
+    engine = store.connect(config.store_url)
+    try:
+        ids = retry_failed(engine, channel=channel, actor=actor, reason=reason, now=now)
+    except ResolveError as exc:
+        raise UserError(f"naebu outbox: {exc}") from None
+    finally:
+        engine.dispose()
+    if not ids:
+        where = f" via {channel}" if channel else ""
+        click.echo(f"no failed message{where}; nothing re-queued")
+        return
+    click.echo(
+        f"{len(ids)} failed message(s) queued to be sent again on the next pass; "
+        "the decision is in the audit trail"
+    )
