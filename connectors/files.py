@@ -58,7 +58,6 @@ so it is read again once the mapping or the file is fixed.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -83,6 +82,7 @@ from connectors.base import (
     keep_last,
 )
 from connectors.coerce import empty_frame
+from connectors.file_encoding import checksum, decoding
 from connectors.header import SCAN_ROWS, check_header_row, header_index
 from connectors.mapping import check_columns, map_source
 from connectors.registry import register
@@ -93,7 +93,6 @@ from naebu.problems import Problem
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp949", "euc-kr")
 KEY_MODES = ("line", "content")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-_BLOCK = 1 << 20
 MAX_ROWS = 5_000_000
 MAX_QUARANTINED = 10_000
 log = logging.getLogger(__name__)
@@ -547,54 +546,6 @@ def _csv_head(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
         except csv.Error:
             pass
     return rows
-
-
-def checksum(path: Path) -> str:
-    """The file's sha256: a file is taken once, whatever its name."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def decoding(path: Path, encoding: str) -> tuple[str | None, str | None]:
-    """How to read a text file: (encoding, None), or (None, why it cannot be decoded).
-
-    ``auto`` picks a byte-order mark, else UTF-8 if the whole file decodes, else CP949 (a
-    second pass, only for non-UTF-8 files). Streaming: a file is never held whole.
-    """
-    if encoding == "auto":
-        with path.open("rb") as fh:
-            head = fh.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8-sig"
-        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            encoding = "utf-16"
-    candidate = "utf-8" if encoding == "auto" else encoding
-    error = _decode_error(path, candidate)
-    if error is None:
-        return candidate, None
-    if encoding == "auto":
-        second = _decode_error(path, "cp949")
-        if second is None:
-            return "cp949", None
-        error += f"; {second}"
-    return None, f"cannot decode the file ({error})"
-
-
-def _decode_error(path: Path, encoding: str) -> str | None:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    with path.open("rb") as fh:
-        try:
-            for block in iter(lambda: fh.read(_BLOCK), b""):
-                decoder.decode(block)
-                offset += len(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
-            return f"{encoding}: {exc.reason} at byte {offset + exc.start}"
-    return None
 
 
 def header_names(cells: list[str]) -> list[str]:

@@ -1,7 +1,7 @@
 """``naebu sources suggest``: guess how a city's export maps onto a canonical dataset.
 
 Given one CSV or XLSX file, :func:`suggest` reads its first rows the way the files connector
-will (encoding and header row detected: :func:`connectors.files.decoding`,
+will (encoding and header row detected: :func:`connectors.file_encoding.decoding`,
 :func:`connectors.header.header_index`), then scores every canonical dataset by how well its
 columns match the file's headers:
 
@@ -31,7 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.files import EXCEL_SUFFIXES, cell_text, decoding, header_names
+from connectors.file_encoding import decoding
+from connectors.files import EXCEL_SUFFIXES, cell_text, header_names
 from connectors.header import SCAN_ROWS, header_index
 from connectors.suggest_propose import (
     Derivation,
