@@ -208,3 +208,57 @@ def test_failing_examples_keep_the_last_good_version(tmp_path: Path) -> None:
     third = keeper.refresh()
     assert "CARD-EX" in third.ruleset.by_id() and "CARD-EX" in third.kept
     assert any("file is empty" in str(p) for p in third.problems)
+
+
+# -- as a user runs it: `check` and `run --once` ------------------------------------------------
+
+
+def test_check_and_run_once_with_hostile_files_give_no_traceback(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import ROOT, run_cli
+
+    result = run_cli("demo", "--out", str(tmp_path / "demo-city"), "--scale", "0.05", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    hostile = tmp_path / "rules" / "hostile"
+    hostile.mkdir()
+    (hostile / "deep.toml").write_text("x = " + "[" * 1000 + "]" * 1000 + "\n", encoding="utf-8")
+    (hostile / "big.toml").write_text(
+        _rule("CARD-BIG", "amount > " + "9" * 100_000), encoding="utf-8"
+    )
+    (hostile / "bignum.toml").write_text("n = " + "9" * 100_000 + "\n", encoding="utf-8")
+    (hostile / "empty.toml").write_bytes(b"")
+    for args in (("check",), ("run", "--once")):
+        result = run_cli(*args, cwd=tmp_path)
+        out = result.stdout + result.stderr
+        assert "Traceback" not in out, out[-3000:]
+        assert "rules/hostile/deep.toml" in out and "nested too deeply" in out, out[-3000:]
+        assert "rules/hostile/big.toml" in out and "CARD-BIG" in out, out[-3000:]
+        assert "rules/hostile/bignum.toml" in out and "rules/hostile/empty.toml" in out
+        # `run --once` refuses rule problems by design (the daemon runs the rest: below)
+        assert result.returncode != 0
+
+
+def test_daemon_keeps_running_the_other_files_rules(tmp_path: Path) -> None:
+    from naebu.daemon.rules import RuleKeeper
+
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "a_good.toml").write_text(GOOD, encoding="utf-8")
+    names = " or ".join(f'merchant_name == "가맹점{i}"' for i in range(400))
+    when = f"({names}) or amount > 100"
+    (folder / "merchants.toml").write_text(_rule("CARD-MERCHANTS", when), encoding="utf-8")
+    (folder / "deep.toml").write_text("x = " + "[" * 1000 + "]" * 1000, encoding="utf-8")
+    (folder / "big.toml").write_text(
+        _rule("CARD-BIG", "amount > " + "9" * 100_000), encoding="utf-8"
+    )
+
+    class _Config:
+        rule_paths = [folder]
+        base_dir = tmp_path
+
+    reload = RuleKeeper(_Config()).refresh()  # type: ignore[arg-type]
+    assert set(reload.ruleset.by_id()) == {"CARD-GOOD", "CARD-MERCHANTS"}
+    assert {p.file for p in reload.problems} == {"rules/deep.toml", "rules/big.toml"}

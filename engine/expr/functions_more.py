@@ -179,6 +179,7 @@ def _extract_number(text: pd.Series, pattern: str) -> pd.Series:
 def _matches(text: pd.Series, pattern: str) -> pd.Series:
     """Whether the regular expression occurs anywhere in the text (anchor it with ^ and $ to
     match the whole text): matches(merchant_name, "노래(연습장|방)"). Fixed pattern, at most
-    100 characters, no back-references or nested repeats."""
+    100 characters, no look-around, back-references, nested repeats or alternatives under a
+    repeat."""
     found = text.str.contains(_compiled(pattern), regex=True)
     return boolean(found.to_numpy(dtype=bool, na_value=False) & ~nulls(text), text.index)
