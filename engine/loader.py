@@ -269,12 +269,14 @@ def _compile_file(
             # The parser and the TOML check bound nesting; this is the last line of defence, so
             # that one rule too deep for the recursive checker never stops the others.
             rule_id = spec.get("id") if isinstance(spec, Mapping) else None
+            named = rule_id if isinstance(rule_id, str) else None
             problems.append(
                 Problem(
                     shown,
                     "rule nested too deeply to check",
-                    rule_id if isinstance(rule_id, str) else f"#{index + 1}",
+                    named or f"#{index + 1}",
                     hint="split its conditions into simpler parts, or use `x in [...]`",
+                    line=_LineFinder(text, named)(None) if named else None,
                 )
             )
             continue

@@ -262,3 +262,14 @@ def test_daemon_keeps_running_the_other_files_rules(tmp_path: Path) -> None:
     reload = RuleKeeper(_Config()).refresh()  # type: ignore[arg-type]
     assert set(reload.ruleset.by_id()) == {"CARD-GOOD", "CARD-MERCHANTS"}
     assert {p.file for p in reload.problems} == {"rules/deep.toml", "rules/big.toml"}
+
+
+def test_nesting_over_the_parser_bound_is_still_a_located_problem(tmp_path: Path) -> None:
+    # Parentheses in the first operand of arithmetic chains: each bound holds, their product
+    # is too deep for the recursive checker; the rule is refused, the others load.
+    inner = "amount"
+    for _ in range(60):
+        inner = "(" + inner + " + amount" * 90 + ")"
+    body = _rule("CARD-NEST", inner + " > 0")
+    text = _only_problem(_load(tmp_path, {"nest.toml": body}), "rules/nest.toml")
+    assert "rules/nest.toml:" in text and "CARD-NEST" in text and "too deeply" in text
