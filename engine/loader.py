@@ -151,6 +151,14 @@ def load_rules(paths: Iterable[Path], *, root: Path | None = None) -> RuleSet:
     return result
 
 
+#: Deepest nesting of tables and lists a rule file may have (tomllib and the code that walks a
+#: rule afterwards recurse; a rule needs 4 or 5 levels).
+MAX_TOML_DEPTH = 32
+#: Most business days an official may be given to answer: ten years.
+MAX_DEADLINE_DAYS = 3650
+_BOM = "\ufeff"
+
+
 def _read_file(
     path: Path, shown: str, problems: list[Problem]
 ) -> tuple[dict[str, Any], str] | None:
@@ -158,6 +166,18 @@ def _read_file(
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         problems.append(Problem(shown, "not UTF-8 text", hint="save the rule file as UTF-8"))
+        return None
+    # Windows editors save UTF-8 with a byte-order mark; tomllib would call it an invalid
+    # statement at column 1, a mistake nobody can see.
+    text = text.removeprefix(_BOM)
+    if not text.strip():
+        problems.append(
+            Problem(
+                shown,
+                "file is empty",
+                hint="restore its rules, or delete the file to remove them",
+            )
+        )
         return None
     try:
         doc = tomllib.loads(text)
@@ -172,7 +192,44 @@ def _read_file(
             )
         )
         return None
+    except RecursionError:
+        problems.append(_too_deep(shown))
+        return None
+    except ValueError as exc:  # int() refuses a number of more than 4,300 digits
+        problems.append(
+            Problem(
+                shown,
+                f"TOML value cannot be read: {exc}",
+                hint="a number with thousands of digits? write a shorter number",
+            )
+        )
+        return None
+    if _depth_over(doc, MAX_TOML_DEPTH):
+        problems.append(_too_deep(shown))
+        return None
     return doc, text
+
+
+def _too_deep(shown: str) -> Problem:
+    return Problem(
+        shown,
+        f"tables and lists nested too deeply (over {MAX_TOML_DEPTH} levels)",
+        hint="a rule needs a few levels; check the brackets",
+    )
+
+
+def _depth_over(doc: Any, limit: int) -> bool:
+    """Whether ``doc`` nests dicts and lists deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
 
 
 def _line_of_list(text: str, name: str) -> int | None:
@@ -206,7 +263,23 @@ def _compile_file(
         return []
     rules = []
     for index, spec in enumerate(tables):
-        rule = _compile_rule(spec, index, shown, text, problems)
+        try:
+            rule = _compile_rule(spec, index, shown, text, problems)
+        except RecursionError:
+            # The parser and the TOML check bound nesting; this is the last line of defence, so
+            # that one rule too deep for the recursive checker never stops the others.
+            rule_id = spec.get("id") if isinstance(spec, Mapping) else None
+            named = rule_id if isinstance(rule_id, str) else None
+            problems.append(
+                Problem(
+                    shown,
+                    "rule nested too deeply to check",
+                    named or f"#{index + 1}",
+                    hint="split its conditions into simpler parts, or use `x in [...]`",
+                    line=_LineFinder(text, named)(None) if named else None,
+                )
+            )
+            continue
         if rule is not None:
             rules.append(rule)
     return rules
@@ -262,6 +335,12 @@ def _compile_rule(
         problem("severity", f"unknown severity {severity!r}", "one of " + ", ".join(SEVERITIES))
     if isinstance(spec.get("deadline_days"), int) and spec["deadline_days"] < 1:
         problem("deadline_days", "must be at least 1", "business days the official has to answer")
+    elif isinstance(spec.get("deadline_days"), int) and spec["deadline_days"] > MAX_DEADLINE_DAYS:
+        problem(
+            "deadline_days",
+            f"must be at most {MAX_DEADLINE_DAYS}, not {spec['deadline_days']}",
+            "business days the official has to answer, e.g. 10",
+        )
     examples = _examples(spec.get("example", []), problem, line_of)
     optional: tuple[tuple[str, str], ...] = ()
     absence_of: tuple[str, ...] = ()

@@ -131,9 +131,9 @@ def current_versions(
     for path in ruleset.files:
         shown = _shown(path, root)
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue
+            doc = tomllib.loads(path.read_text(encoding="utf-8").removeprefix("\ufeff"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError):
+            continue  # the loader has reported it (engine/loader.py): never stop the run here
         specs = doc.get("rule", [])
         for spec in specs if isinstance(specs, list) else []:
             if isinstance(spec, dict) and isinstance(spec.get("id"), str):

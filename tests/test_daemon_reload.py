@@ -99,11 +99,16 @@ def test_broken_rule_edit_keeps_the_last_good_version_and_is_reported(
         wait_for("the first run", lambda: any(r.status == "ok" for r in runs(store)), timeout=60)
         assert set(alert_keys(store)) == labels(workdir)
 
-        # A good edit (ratio 1.0 -> 1.1), a broken rule in the same file (unknown column), and
-        # a TOML syntax error in another file.
+        # A good edit (ratio 1.0 -> 1.1, its "exactly the mean" example moved with it: an edit
+        # whose examples fail would keep the last good version), a broken rule in the same file
+        # (unknown column), and a TOML syntax error in another file.
         text = sales.read_text(encoding="utf-8")
         assert "params = { min_ratio = 1.0 }" in text
         text = text.replace("params = { min_ratio = 1.0 }", "params = { min_ratio = 1.1 }")
+        limit = 'sale_id = "S-2", appraisal_count = 2, appraisal_mean = 100_000_000, sale_price = '
+        assert limit + "100_000_000" in text
+        text = text.replace(limit + "100_000_000", limit + "111_000_000")
+        text = text.replace('"exactly the mean is allowed"', '"above 110 % of the mean"')
         text = text.replace(
             "not_null(appraisal_date) and days_between(appraisal_date, contract_date)",
             "not_null(appraisal_dat) and days_between(appraisal_dat, contract_date)",

@@ -739,7 +739,7 @@ def test_expr_error_message_lists_all_problems() -> None:
 
 def test_deep_nesting_is_an_error_not_a_crash() -> None:
     text = "(" * 500 + "amount > 1" + ")" * 500
-    assert only_problem(text).message == "expression is nested too deeply"
+    assert only_problem(text).message == "expression nested too deeply (over 100 levels)"
 
 
 # -- safety: nothing from a rule file is ever run ----------------------------------------------

@@ -6,14 +6,17 @@ module at its end). Every function is vectorized: one pandas/numpy operation per
 Regular expressions (``extract_number``, ``matches``) must be fixed values - a literal or a
 parameter - so they are checked and compiled once, when the rule file is loaded. Python's
 ``re`` has no time limit, so a pattern is refused when it is longer than
-:data:`MAX_PATTERN` characters, uses back-references, or repeats a group that itself repeats
-(``(a+)+``, ``(\\d*)*``): the shapes that backtrack catastrophically.
+:data:`MAX_PATTERN` characters or has a shape that can backtrack catastrophically, found on
+the parsed pattern (:func:`_unsafe_shape`): look-around (``(?=``, ``(?!``, ``(?<=``, ``(?<!``),
+back-references, conditionals, a repeat inside a repeat (``(a+)+``, ``(\\d*)*``) and
+alternatives inside a repeat (``(a|aa)*``).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +26,10 @@ import pandas as pd
 from .functions import TEXT, _korean_holidays, per_distinct, register
 from .kinds import TEMPORAL
 from .values import boolean, nulls
+
+with warnings.catch_warnings():  # sre_parse is deprecated by name only; re._parser is private
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import sre_parse as _sre_parser
 
 #: Longest regular expression a rule may use.
 MAX_PATTERN = 100
@@ -106,10 +113,44 @@ def _pattern_problem(pattern: Any, groups: int | None) -> str | None:
         return "a repeated group that itself repeats, like (a+)+, can take forever; simplify it"
     try:
         compiled = _compiled(pattern)
+        shape = _unsafe_shape(pattern)
     except re.error as exc:
         return f"the pattern is not a valid regular expression: {exc}"
+    if shape is not None:
+        return shape
     if groups is not None and compiled.groups != groups:
         return f"the pattern needs exactly {groups} group (...) around the number, it has {compiled.groups}"
+    return None
+
+
+def _unsafe_shape(pattern: str) -> str | None:
+    """Why ``pattern`` may backtrack catastrophically, or None when its shape is safe.
+
+    Walks the parsed pattern (``re``'s own parser: what runs is what is checked) without
+    recursion. Refused: look-around, back-references, conditionals, and a repeat whose body
+    holds another repeat or a choice between alternatives.
+    """
+    stack: list[tuple[Any, bool]] = [(_sre_parser.parse(pattern), False)]
+    while stack:
+        items, in_repeat = stack.pop()
+        for op, arg in items:
+            name = str(op)
+            if name in ("ASSERT", "ASSERT_NOT"):
+                return "look-around ((?=, (?!, (?<=, (?<!) is not allowed in a pattern; match the text itself"
+            if name in ("GROUPREF", "GROUPREF_EXISTS"):
+                return "back-references and (?(1)...) conditionals are not allowed in a pattern"
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                if in_repeat:
+                    return "a repeat inside a repeat in a pattern, like (a+)+, can take forever; simplify it"
+                stack.append((arg[2], True))
+            elif name == "BRANCH":
+                if in_repeat:
+                    return "alternatives inside a repeat in a pattern, like (a|aa)*, can take forever; repeat a character class [ab]* instead"
+                stack.extend((branch, in_repeat) for branch in arg[1])
+            elif name == "SUBPATTERN":
+                stack.append((arg[-1], in_repeat))
+            elif name == "ATOMIC_GROUP":
+                stack.append((arg, in_repeat))
     return None
 
 
@@ -138,6 +179,7 @@ def _extract_number(text: pd.Series, pattern: str) -> pd.Series:
 def _matches(text: pd.Series, pattern: str) -> pd.Series:
     """Whether the regular expression occurs anywhere in the text (anchor it with ^ and $ to
     match the whole text): matches(merchant_name, "노래(연습장|방)"). Fixed pattern, at most
-    100 characters, no back-references or nested repeats."""
+    100 characters, no look-around, back-references, nested repeats or alternatives under a
+    repeat."""
     found = text.str.contains(_compiled(pattern), regex=True)
     return boolean(found.to_numpy(dtype=bool, na_value=False) & ~nulls(text), text.index)

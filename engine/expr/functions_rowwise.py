@@ -156,7 +156,8 @@ def _extract(text: pd.Series, pattern: str, group: float | None = None) -> pd.Se
     """The part of the text the regular expression captures, or null when it does not match:
     extract(계약명, "\\\\[(.+?)\\\\]") gives 긴급 for "[긴급] 제설 용역". Without a group number,
     the first group (...) if the pattern has one, else the whole match. Fixed pattern, at most
-    100 characters, no back-references or nested repeats."""
+    100 characters, no look-around, back-references, nested repeats or alternatives under a
+    repeat."""
     compiled = _compiled(pattern)
     wanted = int(group) if group is not None else (1 if compiled.groups else 0)
     found = text.str.extract(f"({pattern})", expand=True)

@@ -133,6 +133,10 @@ def _unexpected_char(ch: str, offset: int) -> ExprProblem:
     return ExprProblem(f"unexpected character {ch!r}", None, offset)
 
 
+#: Most digits a number in an expression may have (int() refuses over 4,300 with a ValueError).
+MAX_DIGITS = 30
+
+
 def _number(text: str, start: int) -> Token:
     i, n = start, len(text)
     while i < n and (text[i] in _DIGITS or text[i] == "_"):
@@ -164,6 +168,16 @@ def _number(text: str, start: int) -> Token:
                 ExprProblem(
                     f"invalid number {spelling!r}",
                     "'_' may only separate digits, e.g. 20_000_000",
+                    start,
+                )
+            ]
+        )
+    if sum(c in _DIGITS for c in digits) > MAX_DIGITS:
+        raise ExprError(
+            [
+                ExprProblem(
+                    f"number with more than {MAX_DIGITS} digits",
+                    "write a shorter number; no amount or count needs that many digits",
                     start,
                 )
             ]

@@ -99,6 +99,11 @@ _BINARY_BP = {"or": 10, "and": 20, "+": 50, "-": 50, "*": 60, "/": 60, "%": 60}
 _NOT_BP = 30  # `not` binds looser than comparisons: not a == b is not (a == b)
 _COMPARE_BP = 40
 _UNARY_MINUS_BP = 70
+#: Deepest nesting of parentheses, calls, ``not`` and ``-`` an expression may have, and the
+#: longest chain of arithmetic operators: the checker and compiler walk the tree recursively.
+MAX_DEPTH = 100
+_TOO_DEEP = f"expression nested too deeply (over {MAX_DEPTH} levels)"
+_TOO_DEEP_HINT = "split it into simpler parts, or use `x in [...]` for a list of values"
 
 #: Operators of other languages, refused with the spelling we use instead.
 _FOREIGN_OPS = {
@@ -137,6 +142,16 @@ def parse(text: str) -> Node:
     if parser.problems:
         raise ExprError(parser.problems)
     return node
+
+
+def _balanced(op: str, terms: list[Node], offsets: list[int]) -> Node:
+    """``terms`` joined by ``op`` (``offsets[i]`` is the operator after ``terms[i]``)."""
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    left = _balanced(op, terms[:middle], offsets[: middle - 1])
+    right = _balanced(op, terms[middle:], offsets[middle:])
+    return Binary(left.offset, op, left, right, offsets[middle - 1])
 
 
 def _describe(tok: Token) -> str:
@@ -203,11 +218,10 @@ class _Parser:
     # -- grammar ----------------------------------------------------------------------------
     def expression(self, min_bp: int) -> Node:
         self.depth += 1
-        if self.depth > 100:
-            self.fail_at(
-                self.peek(), "expression is nested too deeply", "split it into simpler parts"
-            )
+        if self.depth > MAX_DEPTH:
+            self.fail_at(self.peek(), _TOO_DEEP, _TOO_DEEP_HINT)
         left = self.prefix()
+        chain = 0  # arithmetic operators chained in this call: each nests the tree one deeper
         while True:
             tok = self.peek()
             self.refuse_foreign(tok)
@@ -224,11 +238,35 @@ class _Parser:
                 if nxt in COMPARISONS:
                     self.fail_at(self.peek(), "comparisons cannot be chained",
                                  "write a < b and b < c instead of a < b < c")  # fmt: skip
+            elif op in ("and", "or"):
+                left = self.logic_chain(op, bp, left, tok)
             else:
+                chain += 1
+                if chain > MAX_DEPTH:
+                    self.fail_at(tok, _TOO_DEEP, _TOO_DEEP_HINT)
                 right = self.expression(bp)
                 left = Binary(left.offset, op, left, right, tok.offset)
         self.depth -= 1
         return left
+
+    def logic_chain(self, op: str, bp: int, first: Node, tok: Token) -> Node:
+        """``a or b or c ...`` (the operator just read) as a balanced tree, not a left-deep one.
+
+        and/or are associative (also with nulls), so a pasted list of 400 merchants joined by
+        ``or`` is as deep as 9 levels instead of 400 and the recursive checker and compiler
+        cope with it.
+        """
+        terms = [first]
+        offsets = [tok.offset]
+        terms.append(self.expression(bp))
+        while True:
+            nxt = self.peek()
+            if not (nxt.kind is Kind.KEYWORD and nxt.text == op):
+                break
+            self.next()
+            offsets.append(nxt.offset)
+            terms.append(self.expression(bp))
+        return _balanced(op, terms, offsets)
 
     def infix_operator(self) -> tuple[str | None, int]:
         tok = self.peek()

@@ -276,7 +276,7 @@ def _rule_tables(rules: list[Any]) -> dict[str, Mapping[str, Any]]:
     tables: dict[str, Mapping[str, Any]] = {}
     for file in {r.meta.file for r in rules}:
         try:
-            raw = tomllib.loads(Path(file).read_text(encoding="utf-8"))
+            raw = tomllib.loads(Path(file).read_text(encoding="utf-8").removeprefix("\ufeff"))
         except (OSError, tomllib.TOMLDecodeError):
             continue
         for table in raw.get("rule", []):

@@ -8,7 +8,11 @@ rule by id:
 - a rule that loads replaces its previous version;
 - a rule whose file has a problem and that no longer loads (its own mistake, or a TOML syntax
   error that takes the whole file down) keeps running in its last good version;
-- a rule removed from a file that loads cleanly is dropped.
+- a rule removed from a file that loads cleanly is dropped;
+- an emptied (0-byte) file is a problem of that file ("file is empty"): its rules keep running;
+- a rule whose examples fail (a ``[[rule.example]]`` that must fire and does not, or the other
+  way round) is a problem too: its last good version keeps running (with none, after a restart,
+  it does not run). The examples run again only when a rule file changes.
 
 Every new problem is logged and reported once (the daemon sends it to the admins); when the
 files are clean again that is logged too.
@@ -16,9 +20,11 @@ files are clean again that is logged too.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
+from engine.examples import run_examples
 from engine.loader import RuleSet, load_rules
 from engine.registry import RuleType
 from naebu.config import Config
@@ -50,11 +56,18 @@ class RuleKeeper:
         self.config = config
         self.good: dict[str, RuleType] = {}
         self.reported: set[str] = set()
+        #: Failing examples of the rule files as they were at :attr:`_examples_of` (a digest).
+        self._example_problems: list[Problem] = []
+        self._examples_of = ""
 
     def refresh(self) -> Reload:
-        """Read the rule files again (cheap: milliseconds for a city's rule pack)."""
+        """Read the rule files again (milliseconds for a city's rule pack; the examples, a few
+        seconds, run again only when a file has changed)."""
         fresh = load_rules(self.config.rule_paths, root=self.config.base_dir)
-        rules = {r.meta.id: r for r in fresh.rules}
+        failing = self._failing_examples(fresh)
+        fresh.problems.extend(failing)
+        failed_ids = {p.rule_id for p in failing}
+        rules = {r.meta.id: r for r in fresh.rules if r.meta.id not in failed_ids}
         troubled_files = {p.file for p in fresh.problems}
         kept = []
         for rule_id, old in self.good.items():
@@ -74,3 +87,21 @@ class RuleKeeper:
             log.info("rule files are clean again")
         ruleset = RuleSet(rules=list(rules.values()), problems=[], files=fresh.files)
         return Reload(ruleset, list(fresh.problems), new, sorted(kept), fixed)
+
+    def _failing_examples(self, fresh: RuleSet) -> list[Problem]:
+        """Problems of examples that do not behave (not of missing ones: ``naebu check`` says
+        those), run again only when the content of a rule file has changed."""
+        digest = hashlib.sha256()
+        for path in fresh.files:
+            try:
+                digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+            except OSError:
+                digest.update(str(path).encode() + b"\0?\0")
+        if digest.hexdigest() != self._examples_of:
+            self._example_problems = [
+                p
+                for p in run_examples(fresh.rules)
+                if p.key and p.key.removeprefix("fallback.").startswith("example[")
+            ]
+            self._examples_of = digest.hexdigest()
+        return list(self._example_problems)
