@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -328,3 +329,27 @@ def finding(
         official_id=official_id,
         evidence=evidence if evidence is not None else {"amount": 1250000, "vendor_id": "V-77"},
     )
+
+
+def queue(
+    engine: Engine,
+    directory: Any,
+    notify: Any,
+    findings: list[Any],
+    now: datetime = datetime(2025, 1, 24, 9, 30),
+) -> int:
+    """Raise ``findings`` and queue their digests, in one transaction like a run does."""
+    from alerts import queue_digests, raise_alerts
+
+    with engine.begin() as conn:
+        run_id = conn.execute(
+            store.runs.insert().values(started_at=now, status="running").returning(store.runs.c.id)
+        ).scalar_one()
+        ids = raise_alerts(conn, findings, sample_rules(), directory, run_id=run_id, now=now)
+        return queue_digests(conn, ids, directory, notify, run_id=run_id, now=now)
+
+
+def outbox_rows(engine: Engine) -> list[Any]:
+    """Every outbox row, oldest first."""
+    with engine.connect() as conn:
+        return list(conn.execute(store.outbox.select().order_by(store.outbox.c.id)))

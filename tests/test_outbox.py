@@ -17,11 +17,12 @@ from servers import (
     body_text,
     employees_frame,
     finding,
-    sample_rules,
+    outbox_rows,
+    queue,
     smtp_server,
     webhook_server,
 )
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 
 from alerts import (
     OUTBOX_FILE_CHANNEL,
@@ -29,8 +30,6 @@ from alerts import (
     Directory,
     backoff,
     deliver_pending,
-    queue_digests,
-    raise_alerts,
 )
 from naebu import store
 from naebu.config import ChannelConfig, NotifyConfig
@@ -41,21 +40,6 @@ NOW = datetime(2025, 1, 24, 9, 30)
 @pytest.fixture
 def directory() -> Directory:
     return Directory.from_frame(employees_frame())
-
-
-def queue(engine: Engine, directory: Directory, notify: NotifyConfig, findings: list[Any]) -> int:
-    """Raise ``findings`` and queue their digests, in one transaction like a run does."""
-    with engine.begin() as conn:
-        run_id = conn.execute(
-            store.runs.insert().values(started_at=NOW, status="running").returning(store.runs.c.id)
-        ).scalar_one()
-        ids = raise_alerts(conn, findings, sample_rules(), directory, run_id=run_id, now=NOW)
-        return queue_digests(conn, ids, directory, notify, run_id=run_id, now=NOW)
-
-
-def outbox_rows(engine: Engine) -> list[Any]:
-    with engine.connect() as conn:
-        return list(conn.execute(select(store.outbox).order_by(store.outbox.c.id)))
 
 
 SENSITIVE = {

@@ -9,13 +9,20 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from servers import body_text, employees_frame, finding, free_port, sample_rules, smtp_server
-from sqlalchemy import Engine, select
+from servers import (
+    body_text,
+    employees_frame,
+    finding,
+    free_port,
+    outbox_rows,
+    queue,
+    smtp_server,
+)
+from sqlalchemy import Engine
 
-from alerts import Directory, deliver_pending, queue_digests, raise_alerts
+from alerts import Directory, deliver_pending
 from alerts.outbox import ResolveError, retry_failed
 from alerts.trail import entries, verify
 from naebu import store
@@ -31,20 +38,6 @@ def directory() -> Directory:
 
 def mail_url(port: int) -> str:
     return f"mailto://127.0.0.1:{port}?from=naebu@demo.naebu.local&to={{email}}&mode=insecure"
-
-
-def queue(engine: Engine, directory: Directory, notify: NotifyConfig, findings: list[Any]) -> int:
-    with engine.begin() as conn:
-        run_id = conn.execute(
-            store.runs.insert().values(started_at=NOW, status="running").returning(store.runs.c.id)
-        ).scalar_one()
-        ids = raise_alerts(conn, findings, sample_rules(), directory, run_id=run_id, now=NOW)
-        return queue_digests(conn, ids, directory, notify, run_id=run_id, now=NOW)
-
-
-def outbox_rows(engine: Engine) -> list[Any]:
-    with engine.connect() as conn:
-        return list(conn.execute(select(store.outbox).order_by(store.outbox.c.id)))
 
 
 def test_a_24_hour_smtp_outage_delivers_everything_exactly_once(
