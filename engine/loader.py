@@ -18,6 +18,7 @@ from typing import Any
 from engine import reflists
 from engine.absence import check_absence_of, parse_absence_of
 from engine.examples import Example, ExampleList, parse_example
+from engine.lookalikes import parse_lookalikes
 from engine.fallback import check_optional, compile_fallback, parse_optional
 from engine.reflists import RefList, read_lists
 from engine.registry import KeySpec, ProblemFactory, RuleType, rule_types
@@ -56,6 +57,11 @@ COMMON_KEYS: dict[str, KeySpec] = {
         False,
         'inputs whose emptiness is the finding: other datasets ("accounts") or columns '
         '("sole_source_ground"); with no record or always empty the rule is not evaluable',
+    ),
+    "lookalike": KeySpec(
+        list,
+        False,
+        "[[rule.lookalike]]: lawful practice that resembles the pattern, and how it is told apart",
     ),
     "fallback": KeySpec(
         dict,
@@ -342,6 +348,9 @@ def _compile_rule(
             "business days the official has to answer, e.g. 10",
         )
     examples = _examples(spec.get("example", []), problem, line_of)
+    lookalikes = parse_lookalikes(
+        spec.get("lookalike"), [e.note for e in examples if e.note], problem
+    )
     optional: tuple[tuple[str, str], ...] = ()
     absence_of: tuple[str, ...] = ()
     if isinstance(dataset, str) and dataset in datasets.DATASETS:
@@ -371,6 +380,7 @@ def _compile_rule(
         notify=tuple(spec.get("notify", ())),
         optional=optional,
         absence_of=absence_of,
+        lookalikes=lookalikes,
     )
     rule = type_cls.compile(meta, spec, problem)
     if rule is not None:

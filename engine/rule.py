@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from engine.lookalikes import Lookalike
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -81,3 +84,5 @@ class RuleMeta:
     #: Inputs whose emptiness the rule reports (``absence_of``; see engine/absence.py):
     #: ``"dataset accounts"``, ``"contracts.sole_source_ground"``.
     absence_of: tuple[str, ...] = ()
+    #: Lawful practice that resembles the pattern (``[[rule.lookalike]]``, engine/lookalikes.py).
+    lookalikes: tuple[Lookalike, ...] = ()
