@@ -18,8 +18,8 @@ from typing import Any
 from engine import reflists
 from engine.absence import check_absence_of, parse_absence_of
 from engine.examples import Example, ExampleList, parse_example
-from engine.lookalikes import parse_lookalikes
 from engine.fallback import check_optional, compile_fallback, parse_optional
+from engine.lookalikes import parse_lookalikes
 from engine.reflists import RefList, read_lists
 from engine.registry import KeySpec, ProblemFactory, RuleType, rule_types
 from engine.rule import SEVERITIES, RuleMeta

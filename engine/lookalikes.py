@@ -61,7 +61,7 @@ def parse_lookalikes(
         for key in ("practice", "how"):
             value = item.get(key)
             if not isinstance(value, str) or not value.strip():
-                problem(f"{where}: {key}", "missing or empty", f"{key} = \"...\" (Korean text)")
+                problem(f"{where}: {key}", "missing or empty", f'{key} = "..." (Korean text)')
                 bad = True
         for key in ("practice_en", "how_en"):
             if key in item and not isinstance(item[key], str):
@@ -74,7 +74,10 @@ def parse_lookalikes(
             names = []
         for name in names:
             if name not in example_notes:
-                hint = did_you_mean(name, example_notes) or "use the note of one of the rule's examples"
+                hint = (
+                    did_you_mean(name, example_notes)
+                    or "use the note of one of the rule's examples"
+                )
                 problem(f"{where}: examples", f"no example with the note {name!r}", hint)
                 bad = True
         if not bad:
