@@ -26,6 +26,7 @@ from alerts.suppressions import (
 )
 from alerts.trail import entries
 from engine import absence, coverage
+from engine.rule import RuleMeta
 from inbox import queries
 from inbox.app import Ctx, Inbox
 from inbox.charts import bar_chart
@@ -207,6 +208,7 @@ class Pages:
                     "id": rule_id,
                     "meta": self.inbox.rules.get(rule_id),
                     **_coverage_row(self.inbox, rule_id, states.get(rule_id), ctx.lang),
+                    "lookalikes": _lookalike_rows(self.inbox.rules.get(rule_id), ctx.lang),
                     "stats": s,
                     "chart": bar_chart(
                         months, s.by_month, width=420, height=120, title=t("findings_12m")
@@ -327,6 +329,25 @@ def _coverage_row(
         "absent": [coverage.describe(m, lang) for m in state.absent_optional],
         "fallback": fallback,
     }
+
+
+def _lookalike_rows(meta: RuleMeta | None, lang: str) -> list[dict[str, Any]]:
+    """A rule's lawful look-alikes for the catalog, in the page's language (Korean text when
+    a rule file gives no English), each with the examples that pin it and whether they fire."""
+    if meta is None:
+        return []
+    fires = {e.note: e.fires for e in meta.examples if e.note}
+    rows = []
+    for look in meta.lookalikes:
+        en = lang == "en"
+        rows.append(
+            {
+                "practice": (look.practice_en or look.practice) if en else look.practice,
+                "how": (look.how_en or look.how) if en else look.how,
+                "examples": [{"note": n, "fires": fires.get(n, False)} for n in look.examples],
+            }
+        )
+    return rows
 
 
 def _dataset_title(name: str, lang: str) -> str:

@@ -154,3 +154,41 @@ def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("check", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
     assert result.returncode == 1
     assert "config file not found" in result.stderr
+
+
+_WITH_EXAMPLES = (
+    RULE
+    + """
+[[rule.example]]
+fires = true
+record = { payment_id = "P-1", amount = 5, paid_on = "2025-06-02" }
+
+[[rule.example]]
+fires = false
+note = "small"
+record = { payment_id = "P-2", amount = 1, paid_on = "2025-06-02" }
+"""
+)
+
+
+def test_verbose_lists_each_rules_lawful_lookalikes(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.toml").write_text(
+        _WITH_EXAMPLES + '\n[[rule.lookalike]]\npractice = "매월 같은 금액의 임차료"\n'
+        'how = "세금계산서 번호가 다르면 다른 지급"\nexamples = ["small"]\n'
+        + _WITH_EXAMPLES.replace('"X-1"', '"X-2"'),
+        encoding="utf-8",
+    )
+    cfg = _config_for_rules(tmp_path, rules)
+    plain = run_cli("check", "--config", str(cfg), cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert "정상 업무와의 구별" not in plain.stdout
+    result = run_cli("check", "--verbose", "--config", str(cfg), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    x1 = out.index("X-1 t\n")
+    x2 = out.index("X-2 t\n")
+    assert "  - 매월 같은 금액의 임차료\n    세금계산서 번호가 다르면 다른 지급\n" in out[x1:x2]
+    assert '    확인 예시: "small" (경보하지 않음)' in out[x1:x2]
+    assert "  정상 업무와의 구별: 적혀 있지 않음" in out[x2:]

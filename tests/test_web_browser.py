@@ -154,6 +154,10 @@ def test_official_and_auditor_walk_an_alert_through_the_inbox(
         shot(auditor, "09-scorecard")
         auditor.goto(f"{base}/rules")
         assert "동일 거래처 중복 지급 의심" in auditor.inner_text("main")
+        looks = auditor.locator("section#R-PAY-DUP div.lookalikes")
+        assert looks.locator("h3").inner_text() == "정상 업무와의 구별"
+        assert looks.locator("dt").inner_text() == "매월 같은 금액의 임차료 지급"
+        assert "below the threshold" in looks.locator("dd").inner_text()
         shot(auditor, "10-rules")
         auditor.goto(f"{base}/scorecard?lang=en")
         assert "Department scorecard" in auditor.inner_text("h1")

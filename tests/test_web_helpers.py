@@ -50,6 +50,23 @@ severity = "high"
 deadline_days = 3
 when = "amount >= params.min_amount"
 params = { min_amount = 1000000 }
+
+[[rule.example]]
+fires = true
+note = "paid twice in a week"
+record = { amount = 1_250_000 }
+
+[[rule.example]]
+fires = false
+note = "below the threshold"
+record = { amount = 50_000 }
+
+[[rule.lookalike]]
+practice = "매월 같은 금액의 임차료 지급"
+practice_en = "Monthly rent of the same amount"
+how = "세금계산서 번호가 달라 같은 지급으로 보지 않습니다."
+how_en = "Another invoice number: not the same payment."
+examples = ["below the threshold", "paid twice in a week"]
 """
 
 

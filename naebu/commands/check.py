@@ -21,11 +21,17 @@ from naebu.problems import Problem
     is_flag=True,
     help="also read each enabled source (first 10,000 rows): quarantined rows, unmapped values, empty columns",
 )
-def check(config: Config, strict: bool, data: bool = False) -> None:
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="also list every rule with its lawful look-alikes (정상 업무와의 구별)",
+)
+def check(config: Config, strict: bool, data: bool = False, verbose: bool = False) -> None:
     """Check the configuration and every rule file; report all problems at once.
 
     Then print each rule's coverage: live, not evaluable (missing inputs) or partial, and
-    whom alerts could not reach.
+    whom alerts could not reach. With --verbose, the rule catalog: each rule, the lawful
+    practice that resembles it and how the rule tells them apart.
     """
     from connectors import check_source
     from engine.loader import load_rules
@@ -48,8 +54,34 @@ def check(config: Config, strict: bool, data: bool = False) -> None:
 
     for warning in stored_reach(config, [r.meta for r in ruleset.rules]):
         click.echo(f"warning: {warning}")
+    if verbose:
+        click.echo("\n".join(catalog_lines([r.meta for r in ruleset.rules])))
     if data:
         _data(config, ruleset)
+
+
+def catalog_lines(metas: list[Any]) -> list[str]:
+    """The rule catalog as text: each rule's id and title, then its lawful look-alikes
+    (정상 업무와의 구별), each with how the rule tells them apart and the examples that pin it."""
+    lines: list[str] = []
+    for meta in sorted(metas, key=lambda m: m.id):
+        off = "" if meta.enabled else " (꺼짐)"
+        lines.append(f"{meta.id} {meta.title}{off}")
+        if not meta.lookalikes:
+            lines.append("  정상 업무와의 구별: 적혀 있지 않음")
+            continue
+        lines.append("  정상 업무와의 구별:")
+        fires = {e.note: e.fires for e in meta.examples if e.note}
+        for look in meta.lookalikes:
+            lines.append(f"  - {look.practice}")
+            lines.append(f"    {look.how}")
+            if look.examples:
+                pinned = ", ".join(
+                    f'"{n}" ({"경보함" if fires.get(n) else "경보하지 않음"})'
+                    for n in look.examples
+                )
+                lines.append(f"    확인 예시: {pinned}")
+    return lines
 
 
 def _check_examples(ruleset: Any) -> list[Problem]:
