@@ -135,7 +135,9 @@ def _payments(f: dict[str, pd.DataFrame]) -> Found:
     purpose = pay["purpose"].fillna("")
     # a payment with no 적요 may be an advance: not judged
     counted = (
-        pay["contract_id"].notna() & pay["purpose"].notna() & ~purpose.str.contains("선금|기성")
+        pay["contract_id"].notna()
+        & pay["purpose"].notna()
+        & ~purpose.str.contains("선금|기성|기납")
     )
     days = (pay["paid_on"].to_numpy() - when).astype("timedelta64[D]").astype(float)
     inspected = (days >= 0) & (days <= 365)
