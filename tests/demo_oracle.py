@@ -8,7 +8,9 @@ simplest pandas that gives it on the demo year (every window of the demo has clo
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
@@ -17,6 +19,8 @@ from naebu import datasets
 Found = set[tuple[str, str, str]]
 LIMIT = 20_000_000
 TODAY = pd.Timestamp.now().normalize()
+#: Programmes granted periodically (SUBSIDY-DUPLICATE leaves them out).
+PERIODIC = Path(__file__).parents[1] / "rules/subsidies/lists/periodic_subsidy_programs.toml"
 
 
 def _keys(rule: str, dataset: str, frame: pd.DataFrame, mask: pd.Series) -> Found:
@@ -200,6 +204,7 @@ def _revenue(f: dict[str, pd.DataFrame]) -> Found:
     idle = (acc["as_of"] - acc["last_activity_on"]).dt.days
     out |= _keys("ACCOUNT-DORMANT", "accounts", acc, (acc["status"] != "해지") & (idle >= 365))
     s = f["subsidies"]
+    s = s[~s["program"].isin(tomllib.loads(PERIODIC.read_text("utf-8"))["list"]["items"])]
     twice = s.groupby(["recipient_id", "program", s["decided_on"].dt.year])["grant_id"].transform(
         "size"
     )
