@@ -141,7 +141,7 @@ def _payments(f: dict[str, pd.DataFrame]) -> Found:
     counted = (
         pay["contract_id"].notna()
         & pay["purpose"].notna()
-        & ~purpose.str.contains("선금|기성|기납")
+        & ~purpose.str.contains("선금|기성|기납|임차료")
     )
     days = (pay["paid_on"].to_numpy() - when).astype("timedelta64[D]").astype(float)
     inspected = (days >= 0) & (days <= 365)
