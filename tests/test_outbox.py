@@ -407,7 +407,7 @@ def test_resolve_retry_sends_once_more_and_refuses_a_live_sender(
 ) -> None:
     import subprocess
 
-    from alerts.outbox import ResolveError, claim_note, resolve_stuck, stuck_rows
+    from alerts.stuck import ResolveError, claim_note, resolve_stuck, stuck_rows
     from alerts.trail import entries, verify
 
     notify = NotifyConfig(retry_base_seconds=1)

@@ -42,7 +42,7 @@ def outbox() -> None:
 @with_config
 def outbox_list(config: Config, stuck: bool, status: str | None, limit: int) -> None:
     """Outbox messages, newest first, with their status, attempts and last error."""
-    from alerts.outbox import stuck_rows
+    from alerts.stuck import stuck_rows
 
     engine = store.connect(config.store_url)
     try:
@@ -96,7 +96,7 @@ def outbox_resolve(
     now_text: str | None,
 ) -> None:
     """Decide what happened to a message stuck in sending (audited)."""
-    from alerts.outbox import ResolveError, resolve_stuck
+    from alerts.stuck import ResolveError, resolve_stuck
 
     if decision is None:
         raise UserError("naebu outbox resolve: give --sent (it arrived) or --retry (it did not)")
@@ -130,7 +130,7 @@ def outbox_retry(
     now_text: str | None,
 ) -> None:
     """Send failed messages again (재발송), e.g. after a long mail-server outage (audited)."""
-    from alerts.outbox import ResolveError, retry_failed
+    from alerts.stuck import ResolveError, retry_failed
 
     if not failed:
         raise UserError("naebu outbox retry: give --failed (the messages given up)")
