@@ -14,7 +14,7 @@ module sends those that are due and writes the outcome back to the same row:
 - ``failed`` when the message is older than ``give_up_hours`` after ``max_attempts`` failures,
   or at once when retrying cannot help (an apprise URL that does not parse, a recipient without
   an address, a channel no longer configured). ``naebu outbox retry --failed`` re-queues failed
-  messages, audited (:func:`retry_failed`).
+  messages, audited (:func:`alerts.stuck.retry_failed`).
 
 Each row's outcome commits right after its send, so a crash re-sends at most the message in
 flight. One deliverer runs at a time (the scheduler's job); rows are updated only if nobody
@@ -382,6 +382,7 @@ def deliver_pending(
         return _stop(report, exc, "nothing was sent")
 
     def must_stop() -> bool:
+        # Asked to stop, or too little time left to wait out one send before the deadline.
         if should_stop is not None and should_stop():
             return True
         limit_at = abandon_at() if abandon_at is not None else None
@@ -398,7 +399,8 @@ def deliver_pending(
                 continue
             if must_stop():
                 report.left = len(rows) - n
-                report.stopped = f"asked to stop; {report.left} due message(s) wait for later"
+                why = "asked to stop" if should_stop is not None and should_stop() else "no time"
+                report.stopped = f"{why}; {report.left} due message(s) wait for later"
                 log.info("outbox delivery stopped: %s", report.stopped)
                 break
             try:
