@@ -301,7 +301,8 @@ def resolve_stuck(
     ``sent=False`` (resend): it did not; it becomes ``retrying``, due at once, and the next
     delivery pass sends it. The decision is an ``outbox_resolve`` entry of the audit trail, in
     the same transaction. Refused (:class:`ResolveError`) without a reason, for a row that is
-    not ``sending``, and while the process that claimed it still runs on this host.
+    not ``sending``, while the process that claimed it still runs on this host, and for
+    :data:`OTHER_HOST_GRACE` after a claim on another host (its process cannot be checked).
     """
     check_decider(actor, reason)
     stuck = {m.id: m for m in stuck_rows(engine)}.get(outbox_id)
@@ -309,6 +310,14 @@ def resolve_stuck(
         raise ResolveError(
             f"발송 메시지 #{outbox_id}은(는) 발송 중(sending) 상태가 아닙니다",
             f"outbox #{outbox_id} is not stuck in sending",
+        )
+    if stuck.in_flight and stuck.host != socket.gethostname() and stuck.since:
+        until = datetime.fromisoformat(stuck.since) + OTHER_HOST_GRACE
+        raise ResolveError(
+            f"발송 메시지 #{outbox_id}은(는) 다른 서버({stuck.host})에서 방금 발송을 시작했습니다. "
+            f"{until:%H:%M} 이후에 다시 처리해 주십시오",
+            f"outbox #{outbox_id} was claimed on {stuck.host} at {stuck.since} and may be being "
+            f"sent now (its process cannot be checked from here); decide after {until:%H:%M}",
         )
     if stuck.in_flight:
         raise ResolveError(

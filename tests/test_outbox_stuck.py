@@ -38,7 +38,7 @@ from sqlalchemy import Engine, update
 from test_outbox import _HangingHook
 
 from alerts import Directory, deliver_pending
-from alerts.stuck import stuck_rows
+from alerts.stuck import stuck_rows, where_to_look
 from naebu import store
 from naebu.config import ChannelConfig, NotifyConfig
 
@@ -127,6 +127,11 @@ def test_a_pass_stops_when_asked_and_gives_up_a_hung_send(
     assert stuck.id == min(r.id for r in due)
     assert stuck.abandoned and "without an answer" in stuck.abandoned
     assert stuck.in_flight  # this process claimed it and still runs
+    where = where_to_look(stuck, notify, directory)
+    assert where.startswith("the mail server's log (mailto://127.0.0.1:")
+    official = directory.get(stuck.recipient)
+    assert official is not None and official.email
+    assert f"a message to {official.email} around {stuck.since}" in where
     others = [r for r in outbox_rows(engine) if r.id != stuck.id and r.id in {d.id for d in due}]
     assert {r.status for r in others} == {"pending"}  # untouched, due for the next pass
 
@@ -279,3 +284,25 @@ def test_a_stuck_message_is_told_once_and_not_while_its_sender_runs(
     assert told[0].recipient == "E030"
     (stuck,) = stuck_rows(engine)
     assert stuck.told and not stuck.in_flight
+
+    # A claim by another host cannot be checked from here: a recent one may be in flight.
+    from alerts.stuck import ResolveError, resolve_stuck
+
+    since = datetime.now().replace(microsecond=0)
+    elsewhere = f"sending since {since.isoformat(sep=' ')} on other-host, pid 1"
+    with engine.begin() as conn:
+        conn.execute(
+            update(store.outbox).where(store.outbox.c.id == first.id).values(last_error=elsewhere)
+        )
+    (stuck,) = stuck_rows(engine)
+    assert stuck.in_flight
+    with pytest.raises(ResolveError, match="was claimed on other-host .* decide after"):
+        resolve_stuck(engine, first.id, sent=True, actor="ops", reason="확인", now=NOW)
+    old = elsewhere.replace(
+        since.isoformat(sep=" "), (since - timedelta(hours=1)).isoformat(sep=" ")
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            update(store.outbox).where(store.outbox.c.id == first.id).values(last_error=old)
+        )
+    assert resolve_stuck(engine, first.id, sent=True, actor="ops", reason="확인", now=NOW) == "sent"
