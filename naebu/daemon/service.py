@@ -419,11 +419,13 @@ class Daemon:
                 )
                 if report.attempted or report.abandoned:
                     log.info(
-                        "outbox: %d sent, %d to retry (%d not tried: channel hung), %d failed%s",
+                        "outbox: %d sent, %d to retry, %d failed%s%s",
                         report.sent,
                         report.retrying,
-                        report.not_tried,
                         report.failed,
+                        f" ({report.not_tried} not tried: channel hung)"
+                        if report.not_tried
+                        else "",
                         f", {report.abandoned} abandoned" if report.abandoned else "",
                     )
             except Exception:
