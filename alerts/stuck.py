@@ -211,8 +211,9 @@ def tell_admins(
 ) -> int:
     """Queue one admin notice about stuck rows not told yet; return how many it names.
 
-    Each row is told once: its claim records it (``; admins told``), in the same transaction
-    as the notice. Never raises for a store that cannot be written (the next pass tries again).
+    Each row is told once: its claim records it (``; admins told``) right after the notice is
+    queued (should that fail, it is told again, never not at all). Never raises for a store
+    that cannot be written (the next pass tries again).
     """
     if not notify.admins:
         return 0
