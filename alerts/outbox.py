@@ -14,7 +14,7 @@ module sends those that are due and writes the outcome back to the same row:
 - ``failed`` when the message is older than ``give_up_hours`` after ``max_attempts`` failures,
   or at once when retrying cannot help (an apprise URL that does not parse, a recipient without
   an address, a channel no longer configured). ``naebu outbox retry --failed`` re-queues failed
-  messages, audited (:func:`retry_failed`).
+  messages, audited (:func:`alerts.stuck.retry_failed`).
 
 Each row's outcome commits right after its send, so a crash re-sends at most the message in
 flight. One deliverer runs at a time (the scheduler's job); rows are updated only if nobody
@@ -29,27 +29,27 @@ lost and nothing sent twice (issue 9):
   is kept in memory and written first by the next pass of this process, and the row stays
   ``sending`` - never due again, so never re-sent;
 - a ``sending`` row left by a process that died between claim and record is not re-sent
-  either (it may have gone out): ``naebu status`` counts it under ``sending``. At most one
-  message (the one in flight) can be in that state per crash.
+  either (it may have gone out): at most one message (the one in flight) per crash. The
+  admins are told, and an operator decides with ``naebu outbox resolve`` (:mod:`alerts.stuck`).
 
-A stuck message needs a person's decision, never an automatic one: only they can check the
-mail server's or the webhook's log for whether it arrived. The claim writes who is sending
-(``last_error`` of a ``sending`` row reads ``sending since <time> on <host>, pid <pid>``), so
-``naebu outbox list --stuck`` shows each stuck row and whether its process still runs, and
-``naebu outbox resolve ID --sent`` (it arrived: never send it again) or ``--retry`` (it did
-not: send it on the next pass) records the decision, with the operator's name and reason, in
-the audit trail (action ``outbox_resolve``). A row whose claiming process still runs on this
-host is refused: it may be sending right now (:func:`resolve_stuck`).
+A hung server (it accepts the connection and never answers) costs one ``timeout_seconds``
+per pass and channel, not one per message: after a send times out, the channel's other
+messages of the pass are not tried but recorded as a failed attempt each (same back-off and
+give-up as if each had timed out), so a flush never holds the daemon's run lock longer than
+about one message timeout per hung channel. A pass can be asked to stop (``should_stop``:
+no new message starts) and given a time by which to give up (``abandon_at``: a send still
+waiting then is abandoned, its row stays ``sending`` with a note saying so, and the next
+pass tells the admins). Apprise gives up waiting after ``timeout_seconds``; a server that
+answers after that may still deliver the message, which is then sent again (a duplicate).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import re
-import socket
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -59,6 +59,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, Update, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
+from alerts.channel_notice import is_admin_notice, tell_failing_channels
 from alerts.channels import (
     OUTBOX_FILE_CHANNEL,
     fill_url,
@@ -68,7 +69,8 @@ from alerts.channels import (
 )
 from alerts.digest import NO_ADDRESS
 from alerts.directory import Directory
-from alerts.trail import Step, append
+from alerts.stuck import SENDING, claim_note, note_abandoned
+from alerts.stuck import tell_admins as tell_admins_of_stuck
 from naebu.config import NotifyConfig
 from naebu.store import outbox
 
@@ -78,8 +80,6 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=6)
 #: Outbox statuses that are still to be sent.
 DUE_STATUSES = ("pending", "retrying")
-#: A row being sent: claimed in the store before the send, so it is never sent twice.
-SENDING = "sending"
 _MAX_ERROR = 1000
 #: Writing an outcome: tries, and the pause between them (on top of SQLite's busy timeout).
 RECORD_TRIES = 5
@@ -93,10 +93,16 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
-    #: Why the pass stopped early (the store could not be written), or None.
+    #: Why the pass stopped early (the store could not be written, asked to stop), or None.
     stopped: str | None = None
+    #: Due messages the pass did not start because it was asked to stop (still due).
+    left: int = 0
+    #: Messages whose send was abandoned (still ``sending``, noted; see :mod:`alerts.stuck`).
+    abandoned: int = 0
+    #: Of ``retrying``, messages not tried because their channel hung in this pass.
+    not_tried: int = 0
     #: Channels that reached ``max_attempts`` in this pass, or gave a message up: channel ->
-    #: (messages, last error). The admins are told (:func:`_tell_admins`).
+    #: (messages, last error). The admins are told (:mod:`alerts.channel_notice`).
     troubled: dict[str, tuple[int, str]] = field(default_factory=dict, compare=False)
     #: Of those, messages given up (``failed`` because too old) in this pass.
     given_up: int = field(default=0, compare=False)
@@ -113,6 +119,7 @@ class _Outcome:
     error: str | None = None
     permanent: bool = False  # retrying cannot help: fail the row now
     shown_url: str = ""  # the URL as logs may show it
+    timed_out: bool = False  # the server did not answer within timeout_seconds
 
 
 def backoff(attempts: int, base_seconds: float) -> timedelta:
@@ -206,7 +213,8 @@ def _send_apprise(row: Row[Any], notify: NotifyConfig, directory: Directory) -> 
         return _Outcome(True, shown_url=shown)
     messages = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR", "CRITICAL")]
     error = f"{result.status.name}: " + ("; ".join(messages) or "not delivered")
-    return _Outcome(False, _scrub(error, urls), shown_url=shown)
+    timed_out = result.status.name == "TIMEOUT"
+    return _Outcome(False, _scrub(error, urls), shown_url=shown, timed_out=timed_out)
 
 
 def send_one(row: Row[Any], notify: NotifyConfig, directory: Directory) -> _Outcome:
@@ -214,15 +222,6 @@ def send_one(row: Row[Any], notify: NotifyConfig, directory: Directory) -> _Outc
     if row.channel == OUTBOX_FILE_CHANNEL:
         return _write_outbox_file(notify.outbox_file, row)
     return _send_apprise(row, notify, directory)
-
-
-_CLAIM = re.compile(r"^sending since (?P<since>\S+ \S+) on (?P<host>\S+), pid (?P<pid>\d+)$")
-
-
-def claim_note() -> str:
-    """What a claimed row says about its sender: wall-clock time, host and process id."""
-    since = datetime.now().replace(microsecond=0).isoformat(sep=" ")
-    return f"sending since {since} on {socket.gethostname()}, pid {os.getpid()}"
 
 
 # The two updates of every message, built once: a pass over a province's thousands of
@@ -272,6 +271,11 @@ def _claim_on(conn: Connection, row: Row[Any]) -> bool:
 _UNRECORDED: dict[int, tuple[Row[Any], _Outcome, datetime]] = {}
 
 
+def unrecorded_ids() -> set[int]:
+    """Rows this process sent but could not record yet: in flight, never stuck."""
+    return set(_UNRECORDED)
+
+
 def _record_with_retries(
     engine: Engine,
     row: Row[Any],
@@ -291,17 +295,10 @@ def _record_with_retries(
     raise AssertionError("unreachable")
 
 
-def _record(
-    engine: Engine,
-    row: Row[Any],
-    outcome: _Outcome,
-    notify: NotifyConfig,
-    now: datetime,
-    claim: Row[Any] | None = None,
-) -> tuple[str, bool]:
-    """Write the outcome of ``row``, and claim ``claim`` (the next row) in the same commit:
-    one commit per message, and still one message at most between a claim and its record.
-    Returns the row's new status and whether ``claim`` was claimed."""
+def _outcome_values(
+    row: Row[Any], outcome: _Outcome, notify: NotifyConfig, now: datetime
+) -> dict[str, Any]:
+    """The columns an attempt with ``outcome`` writes to ``row``."""
     attempts = row.attempts + 1
     values: dict[str, Any] = {"attempts": attempts}
     if outcome.ok:
@@ -314,6 +311,21 @@ def _record(
             next_attempt_at=now + retry_wait(attempts, notify),
             last_error=outcome.error,
         )
+    return values
+
+
+def _record(
+    engine: Engine,
+    row: Row[Any],
+    outcome: _Outcome,
+    notify: NotifyConfig,
+    now: datetime,
+    claim: Row[Any] | None = None,
+) -> tuple[str, bool]:
+    """Write the outcome of ``row``, and claim ``claim`` (the next row) in the same commit:
+    one commit per message, and still one message at most between a claim and its record.
+    Returns the row's new status and whether ``claim`` was claimed."""
+    values = _outcome_values(row, outcome, notify, now)
     params = {f"new_{name}": value for name, value in values.items()}
     params.update(row_id=row.id, old_attempts=row.attempts)
     with engine.begin() as conn:
@@ -347,22 +359,50 @@ def deliver_pending(
     *,
     now: datetime,
     limit: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    abandon_at: Callable[[], float | None] | None = None,
 ) -> DeliveryReport:
     """Send every due outbox row (at most ``limit``) and record each outcome at once.
 
     Channel URLs are filled from ``directory`` at send time, so a corrected address is used
     on the next attempt. Returns how many rows ended ``sent``, ``failed`` or ``retrying``.
+    Stuck rows of processes gone are told to the admins first (:mod:`alerts.stuck`).
+
+    ``should_stop`` (the daemon's shutdown flag): no new message starts once it is true.
+    ``abandon_at`` (a :func:`time.monotonic` time, or None while there is none): each send
+    runs in a thread of its own, abandoned when that time passes; and no message starts
+    that could not end by then (less than ``timeout_seconds`` left).
     """
     report = DeliveryReport()
     try:
         _settle_unrecorded(engine, notify, report)
+        tell_admins_of_stuck(engine, notify, directory, now=now)
         rows = due_rows(engine, now, limit)
     except OperationalError as exc:
         return _stop(report, exc, "nothing was sent")
+
+    def must_stop() -> bool:
+        # Asked to stop, or too little time left to wait out one send before the deadline.
+        if should_stop is not None and should_stop():
+            return True
+        limit_at = abandon_at() if abandon_at is not None else None
+        return limit_at is not None and limit_at - time.monotonic() < notify.timeout_seconds
+
+    hung: dict[str, int] = {}  # channel -> the row that timed out in this pass
+    deferred: list[Row[Any]] = []
     # Each row is claimed in the commit recording the row before it (the first on its own).
     claimed_with_last: bool | None = None
     for n, row in enumerate(rows):
         if claimed_with_last is None:
+            if row.channel in hung:
+                deferred.append(row)
+                continue
+            if must_stop():
+                report.left = len(rows) - n
+                why = "asked to stop" if should_stop is not None and should_stop() else "no time"
+                report.stopped = f"{why}; {report.left} due message(s) wait for later"
+                log.info("outbox delivery stopped: %s", report.stopped)
+                break
             try:
                 claimed = _claim(engine, row)
             except OperationalError as exc:
@@ -371,8 +411,20 @@ def deliver_pending(
             claimed, claimed_with_last = claimed_with_last, None
         if not claimed:
             continue
-        outcome = send_one(row, notify, directory)
+        started = time.monotonic()
+        outcome = send_one(row, notify, directory) if abandon_at is None else None
+        if abandon_at is not None:
+            outcome = _send_watched(row, notify, directory, abandon_at)
+        if outcome is None:
+            note_abandoned(engine, row, time.monotonic() - started)
+            report.abandoned += 1
+            report.stopped = f"gave up waiting for outbox #{row.id}; it stays sending"
+            break
+        if outcome.timed_out:
+            hung.setdefault(row.channel, row.id)
         following = rows[n + 1] if n + 1 < len(rows) else None
+        if following is not None and (following.channel in hung or must_stop()):
+            following = None  # not claimed: the next turn defers it or stops
         try:
             status, claimed_next = _record_with_retries(
                 engine, row, outcome, notify, now, claim=following
@@ -386,14 +438,96 @@ def deliver_pending(
             )
         _count(report, row, outcome, status)
         _note_trouble(report, row, outcome, status, notify)
-    _tell_admins(engine, notify, report, now)
+    if deferred:
+        try:
+            _defer(engine, deferred, hung, notify, report, now)
+        except OperationalError as exc:
+            log.error("cannot record the messages of a hung channel (still due): %s", exc.orig)
+    tell_failing_channels(engine, notify, report.troubled, report.given_up, now)
     return report
 
 
-def _is_admin_notice(row: Row[Any]) -> bool:
-    from naebu.daemon.notices import SUBJECT_PREFIX  # naebu.daemon imports alerts
+#: How often a send waiting in its own thread checks ``abandon_at``.
+WATCH_SECONDS = 0.2
+#: Sends abandoned (their threads may still be blocked on a server): see :func:`sends_hung`.
+_ABANDONED: list[threading.Thread] = []
 
-    return any(str(row.subject).startswith(p) for p in SUBJECT_PREFIX.values())
+
+def _send_watched(
+    row: Row[Any],
+    notify: NotifyConfig,
+    directory: Directory,
+    abandon_at: Callable[[], float | None],
+) -> _Outcome | None:
+    """:func:`send_one` in a thread of its own, waited for until it ends or ``abandon_at()``
+    passes; None when abandoned (the thread goes on, a daemon thread, unrecorded)."""
+    box: list[_Outcome] = []
+
+    def work() -> None:
+        try:
+            box.append(send_one(row, notify, directory))
+        except Exception as exc:  # a plugin bug must not stop the other messages
+            box.append(_Outcome(False, f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]))
+
+    thread = threading.Thread(target=work, name=f"naebu-send-{row.id}", daemon=True)
+    thread.start()
+    while True:
+        thread.join(WATCH_SECONDS)
+        if not thread.is_alive():
+            return box[0] if box else _Outcome(False, "the send ended without an outcome")
+        limit_at = abandon_at()
+        if limit_at is not None and time.monotonic() >= limit_at:
+            _ABANDONED.append(thread)
+            return None
+
+
+def sends_hung() -> int:
+    """Sends still blocked on a server after being given up: this process's abandoned sends,
+    and apprise's own calls it stopped waiting for. A process exiting with such threads
+    would wait for them (the interpreter joins worker threads); the daemon exits at once."""
+    ours = sum(1 for t in _ABANDONED if t.is_alive())
+    try:
+        from apprise.apprise import any_abandoned_calls_still_running
+    except ImportError:  # an apprise without call timeouts abandons nothing
+        return ours
+    return ours + int(any_abandoned_calls_still_running())
+
+
+def _defer(
+    engine: Engine,
+    rows: list[Row[Any]],
+    hung: dict[str, int],
+    notify: NotifyConfig,
+    report: DeliveryReport,
+    now: datetime,
+) -> None:
+    """Record one failed attempt for each of ``rows``, not tried because their channel hung
+    in this pass: the back-off, the channel notice and the give-up run as if each had timed
+    out, in one commit, without one more ``timeout_seconds`` each."""
+    written = []
+    with engine.begin() as conn:
+        for row in rows:
+            outcome = _Outcome(
+                False,
+                f"not tried: channel {row.channel} did not answer outbox #{hung[row.channel]} "
+                f"within {notify.timeout_seconds:g}s in this pass",
+            )
+            values = _outcome_values(row, outcome, notify, now)
+            changed = conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id == row.id,
+                    outbox.c.status == row.status,
+                    outbox.c.attempts == row.attempts,
+                )
+                .values(**values)
+            ).rowcount
+            if changed:
+                written.append((row, outcome, str(values["status"])))
+    for row, outcome, status in written:
+        report.not_tried += 1
+        _count(report, row, outcome, status)
+        _note_trouble(report, row, outcome, status, notify)
 
 
 def _note_trouble(
@@ -401,7 +535,7 @@ def _note_trouble(
 ) -> None:
     """Remember a channel that just reached ``max_attempts`` or gave a message up (not for
     the admins' own notices: a notice about a notice would never end)."""
-    if outcome.ok or outcome.permanent or _is_admin_notice(row):
+    if outcome.ok or outcome.permanent or is_admin_notice(row):
         return
     if status == "failed":
         report.given_up += 1
@@ -409,69 +543,6 @@ def _note_trouble(
         return
     count, _ = report.troubled.get(row.channel, (0, ""))
     report.troubled[row.channel] = (count + 1, outcome.error or "")
-
-
-def _tell_admins(
-    engine: Engine, notify: NotifyConfig, report: DeliveryReport, now: datetime
-) -> None:
-    """Queue one admin notice about the channels in ``report.troubled``; never raises."""
-    if not report.troubled:
-        return
-    from naebu.daemon.notices import queue_admin_notice
-
-    lines = [
-        f"- {channel}: {count} message(s); last error: {error}"
-        for channel, (count, error) in sorted(report.troubled.items())
-    ]
-    ko = notify.language != "en"
-    if ko:
-        subject = f"발송 채널 장애: {', '.join(sorted(report.troubled))}"
-        head = (
-            f"아래 채널로 {notify.max_attempts}회 이상 발송하지 못했습니다. "
-            f"{notify.slow_retry_minutes:g}분마다 다시 보내며, "
-            f"{notify.give_up_hours:g}시간이 지난 메시지는 실패(failed) 처리합니다."
-        )
-        tail = "실패한 메시지 재발송: naebu outbox retry --failed --as 사번 --reason 사유"
-    else:
-        subject = f"channel failing: {', '.join(sorted(report.troubled))}"
-        head = (
-            f"Messages through these channels failed {notify.max_attempts} times. They are "
-            f"retried every {notify.slow_retry_minutes:g} minutes and given up (failed) once "
-            f"{notify.give_up_hours:g} hours old."
-        )
-        tail = "Re-queue failed messages: naebu outbox retry --failed --as EMP --reason TEXT"
-    if report.given_up:  # a notice of its own, never held back as a repeat
-        subject += f" ({report.given_up} given up)" if not ko else f" (실패 {report.given_up}건)"
-        lines.append(
-            f"{report.given_up} message(s) given up (failed)"
-            if not ko
-            else f"실패 처리된 메시지 {report.given_up}건"
-        )
-    body = "\n".join([head, "", *lines, "", tail])
-    try:
-        if _told_lately(engine, notify, subject, now):
-            return
-        queue_admin_notice(engine, notify, subject, body, now=now)
-    except OperationalError as exc:
-        log.error("cannot queue the admin notice about failing channels: %s", exc.orig)
-
-
-#: The same notice about the same channels is not queued again within this time (messages
-#: queued in every run reach ``max_attempts`` in every later pass of a long outage).
-NOTICE_QUIET = timedelta(hours=6)
-
-
-def _told_lately(engine: Engine, notify: NotifyConfig, subject: str, now: datetime) -> bool:
-    from naebu.daemon.notices import SUBJECT_PREFIX
-
-    title = f"{SUBJECT_PREFIX.get(notify.language, SUBJECT_PREFIX['ko'])} {subject}"
-    q = (
-        select(outbox.c.id)
-        .where(outbox.c.subject == title, outbox.c.created_at > now - NOTICE_QUIET)
-        .limit(1)
-    )
-    with engine.connect() as conn:
-        return conn.execute(q).first() is not None
 
 
 def _settle_unrecorded(engine: Engine, notify: NotifyConfig, report: DeliveryReport) -> None:
@@ -513,220 +584,3 @@ def _count(report: DeliveryReport, row: Row[Any], outcome: _Outcome, status: str
         outcome.error,
         "given up" if status == "failed" else f"will retry (attempt {row.attempts + 1})",
     )
-
-
-# -- messages stuck in "sending" ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StuckMessage:
-    """An outbox row left ``sending``: sent or not, nobody recorded it."""
-
-    id: int
-    recipient: str
-    channel: str
-    subject: str
-    attempts: int
-    created_at: datetime
-    #: When, where and by which process it was claimed (None: claimed by an older naebu).
-    since: str | None
-    host: str | None
-    pid: int | None
-    #: True while the claiming process still runs on this host (it may be sending now).
-    in_flight: bool
-
-    @property
-    def sender(self) -> str:
-        """The claim in words, for the command line."""
-        if self.pid is None:
-            return "claimed by an unknown process"
-        state = "still running" if self.in_flight else "not running"
-        return f"since {self.since} on {self.host}, pid {self.pid} ({state})"
-
-
-def _alive(host: str | None, pid: int | None) -> bool:
-    if pid is None or host != socket.gethostname():
-        return False  # another host's process cannot be checked from here
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
-def stuck_rows(engine: Engine) -> list[StuckMessage]:
-    """Every outbox row in ``sending``, oldest first, with who claimed it."""
-    with engine.connect() as conn:
-        rows = list(
-            conn.execute(select(outbox).where(outbox.c.status == SENDING).order_by(outbox.c.id))
-        )
-    found = []
-    for row in rows:
-        m = _CLAIM.match(row.last_error or "")
-        host, pid = (m["host"], int(m["pid"])) if m else (None, None)
-        found.append(
-            StuckMessage(
-                id=row.id,
-                recipient=row.recipient,
-                channel=row.channel,
-                subject=row.subject,
-                attempts=row.attempts,
-                created_at=row.created_at,
-                since=m["since"] if m else None,
-                host=host,
-                pid=pid,
-                in_flight=row.id in _UNRECORDED or _alive(host, pid),
-            )
-        )
-    return found
-
-
-class ResolveError(ValueError):
-    """A stuck message that cannot be resolved; Korean and English in one line."""
-
-    def __init__(self, ko: str, en: str) -> None:
-        self.ko, self.en = ko, en
-        super().__init__(f"{ko} ({en})")
-
-
-def resolve_stuck(
-    engine: Engine,
-    outbox_id: int,
-    *,
-    sent: bool,
-    actor: str,
-    reason: str,
-    now: datetime,
-) -> str:
-    """Record an operator's decision on a stuck message; return its new status. Commits.
-
-    ``sent=True``: it arrived; it becomes ``sent`` and is never sent again. ``sent=False``:
-    it did not; it becomes ``retrying``, due at once, and the next delivery pass sends it.
-    The decision is an ``outbox_resolve`` entry of the audit trail, in the same transaction.
-    Refused (:class:`ResolveError`) without a reason, for a row that is not ``sending``, and
-    while the process that claimed it still runs on this host.
-    """
-    if not reason or not reason.strip():
-        raise ResolveError("처리 사유를 적어 주십시오", "a reason is required")
-    if not actor or not actor.strip():
-        raise ResolveError("처리자를 적어 주십시오", "say who decides (--as)")
-    stuck = {m.id: m for m in stuck_rows(engine)}.get(outbox_id)
-    if stuck is None:
-        raise ResolveError(
-            f"발송 메시지 #{outbox_id}은(는) 발송 중(sending) 상태가 아닙니다",
-            f"outbox #{outbox_id} is not stuck in sending",
-        )
-    if stuck.in_flight:
-        raise ResolveError(
-            f"발송 메시지 #{outbox_id}을(를) 보내는 프로세스(pid {stuck.pid})가 아직 실행 중입니다",
-            f"outbox #{outbox_id} may be being sent now: pid {stuck.pid} still runs; "
-            "wait for it or stop it first",
-        )
-    values: dict[str, Any]
-    if sent:
-        values = {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
-    else:
-        values = {
-            "status": "retrying",
-            "next_attempt_at": now,
-            "last_error": f"resend decided by {actor.strip()}",
-        }
-    with engine.begin() as conn:
-        changed = conn.execute(
-            update(outbox)
-            .where(outbox.c.id == outbox_id, outbox.c.status == SENDING)
-            .values(**values)
-        ).rowcount
-        if not changed:
-            raise ResolveError(
-                f"발송 메시지 #{outbox_id}의 상태가 방금 바뀌었습니다",
-                f"outbox #{outbox_id} changed meanwhile",
-            )
-        append(
-            conn,
-            [
-                Step(
-                    actor=actor.strip(),
-                    action="outbox_resolve",
-                    at=now,
-                    comment=reason.strip(),
-                    details={
-                        "outbox_id": outbox_id,
-                        "decision": "sent" if sent else "retry",
-                        "recipient": stuck.recipient,
-                        "channel": stuck.channel,
-                        "subject": stuck.subject,
-                        "claimed": stuck.sender,
-                    },
-                )
-            ],
-        )
-    log.warning(
-        "outbox #%d resolved by %s: %s (%s)",
-        outbox_id,
-        actor.strip(),
-        "sent" if sent else "retry",
-        reason.strip(),
-    )
-    return str(values["status"])
-
-
-# -- messages given up --------------------------------------------------------------------------
-
-
-def retry_failed(
-    engine: Engine,
-    *,
-    channel: str | None,
-    actor: str,
-    reason: str,
-    now: datetime,
-) -> list[int]:
-    """Queue every ``failed`` outbox row (of ``channel`` if given) to be sent again; commits.
-
-    Each becomes ``retrying``, due at once, with its attempts counted from 0: it gets the fast
-    back-off again, and is given up after ``max_attempts`` more failures if it is older than
-    ``give_up_hours`` by then. The decision is an ``outbox_retry`` entry of the audit trail,
-    in the same transaction. Returns the ids re-queued (none: nothing written).
-    """
-    if not reason or not reason.strip():
-        raise ResolveError("처리 사유를 적어 주십시오", "a reason is required")
-    if not actor or not actor.strip():
-        raise ResolveError("처리자를 적어 주십시오", "say who decides (--as)")
-    q = select(outbox.c.id).where(outbox.c.status == "failed").order_by(outbox.c.id)
-    if channel is not None:
-        q = q.where(outbox.c.channel == channel)
-    with engine.begin() as conn:
-        ids = [int(i) for i in conn.execute(q).scalars()]
-        if not ids:
-            return []
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(ids), outbox.c.status == "failed")
-            .values(
-                status="retrying",
-                attempts=0,
-                next_attempt_at=now,
-                last_error=f"re-queued by {actor.strip()}",
-            )
-        )
-        append(
-            conn,
-            [
-                Step(
-                    actor=actor.strip(),
-                    action="outbox_retry",
-                    at=now,
-                    comment=reason.strip(),
-                    details={"channel": channel, "count": len(ids), "outbox_ids": ids},
-                )
-            ],
-        )
-    log.warning(
-        "%d failed outbox message(s) re-queued by %s (%s)", len(ids), actor.strip(), reason.strip()
-    )
-    return ids

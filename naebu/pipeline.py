@@ -44,7 +44,7 @@ from engine.backends import backend_for
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
-from naebu import data_coverage, datasets, dtypes, history, merging, rulechanges, store
+from naebu import data_coverage, datasets, dtypes, history, ledger, merging, rulechanges, store
 from naebu.config import Config, SourceConfig
 from naebu.coverage_report import coverage_hints, coverage_json, coverage_note
 from naebu.history import KeyFilter, NewRecords
@@ -183,6 +183,8 @@ def run_once(
             root=config.base_dir,
             skip=(extra or {}).get("rules_last_good", ()),
         )
+        # A run a killed process left "running" is marked before this one starts.
+        ledger.abandon_dead_runs(engine)
         run = _Run(config, ruleset, engine, now)
         run.only = set(sources) if sources is not None else None
         run.skip = dict(skip or {})
@@ -275,7 +277,9 @@ class _Run:
     def execute(self) -> RunSummary:
         with self.engine.begin() as conn:
             key = conn.execute(
-                insert(store.runs).values(started_at=self.now, status="running")
+                insert(store.runs).values(
+                    started_at=self.now, status="running", summary=ledger.owner()
+                )
             ).inserted_primary_key
             assert key is not None
             run_id = key[0]

@@ -2,6 +2,7 @@
 
 - :func:`smtp_server` runs aiosmtpd on 127.0.0.1 (a free port) and collects every message,
   decoded with ``policy=default`` so Korean subjects and bodies compare as text.
+- :func:`hung_smtp_server` accepts SMTP connections and never answers (a hung mail server).
 - :func:`webhook_server` runs ``http.server`` in a thread on 127.0.0.1 and collects JSON
   posts; set ``.fail = True`` to answer 500 (a server down) and back to ``False`` to recover.
 - :func:`pg_engine` opens the store on PostgreSQL in a fresh schema, dropped afterwards;
@@ -93,6 +94,53 @@ def smtp_server(port: int | None = None) -> Iterator[SmtpServer]:
         yield server
     finally:
         controller.stop()
+
+
+@dataclass
+class HungSmtpServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers (a hung SMTP
+    server: the client waits for the greeting until its timeout); ``connections`` counts the
+    connections accepted."""
+
+    port: int
+    connections: int = 0
+
+    def url(self, to: str, sender: str = "naebu@demo.naebu.local") -> str:
+        """An apprise ``mailto://`` URL delivering to this server without TLS."""
+        return f"mailto://127.0.0.1:{self.port}?from={sender}&to={to}&mode=insecure"
+
+
+@contextmanager
+def hung_smtp_server() -> Iterator[HungSmtpServer]:
+    """A server that accepts SMTP connections and never says a word, for the block."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    server = HungSmtpServer(port=int(listener.getsockname()[1]))
+    held: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)  # kept open, never written to
+            server.connections += 1
+
+    thread = threading.Thread(target=accept, name="hung-smtp", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        done.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        listener.close()
 
 
 def body_text(msg: EmailMessage) -> str:

@@ -372,12 +372,12 @@ def test_a_message_stuck_in_sending_waits_for_an_operator(tmp_path: Path) -> Non
         statuses = [r[0] for r in query(config, "SELECT status FROM outbox ORDER BY id")]
         assert statuses == ["sending", "sent", "sent"]
 
-        # A decision needs --sent or --retry and a reason; a message not stuck is refused.
+        # A decision needs --delivered or --resend and a reason; a message not stuck is refused.
         bad = run_cli(
             "outbox", "resolve", str(stuck_id), "--as", "ops-kim", "--reason", "확인",
             "--config", str(config), cwd=config.parent,
         )  # fmt: skip
-        assert bad.returncode == 1 and "--sent" in bad.stderr and "Traceback" not in bad.stderr
+        assert bad.returncode == 1 and "--delivered" in bad.stderr and "Traceback" not in bad.stderr
 
         # The webhook's log shows it arrived: the operator records it as sent.
         done = run_cli(
@@ -407,7 +407,7 @@ def test_resolve_retry_sends_once_more_and_refuses_a_live_sender(
 ) -> None:
     import subprocess
 
-    from alerts.outbox import ResolveError, claim_note, resolve_stuck, stuck_rows
+    from alerts.stuck import ResolveError, claim_note, resolve_stuck, stuck_rows
     from alerts.trail import entries, verify
 
     notify = NotifyConfig(retry_base_seconds=1)

@@ -23,7 +23,7 @@ from servers import (
 from sqlalchemy import Engine
 
 from alerts import Directory, deliver_pending
-from alerts.outbox import ResolveError, retry_failed
+from alerts.stuck import ResolveError, retry_failed
 from alerts.trail import entries, verify
 from naebu import store
 from naebu.config import ChannelConfig, NotifyConfig, load_config

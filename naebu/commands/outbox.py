@@ -2,13 +2,17 @@
 
 A message is ``sending`` from the moment it is claimed until its outcome is written. A process
 that dies in between (a crash, a kill, a power cut) leaves it there: it may or may not have
-gone out, so naebu never sends it again by itself. ``list --stuck`` shows such messages and
-whether the process that claimed them still runs; after checking the mail server's or the
-webhook's log, an operator records the decision with ``resolve``, which is audited:
+gone out, so naebu never sends it again by itself; the admins are told once (an admin notice).
+``list --stuck`` shows such messages: recipient, subject, when and by which process it was
+claimed (and whether that process still runs), and where the channel's own log would show
+whether it arrived. After checking that log, an operator records the decision with
+``resolve``, which is audited:
 
     naebu outbox list --stuck
-    naebu outbox resolve 42 --sent  --as ops-kim --reason "메일 서버 로그에서 수신 확인"
-    naebu outbox resolve 43 --retry --as ops-kim --reason "웹훅 로그에 없음: 재발송"
+    naebu outbox resolve 42 --delivered --as ops-kim --reason "메일 서버 로그에서 수신 확인"
+    naebu outbox resolve 43 --resend    --as ops-kim --reason "웹훅 로그에 없음: 재발송"
+
+(``--sent`` and ``--retry`` are the older names of ``--delivered`` and ``--resend``.)
 
 A message given up (``failed``, e.g. after a mail-server outage longer than
 ``[notify] give_up_hours``) is re-queued, audited, with ``retry --failed``:
@@ -19,13 +23,17 @@ A message given up (``failed``, e.g. after a mail-server outage longer than
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from naebu import store
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.config import Config
+
+if TYPE_CHECKING:
+    from alerts import Directory
 
 STATUSES = ("pending", "retrying", "sending", "sent", "failed")
 
@@ -42,22 +50,10 @@ def outbox() -> None:
 @with_config
 def outbox_list(config: Config, stuck: bool, status: str | None, limit: int) -> None:
     """Outbox messages, newest first, with their status, attempts and last error."""
-    from alerts.outbox import stuck_rows
-
     engine = store.connect(config.store_url)
     try:
         if stuck:
-            found = stuck_rows(engine)
-            if not found:
-                click.echo("no message is stuck in sending")
-                return
-            for m in found:
-                click.echo(f"#{m.id} {m.recipient} via {m.channel}: {m.subject}")
-                click.echo(f"    queued {m.created_at:%Y-%m-%d %H:%M}, {m.sender}")
-            click.echo(
-                f"{len(found)} message(s) stuck in sending: check the channel's log, then "
-                "`naebu outbox resolve ID --sent` (it arrived) or `--retry` (it did not)"
-            )
+            _list_stuck(config, engine)
             return
         t = store.outbox.c
         q = select(store.outbox).order_by(t.id.desc()).limit(limit)
@@ -79,10 +75,49 @@ def outbox_list(config: Config, stuck: bool, status: str | None, limit: int) -> 
     click.echo(", ".join(f"{k} {counts[k]}" for k in STATUSES if k in counts) or "outbox empty")
 
 
+def _list_stuck(config: Config, engine: Engine) -> None:
+    """``list --stuck``: each stuck message with what an operator needs to decide."""
+    from alerts.stuck import stuck_rows, where_to_look
+
+    found = stuck_rows(engine)
+    if not found:
+        click.echo("no message is stuck in sending")
+        return
+    directory = _directory(config, engine)
+    for m in found:
+        official = directory.get(m.recipient)
+        name = f"{official.display_name} ({m.recipient})" if official else m.recipient
+        click.echo(f"#{m.id} to {name} via {m.channel}: {m.subject}")
+        click.echo(f"    queued {m.created_at:%Y-%m-%d %H:%M}, claimed {m.sender}")
+        click.echo(f"    look in {where_to_look(m, config.notify.for_delivery(), directory)}")
+        if m.told:
+            click.echo("    the admins were told")
+    click.echo(
+        f"{len(found)} message(s) stuck in sending: check the channel's log, then "
+        "`naebu outbox resolve ID --delivered` (it arrived) or `--resend` (it did not)"
+    )
+
+
+def _directory(config: Config, engine: Engine) -> Directory:
+    """The officials directory as of the last pull (names and addresses for the listing)."""
+    from alerts import Directory
+    from naebu import history
+
+    with engine.connect() as conn:
+        frame = history.load(conn, config.routing.directory)
+    return Directory.from_frame(
+        frame, fallback_roles=config.routing.fallback_roles, routing=config.routing
+    )
+
+
 @outbox.command("resolve")
 @click.argument("outbox_id", type=int)
-@click.option("--sent", "decision", flag_value="sent", help="it arrived: never send it again")
-@click.option("--retry", "decision", flag_value="retry", help="it did not: send it again")
+@click.option(
+    "--delivered", "decision", flag_value="sent", help="it arrived: mark it sent, never resend"
+)
+@click.option("--resend", "decision", flag_value="retry", help="it did not: send it again")
+@click.option("--sent", "decision", flag_value="sent", hidden=True)
+@click.option("--retry", "decision", flag_value="retry", hidden=True)
 @click.option("--as", "actor", required=True, metavar="NAME", help="who decides (audited)")
 @click.option("--reason", required=True, help="what the channel's log showed (audited)")
 @click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help="pretend the clock says this")
@@ -96,10 +131,12 @@ def outbox_resolve(
     now_text: str | None,
 ) -> None:
     """Decide what happened to a message stuck in sending (audited)."""
-    from alerts.outbox import ResolveError, resolve_stuck
+    from alerts.stuck import ResolveError, resolve_stuck
 
     if decision is None:
-        raise UserError("naebu outbox resolve: give --sent (it arrived) or --retry (it did not)")
+        raise UserError(
+            "naebu outbox resolve: give --delivered (it arrived) or --resend (it did not)"
+        )
     now = parse_now(now_text) or datetime.now().replace(microsecond=0)
     engine = store.connect(config.store_url)
     try:
@@ -130,7 +167,7 @@ def outbox_retry(
     now_text: str | None,
 ) -> None:
     """Send failed messages again (재발송), e.g. after a long mail-server outage (audited)."""
-    from alerts.outbox import ResolveError, retry_failed
+    from alerts.stuck import ResolveError, retry_failed
 
     if not failed:
         raise UserError("naebu outbox retry: give --failed (the messages given up)")

@@ -56,7 +56,21 @@ def run(config: Config, once: bool, now_text: str | None, log_format: str | None
             raise UserError(
                 f"cannot open the store {safe_url(config.store_url)}: {first}"
             ) from None
-        sys.exit(daemon.serve())
+        code = daemon.serve()
+        from alerts.outbox import sends_hung
+
+        if sends_hung():
+            # A send given up at shutdown still blocks a thread on a hung server; the
+            # interpreter would wait for it at exit. Everything is recorded: leave now.
+            import logging
+            import os
+
+            logging.getLogger(__name__).warning("exiting without waiting for a hung send")
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        sys.exit(code)
 
     try:
         ruleset = load_ruleset(config)

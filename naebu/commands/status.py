@@ -28,6 +28,10 @@ def status(config: Config, fmt: str) -> None:
             leader = leader_lock(config.store_url).holder()
         except ValueError:
             leader = None
+        from naebu.ledger import abandon_dead_runs
+
+        # A run whose process is gone is not shown as running (the ledger is corrected).
+        abandon_dead_runs(engine, holding_lock=False)
         info = collect_status(config, engine, leader)
         from alerts.reach import stored_reach  # whom alerts reach (docs/alerts.md)
 

@@ -9,10 +9,15 @@ Life of a ``naebu run`` process::
     every few seconds: check the lock is still held; if not, stop at once (exit 1, so
             systemd restarts the process as a standby) - never run jobs without the lock
     SIGTERM/SIGINT: the current run stops after the batch in hand (every committed batch is
-            whole), the outbox is flushed within a timeout, the lock is released; exit 0
+            whole), the outbox is flushed until ``shutdown_timeout_seconds`` after the signal,
+            the lock is released; exit 0 - within that timeout (plus a second or two) even
+            when a send hangs: a send still waiting then is abandoned, its message stays
+            ``sending`` with a note, and the next pass tells the admins (alerts/stuck.py)
 
 Jobs never overlap: they share one run lock, because two runs at once would race on rule
-state and on the outbox (the outbox has one deliverer). APScheduler's ``max_instances=1`` and
+state and on the outbox (the outbox has one deliverer). A flush holds the run lock for about
+one message timeout per hung channel at most (alerts/outbox.py), so a hung mail server delays
+a run by that much, not by one timeout per message. APScheduler's ``max_instances=1`` and
 ``coalesce`` fold a backlog of fires into one run, and a catch-up run after downtime reads
 every missed window in watermark order, committing window by window; its alerts go out as one
 digest per official, not one message per missed run.
@@ -31,10 +36,10 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 
 from alerts import Directory, deliver_pending
-from naebu import history, store
+from naebu import history, ledger, store
 from naebu.config import Config
 from naebu.daemon import http
 from naebu.daemon.leader import LeaderLock, leader_lock, node_name
@@ -76,6 +81,8 @@ class Daemon:
         self._caught_up: set[str] = set()
         self.metrics = http.Metrics(self._store_status)
         self._signals = 0
+        #: time.monotonic() by which the daemon must be done stopping (set on the first signal).
+        self.shutdown_deadline: float | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -106,10 +113,16 @@ class Daemon:
                 log.warning("second signal %s: exiting now; the database rolls back", signum)
                 os._exit(130)
             log.info("signal %s: stopping after the batch in hand", signum)
-            self.stopping.set()
+            self._begin_stopping()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+
+    def _begin_stopping(self) -> None:
+        if self.shutdown_deadline is None:
+            timeout = self.config.daemon.shutdown_timeout_seconds
+            self.shutdown_deadline = time.monotonic() + timeout
+        self.stopping.set()
 
     def _wait_for_leadership(self) -> bool:
         poll = self.config.daemon.lock_poll_seconds
@@ -148,14 +161,16 @@ class Daemon:
             if not self.lock.alive():
                 log.critical("the leader lock is lost: stopping so that no two daemons run jobs")
                 self.exit_code = 1
-                self.stopping.set()
+                self._begin_stopping()
 
     def _shutdown(self) -> None:
         if self.scheduler is not None:
-            # The run in hand sees `stopping` between two batches and ends; wait for it.
+            self._begin_stopping()
+            # The run in hand sees `stopping` between two batches and ends; a flush in hand
+            # starts no new message and gives up a hung send at the deadline; wait for them.
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
-            self._flush(timeout=self.config.daemon.shutdown_timeout_seconds)
+            self._flush(final=True)
         self.lock.release()
         self.metrics.leader.set(0)
         self.engine.dispose()
@@ -163,17 +178,7 @@ class Daemon:
 
     def _abandon_dead_runs(self) -> None:
         # Only the leader runs jobs, so a run still "running" now belongs to a dead leader.
-        r = store.runs.c
-        with self.engine.begin() as conn:
-            n = conn.execute(
-                update(store.runs)
-                .where(r.status == "running")
-                .values(
-                    status="abandoned",
-                    ended_at=datetime.now().replace(microsecond=0),
-                    error="the process running it stopped before it ended",
-                )
-            ).rowcount
+        n = ledger.abandon_dead_runs(self.engine, holding_lock=True)
         if n:
             log.warning("%d run(s) of a previous leader never ended; marked abandoned", n)
 
@@ -397,9 +402,10 @@ class Daemon:
 
     # -- outbox ----------------------------------------------------------------------------
 
-    def _flush(self, timeout: float | None = None) -> None:
-        """Deliver the due outbox; with ``timeout``, give up waiting after that many seconds
-        (the message in flight may then be sent again by the next daemon: at most one)."""
+    def _flush(self, final: bool = False) -> None:
+        """Deliver the due outbox. While stopping, no new message starts and a send still
+        waiting at the shutdown deadline is abandoned; ``final`` (the flush at shutdown) sends
+        what can be sent by then, and waits no longer whatever happens (a store that hangs)."""
 
         def deliver() -> None:
             try:
@@ -408,27 +414,32 @@ class Daemon:
                     self.config.notify.for_delivery(),
                     self._directory(),
                     now=datetime.now().replace(microsecond=0),
+                    should_stop=None if final else self.stopping.is_set,
+                    abandon_at=lambda: self.shutdown_deadline,
                 )
-                if report.attempted:
+                if report.attempted or report.abandoned:
                     log.info(
-                        "outbox: %d sent, %d to retry, %d failed",
+                        "outbox: %d sent, %d to retry, %d failed%s%s",
                         report.sent,
                         report.retrying,
                         report.failed,
+                        f" ({report.not_tried} not tried: channel hung)"
+                        if report.not_tried
+                        else "",
+                        f", {report.abandoned} abandoned" if report.abandoned else "",
                     )
             except Exception:
                 log.exception("outbox flush failed")
 
-        if timeout is None:
+        if not final:
             deliver()
             return
         worker = threading.Thread(target=deliver, name="naebu-flush", daemon=True)
         worker.start()
-        worker.join(timeout)
+        left = (self.shutdown_deadline or time.monotonic()) - time.monotonic()
+        worker.join(max(left, 0.0) + 1.0)
         if worker.is_alive():
-            log.warning(
-                "outbox flush still busy after %gs: leaving the rest for next time", timeout
-            )
+            log.warning("outbox flush still busy at the shutdown deadline: leaving it")
 
     # -- observability ---------------------------------------------------------------------
 
