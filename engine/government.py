@@ -12,7 +12,7 @@ KRW 30m, every other government below KRW 10m. A city says once what it is, in c
 and a rule picks the value in force from a ``by_government`` table of its params, each value
 with its article::
 
-    [rule.params.by_government]
+    [rule.params.by_government]      # a government type is a quoted key: "자치구" = ...
     min_value = { metropolitan_area = 30_000_000, large_city = 30_000_000, default = 10_000_000,
                   basis = "공유재산 및 물품 관리법 시행령 제27조제4항" }
 
@@ -130,7 +130,7 @@ def parse_by_government(
     where = "params.by_government"
     if raw is None:
         return {}
-    usage = 'NAME = { 자치구 = 30_000_000, default = 10_000_000, basis = "...제27조제4항" }'
+    usage = 'NAME = { "자치구" = 30_000_000, default = 10_000_000, basis = "...제27조제4항" }'
     if not isinstance(raw, dict) or not raw:
         problem(where, "must be a table of parameters, each a table of values", usage)
         return {}
@@ -169,7 +169,7 @@ def parse_by_government(
         checked = [(DEFAULT_KEY, default), *values.items()] if DEFAULT_KEY in table else []
         for key, value in checked:
             if not _same_kind(value, default):
-                problem(f"{at}.{key}", f"must be a number like the default, not {value!r}",
+                problem(f"{at}.{key}", f"must be of the default's kind (a number, text or true/false), not {value!r}",
                         "every value of one parameter is of one kind")  # fmt: skip
                 bad = True
         if not bad:

@@ -466,6 +466,8 @@ class _LineFinder:
                     seen += 1
                     if seen == int(example.group(1)):
                         return n + 1
+        if key.startswith("params.by_government."):  # a [rule.params.by_government] line
+            base = key.split(".")[2]
         pat = re.compile(r"^\s*" + re.escape(base) + r"\s*=")
         for n in range(self.start, len(self.lines)):
             if n > self.start and self.lines[n].strip().startswith("[[rule]]"):
