@@ -42,7 +42,12 @@ COMMON_KEYS: dict[str, KeySpec] = {
     "owner": KeySpec(str, False, "who answers the alert: department (default)"),
     "deadline_days": KeySpec(int, False, "business days to answer (default 10)"),
     "message": KeySpec(str, False, "Korean message template, e.g. '{sale_id}: {amount:,}원'"),
-    "params": KeySpec(dict, False, "the numbers staff tune, with their defaults"),
+    "params": KeySpec(
+        dict,
+        False,
+        "the numbers staff tune, with their defaults; [rule.params.by_government]: "
+        "values by the kind of government, each with its article",
+    ),
     "example": KeySpec(list, False, "records that must / must not fire"),
     "enabled": KeySpec(bool, False, "false switches the rule off"),
     "notify": KeySpec(
