@@ -217,3 +217,21 @@ def test_below_appraisal_allows_the_lawful_price_of_the_round(round_, price, fir
     if round_ is not None:
         record["tender_round"] = round_
     assert _fires(rule, record) is fires
+
+
+def test_what_runs_is_audited_shared_and_government_values_included() -> None:
+    """Rule-change auditing hashes what runs: a shared [params] value or the city's kind of
+    government changes a rule's version, though the rule's own table did not change."""
+    from naebu.rulechanges import current_versions
+
+    def version(government: Government | None) -> dict:
+        ruleset = load_rules([RULES / "property"], root=ROOT, government=government)
+        return current_versions(ruleset, root=ROOT)
+
+    gun, gu = version(Government.of("군")), version(Government.of("자치구"))
+    assert gun["PROP-NO-APPRAISAL"].content_hash != gu["PROP-NO-APPRAISAL"].content_hash
+    assert gu["PROP-NO-APPRAISAL"].content["params_in_force"] == {"min_value": 30_000_000}
+    shared = gun["PROP-BELOW-APPRAISAL"].content["params_in_force"]
+    assert shared == {"first_cut_round": 3, "floor": 0.8, "step": 0.1}
+    # A rule with neither keeps the hash of its table alone.
+    assert "params_in_force" not in gun["PROP-STALE-APPRAISAL"].content
