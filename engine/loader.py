@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -411,13 +411,27 @@ def _compile_rule(
     )
     rule = type_cls.compile(meta, spec, problem)
     if rule is not None and params.by_government:
-        rule.example_variants = compile_variants(rule, spec, params, type_cls, problem)
+        rule.example_variants = compile_variants(
+            rule, params, lambda v: type_cls.compile(replace(meta, params=v), spec, problem)
+        )
     if rule is not None:
         check_optional(rule, problem)
         check_absence_of(rule, problem)
         if "fallback" in spec:
             rule.fallback = compile_fallback(
                 spec["fallback"], spec, meta, type_cls, problem, line_of
+            )
+        if rule.fallback is not None and params.by_government:
+            # its examples too run with the defaults or the government they name; problems
+            # of the fallback were reported when it was compiled above
+            quiet = ProblemFactory(shown, rule_id, line_of)
+            fallback = rule.fallback
+            fallback.example_variants = compile_variants(
+                fallback,
+                params,
+                lambda v: compile_fallback(
+                    spec["fallback"], spec, replace(meta, params=v), type_cls, quiet, line_of
+                ),
             )
     problems.extend(problem.problems)
     return rule if not problem.problems else None

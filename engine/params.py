@@ -16,9 +16,8 @@ Examples run with each ``by_government`` parameter's default unless they name a 
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,13 +103,11 @@ def rule_params(
 
 def compile_variants(
     rule: RuleType,
-    spec: Mapping[str, Any],
     params: RuleParams,
-    type_cls: type[RuleType],
-    problem: ProblemFactory,
+    build: Callable[[dict[str, Any]], RuleType | None],
 ) -> dict[str | None, RuleType]:
-    """The rule compiled for each government its examples run under (None: the defaults),
-    where that differs from the values in force."""
+    """``rule`` built again by ``build(params)`` for each government its examples run under
+    (None: the defaults), where the values differ from those in force."""
     out: dict[str | None, RuleType] = {}
     wanted = {getattr(e, "government", None) for e in rule.meta.examples}
     for name in sorted(wanted, key=lambda n: n or ""):
@@ -119,8 +116,7 @@ def compile_variants(
         values = params.for_government(Government.of(name) if name else None)
         if values == params.in_force:
             continue
-        meta = dataclasses.replace(rule.meta, params=values)
-        variant = type_cls.compile(meta, spec, problem)
+        variant = build(values)
         if variant is not None:
             out[name] = variant
     return out

@@ -235,3 +235,49 @@ def test_what_runs_is_audited_shared_and_government_values_included() -> None:
     assert shared == {"first_cut_round": 3, "floor": 0.8, "step": 0.1}
     # A rule with neither keeps the hash of its table alone.
     assert "params_in_force" not in gun["PROP-STALE-APPRAISAL"].content
+
+
+FALLBACK_RULE = """
+[[rule]]
+id = "T-FB"
+title = "t"
+title_en = "t"
+type = "match"
+dataset = "property_sales"
+severity = "low"
+when = "sale_price >= params.min_value and planned_price >= params.min_value"
+optional = ["planned_price"]
+
+[rule.params.by_government]
+min_value = { "자치구" = 30_000_000, default = 10_000_000, basis = "제27조제4항" }
+
+[[rule.example]]
+fires = true
+record = { sale_price = 20_000_000, planned_price = 20_000_000, contract_date = "2025-05-02" }
+
+[[rule.example]]
+fires = false
+government = "자치구"
+record = { sale_price = 20_000_000, planned_price = 20_000_000, contract_date = "2025-05-02" }
+
+[rule.fallback]
+when = "sale_price >= params.min_value"
+
+[[rule.fallback.example]]
+fires = true
+record = { sale_price = 20_000_000, contract_date = "2025-05-02" }
+
+[[rule.fallback.example]]
+fires = false
+record = { sale_price = 9_000_000, contract_date = "2025-05-02" }
+"""
+
+
+def test_a_fallbacks_examples_also_run_with_the_defaults(tmp_path: Path) -> None:
+    (tmp_path / "r.toml").write_text(FALLBACK_RULE, encoding="utf-8")
+    ruleset = load_rules([tmp_path], root=tmp_path, government=Government.of("자치구"))
+    assert [str(p) for p in ruleset.problems] == []
+    (rule,) = ruleset.rules
+    assert rule.meta.params["min_value"] == 30_000_000
+    assert rule.fallback is not None and rule.fallback.meta.params["min_value"] == 30_000_000
+    assert [str(p) for p in run_examples(ruleset.rules)] == []
