@@ -281,3 +281,13 @@ def test_a_fallbacks_examples_also_run_with_the_defaults(tmp_path: Path) -> None
     assert rule.meta.params["min_value"] == 30_000_000
     assert rule.fallback is not None and rule.fallback.meta.params["min_value"] == 30_000_000
     assert [str(p) for p in run_examples(ruleset.rules)] == []
+
+
+def test_without_city_naebu_check_says_the_defaults_are_in_force(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path, f'[rules]\npaths = ["{RULES}"]\n[store]\nurl = "sqlite:///var/s.db"\n'
+    )
+    result = run_cli("check", "--config", str(cfg), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "government type: not set ([city] government_type in config.toml)" in result.stdout
+    assert f"PROP-NO-APPRAISAL params.min_value = 10,000,000 (default) - {ARTICLE}" in result.stdout
