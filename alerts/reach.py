@@ -234,7 +234,12 @@ def stored_reach(
     if rules is None:
         from engine.loader import load_rules
 
-        rules = [r.meta for r in load_rules(config.rule_paths, root=config.base_dir).rules]
+        rules = [
+            r.meta
+            for r in load_rules(
+                config.rule_paths, root=config.base_dir, government=config.city
+            ).rules
+        ]
 
     fed = any(s.enabled and s.dataset == config.routing.directory for s in config.sources.values())
     if not fed:

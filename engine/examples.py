@@ -32,12 +32,13 @@ from typing import Any
 import pandas as pd
 
 from connectors.coerce import coerce
+from engine.government import GOVERNMENT_TYPES
 from engine.registry import EvalContext, RuleType
 from engine.rule import RuleExample
 from naebu import datasets
 from naebu.problems import Problem, did_you_mean
 
-EXAMPLE_KEYS = ("fires", "record", "records", "related", "expect_keys", "note")
+EXAMPLE_KEYS = ("fires", "record", "records", "related", "expect_keys", "note", "government")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class Example(RuleExample):
     records: tuple[dict[str, Any], ...] = ()
     related: Mapping[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     expect_keys: tuple[str, ...] | None = None
+    #: The kind of government the example runs for (``government = "자치구"``); None: the
+    #: defaults of the rule's ``params.by_government``.
+    government: str | None = None
 
 
 class ExampleList(list[RuleExample]):
@@ -104,6 +108,11 @@ def parse_example(raw: Any) -> Example | tuple[str, str]:
                 f"related = {{ {name} = [ {{ ... }} ] }}",
             )
         related[name] = tuple(dict(r) for r in rows)
+    government = raw.get("government")
+    if government is not None and government not in GOVERNMENT_TYPES:
+        return f"unknown government type {government!r}", did_you_mean(
+            str(government), GOVERNMENT_TYPES
+        ) or "one of " + ", ".join(GOVERNMENT_TYPES)
     expect = raw.get("expect_keys")
     if expect is not None and (
         not isinstance(expect, list) or not all(isinstance(k, str) for k in expect)
@@ -111,7 +120,7 @@ def parse_example(raw: Any) -> Example | tuple[str, str]:
         return "expect_keys must be a list of record keys (text)", 'expect_keys = ["P-1", "P-2"]'
     return Example(raw["fires"], dict(records[0]), str(raw.get("note", "")),
                    tuple(dict(r) for r in records), related,
-                   None if expect is None else tuple(expect))  # fmt: skip
+                   None if expect is None else tuple(expect), government)  # fmt: skip
 
 
 def example_frame(
@@ -182,6 +191,9 @@ def run_examples(rules: Iterable[RuleType]) -> list[Problem]:
 
 
 def _run_one(rule: RuleType, example: RuleExample, i: int) -> Problem | None:
+    # An example runs with the values of the government it names (the defaults if none),
+    # whatever city's values the rule was compiled with.
+    rule = rule.example_variants.get(getattr(example, "government", None), rule)
     meta = rule.meta
     key = f"example[{i}]"
     file = str(meta.file)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from engine import reflists
 from engine.absence import check_absence_of, parse_absence_of
 from engine.examples import Example, ExampleList, parse_example
 from engine.fallback import check_optional, compile_fallback, parse_optional
+from engine.government import Government
 from engine.lookalikes import parse_lookalikes
+from engine.params import compile_variants, rule_params, shared_params
 from engine.reflists import RefList, read_lists
 from engine.registry import KeySpec, ProblemFactory, RuleType, rule_types
 from engine.rule import SEVERITIES, RuleMeta
@@ -40,7 +42,12 @@ COMMON_KEYS: dict[str, KeySpec] = {
     "owner": KeySpec(str, False, "who answers the alert: department (default)"),
     "deadline_days": KeySpec(int, False, "business days to answer (default 10)"),
     "message": KeySpec(str, False, "Korean message template, e.g. '{sale_id}: {amount:,}원'"),
-    "params": KeySpec(dict, False, "the numbers staff tune, with their defaults"),
+    "params": KeySpec(
+        dict,
+        False,
+        "the numbers staff tune, with their defaults; [rule.params.by_government]: "
+        "values by the kind of government, each with its article",
+    ),
     "example": KeySpec(list, False, "records that must / must not fire"),
     "enabled": KeySpec(bool, False, "false switches the rule off"),
     "notify": KeySpec(
@@ -103,8 +110,14 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_rules(paths: Iterable[Path], *, root: Path | None = None) -> RuleSet:
-    """Load and compile every rule under ``paths``; problems are collected, never raised."""
+def load_rules(
+    paths: Iterable[Path], *, root: Path | None = None, government: Government | None = None
+) -> RuleSet:
+    """Load and compile every rule under ``paths``; problems are collected, never raised.
+
+    ``government`` (``[city]`` in config.toml) chooses the values of the rules'
+    ``params.by_government``; None compiles them with their defaults (engine/government.py).
+    """
     result = RuleSet()
     paths = list(paths)
     for path in paths:
@@ -138,7 +151,7 @@ def load_rules(paths: Iterable[Path], *, root: Path | None = None) -> RuleSet:
     seen: dict[str, str] = {}
     for path, doc, text in parsed:
         with reflists.using(result.lists):
-            compiled = _compile_file(doc, text, _show(path, root), result.problems)
+            compiled = _compile_file(doc, text, _show(path, root), result.problems, government)
         for rule in compiled:
             where = f"{_show(path, root)}"
             if rule.meta.id in seen:
@@ -244,18 +257,24 @@ def _line_of_list(text: str, name: str) -> int | None:
 
 
 def _compile_file(
-    doc: dict[str, Any], text: str, shown: str, problems: list[Problem]
+    doc: dict[str, Any],
+    text: str,
+    shown: str,
+    problems: list[Problem],
+    government: Government | None = None,
 ) -> list[RuleType]:
     for key in doc:
-        if key not in ("rule", "list"):
+        if key not in ("rule", "list", "params"):
             problems.append(
                 Problem(
                     shown,
                     f"unknown top-level key {key!r}",
                     key=key,
-                    hint="rules go in [[rule]] tables, reference lists in a [list] table",
+                    hint="rules go in [[rule]] tables, reference lists in a [list] table, "
+                    "parameters the file's rules share in a [params] table",
                 )
             )
+    shared = shared_params(doc.get("params"), shown, text, problems)
     tables = doc.get("rule", [])
     if not isinstance(tables, list):
         problems.append(
@@ -270,7 +289,7 @@ def _compile_file(
     rules = []
     for index, spec in enumerate(tables):
         try:
-            rule = _compile_rule(spec, index, shown, text, problems)
+            rule = _compile_rule(spec, index, shown, text, problems, shared, government)
         except RecursionError:
             # The parser and the TOML check bound nesting; this is the last line of defence, so
             # that one rule too deep for the recursive checker never stops the others.
@@ -292,7 +311,13 @@ def _compile_file(
 
 
 def _compile_rule(
-    spec: Mapping[str, Any], index: int, shown: str, text: str, problems: list[Problem]
+    spec: Mapping[str, Any],
+    index: int,
+    shown: str,
+    text: str,
+    problems: list[Problem],
+    shared: Mapping[str, Any] | None = None,
+    government: Government | None = None,
 ) -> RuleType | None:
     rule_id = spec.get("id") if isinstance(spec.get("id"), str) else None
     line_of = _LineFinder(text, rule_id)
@@ -351,6 +376,7 @@ def _compile_rule(
     lookalikes = parse_lookalikes(
         spec.get("lookalike"), [e.note for e in examples if e.note], problem
     )
+    params = rule_params(spec, shared or {}, government, examples, problem)
     optional: tuple[tuple[str, str], ...] = ()
     absence_of: tuple[str, ...] = ()
     if isinstance(dataset, str) and dataset in datasets.DATASETS:
@@ -374,21 +400,38 @@ def _compile_rule(
         owner=spec.get("owner", "department"),
         deadline_days=spec.get("deadline_days", 10),
         message=spec.get("message", ""),
-        params=dict(spec.get("params", {})),
+        params=params.in_force,
         examples=examples,
         enabled=spec.get("enabled", True),
         notify=tuple(spec.get("notify", ())),
         optional=optional,
         absence_of=absence_of,
         lookalikes=lookalikes,
+        government_params=params.government,
     )
     rule = type_cls.compile(meta, spec, problem)
+    if rule is not None and params.by_government:
+        rule.example_variants = compile_variants(
+            rule, params, lambda v: type_cls.compile(replace(meta, params=v), spec, problem)
+        )
     if rule is not None:
         check_optional(rule, problem)
         check_absence_of(rule, problem)
         if "fallback" in spec:
             rule.fallback = compile_fallback(
                 spec["fallback"], spec, meta, type_cls, problem, line_of
+            )
+        if rule.fallback is not None and params.by_government:
+            # its examples too run with the defaults or the government they name; problems
+            # of the fallback were reported when it was compiled above
+            quiet = ProblemFactory(shown, rule_id, line_of)
+            fallback = rule.fallback
+            fallback.example_variants = compile_variants(
+                fallback,
+                params,
+                lambda v: compile_fallback(
+                    spec["fallback"], spec, replace(meta, params=v), type_cls, quiet, line_of
+                ),
             )
     problems.extend(problem.problems)
     return rule if not problem.problems else None
@@ -442,6 +485,8 @@ class _LineFinder:
                     seen += 1
                     if seen == int(example.group(1)):
                         return n + 1
+        if key.startswith("params.by_government."):  # a [rule.params.by_government] line
+            base = key.split(".")[2]
         pat = re.compile(r"^\s*" + re.escape(base) + r"\s*=")
         for n in range(self.start, len(self.lines)):
             if n > self.start and self.lines[n].strip().startswith("[[rule]]"):

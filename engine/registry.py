@@ -80,6 +80,10 @@ class RuleType(ABC):
     #: The rule that runs instead when an ``optional`` input of the rule is not provided
     #: (``[rule.fallback]`` in the rule file, compiled by the loader; see engine/coverage.py).
     fallback: RuleType | None = None
+    #: The rule compiled with other ``params.by_government`` values, by the government an
+    #: example names (None: the defaults), where they differ from those in force: what the
+    #: rule's examples run on (engine/params.py).
+    example_variants: Mapping[str | None, RuleType] = {}
 
     def __init__(self, meta: RuleMeta) -> None:
         self.meta = meta

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from engine.government import ParamInForce
     from engine.lookalikes import Lookalike
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -86,3 +87,5 @@ class RuleMeta:
     absence_of: tuple[str, ...] = ()
     #: Lawful practice that resembles the pattern (``[[rule.lookalike]]``, engine/lookalikes.py).
     lookalikes: tuple[Lookalike, ...] = ()
+    #: The ``params.by_government`` values in force, with their articles (engine/government.py).
+    government_params: tuple[ParamInForce, ...] = ()

@@ -103,7 +103,7 @@ class Inbox:
         self.engine = engine
         self.settings = settings
         self.clock = clock or (lambda: datetime.now().replace(microsecond=0))
-        ruleset = load_rules(config.rule_paths, root=config.base_dir)
+        ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
         # Rules that compiled are shown even when another rule file has a problem (the daemon
         # refuses such a rule set; the catalog still describes the rules it can read).
         self.rules: dict[str, RuleMeta] = {r.meta.id: r.meta for r in ruleset.rules}

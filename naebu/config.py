@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.government import Government
 from engine.rule import NOTIFY_TARGETS, SEVERITIES
 from naebu import datasets
+from naebu.cityconfig import parse_city
 from naebu.mapping_config import check_mapping
 from naebu.merging import check_merges, parse_merge_on
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
@@ -38,6 +40,7 @@ TOP_LEVEL_KEYS = (
     "web",  # the web inbox's settings, read by inbox.settings (naebu serve)
     "engine",  # where rules are evaluated: pandas in this process, or a Dask cluster
     "onboarding",  # naebu sources suggest: the city's own header synonym files
+    "city",  # the kind of government, which chooses thresholds (naebu/cityconfig.py)
 )
 
 
@@ -244,6 +247,8 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     onboarding: OnboardingConfig = field(default_factory=OnboardingConfig)
+    #: ``[city]``: the kind of government; None runs the rules with their defaults.
+    city: Government | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -376,6 +381,7 @@ def load_config(path: Path) -> Config:
     daemon = _daemon(_table(raw, "daemon", problems, file), problems, file)
     engine = _engine(_table(raw, "engine", problems, file), problems, file)
     onboarding = _onboarding(_table(raw, "onboarding", problems, file), base, problems, file)
+    city = parse_city(raw.get("city"), problems, file, path)
 
     if problems:
         raise ProblemsError(problems)
@@ -391,6 +397,7 @@ def load_config(path: Path) -> Config:
         daemon=daemon,
         engine=engine,
         onboarding=onboarding,
+        city=city,
     )
 
 

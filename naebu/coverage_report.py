@@ -104,7 +104,7 @@ def status_json(config: Any, engine: Any = None) -> dict[str, Any]:
     on are not evaluable too (naebu/data_coverage.py)."""
     from engine.loader import load_rules
 
-    ruleset = load_rules(config.rule_paths, root=config.base_dir)
+    ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
     if ruleset.problems:
         return {"error": f"{len(ruleset.problems)} problem(s) in the rule files - run naebu check"}
     states = rule_states(config, ruleset.rules)

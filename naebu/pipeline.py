@@ -144,7 +144,7 @@ class RunSummary:
 
 def load_ruleset(config: Config) -> RuleSet:
     """The config's rules; raise :class:`ProblemsError` when any rule file has a problem."""
-    ruleset = load_rules(config.rule_paths, root=config.base_dir)
+    ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
     if ruleset.problems:
         raise ProblemsError(ruleset.problems)
     return ruleset

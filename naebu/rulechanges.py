@@ -150,7 +150,7 @@ def current_versions(
             file, spec = by_id[rule_id]
         if spec is None:
             continue
-        found[rule_id] = Version(rule_id, file, _json(spec))
+        found[rule_id] = Version(rule_id, file, _json(_with_params_in_force(spec, rule.meta)))
     for ref in ruleset.lists.values():
         content = {
             "name": ref.name,
@@ -161,6 +161,17 @@ def current_versions(
         }
         found[f"list:{ref.name}"] = Version(f"list:{ref.name}", str(ref.file), _json(content))
     return found
+
+
+def _with_params_in_force(spec: dict[str, Any], meta: Any) -> dict[str, Any]:
+    """The rule's table, plus the parameters it runs with that its table does not hold: the
+    file's shared ``[params]`` it reads and its ``by_government`` values for the configured city
+    (engine/params.py). Editing those, or the city's government type, changes what runs, so it
+    is a change; a rule with neither hashes as its table alone."""
+    own = spec.get("params")
+    own = own if isinstance(own, dict) else {}
+    extra = {k: v for k, v in meta.params.items() if k not in own}
+    return {**spec, "params_in_force": extra} if extra else spec
 
 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:

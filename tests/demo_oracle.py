@@ -46,10 +46,13 @@ def _property(f: dict[str, pd.DataFrame]) -> Found:
         (p["method"] == "수의") & ~p["ground_code"].str.strip().isin(grounds),
     )
     first, prev = p["initial_planned_price"], p["previous_planned_price"]
+    # 시행령 §40: from round 3, 10% of the FIRST price less a round, never under 80% of it.
+    allowed = (1 - 0.1 * (p["tender_round"] - 2)).clip(lower=0.8, upper=1.0)
     cut = (
         (p["planned_price"] < first * 0.8)
         | ((p["tender_round"] < 3) & (p["planned_price"] < first))
-        | (prev.notna() & (p["planned_price"] < prev * 0.9))
+        | (p["planned_price"] < (first * allowed).round())
+        | (prev.notna() & (p["planned_price"] < (prev - first * 0.1).round()))
     )
     out |= _keys("PROP-PRICE-CUT", "property_sales", p, first.notna() & cut)
     # The demo year fits in one 365-day window, so a group is judged whole.

@@ -58,11 +58,12 @@ def _new_rows(city: Path) -> dict[str, str]:
             "'2023-01-10', prdt_prc, bid_ord, apprs_avg_amt * 2, '2025-06-01', pay_dln_ymd, "
             f"ownr_trsf_ymd, '{later}' FROM prpt_sale LIMIT 1"
         )
-        # Sold at 105 % of the appraisals: fires only under the edited ratio 1.1.
+        # Sold at 105 % of the appraisals in the first tender: fires only under the edited
+        # ratio 1.1.
         db.execute(
             f"INSERT INTO prpt_sale ({SALE_COLUMNS}) SELECT 'S-NEW-105', dept_nm, chrg_emp_no, "
             "lotno_addr, bfr_lotno_addr, byr_nm, sale_mthd_nm, prvt_rsn_cd, 2, 100000000, '2025-05-01', "
-            "prdt_prc, bid_ord, 105000000, '2025-06-01', pay_dln_ymd, ownr_trsf_ymd, "
+            "prdt_prc, 1, 105000000, '2025-06-01', pay_dln_ymd, ownr_trsf_ymd, "
             f"'{later}' FROM prpt_sale LIMIT 1"
         )
         # A payment its drafter approved (PAY-SELF-APPROVAL, in the file with a syntax error).
@@ -99,13 +100,17 @@ def test_broken_rule_edit_keeps_the_last_good_version_and_is_reported(
         wait_for("the first run", lambda: any(r.status == "ok" for r in runs(store)), timeout=60)
         assert set(alert_keys(store)) == labels(workdir)
 
-        # A good edit (ratio 1.0 -> 1.1, its "exactly the mean" example moved with it: an edit
-        # whose examples fail would keep the last good version), a broken rule in the same file
-        # (unknown column), and a TOML syntax error in another file.
+        # A good edit (the first rounds' ratio 1.0 -> 1.1, its "exactly the mean" example moved
+        # with it: an edit whose examples fail would keep the last good version), a broken
+        # rule in the same file (unknown column), and a TOML syntax error in another file.
         text = sales.read_text(encoding="utf-8")
-        assert "params = { min_ratio = 1.0 }" in text
-        text = text.replace("params = { min_ratio = 1.0 }", "params = { min_ratio = 1.1 }")
-        limit = 'sale_id = "S-2", appraisal_count = 2, appraisal_mean = 100_000_000, sale_price = '
+        mean = "tender_round < params.first_cut_round and sale_price < appraisal_mean)"
+        assert text.count(mean) == 1
+        text = text.replace(mean, mean.replace("appraisal_mean)", "appraisal_mean * 1.1)"))
+        limit = (
+            'sale_id = "S-2", tender_round = 1, appraisal_count = 2, appraisal_mean = 100_000_000, '
+            "sale_price = "
+        )
         assert limit + "100_000_000" in text
         text = text.replace(limit + "100_000_000", limit + "111_000_000")
         text = text.replace('"exactly the mean is allowed"', '"above 110 % of the mean"')

@@ -115,10 +115,13 @@ def fired(f: dict[str, pd.DataFrame]) -> set[tuple[str, str, str]]:
         out.update((rule, dataset, str(k)) for k in f[dataset].loc[mask.fillna(False), key])
 
     p = f["property_sales"]
+    # The lowest lawful price of the round (시행령 §40): the mean before round 3, then 10% of
+    # it less a round, never under 80%; an empty round leaves the 80% floor alone.
+    factor = (1 - 0.1 * (p["tender_round"] - 2)).clip(lower=0.8, upper=1.0).fillna(0.8)
     add(
         "PROP-BELOW-APPRAISAL",
         "property_sales",
-        (p["appraisal_count"] >= 2) & (p["sale_price"] < p["appraisal_mean"] * 1.0),
+        (p["appraisal_count"] >= 2) & (p["sale_price"] < (p["appraisal_mean"] * factor).round()),
     )
     age = (p["contract_date"] - p["appraisal_date"]).dt.days
     add("PROP-STALE-APPRAISAL", "property_sales", p["appraisal_date"].notna() & (age > 365))

@@ -192,6 +192,7 @@ def test_failing_examples_keep_the_last_good_version(tmp_path: Path) -> None:
     class _Config:
         rule_paths = [folder]
         base_dir = tmp_path
+        city = None
 
     keeper = RuleKeeper(_Config())  # type: ignore[arg-type]
     first = keeper.refresh()
@@ -258,6 +259,7 @@ def test_daemon_keeps_running_the_other_files_rules(tmp_path: Path) -> None:
     class _Config:
         rule_paths = [folder]
         base_dir = tmp_path
+        city = None
 
     reload = RuleKeeper(_Config()).refresh()  # type: ignore[arg-type]
     assert set(reload.ruleset.by_id()) == {"CARD-GOOD", "CARD-MERCHANTS"}

@@ -40,7 +40,7 @@ def check(config: Config, strict: bool, data: bool = False, verbose: bool = Fals
     where = shown(config.path)
     for source in config.sources.values():
         problems += check_source(source, where)
-    ruleset = load_rules(config.rule_paths, root=config.base_dir)
+    ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
     problems += ruleset.problems
     problems += _check_examples(ruleset)
     if problems:
@@ -49,6 +49,10 @@ def check(config: Config, strict: bool, data: bool = False, verbose: bool = Fals
         f"OK: {len(ruleset.rules)} rule(s) in {len(ruleset.files)} file(s), "
         f"{len(config.sources)} source(s), store {safe_url(config.store_url)}"
     )
+    from naebu.commands.check_government import government_lines
+
+    for line in government_lines(config.city, ruleset.rules):
+        click.echo(line)
     _report_coverage(config, ruleset, strict)
     from alerts.reach import stored_reach  # whom alerts reach: warnings, exit 0
 

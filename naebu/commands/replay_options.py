@@ -25,7 +25,7 @@ def parse_day(text: str | None, option: str) -> datetime | None:
 def load_ruleset(config: Config, rules_dir: str | None, *, strict: bool) -> RuleSet:
     """The config's rules, or those under ``rules_dir``; with ``strict``, any problem stops."""
     paths = [Path(rules_dir).resolve()] if rules_dir else config.rule_paths
-    ruleset = load_rules(paths, root=config.base_dir)
+    ruleset = load_rules(paths, root=config.base_dir, government=config.city)
     if strict and ruleset.problems:
         raise UserError([*ruleset.problems, f"{len(ruleset.problems)} problem(s) found"])
     return ruleset

@@ -200,7 +200,7 @@ def rule_states(
 
     if config is None:
         return []
-    ruleset = load_rules(config.rule_paths, root=config.base_dir)
+    ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
     others = {n: s for n, s in config.sources.items() if s.dataset != suggestion.dataset}
     added = dataclasses.replace(
         config, sources={**others, name: suggested_source(suggestion, name, constants)}

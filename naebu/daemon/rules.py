@@ -63,7 +63,9 @@ class RuleKeeper:
     def refresh(self) -> Reload:
         """Read the rule files again (milliseconds for a city's rule pack; the examples, a few
         seconds, run again only when a file has changed)."""
-        fresh = load_rules(self.config.rule_paths, root=self.config.base_dir)
+        fresh = load_rules(
+            self.config.rule_paths, root=self.config.base_dir, government=self.config.city
+        )
         failing = self._failing_examples(fresh)
         fresh.problems.extend(failing)
         failed_ids = {p.rule_id for p in failing}

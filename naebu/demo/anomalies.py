@@ -166,7 +166,8 @@ def plant_payments(
 def plant_sales(
     rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
 ) -> list[Label]:
-    """Sales below the appraisal mean after price cuts, and sales on year-old appraisals."""
+    """Sales below the lowest price their tender round allows, and sales on year-old
+    appraisals; near-misses include sales at lawfully reduced prices (§40)."""
     pick = pick or _Picker(rng, len(df))
     two = (df["appraisal_count"] == 2).to_numpy()
     labels: list[Label] = []
@@ -174,17 +175,15 @@ def plant_sales(
     rule = "PROP-BELOW-APPRAISAL"
     rows = pick.take(two, plant_count(rule, scale), rule)
     mean = df["appraisal_mean"].iloc[rows].to_numpy()
-    # Lawful cuts after failed tenders (§40: 10% a round from round 3): round 3 at 90% of the
-    # first price, round 4 at 90% of that, rounded up to the thousand so no step exceeds 10%.
-    rounds = rng.integers(3, 5, len(rows))
+    # The planned price is lawful (round 1 at the mean, round 3 at 90% of it: §40), the contract
+    # is signed below it: 95% of the mean at round 1, 85% at round 3 (which allows 90%).
+    rounds = np.where(np.arange(len(rows)) % 2 == 0, 1, 3)
     third = np.ceil(mean * 0.9 / 1000) * 1000
-    fourth = np.ceil(third * 0.9 / 1000) * 1000
-    planned = np.where(rounds == 3, third, fourth)
     _set(df, rows, "tender_round", rounds)
     _set(df, rows, "initial_planned_price", mean)
-    _set(df, rows, "previous_planned_price", np.where(rounds == 3, mean, third))
-    _set(df, rows, "planned_price", planned)
-    _set(df, rows, "sale_price", planned)
+    _set(df, rows, "previous_planned_price", np.where(rounds == 3, mean, np.nan))
+    _set(df, rows, "planned_price", np.where(rounds == 3, third, mean))
+    _set(df, rows, "sale_price", np.floor(mean * np.where(rounds == 3, 0.85, 0.95) / 1000) * 1000)
     _set(df, rows, "method", "일반입찰")
     _set(df, rows, "ground_code", None)
     labels += _labels(rule, "property_sales", df["sale_id"].iloc[rows])
@@ -193,6 +192,19 @@ def plant_sales(
     one = pick.take(two, 1, "near-miss")  # below the mean, but a single appraisal
     _set(df, one, "appraisal_count", 1)
     _set(df, one, "sale_price", np.floor(df["appraisal_mean"].iloc[one] * 0.95 / 1000) * 1000)
+    # Lawful reduced prices after two failed tenders (§40): round 3 at 90% of the mean, round 4
+    # near 80% (each step at most 10% of the first price, rounded up to the thousand).
+    cut = pick.take(two, 2, "near-miss")
+    m = df["appraisal_mean"].iloc[cut].to_numpy()
+    third = np.ceil(m * 0.9 / 1000) * 1000
+    fourth = np.ceil(m * 0.8 / 1000) * 1000 + 2000
+    _set(df, cut, "tender_round", [3, 4])
+    _set(df, cut, "initial_planned_price", m)
+    _set(df, cut, "previous_planned_price", [m[0], third[1]])
+    _set(df, cut, "planned_price", [third[0], fourth[1]])
+    _set(df, cut, "sale_price", [third[0], fourth[1]])
+    _set(df, cut, "method", "일반입찰")
+    _set(df, cut, "ground_code", None)
 
     rule = "PROP-STALE-APPRAISAL"
     rows = pick.take(two, plant_count(rule, scale), rule)

@@ -130,7 +130,8 @@ def _plant_price_cuts(
     """Cuts past the §40 limits (a 15% step, a cut at round 2, a fifth round under 80% of the
     first price); near-miss: a fifth round at exactly 80% after lawful 10% steps.
 
-    A cut price is below the appraisal mean, so these sales are also PROP-BELOW-APPRAISAL's.
+    Each cut price is below what its round allows, so these sales are also
+    PROP-BELOW-APPRAISAL's; the near-miss is lawful for both rules.
     """
     rule = "PROP-PRICE-CUT"
     two = (df["appraisal_count"] == 2).to_numpy()
@@ -165,8 +166,7 @@ def _plant_price_cuts(
     _set(df, near, "sale_price", p1n * 0.8)
     _set(df, near, "method", "일반입찰")
     _set(df, near, "ground_code", None)
-    cut = np.concatenate([rows, near])
-    return _keys(rule, df, rows) + _keys("PROP-BELOW-APPRAISAL", df, cut)
+    return _keys(rule, df, rows) + _keys("PROP-BELOW-APPRAISAL", df, rows)
 
 
 def plant_proceeds(
