@@ -18,6 +18,8 @@ from typing import Any
 
 from engine.rule import NOTIFY_TARGETS, SEVERITIES
 from naebu import datasets
+from naebu.calendarconfig import CalendarConfig, read_calendar
+from naebu.calendarconfig import apply as apply_calendar
 from naebu.mapping_config import check_mapping
 from naebu.merging import check_merges, parse_merge_on
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
@@ -38,6 +40,7 @@ TOP_LEVEL_KEYS = (
     "web",  # the web inbox's settings, read by inbox.settings (naebu serve)
     "engine",  # where rules are evaluated: pandas in this process, or a Dask cluster
     "onboarding",  # naebu sources suggest: the city's own header synonym files
+    "calendar",  # the city's extra and removed holidays (naebu.calendarconfig)
 )
 
 
@@ -244,6 +247,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     onboarding: OnboardingConfig = field(default_factory=OnboardingConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -376,9 +380,11 @@ def load_config(path: Path) -> Config:
     daemon = _daemon(_table(raw, "daemon", problems, file), problems, file)
     engine = _engine(_table(raw, "engine", problems, file), problems, file)
     onboarding = _onboarding(_table(raw, "onboarding", problems, file), base, problems, file)
+    calendar = read_calendar(_table(raw, "calendar", problems, file), problems, file)
 
     if problems:
         raise ProblemsError(problems)
+    apply_calendar(calendar)  # deadlines of this process count the city's holidays
     return Config(
         path=path,
         store_url=resolve_sqlite_url(store_url, base),
@@ -391,6 +397,7 @@ def load_config(path: Path) -> Config:
         daemon=daemon,
         engine=engine,
         onboarding=onboarding,
+        calendar=calendar,
     )
 
 
