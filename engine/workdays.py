@@ -25,9 +25,13 @@ internet access, so the article number and wording should be checked against 국
    working time": the hours of 국가공무원 복무규정 제9조, 09:00-18:00 less the 12:00-13:00
    lunch hour. The clock only runs inside them: received Monday 14:00 with 1 day, the
    deadline is Tuesday 14:00 (4 hours Monday, 3 + 1 Tuesday). A receipt outside working hours
-   (evening, weekend, online at night) starts the clock at the next working hour; a receipt
-   known only by its day is taken as received at the start of business (09:00), which is the
-   same instant as midnight for this clock.
+   (evening, weekend, online at night) starts the clock at the next working hour. A receipt
+   known only by its day (a date, 00:00:00) is taken as received at the end of that day's
+   working hours, the clock starting on the next working day: the latest deadline a receipt
+   that day can have. Taking it as received at 09:00 instead would make a decision on the last
+   lawful day late whenever the application actually came in the afternoon - a finding made of
+   a missing receipt time, which the project never raises. Give the time (``received_at``) and
+   the deadline is exact.
 2. A period of **6 days or more** is counted in days, the first day (the day of receipt)
    counted, Saturdays and public holidays not counted: the deadline is the end of the N-th
    working day counting the day of receipt if it is one.
@@ -227,6 +231,8 @@ def civil_deadline(
 
     >>> civil_deadline(datetime(2025, 3, 10, 14), 1)  # <= 5 days: 8 working hours
     datetime.datetime(2025, 3, 11, 14, 0)
+    >>> civil_deadline(date(2025, 3, 10), 1)  # the day only: as if received after hours
+    datetime.datetime(2025, 3, 11, 18, 0)
     >>> civil_deadline(date(2025, 3, 7), 6)  # Fri + Mon..Fri: 6th working day
     datetime.datetime(2025, 3, 14, 23, 59, 59)
     """
@@ -242,10 +248,11 @@ def civil_deadline(
 
 @lru_cache(maxsize=65536)
 def _deadline(received: datetime, n: int, unit: str) -> datetime:
-    if unit == "hours":
-        return add_working_hours(received, n)
-    if unit == "days" and n <= HOUR_RULE_MAX_DAYS:
-        return add_working_hours(received, n * HOURS_PER_DAY)
+    if unit == "hours" or (unit == "days" and n <= HOUR_RULE_MAX_DAYS):
+        start = received
+        if received.time() == time(0):  # the day only: the latest receipt that day
+            start = received + timedelta(days=1)
+        return add_working_hours(start, n if unit == "hours" else n * HOURS_PER_DAY)
     first = received.date()
     if unit == "days":
         last = nth_working_day(first, n)

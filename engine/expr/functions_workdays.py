@@ -101,8 +101,9 @@ def _civil_deadline(
     civil_deadline(received_on, legal_days, legal_unit).
 
     Up to 5 days: 8 working hours a day from the time of receipt, only working days'
-    09:00-12:00 and 13:00-18:00 counting (a receipt known only by its day starts at 09:00);
-    received Monday 14:00 with 1 day, due Tuesday 14:00. 6 days or more: working days, the day
+    09:00-12:00 and 13:00-18:00 counting; received Monday 14:00 with 1 day, due Tuesday 14:00.
+    A receipt known only by its day (a date) counts as received after that day's working
+    hours, its latest possible time, so a missing time never makes a decision late. 6 days or more: working days, the day
     of receipt counted, due at the end of the last one. Weeks, months, years (unit "주", "월",
     "년"): by the calendar, the first day counted (received 2025-03-10 with 1 month: due
     2025-04-09), moved to the next working day when the last day is a Saturday or holiday.

@@ -345,6 +345,7 @@ def permits(df: pd.DataFrame) -> ExportFile:
         "민원사무명": text(df["permit_type"]),
         "신청인": text(df["applicant"]),
         "접수일자": days(df["received_on"], ISO),
+        "접수일시": stamps(df["received_at"]),
         "처리일자": days(df["decided_on"], ISO),
         "법정처리기간": numbers(df["legal_days"].astype("Float64"), "일"),
         "처리기한": days(df["due_on"], ISO),
