@@ -429,11 +429,12 @@ DATASETS: dict[str, Dataset] = {
                     "time of receipt: periods of 5 days or less run from it, in working hours",
                 ),
                 ("decided_on", "date", "처리일", "day decided; empty while open"),
+                ("decided_at", "datetime", "처리일시", "time of the decision; empty while open"),
                 (
                     "legal_days",
                     "int",
                     "법정 처리기간",
-                    "statutory handling period, in days unless legal_unit says otherwise",
+                    "statutory handling period; in days unless its unit says otherwise",
                 ),
                 _coded(
                     "legal_unit",
@@ -449,7 +450,7 @@ DATASETS: dict[str, Dataset] = {
                     "due_on",
                     "date",
                     "처리기한",
-                    "statutory deadline as 새올 computes it (민원처리법 제19조: working days "
+                    "statutory deadline: as 새올 computes it (민원처리법 제19조, working days "
                     "and hours), or derived with civil_deadline()",
                 ),
                 _coded(

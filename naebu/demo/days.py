@@ -88,10 +88,16 @@ def stamps(rng: np.random.Generator, days: np.ndarray, lag_days: int = 0) -> pd.
 def legal_deadlines(received: np.ndarray, legal_days: np.ndarray) -> np.ndarray:
     """The statutory deadline day (처리기한, 민원처리법 제19조, as 새올 computes it) of each
     application received at ``received`` (instants, or days when the time is not known) with
-    ``legal_days`` days: the shared :func:`engine.workdays.civil_deadline`, once per distinct
+    ``legal_days`` days (``datetime64[D]``); see :func:`legal_deadline_instants`."""
+    return legal_deadline_instants(received, legal_days).astype("datetime64[D]")
+
+
+def legal_deadline_instants(received: np.ndarray, legal_days: np.ndarray) -> np.ndarray:
+    """The statutory deadline instant of each application (``datetime64[s]``, NaT where the
+    receipt is unknown): the shared :func:`engine.workdays.civil_deadline`, once per distinct
     (receipt, period)."""
     stamps = pd.to_datetime(pd.Series(received)).dt.to_pydatetime()
-    out = np.full(len(stamps), np.datetime64("NaT"), dtype="datetime64[D]")
+    out = np.full(len(stamps), np.datetime64("NaT"), dtype="datetime64[s]")
     found: dict[tuple[dt.datetime, int], np.datetime64] = {}
     for i, (at, n) in enumerate(zip(stamps, legal_days, strict=True)):
         if at is None or at is pd.NaT:
@@ -99,16 +105,16 @@ def legal_deadlines(received: np.ndarray, legal_days: np.ndarray) -> np.ndarray:
         key = (at, int(n))
         if key not in found:
             due = workdays.civil_deadline(at, int(n))
-            found[key] = np.datetime64(due.date(), "D") if due else np.datetime64("NaT")
+            found[key] = np.datetime64(due, "s") if due else np.datetime64("NaT")
         out[i] = found[key]
     return out
 
 
-def receipt_times(days: np.ndarray) -> pd.Series:
-    """A time of receipt in office hours (09:00-17:59, whole minutes) for each day: what 새올
-    records as 접수일시. Drawn from a generator of its own, so adding it left every other
-    drawing of the demo as it was."""
+def receipt_times(days: np.ndarray, salt: int = 26) -> pd.Series:
+    """A time in office hours (09:00-17:59, whole minutes) on each day (NaT stays NaT): what
+    새올 records as 접수일시 or 처리일시. Drawn from a generator of its own, so adding these
+    times left every other drawing of the demo as it was."""
     d = np.asarray(days, dtype="datetime64[D]")
-    rng = np.random.default_rng([len(d), 26])
+    rng = np.random.default_rng([len(d), salt])
     minutes = rng.integers(9 * 60, 18 * 60, len(d)).astype("timedelta64[m]")
     return pd.Series((d.astype("datetime64[m]") + minutes).astype("datetime64[ns]"))

@@ -347,6 +347,7 @@ def permits(df: pd.DataFrame) -> ExportFile:
         "접수일자": days(df["received_on"], ISO),
         "접수일시": stamps(df["received_at"]),
         "처리일자": days(df["decided_on"], ISO),
+        "처리일시": stamps(df["decided_at"]),
         "법정처리기간": numbers(df["legal_days"].astype("Float64"), "일"),
         "처리기한": days(df["due_on"], ISO),
         "처리상태": words(df["status"], PERMIT_STATUS, np.random.default_rng(0)),

@@ -79,6 +79,7 @@ def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
             "received_on": days.to_timestamps(received),
             "received_at": received_at,
             "decided_on": days.to_timestamps(decided),
+            "decided_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
             "legal_days": pd.array(legal, dtype="Int64"),
             "legal_unit": "일",
             "due_on": days.to_timestamps(days.legal_deadlines(received_at.to_numpy(), legal)),
@@ -86,6 +87,20 @@ def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
             "updated_at": days.stamps(rng, np.where(open_, received, decided)),
         }
     )
+
+
+def decision_times(permits: pd.DataFrame) -> None:
+    """Fill ``decided_at`` (처리일시) from ``decided_on``, once every plant has set the days: a
+    time in office hours, never past the deadline on the deadline's own day (a decision on
+    the last lawful day is on time)."""
+    decided = permits["decided_on"].to_numpy().astype("datetime64[D]")
+    at = days.receipt_times(decided, salt=27).to_numpy().astype("datetime64[s]")
+    due = days.legal_deadline_instants(
+        permits["received_at"].to_numpy(), permits["legal_days"].to_numpy(dtype="int64")
+    )
+    same_day = ~np.isnat(due) & (due.astype("datetime64[D]") == decided)
+    at[same_day] = np.minimum(at[same_day], due[same_day])
+    permits["decided_at"] = at.astype("datetime64[ns]")
 
 
 def build_levies(

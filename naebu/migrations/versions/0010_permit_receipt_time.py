@@ -1,7 +1,8 @@
-"""permits gains received_at and legal_unit: what 민원처리법 제19조 counts a deadline from.
+"""permits gains received_at, decided_at and legal_unit: what 민원처리법 제19조 counts with.
 
 A handling period of 5 days or less runs in working hours from the time of receipt
-(``received_at``); a period may be given in hours, weeks, months or years (``legal_unit``).
+(``received_at``) to the time of the decision (``decided_at``); a period may be given in
+hours, weeks, months or years (``legal_unit``).
 
 Revision ID: 0010
 Revises: 0009
@@ -18,7 +19,7 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-_COLUMNS = (("received_at", sa.DateTime), ("legal_unit", sa.Text))
+_COLUMNS = (("received_at", sa.DateTime), ("decided_at", sa.DateTime), ("legal_unit", sa.Text))
 
 
 def upgrade() -> None:
