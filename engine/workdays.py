@@ -49,9 +49,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import holidays
 import numpy as np
+
+if TYPE_CHECKING:
+    import holidays
 
 #: The working hours of a day (국가공무원 복무규정 제9조): 8 hours, the lunch hour left out.
 WORKING_BLOCKS: tuple[tuple[time, time], ...] = ((time(9), time(12)), (time(13), time(18)))
@@ -88,6 +91,8 @@ _generation = 0
 
 @lru_cache(maxsize=1)
 def _national() -> holidays.HolidayBase:
+    import holidays  # imported when first needed: the expression language loads without it
+
     # One calendar that expands itself year by year as dates are looked up.
     return holidays.country_holidays("KR")
 
@@ -148,6 +153,8 @@ def is_working_day(day: date) -> bool:
 def holiday_array(years: tuple[int, ...]) -> np.ndarray:
     """The public holidays of ``years`` (with the city's changes) as sorted ``datetime64[D]``,
     for numpy's ``busday_count`` / ``is_busday`` over whole columns."""
+    import holidays
+
     days: set[date] = set()
     for year in years:
         days.update(d for d in holidays.country_holidays("KR", years=year) if d.year == year)
