@@ -20,6 +20,8 @@ from engine.government import Government
 from engine.rule import NOTIFY_TARGETS, SEVERITIES
 from naebu import datasets
 from naebu.cityconfig import parse_city
+from naebu.calendarconfig import CalendarConfig, read_calendar
+from naebu.calendarconfig import apply as apply_calendar
 from naebu.mapping_config import check_mapping
 from naebu.merging import check_merges, parse_merge_on
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
@@ -41,6 +43,7 @@ TOP_LEVEL_KEYS = (
     "engine",  # where rules are evaluated: pandas in this process, or a Dask cluster
     "onboarding",  # naebu sources suggest: the city's own header synonym files
     "city",  # the kind of government, which chooses thresholds (naebu/cityconfig.py)
+    "calendar",  # the city's extra and removed holidays (naebu.calendarconfig)
 )
 
 
@@ -249,6 +252,7 @@ class Config:
     onboarding: OnboardingConfig = field(default_factory=OnboardingConfig)
     #: ``[city]``: the kind of government; None runs the rules with their defaults.
     city: Government | None = None
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -382,9 +386,11 @@ def load_config(path: Path) -> Config:
     engine = _engine(_table(raw, "engine", problems, file), problems, file)
     onboarding = _onboarding(_table(raw, "onboarding", problems, file), base, problems, file)
     city = parse_city(raw.get("city"), problems, file, path)
+    calendar = read_calendar(_table(raw, "calendar", problems, file), problems, file)
 
     if problems:
         raise ProblemsError(problems)
+    apply_calendar(calendar)  # deadlines of this process count the city's holidays
     return Config(
         path=path,
         store_url=resolve_sqlite_url(store_url, base),
@@ -398,6 +404,7 @@ def load_config(path: Path) -> Config:
         engine=engine,
         onboarding=onboarding,
         city=city,
+        calendar=calendar,
     )
 
 

@@ -422,13 +422,36 @@ DATASETS: dict[str, Dataset] = {
                 ),
                 ("applicant", "str", "신청인", "applicant"),
                 ("received_on", "date", "접수일", "day the application arrived", True),
+                (
+                    "received_at",
+                    "datetime",
+                    "접수일시",
+                    "time of receipt: periods of 5 days or less run from it, in working hours",
+                ),
                 ("decided_on", "date", "처리일", "day decided; empty while open"),
-                ("legal_days", "int", "법정 처리기간", "statutory handling period, days"),
+                ("decided_at", "datetime", "처리일시", "time of the decision; empty while open"),
+                (
+                    "legal_days",
+                    "int",
+                    "법정 처리기간",
+                    "statutory handling period; in days unless its unit says otherwise",
+                ),
+                _coded(
+                    "legal_unit",
+                    "처리기간 단위",
+                    "unit of the statutory period; empty means days",
+                    "시간",
+                    "일",
+                    "주",
+                    "월",
+                    "년",
+                ),
                 (
                     "due_on",
                     "date",
                     "처리기한",
-                    "statutory deadline: received_on + legal_days",
+                    "statutory deadline: as 새올 computes it (민원처리법 제19조, working days "
+                    "and hours), or derived with civil_deadline()",
                 ),
                 _coded(
                     "status",

@@ -181,8 +181,8 @@ def fired(f: dict[str, pd.DataFrame]) -> set[tuple[str, str, str]]:
     add(
         "PERMIT-LATE",
         "permits",
-        pm["decided_on"].notna()
-        & ((pm["decided_on"] - pm["received_on"]).dt.days > pm["legal_days"]),
+        # due_on is the 처리기한 as 새올 exports it: working days and hours (민원처리법 제19조)
+        pm["decided_on"].notna() & (pm["decided_on"] > pm["due_on"]),
     )
     lv = f["levies"]
     add(

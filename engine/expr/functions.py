@@ -220,26 +220,6 @@ def _days_between(a: pd.Series, b: pd.Series) -> pd.Series:
     return _floats((b.dt.normalize() - a.dt.normalize()).dt.days)
 
 
-@functools.lru_cache(maxsize=16)
-def _korean_holidays(years: tuple[int, ...]) -> pd.DatetimeIndex:
-    import holidays  # a project dependency; imported late so the language loads without it
-
-    return pd.DatetimeIndex(sorted(holidays.KR(years=years).keys()))
-
-
-@register("is_holiday", [TEMPORAL], "bool")
-def _is_holiday(x: pd.Series) -> pd.Series:
-    """Whether the day is a Korean public holiday (incl. substitute holidays).
-
-    Saturdays and Sundays are not holidays for this function; combine with weekday(x) >= 5.
-    """
-    days = x.dt.normalize()
-    years = tuple(sorted(int(y) for y in days.dt.year.dropna().unique()))
-    if not years:
-        return boolean(np.zeros(len(x), dtype=bool), x.index)
-    return boolean(days.isin(_korean_holidays(years)), x.index)
-
-
 # -- nulls --------------------------------------------------------------------------------------
 @register("is_null", [ANY], "bool")
 def _is_null(x: pd.Series) -> pd.Series:
@@ -352,3 +332,6 @@ from . import functions_more as _functions_more  # noqa: E402, F401
 
 # Row-wise functions over several source columns, for derived columns of a source mapping.
 from . import functions_rowwise as _functions_rowwise  # noqa: E402, F401
+
+# Working days, holidays and statutory deadlines, on the shared calendar of engine.workdays.
+from . import functions_workdays as _functions_workdays  # noqa: E402, F401

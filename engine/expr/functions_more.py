@@ -1,4 +1,4 @@
-"""More built-in functions: business days, calendar parts, text normalization, patterns.
+"""More built-in functions: calendar parts, text normalization, patterns.
 
 Registered in :data:`engine.expr.functions.FUNCTIONS` on import (``functions`` imports this
 module at its end). Every function is vectorized: one pandas/numpy operation per call.
@@ -20,10 +20,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from .functions import TEXT, _korean_holidays, per_distinct, register
+from .functions import TEXT, per_distinct, register
 from .kinds import TEMPORAL
 from .values import boolean, nulls
 
@@ -36,45 +35,6 @@ MAX_PATTERN = 100
 
 _NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=")
-
-
-def _years(*series: pd.Series) -> tuple[int, ...]:
-    years: set[int] = set()
-    for s in series:
-        present = s.dropna()
-        if not present.empty:
-            years.update(range(int(present.min().year), int(present.max().year) + 1))
-    return tuple(sorted(years))
-
-
-def _holiday_days(years: tuple[int, ...]) -> np.ndarray:
-    if not years:
-        return np.array([], dtype="datetime64[D]")
-    return _korean_holidays(years).to_numpy().astype("datetime64[D]")
-
-
-@register("business_days_between", [TEMPORAL, TEMPORAL], "int")
-def _business_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
-    """Business days from a to b: weekdays that are not Korean public holidays, counting a but
-    not b (numpy busday_count); negative when b is earlier. Received Monday, decided Wednesday: 2.
-    """
-    missing = a.isna().to_numpy() | b.isna().to_numpy()
-    start = a.dt.normalize().to_numpy().astype("datetime64[D]")
-    end = b.dt.normalize().to_numpy().astype("datetime64[D]")
-    start[missing] = end[missing] = np.datetime64("2000-01-03")  # any day; masked below
-    counts = np.busday_count(start, end, holidays=_holiday_days(_years(a, b))).astype("float64")
-    counts[missing] = np.nan
-    return pd.Series(counts, index=a.index)
-
-
-@register("is_business_day", [TEMPORAL], "bool")
-def _is_business_day(x: pd.Series) -> pd.Series:
-    """Whether the day is a business day: Monday to Friday and not a Korean public holiday."""
-    missing = x.isna().to_numpy()
-    days = x.dt.normalize().to_numpy().astype("datetime64[D]")
-    days[missing] = np.datetime64("2000-01-01")
-    result = np.is_busday(days, holidays=_holiday_days(_years(x)))
-    return boolean(result & ~missing, x.index)
 
 
 @register("quarter", [TEMPORAL], "int")

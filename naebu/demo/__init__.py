@@ -39,7 +39,13 @@ from naebu.demo.frames import plain
 from naebu.demo.ledgers import build_accounts, build_subsidies
 from naebu.demo.payroll import build_payroll, transfers_of
 from naebu.demo.people import build_city
-from naebu.demo.permits import build_levies, build_permits, build_receipts, levy_receipts
+from naebu.demo.permits import (
+    build_levies,
+    build_permits,
+    build_receipts,
+    decision_times,
+    levy_receipts,
+)
 from naebu.demo.property import build_sales, settle_sales
 from naebu.demo.readme import readme_text
 from naebu.demo.volumes import Volumes
@@ -131,6 +137,7 @@ def build_frames(
     pick = anomalies.Picker(rng(55), len(permits))
     labels += anomalies.plant_permits(rng(15), permits, f["permits"], pick)
     labels += plant_revenue.plant_open_permits(rng(45), permits, f["permits"], pick)
+    decision_times(permits)
     levies = plain(build_levies(rng(6), city, permits, n["fines"]))
     pick = anomalies.Picker(rng(56), len(levies))
     labels += anomalies.plant_levies(rng(16), levies, f["fines"], pick)

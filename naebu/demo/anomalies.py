@@ -379,19 +379,19 @@ def plant_attendance(
 def plant_permits(
     rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
 ) -> list[Label]:
-    """Permits decided after their statutory days; near-misses decided on the last day."""
+    """Permits decided after their statutory deadline (working days, 민원처리법 제19조);
+    near-misses decided on the deadline's own day, past it in calendar days."""
     rule = "PERMIT-LATE"
     pick = pick or _Picker(rng, len(df))
     received = df["received_on"].to_numpy().astype("datetime64[D]")
-    legal = df["legal_days"].to_numpy(dtype="int64").astype("timedelta64[D]")
+    legal = df["legal_days"].to_numpy(dtype="int64")
     decided = df["decided_on"].notna().to_numpy() & (received <= np.datetime64("2025-10-31"))
     rows = pick.take(decided, plant_count(rule, scale), rule)
-    late = days.roll_forward(
-        received[rows] + legal[rows] + rng.integers(3, 30, len(rows)).astype("timedelta64[D]")
-    )
+    due = days.legal_deadlines(df["received_at"].to_numpy(), legal)
+    late = days.roll_forward(due[rows] + rng.integers(3, 30, len(rows)).astype("timedelta64[D]"))
     _set(df, rows, "decided_on", late.astype("datetime64[ns]"))
     _set(df, rows, "updated_at", days.stamps(rng, late).to_numpy())
-    last_day = received + legal
+    last_day = due
     on_time = decided & days.is_business_day(last_day)
     near = pick.take(on_time, 2, "near-miss")
     _set(df, near, "decided_on", last_day[near].astype("datetime64[ns]"))

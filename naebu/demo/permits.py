@@ -52,7 +52,8 @@ def officials_of(
 
 
 def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
-    """``n`` permit cases, all decided within their statutory days."""
+    """``n`` permit cases, all decided within their statutory days (received + at most the
+    statutory days in calendar days, which is never past the working-day deadline)."""
     share = np.array([t[3] for t in PERMIT_TYPES])
     kind = rng.choice(len(PERMIT_TYPES), n, p=share / share.sum())
     ptype = np.array([t[0] for t in PERMIT_TYPES], dtype=object)[kind]
@@ -61,6 +62,7 @@ def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
     official, dept = officials_of(rng, city, dept)
     season = days.BUSINESS_DAYS[days.BUSINESS_DAYS <= LAST_RECEIPT_DAY]
     received = np.sort(days.random_days(rng, n, season))
+    received_at = days.receipt_times(received)
     decided = days.roll_backward(received + rng.integers(0, legal + 1).astype("timedelta64[D]"))
     decided = days.clamp_to_year(decided)
     open_ = np.isnat(decided)
@@ -75,13 +77,30 @@ def build_permits(rng: np.random.Generator, city: City, n: int) -> pd.DataFrame:
             "permit_type": ptype,
             "applicant": applicant,
             "received_on": days.to_timestamps(received),
+            "received_at": received_at,
             "decided_on": days.to_timestamps(decided),
+            "decided_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
             "legal_days": pd.array(legal, dtype="Int64"),
-            "due_on": days.to_timestamps(received + legal.astype("timedelta64[D]")),
+            "legal_unit": "일",
+            "due_on": days.to_timestamps(days.legal_deadlines(received_at.to_numpy(), legal)),
             "status": status,
             "updated_at": days.stamps(rng, np.where(open_, received, decided)),
         }
     )
+
+
+def decision_times(permits: pd.DataFrame) -> None:
+    """Fill ``decided_at`` (처리일시) from ``decided_on``, once every plant has set the days: a
+    time in office hours, never past the deadline on the deadline's own day (a decision on
+    the last lawful day is on time)."""
+    decided = permits["decided_on"].to_numpy().astype("datetime64[D]")
+    at = days.receipt_times(decided, salt=27).to_numpy().astype("datetime64[s]")
+    due = days.legal_deadline_instants(
+        permits["received_at"].to_numpy(), permits["legal_days"].to_numpy(dtype="int64")
+    )
+    same_day = ~np.isnat(due) & (due.astype("datetime64[D]") == decided)
+    at[same_day] = np.minimum(at[same_day], due[same_day])
+    permits["decided_at"] = at.astype("datetime64[ns]")
 
 
 def build_levies(

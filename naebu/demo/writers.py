@@ -114,7 +114,8 @@ TABLES: tuple[Table, ...] = (
         "saeol_prmsn",
         "permit_id=aplct_no department=dept_nm official_id=chrg_emp_no "
         "permit_type=prmsn_knd_nm applicant=aplcnt_nm received_on=rcpt_ymd "
-        "decided_on=prcs_ymd legal_days=lgl_prcs_dcnt due_on=prcs_dln_ymd "
+        "received_at=rcpt_dt decided_on=prcs_ymd decided_at=prcs_dt legal_days=lgl_prcs_dcnt "
+        "legal_unit=lgl_prcs_unit_nm due_on=prcs_dln_ymd "
         "status=prcs_stts_nm updated_at=upd_dt",
     ),
     _t(

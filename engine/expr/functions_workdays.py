@@ -1,0 +1,126 @@
+"""Built-in functions on working days and statutory deadlines.
+
+All of them count on the one shared calendar of :mod:`engine.workdays`: Korean public
+holidays (substitute and temporary ones included) with the city's ``[calendar]`` changes, the
+same calendar alert deadlines use. Registered in :data:`engine.expr.functions.FUNCTIONS` on
+import (``functions`` imports this module at its end).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from engine import workdays
+
+from .functions import TEXT, register
+from .kinds import NUMERIC, TEMPORAL
+from .values import boolean, nulls
+
+
+def _years(*series: pd.Series) -> tuple[int, ...]:
+    years: set[int] = set()
+    for s in series:
+        present = s.dropna()
+        if not present.empty:
+            years.update(range(int(present.min().year), int(present.max().year) + 1))
+    return tuple(sorted(years))
+
+
+def _days(x: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The days of ``x`` as ``datetime64[D]`` (a placeholder where null) and the null mask."""
+    missing = x.isna().to_numpy()
+    days = x.dt.normalize().to_numpy().astype("datetime64[D]")
+    days[missing] = np.datetime64("2000-01-03")  # any day; masked by the caller
+    return days, missing
+
+
+@register("is_holiday", [TEMPORAL], "bool")
+def _is_holiday(x: pd.Series) -> pd.Series:
+    """Whether the day is a Korean public holiday (substitute and temporary holidays included,
+    with the days the city adds or removes in ``[calendar]`` of its config).
+
+    Saturdays and Sundays are not holidays for this function; combine with weekday(x) >= 5.
+    """
+    days, missing = _days(x)
+    found = np.isin(days, workdays.holiday_array(_years(x)))
+    return boolean(found & ~missing, x.index)
+
+
+@register("business_days_between", [TEMPORAL, TEMPORAL], "int")
+def _business_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Business days from a to b: weekdays that are not Korean public holidays, counting a but
+    not b (numpy busday_count); negative when b is earlier. Received Monday, decided Wednesday: 2.
+    """
+    start, missing_a = _days(a)
+    end, missing_b = _days(b)
+    holidays = workdays.holiday_array(_years(a, b))
+    counts = np.busday_count(start, end, holidays=holidays).astype("float64")
+    counts[missing_a | missing_b] = np.nan
+    return pd.Series(counts, index=a.index)
+
+
+@register("is_business_day", [TEMPORAL], "bool")
+def _is_business_day(x: pd.Series) -> pd.Series:
+    """Whether the day is a business day: Monday to Friday and not a Korean public holiday."""
+    days, missing = _days(x)
+    result = np.is_busday(days, holidays=workdays.holiday_array(_years(x)))
+    return boolean(result & ~missing, x.index)
+
+
+def _deadlines(received: pd.Series, period: pd.Series, unit: pd.Series | None) -> pd.Series:
+    """Per record, :func:`engine.workdays.civil_deadline` (NaT where not judged), computed
+    once per distinct (receipt, period, unit): permits repeat their receipt days."""
+    units = (
+        pd.Series([None] * len(received), index=received.index, dtype=object)
+        if unit is None
+        else unit.astype(object).where(~nulls(unit), None)
+    )
+    keys = pd.DataFrame({"r": received, "p": period.astype("float64"), "u": units})
+    present = keys["r"].notna() & keys["p"].notna()
+    out = pd.Series(pd.NaT, index=received.index, dtype="datetime64[ns]")
+    if not present.any():
+        return out
+    distinct = keys[present].drop_duplicates()
+    found: dict[tuple[object, float, object], datetime | None] = {}
+    for r, p, u in distinct.itertuples(index=False):
+        found[(r, p, u)] = workdays.civil_deadline(r.to_pydatetime(), p, u)
+    values = [found[(r, p, u)] for r, p, u in keys[present].itertuples(index=False)]
+    out[present] = pd.to_datetime(pd.Series(values, index=out.index[present], dtype=object))
+    return out
+
+
+@register("civil_deadline", [TEMPORAL, NUMERIC, TEXT], "datetime", optional=1)
+def _civil_deadline(
+    received: pd.Series, period: pd.Series, unit: pd.Series | None = None
+) -> pd.Series:
+    """The statutory deadline (처리기한) of a petition received at ``received`` with a handling
+    period of ``period`` ``unit`` (민원 처리에 관한 법률 제19조, 처리기간의 계산):
+    civil_deadline(received_on, legal_days, legal_unit).
+
+    Up to 5 days: 8 working hours a day from the time of receipt, only working days'
+    09:00-12:00 and 13:00-18:00 counting; received Monday 14:00 with 1 day, due Tuesday 14:00.
+    A receipt known only by its day (a date) counts as received after that day's working
+    hours, its latest possible time, so a missing time never makes a decision late. 6 days or more: working days, the day
+    of receipt counted, due at the end of the last one. Weeks, months, years (unit "주", "월",
+    "년"): by the calendar, the first day counted (received 2025-03-10 with 1 month: due
+    2025-04-09), moved to the next working day when the last day is a Saturday or holiday.
+    Unit "시간": working hours. An empty unit means days; an unknown unit, a period that is
+    not a positive whole number or an empty one gives null (not judged).
+    """
+    return _deadlines(received, period, unit)
+
+
+@register("is_late", [TEMPORAL, NUMERIC, TEMPORAL, TEXT], "bool", optional=1)
+def _is_late(
+    received: pd.Series, period: pd.Series, decided: pd.Series, unit: pd.Series | None = None
+) -> pd.Series:
+    """Whether ``decided`` comes after the statutory deadline civil_deadline(received, period,
+    unit): is_late(received_on, legal_days, decided_on, legal_unit). A decision known only by
+    its day is on time when that day is the deadline's day. False when any of them is null.
+    """
+    due = _deadlines(received, period, unit)
+    late = (decided > due).to_numpy(dtype=bool, na_value=False)
+    return boolean(late & ~decided.isna().to_numpy() & ~due.isna().to_numpy(), decided.index)
