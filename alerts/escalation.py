@@ -35,6 +35,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Row, insert, select
 
+from alerts import anchor
+from alerts.anchor import digest_footer
 from alerts.calendar import add_business_days, business_days_before
 from alerts.digest import queue_message
 from alerts.directory import Directory, Official
@@ -43,7 +45,7 @@ from alerts.notices import Notice, render_notices
 from alerts.officials import sync_officials
 from alerts.raising import chunks
 from alerts.suppressions import get_suppression
-from alerts.trail import SYSTEM, Step, append
+from alerts.trail import SYSTEM, Step, append, current_head
 from naebu.config import NotifyConfig, RoutingConfig
 from naebu.store import alerts as alerts_table
 from naebu.store import audit_trail, followups
@@ -289,10 +291,14 @@ def remind_and_escalate(
         sync_officials(conn, directory, now=now)
         _deadlines(conn, directory, routing, plan)
         _trail_notices(conn, directory, plan)
+        # The escalations first: the head the audit office is shown includes them.
+        append(conn, plan.steps)
+        head = current_head(conn)
         for recipient_id in sorted(plan.by_recipient):
             notices = plan.by_recipient[recipient_id]
+            official = directory.get(recipient_id)
             subject, body = render_notices(
-                directory.get(recipient_id),
+                official,
                 recipient_id,
                 notices,
                 directory,
@@ -300,6 +306,9 @@ def remind_and_escalate(
                 now,
                 notify.digest_max_items,
             )
+            if head is not None and official is not None and directory.is_auditor(official):
+                # Published outside the store: verify --heads checks the chain still has it.
+                body += digest_footer(*head, notify.language)
             plan.report.messages += queue_message(
                 conn,
                 recipient_id,
@@ -313,5 +322,10 @@ def remind_and_escalate(
             )
         if plan.rows:
             conn.execute(insert(followups), plan.rows)
-        append(conn, plan.steps)
+    heads_file = anchor.installed().heads_file
+    if head is not None and heads_file is not None:
+        try:
+            anchor.publish(heads_file, *head, at=now)
+        except OSError as exc:  # the mails still carry it; the run's work is committed
+            log.error("audit trail head #%d not written to %s: %s", head[0], heads_file, exc)
     return plan.report

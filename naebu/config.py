@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.rule import NOTIFY_TARGETS, SEVERITIES
 from naebu import datasets
+from naebu.auditconfig import AuditConfig, parse_audit
 from naebu.mapping_config import check_mapping
 from naebu.merging import check_merges, parse_merge_on
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
@@ -38,6 +39,7 @@ TOP_LEVEL_KEYS = (
     "web",  # the web inbox's settings, read by inbox.settings (naebu serve)
     "engine",  # where rules are evaluated: pandas in this process, or a Dask cluster
     "onboarding",  # naebu sources suggest: the city's own header synonym files
+    "audit",  # the audit key and published heads (naebu.auditconfig)
 )
 
 
@@ -244,6 +246,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     onboarding: OnboardingConfig = field(default_factory=OnboardingConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -376,6 +379,7 @@ def load_config(path: Path) -> Config:
     daemon = _daemon(_table(raw, "daemon", problems, file), problems, file)
     engine = _engine(_table(raw, "engine", problems, file), problems, file)
     onboarding = _onboarding(_table(raw, "onboarding", problems, file), base, problems, file)
+    audit = parse_audit(_table(raw, "audit", problems, file), base, problems, file)
 
     if problems:
         raise ProblemsError(problems)
@@ -391,6 +395,7 @@ def load_config(path: Path) -> Config:
         daemon=daemon,
         engine=engine,
         onboarding=onboarding,
+        audit=audit,
     )
 
 
