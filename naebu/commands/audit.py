@@ -132,7 +132,9 @@ def audit_init_key(config_path: str | None, print_only: bool) -> None:
             head = current_head(conn)
     finally:
         engine.dispose()
-    if seq is None:
+    if head is None:
+        click.echo(f"audit trail empty: its entries will be signed with key {anchor.key_id(key)}")
+    elif seq is None:
         click.echo(f"audit trail already signed with key {anchor.key_id(key)}")
     else:
         click.echo(f"audit trail signed from entry #{seq} with key {anchor.key_id(key)}")
@@ -150,7 +152,9 @@ def _sign_head(conn: Connection, key: bytes) -> int | None:
 
     t = audit_trail.c
     newest = conn.execute(select(t.seq, t.hash, t.mac).order_by(t.seq.desc()).limit(1)).first()
-    if newest is not None and newest.mac is not None:
+    if newest is None:
+        return None  # an empty trail: its first entry will be signed
+    if newest.mac is not None:
         if not anchor.same(newest.mac, anchor.entry_mac(key, str(newest.hash))):
             raise UserError(
                 f"naebu audit: entry #{newest.seq} is signed with another key than "
@@ -167,7 +171,7 @@ def _sign_head(conn: Connection, key: bytes) -> int | None:
                 comment="감사 기록 서명 시작",
                 details={
                     "key_id": anchor.key_id(key),
-                    "unsigned_before": newest.seq if newest else 0,
+                    "unsigned_before": int(newest.seq),
                 },
             )
         ],
