@@ -18,6 +18,10 @@ awaiting review go to the audit office, review results (accepted or rejected wit
 auditor's comment) and reassignments to the official, suppressions added or removed to the
 audit office. Whoever took a step is not told about it.
 
+Every digest to an auditor ends with the head of the audit trail (number and hash), and the
+head after the run is appended to the heads file (:mod:`alerts.anchor`): published outside
+the store, so a chain rewritten or cut back later no longer holds them.
+
 Each of these goes out once: a ``followups`` row with a unique key (alert, step and the
 deadline it belongs to, or the trail entry) is written in the same transaction as the
 messages. A rejected alert has a new deadline, so its reminders and escalations start over.
@@ -291,8 +295,8 @@ def remind_and_escalate(
         sync_officials(conn, directory, now=now)
         _deadlines(conn, directory, routing, plan)
         _trail_notices(conn, directory, plan)
-        # The escalations first: the head the audit office is shown includes them.
-        append(conn, plan.steps)
+        # The head as committed before this run's escalations: appending them first would
+        # hold the chain's lock (every other writer waits) while the digests are rendered.
         head = current_head(conn)
         for recipient_id in sorted(plan.by_recipient):
             notices = plan.by_recipient[recipient_id]
@@ -322,10 +326,21 @@ def remind_and_escalate(
             )
         if plan.rows:
             conn.execute(insert(followups), plan.rows)
-    heads_file = anchor.installed().heads_file
-    if head is not None and heads_file is not None:
-        try:
-            anchor.publish(heads_file, *head, at=now)
-        except OSError as exc:  # the mails still carry it; the run's work is committed
-            log.error("audit trail head #%d not written to %s: %s", head[0], heads_file, exc)
+        append(conn, plan.steps)
+    _publish_head(engine, now)
     return plan.report
+
+
+def _publish_head(engine: Engine, now: datetime) -> None:
+    """Append the committed head of the trail to the heads file (alerts.anchor), if any."""
+    heads_file = anchor.installed().heads_file
+    if heads_file is None:
+        return
+    with engine.connect() as conn:
+        head = current_head(conn)
+    if head is None:
+        return
+    try:
+        anchor.publish(heads_file, *head, at=now)
+    except OSError as exc:  # the run's work is committed; the mails still carry a head
+        log.error("audit trail head #%d not written to %s: %s", head[0], heads_file, exc)

@@ -24,7 +24,7 @@ from servers import directory_with_two_auditors, finding, pg_engine, sample_rule
 from sqlalchemy import Engine, text
 
 from alerts import raise_alerts
-from alerts.anchor import Anchor, alert_digest, install, read_key_file
+from alerts.anchor import Anchor, alert_digest, install, read_heads, read_key_file
 from alerts.escalation import remind_and_escalate
 from alerts.lifecycle import act
 from alerts.officials import sync_officials
@@ -208,7 +208,7 @@ def test_a_signed_trail_verifies_with_its_key_and_published_heads(keyed: Path) -
     n = len(trail)
     assert n >= 10 and all(e["mac"] for e in trail)
     assert f"audit trail intact: {n} entries" in out
-    assert f"{n} signatures (key " in out and "1 published heads" in out
+    assert f"{n} signed entries (key " in out and "1 published head(s)" in out
     assert "note:" not in out
     key = (keyed / "audit.key").read_text()
     assert key.strip() not in (keyed / "store.sqlite").read_bytes().decode("utf-8", "replace")
@@ -311,13 +311,17 @@ def test_an_alert_deleted_from_the_store_is_named(keyed: Path) -> None:
 
 def test_the_audit_office_digest_carries_the_head(unkeyed: Path) -> None:
     trail = _trail(unkeyed)
-    head = f"감사 기록 #{trail[-1]['seq']} · {str(trail[-1]['hash'])[:16]}"
+    # The digest shows the head as committed before that run's escalations; the heads file
+    # the head after the run.
+    before = [e for e in trail if e["action"] != "escalate"][-1]
+    assert trail[-1]["action"] == "escalate" and before["seq"] < trail[-1]["seq"]
+    head = f"감사 기록 #{before['seq']} · {str(before['hash'])[:16]}"
     with sqlite3.connect(unkeyed / "store.sqlite") as db:
         bodies = dict(
             db.execute("select recipient, body from outbox where created_at >= '2025-03-31'")
         )
     assert head in bodies["E031"]  # the second auditor, told of E030's suppression
-    assert all(head not in b for r, b in bodies.items() if r not in ("E030", "E031")), bodies
+    assert all("감사 기록 #" not in b for r, b in bodies.items() if r not in ("E030", "E031"))
     lines = (unkeyed / HEADS).read_text().splitlines()
     assert len(lines) == 1 and lines[0].endswith(f" #{trail[-1]['seq']} {trail[-1]['hash']}")
 
@@ -342,21 +346,22 @@ def _mail(folder: Path, recipient: str) -> Path:
 
 def test_a_head_moved_back_is_named_by_a_saved_digest(unkeyed: Path) -> None:
     mail = _mail(unkeyed, "E031")
+    (published,) = read_heads(mail)
     _no_published_heads(unkeyed)  # the insider removed the local file too
-    n = len(_trail(unkeyed))
-    _move_head_back(unkeyed, n - 2)
+    _move_head_back(unkeyed, published.seq - 1)
     code, out = _verify(unkeyed, "--heads", str(mail))
     assert code == 1, out
-    assert f"head #{n} published in {mail}" in out and "is past the end of the trail" in out
+    assert f"head #{published.seq} published in {mail} line {published.line} is past the end" in out
 
 
 def test_a_full_chain_rewrite_is_named_by_published_heads(unkeyed: Path) -> None:
     mail = _mail(unkeyed, "E031")
+    (published,) = read_heads(mail)
     _rewrite(unkeyed, {5: {"comment": "증빙 확인, 문제 없음"}})
     n = len(_trail(unkeyed))
     code, out = _verify(unkeyed, "--heads", str(mail))
     assert code == 1, out
-    assert f"entry #{n} is not the one published in {mail}" in out
+    assert f"entry #{published.seq} is not the one published in {mail}" in out
     assert f"entry #{n} is not the one published in {unkeyed / HEADS} line 1" in out
 
 
@@ -457,8 +462,8 @@ def test_no_false_alarm_after_runs_lifecycle_steps_and_escalation(tmp_path: Path
     actions = [e["action"] for e in trail]
     assert {"raise", "acknowledge", "explain", "reject", "reassign", "escalate"} <= set(actions)
     out = cli("audit", "verify")
-    assert f"audit trail intact: {len(trail)} entries" in out and "signatures (key " in out
-    assert "published heads" in out and "note:" not in out, out
+    assert f"audit trail intact: {len(trail)} entries" in out and "signed entries (key " in out
+    assert "published head(s)" in out and "note:" not in out, out
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------

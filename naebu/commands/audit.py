@@ -78,15 +78,12 @@ def audit_verify(config: Config, heads_files: tuple[Path, ...]) -> None:
             [f"naebu audit: {p}" for p in result.problems]
             + [f"naebu audit: {len(result.problems)} problem(s) in {result.entries} entries"]
         )
-    checked = ["chain", "alert statuses and contents"]
+    checked = ["the hash chain", "alert statuses and contents"]
     if anchor.key is not None:
-        checked.append(f"{result.signed} signatures (key {key_id(anchor.key)})")
+        checked.append(f"{result.signed} signed entries (key {key_id(anchor.key)})")
     if heads:
-        checked.append(f"{len({(h.seq, h.hash) for h in heads})} published heads")
-    click.echo(
-        f"audit trail intact: {result.entries} entries, {', '.join(checked[:-1])} and "
-        f"{checked[-1]} verified"
-    )
+        checked.append(f"{len({(h.seq, h.hash) for h in heads})} published head(s)")
+    click.echo(f"audit trail intact: {result.entries} entries; verified: {', '.join(checked)}")
 
 
 @audit.command("init-key")
