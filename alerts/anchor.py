@@ -32,7 +32,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -168,27 +168,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def alert_digest(row: Mapping[Any, Any]) -> str:
-    """sha256 of an alert's :data:`ALERT_FIELDS` as the store returns them.
+def alert_digest(values: Sequence[Any]) -> str:
+    """sha256 of an alert's :data:`ALERT_FIELDS` values (in that order) as the store
+    returns them.
 
     Computed from a row read back from the store (never from what was about to be written),
     so every database's rounding of times and JSON is already applied.
     """
-    body = {k: _plain(row.get(k)) for k in ALERT_FIELDS}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = json.dumps(
+        [_plain(v) for v in values],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: The columns :func:`alert_digest` takes, in order, after the alert's id.
+DIGEST_COLUMNS = [alerts_table.c.id, *(alerts_table.c[k] for k in ALERT_FIELDS)]
 
 
 def alert_digests(conn: Connection, alert_ids: Iterable[int]) -> dict[int, str]:
     """Alert id -> :func:`alert_digest` of the alert as it now stands (in ``conn``'s
     transaction), for ``alert_ids``, read 500 at a time."""
     ids = sorted(set(alert_ids))
-    cols = [alerts_table.c.id, *(alerts_table.c[k] for k in ALERT_FIELDS)]
     found: dict[int, str] = {}
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
-        for r in conn.execute(select(*cols).where(alerts_table.c.id.in_(part))):
-            found[int(r.id)] = alert_digest(r._mapping)
+        for r in conn.execute(select(*DIGEST_COLUMNS).where(alerts_table.c.id.in_(part))):
+            found[int(r[0])] = alert_digest(r[1:])
     return found
 
 

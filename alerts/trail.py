@@ -381,7 +381,7 @@ def _check_alerts(
     a = alerts_table.c
     unrecorded = 0
     present: set[int] = set()
-    columns = [a.id, a.status, *(a[k] for k in anchor.ALERT_FIELDS)]
+    columns = [a.status, *anchor.DIGEST_COLUMNS]
     for alert in conn.execute(select(*columns).order_by(a.id).execution_options(yield_per=5000)):
         alert_id = int(alert.id)
         present.add(alert_id)
@@ -396,7 +396,7 @@ def _check_alerts(
         recorded = last_fields.get(alert_id)
         if recorded is None:
             unrecorded += found is not None
-        elif anchor.alert_digest(alert._mapping) != recorded[1]:
+        elif anchor.alert_digest(alert[2:]) != recorded[1]:
             result.problems.append(
                 f"alert #{alert_id}: its content ({anchor.FIELD_NAMES}) is not what the audit "
                 f"trail last recorded (entry #{recorded[0]}): changed outside naebu "
