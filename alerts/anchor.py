@@ -119,8 +119,14 @@ def parse_key(text: str, where: str) -> bytes:
 
 
 def read_key_file(path: Path) -> bytes:
-    """The key in the file at ``path``; :class:`AnchorError` when missing or unreadable."""
+    """The key in the file at ``path``; :class:`AnchorError` when missing, unreadable or
+    readable by every user of the host (a key anyone can read anchors nothing)."""
     try:
+        if path.stat().st_mode & 0o004:
+            raise AnchorError(
+                f"{path}: the audit key is readable by every user of this host; "
+                f"make it readable by naebu's user only (chmod 600 {path})"
+            )
         text = path.read_text(encoding="ascii")
     except FileNotFoundError:
         raise AnchorError(

@@ -13,14 +13,15 @@ import json
 import secrets
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import run_cli, write_config
 from minicity import NOW, create_payments, make_city, payment
-from servers import directory_with_two_auditors, finding, pg_engine, sample_rules
+from servers import directory_with_two_auditors, finding, mysql_engine, pg_engine, sample_rules
 from sqlalchemy import Engine, text
 
 from alerts import raise_alerts
@@ -408,11 +409,40 @@ def test_entries_before_the_key_are_reported_not_signed_once(tmp_path: Path) -> 
     assert code == 1 and f"entry #{seq} not signed, though entry #{before + 1}" in out, out
 
 
+def test_the_key_may_come_from_an_environment_variable(tmp_path: Path) -> None:
+    write_config(tmp_path, STORE + '\n[audit]\nkey_env = "NAEBU_TEST_AUDIT_KEY"\n')
+    printed = run_cli("audit", "init-key", "--print", cwd=tmp_path)
+    key = printed.stdout.strip()
+    assert printed.returncode == 0 and len(key) == 64 and not (tmp_path / "audit.key").exists()
+    install(Anchor(key=bytes.fromhex(key)))
+    engine = store.connect(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    try:
+        history(engine)
+    finally:
+        engine.dispose()
+        install(Anchor())
+    env = {"NAEBU_TEST_AUDIT_KEY": key}
+    result = run_cli("audit", "verify", cwd=tmp_path, env=env)
+    assert result.returncode == 0 and "signed entries (key " in result.stdout, result.stderr
+    other = run_cli("audit", "verify", cwd=tmp_path, env={"NAEBU_TEST_AUDIT_KEY": "ab" * 32})
+    assert other.returncode == 1 and "signature does not match" in other.stderr
+    unset = run_cli("audit", "verify", cwd=tmp_path)
+    assert unset.returncode == 1 and "NAEBU_TEST_AUDIT_KEY ([audit] key_env) is not set" in (
+        unset.stderr
+    )
+
+
 def test_a_missing_key_file_is_a_located_error(tmp_path: Path) -> None:
     write_config(tmp_path, KEYED)
     code, out = _verify(tmp_path)
     assert code == 1
     assert "audit.key: audit key file not found; create it with `naebu audit init-key`" in out
+
+
+def test_a_key_file_every_user_can_read_is_refused(keyed: Path) -> None:
+    (keyed / "audit.key").chmod(0o644)
+    code, out = _verify(keyed)
+    assert code == 1 and "the audit key is readable by every user of this host" in out, out
 
 
 def test_an_unknown_audit_key_is_named(tmp_path: Path) -> None:
@@ -466,12 +496,13 @@ def test_no_false_alarm_after_runs_lifecycle_steps_and_escalation(tmp_path: Path
     assert "published head(s)" in out and "note:" not in out, out
 
 
-# -- PostgreSQL ---------------------------------------------------------------------------------
+# -- PostgreSQL and MariaDB ---------------------------------------------------------------------------------
 
 
-def test_anchors_on_postgresql() -> None:
+@pytest.mark.parametrize("server", [pg_engine, mysql_engine], ids=["postgresql", "mariadb"])
+def test_anchors_on_server_databases(server: Callable[[], ContextManager[Engine]]) -> None:
     key = secrets.token_bytes(32)
-    with pg_engine() as engine:
+    with server() as engine:
         install(Anchor(key=key))
         try:
             history(engine)
