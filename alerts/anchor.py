@@ -8,10 +8,12 @@ head back, or append an entry of their own. Two anchors the store does not hold 
   named in ``[audit]`` (:mod:`naebu.auditconfig`), never written to the database. With it,
   every entry carries ``mac = HMAC-SHA256(key, "entry" + hash)`` and the head row
   ``HMAC-SHA256(key, "head" + seq + hash)``. Without the key nobody can write an entry (or a
-  head) that verifies, so a rewritten chain, a forged append and a head moved back show.
-- **published heads** (공개된 기록 지점): each run writes the head (number and hash) to an
-  append-only file outside the store (``[audit] heads_file``) and puts it at the foot of every
-  follow-up digest to the audit office, as ``감사 기록 #1234 · 3f2a9c0e5b7d1a44``. A published
+  head) that verifies, so a rewritten chain, a forged append and a head moved back show
+  (short of putting back an old head row kept from before, or a whole backup: only heads
+  published since catch that).
+- **published heads** (공개된 기록 지점): each run appends the head (number and hash) to a
+  file outside the store (``[audit] heads_file``) and puts it at the foot of every follow-up
+  digest to an auditor, as ``감사 기록 #1234 · 3f2a9c0e5b7d1a44``. A published
   head that is no longer in the chain with the same hash means the chain was rewritten or cut
   back; `naebu audit verify --heads FILE` checks every line of such a file (or of saved mail).
 
