@@ -18,6 +18,10 @@ awaiting review go to the audit office, review results (accepted or rejected wit
 auditor's comment) and reassignments to the official, suppressions added or removed to the
 audit office. Whoever took a step is not told about it.
 
+Every digest to an auditor ends with the head of the audit trail (number and hash), and the
+head after the run is appended to the heads file (:mod:`alerts.anchor`): published outside
+the store, so a chain rewritten or cut back later no longer holds them.
+
 Each of these goes out once: a ``followups`` row with a unique key (alert, step and the
 deadline it belongs to, or the trail entry) is written in the same transaction as the
 messages. A rejected alert has a new deadline, so its reminders and escalations start over.
@@ -35,6 +39,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Row, insert, select
 
+from alerts import anchor
+from alerts.anchor import digest_footer
 from alerts.calendar import add_business_days, business_days_before
 from alerts.digest import queue_message
 from alerts.directory import Directory, Official
@@ -43,7 +49,7 @@ from alerts.notices import Notice, render_notices
 from alerts.officials import sync_officials
 from alerts.raising import chunks
 from alerts.suppressions import get_suppression
-from alerts.trail import SYSTEM, Step, append
+from alerts.trail import SYSTEM, Step, append, current_head
 from naebu.config import NotifyConfig, RoutingConfig
 from naebu.store import alerts as alerts_table
 from naebu.store import audit_trail, followups
@@ -289,10 +295,14 @@ def remind_and_escalate(
         sync_officials(conn, directory, now=now)
         _deadlines(conn, directory, routing, plan)
         _trail_notices(conn, directory, plan)
+        # The head as committed before this run's escalations: appending them first would
+        # hold the chain's lock (every other writer waits) while the digests are rendered.
+        head = current_head(conn)
         for recipient_id in sorted(plan.by_recipient):
             notices = plan.by_recipient[recipient_id]
+            official = directory.get(recipient_id)
             subject, body = render_notices(
-                directory.get(recipient_id),
+                official,
                 recipient_id,
                 notices,
                 directory,
@@ -300,6 +310,9 @@ def remind_and_escalate(
                 now,
                 notify.digest_max_items,
             )
+            if head is not None and official is not None and directory.is_auditor(official):
+                # Published outside the store: verify --heads checks the chain still has it.
+                body += digest_footer(*head, notify.language)
             plan.report.messages += queue_message(
                 conn,
                 recipient_id,
@@ -314,4 +327,20 @@ def remind_and_escalate(
         if plan.rows:
             conn.execute(insert(followups), plan.rows)
         append(conn, plan.steps)
+    _publish_head(engine, now)
     return plan.report
+
+
+def _publish_head(engine: Engine, now: datetime) -> None:
+    """Append the committed head of the trail to the heads file (alerts.anchor), if any."""
+    heads_file = anchor.installed().heads_file
+    if heads_file is None:
+        return
+    with engine.connect() as conn:
+        head = current_head(conn)
+    if head is None:
+        return
+    try:
+        anchor.publish(heads_file, *head, at=now)
+    except OSError as exc:  # the run's work is committed; the mails still carry a head
+        log.error("audit trail head #%d not written to %s: %s", head[0], heads_file, exc)

@@ -38,6 +38,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
+from alerts.anchor import alert_digests
 from alerts.calendar import add_business_days, business_days_between
 from alerts.directory import Directory, Official
 from alerts.officials import directory_from_store
@@ -315,6 +316,8 @@ def act(
         )
     # The scorecard's tallies follow the step in the same transaction (alerts.tallies).
     record_tallies(conn, [(alert._mapping, {**alert._mapping, **values})])
+    # What the alert says after the step, as the store keeps it (alerts.anchor).
+    details["fields"] = alert_digests(conn, [alert_id])[alert_id]
     (seq,) = append(
         conn,
         [
@@ -326,7 +329,7 @@ def act(
                 from_status=alert.status,
                 to_status=to_status,
                 comment=comment,
-                details=details or None,
+                details=details,
             )
         ],
     )

@@ -40,6 +40,7 @@ import pandas as pd
 from sqlalchemy import Connection, Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from alerts.anchor import alert_digests
 from alerts.calendar import add_business_days
 from alerts.directory import Directory
 from alerts.suppressions import Suppression, active_suppressions, matching
@@ -338,5 +339,11 @@ def raise_alerts(
                 )
             )
     record_tallies(conn, tallied)
+    # Each entry vouches for what its alert now says (alerts.anchor): read back, so the
+    # digest is of what the database keeps.
+    digests = alert_digests(conn, [s.alert_id for s in steps if s.alert_id is not None])
+    for step in steps:
+        if step.details is not None and step.alert_id in digests:
+            step.details["fields"] = digests[step.alert_id]
     append(conn, steps)
     return [notify[fp] for fp in fresh if fp in notify]

@@ -14,6 +14,12 @@ head pointing past the end) or rewritten with a recomputed hash (the next entry'
 current rule version (``rule_versions``) whose hash is not the one the trail last recorded
 for that rule (naebu.rulechanges).
 
+The chain alone resists only someone who does not recompute it. :mod:`alerts.anchor` anchors
+it outside the store: with the audit key each entry and the head are signed (``mac``), and
+published heads (the heads file, the audit office's digests) are checked against the chain;
+every step that raises or changes an alert records the digest of its content, which verify
+compares with the alert as it stands.
+
 Writers serialise on the chain head: on PostgreSQL with a transaction-scoped advisory lock,
 elsewhere with ``SELECT ... FOR UPDATE`` on the head row (SQLite has one writer anyway).
 Entries are written in the caller's transaction: a step and its entry commit together.
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, text
 
+from alerts import anchor
 from naebu.store import alerts as alerts_table
 from naebu.store import audit_head, audit_trail, rule_versions
 
@@ -114,6 +121,7 @@ def append(conn: Connection, steps: Iterable[Step]) -> list[int]:
         return []
     seq, prev = _head(conn)
     first = seq
+    key = anchor.installed().key
     rows = []
     for step in steps:
         seq += 1
@@ -131,13 +139,23 @@ def append(conn: Connection, steps: Iterable[Step]) -> list[int]:
         }
         entry["prev_hash"] = prev
         entry["hash"] = prev = entry_hash(prev, entry)
+        entry["mac"] = anchor.entry_mac(key, prev) if key is not None else None
         rows.append(entry)
     conn.execute(audit_trail.insert(), rows)
+    head = {"seq": seq, "hash": prev, "mac": anchor.head_mac(key, seq, prev) if key else None}
     if first == 0 and conn.execute(select(audit_head.c.id)).first() is None:
-        conn.execute(audit_head.insert().values(id=1, seq=seq, hash=prev))
+        conn.execute(audit_head.insert().values(id=1, **head))
     else:
-        conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+        conn.execute(audit_head.update().where(audit_head.c.id == 1).values(**head))
     return [r["seq"] for r in rows]
+
+
+def current_head(conn: Connection) -> tuple[int, str] | None:
+    """The newest entry's number and hash as ``audit_head`` records them (None: no trail)."""
+    row = conn.execute(
+        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+    ).first()
+    return (int(row.seq), str(row.hash)) if row is not None else None
 
 
 def _json_safe(details: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -157,10 +175,15 @@ def entries(conn: Connection, alert_id: int | None = None) -> list[dict[str, Any
 
 @dataclass
 class Verification:
-    """What :func:`verify` found: the entries checked and every problem, one line each."""
+    """What :func:`verify` found: the entries checked, every problem (one line each) and
+    notes on what was not or could not be checked."""
 
     entries: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: Entries carrying a signature (with a key), and the published heads checked.
+    signed: int = 0
+    heads: int = 0
 
     @property
     def ok(self) -> bool:
@@ -168,12 +191,97 @@ class Verification:
         return not self.problems
 
 
-def verify(conn: Connection) -> Verification:
-    """Recompute the chain; name every edited, deleted or rewritten entry."""
-    result = Verification()
+def _ranges(seqs: list[int]) -> list[str]:
+    """``[3, 4, 5, 9]`` -> ``["#3 to #5", "#9"]``: a rewrite of thousands is a few lines."""
+    out: list[str] = []
+    start = prev = None
+    for s in [*seqs, None]:
+        if s is not None and prev is not None and s == prev + 1:
+            prev = s
+            continue
+        if start is not None:
+            out.append(f"#{start}" if start == prev else f"#{start} to #{prev}")
+        start = prev = s
+    return out
+
+
+@dataclass
+class _Signatures:
+    """The signature check of each entry, with the audit key."""
+
+    key: bytes
+    unsigned_prefix: int = 0  # entries #1 .. #n written before the key existed
+    first_signed: int | None = None
+    bad: list[int] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+
+    def check(self, entry: Mapping[str, Any]) -> None:
+        seq, mac = int(entry["seq"]), entry.get("mac")
+        if mac is None:
+            if self.first_signed is None:
+                self.unsigned_prefix = seq
+            else:
+                self.missing.append(seq)
+            return
+        if self.first_signed is None:
+            self.first_signed = seq
+        if not anchor.same(mac, anchor.entry_mac(self.key, str(entry["hash"]))):
+            self.bad.append(seq)
+
+    def report(self, result: Verification, head: Any) -> None:
+        for r in _ranges(self.bad):
+            result.problems.append(
+                f"entry {r}: signature does not match: written or rewritten without the "
+                f"audit key (감사 기록 {r} 서명 불일치)"
+            )
+        for r in _ranges(self.missing):
+            result.problems.append(
+                f"entry {r} not signed, though entry #{self.first_signed} before it is: "
+                f"written without the audit key (감사 기록 {r} 서명 없음)"
+            )
+        result.signed = result.entries - self.unsigned_prefix - len(self.missing)
+        if result.entries and self.first_signed is None:
+            result.problems.append(
+                "no entry of the audit trail is signed, though an audit key is configured: "
+                "the chain was rewritten without the key, or the key was only now set up "
+                "(then run `naebu audit init-key` to sign the current head) "
+                "(감사 기록 서명 없음)"
+            )
+        elif self.unsigned_prefix:
+            r = _ranges(list(range(1, self.unsigned_prefix + 1)))[0]
+            result.notes.append(
+                f"entries {r} were written before the audit key was set up: not signed "
+                f"(서명 전 기록)"
+            )
+        if head is None or self.first_signed is None:
+            return
+        if not anchor.same(head.mac, anchor.head_mac(self.key, int(head.seq), str(head.hash))):
+            result.problems.append(
+                f"the head of the audit trail (#{head.seq}) does not carry the audit key's "
+                "signature: moved back or rewritten without the key (감사 기록 최종 지점 변조됨)"
+            )
+
+
+def verify(
+    conn: Connection,
+    key: bytes | None = None,
+    heads: Sequence[anchor.PublishedHead] = (),
+) -> Verification:
+    """Recompute the chain; name every edited, deleted or rewritten entry.
+
+    With ``key`` (the audit key) every signature is checked too: an entry or head written
+    without the key shows. Each of ``heads`` (published heads) must still be in the chain
+    with the same hash. Every alert must agree with the last status and content digest its
+    trail recorded.
+    """
+    result = Verification(heads=len(heads))
     expected, prev = 1, GENESIS
     last_status: dict[int, tuple[int, str]] = {}
+    last_fields: dict[int, tuple[int, str]] = {}
     rule_hashes: dict[str, tuple[int, str | None]] = {}
+    published = {h.seq for h in heads}
+    hashes: dict[int, str] = {}
+    signatures = _Signatures(key) if key is not None else None
     rows = conn.execute(
         select(audit_trail).order_by(audit_trail.c.seq).execution_options(yield_per=5000)
     )
@@ -199,8 +307,17 @@ def verify(conn: Connection) -> Verification:
                 f"(감사 기록 #{seq - 1} 변조됨)"
             )
         prev, expected = str(entry["hash"]), seq + 1
-        if entry["alert_id"] is not None and entry["to_status"] is not None:
-            last_status[int(entry["alert_id"])] = (seq, str(entry["to_status"]))
+        if seq in published:
+            hashes[seq] = prev
+        if signatures is not None:
+            signatures.check(entry)
+        if entry["alert_id"] is not None:
+            alert_id = int(entry["alert_id"])
+            if entry["to_status"] is not None:
+                last_status[alert_id] = (seq, str(entry["to_status"]))
+            digest = (entry.get("details") or {}).get("fields")
+            if digest:
+                last_fields[alert_id] = (seq, str(digest))
         _note_rule_hashes(entry, rule_hashes)
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
     last = expected - 1
@@ -215,19 +332,86 @@ def verify(conn: Connection) -> Verification:
         )
     elif head is None and result.entries:
         result.problems.append("the head of the audit trail is missing (audit_head deleted)")
-    for alert in conn.execute(
-        select(alerts_table.c.id, alerts_table.c.status).order_by(alerts_table.c.id)
-    ):
-        found = last_status.get(int(alert.id))
-        if found is None:
-            result.problems.append(f"alert #{alert.id} has no entry in the audit trail")
-        elif found[1] != alert.status:
-            result.problems.append(
-                f"alert #{alert.id}: status {alert.status!r} in the alerts table but "
-                f"{found[1]!r} in its audit trail (entry #{found[0]})"
-            )
+    if signatures is not None:
+        signatures.report(result, head)
+    _check_published(heads, hashes, last, result)
+    _check_alerts(conn, last_status, last_fields, result)
     _check_rule_versions(conn, rule_hashes, result)
     return result
+
+
+def _check_published(
+    heads: Sequence[anchor.PublishedHead],
+    hashes: Mapping[int, str],
+    last: int,
+    result: Verification,
+) -> None:
+    """Every published head must still be in the chain with the hash it had then."""
+    done: set[tuple[int, str]] = set()
+    for h in heads:
+        if (h.seq, h.hash) in done:
+            continue
+        done.add((h.seq, h.hash))
+        where = f"published in {h.source} line {h.line}"
+        found = hashes.get(h.seq)
+        if h.seq > last:
+            result.problems.append(
+                f"head #{h.seq} {where} is past the end of the trail (#{last}): entries were "
+                f"deleted and the head moved back (감사 기록 #{h.seq} 이후 삭제됨)"
+            )
+        elif found is None:
+            result.problems.append(
+                f"entry #{h.seq}, a head {where}, is missing (감사 기록 #{h.seq} 삭제됨)"
+            )
+        elif not found.startswith(h.hash):
+            result.problems.append(
+                f"entry #{h.seq} is not the one {where} ({h.hash[:16]}...): the trail was "
+                f"rewritten up to there (감사 기록 #{h.seq} 변조됨)"
+            )
+
+
+def _check_alerts(
+    conn: Connection,
+    last_status: Mapping[int, tuple[int, str]],
+    last_fields: Mapping[int, tuple[int, str]],
+    result: Verification,
+) -> None:
+    """Each alert's status and content must be what its trail last recorded; an alert the
+    trail knows must still exist."""
+    a = alerts_table.c
+    unrecorded = 0
+    present: set[int] = set()
+    columns = [a.status, *anchor.DIGEST_COLUMNS]
+    for alert in conn.execute(select(*columns).order_by(a.id).execution_options(yield_per=5000)):
+        alert_id = int(alert.id)
+        present.add(alert_id)
+        found = last_status.get(alert_id)
+        if found is None:
+            result.problems.append(f"alert #{alert_id} has no entry in the audit trail")
+        elif found[1] != alert.status:
+            result.problems.append(
+                f"alert #{alert_id}: status {alert.status!r} in the alerts table but "
+                f"{found[1]!r} in its audit trail (entry #{found[0]})"
+            )
+        recorded = last_fields.get(alert_id)
+        if recorded is None:
+            unrecorded += found is not None
+        elif anchor.alert_digest(alert[2:]) != recorded[1]:
+            result.problems.append(
+                f"alert #{alert_id}: its content ({anchor.FIELD_NAMES}) is not what the audit "
+                f"trail last recorded (entry #{recorded[0]}): changed outside naebu "
+                f"(경보 #{alert_id} 내용 변조됨)"
+            )
+    for alert_id in sorted(set(last_status) - present):
+        result.problems.append(
+            f"alert #{alert_id} is in the audit trail (entry #{last_status[alert_id][0]}) but "
+            f"not in the alerts table: deleted (경보 #{alert_id} 삭제됨)"
+        )
+    if unrecorded:
+        result.notes.append(
+            f"{unrecorded} alert(s) were raised before naebu recorded alert contents in the "
+            "trail: only their status is checked"
+        )
 
 
 def _note_rule_hashes(entry: Mapping[str, Any], hashes: dict[str, tuple[int, str | None]]) -> None:

@@ -19,9 +19,10 @@ from typing import Any
 from engine.government import Government
 from engine.rule import NOTIFY_TARGETS, SEVERITIES
 from naebu import datasets
-from naebu.cityconfig import parse_city
+from naebu.auditconfig import AuditConfig, parse_audit
 from naebu.calendarconfig import CalendarConfig, read_calendar
 from naebu.calendarconfig import apply as apply_calendar
+from naebu.cityconfig import parse_city
 from naebu.mapping_config import check_mapping
 from naebu.merging import check_merges, parse_merge_on
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
@@ -44,6 +45,7 @@ TOP_LEVEL_KEYS = (
     "onboarding",  # naebu sources suggest: the city's own header synonym files
     "city",  # the kind of government, which chooses thresholds (naebu/cityconfig.py)
     "calendar",  # the city's extra and removed holidays (naebu.calendarconfig)
+    "audit",  # the audit key and published heads (naebu.auditconfig)
 )
 
 
@@ -253,6 +255,7 @@ class Config:
     #: ``[city]``: the kind of government; None runs the rules with their defaults.
     city: Government | None = None
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -387,6 +390,7 @@ def load_config(path: Path) -> Config:
     onboarding = _onboarding(_table(raw, "onboarding", problems, file), base, problems, file)
     city = parse_city(raw.get("city"), problems, file, path)
     calendar = read_calendar(_table(raw, "calendar", problems, file), problems, file)
+    audit = parse_audit(_table(raw, "audit", problems, file), base, problems, file)
 
     if problems:
         raise ProblemsError(problems)
@@ -405,6 +409,7 @@ def load_config(path: Path) -> Config:
         onboarding=onboarding,
         city=city,
         calendar=calendar,
+        audit=audit,
     )
 
 

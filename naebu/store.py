@@ -162,6 +162,9 @@ audit_trail = Table(
     Column("details", JSON),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # HMAC of the hash with the audit key (alerts.anchor), which the store never holds;
+    # NULL for entries written without a key (before one was set up).
+    Column("mac", String(64)),
     Index("ix_audit_trail_alert", "alert_id"),
 )
 
@@ -172,6 +175,8 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
+    # HMAC of seq and hash with the audit key: a head moved back to an older entry loses it.
+    Column("mac", String(64)),
 )
 
 followups = Table(

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from naebu.config import find_config, load_config
+from naebu.config import Config, find_config, load_config
 from naebu.problems import Problem, ProblemsError
 
 CONFIG_HELP = "configuration file (default: $NAEBU_CONFIG or ./config.toml)"
@@ -39,9 +39,22 @@ def with_config(func: Callable[..., Any]) -> Callable[..., Any]:
             config = load_config(find_config(config_path))
         except ProblemsError as exc:
             raise UserError(exc.problems) from None
+        install_anchor(config)
         return func(config=config, **kwargs)
 
     return wrapper
+
+
+def install_anchor(config: Config) -> None:
+    """Sign what this process appends to the audit trail with the configured key, and
+    publish heads to the configured file (alerts/anchor.py); a key that cannot be read is the
+    user's error, before anything is written unsigned."""
+    from alerts.anchor import AnchorError, install
+
+    try:
+        install(config.audit.anchor())
+    except AnchorError as exc:
+        raise UserError(f"{config.path.name}: audit: {exc}") from None
 
 
 def parse_now(text: str | None) -> datetime | None:
