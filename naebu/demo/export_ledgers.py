@@ -367,6 +367,7 @@ def levies(df: pd.DataFrame) -> ExportFile:
         "부과금액": amounts(df["amount"], "원"),
         "감면금액": amounts(df["reduction_amount"], "원"),
         "감면사유코드": text(df["reduction_code"]),
+        "감면사유": text(df["reduction_reason"]),
         "부과일자": days(df["levied_on"], DOTS),
         "납기일자": days(df["due_date"], DOTS),
         "수정일시": stamps(df["updated_at"]),
@@ -436,6 +437,7 @@ def accounts(df: pd.DataFrame) -> ExportFile:
         "개설일": _cells(df["opened_on"], day=True),
         "최종거래일": _cells(df["last_activity_on"], day=True),
         "상태": words(df["status"], ACCOUNT_STATUS, np.random.default_rng(0)),
+        "가상계좌대역": text(df["virtual_accounts"]),
     }
     as_of = pd.Timestamp(df["as_of"].max()).strftime(DOTS)
     title = ("공금 계좌 현황", f"기준일: {as_of}", "한빛시 재무과")
