@@ -116,3 +116,20 @@ def test_a_wrong_list_argument_is_a_located_problem(text: str, message: str) -> 
     with pytest.raises(ExprError) as caught:
         _compile(text, {"reason": "str"})
     assert message in str(caught.value)
+
+
+def test_account_numbers_compare_by_their_digits() -> None:
+    frame = pd.DataFrame(
+        {"a": ["110-123-456789", "110123456789", "１１０１２３４５６７８９", "미상", None]},
+        dtype="str",
+    )
+    digits = compile_expression("digits(a)", {"a": "str"}, expect=None).evaluate(frame)
+    assert [None if pd.isna(v) else v for v in digits] == ["110123456789"] * 3 + [None, None]
+    listed = _compile(
+        'in_accounts(a, ["110123456789", "317-0001-3990-11"])', {"a": "str"}
+    ).evaluate(frame)
+    assert list(listed) == [True, True, True, False, False]
+    other = _compile("in_accounts(a, accounts.account_no)", {"a": "str"})
+    assert not any(other.evaluate(frame, {"accounts": ACCOUNTS}))
+    assert list(other.evaluate(pd.DataFrame({"a": ["3170001399011"]}, dtype="str"),
+                               {"accounts": ACCOUNTS})) == [True]  # fmt: skip

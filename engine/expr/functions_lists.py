@@ -9,7 +9,10 @@ the values as a sequence, not a Series.
   (the statutory reduction reasons of ``LEVY-REDUCTION-REPEATED``);
 - ``in_account_bands(account, bands)``: whether an account number lies in one of the bands of
   account numbers, written as leading digits or as a range (the per-payer virtual accounts
-  that settle into a collection account, ``REV-RECEIPT-OTHER-ACCOUNT``).
+  that settle into a collection account, ``REV-RECEIPT-OTHER-ACCOUNT``);
+- ``in_accounts(account, accounts)`` and ``digits(text)``: account numbers compared by their
+  digits, so ``110-123-456789`` and ``110123456789`` are one account whichever way a source
+  writes them (a list and a ledger from two systems rarely agree on hyphens).
 
 Registered in :data:`engine.expr.functions.FUNCTIONS` on import.
 """
@@ -99,4 +102,26 @@ def _in_account_bands(account: pd.Series, bands: Sequence[Any]) -> pd.Series:
     for low, high in ranges:
         inside = (digits >= low) & (digits <= high)
         found |= inside.to_numpy(dtype=bool, na_value=False) & (length == len(low))
+    return boolean(found & ~nulls(account), account.index)
+
+
+@register("digits", [TEXT], "str")
+@per_distinct
+def _digits(text: pd.Series) -> pd.Series:
+    """The digits of the text, everything else dropped; null when it holds none:
+    digits("110-123-456789") gives "110123456789". Compare account numbers written with and
+    without hyphens: digits(payee_account) != digits(vendor.account_no)."""
+    found = text.str.normalize("NFKC").str.replace(r"\D", "", regex=True)
+    return found.mask(found.str.len() == 0)
+
+
+@register("in_accounts", [TEXT, TEXT_LIST], "bool", lists=[1])
+def _in_accounts(account: pd.Series, accounts: Sequence[Any]) -> pd.Series:
+    """Whether the account number is one of the list's, comparing digits only (hyphens,
+    spaces and full-width digits ignored): in_accounts(account_no, accounts.account_no) is true
+    for "3170001399011" when the list holds "317-0001-3990-11". False for an empty account."""
+    wanted = {_NOT_DIGIT.sub("", unicodedata.normalize("NFKC", v)) for v in _texts(accounts)}
+    wanted.discard("")
+    digits = _digits(account)
+    found = digits.isin(wanted).to_numpy(dtype=bool, na_value=False)
     return boolean(found & ~nulls(account), account.index)

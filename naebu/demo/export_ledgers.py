@@ -434,10 +434,10 @@ def accounts(df: pd.DataFrame) -> ExportFile:
         "담당자": text(df["official_id"]),
         "은행명": text(df["bank"]),
         "계좌용도": words(df["purpose"], ACCOUNT_PURPOSE, np.random.default_rng(0)),
+        "가상계좌대역": text(df["virtual_accounts"]),
         "개설일": _cells(df["opened_on"], day=True),
         "최종거래일": _cells(df["last_activity_on"], day=True),
         "상태": words(df["status"], ACCOUNT_STATUS, np.random.default_rng(0)),
-        "가상계좌대역": text(df["virtual_accounts"]),
     }
     as_of = pd.Timestamp(df["as_of"].max()).strftime(DOTS)
     title = ("공금 계좌 현황", f"기준일: {as_of}", "한빛시 재무과")
