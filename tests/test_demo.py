@@ -247,7 +247,11 @@ def test_pack_near_misses_are_present(canonical: dict) -> None:
         (c["method"] == "수의") & c["sole_source_ground"].isna() & (c["amount"] == 15_000_000)
     ).any()
     pay = canonical["payments"]
-    assert (pay["vendor_id"].isna() & (pay["purpose"] == "관외출장 여비 지급")).any()
+    # travel paid to an official under her own payee code (개인 채주), into her salary account
+    travel = pay[pay["purpose"] == "관외출장 여비 지급"]
+    staff = canonical["employees"].set_index("account_no")["name"]
+    assert travel["vendor_id"].str.startswith("C-").all() and len(travel)
+    assert (travel["payee_name"] == staff.reindex(travel["payee_account"]).to_numpy()).all()
     assert pay["invoice_no"].str.endswith("-2").any()  # same vendor and amount, another invoice
     v = canonical["vendors"].set_index("vendor_id")
     lag = pay["paid_on"].to_numpy() - v["account_changed_on"].reindex(pay["vendor_id"]).to_numpy()
