@@ -482,6 +482,12 @@ DATASETS: dict[str, Dataset] = {
                 ("amount", "number", "부과금액", "levied amount before reductions, KRW", True),
                 ("reduction_amount", "number", "감면액", "reduction (감면), KRW"),
                 ("reduction_code", "str", "감면사유 코드", "legal ground code of the reduction"),
+                (
+                    "reduction_reason",
+                    "str",
+                    "감면 사유",
+                    "the reduction's reason as written (감면사유명), e.g. 의견제출기한 내 자진납부 감경",
+                ),
                 ("levied_on", "date", "부과일", "day levied", True),
                 ("due_date", "date", "납부기한", "payment due"),
                 _UPDATED,
@@ -596,6 +602,13 @@ DATASETS: dict[str, Dataset] = {
                     "day of the last deposit or withdrawal",
                 ),
                 _coded("status", "계좌 상태", "in use or closed", "사용", "해지"),
+                (
+                    "virtual_accounts",
+                    "str",
+                    "가상계좌 대역",
+                    "per-payer virtual accounts that settle into this collection account: "
+                    "leading digits (7901234) or ranges FROM~TO, separated by commas",
+                ),
                 ("as_of", "date", "기준일", "day the account list was taken"),
                 _UPDATED,
             ),

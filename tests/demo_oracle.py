@@ -18,6 +18,10 @@ from naebu import datasets
 
 Found = set[tuple[str, str, str]]
 LIMIT = 20_000_000
+#: rules/revenue/lists/statutory_reduction_reasons.toml, spaces removed.
+STATUTORY_REDUCTIONS = (
+    "자진납부", "사전납부감경", "의견제출기한내납부", "의견진술기간내납부", "질서위반행위규제법제18조",
+)  # fmt: skip
 TODAY = pd.Timestamp.now().normalize()
 #: Programmes granted periodically (SUBSIDY-DUPLICATE leaves them out).
 PERIODIC = Path(__file__).parents[1] / "rules/subsidies/lists/periodic_subsidy_programs.toml"
@@ -26,6 +30,17 @@ PERIODIC = Path(__file__).parents[1] / "rules/subsidies/lists/periodic_subsidy_p
 def _keys(rule: str, dataset: str, frame: pd.DataFrame, mask: pd.Series) -> Found:
     key = datasets.get(dataset).key
     return {(rule, dataset, str(k)) for k in frame.loc[mask.fillna(False).astype(bool), key]}
+
+
+def _in_bands(accounts: pd.Series, bands: pd.Series) -> pd.Series:
+    """Whether each account starts with the digits of one of the bands (the demo's are
+    leading digits only)."""
+    digits = accounts.str.replace(r"\D", "", regex=True)
+    heads = {b for b in bands.dropna().str.replace(r"\D", "", regex=True) if b}
+    found = pd.Series(False, index=accounts.index)
+    for head in heads:
+        found |= digits.str.startswith(head).fillna(False).astype(bool)
+    return found
 
 
 def _property(f: dict[str, pd.DataFrame]) -> Found:
@@ -123,13 +138,13 @@ def _payments(f: dict[str, pd.DataFrame]) -> Found:
     after = pd.isna(changed) | (pay["paid_on"].to_numpy() >= changed)
     mismatch = pd.notna(reg) & pay["payee_account"].notna() & (pay["payee_account"] != reg)
     out = _keys("PAY-ACCOUNT-MISMATCH", "payments", pay, mismatch & after)
-    staff = set(f["employees"]["account_no"].dropna())
-    out |= _keys(
-        "PAY-TO-EMPLOYEE",
-        "payments",
-        pay,
-        pay["vendor_id"].notna() & pay["payee_account"].isin(staff),
-    )
+    # the payee named on the voucher is not the official who holds the account paid into
+    holder = f["employees"].dropna(subset=["account_no"]).drop_duplicates("account_no", keep="last")
+    name_of = holder.set_index("account_no")["name"].str.normalize("NFKC").str.strip()
+    held_by = name_of.reindex(pay["payee_account"]).to_numpy()
+    payee = pay["payee_name"].str.normalize("NFKC").str.strip().to_numpy()
+    other = pd.notna(held_by) & pd.notna(payee) & (payee != held_by)
+    out |= _keys("PAY-TO-EMPLOYEE", "payments", pay, pd.Series(other, index=pay.index))
     lag = (pay["paid_on"].to_numpy() - changed).astype("timedelta64[D]").astype(float)
     out |= _keys("PAY-AFTER-ACCOUNT-CHANGE", "payments", pay, pd.Series((lag >= 0) & (lag <= 7)))
     dup = pay.dropna(subset=["vendor_id", "amount", "invoice_no"])
@@ -192,7 +207,13 @@ def _revenue(f: dict[str, pd.DataFrame]) -> Found:
     lag = (joined["levied_on"] - joined["decided_on"]).dt.days
     on_time = set(joined.loc[(lag >= 0) & (lag <= 30), "permit_id"])
     out |= _keys("LEVY-MISSING-FOR-PERMIT", "permits", granted, ~granted["permit_id"].isin(on_time))
-    red = lv[lv["reduction_amount"] > 0]
+    # discretionary reductions only: a reason written, and not one the law applies by itself
+    statutory = "|".join(STATUTORY_REDUCTIONS)
+    reason = lv["reduction_reason"].str.replace(r"\s+", "", regex=True)
+    known = lv["reduction_reason"].notna() & ~reason.str.contains(statutory).fillna(False).astype(
+        bool
+    )
+    red = lv[(lv["reduction_amount"] > 0) & known]
     n = red.groupby([red["official_id"], red["levied_on"].dt.to_period("M")])["levy_id"].transform(
         "size"
     )
@@ -202,7 +223,9 @@ def _revenue(f: dict[str, pd.DataFrame]) -> Found:
         "REV-RECEIPT-OTHER-ACCOUNT",
         "receipts",
         r,
-        r["account_no"].notna() & ~r["account_no"].isin(set(acc["account_no"])),
+        r["account_no"].notna()
+        & ~r["account_no"].isin(set(acc["account_no"]))
+        & ~_in_bands(r["account_no"], acc["virtual_accounts"]),
     )
     idle = (acc["as_of"] - acc["last_activity_on"]).dt.days
     out |= _keys("ACCOUNT-DORMANT", "accounts", acc, (acc["status"] != "해지") & (idle >= 365))

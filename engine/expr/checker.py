@@ -399,7 +399,10 @@ class Checker:
                 usage for _, _, usage in AGGREGATES.values()
             )
             return self.problem(node.offset, f"unknown aggregate {node.name!r}", hint)
-        arg_types = [self.check(arg) for arg in node.args]
+        arg_types = [
+            self.list_arg(arg) if func is not None and i in func.lists else self.check(arg)
+            for i, arg in enumerate(node.args)
+        ]
         if func is None:
             if node.name in self.columns and not isinstance(self.columns, AnyColumns):
                 return self.problem(
@@ -432,6 +435,9 @@ class Checker:
             if i in func.constant:
                 ok = self.constant_arg(func.name, i, arg, type_, allowed) and ok
                 continue
+            if i in func.lists:
+                ok = self.list_arg_fits(func.name, i, arg, type_, allowed) and ok
+                continue
             if (
                 type_ == "str"
                 and isinstance(arg, Literal)
@@ -462,6 +468,36 @@ class Checker:
             return func.result_type(arg_types)
         except ValueError as exc:
             return self.problem(node.offset, str(exc))
+
+    def list_arg(self, arg: Node) -> str:
+        """An argument that takes a list: ``lists.NAME``, ``params.NAME``, ``[...]`` or
+        ``DATASET.COLUMN`` (every value of another dataset's column)."""
+        if isinstance(arg, Dotted) and arg.base in self.lookups and arg.base not in self.aliases:
+            type_ = self.lookup(arg)
+        elif isinstance(arg, ListLiteral):
+            type_ = self.list_literal(arg)
+        else:
+            return self.check(arg)
+        self.out.types[arg] = type_
+        return type_
+
+    def list_arg_fits(
+        self, name: str, i: int, arg: Node, type_: str, allowed: frozenset[str]
+    ) -> bool:
+        """Whether a list argument is a list of the allowed kind, fixed or a lookup."""
+        if type_ == ERROR:
+            return False
+        fixed_or_lookup = arg in self.out.values or arg in self.out.lookups
+        if fixed_or_lookup and (type_ in allowed or type_ == "list[any]"):  # [] fits any list
+            return True
+        want = " or ".join(describe(t) for t in sorted(allowed))
+        self.problem(
+            arg.offset,
+            f"argument {i + 1} of {name}() must be {want}, not {describe(type_)}",
+            "give a reference list (lists.NAME), a list parameter (params.NAME), a list "
+            '["..."] or every value of another dataset\'s column (accounts.account_no)',
+        )
+        return False
 
     def column_ref(self, node: Call) -> str:
         """``column("감정 평가액(1)")``: a column whose name is not a plain word."""

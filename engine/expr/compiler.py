@@ -224,8 +224,15 @@ class Compiler:
         func = FUNCTIONS[node.name]
         args: list[Evaluator | Any] = []
         for i, arg in enumerate(node.args):
-            args.append(self.values[arg] if i in func.constant else self.compile(arg))
-        constant_positions = func.constant
+            if i in func.lists and arg in self.lookups:  # every value of another dataset's column
+                args.append(_lookup_values(*self.lookups[arg]))
+            elif i in func.constant or i in func.lists:
+                args.append(self.values[arg])
+            else:
+                args.append(self.compile(arg))
+        constant_positions = func.constant | {
+            i for i in func.lists if node.args[i] not in self.lookups
+        }
 
         def evaluate(env: Env) -> pd.Series:
             given = [a if i in constant_positions else a(env) for i, a in enumerate(args)]
@@ -274,6 +281,11 @@ class Compiler:
                 return None
             parts.append(sub)
         return tuple(parts)
+
+
+def _lookup_values(dataset: str, column: str) -> Callable[[Env], np.ndarray]:
+    """The evaluator of ``DATASET.COLUMN`` given to a function: that column's values."""
+    return lambda env: env.lookup(dataset, column)
 
 
 def _compare(op: str, a: pd.Series, b: pd.Series) -> pd.Series:

@@ -52,6 +52,10 @@ class Function:
     check: Callable[[Sequence[Any]], str | None] | None = None
     #: The last parameter repeats: ``concat(text, ...)`` takes any number of arguments.
     variadic: bool = False
+    #: Positions that take a list: a fixed one (``lists.NAME``, ``params.NAME``, ``[...]``) or
+    #: every value of another dataset's column (``accounts.virtual_accounts``). The
+    #: implementation receives the values as a sequence, not a Series.
+    lists: frozenset[int] = frozenset()
 
     @property
     def min_args(self) -> int:
@@ -90,19 +94,22 @@ FUNCTIONS: dict[str, Function] = {}
 def register(name: str, params: Iterable[frozenset[str]], returns: Returns, *, optional: int = 0,
              constant: Iterable[int] = (),
              check: Callable[[Sequence[Any]], str | None] | None = None,
-             variadic: bool = False,
+             variadic: bool = False, lists: Iterable[int] = (),
              ) -> Callable[[Callable[..., pd.Series]], Callable[..., pd.Series]]:  # fmt: skip
     """Decorator adding a function to :data:`FUNCTIONS`; its docstring documents it.
 
     ``variadic``: the last parameter may be given any number of times (at least once unless
     it is optional); the implementation then receives one Series per argument (``*args``).
+    ``lists``: positions taking a list (see :attr:`Function.lists`); their parameter types are
+    list types (``frozenset({"list[str]"})``; an empty list fits every list type).
     """
 
     def decorate(impl: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
         if name in FUNCTIONS:
             raise ValueError(f"function {name!r} is registered twice")
         FUNCTIONS[name] = Function(name, tuple(params), returns, impl, inspect.getdoc(impl) or "",
-                                   optional, frozenset(constant), check, variadic)  # fmt: skip
+                                   optional, frozenset(constant), check, variadic,
+                                   frozenset(lists))  # fmt: skip
         return impl
 
     return decorate
@@ -328,6 +335,8 @@ def _round(x: pd.Series, digits: float = 0) -> pd.Series:
 
 # The functions below were added for the rule types of issue 3; importing the module registers
 # them (kept apart so this module stays small).
+# Functions that take a list (a reference list, or every value of another dataset's column).
+from . import functions_lists as _functions_lists  # noqa: E402, F401
 from . import functions_more as _functions_more  # noqa: E402, F401
 
 # Row-wise functions over several source columns, for derived columns of a source mapping.

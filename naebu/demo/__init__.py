@@ -45,6 +45,7 @@ from naebu.demo.permits import (
     build_receipts,
     decision_times,
     levy_receipts,
+    reduction_reasons,
 )
 from naebu.demo.property import build_sales, settle_sales
 from naebu.demo.readme import readme_text
@@ -148,6 +149,11 @@ def build_frames(
         rng(66), levies, permits, f["permits"], pick
     )
     plant_revenue.cap_reductions(levies, repeated, pick)
+    levies.insert(
+        levies.columns.get_loc("reduction_code") + 1,
+        "reduction_reason",
+        reduction_reasons(levies["reduction_code"]),
+    )
     labels += planted + plant_revenue.repeated_labels(levies, repeated)
     receipts = plain(build_receipts(rng(26), sale_receipts, levy_receipts(rng(36), levies, city)))
     accounts = build_accounts(rng(9), city)

@@ -14,7 +14,7 @@ from naebu.demo import days, names
 from naebu.demo.frames import table
 from naebu.demo.people import City, line_departments, unit
 from naebu.demo.permits import officials_of
-from naebu.demo.property import revenue_account
+from naebu.demo.property import revenue_account, virtual_band
 
 #: (programme, granting department, amount range in KRW).
 PROGRAMS: tuple[tuple[str, str, float, float], ...] = (
@@ -103,6 +103,8 @@ def _accounts_of(rng: np.random.Generator, city: City, town: int) -> pd.DataFram
             "opened_on": days.to_timestamps(opened).to_numpy(),
             "last_activity_on": days.to_timestamps(last).to_numpy(),
             "status": status,
+            # the revenue account (the first) collects the payers' virtual accounts
+            "virtual_accounts": [virtual_band(town)] + [None] * (n - 1),
             "as_of": days.to_timestamps(np.full(n, ACCOUNTS_AS_OF)).to_numpy(),
             "updated_at": days.stamps(rng, np.full(n, ACCOUNTS_AS_OF)).to_numpy(),
         }

@@ -8,7 +8,7 @@ import pandas as pd
 from naebu.demo import days, names
 from naebu.demo.frames import table
 from naebu.demo.people import City
-from naebu.demo.property import revenue_accounts
+from naebu.demo.property import revenue_accounts, virtual_accounts
 
 #: (permit type, department, statutory days, share, levy type charged or "").
 PERMIT_TYPES: tuple[tuple[str, str, int, float, str], ...] = (
@@ -28,8 +28,18 @@ FINES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("환경과", "소음·진동 과태료", (200_000, 300_000, 1_000_000)),
     ("건축과", "건축물 이행강제금", (1_500_000, 3_000_000, 8_000_000)),
 )
-CODE_FINE = "QV-18"  # 질서위반행위규제법 제18조 자진납부 감경
+CODE_FINE = "QV-18"  # 질서위반행위규제법 제18조 자진납부 감경 (statutory: automatic by law)
+CODE_RELIEF = "QV-52"  # 기초생활수급자 과태료 감경: granted on application, a discretionary one
 CODES_USE = ("RD-68-1", "RD-68-3", "PA-24-2", "PR-24-1")  # 도로법 §68, 공원녹지법, 공유재산법
+#: The reason the revenue system writes beside each code (감면사유명).
+REASONS: dict[str, str] = {
+    CODE_FINE: "의견제출기한 내 자진납부 감경 (질서위반행위규제법 제18조)",
+    CODE_RELIEF: "기초생활수급자 과태료 감경",
+    "RD-68-1": "도로법 제68조 점용료 감면 (공익사업)",
+    "RD-68-3": "도로법 제68조 점용료 감면 (재해)",
+    "PA-24-2": "공원녹지법 점용료 감면",
+    "PR-24-1": "공유재산법 사용료 감면",
+}
 #: Reductions one official grants in a month in the background (LEVY-REDUCTION-REPEATED: 5).
 MAX_REDUCTIONS_A_MONTH = 3
 #: Applications arrive by this day, so every case is decided and levied within the year: the
@@ -101,6 +111,11 @@ def decision_times(permits: pd.DataFrame) -> None:
     same_day = ~np.isnat(due) & (due.astype("datetime64[D]") == decided)
     at[same_day] = np.minimum(at[same_day], due[same_day])
     permits["decided_at"] = at.astype("datetime64[ns]")
+
+
+def reduction_reasons(codes: pd.Series) -> pd.Series:
+    """The reduction reason (감면사유명) of each code; empty where the code is."""
+    return codes.map(REASONS).astype(object).where(codes.notna(), None)
 
 
 def build_levies(
@@ -179,7 +194,8 @@ def build_levies(
 
 
 def levy_receipts(rng: np.random.Generator, levies: pd.DataFrame, city: City) -> pd.DataFrame:
-    """Most levies are paid (net of reduction) within their 30 days; unpaid ones have no receipt."""
+    """Most levies are paid (net of reduction) within their 30 days, most into the payer's
+    virtual account of the revenue account; unpaid ones have no receipt."""
     n = len(levies)
     paid = rng.random(n) < 0.85
     on = days.clamp_to_year(
@@ -190,6 +206,8 @@ def levy_receipts(rng: np.random.Generator, levies: pd.DataFrame, city: City) ->
     )
     keep = paid & ~np.isnat(on)
     lv = levies[keep]
+    dept = lv["department"].to_numpy()
+    virtual = rng.random(len(lv)) < 0.6  # 세외수입 is mostly paid into per-payer virtual accounts
     return table(
         {
             "department": lv["department"].to_numpy(),
@@ -199,7 +217,9 @@ def levy_receipts(rng: np.random.Generator, levies: pd.DataFrame, city: City) ->
             "payer_name": lv["payer_name"].to_numpy(),
             "amount": (lv["amount"] - lv["reduction_amount"]).to_numpy(),
             "received_on": days.to_timestamps(on[keep]).to_numpy(),
-            "account_no": revenue_accounts(city, lv["department"].to_numpy()),
+            "account_no": np.where(
+                virtual, virtual_accounts(rng, city, dept), revenue_accounts(city, dept)
+            ),
         }
     )
 

@@ -261,10 +261,12 @@ def plant_payments(
         "PAY-ACCOUNT-MISMATCH", "payments", frame, rows
     )
     touched.update(df["vendor_id"][rows].astype(str))
-    near = pick.take(every, 2, "near-miss")  # travel expenses refunded to an official
+    # Travel expenses paid to an official, registered as an individual payee (개인 채주) under
+    # her own payee code, as e-호조 does: her name on the voucher, her salary account.
+    near = pick.take(every, 2, "near-miss")
     staff = employees.iloc[rng.integers(0, len(employees), 2)]
     for col, value in (
-        ("vendor_id", None),
+        ("vendor_id", ("C-" + staff["employee_id"]).to_numpy()),
         ("contract_id", None),
         ("invoice_no", None),
         ("payee_name", staff["name"].to_numpy()),

@@ -9,7 +9,7 @@ import pandas as pd
 from naebu.demo import days
 from naebu.demo.anomalies import Label, Picker, grow
 from naebu.demo.frames import column_of
-from naebu.demo.permits import CODE_FINE, CODES_USE
+from naebu.demo.permits import CODE_FINE, CODE_RELIEF, CODES_USE
 from naebu.demo.volumes import DemoSizeError
 
 BASE_COUNTS: dict[str, int] = {
@@ -22,6 +22,8 @@ BASE_COUNTS: dict[str, int] = {
 CHARGED = ("도로점용허가", "공원점용허가", "행정재산 사용허가")
 LEVY_DAYS = 30
 REPEATED = 6
+#: LEVY-REDUCTION-REPEATED fires at this many reductions by one official in one month.
+REPEATED_AT = 5
 
 
 def _set(df: pd.DataFrame, rows: np.ndarray | list[int], column: str, values: object) -> None:
@@ -89,7 +91,8 @@ def _months(df: pd.DataFrame) -> np.ndarray:
 def plant_repeated_reductions(
     rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: Picker, city_staff: pd.DataFrame
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """One official granting reductions (with codes) on six levies of a month; near-miss: four.
+    """One official granting discretionary reductions (with codes) on six levies of a month;
+    near-misses: four, and six fines reduced for voluntary payment (statutory, not counted).
 
     Returns the planted and near-miss (official, month) pairs; :func:`repeated_labels` labels
     every reduction of a planted pair once all levies are final.
@@ -106,14 +109,21 @@ def plant_repeated_reductions(
     near: list[tuple[str, str]] = []
     groups = grow(BASE_COUNTS["LEVY-REDUCTION-REPEATED"], scale)
     reduced = (df["reduction_amount"] > 0).to_numpy().copy()
-    for g in range(groups + 1):
-        size = REPEATED if g < groups else REPEATED - 2
-        counts = np.bincount(cell[~pick.used & ~reduced], minlength=len(depts) * len(months))
+    fine = df["permit_id"].isna().to_numpy()
+    for g in range(groups + 2):
+        statutory = g == groups + 1  # the fines officer's voluntary-payment reductions
+        size = REPEATED - 2 if g == groups else REPEATED_AT if statutory else REPEATED
+        room = ~pick.used & ~reduced
+        if statutory:
+            room &= fine
+        counts = np.bincount(cell[room], minlength=len(depts) * len(months))
         # A month with room to spare if there is one (a small demo of many departments may
         # only have months with just enough).
         cells = np.flatnonzero(counts >= size + 2)
         if len(cells) == 0:
             cells = np.flatnonzero(counts >= size)
+        if len(cells) == 0 and statutory:
+            break  # a near-miss only: a small demo may have no month with enough fines
         if len(cells) == 0:
             raise DemoSizeError(
                 f"demo too small to plant LEVY-REDUCTION-REPEATED: no department has {size} "
@@ -130,19 +140,16 @@ def plant_repeated_reductions(
         _set(df, own, "reduction_amount", 0.0)
         _set(df, own, "reduction_code", None)
         reduced[own] = False
-        rows = pick.take(~reduced & (cell == c), size, "LEVY-REDUCTION-REPEATED")
-        codes = np.where(df["permit_id"].iloc[rows].isna(), CODE_FINE, CODES_USE[0])
+        rows = pick.take(room & (cell == c), size, "LEVY-REDUCTION-REPEATED")
+        codes = np.where(df["permit_id"].iloc[rows].isna(), CODE_RELIEF, CODES_USE[0])
+        rate = 0.2 if statutory else 0.5
         _set(df, rows, "official_id", staff_ids[official])
         who[rows] = official
-        _set(df, rows, "reduction_amount", np.round(df["amount"].to_numpy()[rows] * 0.5, -1))
-        _set(df, rows, "reduction_code", codes)
+        _set(df, rows, "reduction_amount", np.round(df["amount"].to_numpy()[rows] * rate, -1))
+        _set(df, rows, "reduction_code", CODE_FINE if statutory else codes)
         reduced[rows] = True
         (planted if g < groups else near).append((str(staff_ids[official]), str(months[m])))
     return planted, near
-
-
-#: LEVY-REDUCTION-REPEATED fires at this many reductions by one official in one month.
-REPEATED_AT = 5
 
 
 def cap_reductions(df: pd.DataFrame, planted: list[tuple[str, str]], pick: Picker) -> None:

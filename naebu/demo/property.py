@@ -26,6 +26,25 @@ def revenue_accounts(city: City, departments: object) -> np.ndarray:
     return accounts[city.cities_of(departments)]
 
 
+def virtual_band(city: int) -> str:
+    """The leading digits of the per-payer virtual accounts that settle into the revenue
+    account of local government ``city`` (written as the account list has it)."""
+    return f"7909-{city:02d}"
+
+
+def virtual_accounts(rng: np.random.Generator, city: City, departments: object) -> np.ndarray:
+    """A per-payer virtual account of each receipt's city (in :func:`virtual_band`)."""
+    town = np.asarray(city.cities_of(departments))
+    digits = rng.integers(0, 10**8, len(town))
+    return np.array(
+        [
+            f"7909{t:02d}-{d // 10**4:04d}-{d % 10**4:04d}"
+            for t, d in zip(town, digits, strict=True)
+        ],
+        dtype=object,
+    )
+
+
 GROUNDS = ("38-1-3", "38-1-14", "38-1-16", "38-1-29")
 #: Sales are contracted by mid-October, so every sale's 60 days to pay end within the year.
 LAST_SALE_DAY = np.datetime64("2025-10-15")

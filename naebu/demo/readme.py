@@ -31,7 +31,7 @@ RULE_TITLES = {
     "CONTRACT-SOLE-SOURCE-NO-GROUND": "사유 없는 한도 초과 수의계약",
     "PAY-DUPLICATE": "중복 지급",
     "PAY-ACCOUNT-MISMATCH": "등록 계좌가 아닌 계좌로 지급",
-    "PAY-TO-EMPLOYEE": "직원 급여계좌로 거래처 대금 지급",
+    "PAY-TO-EMPLOYEE": "다른 채주의 지급금이 직원 급여계좌로 입금",
     "PAY-AFTER-ACCOUNT-CHANGE": "거래처 계좌 변경 후 7일 안에 지급",
     "PAY-BEFORE-INSPECTION": "검수 전 대금 지급",
     "ATT-OVERTIME-MONTHLY-CAP": "월 초과근무 57시간 초과",
@@ -39,7 +39,7 @@ RULE_TITLES = {
     "PAYROLL-TRANSFER-EXCESS": "급여 이체 총액 > 지급 명세 합계",
     "PERMIT-OPEN-OVERDUE": "처리기한 지난 미처리 인허가",
     "LEVY-MISSING-FOR-PERMIT": "점용허가 후 사용료 미부과",
-    "LEVY-REDUCTION-REPEATED": "한 담당자의 반복 감면",
+    "LEVY-REDUCTION-REPEATED": "한 담당자의 반복 재량 감면",
     "SUBSIDY-DUPLICATE": "같은 보조사업 중복 교부",
     "ACCOUNT-DORMANT": "12개월 이상 거래 없는 공금 계좌",
 }

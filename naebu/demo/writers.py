@@ -123,7 +123,8 @@ TABLES: tuple[Table, ...] = (
         "ntx_levy",
         "levy_id=levy_no department=dept_nm official_id=chrg_emp_no permit_id=aplct_no "
         "levy_type=levy_knd_nm payer_name=pyr_nm amount=levy_amt reduction_amount=rdcn_amt "
-        "reduction_code=rdcn_rsn_cd levied_on=levy_ymd due_date=pay_dln_ymd updated_at=upd_dt",
+        "reduction_code=rdcn_rsn_cd reduction_reason=rdcn_rsn_nm levied_on=levy_ymd "
+        "due_date=pay_dln_ymd updated_at=upd_dt",
         ("levied_on", "due_date"),
     ),
     _t(
@@ -154,7 +155,8 @@ TABLES: tuple[Table, ...] = (
         "pbfn_acnt",
         "account_no=acnt_no department=dept_nm official_id=chrg_emp_no bank=bank_nm "
         "purpose=acnt_prps_nm opened_on=opn_ymd last_activity_on=last_trns_ymd "
-        "status=acnt_stts_nm as_of=crtr_ymd updated_at=upd_dt",
+        "status=acnt_stts_nm virtual_accounts=vrtl_acnt_band as_of=crtr_ymd "
+        "updated_at=upd_dt",
         ("opened_on", "last_activity_on", "as_of"),
     ),
 )
