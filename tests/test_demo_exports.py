@@ -146,9 +146,8 @@ def test_same_records_as_the_canonical_city(city: DemoSummary, config: dict, can
             continue
         (name,) = names
         n = len(read_source(city, config, name)) - BAD_ROWS.get(name, 0)
-        if dataset == "card_transactions":  # the cash payment and the 일반구매 cards are
-            business = (df["payment_method"] == "카드") & (df["card_kind"] == "업무추진비")
-            assert n == int(business.sum()) == len(df) - 3  # not in the 업무추진비 card file
+        if dataset == "card_transactions":  # the one cash payment is no card approval
+            assert n == int((df["payment_method"] == "카드").sum()) == len(df) - 1
         else:
             assert n == len(df), dataset
 
@@ -244,11 +243,9 @@ def test_derived_figures_are_derivable(city: DemoSummary, config: dict, canonica
 
     cards = read_source(city, config, "card_approvals").set_index("승인번호")
     k = frames["card_transactions"]
-    business = (k["payment_method"] == "카드") & (
-        k["card_kind"] == "업무추진비"
-    )  # the file's cards
-    want = k[business].set_index("approval_id")["attendees"]
-    assert set(cards.index) >= set(want.index) and (~business).sum() >= 3  # cash, 일반구매
+    want = k[k["payment_method"] == "카드"].set_index("approval_id")["attendees"]
+    kinds = cards["카드구분"].value_counts()  # every card of the city, told apart
+    assert set(kinds.index) == {"업무추진비", "일반구매"} and kinds["일반구매"] >= 2
     heads = pd.to_numeric(cards["대상인원"].str.extract(r"(\d[\d,]*)\s*명")[0], errors="coerce")
     both = heads.dropna().index.intersection(want.index)
     assert len(both) >= len(want) - 3

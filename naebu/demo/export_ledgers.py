@@ -245,10 +245,10 @@ def cards(df: pd.DataFrame, employees: pd.DataFrame) -> list[ExportFile]:
     ``20250230`` in February, 승인금액 ``1만2천원?`` in March), as in the canonical city.
 
     The canonical city's one cash payment (a near-miss of CARD-SPLIT) is not in a card
-    company's file and is left out, and so are its general-purchase (일반구매) cards: this is
-    the 업무추진비 card file (the config sets card_kind as a constant).
+    company's file and is left out. The file holds every card of the city: 카드구분 tells
+    업무추진비 cards from 일반구매 ones.
     """
-    df = df[(df["payment_method"] == "카드") & (df["card_kind"] == "업무추진비")]
+    df = df[df["payment_method"] == "카드"]
     order = np.lexsort(
         (df["approved_time"].fillna(pd.Timedelta(0)).to_numpy(), df["approved_date"].to_numpy())
     )
@@ -268,6 +268,7 @@ def cards(df: pd.DataFrame, employees: pd.DataFrame) -> list[ExportFile]:
         "승인금액": amounts(df["amount"]),
         "대상인원": text(df["attendees_text"]),
         "사용목적": text(df["purpose"]),
+        "카드구분": text(df["card_kind"]),
     }
     out = frame(cols)
     month = np.array([d[:6] for d in out["승인일자"]], dtype=object)

@@ -51,9 +51,8 @@ def generate_exports(
     labels_path = folder / "labels.csv"
     planted = write_labels(labels_path, export_labels(labels, frames["attendance"]))
     counts = {name: len(df) for name, df in frames.items()}
-    cards = frames["card_transactions"]  # the 업무추진비 card file: card payments of those cards
     counts["card_transactions"] = int(
-        ((cards["payment_method"] == "카드") & (cards["card_kind"] == "업무추진비")).sum()
+        (frames["card_transactions"]["payment_method"] == "카드").sum()
     )
     readme = folder / "README.md"
     readme.write_text(readme_text(seed, files, counts), encoding="utf-8")
