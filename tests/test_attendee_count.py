@@ -191,6 +191,9 @@ def test_the_documented_table_holds() -> None:
         ("", None),
         ("   ", None),
         ("화환 1개", None),
+        ("환경조정평가팀장 외 3명", 4),  # 환경조정 holds 경조: not a 경조사
+        ("업무협조의 건 관계자 3명", 3),  # 협조의 holds 조의
+        ("힐링도시국 직원 부의금(2명)", None),
     ],
 )
 def test_counting_rules(text: str, count: int | None) -> None:

@@ -6,8 +6,8 @@ number followed by 명 is wrong for the commonest shapes (``과장 외 2명`` is
 The rules below were read off the real disclosures (36,452 attendee texts of Seoul city,
 2017-2018, and the five Seoul districts' 사용자/사용목적 texts, ../shared/data/real):
 
-1. A text that names 경조사 (부의, 조의, 축의, 결혼, 화환, 조화) lists the recipients of a
-   congratulatory or condolence payment, not people served: not a count.
+1. A text that names a 경조사 (경조사비, 부의금, 조의금, 축의금, 결혼, 화환, 근조, 부고) lists the
+   recipients of a congratulatory or condolence payment, not people served: not a count.
 2. A stated total wins: ``총 8명``, ``계 5명``, ``합계 12명``, or a count that opens the text
    (``6명 평생교육과장, ... 외 3명``).
 3. Otherwise the text is cut into parts at ``,`` ``、`` ``/`` ``;`` ``·`` and ``및``, and at
@@ -59,7 +59,8 @@ import pandas as pd
 from .functions import TEXT, per_distinct, register
 
 #: Words of a 경조사 payment: the names in the text are its recipients, not people served.
-NOT_A_COUNT = re.compile(r"경조|부의|조의|축의|결혼|화환|조화|근조|부고")
+#: Whole words only: 환경조정 holds 경조, 협조의 holds 조의, 정부의 holds 부의.
+NOT_A_COUNT = re.compile(r"경조사|경조비|경조금|부의금|조의금|축의금|결혼|화환|근조|부고")
 _N = r"(\d[\d,]*)\s*(?:여\s*)?"
 #: The counter: 명 (not 명단, 명절...), or 인 not followed by a word (1인가구, 1인 창조기업).
 _PEOPLE = r"(?:명(?![단절칭함예])|인(?!\s*[가-힣]))"
@@ -126,7 +127,7 @@ def _attendee_count(text: pd.Series) -> pd.Series:
     """How many people an attendee text (대상인원) names, or null when it is not a count:
     "과장 외 2명" is 3 (외: besides the one named), "팀장 등 5명" is 5 (등: in all),
     "직원 9명, 민원인 3명" is 12, "동장 및 직원 9명" is 10; a stated total wins ("총 8명");
-    a text naming 경조사 (부의, 축의, 결혼, 화환...) lists recipients, not a count; a text with
+    a text naming a 경조사 (부의금, 축의금, 결혼, 화환...) lists recipients, not a count; a text with
     no number of people is not a count. The full rules: docs/rules.md, "Counting attendees".
     """
     values = [count_attendees(v) if isinstance(v, str) else None for v in text.tolist()]
