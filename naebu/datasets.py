@@ -108,6 +108,10 @@ def _coded(name: str, label: str, description: str, *values: str, closed: bool =
     return Column(name, "str", description, values=values, closed=closed, label=label)
 
 
+#: Kinds of card (카드 구분) and of leave (휴가 종류), the codes rules compare against.
+CARD_KINDS = ("업무추진비", "일반구매", "여비", "기타")
+LEAVE_KINDS = ("연가", "병가", "공가", "특별휴가", "반일연가", "시간연가")
+
 _UPDATED = (
     "updated_at",
     "datetime",
@@ -369,6 +373,10 @@ DATASETS: dict[str, Dataset] = {
                     "기타",
                 ),
                 ("purpose", "str", "집행목적", "purpose"),
+                # A card company's download holds every card: rules choose by params.card_kinds.
+                _coded(
+                    "card_kind", "카드 구분", "kind of card (일반구매: fuel, supplies)", *CARD_KINDS
+                ),
             ),
             key="approval_id",
             event_time="approved_date",
@@ -386,12 +394,10 @@ DATASETS: dict[str, Dataset] = {
                 _coded(
                     "leave_type",
                     "휴가 종류",
-                    "kind of leave; empty if at work",
-                    "연가",
-                    "병가",
-                    "공가",
-                    "특별휴가",
+                    "kind of leave; empty if at work (반일연가: half a day, 시간연가: by the hour)",
+                    *LEAVE_KINDS,
                 ),
+                ("leave_hours", "number", "휴가 시간", "hours of leave that day: 8 a day, 4 half"),
                 _coded(
                     "trip_type",
                     "출장 구분",
@@ -399,6 +405,7 @@ DATASETS: dict[str, Dataset] = {
                     "관내출장",
                     "관외출장",
                 ),
+                ("trip_hours", "number", "출장 시간", "hours of the business trip that day"),
                 ("overtime_hours", "number", "초과근무시간", "overtime claimed that day, hours"),
                 _UPDATED,
             ),

@@ -136,7 +136,8 @@ def fired(f: dict[str, pd.DataFrame]) -> set[tuple[str, str, str]]:
     pay = f["payments"]
     add("PAY-SELF-APPROVAL", "payments", pay["official_id"] == pay["approver_id"])
     k = f["card_transactions"]
-    card = k["payment_method"] == "카드"
+    any_card = k["payment_method"] == "카드"  # CARD-MERCHANT: restricted on every card
+    card = any_card & (k["card_kind"] == "업무추진비")  # the others: business cards only
     hour = k["approved_time"].dt.total_seconds() // 3600
     add(
         "CARD-NIGHT",
@@ -164,7 +165,7 @@ def fired(f: dict[str, pd.DataFrame]) -> set[tuple[str, str, str]]:
     add(
         "CARD-MERCHANT",
         "card_transactions",
-        card & (k["merchant_category"].isin(restricted) | name.str.contains(keywords)),
+        any_card & (k["merchant_category"].isin(restricted) | name.str.contains(keywords)),
     )
     heads = pd.to_numeric(k["attendees_text"].str.extract(r"(\d+)\s*명", expand=False))
     add("CARD-PERPERSON", "card_transactions", card & (heads > 0) & (k["amount"] / heads > 40_000))
@@ -175,7 +176,11 @@ def fired(f: dict[str, pd.DataFrame]) -> set[tuple[str, str, str]]:
     add(
         "ATT-OVERTIME-ON-LEAVE",
         "attendance",
-        (a["overtime_hours"] > 0) & (a["leave_type"].notna() | a["trip_type"].notna()),
+        (a["overtime_hours"] > 0)
+        & (
+            (a["leave_type"].isin(["연가", "병가", "공가", "특별휴가"]) & (a["leave_hours"] >= 8))
+            | ((a["trip_type"] == "관외출장") & (a["trip_hours"] >= 8))
+        ),
     )
     pm = f["permits"]
     add(
@@ -222,6 +227,13 @@ def test_near_misses_are_present(canonical: dict) -> None:
     assert (k["approved_time"] == pd.Timedelta("22:59:59")).any()
     assert (k["payment_method"] == "현금").any()
     assert k["merchant_name"].isin(["프레스클럽", "노래하는 닭갈비"]).sum() == 2
+    general = k["card_kind"] == "일반구매"  # a general-purchase card at night, on a holiday
+    assert (general & (k["approved_time"] == pd.Timedelta("23:40:00"))).sum() == 1
+    assert (general & (k["approved_date"] == pd.Timestamp("2025-01-29"))).sum() == 1
+    a = canonical["attendance"]
+    worked_after = a["overtime_hours"] > 0
+    assert (worked_after & (a["leave_type"] == "연가") & (a["leave_hours"] == 4)).any()
+    assert (worked_after & (a["trip_type"] == "관내출장") & (a["trip_hours"] <= 2)).any()
     p = canonical["property_sales"]
     assert (p["sale_price"] == p["appraisal_mean"]).any()
     assert ((p["contract_date"] - p["appraisal_date"]).dt.days == 365).any()

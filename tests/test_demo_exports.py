@@ -242,7 +242,10 @@ def test_derived_figures_are_derivable(city: DemoSummary, config: dict, canonica
     assert "appraisal_mean" not in config["sources"]["property_sales"]["columns"]
 
     cards = read_source(city, config, "card_approvals").set_index("승인번호")
-    want = frames["card_transactions"].set_index("approval_id")["attendees"]
+    k = frames["card_transactions"]
+    want = k[k["payment_method"] == "카드"].set_index("approval_id")["attendees"]
+    kinds = cards["카드구분"].value_counts()  # every card of the city, told apart
+    assert set(kinds.index) == {"업무추진비", "일반구매"} and kinds["일반구매"] >= 2
     heads = pd.to_numeric(cards["대상인원"].str.extract(r"(\d[\d,]*)\s*명")[0], errors="coerce")
     both = heads.dropna().index.intersection(want.index)
     assert len(both) >= len(want) - 3

@@ -3,7 +3,8 @@
 The example config is run as a user runs it (``naebu run --once --config ...`` in a copy), and
 every finding is checked against the rule's plain meaning computed here, independently, from
 the CSV text: night hours, weekends and holidays, same department + merchant + day groups,
-amount per head read from the attendee text, restricted merchant names. The record key of a
+amount per head counted from the attendee text (attendee_count, itself checked against a hand
+count in tests/test_attendee_count.py), restricted merchant names. The record key of a
 disclosure row is ``file:line``, so each alert leads back to its line.
 
 The real files live beside the repository (``../shared/data/real``); the tests that need them
@@ -28,6 +29,7 @@ import holidays
 import pytest
 from conftest import ROOT, run_cli
 
+from engine.expr.functions_attendees import count_attendees
 from engine.loader import load_rules
 
 REAL = ROOT.parent / "shared" / "data" / "real"
@@ -156,7 +158,6 @@ def expected(rows: dict[str, Row]) -> dict[str, set[str]]:
     kr = holidays.KR(years=years)
     out: dict[str, set[str]] = {r: set() for r in CARD_RULES}
     keywords = re.compile(PARAMS["CARD-MERCHANT"]["name_keywords"])
-    heads = re.compile(PARAMS["CARD-PERPERSON"]["attendees_pattern"])
     limit = PARAMS["CARD-PERPERSON"]["max_per_person"]
     groups: dict[tuple[object, ...], list[str]] = {}
     for key, r in cards.items():
@@ -166,8 +167,7 @@ def expected(rows: dict[str, Row]) -> dict[str, set[str]]:
             out["CARD-NIGHT"].add(key)
         if day.weekday() >= 5 or day in kr:
             out["CARD-HOLIDAY"].add(key)
-        m = heads.search(str(r["attendees"]))
-        n = float(m.group(1).replace(",", "")) if m else 0
+        n = count_attendees(r["attendees"]) or 0
         if n > 0 and r["amount"] / n > limit:
             out["CARD-PERPERSON"].add(key)
         if keywords.search(str(r["merchant"])):
@@ -195,8 +195,8 @@ def meaning_holds(rule: str, keys: set[str], rows: dict[str, Row]) -> None:
         elif rule == "CARD-HOLIDAY":
             assert r["date"].weekday() >= 5 or r["date"] in kr, key
         elif rule == "CARD-PERPERSON":
-            m = re.search(r"(\d[\d,]*)\s*명", str(r["attendees"]))
-            assert m and r["amount"] / float(m.group(1).replace(",", "")) > 40_000, key
+            n = count_attendees(r["attendees"])
+            assert n and r["amount"] / n > 40_000, key
         elif rule == "CARD-SPLIT":
             group = same_day[(r["department"], r["merchant"], r["date"])]
             assert len(group) >= 2 and group <= keys, key

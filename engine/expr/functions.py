@@ -333,9 +333,10 @@ def _round(x: pd.Series, digits: float = 0) -> pd.Series:
     return np.sign(x) * np.floor(x.abs() / factor + 0.5) * factor
 
 
-# The functions below were added for the rule types of issue 3; importing the module registers
-# them (kept apart so this module stays small).
+# The functions below were added for the rule types of issue 3, and the attendee count of the
+# per-person rule; importing the modules registers them (kept apart so this module stays small).
 # Functions that take a list (a reference list, or every value of another dataset's column).
+from . import functions_attendees as _functions_attendees  # noqa: E402, F401
 from . import functions_lists as _functions_lists  # noqa: E402, F401
 from . import functions_more as _functions_more  # noqa: E402, F401
 

@@ -104,6 +104,15 @@ def test_rule(
                 f"no {rule.meta.dataset} records in the store - run `naebu run --once` first, "
                 "or test against --source NAME or --data FILE"
             )
+    if data_file and state is None and rule.fallback is not None:
+        # A bare file is judged by its own columns: an optional input it lacks (empty in every
+        # row) runs the rule's fallback, as an unmapped column does in a run.
+        own = frames.get(rule.meta.dataset)
+        if any(
+            d == rule.meta.dataset and (c not in own.columns or own[c].isna().all())
+            for d, c in rule.meta.optional
+        ):
+            rule = rule.fallback
     if others:  # joined and correlated datasets come from the store
         extra = replay.from_store(config, others)
         frames.by_dataset.update(

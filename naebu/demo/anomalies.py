@@ -259,6 +259,11 @@ def plant_cards(
     labels += _labels(rule, "card_transactions", key.iloc[rows])
     near = pick.take(every, len(FRIDAYS_BEFORE_HOLIDAY), "near-miss")
     ed.set(near, "approved_date", np.array(FRIDAYS_BEFORE_HOLIDAY, dtype="datetime64[D]"))
+    # Near-misses: a general-purchase (일반구매) card late at night and on a holiday.
+    near = pick.take(every, 2, "near-miss")
+    ed.set(near, "card_kind", "일반구매")
+    ed.set(near[:1], "approved_time", [_time("23:40:00")])
+    ed.set(near[1:], "approved_date", np.array(HOLIDAYS[:1], dtype="datetime64[D]"))
 
     labels += _plant_splits(rng, ed, pick, plant_count("CARD-SPLIT", scale), named)
 
@@ -365,14 +370,21 @@ def _plant_splits(
 def plant_attendance(
     rng: np.random.Generator, df: pd.DataFrame, scale: float, pick: _Picker | None = None
 ) -> list[Label]:
-    """Overtime claimed on leave days and on trip days (half each)."""
+    """Overtime claimed on whole days of leave and of trips out of town (half each); near-misses:
+    evening overtime after a half-day 연가 and after a short 관내출장."""
     rule = "ATT-OVERTIME-ON-LEAVE"
     k = plant_count(rule, scale)
     pick = pick or _Picker(rng, len(df))
-    leave = pick.take(df["leave_type"].notna().to_numpy(), (k + 1) // 2, rule)
-    trip = pick.take(df["trip_type"].notna().to_numpy(), k // 2, rule)
+    whole_leave = df["leave_type"].notna() & (df["leave_hours"] >= 8)
+    whole_trip = (df["trip_type"] == "관외출장") & (df["trip_hours"] >= 8)
+    leave = pick.take(whole_leave.to_numpy(), (k + 1) // 2, rule)
+    trip = pick.take(whole_trip.to_numpy(), k // 2, rule)
     rows = np.sort(np.concatenate([leave, trip]))
     _set(df, rows, "overtime_hours", rng.choice([2.0, 3.0, 4.0], len(rows)))
+    half = ((df["leave_type"] == "연가") & (df["leave_hours"] < 8)).to_numpy()
+    short = ((df["trip_type"] == "관내출장") & (df["trip_hours"] <= 2)).to_numpy()
+    near = np.concatenate([pick.take(half, 1, "near-miss"), pick.take(short, 1, "near-miss")])
+    _set(df, near, "overtime_hours", np.array([2.0, 3.0]))
     return _labels(rule, "attendance", df["record_id"].iloc[rows])
 
 

@@ -235,6 +235,7 @@ def build_cards(rng: np.random.Generator, city: City, seed: int, n: int) -> pd.D
             "attendees_text": attendee_texts(rng, attendees),
             "payment_method": "카드",
             "purpose": holders["department"].to_numpy()[hi] + " " + purpose,
+            "card_kind": "업무추진비",
         }
     )
     df = df.iloc[order].reset_index(drop=True)

@@ -245,7 +245,8 @@ def cards(df: pd.DataFrame, employees: pd.DataFrame) -> list[ExportFile]:
     ``20250230`` in February, 승인금액 ``1만2천원?`` in March), as in the canonical city.
 
     The canonical city's one cash payment (a near-miss of CARD-SPLIT) is not in a card
-    company's file and is left out.
+    company's file and is left out. The file holds every card of the city: 카드구분 tells
+    업무추진비 cards from 일반구매 ones.
     """
     df = df[df["payment_method"] == "카드"]
     order = np.lexsort(
@@ -267,6 +268,7 @@ def cards(df: pd.DataFrame, employees: pd.DataFrame) -> list[ExportFile]:
         "승인금액": amounts(df["amount"]),
         "대상인원": text(df["attendees_text"]),
         "사용목적": text(df["purpose"]),
+        "카드구분": text(df["card_kind"]),
     }
     out = frame(cols)
     month = np.array([d[:6] for d in out["승인일자"]], dtype=object)
@@ -294,8 +296,9 @@ def attendance(df: pd.DataFrame, employees: pd.DataFrame) -> list[ExportFile]:
 
     - 초과근무: every day the official worked (and any overtime claimed on a leave day),
       초과근무시간 ``0`` when none; ``2025.03.12``; cp949
-    - 휴가: leave days, 휴가종류 in words (``연가(전일)``); ``2025.03.12``; cp949, a title line
-    - 출장: trip days, 출장구분 ``관내``/``관외``; ``20250312``; UTF-8 with a BOM
+    - 휴가: leave days, 휴가종류 in words (``연가(전일)``), 휴가시간 (8, 4); ``2025.03.12``;
+      cp949, a title line
+    - 출장: trip days, 출장구분 ``관내``/``관외``, 출장시간; ``20250312``; UTF-8 with a BOM
     """
     name_of = employees.set_index("employee_id")["name"]
     leave = df["leave_type"].notna().to_numpy()
@@ -319,6 +322,7 @@ def attendance(df: pd.DataFrame, employees: pd.DataFrame) -> list[ExportFile]:
         "부서": text(lv["department"]),
         "휴가일자": days(lv["work_date"], DOTS),
         "휴가종류": words(lv["leave_type"], LEAVE_TYPE, rng),
+        "휴가시간": numbers(lv["leave_hours"]),
     }
     tr = df[trip]
     trips = {
@@ -326,6 +330,7 @@ def attendance(df: pd.DataFrame, employees: pd.DataFrame) -> list[ExportFile]:
         "소속": text(tr["department"]),
         "출장일": days(tr["work_date"], YMD),
         "출장구분": words(tr["trip_type"], TRIP_TYPE, rng),
+        "출장시간": numbers(tr["trip_hours"]),
     }
     return [
         ExportFile("attendance", "인사/초과근무_2025.csv", frame(overtime), "cp949"),

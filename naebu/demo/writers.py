@@ -106,7 +106,8 @@ TABLES: tuple[Table, ...] = (
         "attendance",
         "hr_atnd_dly",
         "record_id=atnd_no employee_id=emp_no department=dept_nm work_date=atnd_ymd "
-        "leave_type=vctn_knd_nm trip_type=bztrp_se_nm overtime_hours=ovtm_hr updated_at=upd_dt",
+        "leave_type=vctn_knd_nm leave_hours=vctn_hr trip_type=bztrp_se_nm trip_hours=bztrp_hr "
+        "overtime_hours=ovtm_hr updated_at=upd_dt",
         ("work_date",),
     ),
     _t(
@@ -178,6 +179,7 @@ CARD_COLUMNS: dict[str, str] = {
     "attendees_text": "대상인원",  # in words, "팀장 등 4명"
     "payment_method": "결제방법",
     "purpose": "사용목적",
+    "card_kind": "카드구분",  # 업무추진비, 일반구매
 }
 #: Odd months arrive in cp949 (older card-company exports), even months in UTF-8 with a BOM.
 CARD_ENCODINGS = ("cp949", "utf-8-sig")
@@ -337,6 +339,7 @@ def card_frame(cards: pd.DataFrame, employees: pd.DataFrame) -> pd.DataFrame:
             "attendees_text": cards["attendees_text"],
             "payment_method": cards["payment_method"],
             "purpose": cards["purpose"],
+            "card_kind": cards["card_kind"],
         }
     ).astype(object)
     return out.rename(columns=CARD_COLUMNS)
