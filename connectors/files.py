@@ -227,6 +227,7 @@ class FilesConnector(Connector):
         for glob in pattern if isinstance(pattern, list) else [pattern]:
             found.update(p for p in folder.glob(glob) if p.is_file())
         taken = set(state.seen_checksums)
+        held: list[SourceError] = []
         for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix()):
             name = path.relative_to(folder).as_posix()
             excel = path.suffix.lower() in EXCEL_SUFFIXES
@@ -239,9 +240,23 @@ class FilesConnector(Connector):
                 (None, None) if excel else decoding(path, str(self.option("encoding")))
             )
             if error is None:
-                yield from self._take(path, name, digest, encoding, excel)
+                try:
+                    yield from self._take(path, name, digest, encoding, excel)
+                except SourceError as exc:
+                    # A mapped column (or the sheet) missing from this file: it waits, not
+                    # recorded as taken, until the mapping or the file is fixed. The files
+                    # after it are read now: one drop must not hold back the folder.
+                    held.append(exc)
             else:
                 yield self._file_error(path, name, digest, error)
+        if len(held) == 1:
+            raise held[0]
+        if held:
+            first = held[0]
+            others = ", ".join(e.message.split(":", 1)[0] for e in held[1:])
+            raise SourceError(
+                first.source, f"{first.message}; also not taken: {others}", first.hint
+            )
 
     def _take(
         self, path: Path, name: str, checksum: str, encoding: str | None, excel: bool
@@ -461,6 +476,9 @@ class FilesConnector(Connector):
             ws = book[sheet]
         else:
             raise self.problem(f"{name} has no sheet {sheet!r}", f"sheets: {book.sheetnames}")
+        # The <dimension> a sheet declares pads every row read to its width: a lying
+        # "A1:XFD1048576" turns each row into 16,384 cells. Rows are read as they are.
+        ws.reset_dimensions()
         skip = int(self.option("skip_rows"))
         chunk_size = int(self.option("chunk_size"))
         skip += self._rows_above(
@@ -480,11 +498,16 @@ class FilesConnector(Connector):
         lines: list[int] = []
         refused: list[QuarantinedRow] = []
         max_rows = min(int(self.option("max_rows")), xlsx_guard.EXCEL_ROWS)
+        width = len(header)
         for line, values in enumerate(it, start=skip + 2):
             if line > max_rows:
                 if rows or refused:
                     yield header, (rows, lines, refused)
                 raise FileError(f"more than {max_rows} rows (max_rows)")
+            if not values:
+                continue  # a row the sheet skips (a gap before a far row number)
+            if len(values) > width and values[width:].count(None) == len(values) - width:
+                values = values[:width]  # empty cells past the header: not each made text
             cells = self._fit([cell_text(v) for v in values], header, name, line, refused)
             if cells is not None:
                 rows.append(cells)
