@@ -11,19 +11,36 @@ as ``naebu check`` does. Both run in a child process with a time limit and a mem
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from collections import Counter
 from pathlib import Path
 
 import fuzz_inputs
-from fuzz_inputs import CARD_COLUMNS, GOOD_ROWS, GOOD_RULES, good_file, hostile_files, hostile_rules
+from fuzz_inputs import (
+    BASE_CSV,
+    CARD_COLUMNS,
+    GOOD_ROWS,
+    GOOD_RULES,
+    SHEET,
+    good_file,
+    hostile_files,
+    hostile_rules,
+    zip_replace,
+)
+
+from connectors import make_connector
+from connectors.base import Batch, SourceError, SourceState
+from naebu.config import SourceConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 17
@@ -194,3 +211,101 @@ def test_hostile_rule_files_are_located_problems(tmp_path: Path) -> None:
     assert problems >= CASES // 2, (
         f"only {problems} cases gave problems: the mutations are too mild"
     )
+
+
+# -- what the fuzz found, kept as focused regression tests -------------------------------------
+
+
+def _source(folder: Path) -> SourceConfig:
+    return SourceConfig(
+        "cards", "files", "card_transactions", columns=dict(CARD_COLUMNS),
+        options={"path": str(folder), "pattern": ["*.csv", "*.xlsx"]},
+        formats={"approved_date": "%Y-%m-%d", "approved_time": "%H:%M:%S"},
+    )  # fmt: skip
+
+
+def _pull(folder: Path) -> tuple[list[Batch], SourceError | None]:
+    batches: list[Batch] = []
+    try:
+        for batch in make_connector(_source(folder)).pull(SourceState()):
+            batches.append(batch)
+    except SourceError as exc:
+        return batches, exc
+    return batches, None
+
+
+def _taken(batches: list[Batch]) -> list[str]:
+    return [Path(f.path).name for b in batches for f in b.files]
+
+
+def test_a_drop_lacking_a_mapped_column_does_not_hold_back_the_next(tmp_path: Path) -> None:
+    # Found by the fuzz: a byte flipped in a header renames a mapped column; the source
+    # stopped there, every later drop waiting behind it, run after run.
+    for i, name in enumerate(["a.csv", "c.csv"]):
+        (tmp_path / name).write_bytes(good_file(2 * i)[1])
+    (tmp_path / "b.csv").write_text(BASE_CSV.replace("승인금액", "승인금앱", 1), encoding="utf-8")
+    batches, error = _pull(tmp_path)
+    assert _taken(batches) == ["a.csv", "c.csv"]
+    assert sum(len(b.frame) for b in batches) == 2 * GOOD_ROWS
+    assert error is not None and str(error).startswith("source cards: b.csv: column '승인금액'")
+    assert "the file is not taken until fixed" in str(error) and "\n" not in str(error)
+    # Two such drops: both named, the good ones still taken.
+    (tmp_path / "d.csv").write_text(BASE_CSV.replace("사용목적", "", 1), encoding="utf-8")
+    batches, error = _pull(tmp_path)
+    assert _taken(batches) == ["a.csv", "c.csv"]
+    assert error is not None and "b.csv" in str(error) and "also not taken: d.csv" in str(error)
+
+
+class _Late(BaseException):
+    """Raised by the alarm: a BaseException, so no ``except Exception`` turns it into a file
+    error."""
+
+
+def _on_time(seconds: int) -> None:
+    def _late(*_: object) -> None:
+        raise _Late(f"still reading after {seconds} s")
+
+    signal.signal(signal.SIGALRM, _late)
+    signal.alarm(seconds)
+
+
+def test_far_row_in_a_sheet_of_declared_width_is_read_quickly(tmp_path: Path) -> None:
+    # Found by the fuzz: <dimension ref="A1:XFD1000000"/> and one row numbered 1,000,000.
+    # openpyxl pads each of the million rows in between to the declared 16,384 columns, and
+    # each padded row was made text cell by cell: the run never ended.
+    _, book = good_file(4)
+    with zipfile.ZipFile(io.BytesIO(book)) as z:
+        xml = z.read(SHEET)
+    far = b'<row r="1000000"><c r="XFD1000000" t="inlineStr"><is><t>x</t></is></c></row>'
+    xml = re.sub(rb"<dimension [^>]*/>", b'<dimension ref="A1:XFD1000000"/>', xml)
+    xml = xml.replace(b"</sheetData>", far + b"</sheetData>")
+    (tmp_path / "far.xlsx").write_bytes(zip_replace(book, SHEET, xml))
+    (tmp_path / "next.csv").write_bytes(good_file(0)[1])
+    _on_time(30)
+    try:
+        batches, error = _pull(tmp_path)
+    finally:
+        signal.alarm(0)
+    assert error is None and _taken(batches) == ["far.xlsx", "next.csv"]
+    far_rows = [b for b in batches if b.files and b.files[0].path.endswith("far.xlsx")]
+    assert far_rows[0].files[0].rows == GOOD_ROWS + 1
+    [(where, why)] = [(q.location, q.reason) for b in batches for q in b.quarantined]
+    assert where == "far.xlsx:1000000" and "16384 cells but the header has 15" in why
+
+
+def test_damaged_deflate_stream_is_a_file_error(tmp_path: Path) -> None:
+    # Found by the fuzz: a flipped bit in a member's compressed bytes (the zip directory
+    # intact) raised zlib.error out of the XLSX guard: the whole source failed, traceback.
+    _, book = good_file(4)
+    with zipfile.ZipFile(io.BytesIO(book)) as z:
+        info = z.getinfo(SHEET)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    damaged = bytearray(book)
+    damaged[start] = 0x07  # a final block of the reserved type 3
+    (tmp_path / "a.xlsx").write_bytes(bytes(damaged))
+    (tmp_path / "b.csv").write_bytes(good_file(0)[1])
+    batches, error = _pull(tmp_path)
+    assert error is None and _taken(batches) == ["a.xlsx", "b.csv"]
+    [(where, why)] = [(q.location, q.reason) for b in batches for q in b.quarantined]
+    assert where == "a.xlsx" and why.startswith("not a readable .xlsx workbook: Error -3")
+    assert sum(len(b.frame) for b in batches) == GOOD_ROWS
