@@ -309,3 +309,30 @@ def test_damaged_deflate_stream_is_a_file_error(tmp_path: Path) -> None:
     [(where, why)] = [(q.location, q.reason) for b in batches for q in b.quarantined]
     assert where == "a.xlsx" and why.startswith("not a readable .xlsx workbook: Error -3")
     assert sum(len(b.frame) for b in batches) == GOOD_ROWS
+
+
+def _pack_rule(rule_id: str) -> str:
+    [block] = [b for b in fuzz_inputs.pack_rule_blocks() if f'id = "{rule_id}"' in b]
+    return block
+
+
+def test_a_window_too_long_is_a_located_problem(tmp_path: Path) -> None:
+    # Found by the fuzz: window = "99999999999d" raised OverflowError out of the loader.
+    from engine.loader import load_rules
+
+    cases = {
+        "split.toml": ("CARD-SPLIT", "window", "99999999999d"),
+        "hours.toml": ("CARD-SPLIT", "window", "9" * 400 + "h"),
+        "seq.toml": ("PAY-BEFORE-INSPECTION", "within", "99999999999d"),
+    }
+    for name, (rule_id, key, value) in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "a_good.toml").write_bytes((ROOT / "rules" / GOOD_RULES[0]).read_bytes())
+        text = fuzz_inputs._set_key(_pack_rule(rule_id), key, f'"{value}"')
+        (folder / name).write_text(text, encoding="utf-8")
+        ruleset = load_rules([folder], root=folder)  # must not raise
+        assert set(ruleset.by_id()) == set(fuzz_inputs.good_rule_ids()[:1])
+        [problem] = ruleset.problems
+        assert problem.file == name and problem.rule_id == rule_id and key in str(problem)
+        assert "longer than 36,525 days" in problem.message
