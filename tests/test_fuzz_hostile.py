@@ -336,3 +336,27 @@ def test_a_window_too_long_is_a_located_problem(tmp_path: Path) -> None:
         [problem] = ruleset.problems
         assert problem.file == name and problem.rule_id == rule_id and key in str(problem)
         assert "longer than 36,525 days" in problem.message
+
+
+def test_a_number_over_64_bits_is_a_located_problem(tmp_path: Path) -> None:
+    # Found by the fuzz: params = { max_per_person = <400 digits> } loaded, then raised
+    # OverflowError when the condition was compiled (the number made a float).
+    from engine.loader import load_rules
+
+    digits = "9" * 400
+    block = _pack_rule("CARD-PERPERSON")
+    text = re.sub(
+        r"(?m)^params = \{ max_per_person = [\d_]+", f"params = {{ max_per_person = {digits}", block
+    )
+    assert digits in text
+    (tmp_path / "a_good.toml").write_bytes((ROOT / "rules" / GOOD_RULES[0]).read_bytes())
+    (tmp_path / "big.toml").write_text(text, encoding="utf-8")
+    ruleset = load_rules([tmp_path], root=tmp_path)  # must not raise
+    assert set(ruleset.by_id()) == {"PAY-SELF-APPROVAL"}
+    [problem] = ruleset.problems
+    assert (
+        problem.file == "big.toml"
+        and problem.line
+        == text.splitlines().index(next(t for t in text.splitlines() if digits in t)) + 1
+    )
+    assert "400 digits: TOML numbers are 64-bit" in problem.message
