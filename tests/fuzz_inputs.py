@@ -619,7 +619,8 @@ def hostile_rules(seed: int, count: int) -> list[tuple[str, bytes]]:
 
 
 def check_rule_cases(folder: Path) -> None:
-    """Load each case folder under ``folder`` as ``naebu check`` does; one JSON line each.
+    """Load each case folder under ``folder`` as ``naebu check`` does; one JSON line each
+    (ASCII: a problem may quote a line separator such as U+2028 from the file).
 
     A case folder holds the good pack files (:data:`GOOD_RULES`) and one hostile file. The
     line says how long the case took, the problems, which rules loaded, and whether the good
@@ -650,7 +651,6 @@ def check_rule_cases(folder: Path) -> None:
                     "good_loaded": sorted(good_ids & set(ruleset.by_id())),
                     "good_ids": sorted(good_ids),
                 },
-                ensure_ascii=False,
             ),
             flush=True,
         )
