@@ -535,7 +535,14 @@ class FilesConnector(Connector):
         """The record's cells fitted to the header, or None (blank line, or refused; a
         refused record is located as ``name:line``)."""
         # One strip of the joined cells, not one per cell: run on every row of every file.
-        if not "".join(record).strip():
+        text = "".join(record)
+        if "\x00" in text:
+            # NUL is no character of any text a person typed (legacy exports pad with it, an
+            # XLSX writes it as _x0000_), and PostgreSQL refuses it in text: the batch
+            # holding it could not be stored, and the source stopped at this file each run.
+            record = [c.replace("\x00", "") for c in record]
+            text = text.replace("\x00", "")
+        if not text.strip():
             return None  # a blank line (or a row of empty cells) is not a record
         width = len(header)
         if len(record) > width:
@@ -572,12 +579,12 @@ def _csv_head(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
 
 
 def header_names(cells: list[str]) -> list[str]:
-    """Header cells made usable as column names: BOM and spaces stripped, blanks and
+    """Header cells made usable as column names: BOM, NUL and spaces stripped, blanks and
     duplicates named (``column4``, ``amount.2``)."""
     names: list[str] = []
     seen: dict[str, int] = {}
     for i, cell in enumerate(cells):
-        name = cell.replace("\ufeff", "").strip() or f"column{i + 1}"
+        name = cell.replace("\ufeff", "").replace("\x00", "").strip() or f"column{i + 1}"
         if name in seen:
             seen[name] += 1
             name = f"{name}.{seen[name]}"

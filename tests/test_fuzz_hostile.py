@@ -73,11 +73,11 @@ def _child(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str]
     return result, cpu
 
 
-def _config(folder: Path) -> None:
+def _config(folder: Path, store_url: str | None = None) -> None:
     columns = "\n".join(f'{k} = "{v}"' for k, v in CARD_COLUMNS.items())
     (folder / "config.toml").write_text(
         f"""[store]
-url = "sqlite:///{folder / "naebu.sqlite"}"
+url = "{store_url or f"sqlite:///{folder / 'naebu.sqlite'}"}"
 
 [rules]
 paths = ["rules"]
@@ -360,3 +360,59 @@ def test_a_number_over_64_bits_is_a_located_problem(tmp_path: Path) -> None:
         == text.splitlines().index(next(t for t in text.splitlines() if digits in t)) + 1
     )
     assert "400 digits: TOML numbers are 64-bit" in problem.message
+
+
+def test_nul_in_a_cell_is_stored_on_postgresql(tmp_path: Path) -> None:
+    # Found by the fuzz (its drops run against a PostgreSQL store): a NUL byte in a cell
+    # reached the record history, PostgreSQL refused the batch ("A string literal cannot
+    # contain NUL"), the source failed with a traceback and every later drop waited.
+    import sqlalchemy as sa
+    from minicity import run
+    from services import pg_url, require_service, unique_name
+
+    url = require_service("PostgreSQL", pg_url())
+    name = unique_name("fuzz_nul")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        store = sa.engine.make_url(url).set(database=name)
+        _config(tmp_path, store.render_as_string(hide_password=False))
+        (tmp_path / "drops").mkdir()
+        nul = BASE_CSV.replace("바다횟집", "바다\x00횟집").replace(
+            "과장 등 6명", "과장 등 6명\x00\x00"
+        )
+        (tmp_path / "drops" / "a.csv").write_text(nul, encoding="utf-8")
+        (tmp_path / "drops" / "b.csv").write_bytes(good_file(0)[1])
+        summary = run(tmp_path / "config.toml")
+        [report] = summary.sources
+        assert report.error is None and report.rows_read == 2 * GOOD_ROWS
+        assert report.quarantined == 0 and report.files == 2
+        engine = sa.create_engine(store)
+        try:
+            with engine.connect() as conn:
+                names = (
+                    conn.execute(
+                        sa.text(
+                            "SELECT merchant_name FROM rec_card_transactions WHERE approval_id = 'a.csv:3'"
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+        finally:
+            engine.dispose()
+        assert names == ["바다횟집"]
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_nul_is_dropped_from_cells_and_header_names(tmp_path: Path) -> None:
+    text = BASE_CSV.replace("가맹점명", "가맹점\x00명", 1).replace("바다횟집", "바다\x00횟집")
+    (tmp_path / "a.csv").write_text(text, encoding="utf-8")
+    batches, error = _pull(tmp_path)
+    assert error is None and _taken(batches) == ["a.csv"]
+    frame = batches[0].frame
+    assert "바다횟집" in frame["merchant_name"].tolist() and len(frame) == GOOD_ROWS
