@@ -18,14 +18,16 @@ import re
 import resource
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import fuzz_inputs
+import pytest
 from fuzz_inputs import (
     BASE_CSV,
     CARD_COLUMNS,
@@ -111,21 +113,59 @@ language = "ko"
 
 
 def _ledger(
-    store: Path,
+    store: str,
 ) -> tuple[dict[str, int], Counter[str], Counter[str], list[tuple[str, str]]]:
     """Rows read per file (files_seen), rows loaded per file, rows quarantined per file, and
-    the file-level quarantine entries (file, reason)."""
-    with sqlite3.connect(store) as db:
-        seen = {Path(p).name: n for p, n in db.execute("SELECT path, rows FROM files_seen")}
-        keys = [k for (k,) in db.execute("SELECT approval_id FROM rec_card_transactions")]
-        bad = list(db.execute("SELECT location, reason FROM quarantine"))
+    the file-level quarantine entries (file, reason), from the store at URL ``store``."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(store)
+    try:
+        with engine.connect() as db:
+            run = db.execute
+            seen = {Path(p).name: n for p, n in run(sa.text("SELECT path, rows FROM files_seen"))}
+            keys = run(sa.text("SELECT approval_id FROM rec_card_transactions")).scalars().all()
+            bad = [tuple(r) for r in run(sa.text("SELECT location, reason FROM quarantine"))]
+    finally:
+        engine.dispose()
     loaded = Counter(k.rsplit(":", 1)[0] for k in keys)
     quarantined = Counter(loc.rsplit(":", 1)[0] for loc, _ in bad if ":" in loc)
     whole = [(loc, why) for loc, why in bad if ":" not in loc]
     return seen, loaded, quarantined, whole
 
 
-def test_hostile_drops_cost_only_themselves(tmp_path: Path) -> None:
+@contextmanager
+def _pg_database() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database, dropped afterwards (skipped, or failed under
+    CI, when PostgreSQL does not answer)."""
+    import sqlalchemy as sa
+    from services import pg_url, require_service, unique_name
+
+    url = require_service("PostgreSQL", pg_url())
+    name = unique_name("fuzz")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store the run writes to: a SQLite file, or a fresh PostgreSQL database (the
+    production store refuses some text SQLite takes, such as NUL)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'naebu.sqlite'}"
+    else:
+        with _pg_database() as url:
+            yield url
+
+
+def test_hostile_drops_cost_only_themselves(tmp_path: Path, store_url: str) -> None:
     drops = tmp_path / "drops"
     drops.mkdir()
     hostile = hostile_files(SEED, CASES)
@@ -137,11 +177,11 @@ def test_hostile_drops_cost_only_themselves(tmp_path: Path) -> None:
         suffix, good = good_file(i)
         goods.append(name.split("_", 1)[0] + "~good" + suffix)  # sorts right after the bad one
         (drops / goods[-1]).write_bytes(good)
-    _config(tmp_path)
+    _config(tmp_path, store_url)
     try:
         result, cpu = _child(["-m", "naebu.cli", "run", "--once"], tmp_path)
     except subprocess.TimeoutExpired as exc:
-        taken = set(_ledger(tmp_path / "naebu.sqlite")[0])
+        taken = set(_ledger(store_url)[0])
         names = sorted(p.name for p in drops.iterdir())
         last = max((i for i, n in enumerate(names) if n in taken), default=-1)
         stuck = names[last + 1 : last + 2]  # files are read in name order
@@ -152,7 +192,7 @@ def test_hostile_drops_cost_only_themselves(tmp_path: Path) -> None:
     assert "Traceback" not in out, out[out.find("Traceback") - 300 :][:4000]
     assert "naebu run #1" in result.stdout, out[-4000:]
     assert cpu < LIMIT_SECONDS, f"the run took {cpu:.0f} s of CPU time"
-    seen, loaded, quarantined, whole = _ledger(tmp_path / "naebu.sqlite")
+    seen, loaded, quarantined, whole = _ledger(store_url)
     errors = [line for line in result.stdout.splitlines() if "ERROR source cards:" in line]
     for name in goods:  # no source blocked: every good file is taken whole
         assert (seen.get(name), loaded[name], quarantined[name]) == (GOOD_ROWS, GOOD_ROWS, 0), name
@@ -368,16 +408,9 @@ def test_nul_in_a_cell_is_stored_on_postgresql(tmp_path: Path) -> None:
     # contain NUL"), the source failed with a traceback and every later drop waited.
     import sqlalchemy as sa
     from minicity import run
-    from services import pg_url, require_service, unique_name
 
-    url = require_service("PostgreSQL", pg_url())
-    name = unique_name("fuzz_nul")
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    try:
-        store = sa.engine.make_url(url).set(database=name)
-        _config(tmp_path, store.render_as_string(hide_password=False))
+    with _pg_database() as store:
+        _config(tmp_path, store)
         (tmp_path / "drops").mkdir()
         nul = BASE_CSV.replace("바다횟집", "바다\x00횟집").replace(
             "과장 등 6명", "과장 등 6명\x00\x00"
@@ -403,10 +436,6 @@ def test_nul_in_a_cell_is_stored_on_postgresql(tmp_path: Path) -> None:
         finally:
             engine.dispose()
         assert names == ["바다횟집"]
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def test_nul_is_dropped_from_cells_and_header_names(tmp_path: Path) -> None:
