@@ -59,7 +59,6 @@ so it is read again once the mapping or the file is fixed.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import logging
 import zipfile
@@ -83,7 +82,14 @@ from connectors.base import (
 )
 from connectors.coerce import empty_frame
 from connectors.file_encoding import checksum, decoding
-from connectors.header import SCAN_ROWS, check_header_row, header_index
+from connectors.header import (
+    SCAN_ROWS,
+    cell_text,
+    check_header_row,
+    csv_head,
+    header_index,
+    header_names,
+)
 from connectors.mapping import check_columns, map_source
 from connectors.registry import register
 from naebu import datasets
@@ -380,7 +386,7 @@ class FilesConnector(Connector):
         max_rows = int(self.option("max_rows"))
         delimiter = str(self.option("delimiter"))
         csv_guard.raise_field_limit()
-        above = self._rows_above(lambda: _csv_head(path, encoding, delimiter))
+        above = self._rows_above(lambda: csv_head(path, encoding, delimiter))
         raw: list[str] = []  # the text of the record being read (csv_guard)
         eof: list[bool] = []
         with path.open(encoding=encoding, newline="") as fh:
@@ -561,52 +567,6 @@ class FilesConnector(Connector):
         elif len(record) < width:
             record = record + [""] * (width - len(record))
         return record
-
-
-def _csv_head(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
-    """The first rows of a CSV file (fewer when a row is not readable: detection stops there)."""
-    rows: list[list[str]] = []
-    with path.open(encoding=encoding, newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        try:
-            for record in reader:
-                rows.append(record)
-                if len(rows) >= SCAN_ROWS:
-                    break
-        except csv.Error:
-            pass
-    return rows
-
-
-def header_names(cells: list[str]) -> list[str]:
-    """Header cells made usable as column names: BOM, NUL and spaces stripped, blanks and
-    duplicates named (``column4``, ``amount.2``)."""
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for i, cell in enumerate(cells):
-        name = cell.replace("\ufeff", "").replace("\x00", "").strip() or f"column{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        else:
-            seen[name] = 1
-        names.append(name)
-    return names
-
-
-def cell_text(value: Any) -> str:
-    """A spreadsheet cell as the text a CSV export would hold."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # ids and amounts typed into Excel come back as floats
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
 
 
 def content_keys(frame: pd.DataFrame, dataset: datasets.Dataset) -> list[str]:

@@ -1,7 +1,8 @@
 """Issue 17, Done-when 3: no hostile drop or rule file gives a traceback, a hang, a blocked
 source beyond the bad file itself, or a lost row.
 
-Hundreds of inputs are generated from real ones (tests/fuzz_inputs.py, fixed seeds): drops
+Hundreds of inputs are generated from real ones (tests/fuzz_inputs.py and
+tests/fuzz_rule_inputs.py, fixed seeds): drops
 from the demo city's card file, rule files from the pack's rules. The drops go, each followed
 by a good file, into one folder that ``naebu run --once`` reads as a daemon run would; the
 store then says, file by file, how many rows were read (``files_seen.rows``), loaded (records
@@ -26,17 +27,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import fuzz_inputs
+import fuzz_rule_inputs
 import pytest
 from fuzz_inputs import (
     BASE_CSV,
     CARD_COLUMNS,
     GOOD_ROWS,
-    GOOD_RULES,
     SHEET,
     good_file,
     hostile_files,
-    hostile_rules,
     zip_replace,
 )
 
@@ -215,18 +214,16 @@ def test_hostile_drops_cost_only_themselves(tmp_path: Path, store_url: str) -> N
 
 
 def test_hostile_rule_files_are_located_problems(tmp_path: Path) -> None:
-    cases = hostile_rules(SEED, CASES)
+    cases = fuzz_rule_inputs.hostile_rules(SEED, CASES)
     assert len(cases) == CASES
     for name, data in cases:
         case = tmp_path / name.removesuffix(".toml")
         (case / "good").mkdir(parents=True)
-        for good in GOOD_RULES:
+        for good in fuzz_rule_inputs.GOOD_RULES:
             shutil.copy(ROOT / "rules" / good, case / "good" / Path(good).name)
         (case / name).write_bytes(data)
     try:
-        result, cpu = _child(
-            [str(ROOT / "tests" / "fuzz_inputs.py"), "rules", str(tmp_path)], tmp_path
-        )
+        result, cpu = _child([str(ROOT / "tests" / "fuzz_rule_inputs.py"), str(tmp_path)], tmp_path)
     except subprocess.TimeoutExpired as exc:
         lines = (
             (exc.stdout or b"").decode().splitlines()
@@ -239,7 +236,7 @@ def test_hostile_rule_files_are_located_problems(tmp_path: Path) -> None:
     assert cpu < LIMIT_SECONDS, f"loading took {cpu:.0f} s of CPU time"
     reports = [json.loads(x) for x in result.stdout.splitlines() if x.startswith('{"case"')]
     assert [r["file"] for r in reports] == [name for name, _ in cases]
-    good_ids = sorted(fuzz_inputs.good_rule_ids())
+    good_ids = sorted(fuzz_rule_inputs.good_rule_ids())
     for report in reports:
         name = report["file"]
         assert report["seconds"] < LIMIT_SECONDS, report
@@ -352,7 +349,7 @@ def test_damaged_deflate_stream_is_a_file_error(tmp_path: Path) -> None:
 
 
 def _pack_rule(rule_id: str) -> str:
-    [block] = [b for b in fuzz_inputs.pack_rule_blocks() if f'id = "{rule_id}"' in b]
+    [block] = [b for b in fuzz_rule_inputs.pack_rule_blocks() if f'id = "{rule_id}"' in b]
     return block
 
 
@@ -368,11 +365,13 @@ def test_a_window_too_long_is_a_located_problem(tmp_path: Path) -> None:
     for name, (rule_id, key, value) in cases.items():
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "a_good.toml").write_bytes((ROOT / "rules" / GOOD_RULES[0]).read_bytes())
-        text = fuzz_inputs._set_key(_pack_rule(rule_id), key, f'"{value}"')
+        (folder / "a_good.toml").write_bytes(
+            (ROOT / "rules" / fuzz_rule_inputs.GOOD_RULES[0]).read_bytes()
+        )
+        text = fuzz_rule_inputs.set_key(_pack_rule(rule_id), key, f'"{value}"')
         (folder / name).write_text(text, encoding="utf-8")
         ruleset = load_rules([folder], root=folder)  # must not raise
-        assert set(ruleset.by_id()) == set(fuzz_inputs.good_rule_ids()[:1])
+        assert set(ruleset.by_id()) == set(fuzz_rule_inputs.good_rule_ids()[:1])
         [problem] = ruleset.problems
         assert problem.file == name and problem.rule_id == rule_id and key in str(problem)
         assert "longer than 36,525 days" in problem.message
@@ -389,7 +388,9 @@ def test_a_number_over_64_bits_is_a_located_problem(tmp_path: Path) -> None:
         r"(?m)^params = \{ max_per_person = [\d_]+", f"params = {{ max_per_person = {digits}", block
     )
     assert digits in text
-    (tmp_path / "a_good.toml").write_bytes((ROOT / "rules" / GOOD_RULES[0]).read_bytes())
+    (tmp_path / "a_good.toml").write_bytes(
+        (ROOT / "rules" / fuzz_rule_inputs.GOOD_RULES[0]).read_bytes()
+    )
     (tmp_path / "big.toml").write_text(text, encoding="utf-8")
     ruleset = load_rules([tmp_path], root=tmp_path)  # must not raise
     assert set(ruleset.by_id()) == {"PAY-SELF-APPROVAL"}
