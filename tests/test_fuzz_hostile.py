@@ -446,3 +446,24 @@ def test_nul_is_dropped_from_cells_and_header_names(tmp_path: Path) -> None:
     assert error is None and _taken(batches) == ["a.csv"]
     frame = batches[0].frame
     assert "바다횟집" in frame["merchant_name"].tolist() and len(frame) == GOOD_ROWS
+
+
+@pytest.mark.parametrize("formats", [True, False])
+def test_a_date_past_2262_is_a_bad_value_not_a_failed_source(tmp_path: Path, formats: bool) -> None:
+    # Found by the fuzz: a byte flip made 2025-01-03 read 2825-01-03. Parsed, it does not fit
+    # the nanosecond datetimes frames hold, and the conversion raised OutOfBoundsDatetime:
+    # the whole source failed with a traceback, every later drop waiting.
+    text = BASE_CSV.replace("2025-01-03,11:56:34", "2825-01-03,11:56:34").replace(
+        "2025-01-03,12:38:20", "28250103,12:38:20"
+    )
+    (tmp_path / "a.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "b.csv").write_bytes(good_file(0)[1])
+    source = _source(tmp_path)
+    if not formats:
+        source.formats.clear()  # the general date reader
+    batches = list(make_connector(source).pull(SourceState()))
+    assert _taken(batches) == ["a.csv", "b.csv"]
+    bad = [(q.location, q.reason) for b in batches for q in b.quarantined]
+    assert [where for where, _ in bad] == ["a.csv:3", "a.csv:4"]
+    assert all("approved_date" in why for _, why in bad), bad
+    assert sum(len(b.frame) for b in batches) == 2 * GOOD_ROWS - 2
