@@ -1,13 +1,15 @@
 """Issue 17, Done-when 3: no hostile drop or rule file gives a traceback, a hang, a blocked
 source beyond the bad file itself, or a lost row.
 
-Hundreds of inputs are generated from real ones (tests/fuzz_inputs.py and
-tests/fuzz_rule_inputs.py, fixed seeds): drops
-from the demo city's card file, rule files from the pack's rules. The drops go, each followed
-by a good file, into one folder that ``naebu run --once`` reads as a daemon run would; the
-store then says, file by file, how many rows were read (``files_seen.rows``), loaded (records
-keyed ``file:line``) and quarantined. The rule files are each loaded next to good pack files,
-as ``naebu check`` does. Both run in a child process with a time limit and a memory limit.
+Hundreds of inputs are generated from real ones with fixed seeds: drops from the demo city's
+card file (tests/fuzz_inputs.py), rule files from the pack's rules (tests/fuzz_rule_inputs.py).
+The drops go, each followed by a good file, into one folder that ``naebu run --once`` reads as
+a daemon run would, into a SQLite and a PostgreSQL store; the store then says, file by file,
+how many rows were read (``files_seen.rows``), loaded (records keyed ``file:line``) and
+quarantined. The rule files are each loaded next to good pack files, as ``naebu check`` does.
+Both run in a child process with a memory limit, a CPU-time limit and a wall-clock watchdog.
+
+Each bug the fuzz found is kept below as a focused regression test.
 """
 
 from __future__ import annotations
