@@ -469,3 +469,20 @@ def test_a_date_past_2262_is_a_bad_value_not_a_failed_source(tmp_path: Path, for
     assert [where for where, _ in bad] == ["a.csv:3", "a.csv:4"]
     assert all("approved_date" in why for _, why in bad), bad
     assert sum(len(b.frame) for b in batches) == 2 * GOOD_ROWS - 2
+
+
+@pytest.mark.parametrize("pattern", ["a{99999999}", "x\\\\Z", "(?>ab)"])
+def test_a_pattern_arrow_refuses_is_a_located_problem(tmp_path: Path, pattern: str) -> None:
+    # Found by the fuzz: Python's re compiles these, so the rule loaded; pandas runs them
+    # with Arrow's RE2, which refuses them: every evaluation (and `naebu check`'s examples)
+    # raised ArrowInvalid.
+    from engine.examples import run_examples
+    from engine.loader import load_rules
+
+    when = f"'''matches(merchant_name, \"{pattern}\")'''"
+    text = fuzz_rule_inputs.set_key(_pack_rule("CARD-NIGHT"), "when", when)
+    (tmp_path / "rx.toml").write_text(text, encoding="utf-8")
+    ruleset = load_rules([tmp_path], root=tmp_path)
+    problems = [*ruleset.problems, *run_examples(ruleset.rules)]  # must not raise
+    assert [(p.file, p.rule_id) for p in problems] == [("rx.toml", "CARD-NIGHT")]
+    assert "not a valid regular expression here" in problems[0].message
