@@ -68,6 +68,7 @@ from connectors.temporal import (
     _datetime,
     _floats,
     _time,
+    as_ns,
 )
 from connectors.vocabulary import map_values
 from naebu.datasets import Column, Dataset
@@ -516,7 +517,7 @@ def _convert(values: pd.Series, col: Column, fmt: str | None) -> tuple[pd.Series
     if col.type == "str":
         return text, np.zeros(len(values), dtype=bool)
     if fmt is not None and col.type in ("date", "datetime", "time"):
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]")
+        parsed = as_ns(pd.to_datetime(text, format=fmt, errors="coerce"))
         if col.type == "date":
             result: pd.Series = parsed.dt.normalize()
         elif col.type == "time":
@@ -542,7 +543,7 @@ def _convert_typed(values: pd.Series, type_: str) -> pd.Series | None:
         parsed = pd.to_datetime(values, errors="coerce", utc=_tz_aware(values))
         if parsed.dt.tz is not None:
             parsed = parsed.dt.tz_convert("Asia/Seoul").dt.tz_localize(None)
-        parsed = parsed.astype("datetime64[ns]")
+        parsed = as_ns(parsed)
         return parsed.dt.normalize() if type_ == "date" else parsed
     if type_ == "time" and kind in ("timedelta", "timedelta64"):
         return pd.to_timedelta(values).astype("timedelta64[ns]")
@@ -581,19 +582,17 @@ def _fast_number(text: pd.Series) -> pd.Series:
 
 def _fast_date(text: pd.Series) -> pd.Series:
     parsed = pd.to_datetime(text.to_numpy(dtype=object), format="%Y-%m-%d", errors="coerce")
-    return pd.Series(parsed).astype("datetime64[ns]")
+    return as_ns(parsed)
 
 
 def _fast_datetime(text: pd.Series) -> pd.Series:
     fmt = "%Y-%m-%d %H:%M:%S"
     parsed = pd.to_datetime(text.to_numpy(dtype=object), format=fmt, errors="coerce")
-    return pd.Series(parsed).astype("datetime64[ns]")
+    return as_ns(parsed)
 
 
 def _fast_time(text: pd.Series) -> pd.Series:
-    parsed = pd.Series(
-        pd.to_datetime(text.to_numpy(dtype=object), format="%H:%M", errors="coerce")
-    ).astype("datetime64[ns]")
+    parsed = as_ns(pd.to_datetime(text.to_numpy(dtype=object), format="%H:%M", errors="coerce"))
     return parsed - parsed.dt.normalize()
 
 

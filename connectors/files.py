@@ -59,7 +59,6 @@ so it is read again once the mapping or the file is fixed.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import logging
 import zipfile
@@ -83,7 +82,14 @@ from connectors.base import (
 )
 from connectors.coerce import empty_frame
 from connectors.file_encoding import checksum, decoding
-from connectors.header import SCAN_ROWS, check_header_row, header_index
+from connectors.header import (
+    SCAN_ROWS,
+    cell_text,
+    check_header_row,
+    csv_head,
+    header_index,
+    header_names,
+)
 from connectors.mapping import check_columns, map_source
 from connectors.registry import register
 from naebu import datasets
@@ -227,6 +233,7 @@ class FilesConnector(Connector):
         for glob in pattern if isinstance(pattern, list) else [pattern]:
             found.update(p for p in folder.glob(glob) if p.is_file())
         taken = set(state.seen_checksums)
+        held: list[SourceError] = []
         for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix()):
             name = path.relative_to(folder).as_posix()
             excel = path.suffix.lower() in EXCEL_SUFFIXES
@@ -239,9 +246,23 @@ class FilesConnector(Connector):
                 (None, None) if excel else decoding(path, str(self.option("encoding")))
             )
             if error is None:
-                yield from self._take(path, name, digest, encoding, excel)
+                try:
+                    yield from self._take(path, name, digest, encoding, excel)
+                except SourceError as exc:
+                    # A mapped column (or the sheet) missing from this file: it waits, not
+                    # recorded as taken, until the mapping or the file is fixed. The files
+                    # after it are read now: one drop must not hold back the folder.
+                    held.append(exc)
             else:
                 yield self._file_error(path, name, digest, error)
+        if len(held) == 1:
+            raise held[0]
+        if held:
+            first = held[0]
+            others = ", ".join(e.message.split(":", 1)[0] for e in held[1:])
+            raise SourceError(
+                first.source, f"{first.message}; also not taken: {others}", first.hint
+            )
 
     def _take(
         self, path: Path, name: str, checksum: str, encoding: str | None, excel: bool
@@ -365,7 +386,7 @@ class FilesConnector(Connector):
         max_rows = int(self.option("max_rows"))
         delimiter = str(self.option("delimiter"))
         csv_guard.raise_field_limit()
-        above = self._rows_above(lambda: _csv_head(path, encoding, delimiter))
+        above = self._rows_above(lambda: csv_head(path, encoding, delimiter))
         raw: list[str] = []  # the text of the record being read (csv_guard)
         eof: list[bool] = []
         with path.open(encoding=encoding, newline="") as fh:
@@ -461,6 +482,9 @@ class FilesConnector(Connector):
             ws = book[sheet]
         else:
             raise self.problem(f"{name} has no sheet {sheet!r}", f"sheets: {book.sheetnames}")
+        # The <dimension> a sheet declares pads every row read to its width: a lying
+        # "A1:XFD1048576" turns each row into 16,384 cells. Rows are read as they are.
+        ws.reset_dimensions()
         skip = int(self.option("skip_rows"))
         chunk_size = int(self.option("chunk_size"))
         skip += self._rows_above(
@@ -480,11 +504,16 @@ class FilesConnector(Connector):
         lines: list[int] = []
         refused: list[QuarantinedRow] = []
         max_rows = min(int(self.option("max_rows")), xlsx_guard.EXCEL_ROWS)
+        width = len(header)
         for line, values in enumerate(it, start=skip + 2):
             if line > max_rows:
                 if rows or refused:
                     yield header, (rows, lines, refused)
                 raise FileError(f"more than {max_rows} rows (max_rows)")
+            if not values:
+                continue  # a row the sheet skips (a gap before a far row number)
+            if len(values) > width and values[width:].count(None) == len(values) - width:
+                values = values[:width]  # empty cells past the header: not each made text
             cells = self._fit([cell_text(v) for v in values], header, name, line, refused)
             if cells is not None:
                 rows.append(cells)
@@ -512,7 +541,14 @@ class FilesConnector(Connector):
         """The record's cells fitted to the header, or None (blank line, or refused; a
         refused record is located as ``name:line``)."""
         # One strip of the joined cells, not one per cell: run on every row of every file.
-        if not "".join(record).strip():
+        text = "".join(record)
+        if "\x00" in text:
+            # NUL is no character of any text a person typed (legacy exports pad with it, an
+            # XLSX writes it as _x0000_), and PostgreSQL refuses it in text: the batch
+            # holding it could not be stored, and the source stopped at this file each run.
+            record = [c.replace("\x00", "") for c in record]
+            text = text.replace("\x00", "")
+        if not text.strip():
             return None  # a blank line (or a row of empty cells) is not a record
         width = len(header)
         if len(record) > width:
@@ -531,52 +567,6 @@ class FilesConnector(Connector):
         elif len(record) < width:
             record = record + [""] * (width - len(record))
         return record
-
-
-def _csv_head(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
-    """The first rows of a CSV file (fewer when a row is not readable: detection stops there)."""
-    rows: list[list[str]] = []
-    with path.open(encoding=encoding, newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        try:
-            for record in reader:
-                rows.append(record)
-                if len(rows) >= SCAN_ROWS:
-                    break
-        except csv.Error:
-            pass
-    return rows
-
-
-def header_names(cells: list[str]) -> list[str]:
-    """Header cells made usable as column names: BOM and spaces stripped, blanks and
-    duplicates named (``column4``, ``amount.2``)."""
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for i, cell in enumerate(cells):
-        name = cell.replace("\ufeff", "").strip() or f"column{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        else:
-            seen[name] = 1
-        names.append(name)
-    return names
-
-
-def cell_text(value: Any) -> str:
-    """A spreadsheet cell as the text a CSV export would hold."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # ids and amounts typed into Excel come back as floats
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
 
 
 def content_keys(frame: pd.DataFrame, dataset: datasets.Dataset) -> list[str]:

@@ -8,14 +8,19 @@ several distinct short cells, mostly not numbers or dates, about as wide as the 
 
 :func:`header_index` is shared by the files connector (``header_row = "auto"``, its default) and
 ``naebu sources suggest``, so the section the suggestion prints reads the file the way it was
-suggested.
+suggested. The helpers below it read the rows it looks at: the first rows of a CSV file, cells as
+text, header cells as column names.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import re
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 #: Rows looked at; a header further down than this is not found (give ``header_row``).
 SCAN_ROWS = 30
@@ -90,3 +95,49 @@ def check_header_row(value: object) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         return f'header_row must be a row number from 1 or "auto", not {value!r}'
     return None
+
+
+def csv_head(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
+    """The first rows of a CSV file (fewer when a row is not readable: detection stops there)."""
+    rows: list[list[str]] = []
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            for record in reader:
+                rows.append(record)
+                if len(rows) >= SCAN_ROWS:
+                    break
+        except csv.Error:
+            pass
+    return rows
+
+
+def header_names(cells: list[str]) -> list[str]:
+    """Header cells made usable as column names: BOM, NUL and spaces stripped, blanks and
+    duplicates named (``column4``, ``amount.2``)."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        name = cell.replace("\ufeff", "").replace("\x00", "").strip() or f"column{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a CSV export would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # ids and amounts typed into Excel come back as floats
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)

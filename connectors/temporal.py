@@ -21,6 +21,19 @@ _TIME_PLAIN = r"(\d{2})(\d{2})(\d{2})?"
 _TZ = r"\s*(Z|[+-]\d{2}:?\d{2})?$"
 
 
+def as_ns(parsed: pd.Series) -> pd.Series:
+    """Parsed datetimes as ``datetime64[ns]``, the unit every frame holds; one outside its
+    range (1677-09-22 .. 2262-04-11: a year typed 2825) is NaT, a bad value, where the
+    conversion used to raise for the whole batch."""
+    parsed = pd.Series(parsed)
+    if parsed.dtype != "datetime64[ns]":
+        parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
+    return parsed.astype("datetime64[ns]")
+
+
+_NS_MIN, _NS_MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+
+
 def _ints(frame: pd.DataFrame, col: int | str) -> pd.Series:
     """A group of digits as float64 (NaN when absent), so date arithmetic never meets NA."""
     return pd.Series(_floats(pd.to_numeric(frame[col], errors="coerce")), index=frame.index)
@@ -68,7 +81,7 @@ def _assemble(parts: pd.DataFrame, first: int) -> pd.Series:
             "day": _ints(parts, first + 2),
         }
     )
-    return pd.to_datetime(ymd, errors="coerce").astype("datetime64[ns]").reset_index(drop=True)
+    return as_ns(pd.to_datetime(ymd, errors="coerce")).reset_index(drop=True)
 
 
 def _clock(parts: pd.DataFrame, first: int) -> pd.Series:

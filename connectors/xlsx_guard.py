@@ -14,6 +14,7 @@ sheet of millions of rows. Each check names what it found, in one line, for a fi
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 MAX_UNCOMPRESSED_MB = 512
@@ -55,7 +56,10 @@ def refusal(path: Path, max_uncompressed_mb: float, max_ratio: float) -> str | N
                         head = member.read(_PROLOG)
                     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                         return f"{info.filename} declares a DTD or entities, which XLSX never needs"
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error) as exc:
+        # zlib.error: a member's deflated bytes damaged (the zip directory itself intact).
+        return f"not a readable .xlsx workbook: {exc}"
+    except (RuntimeError, NotImplementedError) as exc:  # encrypted, unknown compression
         return f"not a readable .xlsx workbook: {exc}"
     return None
 

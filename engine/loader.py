@@ -226,7 +226,36 @@ def _read_file(
     if _depth_over(doc, MAX_TOML_DEPTH):
         problems.append(_too_deep(shown))
         return None
+    huge = _int_over_64_bits(doc)
+    if huge is not None:
+        digits = str(abs(huge))
+        problems.append(
+            Problem(
+                shown,
+                f"number {digits[:12]}... has {len(digits)} digits: TOML numbers are 64-bit",
+                line=next(
+                    (n + 1 for n, t in enumerate(text.splitlines()) if digits[:19] in t), None
+                ),
+                hint="write a shorter number; no amount, count or day needs that many digits",
+            )
+        )
+        return None
     return doc, text
+
+
+def _int_over_64_bits(doc: Any) -> int | None:
+    """The first whole number in ``doc`` outside TOML's 64-bit range (tomllib reads any size,
+    which later code turns into floats and dates that overflow), or None."""
+    stack: list[Any] = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+            return value
+    return None
 
 
 def _too_deep(shown: str) -> Problem:

@@ -113,15 +113,15 @@ def test_csv_drops_whose_columns_change(tmp_path: Path) -> None:
         "source drops: c.csv: required column amount of dataset payments is not mapped; "
         'the file is not taken until fixed - add columns.amount = "<source column>"'
     )
-    # The SQL source went on; the files before c.csv are taken, c.csv and after are not.
+    # The SQL source went on; the files before and after c.csv are taken, c.csv is not.
     assert sources["payments"].error is None  # type: ignore[attr-defined]
-    assert _alert_keys(config) == ["F-1", "F-2", "P-00005"]
+    assert _alert_keys(config) == ["F-1", "F-2", "F-4", "P-00005"]
     taken = sorted(
         str(p).rsplit("/", 1)[-1] for (p,) in query(config, "SELECT path FROM files_seen")
     )
-    assert taken == ["a.csv", "b.csv"]
+    assert taken == ["a.csv", "b.csv", "d.csv"]
 
-    # The publisher sends c.csv again with the right header: c and d are read, once.
+    # The publisher sends c.csv again with the right header: c is read, d not again.
     (drops / "c.csv").write_text(f"{HEADER}\nF-3,재무과,E001,6000000,2025-06-03\n", "utf-8")
     second = run(config, now=NOW + timedelta(hours=1))
     assert second.ok

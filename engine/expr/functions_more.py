@@ -78,8 +78,28 @@ def _pattern_problem(pattern: Any, groups: int | None) -> str | None:
         return f"the pattern is not a valid regular expression: {exc}"
     if shape is not None:
         return shape
+    arrow = _arrow_problem(pattern)
+    if arrow is not None:
+        return arrow
     if groups is not None and compiled.groups != groups:
         return f"the pattern needs exactly {groups} group (...) around the number, it has {compiled.groups}"
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _arrow_problem(pattern: str) -> str | None:
+    """Why Arrow's regular expressions (RE2, which pandas runs on Arrow-backed text) refuse
+    ``pattern``, or None. Python's ``re`` takes some that RE2 does not (a repeat over 1,000,
+    ``\\Z``, atomic groups): such a pattern compiled, then failed every evaluation."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # no Arrow: pandas runs Python's re, already checked
+        return None
+    try:
+        pc.match_substring_regex(pa.array([""]), pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        return f"the pattern is not a valid regular expression here: {exc}"
     return None
 
 

@@ -144,8 +144,25 @@ def parse_window(value: Any, problem: ProblemFactory, key: str = "window") -> Wi
         problem(key, f"invalid window {value!r}", WINDOW_HINT)
         return None
     amount = int(m.group(1))
+    too_long = window_too_long(amount, m.group(2))
+    if too_long:
+        problem(key, f"window {value!r} {too_long}", WINDOW_HINT)
+        return None
     length = timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount)
     return Window(text, length)
+
+
+#: The longest window or delay a rule may give: a hundred years (a longer one is a typo, and
+#: past 292 years it no longer fits the nanosecond times the windows are computed in).
+MAX_WINDOW_DAYS = 36_525
+
+
+def window_too_long(amount: int, unit: str) -> str | None:
+    """Why ``amount`` days (``unit`` ``"d"``) or hours (``"h"``) is too long, or None."""
+    hours = amount * 24 if unit == "d" else amount  # whole numbers: no float overflow
+    if hours > MAX_WINDOW_DAYS * 24:
+        return f"is longer than {MAX_WINDOW_DAYS:,} days (a hundred years)"
+    return None
 
 
 def time_column(value: Any, dataset: datasets.Dataset, problem: ProblemFactory) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.expr import CompiledExpression, ExprError, compile_expression
 from engine.registry import ProblemFactory
+from engine.ruletypes.common import window_too_long
 from engine.ruletypes.match import column_types
 from naebu import datasets
 from naebu.problems import did_you_mean
@@ -203,6 +204,10 @@ def read_within(
         problem("within", f"cannot read {raw!r} as a window", 'write "60d" (days) or "12h" (hours)')
         return None
     n, unit = int(found.group(1)), found.group(2)
+    too_long = window_too_long(n, unit)
+    if too_long:
+        problem("within", f"{raw!r} {too_long}", 'write "60d" (days) or "12h" (hours)')
+        return None
     within = timedelta(days=n) if unit == "d" else timedelta(hours=n)
     by_day = any(s is not None and s.dataset.by_name[s.time].type == "date" for s in (first, then))
     if by_day and within % timedelta(days=1):
