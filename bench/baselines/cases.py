@@ -7,8 +7,9 @@ producing a flattering number.
 
 Match rules (durable_rules, DuckDB, a Python loop):
 
-- ``CARD-NIGHT``: ``payment_method == "카드" and not_null(approved_time) and
-  (hour(approved_time) >= night_from or hour(approved_time) < night_until)``. durable_rules has
+- ``CARD-NIGHT``: ``payment_method == "카드" and card_kind in card_kinds and
+  not_null(approved_time) and (hour(approved_time) >= night_from or hour(approved_time) <
+  night_until)``. durable_rules has
   no ``hour()``: the time is posted as zero-padded ``HH:MM:SS`` text, for which
   ``hour >= 23`` is exactly ``text >= "23:00:00"`` and ``hour < 6`` is ``text < "06:00:00"``.
 - ``PAY-SELF-APPROVAL``: ``not_null(approver_id) and official_id == approver_id`` (a comparison
@@ -57,8 +58,10 @@ class MatchCase:
 
 
 def _night_durable(p: dict[str, Any]) -> dict[str, Any]:
+    kinds = [{"card_kind": str(k)} for k in p["card_kinds"]]
     return {"$and": [
         {"payment_method": "카드"},
+        {"$or": kinds} if len(kinds) > 1 else kinds[0],
         {"$ex": {"approved_time": 1}},
         {"$or": [{"$gte": {"approved_time": f"{int(p['night_from']):02d}:00:00"}},
                  {"$lt": {"approved_time": f"{int(p['night_until']):02d}:00:00"}}]},
@@ -67,10 +70,11 @@ def _night_durable(p: dict[str, Any]) -> dict[str, Any]:
 
 def _night_python(p: dict[str, Any]) -> Callable[[Record], bool]:
     night_from, night_until = int(p["night_from"]), int(p["night_until"])
+    kinds = {str(k) for k in p["card_kinds"]}
 
     def night(r: Record) -> bool:
         t = r.get("approved_time")
-        if r.get("payment_method") != "카드" or t is None:
+        if r.get("payment_method") != "카드" or r.get("card_kind") not in kinds or t is None:
             return False
         hour = int(t[:2])
         return hour >= night_from or hour < night_until
@@ -79,9 +83,11 @@ def _night_python(p: dict[str, Any]) -> Callable[[Record], bool]:
 
 
 def _night_sql(p: dict[str, Any]) -> str:
+    kinds = ", ".join("'" + str(k).replace("'", "''") + "'" for k in p["card_kinds"])
     return f"""
         SELECT approval_id FROM card_transactions
-        WHERE present(payment_method) = '카드' AND approved_time IS NOT NULL
+        WHERE present(payment_method) = '카드' AND present(card_kind) IN ({kinds})
+          AND approved_time IS NOT NULL
           AND (date_part('hour', approved_time) >= {int(p["night_from"])}
                OR date_part('hour', approved_time) < {int(p["night_until"])})"""
 
@@ -137,7 +143,7 @@ def _near_sql(p: dict[str, Any]) -> str:
 
 MATCH_CASES = (
     MatchCase("CARD-NIGHT", "card_transactions", "approval_id",
-              ("payment_method", "approved_time"), _night_durable, _night_python, _night_sql),
+              ("payment_method", "card_kind", "approved_time"), _night_durable, _night_python, _night_sql),
     MatchCase("PAY-SELF-APPROVAL", "payments", "payment_id", ("official_id", "approver_id"),
               _self_durable, _self_python, _self_sql),
     MatchCase("CONTRACT-NEAR-LIMIT", "contracts", "contract_id", ("method", "category", "amount"),
