@@ -51,8 +51,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from connectors.base import (
     ColumnSpec,
@@ -70,9 +68,9 @@ from connectors.temporal import (
     _time,
     as_ns,
 )
+from connectors.text_values import decode_columns, normalised_text
 from connectors.vocabulary import map_values
 from naebu.datasets import Column, Dataset
-from naebu.dtypes import text_array
 from naebu.problems import did_you_mean
 
 _WHY = {
@@ -85,14 +83,6 @@ _WHY = {
 }
 _JOIN = {"date": "-", "time": ":"}
 _NOT_TEXT = "is neither UTF-8 nor CP949 text"
-
-_SEP = "\x00"
-#: What ``str.strip()`` strips: every character Python calls whitespace (written out: working
-#: it out over all of Unicode took a quarter of a second of every start-up; a test checks it).
-_WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
 
 
 class Coerced(NamedTuple):
@@ -171,7 +161,7 @@ def coerce_mapped(
     out: dict[str, pd.Series] = {}
     # Bytes (a BLOB/VARBINARY column, or SQLite text that is not UTF-8) become text here, for
     # every connector alike; the values that are not text in any encoding are bad values.
-    raw, undecodable = _decode_columns(raw, {p for ps in mapping.values() for p in ps})
+    raw, undecodable = decode_columns(raw, {p for ps in mapping.values() for p in ps})
     for col in dataset.columns:
         if col.name in defaults:
             given = defaults[col.name]
@@ -193,7 +183,7 @@ def coerce_mapped(
         fmt = formats.get(col.name)
         typed = None
         if col.name in value_maps or (vocabulary and col.closed):
-            text = _text(column)
+            text = normalised_text(column)
             column, missed = map_values(text, col, value_maps.get(col.name), vocabulary)
             if missed is not None:
                 unmapped[col.name] = missed
@@ -339,12 +329,12 @@ def reads_as(value: Any, column: Column) -> bool:
 def parse_numbers(values: pd.Series) -> pd.Series:
     """Values read as a ``number`` column reads them (float64, NaN when not a number); for the
     expression language's ``to_number`` and ``mean_present``."""
-    return _parse(_text(values.reset_index(drop=True)), "number")
+    return _parse(normalised_text(values.reset_index(drop=True)), "number")
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
     """Values read as a ``date`` column reads them (datetime64, NaT when not a date)."""
-    return _parse(_text(values.reset_index(drop=True)), "date")
+    return _parse(normalised_text(values.reset_index(drop=True)), "date")
 
 
 # Source values and text ------------------------------------------------------------------
@@ -360,7 +350,7 @@ def _source_values(raw: pd.DataFrame, parts: list[str], type_: str) -> pd.Series
         return raw[parts[0]].reset_index(drop=True)
     texts = []
     for part in parts:
-        t = _text(raw[part].reset_index(drop=True))
+        t = normalised_text(raw[part].reset_index(drop=True))
         # Spreadsheets export whole numbers as floats: 2018.0 -> 2018.
         nums = _floats(pd.to_numeric(t, errors="coerce"))
         whole = np.isfinite(nums) & (np.mod(nums, 1) == 0) & (np.abs(nums) < 2**53)
@@ -373,113 +363,6 @@ def _source_values(raw: pd.DataFrame, parts: list[str], type_: str) -> pd.Series
     for t in texts[1:]:
         joined = joined + _JOIN.get(type_, " ") + t.fillna("")
     return joined.mask(all_missing)
-
-
-def _decode_columns(
-    raw: pd.DataFrame, names: set[str]
-) -> tuple[pd.DataFrame, dict[str, dict[int, bytes]]]:
-    """``raw`` with the bytes in columns ``names`` decoded, and per column the row positions
-    and values that decode neither way.
-
-    UTF-8 first, else CP949 (the superset of EUC-KR that the city's legacy systems write);
-    bytes that are neither stay out of the frame (None) and their rows are quarantined.
-    """
-    undecodable: dict[str, dict[int, bytes]] = {}
-    decoded: dict[str, pd.Series] = {}
-    for name in names:
-        if name not in raw.columns or raw[name].dtype != object:
-            continue
-        values = raw[name].to_numpy()
-        where = [i for i, v in enumerate(values) if isinstance(v, bytes | bytearray | memoryview)]
-        if not where:
-            continue
-        fixed = values.copy()
-        for i in where:
-            text = decode_text(bytes(values[i]))
-            if text is None:
-                undecodable.setdefault(name, {})[i] = bytes(values[i])
-            fixed[i] = text
-        decoded[name] = pd.Series(fixed, index=raw.index, dtype=object)
-    if not decoded:
-        return raw, undecodable
-    raw = raw.copy()
-    for name, column in decoded.items():
-        raw[name] = column
-    return raw, undecodable
-
-
-def decode_text(value: bytes) -> str | None:
-    """``value`` as text: UTF-8, else CP949; None when it is neither."""
-    for encoding in ("utf-8", "cp949"):
-        try:
-            return value.decode(encoding)
-        except UnicodeDecodeError:
-            pass
-    return None
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """Values as NFKC-normalised, stripped text; empty text is NA."""
-    arrow = _arrow_text(values)
-    if arrow is not None:
-        return pd.Series(pd.arrays.ArrowStringArray(arrow))
-    return _python_text(values)
-
-
-def _arrow_text(values: pd.Series) -> pa.Array | None:
-    """:func:`_text` in Arrow's C++ kernels, for a column holding only text and missing
-    values (the common case: five times faster than Python's loops); None for anything else.
-
-    ``utf8_trim`` is given exactly the characters ``str.strip()`` strips, so both paths agree.
-    """
-    try:
-        if isinstance(values.dtype, pd.StringDtype):
-            arr = pa.array(values.array)
-        else:
-            arr = pa.array(values.to_numpy(dtype=object), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None  # numbers, dates, bytes... mixed in: the Python path words them
-    if pa.types.is_null(arr.type):
-        return pa.nulls(len(arr), pa.large_string())
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return None
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    text = pc.utf8_trim(pc.utf8_normalize(arr.cast(pa.large_string()), "NFKC"), _WHITESPACE)
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
-
-
-def _python_text(values: pd.Series) -> pd.Series:
-    """:func:`_text` for columns that are not plain text (numbers or dates mixed in).
-
-    The present values are joined with NUL, normalised in one call, split again and stripped
-    by ``map``: C-level loops for the whole column instead of Python per value.
-    """
-    present = values.notna().to_numpy(dtype=bool)
-    strs = values.to_numpy(dtype=object)[present]
-    if not isinstance(values.dtype, pd.StringDtype) and _inferred(strs) != "string":
-        # Numbers, dates... in a text column: pandas' own text form of each.
-        values = values.astype("string")
-        present = values.notna().to_numpy(dtype=bool)
-        strs = values.to_numpy(dtype=object)[present]
-    out = np.full(len(values), None, dtype=object)
-    if len(strs):
-        joined = _SEP.join(strs)
-        if joined.count(_SEP) == len(strs) - 1:  # no value holds a NUL itself
-            parts = unicodedata.normalize("NFKC", joined).split(_SEP)
-            # map() runs str.strip in C; a regular expression around every separator cost
-            # more than everything else in coercion.
-            out[present] = list(map(str.strip, parts))
-        else:
-            text = values.astype("string").str.normalize("NFKC").str.strip()
-            out[present] = text.to_numpy(dtype=object)[present]
-    out[out == ""] = None
-    return pd.Series(text_array(out))
-
-
-def _inferred(values: np.ndarray) -> str:
-    """pandas' inferred kind of an object array ("string" when every value is text)."""
-    return str(pd.api.types.infer_dtype(values, skipna=False)) if len(values) else "empty"
 
 
 def _why_not(value: Any, type_: str, why: str) -> str:
@@ -513,7 +396,7 @@ def _convert(values: pd.Series, col: Column, fmt: str | None) -> tuple[pd.Series
             if infinite.any():
                 return typed.mask(infinite), infinite
         return typed, np.zeros(len(values), dtype=bool)
-    text = _text(values)
+    text = normalised_text(values)
     if col.type == "str":
         return text, np.zeros(len(values), dtype=bool)
     if fmt is not None and col.type in ("date", "datetime", "time"):

@@ -25,7 +25,8 @@ from typing import Any
 import pandas as pd
 
 from connectors.base import SourceError
-from connectors.coerce import Coerced, _text, coerce_mapped, resolve_columns
+from connectors.coerce import Coerced, coerce_mapped, resolve_columns
+from connectors.text_values import normalised_text
 from naebu.config import SourceConfig
 from naebu.datasets import Dataset
 from naebu.problems import did_you_mean
@@ -110,7 +111,7 @@ def derive_column(
                 f"column {name!r} (read by a derived column) is not in the source",
                 close or "source columns: " + ", ".join(list(header)[:20]),
             )
-        frame[name] = _text(raw[hit].reset_index(drop=True)).astype("str")
+        frame[name] = normalised_text(raw[hit].reset_index(drop=True)).astype("str")
     columns = {name: "str" for name in frame}
     data = pd.DataFrame(frame, index=pd.RangeIndex(len(raw)))
     return _evaluate(text, columns, data)

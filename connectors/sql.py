@@ -48,9 +48,10 @@ from connectors.base import (
     check_str,
     keep_last,
 )
-from connectors.coerce import decode_text, empty_frame
+from connectors.coerce import empty_frame
 from connectors.mapping import check_columns, map_source
 from connectors.registry import register
+from connectors.text_values import decode_text
 from naebu.config import SourceConfig
 from naebu.problems import Problem, did_you_mean
 

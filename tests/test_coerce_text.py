@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.coerce import _WHITESPACE, _arrow_text, _python_text, _text
+from connectors.text_values import _WHITESPACE, _arrow_text, _python_text
+from connectors.text_values import normalised_text as _text
 
 TRICKY = [
     "  상호  ",
