@@ -30,6 +30,7 @@ from sqlalchemy import Connection, insert, select
 
 from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_channel
 from alerts.deadline_text import deadline_text
+from alerts.digest_summary import digest_summary
 from alerts.directory import Directory, Official
 from alerts.masking import mask_document, mask_mapping, mask_text
 from alerts.raising import chunks
@@ -195,14 +196,18 @@ def _render(
                 "link": alert_link(base_url, a["id"]),
             }
         )
+    all_mine = roles is None or all(
+        "official" in roles.get(a["id"], ("official",)) for a in ordered
+    )
     module = template.make_module(
         {
             "recipient": recipient.display_name if recipient else recipient_id,
             "department": department,
             "alerts": items,
             "count": len(ordered),
-            "all_mine": roles is None
-            or all("official" in roles.get(a["id"], ("official",)) for a in ordered),
+            "all_mine": all_mine,
+            # A manager or auditor is told of others' alerts: they also see them per department.
+            "summary": digest_summary(ordered, labels, language, today, by_department=not all_mine),
             "more": rest,
             "more_count": len(hidden),
             "inbox_link": inbox_link(base_url),

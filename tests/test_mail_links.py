@@ -157,3 +157,46 @@ def test_a_digest_link_opens_the_alert_on_a_running_inbox(tmp_path: Path) -> Non
         alert_id = path.rsplit("/", 1)[1]
         assert f"#{alert_id}: 동일 거래처 중복 지급 의심" in page.text
         assert 'id="deadline"' in page.text and "2025-03-13(목)" in page.text
+
+
+def _row(n: int, severity: str, department: str | None, deadline: datetime | None) -> dict:
+    return {
+        "id": n, "rule_id": "R-PAY-DUP", "title": "동일 거래처 중복 지급 의심", "message": "m",
+        "dataset": "payments", "record_key": f"P-{n}", "severity": severity,
+        "department": department, "assignee": "E001", "deadline": deadline, "evidence": {},
+    }  # fmt: skip
+
+
+ROWS = [
+    _row(1, "high", "재무과", datetime(2025, 3, 19, 23, 59, 59)),
+    _row(2, "critical", "회계과", datetime(2025, 3, 14, 23, 59, 59)),
+    _row(3, "low", None, None),
+    _row(4, "high", "재무과", datetime(2025, 3, 28, 23, 59, 59)),
+    _row(5, "medium", "재무과", datetime(2025, 3, 10, 23, 59, 59)),
+    _row(6, "high", "재무과", datetime(2025, 3, 19, 23, 59, 59)),
+]
+
+
+def test_a_digest_opens_with_counts_and_the_nearest_deadlines() -> None:
+    from alerts import render_digest
+
+    # Cut to one alert written out: the summary still counts all six.
+    _, body = render_digest(None, "E001", ROWS, "ko", max_items=1, today=date(2025, 3, 14))
+    summary = body.split("■ 요약\n", 1)[1].split("\n\n", 1)[0]
+    assert summary == (
+        "   중요도별: 심각 1건, 높음 3건, 보통 1건, 낮음 1건\n"
+        "   가장 가까운 처리 기한:\n"
+        "     - 2025-03-10(월) 마감, 기한 4일 지남 (1건)\n"
+        "     - 2025-03-14(금) 마감, D-day (1건)\n"
+        "     - 2025-03-19(수) 마감, D-5 (2건)"
+    )
+    assert body.index("■ 요약") < body.index("1. [심각]")
+    # A manager told of others' alerts also sees them per department.
+    roles = {n: ["manager"] for n in range(1, 7)}
+    _, managed = render_digest(None, "E010", ROWS, "ko", roles=roles, today=date(2025, 3, 14))
+    assert "   부서별: 재무과 4건, 부서 미지정 1건, 회계과 1건\n" in managed
+    _, english = render_digest(None, "E010", ROWS, "en", roles=roles, today=date(2025, 3, 14))
+    assert "   By severity: critical 1, high 3, medium 1, low 1\n" in english
+    assert "     - Wed 2025-03-19, 5 days left (2 alerts)\n" in english
+    assert "   By department: 재무과 4, no department 1, 회계과 1\n" in english
+    assert "None" not in body + managed + english
