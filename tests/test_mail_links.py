@@ -156,7 +156,12 @@ def test_a_digest_link_opens_the_alert_on_a_running_inbox(tmp_path: Path) -> Non
         assert page.status_code == 200
         alert_id = path.rsplit("/", 1)[1]
         assert f"#{alert_id}: 동일 거래처 중복 지급 의심" in page.text
-        assert 'id="deadline"' in page.text and "2025-03-13(목)" in page.text
+        # The server's clock is today's: long past the deadline, which is marked overdue.
+        assert re.search(
+            r'id="deadline" class="late">2025-03-13\(목\) 마감, 기한 \d+일 지남<', page.text
+        )
+        listed = c.get("/alerts")
+        assert re.search(r'class="late">2025-03-13\(목\) 마감, 기한 \d+일 지남<', listed.text)
 
 
 def _row(n: int, severity: str, department: str | None, deadline: datetime | None) -> dict:
