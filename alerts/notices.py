@@ -236,7 +236,8 @@ def _item(
     if n.kind in ("remind", "escalate_manager", "escalate_audit"):
         lines.append((lab["deadline"], deadline_text(deadline, today, language)))
         if n.kind != "remind" and isinstance(deadline, datetime):
-            lines.append((lab["overdue"], str(max(business_days_between(deadline, now), 1))))
+            late = max(business_days_between(deadline, now), 1)
+            lines.append((lab["overdue"], f"{late}일" if language == "ko" else str(late)))
     elif n.kind == "review":
         lines.append(
             (lab["result"], lab["accept"] if e.get("action") == "accept" else lab["reject"])

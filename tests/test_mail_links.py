@@ -129,6 +129,7 @@ def test_follow_ups_link_each_alert_and_the_inbox(tmp_path: Path) -> None:
     assert f"바로 가기: https://naebu.city.go.kr/alerts/{alert['id']}\n" in body
     assert "※ 내부통제 경보함: https://naebu.city.go.kr/alerts\n" in body
     assert "처리 기한: 2025-03-13(목) 마감, 기한 4일 지남" in body
+    assert "경과 영업일: 2일" in body
     _, plain = render_notices(None, "E010", [Notice("remind", alert)], directory, "ko", NOW)
     assert "http" not in plain and "None" not in plain
     assert "처리 기한: 2025-03-13(목) 마감, D-3" in plain
