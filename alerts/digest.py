@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
@@ -29,11 +29,14 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Connection, insert, select
 
 from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_channel
+from alerts.deadline_text import deadline_text
+from alerts.digest_summary import digest_summary
 from alerts.directory import Directory, Official
 from alerts.masking import mask_document, mask_mapping, mask_text
 from alerts.raising import chunks
 from engine.rule import SEVERITIES
 from naebu.config import NotifyConfig
+from naebu.links import alert_link, inbox_link
 from naebu.store import alerts as alerts_table
 from naebu.store import deliveries, insert_many_sqlite, outbox
 
@@ -104,6 +107,9 @@ def render_digest(
     roles: Mapping[int, Sequence[str]] | None = None,
     directory: Directory | None = None,
     max_items: int | None = None,
+    *,
+    today: date | None = None,
+    base_url: str | None = None,
 ) -> tuple[str, str]:
     """The masked ``(subject, body)`` of a digest of ``alerts`` (rows of the alerts table).
 
@@ -111,7 +117,9 @@ def render_digest(
     an alert that is not the recipient's to handle names its assignee (from ``directory``).
     With more than ``max_items`` alerts, the most severe ``max_items`` are written out in
     full and the rest counted per rule: an audit office told of every high-severity alert of
-    a province would otherwise get one mail of thousands of pages.
+    a province would otherwise get one mail of thousands of pages. Deadlines count the days
+    left from ``today`` (the run's clock; :mod:`alerts.deadline_text`); with ``base_url``
+    (``[web] base_url``) each alert and the inbox are linked (:mod:`naebu.links`).
     """
     department = _first_department(recipient, alerts)
     ordered = sorted(alerts, key=lambda a: (-SEVERITY_RANK.get(a["severity"], -1), a["id"]))
@@ -127,6 +135,8 @@ def render_digest(
         directory,
         max_items,
         {},
+        today,
+        base_url,
     )
 
 
@@ -148,6 +158,8 @@ def _render(
     directory: Directory | None,
     max_items: int | None,
     shared: dict[int, tuple[Any, ...]],
+    today: date | None = None,
+    base_url: str | None = None,
 ) -> tuple[str, str]:
     """:func:`render_digest` of alerts already in digest order (most severe first, then by id).
 
@@ -166,7 +178,7 @@ def _render(
         told_as = [] if mine or roles is None else list(roles.get(a["id"], ()))
         parts = shared.get(a["id"])
         if parts is None:
-            parts = shared[a["id"]] = _shared_parts(a, labels, language, directory)
+            parts = shared[a["id"]] = _shared_parts(a, labels, language, directory, today)
         items.append(
             {
                 "id": parts[0],
@@ -181,18 +193,24 @@ def _render(
                 "mine": mine,
                 "role": ", ".join(role_labels.get(r, r) for r in told_as),
                 "assignee": parts[9],
+                "link": alert_link(base_url, a["id"]),
             }
         )
+    all_mine = roles is None or all(
+        "official" in roles.get(a["id"], ("official",)) for a in ordered
+    )
     module = template.make_module(
         {
             "recipient": recipient.display_name if recipient else recipient_id,
             "department": department,
             "alerts": items,
             "count": len(ordered),
-            "all_mine": roles is None
-            or all("official" in roles.get(a["id"], ("official",)) for a in ordered),
+            "all_mine": all_mine,
+            # A manager or auditor is told of others' alerts: they also see them per department.
+            "summary": digest_summary(ordered, labels, language, today, by_department=not all_mine),
             "more": rest,
             "more_count": len(hidden),
+            "inbox_link": inbox_link(base_url),
         }
     )
     subject = str(getattr(module, "subject", "")).strip()
@@ -200,7 +218,11 @@ def _render(
 
 
 def _shared_parts(
-    a: Mapping[Any, Any], labels: Mapping[str, str], language: str, directory: Directory | None
+    a: Mapping[Any, Any],
+    labels: Mapping[str, str],
+    language: str,
+    directory: Directory | None,
+    today: date | None,
 ) -> tuple[Any, ...]:
     """The recipient-independent fields of a digest item, in the order ``_render`` reads them."""
     assignee = directory.get(a["assignee"]) if directory is not None else None
@@ -214,7 +236,7 @@ def _shared_parts(
         a["dataset"],
         a["record_key"],
         labels.get(a["severity"], a["severity"]),
-        deadline.strftime("%Y-%m-%d") if deadline else "-",
+        deadline_text(deadline, today, language),
         [(str(k), format_value(v, language)) for k, v in mask_mapping(evidence).items()],
         assignee.display_name if assignee else (a["assignee"] or "-"),
     )
@@ -510,6 +532,8 @@ def queue_digests(
             directory,
             notify.digest_max_items,
             shared,
+            now.date(),
+            notify.base_url,
         )
         outbox_ids = _queue_outbox(
             conn,

@@ -309,6 +309,7 @@ def remind_and_escalate(
                 notify.language,
                 now,
                 notify.digest_max_items,
+                base_url=notify.base_url,
             )
             if head is not None and official is not None and directory.is_auditor(official):
                 # Published outside the store: verify --heads checks the chain still has it.

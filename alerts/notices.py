@@ -16,11 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from alerts.calendar import business_days_between
+from alerts.deadline_text import deadline_text
 from alerts.digest import SEVERITY_LABELS, SEVERITY_RANK, environment, per_rule
 from alerts.directory import Directory, Official
 from alerts.lifecycle import STATUS_LABELS
 from alerts.masking import mask_document, mask_text
 from alerts.suppressions import Suppression
+from naebu.links import alert_link, inbox_link
 
 #: Section order, with (title, note, short label for the subject) per language.
 SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
@@ -106,6 +108,7 @@ _LABELS = {
         "accept": "승인 (종결)",
         "reject": "반려 - 다시 처리해 주십시오",
         "new_deadline": "새 처리 기한",
+        "link": "바로 가기",
         "comment": "의견",
         "by": "처리자",
         "answer": "처리 내용",
@@ -133,6 +136,7 @@ _LABELS = {
         "accept": "accepted (closed)",
         "reject": "rejected - please handle it again",
         "new_deadline": "New deadline",
+        "link": "Open",
         "comment": "Comment",
         "by": "By",
         "answer": "Answer",
@@ -197,8 +201,11 @@ def _day(value: Any) -> str:
     return "-"
 
 
-def _item(n: Notice, directory: Directory, language: str, now: datetime) -> dict[str, Any]:
+def _item(
+    n: Notice, directory: Directory, language: str, now: datetime, base_url: str | None = None
+) -> dict[str, Any]:
     lab = _LABELS[language]
+    today = now.date()
     lines: list[tuple[str, str]] = []
     if n.kind == "suppression" and n.suppression is not None:
         s, e = n.suppression, n.entry or {}
@@ -227,15 +234,17 @@ def _item(n: Notice, directory: Directory, language: str, now: datetime) -> dict
     deadline = a.get("deadline")
     e = n.entry or {}
     if n.kind in ("remind", "escalate_manager", "escalate_audit"):
-        lines.append((lab["deadline"], _day(deadline)))
+        lines.append((lab["deadline"], deadline_text(deadline, today, language)))
         if n.kind != "remind" and isinstance(deadline, datetime):
-            lines.append((lab["overdue"], str(max(business_days_between(deadline, now), 1))))
+            late = max(business_days_between(deadline, now), 1)
+            lines.append((lab["overdue"], f"{late}일" if language == "ko" else str(late)))
     elif n.kind == "review":
         lines.append(
             (lab["result"], lab["accept"] if e.get("action") == "accept" else lab["reject"])
         )
         if e.get("action") == "reject":
-            lines.append((lab["new_deadline"], _day((e.get("details") or {}).get("deadline"))))
+            new_deadline = (e.get("details") or {}).get("deadline")
+            lines.append((lab["new_deadline"], deadline_text(new_deadline, today, language)))
         lines.append((lab["by"], _name(directory, e.get("actor"))))
     elif n.kind == "answered":
         answer = e.get("to_status", "")
@@ -243,9 +252,12 @@ def _item(n: Notice, directory: Directory, language: str, now: datetime) -> dict
         lines.append((lab["by"], _name(directory, e.get("actor"))))
     elif n.kind == "reassigned":
         lines.append((lab["from"], _name(directory, (e.get("details") or {}).get("from_assignee"))))
-        lines.append((lab["deadline"], _day(deadline)))
+        lines.append((lab["deadline"], deadline_text(deadline, today, language)))
     if e.get("comment"):
         lines.append((lab["comment"], str(e["comment"])))
+    link = alert_link(base_url, a["id"]) if a.get("id") is not None else None
+    if link:
+        lines.append((lab["link"], link))
     return {"heading": heading, "lines": lines}
 
 
@@ -257,8 +269,13 @@ def render_notices(
     language: str,
     now: datetime,
     max_items: int | None = None,
+    *,
+    base_url: str | None = None,
 ) -> tuple[str, str]:
     """The masked ``(subject, body)`` of one recipient's follow-up digest.
+
+    Deadlines count the days left as of ``now`` (:mod:`alerts.deadline_text`); with
+    ``base_url`` (``[web] base_url``) each alert and the inbox are linked (:mod:`naebu.links`).
 
     A section of more than ``max_items`` notices (``[notify] digest_max_items``, as for the
     digest of new alerts) writes out the first ``max_items`` in full - notices about no alert
@@ -279,7 +296,7 @@ def render_notices(
                 "title": title,
                 "note": note,
                 "count": len(mine),
-                "entries": [_item(n, directory, language, now) for n in listed],
+                "entries": [_item(n, directory, language, now, base_url) for n in listed],
                 "more": _per_rule(rest),
                 "more_count": len(rest),
             }
@@ -291,6 +308,7 @@ def render_notices(
             "recipient": recipient.display_name if recipient else recipient_id,
             "sections": sections,
             "summary": ", ".join(summary),
+            "inbox_link": inbox_link(base_url),
         }
     )
     subject = str(getattr(module, "subject", "")).strip()

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from sqlalchemy import Connection, Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +31,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alerts.deadline_text import deadline_text
 from alerts.directory import Directory
+from alerts.lifecycle import OPEN
 from alerts.officials import directory_from_store
 from engine import coverage
 from engine.loader import load_rules
@@ -123,6 +126,18 @@ class Inbox:
         self.env.filters["fmt_time"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v else "-"
         self.env.filters["fmt_date"] = lambda v: v.strftime("%Y-%m-%d") if v else "-"
         self.env.filters["pct"] = lambda v: "-" if v is None else f"{v * 100:.1f}%"
+        # A bound method cannot carry Jinja's pass_context mark; a lambda can.
+        self.env.filters["fmt_deadline"] = pass_context(
+            lambda ctx, value, status=None: self._deadline(ctx, value, status)
+        )
+
+    def _deadline(self, context: Context, value: datetime | None, status: str | None = None) -> str:
+        """``deadline|fmt_deadline(status)``: the deadline with its weekday and, for an open
+        alert, the days left or overdue as of the page's clock (:mod:`alerts.deadline_text`);
+        a closed alert's deadline is only a date, as nothing is left to count."""
+        now = context.get("now") or self.clock()
+        today = now.date() if status is None or status in OPEN else None
+        return deadline_text(value, today, context.get("lang") or "ko")
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from alerts.lifecycle import ACTIONS, LifecycleError, act
+from alerts.deadline_text import is_overdue
+from alerts.lifecycle import ACTIONS, OPEN, LifecycleError, act
 from alerts.suppressions import (
     SuppressionError,
     add_suppression,
@@ -126,6 +127,8 @@ class Pages:
                 "names": names,
                 "error": error,
                 "done": request.query_params.get("done", ""),
+                "now": ctx.now,
+                "overdue": alert["status"] in OPEN and is_overdue(alert["deadline"], ctx.now),
             },
             status=400 if error else 200,
         )

@@ -16,6 +16,8 @@ Every key is optional::
     max_failures_per_address = 20
     lockout_minutes = 15
     page_size = 50
+    base_url = "https://naebu.city.go.kr"  # where officials reach the inbox: messages
+                                          # link each alert and the inbox (naebu.links)
 
 Before ``config.toml`` accepted ``[web]``, the table lived in a ``web.toml`` beside it; that
 file is still read when ``config.toml`` has no ``[web]`` (both at once is an error, so no
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from naebu.links import check_base_url
 from naebu.problems import Problem, ProblemsError
 
 #: The file ``[web]`` lived in before ``config.toml`` accepted it (still read, beside it).
@@ -47,6 +50,7 @@ _KEYS = {
     "max_failures_per_address": int,
     "lockout_minutes": int,
     "page_size": int,
+    "base_url": str,
 }
 _POSITIVE = (
     "session_hours",
@@ -80,6 +84,8 @@ class WebSettings:
     max_failures_per_address: int = 20
     lockout_minutes: int = 15
     page_size: int = 50
+    #: Where officials reach the inbox (checked by :func:`naebu.links.check_base_url`).
+    base_url: str | None = None
     source: Path | None = field(default=None, compare=False)
 
     def is_trusted_proxy(self, address: str | None) -> bool:
@@ -127,6 +133,8 @@ def web_settings_from(table: Any, shown: str) -> WebSettings:
                     hint='e.g. "127.0.0.1", "10.0.0.0/24", "::1"',
                 )
             )
+    if "base_url" in values:
+        values["base_url"] = check_base_url(values["base_url"], problems, shown)
     if problems:
         raise ProblemsError(problems)
     settings = WebSettings(**values)

@@ -23,6 +23,7 @@ from naebu.auditconfig import AuditConfig, parse_audit
 from naebu.calendarconfig import CalendarConfig, read_calendar
 from naebu.calendarconfig import apply as apply_calendar
 from naebu.cityconfig import parse_city
+from naebu.links import check_base_url
 from naebu.mapping_config import check_mapping
 from naebu.merging import check_merges, parse_merge_on
 from naebu.problems import Problem, ProblemsError, did_you_mean, toml_error
@@ -113,6 +114,8 @@ class NotifyConfig:
     #: Who hears of the daemon's own troubles (a broken rule file, a source down): employee
     #: ids of the directory, or apprise URLs.
     admins: list[str] = field(default_factory=list)
+    #: ``[web] base_url``: where messages link each alert and the inbox (naebu.links).
+    base_url: str | None = None
 
     def admin_urls(self) -> list[ChannelConfig]:
         """The admins given as apprise URLs, as channels named ``admin:N``."""
@@ -384,6 +387,10 @@ def load_config(path: Path) -> Config:
     routing = _routing(_table(raw, "routing", problems, file), problems, file)
 
     notify = _notify(_table(raw, "notify", problems, file), base, problems, file)
+    web = raw.get("web")
+    notify.base_url = check_base_url(
+        web.get("base_url") if isinstance(web, dict) else None, problems, file
+    )
     schedule = check_schedule(_table(raw, "schedule", problems, file), "schedule", problems, file)
     daemon = _daemon(_table(raw, "daemon", problems, file), problems, file)
     engine = _engine(_table(raw, "engine", problems, file), problems, file)

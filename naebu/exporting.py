@@ -5,6 +5,10 @@ The values come from the watched systems, so an insider can plant a cell like
 open the export. Every text cell that a spreadsheet would read as a formula (starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, also after leading spaces) is prefixed
 with an apostrophe, as OWASP recommends; real numbers stay numbers.
+
+``deadline`` stays a date-time a spreadsheet can sort and compute with; ``deadline_text``
+beside it reads as everywhere else (:mod:`alerts.deadline_text`): the weekday and, for an
+open alert, the days left or overdue on the day of the export.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from alerts.deadline_text import deadline_text
+from alerts.lifecycle import OPEN
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -32,6 +39,7 @@ COLUMNS = (
     "deadline",
     "message",
     "evidence",
+    "deadline_text",
 )
 
 
@@ -47,23 +55,36 @@ def neutralize(value: Any) -> Any:
     return text
 
 
-def rows_for_export(alerts: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
-    """Alert rows as neutralized cells in :data:`COLUMNS` order (evidence as JSON text)."""
+def rows_for_export(
+    alerts: Iterable[Mapping[str, Any]], today: date | None = None, language: str = "ko"
+) -> list[list[Any]]:
+    """Alert rows as neutralized cells in :data:`COLUMNS` order (evidence as JSON text); the
+    deadline's days left are counted from ``today`` (none without it)."""
     out = []
     for alert in alerts:
         cells = []
         for column in COLUMNS:
             value = alert.get(column)
-            if column == "evidence" and value is not None and not isinstance(value, str):
+            if column == "deadline_text":
+                counted = today if alert.get("status") in OPEN else None
+                deadline = alert.get("deadline")
+                # No deadline: an empty cell (a "-" would be read as the start of a formula).
+                value = None if deadline is None else deadline_text(deadline, counted, language)
+            elif column == "evidence" and value is not None and not isinstance(value, str):
                 value = json.dumps(value, ensure_ascii=False, default=str)
             cells.append(neutralize(value))
         out.append(cells)
     return out
 
 
-def write_csv(path: Path, alerts: Iterable[Mapping[str, Any]]) -> int:
+def write_csv(
+    path: Path,
+    alerts: Iterable[Mapping[str, Any]],
+    today: date | None = None,
+    language: str = "ko",
+) -> int:
     """Write a UTF-8 CSV with a byte-order mark (so Korean Excel reads it as UTF-8)."""
-    rows = rows_for_export(alerts)
+    rows = rows_for_export(alerts, today, language)
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
@@ -71,11 +92,16 @@ def write_csv(path: Path, alerts: Iterable[Mapping[str, Any]]) -> int:
     return len(rows)
 
 
-def write_xlsx(path: Path, alerts: Iterable[Mapping[str, Any]]) -> int:
+def write_xlsx(
+    path: Path,
+    alerts: Iterable[Mapping[str, Any]],
+    today: date | None = None,
+    language: str = "ko",
+) -> int:
     """Write an XLSX workbook; every text cell is stored as text, never as a formula."""
     from openpyxl import Workbook
 
-    rows = rows_for_export(alerts)
+    rows = rows_for_export(alerts, today, language)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("alerts")
     sheet.append(list(COLUMNS))

@@ -409,7 +409,9 @@ def test_digest_in_english(engine: Engine, directory: Directory) -> None:
         queue_digests(conn, ids, directory, NotifyConfig(language="en"), run_id=None, now=NOW)
     (row,) = _outbox(engine)
     assert row["subject"] == "[Internal control] 2 alerts to review (재무과)"
-    assert "Deadline: 2025-02-04" in str(row["body"]) and "[high]" in str(row["body"])
+    assert "Deadline: Tue 2025-02-04, 11 days left" in str(row["body"]) and "[high]" in str(
+        row["body"]
+    )
 
 
 def test_one_message_per_channel_and_no_address(engine: Engine, directory: Directory) -> None:

@@ -82,7 +82,7 @@ def test_an_alert_from_acknowledgement_to_closing(workdir: Path) -> None:
     out = ok(
         workdir, "alerts", "review", "1", "--reject", "--as", "E030", "-m", "계약서 첨부", *NOW
     )
-    assert "explained -> rejected, new deadline 2025-03-13" in out
+    assert "explained -> rejected, new deadline Thu 2025-03-13, 3 days left" in out
     ok(workdir, "alerts", "correct", "1", "--as", "E010", *NOW)  # the 과장 on E001's behalf
     out = ok(workdir, "alerts", "review", "1", "--accept", "--as", "E030", *NOW)
     assert "corrected -> closed" in out
@@ -99,6 +99,16 @@ def test_an_alert_from_acknowledgement_to_closing(workdir: Path) -> None:
     assert "E030 reject explained -> rejected  계약서 첨부" in shown
     assert "vendor_id: V-77" in shown
     assert "audit trail intact" in ok(workdir, "audit", "verify")
+
+
+def test_deadlines_show_weekday_and_days_left_or_overdue(workdir: Path) -> None:
+    """list and show write a deadline with its weekday and the days left (or overdue) as of
+    --now, not a bare date the official has to count from."""
+    table = ok(workdir, "alerts", "list", "--now", "2025-03-10")
+    assert "Thu 2025-03-13, 3 days left" in table
+    assert "Thu 2025-03-13, due today" in ok(workdir, "alerts", "list", "--now", "2025-03-13")
+    shown = ok(workdir, "alerts", "show", "1", "--now", "2025-03-17")
+    assert "deadline: Thu 2025-03-13, 4 days overdue" in shown
 
 
 def test_user_mistakes_are_one_line_and_exit_1(workdir: Path) -> None:

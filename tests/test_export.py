@@ -88,3 +88,23 @@ def test_xlsx_export_has_no_formula(folder: Path) -> None:
 def test_unknown_format_is_a_clear_error(folder: Path) -> None:
     result = run_cli("export", "--out", str(folder / "a.pdf"), cwd=folder)
     assert result.returncode == 1 and "use a .csv or .xlsx file name" in result.stderr
+
+
+def test_deadline_stays_a_date_and_gets_a_readable_column(folder: Path) -> None:
+    engine = store.connect(f"sqlite:///{folder / 'var' / 's.db'}")
+    with engine.begin() as conn:
+        a = store.alerts.c
+        deadline = datetime(2025, 3, 14, 23, 59, 59)
+        conn.execute(store.alerts.update().where(a.id == 1).values(deadline=deadline))
+        conn.execute(
+            store.alerts.update().where(a.id == 2).values(deadline=deadline, status="closed")
+        )
+    engine.dispose()
+    out = folder / "a.csv"
+    result = run_cli("export", "--out", str(out), "--now", "2025-03-17", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    rows = {r["id"]: r for r in csv.DictReader(out.open(encoding="utf-8-sig"))}
+    assert rows["1"]["deadline"] == "2025-03-14 23:59:59"  # still sortable in a spreadsheet
+    assert rows["1"]["deadline_text"] == "2025-03-14(금) 마감, 기한 3일 지남"
+    assert rows["2"]["deadline_text"] == "2025-03-14(금)"  # closed: nothing left to count
+    assert rows["3"]["deadline_text"] == ""  # none: an empty cell

@@ -9,14 +9,17 @@ one line in Korean and English and exit code 1.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 import click
 from sqlalchemy import select
 
+from alerts.deadline_text import deadline_text
 from naebu import store
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.config import Config
+
+NOW_HELP = "pretend the clock says this (tests, backtests)"
 
 
 @click.group()
@@ -31,11 +34,18 @@ def alerts() -> None:
 @click.option("--status", help="only alerts in this state (raised, acknowledged, ...)")
 @click.option("--rule", "rule_id", help="only alerts of this rule")
 @click.option("--limit", type=int, default=0, help="at most this many (0: all)")
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
 @with_config
 def alerts_list(
-    config: Config, fmt: str, status: str | None, rule_id: str | None, limit: int
+    config: Config,
+    fmt: str,
+    status: str | None,
+    rule_id: str | None,
+    limit: int,
+    now_text: str | None,
 ) -> None:
-    """List alerts, newest first."""
+    """List alerts, newest first; deadlines with the days left or overdue as of today."""
+    today = _today(now_text)
     a = store.alerts.c
     query = select(
         a.id,
@@ -70,13 +80,13 @@ def alerts_list(
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     click.echo(
-        f"{'id':>6}  {'rule':<24} {'severity':<8} {'status':<10} {'department':<12} {'assignee':<8} {'deadline':<10}  message"
+        f"{'id':>6}  {'rule':<24} {'severity':<8} {'status':<10} {'department':<12} {'assignee':<8} {'deadline':<30}  message"
     )
     for r in rows:
-        deadline = r["deadline"].strftime("%Y-%m-%d") if r["deadline"] else "-"
+        deadline = deadline_text(r["deadline"], today, "en")
         click.echo(
             f"{r['id']:>6}  {r['rule_id']:<24} {r['severity']:<8} {r['status']:<10} "
-            f"{(r['department'] or '-'):<12} {(r['assignee'] or '-'):<8} {deadline:<10}  {r['message']}"
+            f"{(r['department'] or '-'):<12} {(r['assignee'] or '-'):<8} {deadline:<30}  {r['message']}"
         )
     click.echo(f"{len(rows)} alert(s)")
 
@@ -84,7 +94,6 @@ def alerts_list(
 # -- acting on an alert ----------------------------------------------------------------------
 
 AS_HELP = "employee id of the official taking the step (담당자 명부의 직원 번호)"
-NOW_HELP = "pretend the clock says this (tests, backtests)"
 
 
 def _step(
@@ -114,7 +123,7 @@ def _step(
     if out.action == "reassign":
         line += f", assigned to {out.assignee}"
     if out.action == "reject" and out.deadline is not None:
-        line += f", new deadline {out.deadline:%Y-%m-%d}"
+        line += f", new deadline {deadline_text(out.deadline, now, 'en')}"
     click.echo(f"{line} (audit entry #{out.trail_seq})")
 
 
@@ -174,9 +183,11 @@ def alerts_reassign(
 
 @alerts.command("show")
 @click.argument("alert_id", type=int)
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
 @with_config
-def alerts_show(config: Config, alert_id: int) -> None:
+def alerts_show(config: Config, alert_id: int, now_text: str | None) -> None:
     """Show one alert: its evidence (masked), its audit trail and who was told when."""
+    today = _today(now_text)
     from alerts.masking import mask_mapping, mask_text
     from alerts.trail import entries
 
@@ -211,7 +222,9 @@ def alerts_show(config: Config, alert_id: int) -> None:
     click.echo(f"  message:    {mask_text(a['message'])}")
     click.echo(f"  record:     {a['dataset']} {a['record_key']}")
     click.echo(f"  department: {a['department'] or '-'}   assignee: {a['assignee'] or '-'}")
-    click.echo(f"  raised:     {a['created_at']:%Y-%m-%d %H:%M}   deadline: {_day(a['deadline'])}")
+    click.echo(
+        f"  raised:     {a['created_at']:%Y-%m-%d %H:%M}   deadline: {deadline_text(a['deadline'], today, 'en')}"
+    )
     if a["reopened_from"]:
         click.echo(f"  reopened from alert #{a['reopened_from']}")
     for n in reopened_as:
@@ -237,5 +250,6 @@ def alerts_show(config: Config, alert_id: int) -> None:
         )
 
 
-def _day(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value else "-"
+def _today(now_text: str | None) -> date:
+    """The day deadlines are counted from: ``--now``'s, else today's."""
+    return (parse_now(now_text) or datetime.now()).date()

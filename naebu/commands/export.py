@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 
 from naebu import store
-from naebu.commands.common import UserError, with_config
+from naebu.commands.common import UserError, parse_now, with_config
 from naebu.config import Config
 from naebu.exporting import write_csv, write_xlsx
 
@@ -24,12 +25,23 @@ from naebu.exporting import write_csv, write_xlsx
 @click.option("--status", help="only alerts in this state")
 @click.option("--rule", "rule_id", help="only alerts of this rule")
 @click.option("--department", help="only alerts of this department")
+@click.option(
+    "--now",
+    "now_text",
+    metavar="YYYY-MM-DD[THH:MM]",
+    help="count the days left to each deadline from this day (default: today)",
+)
 @with_config
 def export(
-    config: Config, out_path: str, status: str | None, rule_id: str | None, department: str | None
+    config: Config,
+    out_path: str,
+    status: str | None,
+    rule_id: str | None,
+    department: str | None,
+    now_text: str | None,
 ) -> None:
     """Export alerts with their evidence; cells that a spreadsheet would run as formulas are
-    neutralized."""
+    neutralized. ``deadline_text`` gives each deadline with its weekday and days left."""
     path = Path(out_path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -50,5 +62,7 @@ def export(
             alerts = [dict(r._mapping) for r in conn.execute(query)]
     finally:
         engine.dispose()
-    count = (write_xlsx if suffix == ".xlsx" else write_csv)(path, alerts)
+    today = (parse_now(now_text) or datetime.now()).date()
+    writer = write_xlsx if suffix == ".xlsx" else write_csv
+    count = writer(path, alerts, today, config.notify.language)
     click.echo(f"{count} alert(s) written to {out_path}")
