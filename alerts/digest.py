@@ -32,7 +32,7 @@ from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_c
 from alerts.directory import Directory, Official
 from alerts.masking import mask_document, mask_mapping, mask_text
 from alerts.raising import chunks
-from engine.rule import SEVERITIES
+from engine.rule import SEVERITIES, RuleMeta
 from naebu.config import NotifyConfig
 from naebu.store import alerts as alerts_table
 from naebu.store import deliveries, insert_many_sqlite, outbox
@@ -104,6 +104,7 @@ def render_digest(
     roles: Mapping[int, Sequence[str]] | None = None,
     directory: Directory | None = None,
     max_items: int | None = None,
+    rules: Mapping[str, RuleMeta] | None = None,
 ) -> tuple[str, str]:
     """The masked ``(subject, body)`` of a digest of ``alerts`` (rows of the alerts table).
 
@@ -111,7 +112,8 @@ def render_digest(
     an alert that is not the recipient's to handle names its assignee (from ``directory``).
     With more than ``max_items`` alerts, the most severe ``max_items`` are written out in
     full and the rest counted per rule: an audit office told of every high-severity alert of
-    a province would otherwise get one mail of thousands of pages.
+    a province would otherwise get one mail of thousands of pages. ``rules`` (rule id ->
+    :class:`RuleMeta`) gives each rule's basis and why it is a red flag, written once per rule.
     """
     department = _first_department(recipient, alerts)
     ordered = sorted(alerts, key=lambda a: (-SEVERITY_RANK.get(a["severity"], -1), a["id"]))
@@ -127,6 +129,7 @@ def render_digest(
         directory,
         max_items,
         {},
+        rules,
     )
 
 
@@ -148,6 +151,7 @@ def _render(
     directory: Directory | None,
     max_items: int | None,
     shared: dict[int, tuple[Any, ...]],
+    rules: Mapping[str, RuleMeta] | None = None,
 ) -> tuple[str, str]:
     """:func:`render_digest` of alerts already in digest order (most severe first, then by id).
 
@@ -193,6 +197,7 @@ def _render(
             or all("official" in roles.get(a["id"], ("official",)) for a in ordered),
             "more": rest,
             "more_count": len(hidden),
+            "rules": explain_rules(map(itemgetter("rule_id"), ordered), rules, language),
         }
     )
     subject = str(getattr(module, "subject", "")).strip()
@@ -218,6 +223,28 @@ def _shared_parts(
         [(str(k), format_value(v, language)) for k, v in mask_mapping(evidence).items()],
         assignee.display_name if assignee else (a["assignee"] or "-"),
     )
+
+
+def explain_rules(
+    rule_ids: Iterable[str], rules: Mapping[str, RuleMeta] | None, language: str = "ko"
+) -> list[dict[str, str]]:
+    """Each rule of a digest once, in the order its first alert is written: its title, its
+    basis and why the pattern is a red flag (``why_en`` in English, the Korean when a rule file
+    gives none). A rule the pack no longer has, or one that says neither, is left out: an
+    official never reads an empty heading."""
+    if not rules:
+        return []
+    out = []
+    for rule_id in dict.fromkeys(rule_ids):  # first appearance, in C
+        meta = rules.get(rule_id)
+        if meta is None:
+            continue
+        why = (meta.why_en or meta.why) if language == "en" else meta.why
+        if not (meta.basis or why):
+            continue
+        title = meta.title_en if language == "en" and meta.title_en else meta.title
+        out.append({"rule_id": rule_id, "title": title, "basis": meta.basis, "why": why})
+    return out
 
 
 #: Most severe first when a digest is cut (see ``render_digest``).
@@ -432,6 +459,7 @@ def queue_digests(
     *,
     run_id: int | None,
     now: datetime,
+    rules: Mapping[str, RuleMeta] | None = None,
 ) -> int:
     """Queue one digest per recipient and channel for ``alert_ids``; return the rows written.
 
@@ -441,6 +469,7 @@ def queue_digests(
     alert already queued to a recipient (a ``deliveries`` row of kind ``new``) is not queued
     to them again, so a retried run does not mail twice. Channels are ``notify.channels``,
     or the built-in ``outbox-file`` when none is configured (:func:`queue_message`).
+    ``rules`` (rule id -> :class:`RuleMeta`) adds each rule's basis and why once per digest.
     Runs inside the caller's transaction; does not commit.
     """
     rows = _load_alerts(conn, alert_ids)
@@ -510,6 +539,7 @@ def queue_digests(
             directory,
             notify.digest_max_items,
             shared,
+            rules,
         )
         outbox_ids = _queue_outbox(
             conn,
