@@ -30,6 +30,7 @@ from sqlalchemy import Connection, insert, select
 
 from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_channel
 from alerts.directory import Directory, Official
+from alerts.explain import explain_rules
 from alerts.masking import mask_document, mask_mapping, mask_text
 from alerts.raising import chunks
 from engine.rule import SEVERITIES, RuleMeta
@@ -223,28 +224,6 @@ def _shared_parts(
         [(str(k), format_value(v, language)) for k, v in mask_mapping(evidence).items()],
         assignee.display_name if assignee else (a["assignee"] or "-"),
     )
-
-
-def explain_rules(
-    rule_ids: Iterable[str], rules: Mapping[str, RuleMeta] | None, language: str = "ko"
-) -> list[dict[str, str]]:
-    """Each rule of a digest once, in the order its first alert is written: its title, its
-    basis and why the pattern is a red flag (``why_en`` in English, the Korean when a rule file
-    gives none). A rule the pack no longer has, or one that says neither, is left out: an
-    official never reads an empty heading."""
-    if not rules:
-        return []
-    out = []
-    for rule_id in dict.fromkeys(rule_ids):  # first appearance, in C
-        meta = rules.get(rule_id)
-        if meta is None:
-            continue
-        why = (meta.why_en or meta.why) if language == "en" else meta.why
-        if not (meta.basis or why):
-            continue
-        title = meta.title_en if language == "en" and meta.title_en else meta.title
-        out.append({"rule_id": rule_id, "title": title, "basis": meta.basis, "why": why})
-    return out
 
 
 #: Most severe first when a digest is cut (see ``render_digest``).

@@ -5,6 +5,10 @@ The values come from the watched systems, so an insider can plant a cell like
 open the export. Every text cell that a spreadsheet would read as a formula (starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, also after leading spaces) is prefixed
 with an apostrophe, as OWASP recommends; real numbers stay numbers.
+
+Each alert row also carries its rule's basis and why the pattern is a red flag (근거, 왜
+문제인가), from the rule files as they are now: an audit office reads an export without the
+rule pack at hand.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from engine.rule import RuleMeta
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -32,7 +38,17 @@ COLUMNS = (
     "deadline",
     "message",
     "evidence",
+    "basis",
+    "why",
 )
+
+#: Header cells that differ from the column name: what the audit office reads in Korean.
+HEADERS = {"basis": "근거", "why": "왜 문제인가"}
+
+
+def header() -> list[str]:
+    """The header row of an export."""
+    return [HEADERS.get(column, column) for column in COLUMNS]
 
 
 def neutralize(value: Any) -> Any:
@@ -47,13 +63,18 @@ def neutralize(value: Any) -> Any:
     return text
 
 
-def rows_for_export(alerts: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
-    """Alert rows as neutralized cells in :data:`COLUMNS` order (evidence as JSON text)."""
+def rows_for_export(
+    alerts: Iterable[Mapping[str, Any]], rules: Mapping[str, RuleMeta] | None = None
+) -> list[list[Any]]:
+    """Alert rows as neutralized cells in :data:`COLUMNS` order (evidence as JSON text); the
+    basis and why come from ``rules`` (rule id -> meta), empty for a rule it does not know."""
     out = []
     for alert in alerts:
+        meta = (rules or {}).get(alert.get("rule_id") or "")
+        explained = {"basis": meta.basis if meta else "", "why": meta.why if meta else ""}
         cells = []
         for column in COLUMNS:
-            value = alert.get(column)
+            value = explained[column] if column in explained else alert.get(column)
             if column == "evidence" and value is not None and not isinstance(value, str):
                 value = json.dumps(value, ensure_ascii=False, default=str)
             cells.append(neutralize(value))
@@ -61,24 +82,28 @@ def rows_for_export(alerts: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
     return out
 
 
-def write_csv(path: Path, alerts: Iterable[Mapping[str, Any]]) -> int:
+def write_csv(
+    path: Path, alerts: Iterable[Mapping[str, Any]], rules: Mapping[str, RuleMeta] | None = None
+) -> int:
     """Write a UTF-8 CSV with a byte-order mark (so Korean Excel reads it as UTF-8)."""
-    rows = rows_for_export(alerts)
+    rows = rows_for_export(alerts, rules)
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(COLUMNS)
+        writer.writerow(header())
         writer.writerows(rows)
     return len(rows)
 
 
-def write_xlsx(path: Path, alerts: Iterable[Mapping[str, Any]]) -> int:
+def write_xlsx(
+    path: Path, alerts: Iterable[Mapping[str, Any]], rules: Mapping[str, RuleMeta] | None = None
+) -> int:
     """Write an XLSX workbook; every text cell is stored as text, never as a formula."""
     from openpyxl import Workbook
 
-    rows = rows_for_export(alerts)
+    rows = rows_for_export(alerts, rules)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("alerts")
-    sheet.append(list(COLUMNS))
+    sheet.append(header())
     for row in rows:
         sheet.append(row)
     workbook.save(path)

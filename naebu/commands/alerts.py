@@ -15,7 +15,7 @@ import click
 from sqlalchemy import select
 
 from naebu import store
-from naebu.commands.common import UserError, parse_now, with_config
+from naebu.commands.common import UserError, parse_now, rule_metas, with_config
 from naebu.config import Config
 
 
@@ -176,7 +176,8 @@ def alerts_reassign(
 @click.argument("alert_id", type=int)
 @with_config
 def alerts_show(config: Config, alert_id: int) -> None:
-    """Show one alert: its evidence (masked), its audit trail and who was told when."""
+    """Show one alert: its rule's basis and why it is a red flag, its evidence (masked), its
+    audit trail and who was told when."""
     from alerts.masking import mask_mapping, mask_text
     from alerts.trail import entries
 
@@ -218,6 +219,11 @@ def alerts_show(config: Config, alert_id: int) -> None:
         click.echo(f"  reopened as alert #{n}")
     if a["suppression_id"]:
         click.echo(f"  suppression: #{a['suppression_id']}")
+    meta = rule_metas(config).get(a["rule_id"])
+    if meta is not None and meta.basis:
+        click.echo(f"  근거:       {meta.basis}")
+    if meta is not None and meta.why:
+        click.echo(f"  왜 문제인가: {meta.why}")
     click.echo("  evidence:")
     evidence = a["evidence"] if isinstance(a["evidence"], dict) else {}
     for k, v in mask_mapping(evidence).items():

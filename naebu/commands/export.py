@@ -8,7 +8,7 @@ import click
 from sqlalchemy import select
 
 from naebu import store
-from naebu.commands.common import UserError, with_config
+from naebu.commands.common import UserError, rule_metas, with_config
 from naebu.config import Config
 from naebu.exporting import write_csv, write_xlsx
 
@@ -28,8 +28,8 @@ from naebu.exporting import write_csv, write_xlsx
 def export(
     config: Config, out_path: str, status: str | None, rule_id: str | None, department: str | None
 ) -> None:
-    """Export alerts with their evidence; cells that a spreadsheet would run as formulas are
-    neutralized."""
+    """Export alerts with their evidence and their rule's basis and why (근거, 왜 문제인가);
+    cells that a spreadsheet would run as formulas are neutralized."""
     path = Path(out_path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -50,5 +50,5 @@ def export(
             alerts = [dict(r._mapping) for r in conn.execute(query)]
     finally:
         engine.dispose()
-    count = (write_xlsx if suffix == ".xlsx" else write_csv)(path, alerts)
+    count = (write_xlsx if suffix == ".xlsx" else write_csv)(path, alerts, rule_metas(config))
     click.echo(f"{count} alert(s) written to {out_path}")
