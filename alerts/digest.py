@@ -32,9 +32,10 @@ from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_c
 from alerts.deadline_text import deadline_text
 from alerts.digest_summary import digest_summary
 from alerts.directory import Directory, Official
+from alerts.explain import explain_rules
 from alerts.masking import mask_document, mask_mapping, mask_text
 from alerts.raising import chunks
-from engine.rule import SEVERITIES
+from engine.rule import SEVERITIES, RuleMeta
 from naebu.config import NotifyConfig
 from naebu.links import alert_link, inbox_link
 from naebu.store import alerts as alerts_table
@@ -110,6 +111,7 @@ def render_digest(
     *,
     today: date | None = None,
     base_url: str | None = None,
+    rules: Mapping[str, RuleMeta] | None = None,
 ) -> tuple[str, str]:
     """The masked ``(subject, body)`` of a digest of ``alerts`` (rows of the alerts table).
 
@@ -120,6 +122,8 @@ def render_digest(
     a province would otherwise get one mail of thousands of pages. Deadlines count the days
     left from ``today`` (the run's clock; :mod:`alerts.deadline_text`); with ``base_url``
     (``[web] base_url``) each alert and the inbox are linked (:mod:`naebu.links`).
+    ``rules`` (rule id -> :class:`RuleMeta`) gives each rule's basis and why it is a red
+    flag, written once per rule.
     """
     department = _first_department(recipient, alerts)
     ordered = sorted(alerts, key=lambda a: (-SEVERITY_RANK.get(a["severity"], -1), a["id"]))
@@ -137,6 +141,7 @@ def render_digest(
         {},
         today,
         base_url,
+        rules,
     )
 
 
@@ -160,6 +165,7 @@ def _render(
     shared: dict[int, tuple[Any, ...]],
     today: date | None = None,
     base_url: str | None = None,
+    rules: Mapping[str, RuleMeta] | None = None,
 ) -> tuple[str, str]:
     """:func:`render_digest` of alerts already in digest order (most severe first, then by id).
 
@@ -211,6 +217,7 @@ def _render(
             "more": rest,
             "more_count": len(hidden),
             "inbox_link": inbox_link(base_url),
+            "rules": explain_rules(map(itemgetter("rule_id"), ordered), rules, language),
         }
     )
     subject = str(getattr(module, "subject", "")).strip()
@@ -454,6 +461,7 @@ def queue_digests(
     *,
     run_id: int | None,
     now: datetime,
+    rules: Mapping[str, RuleMeta] | None = None,
 ) -> int:
     """Queue one digest per recipient and channel for ``alert_ids``; return the rows written.
 
@@ -463,6 +471,7 @@ def queue_digests(
     alert already queued to a recipient (a ``deliveries`` row of kind ``new``) is not queued
     to them again, so a retried run does not mail twice. Channels are ``notify.channels``,
     or the built-in ``outbox-file`` when none is configured (:func:`queue_message`).
+    ``rules`` (rule id -> :class:`RuleMeta`) adds each rule's basis and why once per digest.
     Runs inside the caller's transaction; does not commit.
     """
     rows = _load_alerts(conn, alert_ids)
@@ -534,6 +543,7 @@ def queue_digests(
             shared,
             now.date(),
             notify.base_url,
+            rules,
         )
         outbox_ids = _queue_outbox(
             conn,

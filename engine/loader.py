@@ -39,6 +39,10 @@ COMMON_KEYS: dict[str, KeySpec] = {
     "description": KeySpec(str, False, "Korean description"),
     "description_en": KeySpec(str, False, "English description"),
     "basis": KeySpec(str, False, "legal basis or audit case"),
+    "why": KeySpec(
+        str, False, "Korean paragraph: why the pattern is a red flag (the fraud it has revealed)"
+    ),
+    "why_en": KeySpec(str, False, "the same in English"),
     "owner": KeySpec(str, False, "who answers the alert: department (default)"),
     "deadline_days": KeySpec(int, False, "business days to answer (default 10)"),
     "message": KeySpec(str, False, "Korean message template, e.g. '{sale_id}: {amount:,}원'"),
@@ -426,6 +430,8 @@ def _compile_rule(
         description=spec.get("description", ""),
         description_en=spec.get("description_en", ""),
         basis=spec.get("basis", ""),
+        why=spec.get("why", ""),
+        why_en=spec.get("why_en", ""),
         owner=spec.get("owner", "department"),
         deadline_days=spec.get("deadline_days", 10),
         message=spec.get("message", ""),

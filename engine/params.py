@@ -36,7 +36,9 @@ from naebu.problems import Problem
 BY_GOVERNMENT = "by_government"
 _PARAM_REF = re.compile(r"\bparams\.([A-Za-z_]\w*)")
 #: Rule keys whose text never names a parameter the rule reads.
-_NOT_LOGIC = ("example", "lookalike", "description", "description_en", "title", "title_en")
+_NOT_LOGIC = (
+    "example", "lookalike", "description", "description_en", "title", "title_en", "why", "why_en",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,9 @@ class RuleMeta:
     description: str = ""
     description_en: str = ""
     basis: str = ""
+    #: Why the pattern is a red flag: the fraud or error it has revealed (Korean; ``why_en``).
+    why: str = ""
+    why_en: str = ""
     owner: str = "department"
     deadline_days: int = 10
     message: str = ""

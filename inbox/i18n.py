@@ -57,6 +57,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "value": ("값", "Value"),
     "about_rule": ("점검 규칙 설명", "The rule"),
     "basis": ("근거", "Legal basis"),
+    "why": ("왜 문제인가", "Why it is a red flag"),
     "params": ("기준값", "Parameters"),
     "timeline": ("처리 이력 (감사 기록)", "Timeline (audit trail)"),
     "at": ("일시", "When"),

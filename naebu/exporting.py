@@ -9,6 +9,10 @@ with an apostrophe, as OWASP recommends; real numbers stay numbers.
 ``deadline`` stays a date-time a spreadsheet can sort and compute with; ``deadline_text``
 beside it reads as everywhere else (:mod:`alerts.deadline_text`): the weekday and, for an
 open alert, the days left or overdue on the day of the export.
+
+Each alert row also carries its rule's basis and why the pattern is a red flag (근거, 왜
+문제인가), from the rule files as they are now: an audit office reads an export without the
+rule pack at hand.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from alerts.deadline_text import deadline_text
 from alerts.lifecycle import OPEN
+from engine.rule import RuleMeta
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -40,7 +45,17 @@ COLUMNS = (
     "message",
     "evidence",
     "deadline_text",
+    "basis",
+    "why",
 )
+
+#: Header cells that differ from the column name: what the audit office reads in Korean.
+HEADERS = {"basis": "근거", "why": "왜 문제인가"}
+
+
+def header() -> list[str]:
+    """The header row of an export."""
+    return [HEADERS.get(column, column) for column in COLUMNS]
 
 
 def neutralize(value: Any) -> Any:
@@ -56,15 +71,22 @@ def neutralize(value: Any) -> Any:
 
 
 def rows_for_export(
-    alerts: Iterable[Mapping[str, Any]], today: date | None = None, language: str = "ko"
+    alerts: Iterable[Mapping[str, Any]],
+    today: date | None = None,
+    language: str = "ko",
+    *,
+    rules: Mapping[str, RuleMeta] | None = None,
 ) -> list[list[Any]]:
     """Alert rows as neutralized cells in :data:`COLUMNS` order (evidence as JSON text); the
-    deadline's days left are counted from ``today`` (none without it)."""
+    deadline's days left are counted from ``today`` (none without it); the basis and why come
+    from ``rules`` (rule id -> meta), empty for a rule it does not know."""
     out = []
     for alert in alerts:
+        meta = (rules or {}).get(alert.get("rule_id") or "")
+        explained = {"basis": meta.basis if meta else "", "why": meta.why if meta else ""}
         cells = []
         for column in COLUMNS:
-            value = alert.get(column)
+            value = explained[column] if column in explained else alert.get(column)
             if column == "deadline_text":
                 counted = today if alert.get("status") in OPEN else None
                 deadline = alert.get("deadline")
@@ -82,12 +104,14 @@ def write_csv(
     alerts: Iterable[Mapping[str, Any]],
     today: date | None = None,
     language: str = "ko",
+    *,
+    rules: Mapping[str, RuleMeta] | None = None,
 ) -> int:
     """Write a UTF-8 CSV with a byte-order mark (so Korean Excel reads it as UTF-8)."""
-    rows = rows_for_export(alerts, today, language)
+    rows = rows_for_export(alerts, today, language, rules=rules)
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(COLUMNS)
+        writer.writerow(header())
         writer.writerows(rows)
     return len(rows)
 
@@ -97,14 +121,16 @@ def write_xlsx(
     alerts: Iterable[Mapping[str, Any]],
     today: date | None = None,
     language: str = "ko",
+    *,
+    rules: Mapping[str, RuleMeta] | None = None,
 ) -> int:
     """Write an XLSX workbook; every text cell is stored as text, never as a formula."""
     from openpyxl import Workbook
 
-    rows = rows_for_export(alerts, today, language)
+    rows = rows_for_export(alerts, today, language, rules=rules)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("alerts")
-    sheet.append(list(COLUMNS))
+    sheet.append(header())
     for row in rows:
         sheet.append(row)
     workbook.save(path)

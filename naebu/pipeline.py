@@ -865,6 +865,7 @@ class _Run:
                     self.config.notify,
                     run_id=self.summary.run_id,
                     now=self.now,
+                    rules=self.metas,
                 )
         if self.summary.interrupted:
             return

@@ -177,7 +177,10 @@ def test_verbose_lists_each_rules_lawful_lookalikes(tmp_path: Path) -> None:
     (rules / "r.toml").write_text(
         _WITH_EXAMPLES + '\n[[rule.lookalike]]\npractice = "매월 같은 금액의 임차료"\n'
         'how = "세금계산서 번호가 다르면 다른 지급"\nexamples = ["small"]\n'
-        + _WITH_EXAMPLES.replace('"X-1"', '"X-2"'),
+        + _WITH_EXAMPLES.replace('"X-1"', '"X-2"').replace(
+            'severity = "low"',
+            'basis = "지방회계법 제29조"\nwhy = "돈이 두 번 나갑니다."\nseverity = "low"',
+        ),
         encoding="utf-8",
     )
     cfg = _config_for_rules(tmp_path, rules)
@@ -192,3 +195,6 @@ def test_verbose_lists_each_rules_lawful_lookalikes(tmp_path: Path) -> None:
     assert "  - 매월 같은 금액의 임차료\n    세금계산서 번호가 다르면 다른 지급\n" in out[x1:x2]
     assert '    확인 예시: "small" (경보하지 않음)' in out[x1:x2]
     assert "  정상 업무와의 구별: 적혀 있지 않음" in out[x2:]
+    # the rule's basis and why, when it gives them; nothing when it does not
+    assert "X-2 t\n  근거: 지방회계법 제29조\n  왜 문제인가: 돈이 두 번 나갑니다.\n" in out
+    assert "근거:" not in out[x1:x2] and "왜 문제인가" not in out[x1:x2]

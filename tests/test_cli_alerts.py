@@ -30,7 +30,18 @@ type = "match"
 dataset = "payments"
 severity = "high"
 deadline_days = 3
+basis = "감사 사례 (동일 세금계산서 이중 지급)"
+why = "같은 세금계산서로 두 번 지급하면 한 번은 받을 근거가 없는 돈입니다."
+why_en = "Paying one invoice twice means one payment had no basis."
 when = "amount > 0"
+
+[[rule.example]]
+fires = true
+record = { amount = 1_000 }
+
+[[rule.example]]
+fires = false
+record = { amount = 0 }
 """
 
 
@@ -98,6 +109,9 @@ def test_an_alert_from_acknowledgement_to_closing(workdir: Path) -> None:
         assert f" {action} " in shown
     assert "E030 reject explained -> rejected  계약서 첨부" in shown
     assert "vendor_id: V-77" in shown
+    # what the official reads first: the law and why the pattern matters
+    assert "  근거:       감사 사례 (동일 세금계산서 이중 지급)\n" in shown
+    assert "  왜 문제인가: 같은 세금계산서로 두 번 지급하면" in shown
     assert "audit trail intact" in ok(workdir, "audit", "verify")
 
 
@@ -171,3 +185,11 @@ def test_suppress_add_list_remove(workdir: Path) -> None:
     table = ok(workdir, "suppress", "list", "--all")
     assert "removed" in table and "1 suppression(s)" in table
     assert "audit trail intact" in ok(workdir, "audit", "verify")
+
+
+def test_show_without_the_rule_says_nothing_of_it(workdir: Path) -> None:
+    """An alert whose rule left the pack (or says no basis) shows no empty heading."""
+    (workdir / "rules" / "payments.toml").unlink()
+    shown = ok(workdir, "alerts", "show", "1")
+    assert "alert #1  R-PAY-DUP" in shown
+    assert "근거:" not in shown and "왜 문제인가" not in shown and "None" not in shown

@@ -11,6 +11,7 @@ from typing import Any
 from conftest import write_config
 
 from alerts.digest import render_digest
+from engine.rule import RuleMeta
 from naebu.config import load_config
 from naebu.problems import ProblemsError
 
@@ -69,3 +70,43 @@ def test_digest_max_items_is_checked(tmp_path: Path) -> None:
     assert "notify.digest_max_items" in text and "at least 1" in text
     good = write_config(tmp_path, "[notify]\ndigest_max_items = 25\n")
     assert load_config(good).notify.digest_max_items == 25
+
+
+def _meta(rule_id: str, **texts: str) -> RuleMeta:
+    return RuleMeta(
+        id=rule_id,
+        title=f"{rule_id} 제목",
+        title_en=f"{rule_id} title",
+        type="match",
+        dataset="payments",
+        severity="low",
+        file=Path(f"rules/{rule_id}.toml"),
+        **texts,
+    )
+
+
+RULES = {
+    "PAY-A": _meta("PAY-A", basis="지방회계법 제29조", why="에이 문제", why_en="A matters"),
+    "PAY-B": _meta("PAY-B", basis="감사 사례 (이중 지급)", why="비 문제"),
+    "PAY-C": _meta("PAY-C"),  # says neither: no heading
+}
+
+
+def test_each_rule_is_explained_once_even_when_counted_not_written_out() -> None:
+    _, body = render_digest(None, "E9", ALERTS, "ko", max_items=2, rules=RULES)
+    # PAY-A has three alerts, none written out (max_items=2): its basis and why, once
+    assert body.count("근거: 지방회계법 제29조") == 1 and body.count("왜 문제인가: 에이 문제") == 1
+    assert body.count("왜 문제인가: 비 문제") == 1
+    assert "   - PAY-C 제목 (PAY-C)\n" not in body  # nothing to say: not listed
+    assert "   - PAY-A 제목 (PAY-A)\n     근거: 지방회계법 제29조\n" in body
+    assert "None" not in body
+    # English: why_en, else the Korean paragraph; the rule's English title
+    _, en = render_digest(None, "E9", ALERTS, "en", max_items=100, rules=RULES)
+    assert "Why it is a red flag: A matters" in en and "Why it is a red flag: 비 문제" in en
+    assert "PAY-A title (PAY-A)" in en
+
+
+def test_a_digest_without_rules_or_of_unknown_rules_has_no_explanations() -> None:
+    _, plain = render_digest(None, "E9", ALERTS, "ko", max_items=2)
+    _, unknown = render_digest(None, "E9", ALERTS, "ko", max_items=2, rules={"X": RULES["PAY-A"]})
+    assert plain == unknown and "규칙별 근거" not in plain

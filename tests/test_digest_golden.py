@@ -78,8 +78,17 @@ def _rules() -> dict[str, RuleMeta]:
         )
 
     return {
-        "PAY-DUP": meta("PAY-DUP", "동일 거래처 중복 지급 의심", "high", deadline_days=3),
-        "PAY-SPLIT": meta("PAY-SPLIT", "분할 지급 의심", "medium"),
+        "PAY-DUP": meta(
+            "PAY-DUP",
+            "동일 거래처 중복 지급 의심",
+            "high",
+            deadline_days=3,
+            basis="감사 사례 (동일 세금계산서 이중 지급)",
+            why="같은 세금계산서로 두 번 지급하면 한 번은 받을 근거가 없는 돈입니다.",
+            why_en="Paying one invoice twice means one payment had no basis.",
+        ),
+        # a basis but no why: the digest writes the basis alone
+        "PAY-SPLIT": meta("PAY-SPLIT", "분할 지급 의심", "medium", basis="지방회계법 제29조"),
         "PAY-NIGHT": meta("PAY-NIGHT", "심야 결재", "low", notify=("official", "audit")),
         "PAY-SELF": meta("PAY-SELF", "자기 결재", "critical", notify=("manager", "audit")),
     }
@@ -123,6 +132,7 @@ def _findings() -> list[Finding]:
 def _scenario(engine: Engine, language: str, max_items: int, audit_department: str | None) -> str:
     """Raise the fixed findings, queue their digests in two calls, and dump what was written."""
     directory = _directory(audit_department)
+    rules = _rules()
     notify = NotifyConfig(
         language=language,
         digest_max_items=max_items,
@@ -135,7 +145,7 @@ def _scenario(engine: Engine, language: str, max_items: int, audit_department: s
         run_id = conn.execute(
             insert(store.runs).values(started_at=NOW, status="running")
         ).inserted_primary_key[0]  # type: ignore[index]
-        ids = raise_alerts(conn, _findings(), _rules(), directory, run_id=run_id, now=NOW)
+        ids = raise_alerts(conn, _findings(), rules, directory, run_id=run_id, now=NOW)
         # Alerts that are no longer ``raised`` are not queued.
         conn.execute(
             update(store.alerts).where(store.alerts.c.id.in_(ids[50:53])).values(status="closed")
@@ -143,11 +153,15 @@ def _scenario(engine: Engine, language: str, max_items: int, audit_department: s
     written = []
     with engine.begin() as conn:
         # A first call for some alerts (a run that queued part of them before it stopped)...
-        written.append(queue_digests(conn, ids[:17], directory, notify, run_id=run_id, now=NOW))
+        written.append(
+            queue_digests(conn, ids[:17], directory, notify, run_id=run_id, now=NOW, rules=rules)
+        )
     with engine.begin() as conn:
         # ...and the whole lot: what was queued already is not queued again.
         later = NOW + timedelta(minutes=5)
-        written.append(queue_digests(conn, ids, directory, notify, run_id=run_id, now=later))
+        written.append(
+            queue_digests(conn, ids, directory, notify, run_id=run_id, now=later, rules=rules)
+        )
     with engine.connect() as conn:
         outbox = conn.execute(select(store.outbox).order_by(store.outbox.c.id)).all()
         d = store.deliveries.c

@@ -108,3 +108,48 @@ def test_deadline_stays_a_date_and_gets_a_readable_column(folder: Path) -> None:
     assert rows["1"]["deadline_text"] == "2025-03-14(금) 마감, 기한 3일 지남"
     assert rows["2"]["deadline_text"] == "2025-03-14(금)"  # closed: nothing left to count
     assert rows["3"]["deadline_text"] == ""  # none: an empty cell
+
+
+def test_export_explains_each_alert_by_its_rule(tmp_path: Path) -> None:
+    """근거 and 왜 문제인가: the rule's basis and why, from the configured rule files; empty
+    for an alert whose rule is no longer in the pack (never 'None')."""
+    from conftest import ROOT
+
+    from engine.loader import load_rules
+
+    cards = ROOT / "rules" / "cards"
+    write_config(tmp_path, f'[store]\nurl = "sqlite:///s.db"\n[rules]\npaths = ["{cards}"]\n')
+    engine = store.connect(f"sqlite:///{tmp_path / 's.db'}")
+    with engine.begin() as conn:
+        conn.execute(
+            store.alerts.insert(),
+            [
+                {
+                    "fingerprint": f"fp{rule_id}",
+                    "rule_id": rule_id,
+                    "dataset": "card_transactions",
+                    "record_key": "A1",
+                    "severity": "medium",
+                    "status": "raised",
+                    "title": "제목",
+                    "message": "내용",
+                    "evidence": {},
+                    "created_at": datetime(2025, 3, 1),
+                }
+                for rule_id in ("CARD-NIGHT", "RETIRED-RULE")
+            ],
+        )
+    engine.dispose()
+    night = {r.meta.id: r.meta for r in load_rules([cards], root=ROOT).rules}["CARD-NIGHT"]
+    assert night.basis and night.why
+    result = run_cli("export", "--out", str(tmp_path / "a.csv"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8-sig")))
+    assert [(r["근거"], r["왜 문제인가"]) for r in rows] == [(night.basis, night.why), ("", "")]
+    result = run_cli("export", "--out", str(tmp_path / "a.xlsx"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    sheet = load_workbook(tmp_path / "a.xlsx").active
+    assert sheet is not None
+    head, first, second = (list(r) for r in sheet.iter_rows(values_only=True))
+    assert head[-2:] == ["근거", "왜 문제인가"] and first[-2:] == [night.basis, night.why]
+    assert second[-2:] in ([None, None], ["", ""])

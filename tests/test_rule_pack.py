@@ -40,6 +40,7 @@ def _plain_korean_problems(rule: RuleType) -> list[str]:
     texts = {
         "title": rule.meta.title,
         "description": rule.meta.description,
+        "why": rule.meta.why,
         # a message's {placeholders} are filled in with values: only the text around them
         "message": _PLACEHOLDER.sub("", rule.meta.message),
     }
@@ -59,3 +60,19 @@ def test_korean_texts_name_no_column_nor_file() -> None:
     rules = [*PACK.rules, *(r.fallback for r in PACK.rules if r.fallback is not None)]
     problems = [p for rule in rules for p in _plain_korean_problems(rule)]
     assert problems == []
+
+
+ENABLED = [r for r in PACK.rules if r.meta.enabled]
+
+
+@pytest.mark.parametrize("rule", ENABLED, ids=[r.meta.id for r in ENABLED])
+def test_every_enabled_rule_says_why_it_is_a_red_flag(rule: RuleType) -> None:
+    """The digest, `alerts show`, the export and the inbox explain each alert with the rule's
+    basis and a paragraph on why the pattern is a red flag, in Korean and English."""
+    meta = rule.meta
+    assert meta.basis.strip(), f"{meta.id} ({meta.file}): no basis"
+    assert meta.why.strip(), f"{meta.id} ({meta.file}): no why"
+    assert meta.why_en.strip(), f"{meta.id} ({meta.file}): no why_en"
+    assert re.search("[가-힣]", meta.why), f"{meta.id}: why is not Korean"
+    # one paragraph: readable in a digest, not an essay
+    assert "\n" not in meta.why and len(meta.why) <= 400, f"{meta.id}: why too long"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from alerts.deadline_text import deadline_text
 from naebu import store
-from naebu.commands.common import UserError, parse_now, with_config
+from naebu.commands.common import UserError, parse_now, rule_metas, with_config
 from naebu.config import Config
 
 NOW_HELP = "pretend the clock says this (tests, backtests)"
@@ -186,7 +186,8 @@ def alerts_reassign(
 @click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
 @with_config
 def alerts_show(config: Config, alert_id: int, now_text: str | None) -> None:
-    """Show one alert: its evidence (masked), its audit trail and who was told when."""
+    """Show one alert: its rule's basis and why it is a red flag, its evidence (masked), its
+    audit trail and who was told when."""
     today = _today(now_text)
     from alerts.masking import mask_mapping, mask_text
     from alerts.trail import entries
@@ -231,6 +232,11 @@ def alerts_show(config: Config, alert_id: int, now_text: str | None) -> None:
         click.echo(f"  reopened as alert #{n}")
     if a["suppression_id"]:
         click.echo(f"  suppression: #{a['suppression_id']}")
+    meta = rule_metas(config).get(a["rule_id"])
+    if meta is not None and meta.basis:
+        click.echo(f"  근거:       {meta.basis}")
+    if meta is not None and meta.why:
+        click.echo(f"  왜 문제인가: {meta.why}")
     click.echo("  evidence:")
     evidence = a["evidence"] if isinstance(a["evidence"], dict) else {}
     for k, v in mask_mapping(evidence).items():

@@ -65,12 +65,17 @@ def check(config: Config, strict: bool, data: bool = False, verbose: bool = Fals
 
 
 def catalog_lines(metas: list[Any]) -> list[str]:
-    """The rule catalog as text: each rule's id and title, then its lawful look-alikes
+    """The rule catalog as text: each rule's id and title, its basis and why it is a red
+    flag, then its lawful look-alikes
     (정상 업무와의 구별), each with how the rule tells them apart and the examples that pin it."""
     lines: list[str] = []
     for meta in sorted(metas, key=lambda m: m.id):
         off = "" if meta.enabled else " (꺼짐)"
         lines.append(f"{meta.id} {meta.title}{off}")
+        if meta.basis:
+            lines.append(f"  근거: {meta.basis}")
+        if meta.why:
+            lines.append(f"  왜 문제인가: {meta.why}")
         if not meta.lookalikes:
             lines.append("  정상 업무와의 구별: 적혀 있지 않음")
             continue

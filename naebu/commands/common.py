@@ -6,12 +6,15 @@ import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from naebu.config import Config, find_config, load_config
 from naebu.problems import Problem, ProblemsError
+
+if TYPE_CHECKING:
+    from engine.rule import RuleMeta
 
 CONFIG_HELP = "configuration file (default: $NAEBU_CONFIG or ./config.toml)"
 
@@ -85,3 +88,13 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable url>"
+
+
+def rule_metas(config: Config) -> dict[str, RuleMeta]:
+    """Rule id -> :class:`engine.rule.RuleMeta` of the configured rules that load, to explain
+    alerts (basis, why). A rule file with a problem hides only its own rules here: ``naebu
+    check`` reports it; an alert of a rule that does not load is shown without explanation."""
+    from engine.loader import load_rules
+
+    ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
+    return {r.meta.id: r.meta for r in ruleset.rules}

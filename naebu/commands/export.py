@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 
 from naebu import store
-from naebu.commands.common import UserError, parse_now, with_config
+from naebu.commands.common import UserError, parse_now, rule_metas, with_config
 from naebu.config import Config
 from naebu.exporting import write_csv, write_xlsx
 
@@ -40,8 +40,9 @@ def export(
     department: str | None,
     now_text: str | None,
 ) -> None:
-    """Export alerts with their evidence; cells that a spreadsheet would run as formulas are
-    neutralized. ``deadline_text`` gives each deadline with its weekday and days left."""
+    """Export alerts with their evidence and their rule's basis and why (근거, 왜 문제인가);
+    cells that a spreadsheet would run as formulas are neutralized. ``deadline_text`` gives
+    each deadline with its weekday and days left."""
     path = Path(out_path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -64,5 +65,5 @@ def export(
         engine.dispose()
     today = (parse_now(now_text) or datetime.now()).date()
     writer = write_xlsx if suffix == ".xlsx" else write_csv
-    count = writer(path, alerts, today, config.notify.language)
+    count = writer(path, alerts, today, config.notify.language, rules=rule_metas(config))
     click.echo(f"{count} alert(s) written to {out_path}")

@@ -222,7 +222,7 @@ def rule_states(
 
 _NOT_LOGIC = {
     "id", "title", "title_en", "description", "description_en", "basis", "owner", "severity",
-    "deadline_days", "message", "example", "notify", "enabled", "type", "params",
+    "deadline_days", "message", "example", "notify", "enabled", "type", "params", "why", "why_en",
 }  # fmt: skip
 _WORD = re.compile(r"(?<![\w.])([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?")
 
