@@ -37,6 +37,7 @@ from alerts.channels import OUTBOX_FILE_CHANNEL, fill_url, find_channel, privacy
 from alerts.directory import Directory
 from alerts.trail import Step, append
 from naebu.config import NotifyConfig
+from naebu.ledger import process_alive
 from naebu.store import outbox
 
 log = logging.getLogger(__name__)
@@ -109,15 +110,7 @@ def _alive(host: str | None, pid: int | None, since: str | None, now: datetime) 
         except ValueError:
             return False
         return now - claimed < OTHER_HOST_GRACE
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
+    return pid == os.getpid() or process_alive(pid)
 
 
 def stuck_rows(engine: Engine, in_flight: Collection[int] = ()) -> list[StuckMessage]:

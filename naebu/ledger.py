@@ -26,7 +26,8 @@ def owner() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (signal 0 probes without touching it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -64,7 +65,7 @@ def abandon_dead_runs(engine: Engine, *, holding_lock: bool = False) -> int:
         here = pid is not None and info.get("host") == host
         if here and pid == os.getpid():
             continue  # our own run
-        if pid is not None and here and not _alive(pid):
+        if pid is not None and here and not process_alive(pid):
             dead[row.id] = f"the process running it (pid {pid} on {host}) ended before it did"
         elif holding_lock:
             dead[row.id] = "the process running it stopped before it ended"
