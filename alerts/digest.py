@@ -32,8 +32,9 @@ from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_c
 from alerts.deadline_text import deadline_text
 from alerts.digest_summary import digest_summary
 from alerts.directory import Directory, Official
+from alerts.evidence_text import evidence_lines
 from alerts.explain import explain_rules
-from alerts.masking import mask_document, mask_mapping, mask_text
+from alerts.masking import mask_document, mask_text
 from alerts.raising import chunks
 from engine.rule import SEVERITIES, RuleMeta
 from naebu.config import NotifyConfig
@@ -79,25 +80,6 @@ def environment() -> SandboxedEnvironment:
             undefined=StrictUndefined,
         )
     return _env
-
-
-def format_value(value: Any, language: str = "ko") -> str:
-    """An evidence value as officials read it: amounts with thousands separators, ``-`` for none."""
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, bool):
-        if language == "ko":
-            return "예" if value else "아니오"
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, list):
-        return ", ".join(format_value(v, language) for v in value)
-    return str(value)
 
 
 def render_digest(
@@ -244,7 +226,7 @@ def _shared_parts(
         a["record_key"],
         labels.get(a["severity"], a["severity"]),
         deadline_text(deadline, today, language),
-        [(str(k), format_value(v, language)) for k, v in mask_mapping(evidence).items()],
+        evidence_lines(evidence, a["dataset"], language, directory),
         assignee.display_name if assignee else (a["assignee"] or "-"),
     )
 

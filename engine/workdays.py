@@ -143,6 +143,24 @@ def is_holiday_date(day: date) -> bool:
     return day in _city.extra or day in _national()
 
 
+def holiday_name(day: date) -> str | None:
+    """The holiday's name on ``day`` (개천절, 추석, "공휴일" for one the city added), or None
+    when ``day`` is not a holiday: what a date shown to officials carries beside its weekday."""
+    day = _as_date(day)
+    if not is_holiday_date(day):
+        return None
+    name = _korean_names().get(day)
+    return str(name).split(";")[0].strip() if name else "공휴일"
+
+
+@lru_cache(maxsize=1)
+def _korean_names() -> holidays.HolidayBase:
+    import holidays
+
+    # Names in Korean whatever the machine's locale (the package would follow LANG).
+    return holidays.country_holidays("KR", language="ko")
+
+
 def is_working_day(day: date) -> bool:
     """Monday to Friday and not a public holiday."""
     day = _as_date(day)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from alerts.deadline_text import is_overdue
+from alerts.evidence_text import evidence_lines
 from alerts.lifecycle import ACTIONS, OPEN, LifecycleError, act
 from alerts.suppressions import (
     SuppressionError,
@@ -116,7 +117,9 @@ class Pages:
             "alert.html",
             {
                 "a": alert,
-                "evidence": [(str(k), "" if v is None else str(v)) for k, v in evidence.items()],
+                "evidence": evidence_lines(
+                    evidence, alert["dataset"], ctx.lang, ctx.viewer.directory, mask=False
+                ),
                 "rule": self.inbox.rules.get(alert["rule_id"]),
                 "trail": trail,
                 "actions": actions,

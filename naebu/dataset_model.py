@@ -9,6 +9,51 @@ from dataclasses import dataclass, field
 
 COLUMN_TYPES = ("str", "int", "number", "date", "datetime", "time", "bool")
 
+#: How a value reads to an official (alerts/evidence_text.py): ``money`` 12,954,000원, ``count``
+#: 3건, ``hours`` 4시간, ``date`` 2025-10-03(금, 개천절), ``month`` 2025년 12월, ``instant`` with the time, ``person``
+#: a name from the officials directory, ``code`` an identifier as is, ``text`` as is.
+COLUMN_KINDS = (
+    "money",
+    "count",
+    "hours",
+    "number",
+    "date",
+    "month",
+    "instant",
+    "time",
+    "flag",
+    "person",
+    "code",
+    "text",
+)
+
+#: Columns holding an official's employee number: shown as the official's name and position.
+_PERSON_COLUMNS = frozenset(
+    {"official_id", "approver_id", "holder_id", "head_id", "supervisor_id", "employee_id"}
+)
+_MONEY_WORDS = ("amount", "price", "appraisal_mean")
+
+
+def default_kind(name: str, typ: str) -> str:
+    """A column's kind from its type and name, where no declaration says otherwise."""
+    if name in _PERSON_COLUMNS:
+        return "person"
+    if typ == "number":
+        if any(w in name for w in _MONEY_WORDS):
+            return "money"
+        return "hours" if name.endswith("_hours") else "number"
+    if typ == "int":
+        return "count"
+    if typ in ("date", "time"):
+        return typ
+    if typ == "datetime":
+        return "instant"
+    if typ == "bool":
+        return "flag"
+    if name.endswith(("_id", "_no", "_code")) or name == "code":
+        return "code"
+    return "text"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -27,6 +72,18 @@ class Column:
     #: Whether ``values`` is the whole vocabulary: a source value outside it that no map
     #: covers is an "unmapped value", read as unknown (null) and reported.
     closed: bool = False
+    #: How a value reads (one of ``COLUMN_KINDS``); derived from type and name unless given.
+    kind: str = ""
+    #: The counting word after a count (건, 명, 회, 일), if any.
+    unit: str = ""
+    #: A column of the same record whose value, when given, is the unit instead (처리기간 단위).
+    unit_from: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", default_kind(self.name, self.type))
+        if self.kind not in COLUMN_KINDS:
+            raise ValueError(f"column {self.name}: unknown kind {self.kind!r}")
 
 
 @dataclass(frozen=True)

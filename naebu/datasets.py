@@ -42,6 +42,10 @@ _UPDATED = (
     "last change in the source system (watermark)",
 )
 
+_PAY_MONTH = Column(
+    "pay_month", "date", "first day of the month the pay is for", label="귀속 연월", kind="month"
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in [
@@ -175,7 +179,9 @@ DATASETS: dict[str, Dataset] = {
                 ("vendor_id", "str", "거래처 코드", "payee vendor code"),
                 ("contract_id", "str", "계약번호", "contract paid against"),
                 ("payee_name", "str", "채주명", "payee name"),
-                ("payee_account", "str", "채주 계좌번호", "account paid into"),
+                Column(
+                    "payee_account", "str", "account paid into", label="채주 계좌번호", kind="code"
+                ),
                 ("amount", "number", "지급액", "amount paid, KRW", True),
                 ("paid_on", "date", "지급일", "day paid", True),
                 ("invoice_no", "str", "세금계산서 승인번호", "invoice number"),
@@ -206,7 +212,13 @@ DATASETS: dict[str, Dataset] = {
                     "수의매각 사유 코드",
                     "sole-source ground (공유재산법 시행령 §38)",
                 ),
-                ("appraisal_count", "int", "감정평가 건수", "number of appraisals"),
+                Column(
+                    "appraisal_count",
+                    "int",
+                    "number of appraisals",
+                    label="감정평가 건수",
+                    unit="건",
+                ),
                 ("appraisal_mean", "number", "감정평가액 평균", "mean of the appraisals, KRW"),
                 ("appraisal_date", "date", "감정평가일", "date of the oldest appraisal used"),
                 (
@@ -227,7 +239,13 @@ DATASETS: dict[str, Dataset] = {
                     "직전 회차 예정가격",
                     "planned price of the round before, KRW",
                 ),
-                ("tender_round", "int", "입찰 회차", "tender round the sale was made in"),
+                Column(
+                    "tender_round",
+                    "int",
+                    "tender round the sale was made in",
+                    label="입찰 회차",
+                    unit="회",
+                ),
                 ("sale_price", "number", "매각금액", "contracted price, KRW", True),
                 ("contract_date", "date", "매각 계약일", "day the sale was contracted", True),
                 ("due_date", "date", "잔금 납부기한", "day full payment is due"),
@@ -279,7 +297,9 @@ DATASETS: dict[str, Dataset] = {
                 ("merchant_category", "str", "가맹점 업종", "merchant category (업종)"),
                 ("merchant_address", "str", "가맹점 주소", "merchant address"),
                 ("amount", "number", "승인금액", "amount, KRW", True),
-                ("attendees", "int", "대상인원 수", "number of people served"),
+                Column(
+                    "attendees", "int", "number of people served", label="대상인원 수", unit="명"
+                ),
                 (
                     "attendees_text",
                     "str",
@@ -360,11 +380,13 @@ DATASETS: dict[str, Dataset] = {
                 ),
                 ("decided_on", "date", "처리일", "day decided; empty while open"),
                 ("decided_at", "datetime", "처리일시", "time of the decision; empty while open"),
-                (
+                Column(
                     "legal_days",
                     "int",
-                    "법정 처리기간",
                     "statutory handling period; in days unless its unit says otherwise",
+                    label="법정 처리기간",
+                    unit="일",
+                    unit_from="legal_unit",
                 ),
                 _coded(
                     "legal_unit",
@@ -441,7 +463,7 @@ DATASETS: dict[str, Dataset] = {
                 ("department", "str", "급여 담당 부서", "department that ran the payroll"),
                 ("official_id", "str", "급여 담당자", "payroll official who prepared the line"),
                 ("employee_id", "str", "지급 대상 공무원번호", "employee paid", True),
-                ("pay_month", "date", "귀속 연월", "first day of the month the pay is for"),
+                _PAY_MONTH,
                 ("paid_on", "date", "지급일", "day paid", True),
                 ("amount", "number", "실지급액", "net pay, KRW", True),
                 ("account_no", "str", "입금 계좌번호", "account paid into"),
@@ -459,7 +481,7 @@ DATASETS: dict[str, Dataset] = {
                 ("transfer_id", "str", "일괄이체 번호", "transfer file number", True),
                 ("department", "str", "급여 담당 부서", "department that ran the payroll"),
                 ("official_id", "str", "이체 담당자", "official who sent the file to the bank"),
-                ("pay_month", "date", "귀속 연월", "first day of the month the pay is for"),
+                _PAY_MONTH,
                 ("paid_on", "date", "이체일", "day transferred", True),
                 (
                     "total_amount",
@@ -468,7 +490,13 @@ DATASETS: dict[str, Dataset] = {
                     "total the bank was told to transfer, KRW",
                     True,
                 ),
-                ("line_count", "int", "지급 인원", "number of payees in the file"),
+                Column(
+                    "line_count",
+                    "int",
+                    "number of payees in the file",
+                    label="지급 인원",
+                    unit="명",
+                ),
                 _UPDATED,
             ),
             key="transfer_id",

@@ -360,8 +360,8 @@ def test_one_digest_per_recipient_per_run(
         "payments P-1",
         "처리 기한: 2025-02-04",  # 3 business days over 설날
         "처리 기한: 2025-02-13",  # 10 business days
-        "amount: 1,250,000",
-        "vendor_id: V-77",
+        "지급액: 1,250,000원",
+        "거래처 코드: V-77",
         "조치 또는 소명은 기한 내에 처리",
     ):
         assert text in body, text
@@ -397,7 +397,7 @@ def test_digest_is_masked(engine: Engine, directory: Directory) -> None:
     body = str(row["body"])
     assert "900101-1******" in body and "1234567" not in body
     assert "010-****-5678" in body
-    assert "payee_account: *********7890" in body
+    assert "채주 계좌번호: *********7890" in body
     assert "***-***-**6789" in body and "456789" not in body
     # The store keeps the full evidence for auditors.
     assert _alerts(engine)[0]["evidence"]["payee_account"] == "1101234567890"  # type: ignore[index]

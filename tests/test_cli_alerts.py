@@ -108,7 +108,7 @@ def test_an_alert_from_acknowledgement_to_closing(workdir: Path) -> None:
     for action in ("raise", "acknowledge", "explain", "reject", "correct", "accept"):
         assert f" {action} " in shown
     assert "E030 reject explained -> rejected  계약서 첨부" in shown
-    assert "vendor_id: V-77" in shown
+    assert "거래처 코드: V-77" in shown and "vendor_id" not in shown
     # what the official reads first: the law and why the pattern matters
     assert "  근거:       감사 사례 (동일 세금계산서 이중 지급)\n" in shown
     assert "  왜 문제인가: 같은 세금계산서로 두 번 지급하면" in shown

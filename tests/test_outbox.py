@@ -136,7 +136,7 @@ def test_smtp_delivery_in_korean_and_masked(
     assert "조치 또는 소명은 기한 내에 처리" in body
     assert "900101-1******" in body and "900101-1234567" not in body
     assert "010-****-5678" in body and "1234-5678" not in body
-    assert "payee_account: ***-***-**6789" in body and "123-456789" not in body
+    assert "채주 계좌번호: ***-***-**6789" in body and "123-456789" not in body
     assert "P-3" in body_text(choi)
     # Our logs and apprise's name the channel and never show a body (aiosmtpd's own debug
     # log, the "server side", is left out).

@@ -189,7 +189,8 @@ def alerts_show(config: Config, alert_id: int, now_text: str | None) -> None:
     """Show one alert: its rule's basis and why it is a red flag, its evidence (masked), its
     audit trail and who was told when."""
     today = _today(now_text)
-    from alerts.masking import mask_mapping, mask_text
+    from alerts.evidence_text import evidence_lines
+    from alerts.masking import mask_text
     from alerts.trail import entries
 
     engine = store.connect(config.store_url)
@@ -237,10 +238,10 @@ def alerts_show(config: Config, alert_id: int, now_text: str | None) -> None:
         click.echo(f"  근거:       {meta.basis}")
     if meta is not None and meta.why:
         click.echo(f"  왜 문제인가: {meta.why}")
-    click.echo("  evidence:")
+    click.echo("  근거 자료 (evidence):")
     evidence = a["evidence"] if isinstance(a["evidence"], dict) else {}
-    for k, v in mask_mapping(evidence).items():
-        click.echo(f"    {k}: {v}")
+    for label, text in evidence_lines(evidence, a["dataset"], "ko"):
+        click.echo(f"    {label}: {text}")
     click.echo("  audit trail:")
     for e in trail:
         arrow = f"{e['from_status'] or '-'} -> {e['to_status'] or '-'}"

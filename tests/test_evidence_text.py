@@ -1,0 +1,139 @@
+"""Evidence as people read it (alerts/evidence_text.py): labels, 원, weekdays and holidays,
+officials by name, missing values as a word; and a scan of the whole demo's Korean digests
+for column names, raw amounts and ``None``."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from conftest import ROOT, run_cli
+
+from alerts.directory import Directory, Official
+from alerts.evidence_text import evidence_lines
+from naebu.dataset_model import COLUMN_KINDS
+from naebu.datasets import DATASETS
+
+HANGUL = re.compile(r"[가-힣]")
+ALL_COLUMNS = {c.name for d in DATASETS.values() for c in d.columns}
+
+
+def test_every_column_has_a_korean_label_an_english_description_and_a_kind() -> None:
+    for d in DATASETS.values():
+        for c in d.columns:
+            assert HANGUL.search(c.label), (d.name, c.name)
+            assert c.description, (d.name, c.name)
+            assert c.kind in COLUMN_KINDS, (d.name, c.name, c.kind)
+
+
+def test_kinds_follow_type_and_name() -> None:
+    payments = DATASETS["payments"].by_name
+    assert payments["amount"].kind == "money"
+    assert payments["paid_on"].kind == "date"
+    assert payments["official_id"].kind == "person"
+    assert payments["payment_id"].kind == "code"
+    assert payments["payee_account"].kind == "code"  # declared: not a text to read
+    assert payments["updated_at"].kind == "instant"
+    assert DATASETS["attendance"].by_name["overtime_hours"].kind == "hours"
+    assert DATASETS["property_sales"].by_name["tender_round"].unit == "회"
+    assert DATASETS["payroll"].by_name["pay_month"].kind == "month"
+    assert (
+        dict(evidence_lines({"pay_month": "2025-12-01"}, "payroll"))["귀속 연월"] == "2025년 12월"
+    )
+
+
+PAYMENT = {
+    "payment_id": "P2025-0007506",
+    "department": "회계과",
+    "official_id": "E69651",
+    "paid_on": "2025-11-12",
+    "payee_name": "(주)삼정컨설팅",
+    "payee_account": "110-2345-6775-79",
+    "amount": 12954000,
+    "purpose": None,
+    "holder.employee_id": "E97400",
+    "holder.name": "노재훈",
+    "vendors.account_changed_on": "2025-10-03",
+    "group.count": 3,
+    "group.sum_amount": 30000000,
+}
+
+
+def test_payment_evidence_in_korean() -> None:
+    directory = Directory([Official("E69651", "김민수", "회계과", "주무관")])
+    lines = dict(evidence_lines(PAYMENT, "payments", "ko", directory))
+    assert lines["지출결의번호"] == "P2025-0007506"
+    assert lines["지출 부서"] == "회계과"
+    assert lines["기안자"] == "김민수 주무관"
+    assert lines["지급일"] == "2025-11-12(수)"
+    assert lines["지급액"] == "12,954,000원"
+    assert lines["적요"] == "없음"
+    assert lines["채주 계좌번호"].endswith("75-79") and "2345" not in lines["채주 계좌번호"]
+    assert lines["계좌 주인 직원 공무원번호"] == "E97400"
+    assert lines["계좌 주인 직원 성명"] == "노재훈"
+    assert lines["거래처 계좌 변경일"] == "2025-10-03(금, 개천절)"
+    assert lines["건수"] == "3건"
+    assert lines["합계 지급액"] == "30,000,000원"
+
+
+def test_unknown_official_and_units_and_english() -> None:
+    lines = dict(evidence_lines(PAYMENT, "payments", "ko"))
+    assert lines["기안자"] == "E69651"  # no directory: the id
+    permit = {"legal_days": 3, "legal_unit": "시간", "decided_at": "2025-10-06 16:57:00"}
+    lines = dict(evidence_lines(permit, "permits", "ko"))
+    assert lines["법정 처리기간"] == "3시간"
+    assert lines["처리일시"] == "2025-10-06(월, 추석) 16:57"
+    assert dict(evidence_lines({"legal_days": 20}, "permits", "ko"))["법정 처리기간"] == "20일"
+    english = dict(evidence_lines(PAYMENT, "payments", "en"))
+    assert english["amount paid"] == "KRW 12,954,000"
+    assert english["day paid"].startswith("2025-11-12 (Wed)")
+
+
+def test_unknown_keys_are_readable_and_the_inbox_may_see_them_unmasked() -> None:
+    lines = evidence_lines({"sum_total": 5, "memo_text": "x"}, "payments", "ko")
+    assert [label for label, _ in lines] == ["합계 total", "memo text"]
+    full = dict(evidence_lines(PAYMENT, "payments", "ko", mask=False))
+    assert full["채주 계좌번호"] == "110-2345-6775-79"
+
+
+def _evidence_blocks(body: str) -> list[str]:
+    """The evidence lines (``- label: value``) of a digest body."""
+    out: list[str] = []
+    inside = False
+    for line in body.splitlines():
+        if line.strip() in ("근거 자료:", "Evidence:"):
+            inside = True
+            continue
+        if inside and line.strip().startswith("- "):
+            out.append(line.strip()[2:])
+        else:
+            inside = False
+    return out
+
+
+def test_no_column_name_raw_amount_or_none_in_the_demo_digests(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    made = run_cli("demo", "--out", str(tmp_path / "demo-city"), "--scale", "0.3", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    ran = run_cli("run", "--once", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    bodies = [json.loads(line) for line in (tmp_path / "var" / "outbox.jsonl").open()]
+    lines = [e for b in bodies for e in _evidence_blocks(str(b.get("body", "")))]
+    assert len(lines) > 500
+    money_labels = {c.label for d in DATASETS.values() for c in d.columns if c.kind == "money"}
+    codes = tuple(
+        c.label for d in DATASETS.values() for c in d.columns if c.kind in ("code", "person")
+    )
+    for line in lines:
+        label, _, value = line.partition(": ")
+        words = set(re.split(r"[\s.]+", label))
+        assert not words & ALL_COLUMNS, line
+        assert not re.search(r"[a-z]+_[a-z]+", line), line
+        assert "None" not in line, line
+        if not label.endswith(codes):  # identifiers may be all digits (카드 승인번호)
+            assert not re.fullmatch(r"-?[\d,]+(\.\d+)?", value), line  # a number, no unit
+        if label in money_labels or label.endswith(tuple(money_labels)):
+            assert value.endswith("원") or value == "없음", line
