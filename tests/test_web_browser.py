@@ -108,7 +108,7 @@ def test_official_and_auditor_walk_an_alert_through_the_inbox(
         text = official.inner_text("main")
         assert "지방회계법 제29조" in text  # the rule's legal basis
         assert "min_amount = 1000000" in text  # its parameters
-        assert "1250000" in official.inner_text("table.evidence")  # full evidence values
+        assert "1,250,000원" in official.inner_text("table.evidence")  # labelled, in 원
         assert official.inner_text("#status") == "발생"
         shot(official, "03-official-alert")
         act(official, "explain", "거래처 요청으로 선금과 잔금을 나누어 지급한 것입니다.")
