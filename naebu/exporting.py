@@ -12,7 +12,9 @@ open alert, the days left or overdue on the day of the export.
 
 Each alert row also carries its rule's basis and why the pattern is a red flag (근거, 왜
 문제인가), from the rule files as they are now: an audit office reads an export without the
-rule pack at hand.
+rule pack at hand. Beside the evidence as JSON (for tools), ``근거 자료`` is the evidence as
+officials read it everywhere else (:mod:`alerts.evidence_text`): one ``label: value`` line per
+item, unmasked like the JSON (an export is for those who may see the whole alert).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.deadline_text import deadline_text
+from alerts.evidence_text import evidence_lines
 from alerts.lifecycle import OPEN
 from engine.rule import RuleMeta
 
@@ -47,10 +50,11 @@ COLUMNS = (
     "deadline_text",
     "basis",
     "why",
+    "evidence_text",
 )
 
 #: Header cells that differ from the column name: what the audit office reads in Korean.
-HEADERS = {"basis": "근거", "why": "왜 문제인가"}
+HEADERS = {"basis": "근거", "why": "왜 문제인가", "evidence_text": "근거 자료"}
 
 
 def header() -> list[str]:
@@ -92,6 +96,14 @@ def rows_for_export(
                 deadline = alert.get("deadline")
                 # No deadline: an empty cell (a "-" would be read as the start of a formula).
                 value = None if deadline is None else deadline_text(deadline, counted, language)
+            elif column == "evidence_text":
+                evidence = alert.get("evidence")
+                lines = (
+                    evidence_lines(evidence, alert.get("dataset"), language, mask=False)
+                    if isinstance(evidence, Mapping)
+                    else []
+                )
+                value = "\n".join(f"{label}: {text}" for label, text in lines) or None
             elif column == "evidence" and value is not None and not isinstance(value, str):
                 value = json.dumps(value, ensure_ascii=False, default=str)
             cells.append(neutralize(value))

@@ -151,5 +151,21 @@ def test_export_explains_each_alert_by_its_rule(tmp_path: Path) -> None:
     sheet = load_workbook(tmp_path / "a.xlsx").active
     assert sheet is not None
     head, first, second = (list(r) for r in sheet.iter_rows(values_only=True))
-    assert head[-2:] == ["근거", "왜 문제인가"] and first[-2:] == [night.basis, night.why]
-    assert second[-2:] in ([None, None], ["", ""])
+    assert head[-3:-1] == ["근거", "왜 문제인가"] and first[-3:-1] == [night.basis, night.why]
+    assert second[-3:-1] in ([None, None], ["", ""])
+    assert head[-1] == "근거 자료" and first[-1] in (None, "")  # no evidence: an empty cell
+
+
+def test_export_carries_the_evidence_as_officials_read_it() -> None:
+    from naebu.exporting import COLUMNS, header, rows_for_export
+
+    alert = {
+        "rule_id": "R",
+        "dataset": "payments",
+        "status": "raised",
+        "evidence": {"amount": 1250000, "payee_account": "123-456789-01", "purpose": None},
+    }
+    (row,) = rows_for_export([alert])
+    cell = row[COLUMNS.index("evidence_text")]
+    assert header()[COLUMNS.index("evidence_text")] == "근거 자료"
+    assert cell == "지급액: 1,250,000원\n채주 계좌번호: 123-456789-01\n적요: 없음"
