@@ -32,7 +32,7 @@ from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_c
 from alerts.deadline_text import deadline_text
 from alerts.digest_summary import digest_summary
 from alerts.directory import Directory, Official
-from alerts.evidence_text import evidence_lines
+from alerts.evidence_text import dataset_title, evidence_lines
 from alerts.explain import explain_rules
 from alerts.masking import mask_document, mask_text
 from alerts.raising import chunks
@@ -222,7 +222,7 @@ def _shared_parts(
         a["rule_id"],
         a["title"],
         a["message"],
-        a["dataset"],
+        dataset_title(a["dataset"], language),
         a["record_key"],
         labels.get(a["severity"], a["severity"]),
         deadline_text(deadline, today, language),

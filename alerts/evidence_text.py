@@ -179,6 +179,14 @@ def _sum(name: str, dataset: Dataset, prefix: str, language: str) -> tuple[str, 
     return text, kind, ""
 
 
+def dataset_title(name: str, language: str = "ko") -> str:
+    """What a record's dataset is called (지출, 공유재산 매각); the name itself if unknown."""
+    dataset = DATASETS.get(name)
+    if dataset is None:
+        return name
+    return dataset.title.split(" (")[0] if language == "ko" else name.replace("_", " ")
+
+
 def evidence_lines(
     evidence: Mapping[str, Any],
     dataset: Dataset | str | None,

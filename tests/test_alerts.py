@@ -357,7 +357,7 @@ def test_one_digest_per_recipient_per_run(
         "[높음]",
         "[낮음]",
         "수의계약 분할 의심",
-        "payments P-1",
+        "대상: 지출 P-1",
         "처리 기한: 2025-02-04",  # 3 business days over 설날
         "처리 기한: 2025-02-13",  # 10 business days
         "지급액: 1,250,000원",

@@ -163,7 +163,7 @@ def test_delivery_to_smtp_and_webhook_in_korean(tmp_path: Path, demo_city: Path)
         assert str(mail["Subject"]).startswith("[내부통제] 확인이 필요한 경보")
         body = body_text(mail)
         assert "공유재산 매각가격이 감정평가액 산술평균 미만" in body
-        assert f"대상: property_sales {sale['record_key']}" in body
+        assert f"대상: 공유재산 매각 {sale['record_key']}" in body
         assert "처리 기한: " + sale["deadline"][:10] in body
         assert "매각가" in body and "감정평가 평균" in body
 

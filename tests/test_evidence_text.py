@@ -122,6 +122,11 @@ def test_no_column_name_raw_amount_or_none_in_the_demo_digests(tmp_path: Path) -
     assert ran.returncode == 0, ran.stdout + ran.stderr
     bodies = [json.loads(line) for line in (tmp_path / "var" / "outbox.jsonl").open()]
     lines = [e for b in bodies for e in _evidence_blocks(str(b.get("body", "")))]
+    targets = [
+        line.strip() for b in bodies for line in str(b.get("body", "")).splitlines()
+        if line.strip().startswith("대상: ")
+    ]  # fmt: skip
+    assert targets and not any(t.split()[1] in DATASETS for t in targets), targets[:3]
     assert len(lines) > 500
     money_labels = {c.label for d in DATASETS.values() for c in d.columns if c.kind == "money"}
     codes = tuple(
