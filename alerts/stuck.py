@@ -89,6 +89,11 @@ class StuckMessage:
     note: str = ""
 
     @property
+    def when(self) -> str:
+        """When sending began (the claim's time), else when the message was queued."""
+        return self.since or f"{self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
     def sender(self) -> str:
         """The claim in words, for the command line."""
         if self.pid is None:
@@ -155,7 +160,7 @@ def stuck_rows(engine: Engine, in_flight: Collection[int] = ()) -> list[StuckMes
 def where_to_look(m: StuckMessage, notify: NotifyConfig, directory: Directory) -> str:
     """Where the channel's own log would show whether ``m`` arrived, in words (English, for
     the command line): which server, which address, around when."""
-    when = m.since or f"{m.created_at:%Y-%m-%d %H:%M}"
+    when = m.when
     if m.channel == OUTBOX_FILE_CHANNEL:
         return f"the outbox file {notify.outbox_file}: a line with id {m.id}"
     channel = find_channel(notify, m.channel)
@@ -172,7 +177,7 @@ def where_to_look(m: StuckMessage, notify: NotifyConfig, directory: Directory) -
 
 
 def _looks_ko(m: StuckMessage, official_name: str) -> list[str]:
-    when = m.since or f"{m.created_at:%Y-%m-%d %H:%M}"
+    when = m.when
     lines = [
         f"- 발송 번호 {m.id}: {official_name} 앞 「{m.subject}」",
         f"  발송 시작 {when}, 채널 {m.channel}",
@@ -187,7 +192,7 @@ def _looks_ko(m: StuckMessage, official_name: str) -> list[str]:
 
 
 def _looks_en(m: StuckMessage, official_name: str) -> list[str]:
-    when = m.since or f"{m.created_at:%Y-%m-%d %H:%M}"
+    when = m.when
     lines = [
         f"- #{m.id} to {official_name}: {m.subject}",
         f"  sending since {when} via {m.channel}",
