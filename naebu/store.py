@@ -77,10 +77,27 @@ alerts = Table(
     # The official's last answer (correct, explain, false_positive), kept by the lifecycle; a
     # rejection leaves it (the next answer replaces it). The scorecard's 오탐 count reads it.
     Column("last_answer", String(20)),
+    # The case this alert is about (alerts.cases): the rule type's case key, e.g. an official
+    # and a month; NULL on an alert of one record (and on every alert raised before cases).
+    Column("case_key", String(500)),
     Index("ix_alerts_status", "status"),
     Index("ix_alerts_finding", "finding_fingerprint"),
     Index("ix_alerts_department", "department"),
     Index("ix_alerts_rule", "rule_id"),
+)
+
+#: The records of each alert's case (alerts.cases): one row per record, so a new record that
+#: joins a case finds its alert (looked up by rule and record key), and ``naebu evaluate``
+#: counts every record an alert covers. An alert of one record has one row.
+alert_members = Table(
+    "alert_members",
+    metadata,
+    Column("alert_id", Integer, ForeignKey("alerts.id"), primary_key=True),
+    Column("record_key", String(500), primary_key=True),
+    Column("rule_id", String(100), nullable=False),
+    Column("dataset", String(100), nullable=False),
+    Column("added_at", DateTime, nullable=False),
+    Index("ix_alert_members_record", "rule_id", "record_key"),
 )
 
 #: Per department and month of raising, how the alerts raised then are handled: kept by every
