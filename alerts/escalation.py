@@ -67,6 +67,7 @@ TRAIL_NOTICES = {
     "suppress_add": "suppression",
     "suppress_remove": "suppression",
     "rule_change": "rule_change",
+    "case_update": "case_updated",
 }
 
 
@@ -259,6 +260,8 @@ def _trail_notices(conn: Connection, directory: Directory, plan: _Plan) -> None:
         people = [p for p in people if p.employee_id != e.actor]
         if kind == "answered" and (alert is None or alert.status != e.to_status):
             people = []  # reviewed (or answered again) since: nothing left to review here
+        if kind == "case_updated" and (alert is None or alert.status in ("closed", "suppressed")):
+            people = []  # records joined a silenced alert, or it was closed since
         suppression = None
         if e.suppression_id is not None:
             suppression = get_suppression(conn, int(e.suppression_id))

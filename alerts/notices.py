@@ -19,6 +19,7 @@ from alerts.calendar import business_days_between
 from alerts.deadline_text import deadline_text
 from alerts.digest import SEVERITY_LABELS, SEVERITY_RANK, environment, per_rule
 from alerts.directory import Directory, Official
+from alerts.evidence_text import dataset_title
 from alerts.lifecycle import STATUS_LABELS
 from alerts.masking import mask_document, mask_text
 from alerts.suppressions import Suppression
@@ -44,6 +45,12 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
         ),
         "review": ("검토 결과", "감사부서의 검토 결과입니다.", "검토 결과"),
         "reassigned": ("재배정된 경보", "다음 경보가 새로 배정되었습니다.", "재배정"),
+        "case_updated": (
+            "처리 중인 경보에 기록 추가",
+            "처리 중인 경보에 같은 사안의 기록이 새로 더해졌습니다. 더해진 기록까지 확인해 "
+            "조치하거나 소명해 주십시오.",
+            "기록 추가",
+        ),
         "answered": (
             "검토 대기",
             "담당 부서가 처리 결과를 보고한 경보입니다. 검토해 주십시오.",
@@ -78,6 +85,12 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
         ),
         "review": ("Review results", "The audit office reviewed these alerts.", "reviewed"),
         "reassigned": ("Reassigned to you", "These alerts are now yours.", "reassigned"),
+        "case_updated": (
+            "New records in open alerts",
+            "New records of the same case joined these open alerts; please look at them too "
+            "when you act on or explain the alert.",
+            "records added",
+        ),
         "answered": (
             "Awaiting your review",
             "The department reported how these alerts were handled; please review them.",
@@ -124,6 +137,8 @@ _LABELS = {
         "new_hash": "새 해시",
         "changed": "변경 내용",
         "seen": "적용 시각",
+        "grew": "추가된 기록",
+        "records": "기록 수",
     },
     "en": {
         "alert": "Alert",
@@ -152,6 +167,8 @@ _LABELS = {
         "new_hash": "New hash",
         "changed": "Changed",
         "seen": "Taken into use",
+        "grew": "Records added",
+        "records": "Records in the case",
     },
 }
 
@@ -225,7 +242,10 @@ def _item(
     heading = f"[{severity}] {a.get('title', '')} ({a.get('rule_id', '')})"
     lines += [
         (lab["alert"], f"#{a.get('id')}"),
-        (lab["record"], f"{a.get('dataset', '')} {a.get('record_key', '')}"),
+        (
+            lab["record"],
+            f"{dataset_title(a.get('dataset', ''), language)} {a.get('record_key', '')}",
+        ),
     ]
     if n.kind != "reassigned":
         lines.append((lab["assignee"], _name(directory, a.get("assignee"))))
@@ -250,6 +270,17 @@ def _item(
         answer = e.get("to_status", "")
         lines.append((lab["answer"], STATUS_LABELS[language].get(answer, answer)))
         lines.append((lab["by"], _name(directory, e.get("actor"))))
+    elif n.kind == "case_updated":
+        details = e.get("details") or {}
+        added = [str(k) for k in details.get("added") or []]
+        shown = ", ".join(added[:10]) + (f" 외 {len(added) - 10}건" if len(added) > 10 else "")
+        if language == "en" and len(added) > 10:
+            shown = ", ".join(added[:10]) + f" and {len(added) - 10} more"
+        lines.append((lab["grew"], shown or "-"))
+        count = details.get("count")
+        if isinstance(count, int):
+            lines.append((lab["records"], f"{count:,}건" if language == "ko" else f"{count:,}"))
+        lines.append((lab["deadline"], deadline_text(deadline, today, language)))
     elif n.kind == "reassigned":
         lines.append((lab["from"], _name(directory, (e.get("details") or {}).get("from_assignee"))))
         lines.append((lab["deadline"], deadline_text(deadline, today, language)))

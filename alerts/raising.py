@@ -1,8 +1,12 @@
-"""Raising: findings become stored alerts, each finding once.
+"""Raising: findings become stored alerts, each case once.
 
-The first stage of the alert pipeline (dedup -> route -> store). A finding's fingerprint
-(rule, dataset, record key) is its identity: a finding already in the ``alerts`` table is not
-raised again, so re-running a window or restarting after a crash sends nothing twice.
+The first stage of the alert pipeline (dedup -> route -> store). Findings are grouped into
+cases (:mod:`alerts.cases`: an official and a month, a set of duplicates, a record); a case's
+fingerprint (rule, dataset, case key - a one-record case's is its finding's) is its identity,
+and the records it holds are its members (``alert_members``): a case already in the
+``alerts`` table is not raised again, so re-running a window or restarting after a crash sends
+nothing twice. A new record joining a case updates its open alert, or opens a follow-up of
+its closed one (:func:`raise_alerts`).
 
 Dedup is done twice on purpose. A bulk pre-select of the fingerprints already stored keeps
 the common case (most findings are old) cheap; the table's unique constraint is the last
@@ -40,8 +44,10 @@ import pandas as pd
 from sqlalchemy import Connection, Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from alerts import case_members
 from alerts.anchor import alert_digests
 from alerts.calendar import add_business_days
+from alerts.cases import Case, follow_up_fingerprint, group_cases
 from alerts.directory import Directory
 from alerts.suppressions import Suppression, active_suppressions, matching
 from alerts.tallies import COLUMNS as TALLY_COLUMNS
@@ -129,6 +135,7 @@ def _row(
     run_id: int | None,
     now: datetime,
     suppression: Suppression | None = None,
+    case_fingerprint: str | None = None,
 ) -> dict[str, Any]:
     assignee = directory.assignee_for(f.department, f.official_id)
     department = f.department or (assignee.department if assignee else None)
@@ -144,8 +151,8 @@ def _row(
         )
     severity = f.severity or rule.severity
     return {
-        "fingerprint": f.fingerprint,
-        "finding_fingerprint": f.fingerprint,
+        "fingerprint": case_fingerprint or f.fingerprint,
+        "finding_fingerprint": case_fingerprint or f.fingerprint,
         "rule_id": f.rule_id,
         "dataset": f.dataset,
         "record_key": f.record_key,
@@ -165,6 +172,7 @@ def _row(
         "suppression_id": suppression.id if suppression else None,
         "notify_roles": list(directory.notify_targets(severity, rule.notify)),
         "run_id": run_id,
+        "case_key": f.case_key or None,
     }
 
 
@@ -232,15 +240,24 @@ def raise_alerts(
     run_id: int | None,
     now: datetime,
 ) -> list[int]:
-    """Store one alert per new finding; return the ids to notify, in finding order.
+    """Store one alert per new case; return the ids to notify, in finding order.
 
-    A finding whose fingerprint is already stored, or repeats an earlier finding of the same
-    call, is skipped - unless it reopens a closed alert or its suppression ended (see the
-    module docstring). Each alert is routed (:meth:`Directory.assignee_for`), given a
-    deadline of ``rule.deadline_days`` business days from ``now`` and the list of who is
-    told (:meth:`Directory.notify_targets`). A finding matching an active suppression is
-    stored ``suppressed`` and not returned. An alert with no official to route to is stored
-    unassigned and logged as a warning.
+    The findings are grouped into cases (:mod:`alerts.cases`). A case none of whose records an
+    alert holds is raised: routed (:meth:`Directory.assignee_for`), given a deadline of
+    ``rule.deadline_days`` business days from ``now`` and the list of who is told
+    (:meth:`Directory.notify_targets`). A case matching an active suppression (every record
+    of it) is stored ``suppressed`` and not returned. An alert with no official to route to is
+    stored unassigned and logged as a warning.
+
+    A case some of whose records an alert already holds belongs to that alert (the newest):
+
+    - no new record: nothing, unless it reopens its closed alert or its suppression ended
+      (see the module docstring);
+    - new records, the alert open (or suppressed): the records join it, its message and
+      evidence are brought up to date, and a ``case_update`` trail entry tells its official
+      once (:mod:`alerts.escalation`); not returned;
+    - new records, the alert closed: a follow-up alert is raised, ``reopened_from`` the closed
+      one (trail action ``follow_up``).
 
     Runs inside the caller's transaction and does not commit.
 
@@ -251,37 +268,63 @@ def raise_alerts(
     if unknown:
         raise ValueError("findings of unknown rules: " + ", ".join(unknown))
 
-    fresh: dict[str, Finding] = {}
-    for f in findings:
-        fresh.setdefault(f.fingerprint, f)
+    fresh: dict[str, Case] = {}
+    for case in group_cases(findings):
+        fresh.setdefault(case.fingerprint, case)
     if not fresh:
         return []
     latest = _latest(conn, fresh)
-    suppressions = active_suppressions(conn, now, {f.rule_id for f in fresh.values()})
+    held = case_members.holders(conn, list(fresh.values()))
+    holder_rows = case_members.alert_rows(conn, set(held.values()))
+    suppressions = active_suppressions(conn, now, {c.rule_id for c in fresh.values()})
 
     rows: list[dict[str, Any]] = []
-    unsuppress: list[tuple[Row[Any], Finding]] = []
-    for fp, f in fresh.items():
+    unsuppress: list[tuple[Row[Any], Finding, str]] = []
+    grown: list[tuple[Row[Any], Case, list[str]]] = []
+    for fp, case in fresh.items():
+        f = case.as_finding()
+        suppression = _suppression_of(suppressions, case)
         prior = latest.get(fp)
-        suppression = matching(suppressions, f)
-        if prior is None:
-            rows.append(_row(f, rules[f.rule_id], directory, run_id, now, suppression))
+        keys = case.record_keys
+        new = [k for k in keys if (case.rule_id, case.dataset, k) not in held]
+        if prior is not None and not case.grouped:
+            new = []  # its own alert holds it (one stored before members were, too)
+        candidates = [holder_rows[i] for k in keys
+                      if (i := held.get((case.rule_id, case.dataset, k))) in holder_rows]  # fmt: skip
+        if prior is not None:
+            candidates.append(prior[0])
+        if not candidates:
+            rows.append(_row(f, rules[f.rule_id], directory, run_id, now, suppression, fp))
             continue
+        current = max(candidates, key=lambda r: int(r.id))
+        if new:
+            if current.status == "closed":
+                row = _row(f, rules[f.rule_id], directory, run_id, now, suppression, fp)
+                row["fingerprint"] = follow_up_fingerprint(fp, new)
+                row["reopened_from"] = current.id
+                row["follows"] = True
+                rows.append(row)
+            else:
+                grown.append((current, case, new))
+            continue
+        if prior is None or current.id != prior[0].id:
+            continue  # every record is in an older alert (one per record, before cases)
         old, generations = prior
         if (
             old.status == "closed"
             and old.evidence_hash is not None
             and old.evidence_hash != evidence_hash(f.evidence)
         ):
-            row = _row(f, rules[f.rule_id], directory, run_id, now, suppression)
+            row = _row(f, rules[f.rule_id], directory, run_id, now, suppression, fp)
             row["fingerprint"] = reopened_fingerprint(fp, generations)
             row["reopened_from"] = old.id
             rows.append(row)
         elif old.status == "suppressed" and suppression is None:
-            unsuppress.append((old, f))
-    if not rows and not unsuppress:
+            unsuppress.append((old, f, fp))
+    if not rows and not unsuppress and not grown:
         return []
 
+    follows = {r["fingerprint"] for r in rows if r.pop("follows", False)}
     inserted = _insert_ignoring_duplicates(conn, rows) if rows else {}
     skipped = len(rows) - len(inserted)
     if skipped:
@@ -294,9 +337,14 @@ def raise_alerts(
         alert_id = inserted.get(row["fingerprint"])
         if alert_id is None:
             continue
+        case = fresh[row["finding_fingerprint"]]
+        case_members.add(conn, alert_id, case, case.record_keys, now)
         tallied.append((None, row))
         if row["status"] == "suppressed":
             action, details = "suppress", {"suppression_id": row["suppression_id"]}
+        elif row["fingerprint"] in follows:
+            action, details = "follow_up", {"reopened_from": row["reopened_from"]}
+            notify[row["finding_fingerprint"]] = alert_id
         elif row.get("reopened_from"):
             action, details = "reopen", {"reopened_from": row["reopened_from"]}
             notify[row["finding_fingerprint"]] = alert_id
@@ -307,7 +355,9 @@ def raise_alerts(
         steps.append(
             Step(SYSTEM, action, now, alert_id=alert_id, to_status=row["status"], details=details)
         )
-    for old, f in unsuppress:
+    for current, case, new in grown:
+        steps.append(_grow(conn, current, case, new, run_id, now))
+    for old, f, fp in unsuppress:
         fresh_row = _row(f, rules[f.rule_id], directory, run_id, now)
         values = {
             k: fresh_row[k]
@@ -319,7 +369,7 @@ def raise_alerts(
             .values(status="raised", updated_at=now, run_id=run_id, **values)
         ).rowcount
         if done:
-            notify[f.fingerprint] = old.id
+            notify[fp] = old.id
             now_row = conn.execute(
                 select(*(alerts_table.c[c] for c in TALLY_COLUMNS)).where(
                     alerts_table.c.id == old.id
@@ -347,3 +397,35 @@ def raise_alerts(
             step.details["fields"] = digests[step.alert_id]
     append(conn, steps)
     return [notify[fp] for fp in fresh if fp in notify]
+
+
+def _suppression_of(suppressions: Sequence[Suppression], case: Case) -> Suppression | None:
+    """The suppression that covers ``case``: one matching every record of it (the first
+    record's), else none - a case is not silenced by an exception for a part of it."""
+    found = [matching(suppressions, f) for f in case.members]
+    return found[0] if all(s is not None for s in found) else None
+
+
+def _grow(
+    conn: Connection,
+    current: Row[Any],
+    case: Case,
+    new: list[str],
+    run_id: int | None,
+    now: datetime,
+) -> Step:
+    """``new`` records join the open (or suppressed) alert ``current``: its members, message
+    and evidence are brought up to date. The trail entry tells its official (not while
+    suppressed: :mod:`alerts.escalation` tells only of open alerts)."""
+    f = case.as_finding()
+    case_members.add(conn, int(current.id), case, new, now)
+    values = {
+        "updated_at": now,
+        "message": f.message,
+        "evidence": json_safe(dict(f.evidence)),
+        "evidence_hash": evidence_hash(f.evidence),
+        "case_key": case.key,
+    }
+    conn.execute(update(alerts_table).where(alerts_table.c.id == current.id).values(**values))
+    details = {"added": list(new), "count": len(case.record_keys), "run_id": run_id}
+    return Step(SYSTEM, "case_update", now, alert_id=int(current.id), details=details)

@@ -49,8 +49,12 @@ def findings_from_rows(
     template: MessageTemplate | None,
     evidence_columns: Iterable[str],
     extra: Mapping[str, str] | None = None,
+    case_keys: list[str] | None = None,
 ) -> list[Finding]:
     """One finding per row of ``rows`` (the records a rule matched).
+
+    ``case_keys`` gives each row's case (:attr:`Finding.case_key`, see :func:`case_keys`);
+    none: each record is its own case.
 
     ``extra`` names further fields of ``rows`` to keep as evidence, with their types: joined
     columns (``vendor.account_no``) and values a rule type computed (``group.sum_amount``).
@@ -73,13 +77,29 @@ def findings_from_rows(
     officials = _texts(rows, dataset.official, none)
     times = _times(rows, dataset.event_time, none)
     rule_id, name, severity = meta.id, dataset.name, meta.severity
+    cases = case_keys if case_keys is not None else [""] * n
     return [
         Finding(rule_id, name, str(key), severity, message, department, official, time,
-                dict(zip(wanted, row, strict=True)))
-        for key, message, department, official, time, row in zip(
-            keys, messages, departments, officials, times, zip(*values, strict=True), strict=True
+                dict(zip(wanted, row, strict=True)), case)
+        for key, message, department, official, time, row, case in zip(
+            keys, messages, departments, officials, times, zip(*values, strict=True), cases,
+            strict=True,
         )
     ]  # fmt: skip
+
+
+#: Between the parts of a case key (never in a record's text values in practice).
+CASE_SEPARATOR = "\x1f"
+
+
+def case_keys(columns: Iterable[pd.Series]) -> list[str]:
+    """Per row, the text of a case key made of ``columns`` (a group's keys, its window's
+    start): each value as :func:`json_value` writes it, joined by :data:`CASE_SEPARATOR`.
+    Equal values give equal keys whatever the dtype the column came in."""
+    texts = [["" if v is None else str(v) for v in json_column(c)] for c in columns]
+    if not texts:
+        return []
+    return [CASE_SEPARATOR.join(parts) for parts in zip(*texts, strict=True)]
 
 
 def json_column(series: pd.Series, column_type: str | None = None) -> list[Any]:

@@ -24,6 +24,12 @@ class Finding:
 
     ``evidence`` holds the record's columns (JSON-safe values) that an official needs to see;
     ``message`` is the rule's Korean message rendered for this record.
+
+    ``case_key`` says which case the record belongs to (:mod:`alerts.cases` raises one alert
+    per case): empty for a case of its own (a match rule's record, a sequence's flagged
+    record), else what the rule type groups by - an aggregate's group and window (an official
+    and a month), a duplicate's shared keys. Findings of one rule with one case key are one
+    case.
     """
 
     rule_id: str
@@ -35,6 +41,12 @@ class Finding:
     official_id: str | None = None
     event_time: datetime | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    case_key: str = ""
+
+    @property
+    def case(self) -> str:
+        """The case this finding belongs to: its ``case_key``, else its own record."""
+        return self.case_key or self.record_key
 
     @property
     def fingerprint(self) -> str:

@@ -142,6 +142,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "trail.raise": ("발생", "raised"),
     "trail.suppress": ("예외 처리", "suppressed"),
     "trail.reopen": ("재발생", "reopened"),
+    "trail.case_update": ("같은 사안의 기록 추가", "records joined the case"),
+    "trail.follow_up": ("종결된 사안의 후속 경보", "follow-up of a closed case"),
     "trail.unsuppress": ("예외 해제 후 발생", "unsuppressed"),
     "trail.escalate": ("기한 경과 보고", "escalated"),
     "severity.low": ("낮음", "low"),

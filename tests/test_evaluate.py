@@ -9,19 +9,31 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from naebu.evaluation import Score, score
+from naebu.evaluation import Score, record_cases, score
 
 
 def test_score_counts_per_rule_and_overall() -> None:
     labels = {("R1", "d", "1"), ("R1", "d", "2"), ("R2", "d", "9")}
-    predicted = {("R1", "d", "1"), ("R1", "d", "3"), ("R3", "d", "5")}
+    predicted = record_cases([("R1", "d", "1"), ("R1", "d", "3"), ("R3", "d", "5")])
     scores = {s.rule_id: s for s in score(predicted, labels, ["R1", "R2", "R3", "R4"])}
-    assert scores["R1"] == Score("R1", 1, 1, 1)
+    assert scores["R1"] == Score("R1", 1, 1, 1, 1)
     assert scores["R1"].precision == 0.5 and scores["R1"].recall == 0.5
     assert scores["R2"].precision is None and scores["R2"].recall == 0.0
     assert scores["R3"].recall is None and scores["R3"].precision == 0.0
     assert scores["R4"].precision is None and scores["R4"].recall is None
-    assert scores["ALL"] == Score("ALL", 1, 2, 2)
+    assert scores["ALL"] == Score("ALL", 1, 2, 2, 1)
+
+
+def test_precision_counts_cases_and_recall_counts_records() -> None:
+    """One case alert of three labelled records is one right case and three found records;
+    a case with no labelled record is one wrong case, however many records it holds."""
+    labels = {("R1", "d", k) for k in ("1", "2", "3", "4")}
+    cases = [("R1", "d", frozenset({"1", "2", "3"})), ("R1", "d", frozenset({"7", "8"}))]
+    (r1, total) = score(cases, labels, ["R1"])
+    assert r1 == Score("R1", true_positives=1, false_positives=1, false_negatives=1, found=3)
+    assert r1.precision == 0.5 and r1.recall == 0.75
+    assert r1.as_json()["labelled"] == 4 and r1.as_json()["flagged"] == 2
+    assert total == Score("ALL", 1, 1, 1, 3)
 
 
 @pytest.fixture(scope="module")

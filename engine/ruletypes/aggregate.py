@@ -19,7 +19,8 @@ of its group with ``t - 30 days <= time <= t`` - both ends included, so two cont
 30 days apart are in one window. A calendar window (``"month"``...) holds the records of the
 group in the same calendar span, whole. The rule fires on every record that belongs to at
 least one window where ``having`` holds; its evidence shows the first such window: the
-aggregates, its first and last time and its records' keys. Records with a null time or a null
+aggregates, its first and last time and its records' keys. The records of one group whose
+first such window starts at the same time are one case (one alert: an official and a month). Records with a null time or a null
 (or blank) group key take no part. Aggregates skip null values as SQL does: ``count()``
 counts records, ``sum``/``mean``/``min``/``max`` the non-null values (null when there is
 none), ``distinct(col)`` the distinct non-null values.
@@ -41,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from engine import reflists
-from engine.evidence import findings_from_rows
+from engine.evidence import case_keys, findings_from_rows
 from engine.expr import CompiledExpression
 from engine.expr.kinds import NUMERIC
 from engine.expr.values import to_runtime
@@ -243,6 +244,7 @@ class AggregateRule(RuleType):
         if self.when is not None:
             sub = sub[self.when.evaluate(sub, frames).to_numpy()].reset_index(drop=True)
         types = column_types(self.dataset)
+        keyed = sub
         if self.key_expressions:
             keyed = sub.assign(**{
                 text: expr.evaluate(sub, frames).to_numpy()
@@ -291,7 +293,11 @@ class AggregateRule(RuleType):
         for expr in self.key_expressions.values():
             used |= set(expr.columns_used)
         ordered = [c for c in self.dataset.column_names if c in used or c in self.group_by]
-        return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra)
+        # One case per group and window: the group's keys and the window's first time.
+        members = keyed.iloc[s.rows[positions]].reset_index(drop=True)
+        cases = case_keys([*(members[c] for c in self.group_by), rows["group.first"]])
+        return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra,
+                                  cases)  # fmt: skip
 
     def _aggregate(self, name: str, sub: pd.DataFrame, s: windows.Sorted, start: np.ndarray,
                    end: np.ndarray) -> np.ndarray:  # fmt: skip

@@ -17,6 +17,7 @@ are at most ``window`` apart (both ends included: 30 days apart is within ``"30d
 with ``distinct`` - their values of that column differ (a null there counts as different).
 With a calendar window (``"day"``, ``"month"``...) they must fall in the same calendar span.
 Every member of a group is flagged; its evidence lists its siblings' record keys and times.
+The records sharing the keys are one case (one alert listing them all).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.evidence import findings_from_rows
+from engine.evidence import case_keys, findings_from_rows
 from engine.expr import CompiledExpression
 from engine.expr.values import to_runtime
 from engine.findings import Finding
@@ -202,7 +203,10 @@ class DuplicateRule(RuleType):
         if self.template is not None:
             used |= set(self.template.columns_used)
         ordered = [c for c in self.dataset.column_names if c in used]
-        return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra)
+        # One case per set of duplicates: the keys they share.
+        cases = case_keys([rows[c] for c in self.key_columns])
+        return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra,
+                                  cases)  # fmt: skip
 
     @property
     def partitioning(self) -> Partitioning:

@@ -6,13 +6,14 @@ import json
 from datetime import datetime
 
 import click
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
+from alerts.cases import group_cases
 from naebu import replay, store
 from naebu.commands.common import UserError, with_config
 from naebu.commands.replay_options import load_ruleset
 from naebu.config import Config
-from naebu.evaluation import read_labels, score
+from naebu.evaluation import CaseKeys, read_labels, score
 from naebu.problems import ProblemsError
 
 
@@ -22,7 +23,7 @@ from naebu.problems import ProblemsError
     "labels_path",
     required=True,
     type=click.Path(dir_okay=False),
-    help="CSV with rule_id,dataset,record_key",
+    help="CSV with rule_id,dataset,record_key: each a record of a real case",
 )
 @click.option(
     "--replay",
@@ -35,7 +36,10 @@ from naebu.problems import ProblemsError
 )
 @with_config
 def evaluate(config: Config, labels_path: str, use_replay: bool, fmt: str) -> None:
-    """Precision and recall of each rule: the alerts in the store against labelled records."""
+    """Precision and recall of each rule: the alerts in the store against labelled records.
+
+    Precision counts cases (an alert is right when one of its records is labelled), recall
+    labelled records (found when an alert of the rule holds it)."""
     from pathlib import Path
 
     try:
@@ -54,20 +58,15 @@ def evaluate(config: Config, labels_path: str, use_replay: bool, fmt: str) -> No
 
         runnable, _ = drop_blocked(runnable, {}, frames.by_dataset)
         now = datetime.now()
-        predicted = {
-            (f.rule_id, f.dataset, f.record_key)
+        predicted = [
+            (c.rule_id, c.dataset, frozenset(c.record_keys))
             for rule in runnable
-            for f in replay.evaluate(rule, frames, since=None, until=None, now=now)
-        }
+            for c in group_cases(replay.evaluate(rule, frames, since=None, until=None, now=now))
+        ]
     else:
         engine = store.connect(config.store_url)
         try:
-            a = store.alerts.c
-            with engine.connect() as conn:
-                predicted = {
-                    (r[0], r[1], r[2])
-                    for r in conn.execute(select(a.rule_id, a.dataset, a.record_key))
-                }
+            predicted = _stored_cases(engine)
         finally:
             engine.dispose()
     scores = score(predicted, labels, [r.meta.id for r in rules])
@@ -75,7 +74,7 @@ def evaluate(config: Config, labels_path: str, use_replay: bool, fmt: str) -> No
         click.echo(json.dumps([s.as_json() for s in scores], ensure_ascii=False, indent=2))
         return
     click.echo(
-        f"{'rule':<26} {'labelled':>8} {'flagged':>8} {'TP':>6} {'FP':>6} {'FN':>6} {'precision':>10} {'recall':>8}"
+        f"{'rule':<26} {'labelled':>8} {'cases':>8} {'TP':>6} {'FP':>6} {'FN':>6} {'precision':>10} {'recall':>8}"
     )
     for s in scores:
         if s.rule_id == "ALL":
@@ -85,6 +84,20 @@ def evaluate(config: Config, labels_path: str, use_replay: bool, fmt: str) -> No
             f"{s.true_positives:>6,} {s.false_positives:>6,} {s.false_negatives:>6,} "
             f"{_pct(s.precision):>10} {_pct(s.recall):>8}"
         )
+
+
+def _stored_cases(engine: Engine) -> list[CaseKeys]:
+    """Each stored alert as a case: its rule, dataset and member records (its own record
+    when the store holds no members for it)."""
+    a, m = store.alerts.c, store.alert_members.c
+    members: dict[int, set[str]] = {}
+    with engine.connect() as conn:
+        for alert_id, key in conn.execute(select(m.alert_id, m.record_key)):
+            members.setdefault(int(alert_id), set()).add(str(key))
+        rows = list(conn.execute(select(a.id, a.rule_id, a.dataset, a.record_key)))
+    return [
+        (r.rule_id, r.dataset, frozenset(members.get(int(r.id)) or {r.record_key})) for r in rows
+    ]
 
 
 def _pct(value: float | None) -> str:
