@@ -69,3 +69,30 @@ def test_bad_labels_file_is_a_located_error(city: Path, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "labels.csv:1: missing column 'rule_id'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_overtime_cap_raises_one_alert_per_official_and_month(city: Path) -> None:
+    """Issue 18, Done-when 1: one alert per official and month, listing that month's rows
+    (the demo labels every overtime row of a month over the cap)."""
+    import csv
+    import sqlite3
+
+    with (city / "demo-city" / "labels.csv").open(encoding="utf-8") as f:
+        labelled = {r["record_key"] for r in csv.DictReader(f)
+                    if r["rule_id"] == "ATT-OVERTIME-MONTHLY-CAP"}  # fmt: skip
+    with sqlite3.connect(city / "var" / "naebu.sqlite") as conn:
+        rows = list(conn.execute(
+            "SELECT a.id, a.evidence, m.record_key FROM alerts a JOIN alert_members m "
+            "ON m.alert_id = a.id WHERE a.rule_id = 'ATT-OVERTIME-MONTHLY-CAP'"
+        ))  # fmt: skip
+    members: dict[int, set[str]] = {}
+    months: dict[int, tuple[str, str]] = {}
+    for alert_id, evidence, key in rows:
+        members.setdefault(alert_id, set()).add(key)
+        e = json.loads(evidence)
+        months[alert_id] = (e["employee_id"], e["group.first"][:7])
+        assert e["case.count"] == len(e["case.members"])
+    assert len(labelled) > len(members) >= 1  # fewer alerts than rows
+    assert len(set(months.values())) == len(members)  # one per official and month
+    assert set().union(*members.values()) == labelled  # every row listed, none twice
+    assert sum(len(m) for m in members.values()) == len(labelled)
