@@ -146,7 +146,7 @@ def group_keys(
 @register
 class AggregateRule(RuleType):
     """Groups records by ``group_by`` within a time ``window`` and flags every member of a
-    window whose aggregates satisfy ``having``."""
+    window whose aggregates satisfy ``having``: one case per group and window."""
 
     name = "aggregate"
     keys = {
