@@ -150,7 +150,13 @@ def _last_run(store: Path) -> dict[str, Any]:
 
 
 def alerts_vs_labels(city: City) -> dict[str, Any]:
-    """The store's alerts (rule, dataset, record key) against ``labels.csv``."""
+    """The records of the store's alerts (rule, dataset, record key; an alert holds its case's
+    records) against ``labels.csv``."""
     with sqlite3.connect(city.store_path) as db:
-        found = set(db.execute("select rule_id, dataset, record_key from alerts").fetchall())
+        found = set(
+            db.execute(
+                "select a.rule_id, m.dataset, m.record_key from alert_members m "
+                "join alerts a on a.id = m.alert_id"
+            ).fetchall()
+        )
     return difference({(str(a), str(b), str(c)) for a, b, c in found}, city.labels())

@@ -192,6 +192,8 @@ class Backtest:
     findings: dict[str, set[tuple[str, str]]]
     titles: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
+    #: Per rule, the alerts its findings make: one per case (alerts/cases.py).
+    cases: dict[str, int] = field(default_factory=dict)
 
 
 def backtest(
@@ -207,6 +209,7 @@ def backtest(
     per_month: dict[str, Counter[str]] = defaultdict(Counter)
     findings: dict[str, set[tuple[str, str]]] = {}
     errors: dict[str, str] = {}
+    cases: dict[str, int] = {}
     months: set[str] = set()
     for rule in progress(list(rules), label):
         try:
@@ -215,6 +218,7 @@ def backtest(
             errors[rule.meta.id] = f"{type(exc).__name__}: {exc}"
             continue
         findings[rule.meta.id] = {(f.dataset, f.record_key) for f in found}
+        cases[rule.meta.id] = len({(f.dataset, f.case) for f in found})
         for f in found:
             month = f.event_time.strftime("%Y-%m") if f.event_time else "-"
             months.add(month)
@@ -225,6 +229,7 @@ def backtest(
         findings=findings,
         titles={r.meta.id: r.meta.title for r in rules},
         errors=errors,
+        cases=cases,
     )
 
 

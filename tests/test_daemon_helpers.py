@@ -122,8 +122,13 @@ def query(url: str, sql: str, **params: Any) -> list[Any]:
 
 
 def alert_keys(store_url: str) -> list[tuple[str, str, str]]:
-    """Every stored alert as (rule, dataset, record key), duplicates kept."""
-    rows = query(store_url, "SELECT rule_id, dataset, record_key FROM alerts")
+    """Every record of every stored alert's case as (rule, dataset, record key), duplicates
+    kept: a record in two alerts of its rule shows twice."""
+    rows = query(
+        store_url,
+        "SELECT a.rule_id, m.dataset, m.record_key FROM alert_members m "
+        "JOIN alerts a ON a.id = m.alert_id",
+    )
     return [tuple(r) for r in rows]
 
 

@@ -83,7 +83,7 @@ def _drop(folder: Path, name: str, text: str) -> None:
 def _alerts(cwd: Path) -> set[tuple[str, str]]:
     out = run_cli("alerts", "list", "--format", "json", cwd=cwd)
     assert out.returncode == 0, out.stderr
-    return {(a["rule_id"], a["record_key"]) for a in json.loads(out.stdout)}
+    return {(a["rule_id"], k) for a in json.loads(out.stdout) for k in a["records"]}
 
 
 def _run(cwd: Path, now: str) -> str:

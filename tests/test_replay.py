@@ -128,6 +128,10 @@ def test_backtest_per_month_and_compare(city: Path) -> None:
     doc = json.loads(result.stdout)
     for rule_id, total in doc["totals"].items():
         assert total == len(_labels(city, rule_id)), rule_id
+        assert 1 <= doc["alerts"][rule_id] <= total, rule_id  # one alert per case
+    # the overtime cap's rows make one alert per official and month: fewer than its rows
+    assert doc["alerts"]["ATT-OVERTIME-MONTHLY-CAP"] < doc["totals"]["ATT-OVERTIME-MONTHLY-CAP"]
+    assert doc["alerts"]["CARD-NIGHT"] == doc["totals"]["CARD-NIGHT"]  # a record is a case
     night = doc["compare"]["CARD-NIGHT"]
     assert night["status"] == "changed" and night["removed"] == [] and len(night["added"]) >= 1
     per_person = doc["compare"]["CARD-PERPERSON"]

@@ -12,7 +12,7 @@ import json
 from datetime import date, datetime
 
 import click
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from alerts.deadline_text import deadline_text
 from naebu import store
@@ -20,6 +20,21 @@ from naebu.commands.common import UserError, parse_now, rule_metas, with_config
 from naebu.config import Config
 
 NOW_HELP = "pretend the clock says this (tests, backtests)"
+
+
+def _members(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
+    """The record keys of each alert's case (``alert_members``), in the order they joined."""
+    m = store.alert_members.c
+    found: dict[int, list[str]] = {}
+    for i in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(m.alert_id, m.record_key)
+            .where(m.alert_id.in_(ids[i : i + 500]))
+            .order_by(m.alert_id, m.added_at, m.record_key)
+        )
+        for alert_id, key in rows:
+            found.setdefault(int(alert_id), []).append(str(key))
+    return found
 
 
 @click.group()
@@ -70,6 +85,10 @@ def alerts_list(
     try:
         with engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query)]
+            if fmt == "json":
+                members = _members(conn, [int(r["id"]) for r in rows])
+                for r in rows:  # the records of its case; an alert from before cases: its own
+                    r["records"] = members.get(int(r["id"])) or [r["record_key"]]
     finally:
         engine.dispose()
     if fmt == "json":

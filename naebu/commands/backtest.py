@@ -51,7 +51,8 @@ def backtest(
     now_text: str | None,
     fmt: str,
 ) -> None:
-    """Run the rules over a past period: findings per rule per month.
+    """Run the rules over a past period: findings per rule per month, and the alerts (one
+    per case) they would make.
 
     With --compare DIR, the rules in DIR run on the same data and the difference is shown per
     rule: the records the change would add and remove.
@@ -91,6 +92,7 @@ def backtest(
             "rows": frames.rows(),
             "per_rule_month": {k: dict(v) for k, v in base.per_month.items()},
             "totals": {k: len(v) for k, v in base.findings.items()},
+            "alerts": dict(base.cases),
             "errors": base.errors,
             **coverage_report.coverage_json(states),
         }
@@ -109,12 +111,13 @@ def backtest(
 def _print_months(result: replay.Backtest, period: str, frames: replay.Frames) -> None:
     click.echo(f"backtest {period}; data: {frames.origin} ({replay.summary_by(frames.rows())})")
     months = result.months
-    head = f"{'rule':<24}" + "".join(f"{m[2:]:>7}" for m in months) + f"{'total':>8}"
+    head = f"{'rule':<24}" + "".join(f"{m[2:]:>7}" for m in months) + f"{'total':>8}{'alerts':>8}"
     click.echo(head)
     for rule_id in sorted(result.findings):
         counts: dict[str, int] = dict(result.per_month.get(rule_id, {}))
         row = f"{rule_id:<24}" + "".join(f"{counts.get(m, 0):>7,}" for m in months)
-        click.echo(row + f"{len(result.findings[rule_id]):>8,}")
+        alerts = result.cases.get(rule_id, 0)
+        click.echo(row + f"{len(result.findings[rule_id]):>8,}{alerts:>8,}")
     for rule_id, err in sorted(result.errors.items()):
         click.echo(f"{rule_id:<24} ERROR {err}")
 
