@@ -38,6 +38,7 @@ def _service_class() -> type[Any] | None:
         from apprise import NotifyFormat, NotifyType
         from apprise.exception import AppriseImproperlyConfigured
         from apprise.plugins.email import NotifyEmail
+        from apprise.plugins.email.base import PGP_MODE_DEFAULT  # noqa: F401 - checked here
         from apprise.plugins.email.common import AppriseEmailException
         from apprise.plugins.email.smtp import AppriseSMTPController
     except ImportError as exc:
@@ -140,9 +141,10 @@ def html_email_service(url: str, tag: str, html: str) -> Any | None:
         return None
     from apprise import Apprise
     from apprise.plugins.email import NotifyEmail
+    from apprise.plugins.email.base import PGP_MODE_DEFAULT
 
     plain = Apprise.instantiate(url)
-    if type(plain) is not NotifyEmail or str(getattr(plain, "pgp_mode", "none")) != "none":
+    if type(plain) is not NotifyEmail or getattr(plain, "pgp_mode", None) != PGP_MODE_DEFAULT:
         return None
     results = NotifyEmail.parse_url(url)
     if not results:
