@@ -3,247 +3,69 @@
 The grouping stage of the pipeline (raise -> route -> group -> send -> record). An official
 with twelve new alerts gets one mail, not twelve. An alert goes to everyone its
 ``notify_roles`` name (decided when it was raised): the official in charge, the department's
-managers, the audit office; a manager's digest says whose alert each one is. The message is rendered from
-``templates/digest_<language>.j2`` in a Jinja2 sandbox (templates are configuration an
-operator may edit) and masked by :mod:`alerts.masking` as a whole, so nothing a rule put in
-its message or evidence leaves unmasked.
+managers, the audit office; a manager's digest says whose alert each one is. Each digest is
+rendered as text and as HTML by :mod:`alerts.digest_render` (masked, in the Jinja2 sandbox of
+:mod:`alerts.templating`).
 
-Queuing writes ``outbox`` rows (``pending``, sent later by :mod:`alerts.outbox`) and the
-``deliveries`` rows linking each alert to the message that carries it, in the caller's
-transaction: alerts and their notifications commit together.
+Queuing writes ``outbox`` rows (``pending``, sent later by :mod:`alerts.outbox`; the text in
+``body``, the HTML in ``body_html``) and the ``deliveries`` rows linking each alert to the
+message that carries it, in the caller's transaction: alerts and their notifications commit
+together.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from itertools import chain, repeat
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Connection, insert, select
 
 from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_channel
-from alerts.deadline_text import deadline_text
-from alerts.digest_summary import digest_summary
-from alerts.directory import Directory, Official
-from alerts.evidence_text import dataset_title, evidence_lines
-from alerts.explain import explain_rules
-from alerts.masking import mask_document, mask_text
+from alerts.digest_render import (
+    digest_templates,
+    first_department,
+    render_digest,
+    render_digest_mail,
+    render_ordered,
+)
+from alerts.directory import Directory
 from alerts.raising import chunks
-from engine.rule import SEVERITIES, RuleMeta
+from alerts.templating import (
+    ROLE_LABELS,
+    SEVERITY_LABELS,
+    SEVERITY_RANK,
+    environment,
+    per_rule,
+)
+from engine.rule import RuleMeta
 from naebu.config import NotifyConfig
-from naebu.links import alert_link, inbox_link
 from naebu.store import alerts as alerts_table
 from naebu.store import deliveries, insert_many_sqlite, outbox
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).parent / "templates"
-
-SEVERITY_LABELS = {
-    "ko": {"low": "낮음", "medium": "보통", "high": "높음", "critical": "심각"},
-    "en": {"low": "low", "medium": "medium", "high": "high", "critical": "critical"},
-}
-
-#: How a recipient is told about an alert that is not theirs to handle.
-ROLE_LABELS = {
-    "ko": {"official": "처리 담당", "manager": "부서관리자 통보", "audit": "감사부서 통보"},
-    "en": {
-        "official": "to handle",
-        "manager": "for the department manager",
-        "audit": "for the audit office",
-    },
-}
+__all__ = [
+    "DIGEST_COLUMNS",
+    "NO_ADDRESS",
+    "ROLE_LABELS",
+    "SEVERITY_LABELS",
+    "SEVERITY_RANK",
+    "alert_recipients",
+    "environment",
+    "insert_deliveries",
+    "per_rule",
+    "queue_digests",
+    "queue_message",
+    "render_digest",
+    "render_digest_mail",
+]
 
 #: ``last_error`` of a message whose recipient lacks the address a channel needs.
 NO_ADDRESS = "no address for recipient"
-
-_env: SandboxedEnvironment | None = None
-
-
-def environment() -> SandboxedEnvironment:
-    """The sandboxed Jinja2 environment of the digest templates (plain text, no autoescape)."""
-    global _env
-    if _env is None:
-        _env = SandboxedEnvironment(
-            loader=FileSystemLoader(TEMPLATES),
-            autoescape=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            undefined=StrictUndefined,
-        )
-    return _env
-
-
-def render_digest(
-    recipient: Official | None,
-    recipient_id: str,
-    alerts: Sequence[Mapping[Any, Any]],
-    language: str = "ko",
-    roles: Mapping[int, Sequence[str]] | None = None,
-    directory: Directory | None = None,
-    max_items: int | None = None,
-    *,
-    today: date | None = None,
-    base_url: str | None = None,
-    rules: Mapping[str, RuleMeta] | None = None,
-) -> tuple[str, str]:
-    """The masked ``(subject, body)`` of a digest of ``alerts`` (rows of the alerts table).
-
-    ``roles`` maps an alert id to what the recipient is told as (default: ``official``);
-    an alert that is not the recipient's to handle names its assignee (from ``directory``).
-    With more than ``max_items`` alerts, the most severe ``max_items`` are written out in
-    full and the rest counted per rule: an audit office told of every high-severity alert of
-    a province would otherwise get one mail of thousands of pages. Deadlines count the days
-    left from ``today`` (the run's clock; :mod:`alerts.deadline_text`); with ``base_url``
-    (``[web] base_url``) each alert and the inbox are linked (:mod:`naebu.links`).
-    ``rules`` (rule id -> :class:`RuleMeta`) gives each rule's basis and why it is a red
-    flag, written once per rule.
-    """
-    department = _first_department(recipient, alerts)
-    ordered = sorted(alerts, key=lambda a: (-SEVERITY_RANK.get(a["severity"], -1), a["id"]))
-    template = environment().get_template(f"digest_{language}.j2")
-    return _render(
-        template,
-        recipient,
-        recipient_id,
-        department,
-        ordered,
-        language,
-        roles,
-        directory,
-        max_items,
-        {},
-        today,
-        base_url,
-        rules,
-    )
-
-
-def _first_department(recipient: Official | None, alerts: Iterable[Mapping[Any, Any]]) -> Any:
-    """The department a digest names: the recipient's, else the first alert's that has one."""
-    if recipient is not None and recipient.department:
-        return recipient.department
-    return next((a["department"] for a in alerts if a["department"]), None)
-
-
-def _render(
-    template: Template,
-    recipient: Official | None,
-    recipient_id: str,
-    department: Any,
-    ordered: Sequence[Mapping[Any, Any]],
-    language: str,
-    roles: Mapping[int, Sequence[str]] | None,
-    directory: Directory | None,
-    max_items: int | None,
-    shared: dict[int, tuple[Any, ...]],
-    today: date | None = None,
-    base_url: str | None = None,
-    rules: Mapping[str, RuleMeta] | None = None,
-) -> tuple[str, str]:
-    """:func:`render_digest` of alerts already in digest order (most severe first, then by id).
-
-    ``shared`` keeps, by alert id, the parts of an item that do not depend on the recipient
-    (the masked evidence above all): a province's alert is written out in the digests of its
-    official, their managers and every auditor, and is worked out once for all of them.
-    """
-    labels = SEVERITY_LABELS.get(language, SEVERITY_LABELS["ko"])
-    role_labels = ROLE_LABELS.get(language, ROLE_LABELS["ko"])
-    shown = ordered if max_items is None else ordered[:max_items]
-    hidden = ordered[len(shown) :]
-    rest = per_rule(map(itemgetter("rule_id", "title"), hidden))
-    items = []
-    for a in shown:
-        mine = roles is None or "official" in roles.get(a["id"], ("official",))
-        told_as = [] if mine or roles is None else list(roles.get(a["id"], ()))
-        parts = shared.get(a["id"])
-        if parts is None:
-            parts = shared[a["id"]] = _shared_parts(a, labels, language, directory, today)
-        items.append(
-            {
-                "id": parts[0],
-                "rule_id": parts[1],
-                "title": parts[2],
-                "message": parts[3],
-                "dataset": parts[4],
-                "record_key": parts[5],
-                "severity": parts[6],
-                "deadline": parts[7],
-                "evidence": parts[8],
-                "mine": mine,
-                "role": ", ".join(role_labels.get(r, r) for r in told_as),
-                "assignee": parts[9],
-                "link": alert_link(base_url, a["id"]),
-            }
-        )
-    all_mine = roles is None or all(
-        "official" in roles.get(a["id"], ("official",)) for a in ordered
-    )
-    module = template.make_module(
-        {
-            "recipient": recipient.display_name if recipient else recipient_id,
-            "department": department,
-            "alerts": items,
-            "count": len(ordered),
-            "all_mine": all_mine,
-            # A manager or auditor is told of others' alerts: they also see them per department.
-            "summary": digest_summary(ordered, labels, language, today, by_department=not all_mine),
-            "more": rest,
-            "more_count": len(hidden),
-            "inbox_link": inbox_link(base_url),
-            "rules": explain_rules(map(itemgetter("rule_id"), ordered), rules, language),
-        }
-    )
-    subject = str(getattr(module, "subject", "")).strip()
-    return mask_text(subject), mask_document(str(module))
-
-
-def _shared_parts(
-    a: Mapping[Any, Any],
-    labels: Mapping[str, str],
-    language: str,
-    directory: Directory | None,
-    today: date | None,
-) -> tuple[Any, ...]:
-    """The recipient-independent fields of a digest item, in the order ``_render`` reads them."""
-    assignee = directory.get(a["assignee"]) if directory is not None else None
-    evidence = a["evidence"] if isinstance(a["evidence"], Mapping) else {}
-    deadline = a["deadline"]
-    return (
-        a["id"],
-        a["rule_id"],
-        a["title"],
-        a["message"],
-        dataset_title(a["dataset"], language),
-        a["record_key"],
-        labels.get(a["severity"], a["severity"]),
-        deadline_text(deadline, today, language),
-        evidence_lines(evidence, a["dataset"], language, directory),
-        assignee.display_name if assignee else (a["assignee"] or "-"),
-    )
-
-
-#: Most severe first when a digest is cut (see ``render_digest``).
-def per_rule(rules: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """How many items each rule has, from one ``(rule_id, title)`` per item, most first: the
-    part of a digest counted, not written out (``more`` in the templates)."""
-    counts = Counter(rules)  # in C: an auditor's digest of a province counts thousands
-    return [
-        {"rule_id": rule_id, "title": title, "count": n}
-        for (rule_id, title), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-
-
-#: Severity -> rank, higher is more severe (digests write the most severe alerts first).
-SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 #: The columns of ``alerts`` a digest is routed and written from (see ``render_digest``).
@@ -312,13 +134,15 @@ def queue_message(
     *,
     run_id: int | None,
     now: datetime,
+    html: str | None = None,
 ) -> int:
     """Queue one message to ``recipient_id`` on every channel; return the outbox rows written.
 
     ``ledger`` lists (alert id, kind) pairs the message carries; each becomes a
     ``deliveries`` row per outbox row (the delivery ledger per alert and recipient). A
     recipient lacking the address a channel needs gets a ``failed`` row with ``last_error``
-    :data:`NO_ADDRESS`, and a warning. Runs inside the caller's transaction.
+    :data:`NO_ADDRESS`, and a warning. ``html`` is the message's HTML part (``body_html``,
+    sent beside the text to email channels). Runs inside the caller's transaction.
     """
     first_kind: dict[int, str] = {}  # one ledger row per alert and message
     for alert_id, kind in ledger:
@@ -333,6 +157,7 @@ def queue_message(
         notify,
         run_id=run_id,
         now=now,
+        html=html,
     )
     insert_deliveries(
         conn,
@@ -360,6 +185,7 @@ def _queue_outbox(
     *,
     run_id: int | None,
     now: datetime,
+    html: str | None = None,
 ) -> list[int]:
     """The outbox rows of one message, one per channel (see :func:`queue_message`); their ids."""
     official = directory.get(recipient_id)
@@ -386,6 +212,7 @@ def _queue_outbox(
                 "channel": name,
                 "subject": subject,
                 "body": body,
+                "body_html": html,
                 "status": status,
                 "attempts": 0,
                 "next_attempt_at": now if status == "pending" else None,
@@ -498,7 +325,7 @@ def queue_digests(
     position = [0] * len(rows)
     for place, n in enumerate(order):
         position[n] = place
-    template = environment().get_template(f"digest_{notify.language}.j2")
+    templates = digest_templates(notify.language)
     written = 0
     ledger: list[tuple[int, int, str, str]] = []
     shared: dict[int, tuple[Any, ...]] = {}
@@ -512,11 +339,11 @@ def queue_digests(
         )
         items = list(map(rows.__getitem__, told))
         official = directory.get(recipient_id)
-        subject, body = _render(
-            template,
+        subject, body, html = render_ordered(
+            templates,
             official,
             recipient_id,
-            _first_department(official, items),
+            first_department(official, items),
             list(map(in_order.__getitem__, sorted(map(position.__getitem__, told)))),
             notify.language,
             roles,
@@ -537,6 +364,7 @@ def queue_digests(
             notify,
             run_id=run_id,
             now=now,
+            html=html,
         )
         ids = list(map(itemgetter("id"), items))
         for outbox_id in outbox_ids:

@@ -45,7 +45,7 @@ from alerts.calendar import add_business_days, business_days_before
 from alerts.digest import queue_message
 from alerts.directory import Directory, Official
 from alerts.lifecycle import OPEN
-from alerts.notices import Notice, render_notices
+from alerts.notices import Notice, render_notices_mail
 from alerts.officials import sync_officials
 from alerts.raising import chunks
 from alerts.suppressions import get_suppression
@@ -304,7 +304,11 @@ def remind_and_escalate(
         for recipient_id in sorted(plan.by_recipient):
             notices = plan.by_recipient[recipient_id]
             official = directory.get(recipient_id)
-            subject, body = render_notices(
+            # Published outside the store: verify --heads checks the chain still has it.
+            footer = ""
+            if head is not None and official is not None and directory.is_auditor(official):
+                footer = digest_footer(*head, notify.language)
+            subject, body, html = render_notices_mail(
                 official,
                 recipient_id,
                 notices,
@@ -313,10 +317,8 @@ def remind_and_escalate(
                 now,
                 notify.digest_max_items,
                 base_url=notify.base_url,
+                footer=footer,
             )
-            if head is not None and official is not None and directory.is_auditor(official):
-                # Published outside the store: verify --heads checks the chain still has it.
-                body += digest_footer(*head, notify.language)
             plan.report.messages += queue_message(
                 conn,
                 recipient_id,
@@ -327,6 +329,7 @@ def remind_and_escalate(
                 notify,
                 run_id=run_id,
                 now=now,
+                html=html,
             )
         if plan.rows:
             conn.execute(insert(followups), plan.rows)

@@ -1,10 +1,11 @@
 """Follow-up digests: reminders, escalations, review results and other notices, in one
 message per recipient per run.
 
-Rendered from ``templates/followup_<language>.j2`` in the same Jinja2 sandbox as the digest of
-new alerts, and masked as a whole (comments officials write may quote an account number).
-The template only lays out sections; the wording of each line is chosen here, per language,
-so Korean and English say the same things.
+Rendered from ``templates/followup_<language>.j2`` (text) and ``followup_<language>.html.j2``
+(HTML: each section a table of its alerts) in the same Jinja2 sandbox as the digest of new
+alerts (:mod:`alerts.templating`), and masked as a whole (comments officials write may quote an
+account number). The templates only lay out sections; the wording of each line is chosen here,
+per language, so Korean and English say the same things.
 """
 
 from __future__ import annotations
@@ -13,16 +14,25 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from alerts.calendar import business_days_between
 from alerts.deadline_text import deadline_text
-from alerts.digest import SEVERITY_LABELS, SEVERITY_RANK, environment, per_rule
+from alerts.digest_summary import NO_DEPARTMENT
 from alerts.directory import Directory, Official
 from alerts.evidence_text import dataset_title
 from alerts.lifecycle import STATUS_LABELS
 from alerts.masking import mask_document, mask_text
 from alerts.suppressions import Suppression
+from alerts.templating import (
+    SEVERITY_LABELS,
+    SEVERITY_RANK,
+    MailParts,
+    environment,
+    html_environment,
+    per_rule,
+)
 from naebu.links import alert_link, inbox_link
 
 #: Section order, with (title, note, short label for the subject) per language.
@@ -315,6 +325,55 @@ def render_notices(
     entries (and the run would spend seconds writing it).
     """
     language = language if language in SECTIONS else "ko"
+    context = _context(
+        recipient, recipient_id, notices, directory, language, now, max_items, base_url
+    )
+    module = environment().get_template(f"followup_{language}.j2").make_module(context)
+    subject = str(getattr(module, "subject", "")).strip()
+    return mask_text(subject), mask_document(str(module))
+
+
+def render_notices_mail(
+    recipient: Official | None,
+    recipient_id: str,
+    notices: Sequence[Notice],
+    directory: Directory,
+    language: str,
+    now: datetime,
+    max_items: int | None = None,
+    *,
+    base_url: str | None = None,
+    footer: str = "",
+) -> MailParts:
+    """:func:`render_notices` with the HTML part too (each section's alerts in a table):
+    masked subject, text and HTML. ``footer`` (text: the audit trail's head for an auditor,
+    :func:`alerts.anchor.digest_footer`) ends both parts, unmasked."""
+    language = language if language in SECTIONS else "ko"
+    context = _context(
+        recipient, recipient_id, notices, directory, language, now, max_items, base_url
+    )
+    module = environment().get_template(f"followup_{language}.j2").make_module(context)
+    subject = str(getattr(module, "subject", "")).strip()
+    html = mask_document(
+        html_environment().get_template(f"followup_{language}.html.j2").render(context)
+    )
+    if footer:
+        # After masking, as the text's: the head's hash must reach the auditor as it is.
+        html = html.replace("</body>", f"<pre>{escape(footer.strip())}</pre>\n</body>", 1)
+    return MailParts(mask_text(subject), mask_document(str(module)) + footer, html)
+
+
+def _context(
+    recipient: Official | None,
+    recipient_id: str,
+    notices: Sequence[Notice],
+    directory: Directory,
+    language: str,
+    now: datetime,
+    max_items: int | None,
+    base_url: str | None,
+) -> dict[str, Any]:
+    """What the follow-up templates (text and HTML) are rendered from."""
     sections = []
     summary = []
     for kind, (title, note, short) in SECTIONS[language].items():
@@ -327,23 +386,43 @@ def render_notices(
                 "title": title,
                 "note": note,
                 "count": len(mine),
-                "entries": [_item(n, directory, language, now, base_url) for n in listed],
+                "entries": [
+                    {
+                        **_item(n, directory, language, now, base_url),
+                        "row": _row(n, language, now, base_url),
+                    }
+                    for n in listed
+                ],
                 "more": _per_rule(rest),
                 "more_count": len(rest),
             }
         )
         summary.append(f"{short} {len(mine)}건" if language == "ko" else f"{len(mine)} {short}")
-    template = environment().get_template(f"followup_{language}.j2")
-    module = template.make_module(
-        {
-            "recipient": recipient.display_name if recipient else recipient_id,
-            "sections": sections,
-            "summary": ", ".join(summary),
-            "inbox_link": inbox_link(base_url),
-        }
-    )
-    subject = str(getattr(module, "subject", "")).strip()
-    return mask_text(subject), mask_document(str(module))
+    return {
+        "recipient": recipient.display_name if recipient else recipient_id,
+        "sections": sections,
+        "summary": ", ".join(summary),
+        "inbox_link": inbox_link(base_url),
+    }
+
+
+def _row(n: Notice, language: str, now: datetime, base_url: str | None) -> dict[str, Any] | None:
+    """The table row of a notice about an alert in the HTML part (None for one about no
+    alert: a suppression or a rule change is shown by its heading and lines only)."""
+    if n.alert is None or n.alert.get("id") is None:
+        return None
+    a = n.alert
+    severity = a.get("severity") or ""
+    return {
+        "id": a["id"],
+        "severity": SEVERITY_LABELS[language].get(severity, severity),
+        "title": a.get("title") or "",
+        "rule_id": a.get("rule_id") or "",
+        "message": a.get("message") or "",
+        "department": a.get("department") or NO_DEPARTMENT[language],
+        "deadline": deadline_text(a.get("deadline"), now.date(), language),
+        "link": alert_link(base_url, a["id"]),
+    }
 
 
 def _listed(notices: list[Notice], max_items: int | None) -> tuple[list[Notice], list[Notice]]:

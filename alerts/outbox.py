@@ -45,7 +45,6 @@ answers after that may still deliver the message, which is then sent again (a du
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -53,22 +52,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Update, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from alerts.channel_notice import is_admin_notice, tell_failing_channels
-from alerts.channels import (
-    OUTBOX_FILE_CHANNEL,
-    fill_url,
-    find_channel,
-    privacy_url,
-    split_urls,
-)
-from alerts.digest import NO_ADDRESS
 from alerts.directory import Directory
+from alerts.sending import MAX_ERROR, Outcome, send_one
 from alerts.stuck import SENDING, claim_note, note_abandoned
 from alerts.stuck import tell_admins as tell_admins_of_stuck
 from naebu.config import NotifyConfig
@@ -80,7 +71,6 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=6)
 #: Outbox statuses that are still to be sent.
 DUE_STATUSES = ("pending", "retrying")
-_MAX_ERROR = 1000
 #: Writing an outcome: tries, and the pause between them (on top of SQLite's busy timeout).
 RECORD_TRIES = 5
 RECORD_PAUSE_SECONDS = 1.0
@@ -113,15 +103,6 @@ class DeliveryReport:
         return self.sent + self.failed + self.retrying
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    ok: bool
-    error: str | None = None
-    permanent: bool = False  # retrying cannot help: fail the row now
-    shown_url: str = ""  # the URL as logs may show it
-    timed_out: bool = False  # the server did not answer within timeout_seconds
-
-
 def backoff(attempts: int, base_seconds: float) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: ``base * 2**(attempts-1)``, capped."""
     seconds = base_seconds * 2 ** max(attempts - 1, 0)
@@ -140,88 +121,6 @@ def past_horizon(row: Row[Any], notify: NotifyConfig, now: datetime) -> bool:
     """True once ``row`` is ``give_up_hours`` old: retrying it longer is no use."""
     created = row.created_at or now
     return bool(now - created >= timedelta(hours=notify.give_up_hours))
-
-
-def _write_outbox_file(path: Path | None, row: Row[Any]) -> _Outcome:
-    if path is None:
-        return _Outcome(False, "notify.outbox_file is not set", permanent=True)
-    line = {
-        "id": row.id,
-        "created_at": row.created_at.isoformat() if row.created_at else None,
-        "recipient": row.recipient,
-        "subject": row.subject,
-        "body": row.body,
-    }
-    try:
-        if not path.parent.is_dir():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        return _Outcome(False, f"cannot write {path}: {exc.strerror or exc}")
-    return _Outcome(True, shown_url=str(path))
-
-
-def _scrub(text: str, urls: list[str]) -> str:
-    """``text`` with any full URL replaced by its privacy form (errors can quote URLs)."""
-    for url in urls:
-        if url in text:
-            text = text.replace(url, privacy_url(url))
-    return text[:_MAX_ERROR]
-
-
-def _send_apprise(row: Row[Any], notify: NotifyConfig, directory: Directory) -> _Outcome:
-    channel = find_channel(notify, row.channel)
-    if channel is None:
-        return _Outcome(False, f"channel {row.channel} is not configured", permanent=True)
-    url = fill_url(channel.url, directory.get(row.recipient))
-    if url is None:
-        return _Outcome(False, NO_ADDRESS, permanent=True)
-    urls = split_urls(url)
-    if not urls:
-        return _Outcome(False, f"channel {row.channel}: no apprise URL", permanent=True)
-    # apprise is imported when a message goes through it (half a second of start-up that a
-    # run telling nobody, or only the outbox file, does not need).
-    from apprise import Apprise, NotifyFormat
-
-    for one in urls:
-        if Apprise.instantiate(one) is None:
-            scheme = one.split("://", 1)[0] if "://" in one else "(no scheme)"
-            return _Outcome(
-                False,
-                f"channel {row.channel}: apprise cannot parse its {scheme}:// URL; "
-                "check the scheme and its parameters (apprise --details lists them)",
-                permanent=True,
-            )
-    shown = privacy_url(url)
-    # A tag of this message only: an untagged notify() would reach every service added.
-    tag = f"naebu-outbox-{row.id}"
-    apobj = Apprise()
-    for one in urls:
-        apobj.add(one, tag=tag)
-    try:
-        result = apobj.notify(
-            body=row.body,
-            title=row.subject,
-            body_format=NotifyFormat.TEXT,
-            tag=tag,
-            timeout=notify.timeout_seconds,
-        )
-    except Exception as exc:  # a plugin bug must not stop the other messages
-        return _Outcome(False, _scrub(f"{type(exc).__name__}: {exc}", urls), shown_url=shown)
-    if result:
-        return _Outcome(True, shown_url=shown)
-    messages = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR", "CRITICAL")]
-    error = f"{result.status.name}: " + ("; ".join(messages) or "not delivered")
-    timed_out = result.status.name == "TIMEOUT"
-    return _Outcome(False, _scrub(error, urls), shown_url=shown, timed_out=timed_out)
-
-
-def send_one(row: Row[Any], notify: NotifyConfig, directory: Directory) -> _Outcome:
-    """Send one outbox row (no database write)."""
-    if row.channel == OUTBOX_FILE_CHANNEL:
-        return _write_outbox_file(notify.outbox_file, row)
-    return _send_apprise(row, notify, directory)
 
 
 # The two updates of every message, built once: a pass over a province's thousands of
@@ -268,7 +167,7 @@ def _claim_on(conn: Connection, row: Row[Any]) -> bool:
 
 
 #: Outcomes sent but not yet written (the store refused the write): row -> (row, outcome, now).
-_UNRECORDED: dict[int, tuple[Row[Any], _Outcome, datetime]] = {}
+_UNRECORDED: dict[int, tuple[Row[Any], Outcome, datetime]] = {}
 
 
 def unrecorded_ids() -> set[int]:
@@ -279,7 +178,7 @@ def unrecorded_ids() -> set[int]:
 def _record_with_retries(
     engine: Engine,
     row: Row[Any],
-    outcome: _Outcome,
+    outcome: Outcome,
     notify: NotifyConfig,
     now: datetime,
     claim: Row[Any] | None = None,
@@ -296,7 +195,7 @@ def _record_with_retries(
 
 
 def _outcome_values(
-    row: Row[Any], outcome: _Outcome, notify: NotifyConfig, now: datetime
+    row: Row[Any], outcome: Outcome, notify: NotifyConfig, now: datetime
 ) -> dict[str, Any]:
     """The columns an attempt with ``outcome`` writes to ``row``."""
     attempts = row.attempts + 1
@@ -317,7 +216,7 @@ def _outcome_values(
 def _record(
     engine: Engine,
     row: Row[Any],
-    outcome: _Outcome,
+    outcome: Outcome,
     notify: NotifyConfig,
     now: datetime,
     claim: Row[Any] | None = None,
@@ -458,23 +357,23 @@ def _send_watched(
     notify: NotifyConfig,
     directory: Directory,
     abandon_at: Callable[[], float | None],
-) -> _Outcome | None:
+) -> Outcome | None:
     """:func:`send_one` in a thread of its own, waited for until it ends or ``abandon_at()``
     passes; None when abandoned (the thread goes on, a daemon thread, unrecorded)."""
-    box: list[_Outcome] = []
+    box: list[Outcome] = []
 
     def work() -> None:
         try:
             box.append(send_one(row, notify, directory))
         except Exception as exc:  # a plugin bug must not stop the other messages
-            box.append(_Outcome(False, f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]))
+            box.append(Outcome(False, f"{type(exc).__name__}: {exc}"[:MAX_ERROR]))
 
     thread = threading.Thread(target=work, name=f"naebu-send-{row.id}", daemon=True)
     thread.start()
     while True:
         thread.join(WATCH_SECONDS)
         if not thread.is_alive():
-            return box[0] if box else _Outcome(False, "the send ended without an outcome")
+            return box[0] if box else Outcome(False, "the send ended without an outcome")
         limit_at = abandon_at()
         if limit_at is not None and time.monotonic() >= limit_at:
             _ABANDONED.append(thread)
@@ -507,7 +406,7 @@ def _defer(
     written = []
     with engine.begin() as conn:
         for row in rows:
-            outcome = _Outcome(
+            outcome = Outcome(
                 False,
                 f"not tried: channel {row.channel} did not answer outbox #{hung[row.channel]} "
                 f"within {notify.timeout_seconds:g}s in this pass",
@@ -531,7 +430,7 @@ def _defer(
 
 
 def _note_trouble(
-    report: DeliveryReport, row: Row[Any], outcome: _Outcome, status: str, notify: NotifyConfig
+    report: DeliveryReport, row: Row[Any], outcome: Outcome, status: str, notify: NotifyConfig
 ) -> None:
     """Remember a channel that just reached ``max_attempts`` or gave a message up (not for
     the admins' own notices: a notice about a notice would never end)."""
@@ -559,7 +458,7 @@ def _stop(report: DeliveryReport, exc: OperationalError, what: str) -> DeliveryR
     return report
 
 
-def _count(report: DeliveryReport, row: Row[Any], outcome: _Outcome, status: str) -> None:
+def _count(report: DeliveryReport, row: Row[Any], outcome: Outcome, status: str) -> None:
     """Add one outcome to ``report`` and log it."""
     if status == "sent":
         report.sent += 1

@@ -125,6 +125,8 @@ outbox = Table(
     Column("channel", String(100), nullable=False),
     Column("subject", Text, nullable=False),
     Column("body", LongText, nullable=False),
+    # The HTML part of a mail beside ``body`` (its text part); None for a message without one.
+    Column("body_html", LongText),
     Column("status", String(20), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime),
