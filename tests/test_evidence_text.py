@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import ROOT, run_cli
 
 from alerts.directory import Directory, Official
-from alerts.evidence_text import evidence_lines
+from alerts.evidence_text import case_members, evidence_lines
 from naebu.dataset_model import COLUMN_KINDS
 from naebu.datasets import DATASETS
 
@@ -96,6 +96,63 @@ def test_unknown_keys_are_readable_and_the_inbox_may_see_them_unmasked() -> None
     assert [label for label, _ in lines] == ["합계 total", "memo text"]
     full = dict(evidence_lines(PAYMENT, "payments", "ko", mask=False))
     assert full["채주 계좌번호"] == "110-2345-6775-79"
+
+
+CASE = {
+    "record_id": "A-3",
+    "employee_id": "E69651",
+    "work_date": "2026-03-04",
+    "overtime_hours": 4.0,
+    "group.sum_overtime_hours": 10.5,
+    "case.members": [
+        {"record_id": "A-1", "employee_id": "E69651", "work_date": "2026-03-01", "overtime_hours": 4.0},
+        {"record_id": "A-2", "employee_id": "E69651", "work_date": "2026-03-02", "overtime_hours": 2.5},
+        {"record_id": "A-3", "employee_id": "E69651", "work_date": "2026-03-04", "overtime_hours": None},
+    ],
+    "case.count": 60,
+}  # fmt: skip
+
+
+def test_a_case_lists_its_member_records_by_the_same_labels_and_kinds() -> None:
+    directory = Directory([Official("E69651", "김민수", "회계과", "주무관")])
+    members = case_members(CASE, "attendance", "ko", directory)
+    assert members is not None and members.count == 60
+    assert members.heading == "대상 기록 60건"
+    # the official is the same in every record and shown above: not repeated on each line
+    assert members.lines() == [
+        "근태 기록번호 A-1: 근무일 2026-03-01(일, 삼일절) · 초과근무시간 4시간",
+        "근태 기록번호 A-2: 근무일 2026-03-02(월, 삼일절 대체 휴일) · 초과근무시간 2.5시간",
+        "근태 기록번호 A-3: 근무일 2026-03-04(수) · 초과근무시간 없음",
+        "외 57건",
+    ]
+    assert members.compact().splitlines()[0] == "대상 기록 60건"
+    english = case_members(CASE, "attendance", "en", directory)
+    assert english is not None and english.heading == "60 records"
+    assert english.lines()[0].startswith("daily attendance record A-1: day 2026-03-01 (Sun")
+    assert english.more == "and 57 more"
+    # the case keys are a section of their own, never an evidence line
+    labels = [label for label, _ in evidence_lines(CASE, "attendance", "ko", directory)]
+    assert labels == ["근태 기록번호", "공무원번호", "근무일", "초과근무시간", "합계 초과근무시간"]
+    assert dict(evidence_lines(CASE, "attendance", "ko"))["합계 초과근무시간"] == "10.5시간"
+
+
+def test_case_members_are_masked_and_a_single_record_has_none() -> None:
+    pay = {
+        "payment_id": "P-1",
+        "case.members": [
+            {"payment_id": "P-1", "payee_account": "110-2345-6775-79", "amount": 30806000},
+            {"payment_id": "P-2", "payee_account": "110-2345-6775-79", "amount": 3081000},
+        ],
+    }
+    members = case_members(pay, "payments", "ko")
+    assert members is not None and members.count == 2 and members.more == ""
+    assert (
+        members.lines()[1]
+        == "지출결의번호 P-2: 채주 계좌번호 ***-****-**75-79 · 지급액 3,081,000원"
+    )
+    unmasked = case_members(pay, "payments", "ko", mask=False)
+    assert unmasked is not None and "110-2345-6775-79" in unmasked.lines()[0]
+    assert case_members(PAYMENT, "payments", "ko") is None
 
 
 def _evidence_blocks(body: str) -> list[str]:
