@@ -196,6 +196,14 @@ class CaseMembers:
         """The member lines, then the ``외 M건`` line if any (without the heading)."""
         return [m.text() for m in self.members] + ([self.more] if self.more else [])
 
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """For a page or an HTML mail: the headers (the key's label, then each field's label
+        in first-seen order) and one row per listed member ("" for a field it lacks)."""
+        labels = list(dict.fromkeys(label for m in self.members for label, _ in m.fields))
+        head = [self.members[0].key_label if self.members else "", *labels]
+        rows = [[m.key, *(dict(m.fields).get(label, "") for label in labels)] for m in self.members]
+        return head, rows
+
     def compact(self) -> str:
         """The heading and every line, one per line: the export's ``대상 기록`` cell."""
         return "\n".join([self.heading, *self.lines()])
