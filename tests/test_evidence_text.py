@@ -1,15 +1,10 @@
 """Evidence as people read it (alerts/evidence_text.py): labels, 원, weekdays and holidays,
-officials by name, missing values as a word; and a scan of the whole demo's Korean digests
-for column names, raw amounts and ``None``."""
+officials by name, missing values as a word, a case's member records. The scan of the whole
+demo's renderings is tests/test_demo_scan.py."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-from pathlib import Path
-
-from conftest import ROOT, run_cli
 
 from alerts.directory import Directory, Official
 from alerts.evidence_text import case_members, evidence_lines
@@ -153,49 +148,3 @@ def test_case_members_are_masked_and_a_single_record_has_none() -> None:
     unmasked = case_members(pay, "payments", "ko", mask=False)
     assert unmasked is not None and "110-2345-6775-79" in unmasked.lines()[0]
     assert case_members(PAYMENT, "payments", "ko") is None
-
-
-def _evidence_blocks(body: str) -> list[str]:
-    """The evidence lines (``- label: value``) of a digest body."""
-    out: list[str] = []
-    inside = False
-    for line in body.splitlines():
-        if line.strip() in ("근거 자료:", "Evidence:"):
-            inside = True
-            continue
-        if inside and line.strip().startswith("- "):
-            out.append(line.strip()[2:])
-        else:
-            inside = False
-    return out
-
-
-def test_no_column_name_raw_amount_or_none_in_the_demo_digests(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
-    shutil.copytree(ROOT / "rules", tmp_path / "rules")
-    made = run_cli("demo", "--out", str(tmp_path / "demo-city"), "--scale", "0.3", cwd=tmp_path)
-    assert made.returncode == 0, made.stderr
-    ran = run_cli("run", "--once", cwd=tmp_path)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    bodies = [json.loads(line) for line in (tmp_path / "var" / "outbox.jsonl").open()]
-    lines = [e for b in bodies for e in _evidence_blocks(str(b.get("body", "")))]
-    targets = [
-        line.strip() for b in bodies for line in str(b.get("body", "")).splitlines()
-        if line.strip().startswith("대상: ")
-    ]  # fmt: skip
-    assert targets and not any(t.split()[1] in DATASETS for t in targets), targets[:3]
-    assert len(lines) > 500
-    money_labels = {c.label for d in DATASETS.values() for c in d.columns if c.kind == "money"}
-    codes = tuple(
-        c.label for d in DATASETS.values() for c in d.columns if c.kind in ("code", "person")
-    )
-    for line in lines:
-        label, _, value = line.partition(": ")
-        words = set(re.split(r"[\s.]+", label))
-        assert not words & ALL_COLUMNS, line
-        assert not re.search(r"[a-z]+_[a-z]+", line), line
-        assert "None" not in line, line
-        if not label.endswith(codes):  # identifiers may be all digits (카드 승인번호)
-            assert not re.fullmatch(r"-?[\d,]+(\.\d+)?", value), line  # a number, no unit
-        if label in money_labels or label.endswith(tuple(money_labels)):
-            assert value.endswith("원") or value == "없음", line

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 import click
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from alerts.deadline_text import deadline_text
 from alerts.directory import Directory
@@ -205,6 +205,31 @@ def show_lines(
     return lines
 
 
+def gather(conn: Connection, alert_id: int) -> dict[str, Any] | None:
+    """What :func:`show_lines` renders of alert ``alert_id``, read from the store: the alert
+    row, its audit trail, its notifications ledger and the alerts it was reopened as; None
+    when there is no such alert."""
+    from alerts.trail import entries
+
+    alert = conn.execute(select(store.alerts).where(store.alerts.c.id == alert_id)).first()
+    if alert is None:
+        return None
+    d, o = store.deliveries.c, store.outbox.c
+    ledger = conn.execute(
+        select(d.recipient, d.kind, o.channel, o.status, o.created_at, o.sent_at)
+        .join(store.outbox, o.id == d.outbox_id)
+        .where(d.alert_id == alert_id)
+        .order_by(o.id)
+    ).all()
+    reopened = select(store.alerts.c.id).where(store.alerts.c.reopened_from == alert_id)
+    return {
+        "alert": dict(alert._mapping),
+        "trail": entries(conn, alert_id),
+        "ledger": [dict(r._mapping) for r in ledger],
+        "reopened_as": list(conn.execute(reopened).scalars()),
+    }
+
+
 @click.command("show")
 @click.argument("alert_id", type=int)
 @click.option(
@@ -221,43 +246,17 @@ def alerts_show(config: Config, alert_id: int, language: str, now_text: str | No
     """Show one alert: its rule's basis and why it is a red flag, its evidence (masked) with
     a case's member records, its audit trail and who was told when; officials by name."""
     from alerts.officials import load_directory
-    from alerts.trail import entries
 
     today = (parse_now(now_text) or datetime.now()).date()
     engine = store.connect(config.store_url)
     try:
         with engine.connect() as conn:
-            alert = conn.execute(select(store.alerts).where(store.alerts.c.id == alert_id)).first()
-            if alert is None:
-                raise UserError(
-                    f"naebu alerts: 경보 #{alert_id}이(가) 없습니다 (no alert #{alert_id})"
-                )
-            trail = entries(conn, alert_id)
-            d, o = store.deliveries.c, store.outbox.c
-            ledger = conn.execute(
-                select(d.recipient, d.kind, o.channel, o.status, o.created_at, o.sent_at)
-                .join(store.outbox, o.id == d.outbox_id)
-                .where(d.alert_id == alert_id)
-                .order_by(o.id)
-            ).all()
-            reopened_as = (
-                conn.execute(
-                    select(store.alerts.c.id).where(store.alerts.c.reopened_from == alert_id)
-                )
-                .scalars()
-                .all()
-            )
+            shown = gather(conn, alert_id)
         directory = load_directory(config, engine)
     finally:
         engine.dispose()
-    lines = show_lines(
-        dict(alert._mapping),
-        trail=trail,
-        ledger=[dict(r._mapping) for r in ledger],
-        reopened_as=reopened_as,
-        meta=rule_metas(config).get(alert._mapping["rule_id"]),
-        directory=directory,
-        today=today,
-        language=language,
-    )
+    if shown is None:
+        raise UserError(f"naebu alerts: 경보 #{alert_id}이(가) 없습니다 (no alert #{alert_id})")
+    meta = rule_metas(config).get(shown["alert"]["rule_id"])
+    lines = show_lines(**shown, meta=meta, directory=directory, today=today, language=language)
     click.echo("\n".join(lines))
