@@ -18,6 +18,7 @@ kind, so a total of amounts is in 원 and a total of hours in 시간.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import NamedTuple
 
 from naebu.datasets import DATASETS, Column, Dataset
@@ -94,14 +95,31 @@ def spaced(name: str) -> str:
     return name.replace("_", " ").replace(".", " ").strip() or "-"
 
 
+def _common_ending(texts: list[str]) -> str:
+    """The words every text ends with ("" for none): 부서 of 지출 부서 and 계약 부서."""
+    words = [t.split() for t in texts]
+    common: list[str] = []
+    while all(len(w) > len(common) for w in words):
+        ending = {w[-1 - len(common)] for w in words}
+        if len(ending) != 1:
+            break
+        common.insert(0, ending.pop())
+    return " ".join(common)
+
+
 def _any_column(name: str) -> Column | None:
-    """The column ``name`` of any dataset (the first that declares it), for a key whose
-    dataset is unknown: a column is called the same wherever it appears."""
-    for dataset in DATASETS.values():
-        column = dataset.by_name.get(name)
-        if column is not None:
-            return column
-    return None
+    """The column ``name`` of any dataset, for a key whose dataset is unknown or lacks it.
+
+    Datasets call a column by their own words (지출 부서, 계약 부서); this one is labelled
+    by the words all their labels end with (부서), else by the first dataset's label; in
+    English by the words all descriptions end with, else by its name in words (never by
+    another dataset's description, which may say something else: a salary account)."""
+    columns = [d.by_name[name] for d in DATASETS.values() if name in d.by_name]
+    if len(columns) <= 1:
+        return columns[0] if columns else None
+    label = _common_ending([c.label for c in columns]) or columns[0].label
+    described = _common_ending([english(c) for c in columns]) or spaced(name)
+    return replace(columns[0], label=label, description=described)
 
 
 def _column_key(name: str, dataset: Dataset | None, language: str) -> KeyLabel | None:
