@@ -28,9 +28,9 @@ from naebu.datasets import DATASETS, Column, Dataset
 #: record, in Korean and English. The rule files name the dataset but not the role, hence
 #: this table; tests/test_evidence_labels.py checks it against every join of rules/.
 JOIN_ALIASES: dict[str, tuple[str, str, str]] = {
-    "holder": ("employees", "계좌 주인 직원", "account holder (employee)"),
+    "holder": ("employees", "계좌 주인 직원", "employee holding the account"),
     "vendor": ("vendors", "거래처", "vendor"),
-    "emp": ("employees", "지급 대상 직원", "payee (employee)"),
+    "emp": ("employees", "지급 대상 직원", "employee paid"),
 }
 
 #: Values a grouping rule type computes (``group.X``): Korean, English, kind, counting word.
@@ -154,8 +154,17 @@ def join_prefix(prefix: str, language: str = "ko") -> tuple[Dataset | None, str]
         return DATASETS[name], label_ko if ko else label_en
     other = DATASETS.get(prefix)
     if other is not None:
-        return other, other.title.split(" (")[0] if ko else prefix.replace("_", " ")
+        return other, other.title.split(" (")[0] if ko else _record_en(other)
     return None, "관련 기록" if ko else "related record"
+
+
+def _record_en(dataset: Dataset) -> str:
+    """A dataset's record in English, from its key's description: receipt (receipt number),
+    permit case (permit case number)."""
+    words = english(dataset.by_name[dataset.key]).split()
+    if len(words) > 1 and words[-1] in ("number", "code", "name", "id"):
+        words = words[:-1]
+    return " ".join(words)
 
 
 def _computed(table: dict[str, tuple[str, str, str, str]], name: str, language: str) -> KeyLabel:
@@ -177,7 +186,7 @@ def resolve_key(key: str, dataset: Dataset | None, language: str = "ko") -> KeyL
         found = _column_key(name, dataset, language)
         return found or KeyLabel(spaced(name), "", "")
     other, record = join_prefix(prefix, language)
-    found = _column_key(name, other, language)
-    if found is None:
-        return KeyLabel(f"{record} {spaced(name)}", "", "")
-    return found._replace(label=f"{record} {found.label}")
+    found = _column_key(name, other, language) or KeyLabel(spaced(name), "", "")
+    if language == "ko":
+        return found._replace(label=f"{record} {found.label}")  # 거래처 계좌 변경일
+    return found._replace(label=f"{found.label} ({record})")  # day decided (permit case)

@@ -84,6 +84,12 @@ def test_aggregates_read_by_the_column_they_aggregate() -> None:
     received = resolve_key("receipts.sum_amount", sale)
     assert received.label.startswith("세입 수납 합계") and received.kind == "money"
     assert resolve_key("emp.retired_on", DATASETS["payroll"]).label.startswith("지급 대상 직원")
+    # English: the column, then the record it comes from; never a dataset's name
+    assert resolve_key("receipts.sum_amount", sale, "en").label == "total amount received (receipt)"
+    assert resolve_key("levies.levy_id", None, "en").label == "levy number (levy)"
+    assert (
+        resolve_key("holder.name", None, "en").label == "full name (employee holding the account)"
+    )
 
 
 def test_computed_values_render_by_their_kind() -> None:
