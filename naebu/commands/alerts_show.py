@@ -40,6 +40,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "raised": ("발생", "raised"),
     "deadline": ("처리 기한", "deadline"),
     "reopened_from": ("재발생: 이전 경보 #{n}", "reopened from alert #{n}"),
+    "follows": ("후속 경보: 종결된 경보 #{n}의 사안", "follow-up of the closed alert #{n}"),
     "reopened_as": ("재발생 경보: #{n}", "reopened as alert #{n}"),
     "suppression": ("예외 처리", "suppression"),
     "basis": ("근거", "basis"),
@@ -65,6 +66,8 @@ _TRAIL = {
     "raise": ("발생", "raise"),
     "suppress": ("예외 처리", "suppress"),
     "reopen": ("재발생", "reopen"),
+    "case_update": ("같은 사안의 기록 추가", "records joined the case"),
+    "follow_up": ("종결된 사안의 후속 경보", "follow-up of a closed case"),
     "unsuppress": ("예외 해제 후 발생", "unsuppress"),
     "escalate": ("기한 경과 보고", "escalate"),
 }
@@ -78,7 +81,7 @@ _DELIVERY = {
     "review": ("검토 요청", "review"),
     "answered": ("처리 결과", "answered"),
     "reassigned": ("재배정", "reassigned"),
-    "update": ("경보 갱신", "update"),
+    "case_updated": ("같은 사안의 기록 추가", "records joined the case"),
 }
 
 #: The state of one message in the outbox.
@@ -168,7 +171,10 @@ def show_lines(
     counted = today if a["status"] in OPEN else None
     lines.append(_field(w("deadline"), deadline_text(a["deadline"], counted, language)))
     if a["reopened_from"]:
-        lines.append("  " + w("reopened_from").format(n=a["reopened_from"]))
+        follows = any(e["action"] == "follow_up" for e in trail)
+        lines.append(
+            "  " + w("follows" if follows else "reopened_from").format(n=a["reopened_from"])
+        )
     lines += ["  " + w("reopened_as").format(n=n) for n in reopened_as]
     if a["suppression_id"]:
         lines.append(_field(w("suppression"), f"#{a['suppression_id']}"))
