@@ -164,6 +164,8 @@ def evidence_lines(
 CASE_MEMBERS = "case.members"
 CASE_COUNT = "case.count"
 CASE_KEYS = frozenset({CASE_MEMBERS, CASE_COUNT})
+#: Kinds of the fields a case's records may share with its evidence and not repeat.
+_SHARED_KINDS = frozenset({"person", "code", "text"})
 
 
 @dataclass(frozen=True)
@@ -219,9 +221,11 @@ def case_members(
     """The member records of a case alert's evidence (``case.members``), rendered by the
     same labels and kinds as :func:`evidence_lines`; None for an alert of one record.
 
-    A field with the same value in every listed member and in the evidence above (the
-    official, the department of a case grouped by them) is shown once, above, not on every
-    line. Masked unless ``mask`` is false, like :func:`evidence_lines`."""
+    A field that says who or what the case is about (a person, a code, a text: the official,
+    the department of a case grouped by them) with the same value in every listed member and
+    in the evidence above is shown once, above, not on every line; amounts, hours and dates
+    are shown on every line, however alike (a duplicate's amounts are the point).
+    Masked unless ``mask`` is false, like :func:`evidence_lines`."""
     raw = evidence.get(CASE_MEMBERS)
     if not isinstance(raw, list) or not raw:
         return None
@@ -230,7 +234,13 @@ def case_members(
     count = evidence.get(CASE_COUNT)
     count = count if isinstance(count, int) and count >= len(members) else len(members)
     top = mask_mapping(evidence) if mask else evidence
-    same = {k for k in members[0] if k in top and all(m.get(k) == top[k] for m in members)}
+    same = {
+        k
+        for k in members[0]
+        if k in top
+        and resolve_key(str(k), ds).kind in _SHARED_KINDS
+        and all(m.get(k) == top[k] for m in members)
+    }
     key_name = ds.key if ds is not None and all(ds.key in m for m in members) else None
     lines = []
     for member in members:

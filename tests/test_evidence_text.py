@@ -148,3 +148,24 @@ def test_case_members_are_masked_and_a_single_record_has_none() -> None:
     unmasked = case_members(pay, "payments", "ko", mask=False)
     assert unmasked is not None and "110-2345-6775-79" in unmasked.lines()[0]
     assert case_members(PAYMENT, "payments", "ko") is None
+
+
+def test_a_duplicate_shows_every_records_amount_but_not_its_shared_vendor() -> None:
+    """Amounts and dates are on every line however alike (a duplicate's amounts are the
+    point); who and what the case is about (the vendor, the invoice) only above."""
+    shared = {"vendor_id": "V-1", "invoice_no": "INV-7", "amount": 3208000}
+    pair = {
+        "payment_id": "P-1",
+        **shared,
+        "case.members": [
+            {"payment_id": "P-1", "paid_on": "2025-04-08", **shared},
+            {"payment_id": "P-2", "paid_on": "2025-04-17", **shared},
+        ],
+        "case.count": 2,
+    }
+    members = case_members(pair, "payments", "ko")
+    assert members is not None
+    assert members.lines() == [
+        "지출결의번호 P-1: 지급일 2025-04-08(화) · 지급액 3,208,000원",
+        "지출결의번호 P-2: 지급일 2025-04-17(목) · 지급액 3,208,000원",
+    ]
