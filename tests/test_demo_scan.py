@@ -175,6 +175,13 @@ def test_alerts_show_of_every_alert_reads_as_plain_korean(demo: Demo) -> None:
             out.append("\n".join(lines))
     assert len(texts) > 100
     assert _problems(texts)[:5] == []
+    # a case alert lists its records (once the rule types raise cases: issue 18, Build 1)
+    for item, text in zip(shown, texts, strict=True):
+        assert item is not None
+        listed = item["alert"]["evidence"].get("case.members") or []
+        if listed:
+            heading = f"  대상 기록 {item['alert']['evidence']['case.count']:,}건:"
+            assert heading in text and text.count("\n    - ") >= len(listed), text
     # English: no raw key either (group.count, case.members, snake_case)
     assert not [t for t in english if re.search(r"\b(group|peer|case)\.\w+|[a-z]+_[a-z]+", t)]
     assert _problems(english, ("missing",)) == []
@@ -207,6 +214,10 @@ def test_the_export_reads_as_plain_korean(demo: Demo) -> None:
     read = ("title", "message", "deadline_text", "근거", "왜 문제인가", "근거 자료", "대상 기록")
     texts = [row[column] for row in rows for column in read]
     assert _problems(texts)[:5] == []
+    for row in rows:  # a case's records, counted as listed
+        assert bool(row["대상 기록"]) == bool(row["대상 기록 수"]), row["id"]
+        if row["대상 기록"]:
+            assert row["대상 기록"].startswith(f"대상 기록 {int(row['대상 기록 수']):,}건\n")
     evidence = [line for row in rows for line in row["근거 자료"].splitlines()]
     assert len(evidence) > 500
     for line in evidence:
