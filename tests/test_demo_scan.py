@@ -4,8 +4,8 @@ the export. None may show a canonical column or dataset name, an amount without 
 or ``None``/``nan``/``NaT`` (issue 18, "Done when" 3).
 
 One demo serves every test (module fixture): ``naebu demo``, ``naebu run --once``, an
-official's answer, then ``naebu run --once --now`` ten weeks on, when every open alert is
-overdue and the reminders and escalations fire.
+official's answer, then ``naebu run --once --now`` on the last deadline's morning (reminders,
+escalations to managers) and ten weeks on (every open alert reported to the audit office).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from naebu import store
 from naebu.datasets import DATASETS
@@ -67,17 +67,29 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         with engine.connect() as conn:
             a = store.alerts.c
             first = conn.execute(select(a.id, a.assignee).order_by(a.id).limit(1)).one()
+            last_deadline = conn.execute(select(func.max(a.deadline))).scalar_one()
     finally:
         engine.dispose()
     answered = run_cli(
         "alerts", "explain", str(first.id), "--as", first.assignee, "-m", "정상 지급", cwd=folder
     )
     assert answered.returncode == 0, answered.stdout + answered.stderr
+    # the morning of the last deadline: its alerts are reminded, the earlier ones overdue;
+    # ten weeks on, every open alert is reported to the audit office
+    last_day = datetime.fromisoformat(str(last_deadline)).strftime("%Y-%m-%dT09:00")
     later = (datetime.now() + timedelta(days=70)).strftime("%Y-%m-%dT09:00")
-    ran = run_cli("run", "--once", "--now", later, cwd=folder)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+    for now in (last_day, later):
+        ran = run_cli("run", "--once", "--now", now, cwd=folder)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
     notices = _outbox(folder)[len(digests) :]
     assert digests and notices, (len(digests), len(notices))
+    engine = store.connect(f"sqlite:///{folder / 'var' / 'naebu.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            kinds = set(conn.execute(select(store.deliveries.c.kind).distinct()).scalars())
+    finally:
+        engine.dispose()
+    assert {"remind", "escalate_manager", "escalate_audit", "answered"} <= kinds, kinds
     return Demo(folder, digests, notices)
 
 
@@ -163,7 +175,8 @@ def test_alerts_show_of_every_alert_reads_as_plain_korean(demo: Demo) -> None:
             shown = [gather(conn, n) for n in ids]
     finally:
         engine.dispose()
-    texts, english = [], []
+    texts: list[str] = []
+    english: list[str] = []
     for item in shown:
         assert item is not None
         meta = metas.get(item["alert"]["rule_id"])
