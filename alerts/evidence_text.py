@@ -8,19 +8,26 @@ so a masked account stays masked whatever its label.
 
 Evidence keys are a record's column names (``paid_on``), joined columns under the join's prefix
 (``holder.name``, ``vendors.account_changed_on``) and values a rule type computed
-(``group.count``, ``group.sum_amount``, ``payroll.sum_amount``).
+(``group.count``, ``group.sum_amount``, ``payroll.sum_amount``); their labels and kinds come
+from alerts/evidence_labels.py. A case alert's member records (``case.members``,
+``case.count``) read as a section of their own, :func:`case_members` (대상 기록 15건, one line
+a record, 외 3건), rendered by the same rules: the digest, ``naebu alerts show``, the inbox and
+the export all call it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from alerts.evidence_labels import resolve_key
 from alerts.masking import mask_mapping
 from engine.workdays import holiday_name
-from naebu.datasets import DATASETS, Column, Dataset
+from naebu.datasets import DATASETS, Dataset
 
 if TYPE_CHECKING:
     from alerts.directory import Directory
@@ -30,34 +37,6 @@ _WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MISSING = {"ko": "없음", "en": "none"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INSTANT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?$")
-
-#: Join aliases the rule pack uses (``[[rule.join]] as = ...``) that are not dataset names:
-#: the dataset they join and what the joined record is, in Korean and English.
-_ALIASES: dict[str, tuple[str, str, str]] = {
-    "holder": ("employees", "계좌 주인 직원", "account holder (employee)"),
-    "vendor": ("vendors", "거래처", "vendor"),
-    "emp": ("employees", "지급 대상 직원", "payee (employee)"),
-}
-
-#: Values a grouping rule type computes (``group.X``): label in Korean and English, and kind.
-_GROUP: dict[str, tuple[str, str, str]] = {
-    "count": ("건수", "count", "count"),
-    "first": ("첫 기록일", "first record", "date"),
-    "last": ("마지막 기록일", "last record", "date"),
-    "records": ("관련 기록", "related records", "code"),
-    "siblings": ("중복으로 보이는 기록", "look-alike records", "code"),
-    "sibling_times": ("중복 기록의 일자", "dates of the look-alikes", "date"),
-}
-
-
-def _english(column: Column) -> str:
-    """A short English label: the description up to its first bracket or colon."""
-    text = re.split(r" \(|:|, |;", column.description or column.name.replace("_", " "))[0]
-    return text.strip() or column.name.replace("_", " ")
-
-
-def _label(column: Column, language: str) -> str:
-    return (column.label or _english(column)) if language == "ko" else _english(column)
 
 
 def _day(text: str, language: str) -> str:
@@ -71,10 +50,16 @@ def _day(text: str, language: str) -> str:
     return f"{text} ({weekday}, holiday {name})" if name else f"{text} ({weekday})"
 
 
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
 def _number(value: float | int) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")  # 2.5시간, 1,234.57원
 
 
 def format_kind(
@@ -85,7 +70,7 @@ def format_kind(
     directory: Directory | None = None,
 ) -> str:
     """One value as officials read it, by its column's kind (naebu/dataset_model.py)."""
-    if value is None or value == "" or value == []:
+    if value is None or value == "" or value == [] or _nan(value):
         return _MISSING.get(language, _MISSING["en"])
     if isinstance(value, list | tuple):
         return ", ".join(format_kind(v, kind, language, unit, directory) for v in value)
@@ -116,9 +101,12 @@ def format_kind(
     return text
 
 
-def _spaced(name: str) -> str:
-    """A key no dataset declares, readable: words apart, never ``snake_case``."""
-    return name.replace("_", " ").replace(".", " ").strip() or "-"
+def dataset_title(name: str, language: str = "ko") -> str:
+    """What a record's dataset is called (지출, 공유재산 매각); the name itself if unknown."""
+    dataset = DATASETS.get(name)
+    if dataset is None:
+        return name
+    return dataset.title.split(" (")[0] if language == "ko" else name.replace("_", " ")
 
 
 def _guess_kind(value: Any) -> str:
@@ -127,64 +115,24 @@ def _guess_kind(value: Any) -> str:
     return "text"
 
 
-def _resolve(
-    key: str, dataset: Dataset | None, language: str
-) -> tuple[str, str, str]:  # (label, kind, unit)
-    """The label, kind and unit of an evidence key."""
-    ko = language == "ko"
-    prefix, _, name = key.rpartition(".")
-    if not prefix:
-        column = dataset.by_name.get(name) if dataset is not None else None
-        if column is not None:
-            return _label(column, language), column.kind, column.unit
-        if name.startswith("sum_") and dataset is not None:
-            return _sum(name, dataset, "", language)
-        return _spaced(name), "", ""
-    if prefix == "group":
-        if name in _GROUP:
-            label_ko, label_en, kind = _GROUP[name]
-            return (label_ko if ko else label_en), kind, "건" if name == "count" else ""
-        if name.startswith("sum_") and dataset is not None:
-            return _sum(name, dataset, "", language)
-        return _spaced(name), "", ""
-    other, prefix_ko, prefix_en = _joined(prefix)
-    prefix_text = prefix_ko if ko else prefix_en
-    if other is None:
-        return f"{prefix_text} {_spaced(name)}", "", ""
-    if name.startswith("sum_"):
-        return _sum(name, other, prefix_text, language)
-    column = other.by_name.get(name)
-    if column is None:
-        return f"{prefix_text} {_spaced(name)}", "", ""
-    return f"{prefix_text} {_label(column, language)}", column.kind, column.unit
+def _dataset(dataset: Dataset | str | None) -> Dataset | None:
+    return DATASETS.get(dataset) if isinstance(dataset, str) else dataset
 
 
-def _joined(prefix: str) -> tuple[Dataset | None, str, str]:
-    """The dataset a join prefix names and how to call the joined record."""
-    if prefix in _ALIASES:
-        name, ko, en = _ALIASES[prefix]
-        return DATASETS[name], ko, en
-    other = DATASETS.get(prefix)
-    if other is not None:
-        return other, other.title.split(" (")[0], prefix.replace("_", " ")
-    return None, "관련 기록", "related record"
-
-
-def _sum(name: str, dataset: Dataset, prefix: str, language: str) -> tuple[str, str, str]:
-    column = dataset.by_name.get(name[len("sum_") :])
-    what = _label(column, language) if column is not None else _spaced(name[len("sum_") :])
-    kind = column.kind if column is not None else "number"
-    head = "합계" if language == "ko" else "total"
-    text = " ".join(p for p in (prefix, head, what) if p)
-    return text, kind, ""
-
-
-def dataset_title(name: str, language: str = "ko") -> str:
-    """What a record's dataset is called (지출, 공유재산 매각); the name itself if unknown."""
-    dataset = DATASETS.get(name)
-    if dataset is None:
-        return name
-    return dataset.title.split(" (")[0] if language == "ko" else name.replace("_", " ")
+def _render(
+    key: str,
+    value: Any,
+    record: Mapping[str, Any],
+    dataset: Dataset | None,
+    language: str,
+    directory: Directory | None,
+) -> tuple[str, str]:
+    """``(label, text)`` of one item of ``record`` (an evidence mapping or a member's)."""
+    label, kind, unit = resolve_key(key, dataset, language)
+    column = dataset.by_name.get(key) if dataset is not None else None
+    if column is not None and column.unit_from and record.get(column.unit_from):
+        unit = str(record[column.unit_from])
+    return label, format_kind(value, kind or _guess_kind(value), language, unit, directory)
 
 
 def evidence_lines(
@@ -195,16 +143,117 @@ def evidence_lines(
     mask: bool = True,
 ) -> list[tuple[str, str]]:
     """``(label, text)`` for each evidence item, in the evidence's order; masked unless
-    ``mask`` is false (the inbox shows the full evidence to those allowed to see the alert)."""
-    if isinstance(dataset, str):
-        dataset = DATASETS.get(dataset)
+    ``mask`` is false (the inbox shows the full evidence to those allowed to see the alert).
+
+    A case's member records (``case.members``, ``case.count``) are left out: they read as a
+    section of their own, :func:`case_members`."""
+    ds = _dataset(dataset)
+    shown = mask_mapping(evidence) if mask else evidence
+    return [
+        _render(str(key), value, evidence, ds, language, directory)
+        for key, value in shown.items()
+        if key not in CASE_KEYS
+    ]
+
+
+# -- the member records of a case -------------------------------------------------------------
+
+#: Evidence keys of a case alert: its member records (a list of evidence mappings, at most
+#: 50 listed) and how many there are (may exceed those listed). An alert of one record has
+#: neither.
+CASE_MEMBERS = "case.members"
+CASE_COUNT = "case.count"
+CASE_KEYS = frozenset({CASE_MEMBERS, CASE_COUNT})
+#: Kinds of the fields a case's records may share with its evidence and not repeat.
+_SHARED_KINDS = frozenset({"person", "code", "text"})
+
+
+@dataclass(frozen=True)
+class MemberLine:
+    """One member record of a case: its key under the key's label, and its other fields
+    as ``(label, text)``."""
+
+    key_label: str
+    key: str
+    fields: tuple[tuple[str, str], ...]
+
+    def text(self) -> str:
+        """One line: ``근태 기록번호 A-1: 근무일 2026-03-02(월) · 초과근무시간 4시간``."""
+        rest = " · ".join(f"{label} {value}" for label, value in self.fields)
+        return f"{self.key_label} {self.key}: {rest}" if rest else f"{self.key_label} {self.key}"
+
+
+@dataclass(frozen=True)
+class CaseMembers:
+    """The member records of a case alert as people read them: a heading with their number
+    (``대상 기록 15건``), one :class:`MemberLine` each, and ``외 3건`` when more exist than
+    are listed."""
+
+    heading: str
+    count: int
+    members: tuple[MemberLine, ...]
+    more: str = ""
+
+    def lines(self) -> list[str]:
+        """The member lines, then the ``외 M건`` line if any (without the heading)."""
+        return [m.text() for m in self.members] + ([self.more] if self.more else [])
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """For a page or an HTML mail: the headers (the key's label, then each field's label
+        in first-seen order) and one row per listed member ("" for a field it lacks)."""
+        labels = list(dict.fromkeys(label for m in self.members for label, _ in m.fields))
+        head = [self.members[0].key_label if self.members else "", *labels]
+        rows = [[m.key, *(dict(m.fields).get(label, "") for label in labels)] for m in self.members]
+        return head, rows
+
+    def compact(self) -> str:
+        """The heading and every line, one per line: the export's ``대상 기록`` cell."""
+        return "\n".join([self.heading, *self.lines()])
+
+
+def case_members(
+    evidence: Mapping[str, Any],
+    dataset: Dataset | str | None,
+    language: str = "ko",
+    directory: Directory | None = None,
+    mask: bool = True,
+) -> CaseMembers | None:
+    """The member records of a case alert's evidence (``case.members``), rendered by the
+    same labels and kinds as :func:`evidence_lines`; None for an alert of one record.
+
+    A field that says who or what the case is about (a person, a code, a text: the official,
+    the department of a case grouped by them) with the same value in every listed member and
+    in the evidence above is shown once, above, not on every line; amounts, hours and dates
+    are shown on every line, however alike (a duplicate's amounts are the point).
+    Masked unless ``mask`` is false, like :func:`evidence_lines`."""
+    raw = evidence.get(CASE_MEMBERS)
+    if not isinstance(raw, list) or not raw:
+        return None
+    ds = _dataset(dataset)
+    members = [mask_mapping(m) if mask else dict(m) for m in raw if isinstance(m, Mapping)]
+    count = evidence.get(CASE_COUNT)
+    count = count if isinstance(count, int) and count >= len(members) else len(members)
+    top = mask_mapping(evidence) if mask else evidence
+    same = {
+        k
+        for k in members[0]
+        if k in top
+        and resolve_key(str(k), ds).kind in _SHARED_KINDS
+        and all(m.get(k) == top[k] for m in members)
+    }
+    key_name = ds.key if ds is not None and all(ds.key in m for m in members) else None
     lines = []
-    for key, value in (mask_mapping(evidence) if mask else evidence).items():
-        label, kind, unit = _resolve(str(key), dataset, language)
-        column = dataset.by_name.get(str(key)) if dataset is not None else None
-        if column is not None and column.unit_from and evidence.get(column.unit_from):
-            unit = str(evidence[column.unit_from])
-        lines.append(
-            (label, format_kind(value, kind or _guess_kind(value), language, unit, directory))
+    for member in members:
+        name = key_name or next(iter(member), "")
+        key_label, key_text = _render(name, member.get(name), member, ds, language, directory)
+        fields = tuple(
+            _render(str(k), v, member, ds, language, directory)
+            for k, v in member.items()
+            if k != name and k not in same and k not in CASE_KEYS
         )
-    return lines
+        lines.append(MemberLine(key_label, key_text, fields))
+    ko = language == "ko"
+    heading = f"대상 기록 {count:,}건" if ko else f"{count:,} record{'s' if count != 1 else ''}"
+    hidden = count - len(lines)
+    more = "" if hidden <= 0 else (f"외 {hidden:,}건" if ko else f"and {hidden:,} more")
+    return CaseMembers(heading, count, tuple(lines), more)

@@ -52,7 +52,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "none": ("해당하는 경보가 없습니다.", "No alerts."),
     "alert": ("경보", "Alert"),
     "message": ("내용", "Message"),
-    "evidence": ("증거 자료", "Evidence"),
+    "evidence": ("근거 자료", "Evidence"),
     "field": ("항목", "Field"),
     "value": ("값", "Value"),
     "about_rule": ("점검 규칙 설명", "The rule"),

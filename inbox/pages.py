@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from alerts.deadline_text import is_overdue
-from alerts.evidence_text import evidence_lines
+from alerts.evidence_text import case_members, dataset_title, evidence_lines
 from alerts.lifecycle import ACTIONS, OPEN, LifecycleError, act
 from alerts.suppressions import (
     SuppressionError,
@@ -120,6 +120,10 @@ class Pages:
                 "evidence": evidence_lines(
                     evidence, alert["dataset"], ctx.lang, ctx.viewer.directory, mask=False
                 ),
+                "members": case_members(
+                    evidence, alert["dataset"], ctx.lang, ctx.viewer.directory, mask=False
+                ),
+                "record_dataset": dataset_title(alert["dataset"], ctx.lang),
                 "rule": self.inbox.rules.get(alert["rule_id"]),
                 "trail": trail,
                 "actions": actions,

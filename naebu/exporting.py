@@ -14,7 +14,10 @@ Each alert row also carries its rule's basis and why the pattern is a red flag (
 문제인가), from the rule files as they are now: an audit office reads an export without the
 rule pack at hand. Beside the evidence as JSON (for tools), ``근거 자료`` is the evidence as
 officials read it everywhere else (:mod:`alerts.evidence_text`): one ``label: value`` line per
-item, unmasked like the JSON (an export is for those who may see the whole alert).
+item, unmasked like the JSON (an export is for those who may see the whole alert), officials
+by name and position when the directory is given. A case alert's member records follow as
+``대상 기록`` (one line a record, by the same labels) and their number as ``대상 기록 수``,
+a number a spreadsheet can sort; both empty for an alert of one record.
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerts.deadline_text import deadline_text
-from alerts.evidence_text import evidence_lines
+from alerts.evidence_text import case_members, evidence_lines
 from alerts.lifecycle import OPEN
 from engine.rule import RuleMeta
+
+if TYPE_CHECKING:
+    from alerts.directory import Directory
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -51,10 +57,18 @@ COLUMNS = (
     "basis",
     "why",
     "evidence_text",
+    "case_count",
+    "case_members",
 )
 
 #: Header cells that differ from the column name: what the audit office reads in Korean.
-HEADERS = {"basis": "근거", "why": "왜 문제인가", "evidence_text": "근거 자료"}
+HEADERS = {
+    "basis": "근거",
+    "why": "왜 문제인가",
+    "evidence_text": "근거 자료",
+    "case_count": "대상 기록 수",
+    "case_members": "대상 기록",
+}
 
 
 def header() -> list[str]:
@@ -80,14 +94,24 @@ def rows_for_export(
     language: str = "ko",
     *,
     rules: Mapping[str, RuleMeta] | None = None,
+    directory: Directory | None = None,
 ) -> list[list[Any]]:
     """Alert rows as neutralized cells in :data:`COLUMNS` order (evidence as JSON text); the
     deadline's days left are counted from ``today`` (none without it); the basis and why come
-    from ``rules`` (rule id -> meta), empty for a rule it does not know."""
+    from ``rules`` (rule id -> meta), empty for a rule it does not know; officials in the
+    evidence by name from ``directory`` (their numbers without it)."""
     out = []
     for alert in alerts:
         meta = (rules or {}).get(alert.get("rule_id") or "")
-        explained = {"basis": meta.basis if meta else "", "why": meta.why if meta else ""}
+        evidence = alert.get("evidence")
+        evidence = evidence if isinstance(evidence, Mapping) else {}
+        members = case_members(evidence, alert.get("dataset"), language, directory, mask=False)
+        explained = {
+            "basis": meta.basis if meta else "",
+            "why": meta.why if meta else "",
+            "case_count": members.count if members else None,
+            "case_members": members.compact() if members else None,
+        }
         cells = []
         for column in COLUMNS:
             value = explained[column] if column in explained else alert.get(column)
@@ -97,11 +121,8 @@ def rows_for_export(
                 # No deadline: an empty cell (a "-" would be read as the start of a formula).
                 value = None if deadline is None else deadline_text(deadline, counted, language)
             elif column == "evidence_text":
-                evidence = alert.get("evidence")
-                lines = (
-                    evidence_lines(evidence, alert.get("dataset"), language, mask=False)
-                    if isinstance(evidence, Mapping)
-                    else []
+                lines = evidence_lines(
+                    evidence, alert.get("dataset"), language, directory, mask=False
                 )
                 value = "\n".join(f"{label}: {text}" for label, text in lines) or None
             elif column == "evidence" and value is not None and not isinstance(value, str):
@@ -118,9 +139,10 @@ def write_csv(
     language: str = "ko",
     *,
     rules: Mapping[str, RuleMeta] | None = None,
+    directory: Directory | None = None,
 ) -> int:
     """Write a UTF-8 CSV with a byte-order mark (so Korean Excel reads it as UTF-8)."""
-    rows = rows_for_export(alerts, today, language, rules=rules)
+    rows = rows_for_export(alerts, today, language, rules=rules, directory=directory)
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header())
@@ -135,11 +157,12 @@ def write_xlsx(
     language: str = "ko",
     *,
     rules: Mapping[str, RuleMeta] | None = None,
+    directory: Directory | None = None,
 ) -> int:
     """Write an XLSX workbook; every text cell is stored as text, never as a formula."""
     from openpyxl import Workbook
 
-    rows = rows_for_export(alerts, today, language, rules=rules)
+    rows = rows_for_export(alerts, today, language, rules=rules, directory=directory)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("alerts")
     sheet.append(header())

@@ -103,14 +103,23 @@ def test_an_alert_from_acknowledgement_to_closing(workdir: Path) -> None:
     out = ok(workdir, "alerts", "reassign", "3", "--to", "E001", "--as", "E030", *NOW)
     assert out.startswith("alert #3: raised -> raised, assigned to E001")
 
-    shown = ok(workdir, "alerts", "show", "1")
+    shown = ok(workdir, "alerts", "show", "1", "--lang", "en")
     assert "alert #1  R-PAY-DUP  [high]  closed" in shown
     for action in ("raise", "acknowledge", "explain", "reject", "correct", "accept"):
         assert f" {action} " in shown
-    assert "E030 reject explained -> rejected  계약서 첨부" in shown
+    # officials by name, position and department, never a bare employee number
+    assert "한가람 감사관 (감사실) reject explained -> rejected  계약서 첨부" in shown
+    assert "  assignee: 김민수 주무관 (재무과)\n" in shown
+    assert "  department: 재무과 (head: 최재원 과장)\n" in shown
+    assert "  why it is a red flag: Paying one invoice twice" in shown
+    shown = ok(workdir, "alerts", "show", "1")  # Korean by default: the same sections
+    assert "경보 #1  R-PAY-DUP  [높음]  종결" in shown
+    assert "한가람 감사관 (감사실) 검토 반려 소명 -> 반려  계약서 첨부" in shown
+    assert "  담당자: 김민수 주무관 (재무과)\n" in shown
     assert "거래처 코드: V-77" in shown and "vendor_id" not in shown
+    assert "E001" not in shown and "E030" not in shown
     # what the official reads first: the law and why the pattern matters
-    assert "  근거:       감사 사례 (동일 세금계산서 이중 지급)\n" in shown
+    assert "  근거: 감사 사례 (동일 세금계산서 이중 지급)\n" in shown
     assert "  왜 문제인가: 같은 세금계산서로 두 번 지급하면" in shown
     assert "audit trail intact" in ok(workdir, "audit", "verify")
 
@@ -121,8 +130,10 @@ def test_deadlines_show_weekday_and_days_left_or_overdue(workdir: Path) -> None:
     table = ok(workdir, "alerts", "list", "--now", "2025-03-10")
     assert "Thu 2025-03-13, 3 days left" in table
     assert "Thu 2025-03-13, due today" in ok(workdir, "alerts", "list", "--now", "2025-03-13")
-    shown = ok(workdir, "alerts", "show", "1", "--now", "2025-03-17")
+    shown = ok(workdir, "alerts", "show", "1", "--now", "2025-03-17", "--lang", "en")
     assert "deadline: Thu 2025-03-13, 4 days overdue" in shown
+    shown = ok(workdir, "alerts", "show", "1", "--now", "2025-03-17")
+    assert "처리 기한: 2025-03-13(목) 마감, 기한 4일 지남" in shown
 
 
 def test_user_mistakes_are_one_line_and_exit_1(workdir: Path) -> None:
@@ -191,5 +202,5 @@ def test_show_without_the_rule_says_nothing_of_it(workdir: Path) -> None:
     """An alert whose rule left the pack (or says no basis) shows no empty heading."""
     (workdir / "rules" / "payments.toml").unlink()
     shown = ok(workdir, "alerts", "show", "1")
-    assert "alert #1  R-PAY-DUP" in shown
+    assert "경보 #1  R-PAY-DUP" in shown
     assert "근거:" not in shown and "왜 문제인가" not in shown and "None" not in shown

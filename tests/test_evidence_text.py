@@ -1,18 +1,13 @@
 """Evidence as people read it (alerts/evidence_text.py): labels, 원, weekdays and holidays,
-officials by name, missing values as a word; and a scan of the whole demo's Korean digests
-for column names, raw amounts and ``None``."""
+officials by name, missing values as a word, a case's member records. The scan of the whole
+demo's renderings is tests/test_demo_scan.py."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-from pathlib import Path
-
-from conftest import ROOT, run_cli
 
 from alerts.directory import Directory, Official
-from alerts.evidence_text import evidence_lines
+from alerts.evidence_text import case_members, evidence_lines
 from naebu.dataset_model import COLUMN_KINDS
 from naebu.datasets import DATASETS
 
@@ -98,47 +93,79 @@ def test_unknown_keys_are_readable_and_the_inbox_may_see_them_unmasked() -> None
     assert full["채주 계좌번호"] == "110-2345-6775-79"
 
 
-def _evidence_blocks(body: str) -> list[str]:
-    """The evidence lines (``- label: value``) of a digest body."""
-    out: list[str] = []
-    inside = False
-    for line in body.splitlines():
-        if line.strip() in ("근거 자료:", "Evidence:"):
-            inside = True
-            continue
-        if inside and line.strip().startswith("- "):
-            out.append(line.strip()[2:])
-        else:
-            inside = False
-    return out
+CASE = {
+    "record_id": "A-3",
+    "employee_id": "E69651",
+    "work_date": "2026-03-04",
+    "overtime_hours": 4.0,
+    "group.sum_overtime_hours": 10.5,
+    "case.members": [
+        {"record_id": "A-1", "employee_id": "E69651", "work_date": "2026-03-01", "overtime_hours": 4.0},
+        {"record_id": "A-2", "employee_id": "E69651", "work_date": "2026-03-02", "overtime_hours": 2.5},
+        {"record_id": "A-3", "employee_id": "E69651", "work_date": "2026-03-04", "overtime_hours": None},
+    ],
+    "case.count": 60,
+}  # fmt: skip
 
 
-def test_no_column_name_raw_amount_or_none_in_the_demo_digests(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
-    shutil.copytree(ROOT / "rules", tmp_path / "rules")
-    made = run_cli("demo", "--out", str(tmp_path / "demo-city"), "--scale", "0.3", cwd=tmp_path)
-    assert made.returncode == 0, made.stderr
-    ran = run_cli("run", "--once", cwd=tmp_path)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    bodies = [json.loads(line) for line in (tmp_path / "var" / "outbox.jsonl").open()]
-    lines = [e for b in bodies for e in _evidence_blocks(str(b.get("body", "")))]
-    targets = [
-        line.strip() for b in bodies for line in str(b.get("body", "")).splitlines()
-        if line.strip().startswith("대상: ")
-    ]  # fmt: skip
-    assert targets and not any(t.split()[1] in DATASETS for t in targets), targets[:3]
-    assert len(lines) > 500
-    money_labels = {c.label for d in DATASETS.values() for c in d.columns if c.kind == "money"}
-    codes = tuple(
-        c.label for d in DATASETS.values() for c in d.columns if c.kind in ("code", "person")
+def test_a_case_lists_its_member_records_by_the_same_labels_and_kinds() -> None:
+    directory = Directory([Official("E69651", "김민수", "회계과", "주무관")])
+    members = case_members(CASE, "attendance", "ko", directory)
+    assert members is not None and members.count == 60
+    assert members.heading == "대상 기록 60건"
+    # the official is the same in every record and shown above: not repeated on each line
+    assert members.lines() == [
+        "근태 기록번호 A-1: 근무일 2026-03-01(일, 삼일절) · 초과근무시간 4시간",
+        "근태 기록번호 A-2: 근무일 2026-03-02(월, 삼일절 대체 휴일) · 초과근무시간 2.5시간",
+        "근태 기록번호 A-3: 근무일 2026-03-04(수) · 초과근무시간 없음",
+        "외 57건",
+    ]
+    assert members.compact().splitlines()[0] == "대상 기록 60건"
+    english = case_members(CASE, "attendance", "en", directory)
+    assert english is not None and english.heading == "60 records"
+    assert english.lines()[0].startswith("daily attendance record A-1: day 2026-03-01 (Sun")
+    assert english.more == "and 57 more"
+    # the case keys are a section of their own, never an evidence line
+    labels = [label for label, _ in evidence_lines(CASE, "attendance", "ko", directory)]
+    assert labels == ["근태 기록번호", "공무원번호", "근무일", "초과근무시간", "합계 초과근무시간"]
+    assert dict(evidence_lines(CASE, "attendance", "ko"))["합계 초과근무시간"] == "10.5시간"
+
+
+def test_case_members_are_masked_and_a_single_record_has_none() -> None:
+    pay = {
+        "payment_id": "P-1",
+        "case.members": [
+            {"payment_id": "P-1", "payee_account": "110-2345-6775-79", "amount": 30806000},
+            {"payment_id": "P-2", "payee_account": "110-2345-6775-79", "amount": 3081000},
+        ],
+    }
+    members = case_members(pay, "payments", "ko")
+    assert members is not None and members.count == 2 and members.more == ""
+    assert (
+        members.lines()[1]
+        == "지출결의번호 P-2: 채주 계좌번호 ***-****-**75-79 · 지급액 3,081,000원"
     )
-    for line in lines:
-        label, _, value = line.partition(": ")
-        words = set(re.split(r"[\s.]+", label))
-        assert not words & ALL_COLUMNS, line
-        assert not re.search(r"[a-z]+_[a-z]+", line), line
-        assert "None" not in line, line
-        if not label.endswith(codes):  # identifiers may be all digits (카드 승인번호)
-            assert not re.fullmatch(r"-?[\d,]+(\.\d+)?", value), line  # a number, no unit
-        if label in money_labels or label.endswith(tuple(money_labels)):
-            assert value.endswith("원") or value == "없음", line
+    unmasked = case_members(pay, "payments", "ko", mask=False)
+    assert unmasked is not None and "110-2345-6775-79" in unmasked.lines()[0]
+    assert case_members(PAYMENT, "payments", "ko") is None
+
+
+def test_a_duplicate_shows_every_records_amount_but_not_its_shared_vendor() -> None:
+    """Amounts and dates are on every line however alike (a duplicate's amounts are the
+    point); who and what the case is about (the vendor, the invoice) only above."""
+    shared = {"vendor_id": "V-1", "invoice_no": "INV-7", "amount": 3208000}
+    pair = {
+        "payment_id": "P-1",
+        **shared,
+        "case.members": [
+            {"payment_id": "P-1", "paid_on": "2025-04-08", **shared},
+            {"payment_id": "P-2", "paid_on": "2025-04-17", **shared},
+        ],
+        "case.count": 2,
+    }
+    members = case_members(pair, "payments", "ko")
+    assert members is not None
+    assert members.lines() == [
+        "지출결의번호 P-1: 지급일 2025-04-08(화) · 지급액 3,208,000원",
+        "지출결의번호 P-2: 지급일 2025-04-17(목) · 지급액 3,208,000원",
+    ]

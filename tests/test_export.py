@@ -151,9 +151,12 @@ def test_export_explains_each_alert_by_its_rule(tmp_path: Path) -> None:
     sheet = load_workbook(tmp_path / "a.xlsx").active
     assert sheet is not None
     head, first, second = (list(r) for r in sheet.iter_rows(values_only=True))
-    assert head[-3:-1] == ["근거", "왜 문제인가"] and first[-3:-1] == [night.basis, night.why]
-    assert second[-3:-1] in ([None, None], ["", ""])
-    assert head[-1] == "근거 자료" and first[-1] in (None, "")  # no evidence: an empty cell
+    at = head.index("근거")
+    assert head[at : at + 3] == ["근거", "왜 문제인가", "근거 자료"]
+    assert first[at : at + 2] == [night.basis, night.why]
+    assert second[at : at + 2] in ([None, None], ["", ""])
+    assert first[at + 2] in (None, "")  # no evidence: an empty cell
+    assert head[-2:] == ["대상 기록 수", "대상 기록"] and first[-2:] in ([None, None], ["", ""])
 
 
 def test_export_carries_the_evidence_as_officials_read_it() -> None:
@@ -169,3 +172,32 @@ def test_export_carries_the_evidence_as_officials_read_it() -> None:
     cell = row[COLUMNS.index("evidence_text")]
     assert header()[COLUMNS.index("evidence_text")] == "근거 자료"
     assert cell == "지급액: 1,250,000원\n채주 계좌번호: 123-456789-01\n적요: 없음"
+
+
+def test_export_lists_the_records_of_a_case() -> None:
+    """대상 기록: one line per member record by the same labels, 외 N건 for those not
+    listed; 대상 기록 수 a number a spreadsheet sorts by."""
+    from alerts.directory import Directory, Official
+    from naebu.exporting import COLUMNS, header, rows_for_export
+
+    members = [
+        {"payment_id": "P-1", "paid_on": "2025-10-03", "amount": 30806000, "official_id": "E9"},
+        {"payment_id": "P-2", "paid_on": "2025-10-06", "amount": 3081000, "official_id": "E8"},
+    ]
+    alert = {
+        "rule_id": "R",
+        "dataset": "payments",
+        "status": "raised",
+        "evidence": {"payment_id": "P-1", "case.members": members, "case.count": 5},
+    }
+    directory = Directory([Official("E9", "김민수", "회계과", "주무관")])
+    (row,) = rows_for_export([alert], directory=directory)
+    assert header()[COLUMNS.index("case_members")] == "대상 기록"
+    assert row[COLUMNS.index("case_count")] == 5
+    assert row[COLUMNS.index("case_members")].splitlines() == [
+        "대상 기록 5건",
+        "지출결의번호 P-1: 지급일 2025-10-03(금, 개천절) · 지급액 30,806,000원 · 기안자 김민수 주무관",
+        "지출결의번호 P-2: 지급일 2025-10-06(월, 추석) · 지급액 3,081,000원 · 기안자 E8",
+        "외 3건",
+    ]
+    assert row[COLUMNS.index("evidence_text")] == "지출결의번호: P-1"  # the case keys apart

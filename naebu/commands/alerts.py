@@ -16,7 +16,8 @@ from sqlalchemy import Connection, select
 
 from alerts.deadline_text import deadline_text
 from naebu import store
-from naebu.commands.common import UserError, parse_now, rule_metas, with_config
+from naebu.commands.alerts_show import alerts_show
+from naebu.commands.common import UserError, parse_now, with_config
 from naebu.config import Config
 
 NOW_HELP = "pretend the clock says this (tests, backtests)"
@@ -200,80 +201,7 @@ def alerts_reassign(
     _step(config, alert_id, "reassign", actor, comment, now_text, to=to)
 
 
-@alerts.command("show")
-@click.argument("alert_id", type=int)
-@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
-@with_config
-def alerts_show(config: Config, alert_id: int, now_text: str | None) -> None:
-    """Show one alert: its rule's basis and why it is a red flag, its evidence (masked), its
-    audit trail and who was told when."""
-    today = _today(now_text)
-    from alerts.evidence_text import evidence_lines
-    from alerts.masking import mask_text
-    from alerts.trail import entries
-
-    engine = store.connect(config.store_url)
-    try:
-        with engine.connect() as conn:
-            alert = conn.execute(select(store.alerts).where(store.alerts.c.id == alert_id)).first()
-            if alert is None:
-                raise UserError(
-                    f"naebu alerts: 경보 #{alert_id}이(가) 없습니다 (no alert #{alert_id})"
-                )
-            trail = entries(conn, alert_id)
-            d, o = store.deliveries.c, store.outbox.c
-            ledger = conn.execute(
-                select(d.recipient, d.kind, o.channel, o.status, o.created_at, o.sent_at)
-                .join(store.outbox, o.id == d.outbox_id)
-                .where(d.alert_id == alert_id)
-                .order_by(o.id)
-            ).all()
-            reopened_as = (
-                conn.execute(
-                    select(store.alerts.c.id).where(store.alerts.c.reopened_from == alert_id)
-                )
-                .scalars()
-                .all()
-            )
-    finally:
-        engine.dispose()
-    a = alert._mapping
-    click.echo(f"alert #{a['id']}  {a['rule_id']}  [{a['severity']}]  {a['status']}")
-    click.echo(f"  title:      {a['title']}")
-    click.echo(f"  message:    {mask_text(a['message'])}")
-    click.echo(f"  record:     {a['dataset']} {a['record_key']}")
-    click.echo(f"  department: {a['department'] or '-'}   assignee: {a['assignee'] or '-'}")
-    click.echo(
-        f"  raised:     {a['created_at']:%Y-%m-%d %H:%M}   deadline: {deadline_text(a['deadline'], today, 'en')}"
-    )
-    if a["reopened_from"]:
-        click.echo(f"  reopened from alert #{a['reopened_from']}")
-    for n in reopened_as:
-        click.echo(f"  reopened as alert #{n}")
-    if a["suppression_id"]:
-        click.echo(f"  suppression: #{a['suppression_id']}")
-    meta = rule_metas(config).get(a["rule_id"])
-    if meta is not None and meta.basis:
-        click.echo(f"  근거:       {meta.basis}")
-    if meta is not None and meta.why:
-        click.echo(f"  왜 문제인가: {meta.why}")
-    click.echo("  근거 자료 (evidence):")
-    evidence = a["evidence"] if isinstance(a["evidence"], dict) else {}
-    for label, text in evidence_lines(evidence, a["dataset"], "ko"):
-        click.echo(f"    {label}: {text}")
-    click.echo("  audit trail:")
-    for e in trail:
-        arrow = f"{e['from_status'] or '-'} -> {e['to_status'] or '-'}"
-        note = f"  {mask_text(e['comment'])}" if e["comment"] else ""
-        click.echo(
-            f"    #{e['seq']} {e['at']:%Y-%m-%d %H:%M} {e['actor']} {e['action']} {arrow}{note}"
-        )
-    click.echo("  notifications:")
-    for r in ledger:
-        sent = f" sent {r.sent_at:%Y-%m-%d %H:%M}" if r.sent_at else ""
-        click.echo(
-            f"    {r.created_at:%Y-%m-%d %H:%M} {r.kind} to {r.recipient} via {r.channel}: {r.status}{sent}"
-        )
+alerts.add_command(alerts_show)
 
 
 def _today(now_text: str | None) -> date:

@@ -57,13 +57,23 @@ def export(
     for column, value in (("status", status), ("rule_id", rule_id), ("department", department)):
         if value:
             query = query.where(a[column] == value)
+    from alerts.officials import load_directory
+
     engine = store.connect(config.store_url)
     try:
         with engine.connect() as conn:
             alerts = [dict(r._mapping) for r in conn.execute(query)]
+        directory = load_directory(config, engine)  # officials in the evidence by name
     finally:
         engine.dispose()
     today = (parse_now(now_text) or datetime.now()).date()
     writer = write_xlsx if suffix == ".xlsx" else write_csv
-    count = writer(path, alerts, today, config.notify.language, rules=rule_metas(config))
+    count = writer(
+        path,
+        alerts,
+        today,
+        config.notify.language,
+        rules=rule_metas(config),
+        directory=directory,
+    )
     click.echo(f"{count} alert(s) written to {out_path}")
