@@ -116,12 +116,20 @@ def member_evidence(f: Finding) -> dict[str, Any]:
 
 
 def case_evidence(case: Case) -> dict[str, Any]:
-    """The representative's evidence without its window's record lists, and the members:
-    ``case.count`` and ``case.members`` (each member's fields, in time order, at most
-    :data:`MAX_LISTED`)."""
+    """The case's own facts - the representative's window (``group.*``) and the fields every
+    member shares - and its members: ``case.count`` and ``case.members`` (each member's
+    fields, in time order, at most :data:`MAX_LISTED`)."""
     rep = case.representative
-    evidence = {k: v for k, v in rep.evidence.items() if k not in _WINDOW_LISTS}
     members = sorted(case.members, key=_time_order)
+    # Above the list, what the case is about: the window's facts and the values every record
+    # shares (the official, the department, a duplicate's vendor and amount); what differs
+    # from record to record (its key, its day, its hours) is on its line in the list.
+    evidence = {
+        k: v
+        for k, v in rep.evidence.items()
+        if k not in _WINDOW_LISTS
+        and (k.startswith("group.") or all(f.evidence.get(k) == v for f in members))
+    }
     evidence["case.count"] = len(members)
     evidence["case.members"] = [member_evidence(f) for f in members[:MAX_LISTED]]
     return evidence

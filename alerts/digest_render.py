@@ -18,7 +18,7 @@ from jinja2 import Template
 from alerts.deadline_text import deadline_text
 from alerts.digest_summary import NO_DEPARTMENT, digest_summary
 from alerts.directory import Directory, Official
-from alerts.evidence_text import dataset_title, evidence_lines
+from alerts.evidence_text import case_members, dataset_title, evidence_lines
 from alerts.explain import explain_rules
 from alerts.masking import mask_document, mask_text
 from alerts.templating import (
@@ -170,6 +170,7 @@ def render_ordered(
                 "role": ", ".join(role_labels.get(r, r) for r in told_as),
                 "assignee": parts[9],
                 "department": parts[10],
+                "members": parts[11],
                 "severity_key": a["severity"],
                 "link": alert_link(base_url, a["id"]),
             }
@@ -221,4 +222,5 @@ def _shared_parts(
         evidence_lines(evidence, a["dataset"], language, directory),
         assignee.display_name if assignee else (a["assignee"] or "-"),
         a["department"] or NO_DEPARTMENT.get(language, "-"),
+        case_members(evidence, a["dataset"], language, directory),
     )

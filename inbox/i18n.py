@@ -62,6 +62,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "timeline": ("처리 이력 (감사 기록)", "Timeline (audit trail)"),
     "at": ("일시", "When"),
     "actor": ("처리자", "By"),
+    "actor.system": ("시스템 (naebu)", "the system (naebu)"),
     "step": ("단계", "Step"),
     "comment": ("의견", "Comment"),
     "actions": ("처리", "Actions"),

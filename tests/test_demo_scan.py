@@ -148,11 +148,6 @@ def test_the_follow_up_notices_have_no_missing_value_or_raw_amount(demo: Demo) -
     assert _problems(_mails(demo.notices), ("missing", "money"))[:5] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alerts/notices.py writes the record's dataset by its name (대상: payments P-1); "
-    "the digest writes dataset_title() (대상: 지출 P-1). Flip when notices use it.",
-)
 def test_the_follow_up_notices_name_no_column_or_dataset(demo: Demo) -> None:
     assert _problems(_mails(demo.notices), ("name",))[:5] == []
 

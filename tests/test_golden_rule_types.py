@@ -45,6 +45,14 @@ PASSWORD = "golden-test-password-1"
 UPDATE = bool(os.environ.get("NAEBU_UPDATE_GOLDEN"))
 
 
+def _plain(text: str) -> None:
+    """A Korean rendering names no column or dataset, and shows no None or raw amount (the
+    demo scan's checks, tests/test_demo_scan.py)."""
+    from test_demo_scan import _problems
+
+    assert _problems([text]) == []
+
+
 def _check(name: str, text: str) -> None:
     path = GOLDEN / name
     if UPDATE:
@@ -120,6 +128,8 @@ def _digest(city: dict[str, Any], alert_id: int, language: str) -> dict[str, str
 @pytest.mark.parametrize("language", ["ko", "en"])
 def test_digest(city: dict[str, Any], kind: str, language: str) -> None:
     digest = _digest(city, city["ids"][kind], language)
+    if language == "ko":
+        _plain(digest["text"])
     _check(f"{kind}.{language}.digest.txt", digest["text"])
     if digest["html"]:
         _check(f"{kind}.{language}.digest.html", digest["html"])
@@ -133,7 +143,9 @@ def test_alerts_show(city: dict[str, Any], kind: str, language: str) -> None:
                      *extra, "--config", str(city["config"]), cwd=city["folder"])  # fmt: skip
     assert result.returncode == 0, result.stderr
     # the trail and deliveries carry the clock of the test run: cut at the trail
-    shown = result.stdout.split("\n  audit trail:")[0] + "\n"
+    shown = re.split(r"\n  (?:audit trail|처리 이력):", result.stdout)[0] + "\n"
+    if language == "ko":
+        _plain(shown.split("\n", 1)[1])  # below the heading line of ids (경보 #1 CARD-NIGHT)
     _check(f"{kind}.{language}.show.txt", shown)
 
 
