@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
+from naebu.migrations import HEAD
+
 #: The last commit before cases (migration 0013): its naebu raises one alert per record.
 PREVIOUS = "d8e3a04"
 RULE = "ATT-OVERTIME-MONTHLY-CAP"
@@ -102,7 +104,7 @@ def test_the_previous_store_migrates_and_keeps_its_answered_alerts(
     for alert_id in upgraded["answered"]:  # type: ignore[attr-defined]
         assert after[alert_id][0] == "explained" and after[alert_id][2] == "explain"
     assert "new alerts: 0" in str(upgraded["run"])
-    assert _rows(db, "SELECT version_num FROM alembic_version") == [("0014",)]
+    assert _rows(db, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     members = _rows(db, "SELECT alert_id, record_key FROM alert_members")
     records = _rows(db, "SELECT id, record_key FROM alerts")
     assert sorted(members) == sorted(records)  # every old alert is a case of its own record
