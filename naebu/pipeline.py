@@ -507,9 +507,8 @@ class _Run:
         if not batch.frame.empty:
             rules = self._with_data(self._record_rules(source.dataset), source.dataset, batch.frame)
             findings = self._run_rules(rules, {source.dataset: batch.frame})
-            # A rule that failed on this batch is judged over the whole history after the
-            # pulls (and, failing again, at the next run): batch by batch, it would never see
-            # this batch again.
+            # A rule that failed on this batch forgets its state: the next run judges it over
+            # the whole history (batch by batch, it would never see this batch again).
             self._forget([r.meta.id for r in rules if r.meta.id in self.summary.rule_errors])
         with self.summary.timed("store"), self.engine.begin() as conn:
             if datasets.get(source.dataset).reference:
@@ -580,7 +579,8 @@ class _Run:
         self._cover_data()
         for rule in self.ruleset.rules:
             state = self.rule_state.get(rule.meta.id)
-            if rule.meta.id in self.blocked:
+            # (a rule that failed on a batch waits for the next run, as its error says)
+            if rule.meta.id in self.blocked or rule.meta.id in self.summary.rule_errors:
                 continue
             if not rule.meta.enabled or (state is not None and _is_record_rule(rule)):
                 continue
@@ -602,6 +602,8 @@ class _Run:
         for rule in self.ruleset.rules:
             if not rule.meta.enabled or rule.meta.id in self.blocked:
                 continue
+            if rule.meta.id in self.summary.rule_errors:
+                continue  # failed on a batch: state forgotten, whole history next run
             plan = plans.get(rule.meta.id)
             if plan is None:
                 # Judged batch by batch, or nothing new: its state moves on all the same.
