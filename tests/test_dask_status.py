@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dask_cluster import require_dask
 from sqlalchemy import Engine, insert
 
 from engine.backends.faults import ClusterError, ClusterUnreachable, note_fault, unreachable
@@ -45,6 +46,7 @@ T0 = datetime(2026, 3, 2, 9, 0)
     ],
 )
 def test_cluster_section_mistakes_are_located(tmp_path: Path, section: str, expected: str) -> None:
+    require_dask()  # [engine] backend = "dask" wants it installed
     (tmp_path / "config.toml").write_text(section, encoding="utf-8")
     with pytest.raises(ProblemsError) as raised:
         load_config(tmp_path / "config.toml")
@@ -52,6 +54,7 @@ def test_cluster_section_mistakes_are_located(tmp_path: Path, section: str, expe
 
 
 def test_the_threshold_defaults_to_three_runs_and_can_be_set(tmp_path: Path) -> None:
+    require_dask()
     (tmp_path / "config.toml").write_text(DASK, encoding="utf-8")
     assert load_config(tmp_path / "config.toml").cluster.unreachable_runs_before_notice == 3
     (tmp_path / "config.toml").write_text(
@@ -76,18 +79,19 @@ def _run(engine: Engine, i: int, status: str, summary: dict[str, Any], error: st
 def test_status_names_the_failed_rules_and_the_runs_out_of_reach(
     tmp_path: Path, engine: Engine
 ) -> None:
+    require_dask()
     (tmp_path / "config.toml").write_text(DASK, encoding="utf-8")
     config = load_config(tmp_path / "config.toml")
     address = "tcp://127.0.0.1:8786"
     lost = ClusterError(
         f"the Dask scheduler {address} was lost during this run",
         f"the scheduler {address}",
-        scheduler=True,
+        whole=True,
     )
     extra: dict[str, Any] = {}
     note_fault(extra, lost)
     note_fault(extra, lost)  # each thing lost once
-    assert extra == {"cluster": {"lost": [f"the scheduler {address}"], "scheduler_lost": True}}
+    assert extra == {"cluster": {"lost": [f"the scheduler {address}"], "unreachable": True}}
     worker = ClusterError(
         "Dask worker tcp://127.0.0.1:40211 left the cluster while evaluating this rule",
         "worker tcp://127.0.0.1:40211",

@@ -58,15 +58,18 @@ SHARED_KEPT = 8
 class _ReconnectCancelled(logging.Filter):
     """distributed logs at ERROR, with a traceback, the cancelling of a client's reconnect
     loop when the client is closed - which is how a lost connection is dropped here (see
-    :meth:`DaskBackend.close`). Expected, so a debug matter: said at debug level."""
+    :meth:`DaskBackend.close`). Expected, so a debug matter: kept, at debug level, only when
+    that logger is set to debug."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return _CLIENT_LOG.isEnabledFor(logging.DEBUG)
         return True
 
 
-logging.getLogger("distributed.client").addFilter(_ReconnectCancelled())
+_CLIENT_LOG = logging.getLogger("distributed.client")
+_CLIENT_LOG.addFilter(_ReconnectCancelled())
 
 
 class DaskBackend(Backend):
@@ -110,7 +113,12 @@ class DaskBackend(Backend):
                 self.client = Client(self._cluster, set_as_default=False)
                 self.address = self._cluster.scheduler_address
             # Workers join a scheduler a few seconds after it starts (after a restart too).
-            self.client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+            try:
+                self.client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+            except TimeoutError:
+                raise TimeoutError(
+                    f"no worker joined it within {CONNECT_SECONDS} seconds"
+                ) from None
             self._scheduler_id = self._identity()
         except (OSError, TimeoutError) as exc:
             self.close()
@@ -145,7 +153,7 @@ class DaskBackend(Backend):
         if chosen.whole:
             return rule.evaluate(frames, ctx)
         if self.lost is not None:
-            raise ClusterError(self.lost.what, self.lost.lost, scheduler=True)
+            raise ClusterError(self.lost.what, self.lost.lost, whole=True)
         before = self._workers()
         futures: list[Future] = []
         try:
@@ -210,8 +218,8 @@ class DaskBackend(Backend):
                 continue
             alone_since = alone_since or time.monotonic()
             if time.monotonic() - alone_since > CONNECT_SECONDS:
-                raise ClusterError(
-                    f"every Dask worker of {self.address} left while this rule was evaluated",
+                raise self._whole_lost(
+                    f"every Dask worker of {self.address} left during this run",
                     f"every worker of {self.address}",
                 )
         return list(self.client.gather(futures))
@@ -223,8 +231,8 @@ class DaskBackend(Backend):
         reason = str(getattr(exc, "reason", "") or "")
         if self.client.status != "running" or reason == "scheduler-connection-lost":
             return self._scheduler_lost()
-        self._shared.clear()  # what the workers held may be gone with one of them
         if isinstance(exc, KilledWorker):
+            self._shared.clear()
             worker = exc.last_worker.address
             tries = exc.allowed_failures + 1
             return ClusterError(
@@ -235,6 +243,7 @@ class DaskBackend(Backend):
         cancelled = isinstance(exc, CancelledError) or any(f.status == "cancelled" for f in futures)
         if not cancelled and not isinstance(exc, OSError):
             return None
+        self._shared.clear()  # what the workers held may be gone with one of them
         gone = sorted(before - self._workers())
         if gone:
             names = ", ".join(gone)
@@ -252,17 +261,19 @@ class DaskBackend(Backend):
         return None
 
     def _scheduler_lost(self) -> ClusterError:
-        """Remember the scheduler is gone: every later rule of this run fails at once with
-        the same words, and the next run connects afresh."""
+        return self._whole_lost(
+            f"the Dask scheduler {self.address} was lost during this run",
+            f"the scheduler {self.address}",
+        )
+
+    def _whole_lost(self, what: str, lost: str) -> ClusterError:
+        """Remember the cluster is gone (its scheduler, or every worker): every later rule of
+        this run fails at once with the same words, and the next run connects afresh."""
         if self.lost is None:
-            self.lost = ClusterError(
-                f"the Dask scheduler {self.address} was lost during this run",
-                f"the scheduler {self.address}",
-                scheduler=True,
-            )
+            self.lost = ClusterError(what, lost, whole=True)
             self._shared.clear()
-            log.warning("the Dask scheduler %s was lost; the next run connects again", self.address)
-        return ClusterError(self.lost.what, self.lost.lost, scheduler=True)
+            log.warning("%s; the next run connects again", what)
+        return ClusterError(self.lost.what, self.lost.lost, whole=True)
 
     # -- moving data -----------------------------------------------------------------------
 

@@ -30,14 +30,15 @@ class ClusterError(Exception):
     """A rule not evaluated because the cluster failed under it; ``str()`` is plain words.
 
     ``lost`` names what was lost ("worker tcp://10.0.0.7:40211", "the scheduler
-    tcp://10.0.0.5:8786"); ``scheduler`` is True when the scheduler itself was lost (the run
-    could not reach its cluster any more: the daemon counts it, see naebu/daemon/cluster.py).
+    tcp://10.0.0.5:8786"); ``whole`` is True when the cluster as a whole was lost - its
+    scheduler, or every worker - so the run could not reach it any more (every later rule of
+    the run fails at once; the daemon counts the run, see naebu/daemon/cluster.py).
     """
 
-    def __init__(self, what: str, lost: str, *, scheduler: bool = False) -> None:
+    def __init__(self, what: str, lost: str, *, whole: bool = False) -> None:
         self.what = what
         self.lost = lost
-        self.scheduler = scheduler
+        self.whole = whole
         super().__init__(f"{what}; {AGAIN}")
 
     def note(self, extra: dict[str, Any]) -> None:
@@ -47,11 +48,11 @@ class ClusterError(Exception):
 
 def note_fault(extra: dict[str, Any], fault: ClusterError) -> None:
     """Add ``fault`` to ``extra["cluster"]`` of a run summary: ``lost`` (what the run lost,
-    each once) and ``scheduler_lost`` (the scheduler among them)."""
-    cluster = extra.setdefault("cluster", {"lost": [], "scheduler_lost": False})
+    each once) and ``unreachable`` (True once the cluster as a whole was lost)."""
+    cluster = extra.setdefault("cluster", {"lost": [], "unreachable": False})
     if fault.lost not in cluster["lost"]:
         cluster["lost"].append(fault.lost)
-    cluster["scheduler_lost"] = cluster["scheduler_lost"] or fault.scheduler
+    cluster["unreachable"] = cluster["unreachable"] or fault.whole
 
 
 class ClusterUnreachable(ProblemsError):

@@ -58,10 +58,10 @@ class ClusterWatch:
         if self.config.engine.backend != "dask":
             return
         cluster = summary.extra.get("cluster") or {}
-        if cluster.get("scheduler_lost"):
+        if cluster.get("unreachable"):
             failed = sorted(summary.rule_errors)
             self._down(
-                f"the scheduler {self.address} was lost during run #{summary.run_id} "
+                f"{', '.join(cluster['lost'])} lost during run #{summary.run_id} "
                 f"({len(failed)} rule(s) not evaluated: {', '.join(failed)})",
                 now,
                 started=True,

@@ -127,7 +127,7 @@ def _cluster(config: Config, runs: Sequence[Any]) -> dict[str, Any] | None:
         summary = run.summary if isinstance(run.summary, dict) else {}
         if run.status == "running":
             continue
-        if not (unreachable(run.error) or (summary.get("cluster") or {}).get("scheduler_lost")):
+        if not (unreachable(run.error) or (summary.get("cluster") or {}).get("unreachable")):
             break
         down.append(run)
     return {
