@@ -23,7 +23,7 @@ import contextlib
 import logging
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ REFERENCE = ["departments", "employees", "vendors"]
 EVERYTHING = [*REFERENCE, "payments", "contracts"]
 AGAIN = "evaluated again on the next run"
 ADMIN = "ops@hanbit.go.kr"
+#: The pandas backend's final alerts after the given daemon jobs (each a list of sources).
+PandasAlerts = Callable[..., list[tuple[str, ...]]]
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def by_pandas(tmp_path_factory: pytest.TempPathFactory, demo: Path) -> dict[str, Any]:
+def by_pandas(tmp_path_factory: pytest.TempPathFactory, demo: Path) -> PandasAlerts:
     """The pandas backend's final alerts after a sequence of daemon jobs, made once each."""
     made: dict[tuple[tuple[str, ...], ...], list[tuple[str, ...]]] = {}
 
@@ -91,7 +93,7 @@ def by_pandas(tmp_path_factory: pytest.TempPathFactory, demo: Path) -> dict[str,
             made[key] = _alerts(folder)
         return made[key]
 
-    return {"after": alerts_after}
+    return alerts_after
 
 
 def _workdir(folder: Path, demo: Path, extra: str, admins: str = "") -> Path:
@@ -151,11 +153,16 @@ def _no_traceback_reached_the_user(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_the_first_run_after_a_scheduler_restart_is_ok(
-    tmp_path: Path, cluster: Cluster, demo: Path, by_pandas: dict[str, Any]
+    tmp_path: Path,
+    cluster: Cluster,
+    demo: Path,
+    by_pandas: PandasAlerts,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     folder = _workdir(tmp_path, demo, _engine_section(cluster))
     config = load_config(folder / "config.toml")
     daemon = Daemon(config)
+    caplog.set_level(logging.DEBUG)
     try:
         daemon.run_job("early", [*REFERENCE, "payments"])
         first = backend_for(config.engine)
@@ -167,6 +174,7 @@ def test_the_first_run_after_a_scheduler_restart_is_ok(
         daemon.engine.dispose()
 
     assert [r[1] for r in _runs(folder)] == ["ok", "ok"]
+    _no_traceback_reached_the_user(caplog)
     assert again is not first  # the lost connection was dropped, a new one made
     # the contracts, read only now, were evaluated on the restarted cluster, in parts
     contract_rules = [r for r in _rule_order(folder) if r.startswith("CONTRACT-")]
@@ -174,7 +182,7 @@ def test_the_first_run_after_a_scheduler_restart_is_ok(
 
     assert isinstance(again, DaskBackend) and contract_rules
     assert [r for r in contract_rules if again.plans.get(r, "whole").startswith("whole")] == []
-    assert _alerts(folder) == by_pandas["after"]([*REFERENCE, "payments"], EVERYTHING)
+    assert _alerts(folder) == by_pandas([*REFERENCE, "payments"], EVERYTHING)
 
 
 # -- 2. a worker killed while it evaluates a part ----------------------------------------------
@@ -184,7 +192,7 @@ def test_a_worker_killed_mid_run_fails_its_rule_in_words_and_the_next_run_comple
     tmp_path: Path,
     cluster: Cluster,
     demo: Path,
-    by_pandas: dict[str, Any],
+    by_pandas: PandasAlerts,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -239,7 +247,7 @@ def test_a_worker_killed_mid_run_fails_its_rule_in_words_and_the_next_run_comple
                 with contextlib.suppress(ValueError):  # not registered: the test failed early
                     client.unregister_worker_plugin(name)
     assert [r[1] for r in _runs(folder)] == ["ok", "partial", "ok"]
-    assert _alerts(folder) == by_pandas["after"]([*REFERENCE, "payments"], EVERYTHING)
+    assert _alerts(folder) == by_pandas([*REFERENCE, "payments"], EVERYTHING)
 
 
 # -- 3. the scheduler lost mid-run, out of reach, back: the admins told twice ----------------
@@ -249,7 +257,7 @@ def test_a_scheduler_lost_mid_run_and_out_of_reach_is_told_once_and_once_when_ba
     tmp_path: Path,
     cluster: Cluster,
     demo: Path,
-    by_pandas: dict[str, Any],
+    by_pandas: PandasAlerts,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with smtp_server() as smtp:
@@ -306,7 +314,7 @@ def test_a_scheduler_lost_mid_run_and_out_of_reach_is_told_once_and_once_when_ba
             "[내부통제 운영] Dask 클러스터 연결 불가 2회 연속",
             "[내부통제 운영] Dask 클러스터 복구",
         ]
-        assert _alerts(folder) == by_pandas["after"](EVERYTHING)
+        assert _alerts(folder) == by_pandas(EVERYTHING)
 
 
 def _mails(smtp: SmtpServer) -> list[tuple[str, str]]:

@@ -17,6 +17,12 @@ the pandas backend does - moving its data to a worker would only add the transfe
 
 Workers import naebu's rule types to unpickle the rules they are sent: they must run the same
 naebu version (and its dependencies, durable_rules included) as this process.
+
+When the cluster fails under a rule - a worker lost with part of its data, the scheduler or
+every worker gone - the rule fails with a :class:`~engine.backends.faults.ClusterError` in
+words, and once the cluster as a whole is lost every later rule of the run fails at once and
+:meth:`DaskBackend.usable` says the next run must connect afresh (docs/dask.md, "When the
+cluster fails").
 """
 
 from __future__ import annotations
