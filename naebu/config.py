@@ -23,6 +23,7 @@ from naebu.auditconfig import AuditConfig, parse_audit
 from naebu.calendarconfig import CalendarConfig, read_calendar
 from naebu.calendarconfig import apply as apply_calendar
 from naebu.cityconfig import parse_city
+from naebu.clusterconfig import ClusterConfig, parse_cluster
 from naebu.links import check_base_url
 from naebu.mapping_config import check_mapping
 from naebu.merging import check_merges, parse_merge_on
@@ -47,6 +48,7 @@ TOP_LEVEL_KEYS = (
     "city",  # the kind of government, which chooses thresholds (naebu/cityconfig.py)
     "calendar",  # the city's extra and removed holidays (naebu.calendarconfig)
     "audit",  # the audit key and published heads (naebu.auditconfig)
+    "cluster",  # when the daemon tells the admins its Dask cluster is down (naebu.clusterconfig)
 )
 
 
@@ -259,6 +261,7 @@ class Config:
     city: Government | None = None
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -398,6 +401,7 @@ def load_config(path: Path) -> Config:
     city = parse_city(raw.get("city"), problems, file, path)
     calendar = read_calendar(_table(raw, "calendar", problems, file), problems, file)
     audit = parse_audit(_table(raw, "audit", problems, file), base, problems, file)
+    cluster = parse_cluster(_table(raw, "cluster", problems, file), engine.backend, problems, file)
 
     if problems:
         raise ProblemsError(problems)
@@ -417,6 +421,7 @@ def load_config(path: Path) -> Config:
         city=city,
         calendar=calendar,
         audit=audit,
+        cluster=cluster,
     )
 
 

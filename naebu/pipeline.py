@@ -41,6 +41,7 @@ from connectors.base import Batch, SourceState, UnmappedValues, add_unmapped
 from connectors.vocabulary import unmapped_json, unmapped_lines
 from engine import coverage
 from engine.backends import backend_for
+from engine.backends.faults import ClusterError
 from engine.findings import Finding
 from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
@@ -225,9 +226,6 @@ class _Run:
         self.directory_loaded = False
         #: ``history.new_since`` per (dataset, last run id), filled once the pulls are done.
         self.new_since: dict[tuple[str, int], tuple[int, datetime | None]] = {}
-        # pandas in this process, or a Dask cluster ([engine], docs/dask.md): kept for the
-        # life of the process, so the daemon reaches its cluster once, not every run
-        self.backend = backend_for(config.engine)
         self.metas = {r.meta.id: r.meta for r in ruleset.rules}
         #: Datasets fed by several sources merged on a key (``merge_on``): each of their
         #: batches is completed from the stored records before the rules see it.
@@ -287,6 +285,10 @@ class _Run:
         summary.coverage = {i: c for i, c in self.coverage.items() if not c.live}
         self.summary = summary
         try:
+            # pandas in this process, or a Dask cluster ([engine], docs/dask.md): kept for the
+            # life of the process (reached afresh once lost), so the daemon reaches its cluster
+            # once, not every run. A cluster out of reach fails the run here, before any read.
+            self.backend = backend_for(self.config.engine)
             self._steps()
         except BaseException as exc:
             # The ledger says why the run broke; every batch committed before stays committed.
@@ -298,7 +300,12 @@ class _Run:
                         ended_at=datetime.now().replace(microsecond=0),
                         status="failed",
                         summary=summary.as_json(),
-                        error=f"{type(exc).__name__}: {exc}"[:2000],
+                        # a located problem (a cluster out of reach) is words already
+                        error=(
+                            str(exc)
+                            if isinstance(exc, ProblemsError)
+                            else f"{type(exc).__name__}: {exc}"
+                        )[:2000],
                     )
                 )
             raise
@@ -478,6 +485,12 @@ class _Run:
             try:
                 with self.summary.timed("evaluate"):
                     found = self.backend.evaluate(rule, frames, self.ctx)
+            except ClusterError as exc:  # the cluster failed, not the rule: words, no traceback
+                self.summary.rule_errors[rule.meta.id] = str(exc)
+                exc.note(self.summary.extra)
+                log.warning("rule %s not evaluated: %s", rule.meta.id, exc)
+                log.debug("rule %s: the cluster's error", rule.meta.id, exc_info=True)
+                continue
             except Exception as exc:  # one broken rule must not stop the others
                 self.summary.rule_errors[rule.meta.id] = f"{type(exc).__name__}: {exc}"
                 log.exception("rule %s failed", rule.meta.id)
@@ -494,6 +507,9 @@ class _Run:
         if not batch.frame.empty:
             rules = self._with_data(self._record_rules(source.dataset), source.dataset, batch.frame)
             findings = self._run_rules(rules, {source.dataset: batch.frame})
+            # A rule that failed on this batch forgets its state: the next run judges it over
+            # the whole history (batch by batch, it would never see this batch again).
+            self._forget([r.meta.id for r in rules if r.meta.id in self.summary.rule_errors])
         with self.summary.timed("store"), self.engine.begin() as conn:
             if datasets.get(source.dataset).reference:
                 history.store_whole(conn, source.dataset, batch.frame, self.summary.run_id)
@@ -563,7 +579,8 @@ class _Run:
         self._cover_data()
         for rule in self.ruleset.rules:
             state = self.rule_state.get(rule.meta.id)
-            if rule.meta.id in self.blocked:
+            # (a rule that failed on a batch waits for the next run, as its error says)
+            if rule.meta.id in self.blocked or rule.meta.id in self.summary.rule_errors:
                 continue
             if not rule.meta.enabled or (state is not None and _is_record_rule(rule)):
                 continue
@@ -585,6 +602,8 @@ class _Run:
         for rule in self.ruleset.rules:
             if not rule.meta.enabled or rule.meta.id in self.blocked:
                 continue
+            if rule.meta.id in self.summary.rule_errors:
+                continue  # failed on a batch: state forgotten, whole history next run
             plan = plans.get(rule.meta.id)
             if plan is None:
                 # Judged batch by batch, or nothing new: its state moves on all the same.

@@ -6,12 +6,15 @@ backend (:mod:`engine.backends.dask`, docs/dask.md) splits the rule into parts w
 :mod:`engine.backends.partition` and gives the same findings in the same order.
 
 :func:`backend_for` keeps one backend per ``[engine]`` setting for the life of the process, so
-a daemon connects to its cluster (or starts its local one) once, not on every run.
+a daemon connects to its cluster (or starts its local one) once, not on every run - and afresh
+at the next run once that connection is lost (a scheduler restarted, a network cut): see
+:meth:`Backend.usable` and docs/dask.md, "When the cluster fails".
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 from collections.abc import Mapping
 
@@ -22,6 +25,8 @@ from engine.registry import EvalContext, RuleType
 from naebu.config import EngineConfig
 
 __all__ = ["Backend", "PandasBackend", "backend_for", "close_all"]
+
+log = logging.getLogger(__name__)
 
 
 class Backend:
@@ -35,6 +40,10 @@ class Backend:
     ) -> list[Finding]:
         """The rule's findings over ``frames`` (what ``rule.evaluate(frames, ctx)`` gives)."""
         raise NotImplementedError
+
+    def usable(self) -> bool:
+        """Whether the next run may use this backend (a lost cluster connection is not)."""
+        return True
 
     def close(self) -> None:
         """Let go of what the backend holds (a cluster connection, local workers)."""
@@ -58,8 +67,10 @@ _OPEN: dict[tuple[object, ...], Backend] = {}
 def backend_for(config: EngineConfig) -> Backend:
     """The backend ``[engine]`` asks for, created on first use and kept for the process.
 
-    Raises :class:`~naebu.problems.ProblemsError` when the Dask cluster cannot be reached or
-    started, with the address and the reason.
+    A kept backend whose cluster connection was lost is closed and replaced: the new one
+    connects afresh (waiting as the first did). Raises
+    :class:`~engine.backends.faults.ClusterUnreachable` (a :class:`~naebu.problems.ProblemsError`)
+    when the Dask cluster cannot be reached or started, with the address and the reason.
     """
     if config.backend == "pandas":
         return PandasBackend()
@@ -72,6 +83,13 @@ def backend_for(config: EngineConfig) -> Backend:
     )
     with _LOCK:
         backend = _OPEN.get(key)
+        if backend is not None and not backend.usable():
+            del _OPEN[key]
+            log.info(
+                "the %s backend's cluster connection was lost: connecting again", config.backend
+            )
+            backend.close()
+            backend = None
         if backend is None:
             from engine.backends.dask import DaskBackend  # dask is an optional extra
 

@@ -16,8 +16,9 @@ from naebu.config import Config
 )
 @with_config
 def status(config: Config, fmt: str) -> None:
-    """The leader, the last run per source and its lag, the outbox and alerts by state, and
-    each rule's coverage: live, not evaluable or partial."""
+    """The leader, the last run (and, when it was partial, each rule it could not evaluate
+    and why), the Dask cluster's reach, the last run per source and its lag, the outbox and
+    alerts by state, and each rule's coverage: live, not evaluable or partial."""
     from naebu import coverage_report, store
     from naebu.daemon.leader import leader_lock
     from naebu.daemon.status import collect_status, status_lines

@@ -39,9 +39,11 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import Engine, select
 
 from alerts import Directory, deliver_pending
+from engine.backends.faults import ClusterUnreachable
 from naebu import history, ledger, store
 from naebu.config import Config
 from naebu.daemon import http
+from naebu.daemon.cluster import ClusterWatch
 from naebu.daemon.leader import LeaderLock, leader_lock, node_name
 from naebu.daemon.notices import queue_admin_notice
 from naebu.daemon.rules import RuleKeeper
@@ -74,6 +76,8 @@ class Daemon:
         self.stopping = threading.Event()
         self.run_lock = threading.Lock()
         self.health: dict[str, SourceHealth] = {}
+        #: Runs in a row that could not reach the Dask cluster ([engine] backend = "dask").
+        self.cluster = ClusterWatch(config, self.engine)
         self.role = "standby"
         self.exit_code = 0
         self.scheduler: BackgroundScheduler | None = None
@@ -260,27 +264,44 @@ class Daemon:
         if reload.kept:
             extra["rules_last_good"] = reload.kept
         started = time.monotonic()
-        summary = run_once(
-            self.config,
-            now=now,
-            ruleset=reload.ruleset,
-            engine=self.engine,
-            sources=sources,
-            skip=self._backing_off(sources),
-            should_stop=self.stopping.is_set,
-            deliver=False,
-            extra=extra,
-        )
+        try:
+            summary = run_once(
+                self.config,
+                now=now,
+                ruleset=reload.ruleset,
+                engine=self.engine,
+                sources=sources,
+                skip=self._backing_off(sources),
+                should_stop=self.stopping.is_set,
+                deliver=False,
+                extra=extra,
+            )
+        except ClusterUnreachable as exc:
+            # Said in words, without a traceback: the run read and evaluated nothing (its
+            # ledger row says why); the next run connects again.
+            self.metrics.runs.labels(job_id, "failed").inc()
+            self.cluster.not_reached(exc, now)
+            if not self.stopping.is_set():
+                self._flush()
+            return
         self.metrics.run_seconds.labels(job_id).observe(time.monotonic() - started)
         self.metrics.runs.labels(job_id, summary.status).inc()
         self._log_summary(summary)
         self._after_run(summary, now)
+        self.cluster.after_run(summary, now)
         if not self.stopping.is_set():
             self._flush()
 
     def _log_summary(self, summary: RunSummary) -> None:
         data = summary.as_json()
         errors = [f"{s.name}: {s.error}" for s in summary.sources if s.error]
+        if summary.rule_errors:
+            errors.append(
+                f"{len(summary.rule_errors)} rule(s) failed: " + ", ".join(summary.rule_errors)
+            )
+        lost = (summary.extra.get("cluster") or {}).get("lost")
+        if lost:
+            errors.append("the Dask cluster lost " + ", ".join(lost))
         log.info(
             "run #%d %s (%s): %d row(s) read, %d new alert(s), %d digest(s)%s",
             summary.run_id,
@@ -460,6 +481,7 @@ class Daemon:
             "node": self.node,
             "rule_problems": self.rule_problems,
             "sources_failing": sorted(n for n, h in self.health.items() if h.failures),
+            "cluster_unreachable_runs": self.cluster.down_runs,
         }
         return ok, body
 

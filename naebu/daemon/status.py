@@ -7,11 +7,13 @@ lock, so any process - the daemon itself, a standby, an operator's shell - sees 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from engine.backends.faults import unreachable
 from naebu import store
 from naebu.config import Config
 
@@ -95,6 +97,10 @@ def collect_status(
                 "status": run.status,
                 "node": summary.get("node"),
                 "error": run.error,
+                # A partial run's failed rules and why (a rule the cluster failed under says
+                # so in words); each is evaluated again on the next run.
+                "rule_errors": dict(summary.get("rule_errors") or {}),
+                "cluster_lost": list((summary.get("cluster") or {}).get("lost") or []),
             },
         )
     return {
@@ -107,6 +113,27 @@ def collect_status(
         "outbox_due": int(outbox.get("pending", 0)) + int(outbox.get("retrying", 0)),
         "alerts": {str(k): int(v) for k, v in alerts.items()},
         "runs_by_status": dict(Counter(str(run.status) for run in runs)),
+        "cluster": _cluster(config, runs),
+    }
+
+
+def _cluster(config: Config, runs: Sequence[Any]) -> dict[str, Any] | None:
+    """With the dask backend: the scheduler, and the newest runs in a row that could not
+    reach it (did not start for it, or lost it; naebu/daemon/cluster.py)."""
+    if config.engine.backend != "dask":
+        return None
+    down = []
+    for run in runs:  # newest first
+        summary = run.summary if isinstance(run.summary, dict) else {}
+        if run.status == "running":
+            continue
+        if not (unreachable(run.error) or (summary.get("cluster") or {}).get("unreachable")):
+            break
+        down.append(run)
+    return {
+        "scheduler": config.engine.scheduler or f"local ({config.engine.local_workers} workers)",
+        "unreachable_runs": len(down),
+        "unreachable_since": _iso(down[-1].started_at) if down else None,
     }
 
 
@@ -120,8 +147,20 @@ def status_lines(status: dict[str, Any]) -> list[str]:
             + (f" by {last['node']}" if last.get("node") else "")
             + (f" - {last['error']}" if last.get("error") else "")
         )
+        lines += _failed_rules(last)
     else:
         lines.append("last run: never")
+    cluster = status.get("cluster")
+    if cluster:
+        down = cluster["unreachable_runs"]
+        lines.append(
+            f"dask cluster: {cluster['scheduler']}"
+            + (
+                f" - out of reach for the last {down} run(s), since {cluster['unreachable_since']}"
+                if down
+                else ""
+            )
+        )
     lines += ["", f"{'source':<18} {'last ok':<20} {'lag':>8} {'fails':>5}  watermark / error"]
     for name, s in status["sources"].items():
         lag = _duration(s["lag_seconds"]) if s["lag_seconds"] is not None else "-"
@@ -138,6 +177,17 @@ def status_lines(status: dict[str, Any]) -> list[str]:
     lines += ["", f"outbox: {outbox} (to send: {status['outbox_due']})", f"alerts: {alerts}"]
     # Whom alerts reach (alerts.reach), when the command collected it.
     lines += [f"warning: {w}" for w in status.get("reach_warnings", ())]
+    return lines
+
+
+def _failed_rules(run: dict[str, Any]) -> list[str]:
+    """The rules a partial run could not evaluate, each with its reason; all of them are
+    evaluated again by the next run (their state did not move)."""
+    errors = run.get("rule_errors") or {}
+    if not errors:
+        return []
+    lines = [f"  {len(errors)} rule(s) not evaluated, evaluated again on the next run:"]
+    lines += [f"    {rule}: {reason}" for rule, reason in sorted(errors.items())]
     return lines
 
 
