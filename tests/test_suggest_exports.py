@@ -78,29 +78,34 @@ def test_every_ledger_table_is_guessed(city: Path) -> None:
 
 
 def test_every_pasted_section_passes_naebu_check(city: Path, tmp_path: Path) -> None:
-    """What a new user does: paste the printed section into a config beside the shipped rule
-    pack and run `naebu check` (rules no source feeds are warnings, exit 0)."""
+    """What a new user does: paste the printed sections into one config beside the shipped
+    rule pack and run `naebu check` (rules no source feeds are warnings, exit 0). One config of
+    every section, as a city's would be: one check (each takes seconds: it runs the pack's
+    examples) instead of one per source."""
     files = [
         (name, sorted((city / Path(src["path"]).relative_to("demo-city")).glob(src["pattern"]))[0])
         for name, src in _file_sources()
     ]
     ledger = city / "exports" / "재정.sqlite"
     tables = [(name, ledger, src["table"]) for name, src in _sql_sources()]
+    sections = []
     for name, path, *table in [*files, *tables]:
         args = ["sources", "suggest", str(path), "--name", name]
         if table:
             args += ["--table", table[0]]
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, result.output
-        config = tmp_path / f"{name}.toml"
-        config.write_text(
-            f'[rules]\npaths = ["{(ROOT / "rules").as_posix()}"]\n\n{result.output}',
-            encoding="utf-8",
-        )
-        checked = CliRunner().invoke(main, ["check", "--config", str(config)])
-        assert checked.exit_code == 0, (name, checked.output)
-        assert checked.output.startswith("OK: 35 rule(s)"), (name, checked.output)
-        assert "problem" not in checked.output, (name, checked.output)
+        sections.append(result.output)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[rules]\npaths = ["{(ROOT / "rules").as_posix()}"]\n\n' + "\n".join(sections),
+        encoding="utf-8",
+    )
+    checked = CliRunner().invoke(main, ["check", "--config", str(config)])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.startswith("OK: 35 rule(s)"), checked.output
+    assert "problem" not in checked.output, checked.output
+    assert f" {len(files) + len(tables)} source(s)" in checked.output  # every one pasted
 
 
 def test_every_pasted_section_passes_the_checks(city: Path, tmp_path: Path) -> None:
