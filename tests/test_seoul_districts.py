@@ -136,7 +136,7 @@ def reason_kind(reason: str) -> str:
             kinds.append("time, no date")
         elif re.fullmatch(r"\d{4}", text):
             kinds.append("year only")
-        elif re.match(r"\d{1,2}\s*([-./월/])\s*\d{1,2}(?!\d)", text) and not re.match(
+        elif re.match(r"\d{1,2}\s*([-./월])\s*\d{1,2}(?!\d)", text) and not re.match(
             r"\d{2}\s*[-./]\s*\d{1,2}\s*[-./]\s*\d{1,2}(?![\d:])", text
         ):
             kinds.append("no year")
