@@ -103,8 +103,8 @@ def read_file(path: Path, name: str) -> FileRead:
             QuarantinedRow(
                 f"{name}:{exc.lineno}:{exc.colno}",
                 {"file": name, "excerpt": text[max(0, exc.pos - 40) : exc.pos + 40]},
-                f"not valid JSON at line {exc.lineno} column {exc.colno} (character "
-                f"{exc.pos}): {exc.msg} - {hint}; nothing of this file was read",
+                f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} - {hint}; "
+                "nothing of this file was read",
             )
         )
         return out
