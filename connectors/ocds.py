@@ -129,7 +129,7 @@ class OcdsConnector(Connector):
         check_str(source, file, "path", problems, required=True, hint='path = "ocds"')
         check_str(source, file, "currency", problems)
         check_int(source, file, "chunk_size", 1, problems)
-        pattern = source.options.get("pattern", ["**/*.json"])
+        pattern = source.options.get("pattern", cls.options["pattern"][0])
         patterns = pattern if isinstance(pattern, list) else [pattern]
         if not patterns or not all(isinstance(p, str) and p.strip() for p in patterns):
             problems.append(

@@ -353,18 +353,21 @@ def test_an_incremental_run_takes_nothing_twice(tmp_path: Path) -> None:
 # -- the example over the shared samples -----------------------------------------------------
 
 
-def raw_awards() -> tuple[set[tuple[str, str]], set[str], int]:
-    """(ocid, award id) pairs, ocids and identical-copy files, from the JSON read plainly."""
+def raw_counts() -> tuple[set[tuple[str, str]], set[str], dict[str, int], int]:
+    """From the JSON read plainly: (ocid, award id) pairs, ocids, the releases of each file
+    (by path; an empty file counts one), and how many files are identical copies of another."""
     pairs: set[tuple[str, str]] = set()
     ocids: set[str] = set()
+    per_file: dict[str, int] = {}
     seen: set[str] = set()
     copies = 0
 
-    def release_awards(rel: dict[str, Any]) -> None:
+    def take(rel: dict[str, Any]) -> int:
         ocids.add(rel["ocid"])
         awards = rel.get("awards")
         for i, award in enumerate(awards if isinstance(awards, list) else []):
             pairs.add((rel["ocid"], str(award["id"]) if "id" in award else f"awards[{i}]"))
+        return 1
 
     for path in sorted(SAMPLES.rglob("*.json")):
         data = path.read_bytes()
@@ -374,16 +377,21 @@ def raw_awards() -> tuple[set[tuple[str, str]], set[str], int]:
             continue
         seen.add(digest)
         if not data.strip():
+            per_file[str(path)] = 1
             continue
         doc = json.loads(data)
+        count = 0
         for record in doc.get("records", [doc] if "compiledRelease" in doc else []):
-            for rel in [*record.get("releases", []), record.get("compiledRelease")]:
-                if rel and "ocid" in rel:
-                    release_awards(rel)
+            full = [r for r in record.get("releases", []) if set(r) - {"url", "date", "tag"}]
+            for rel in [*full, record.get("compiledRelease")]:
+                if rel:
+                    rel.setdefault("ocid", record.get("ocid"))
+                    count += take(rel)
         if "records" not in doc and "compiledRelease" not in doc:
             for rel in doc.get("releases", [doc]):
-                release_awards(rel)
-    return pairs, ocids, copies
+                count += take(rel)
+        per_file[str(path)] = count
+    return pairs, ocids, per_file, copies
 
 
 @needs_samples
@@ -412,6 +420,7 @@ def test_the_example_over_the_shared_samples(tmp_path: Path) -> None:
         )
         stored = db.execute("select count(*) from rec_contracts").fetchone()[0]
         files = db.execute("select count(*), sum(rows) from files_seen").fetchone()
+        taken = dict(db.execute("select path, rows from files_seen").fetchall())
     assert reasons == {
         "contract_date: missing": 36,
         "awards": 11,  # Taiwan: awards is an object
@@ -420,12 +429,14 @@ def test_the_example_over_the_shared_samples(tmp_path: Path) -> None:
     assert stored == read - bad == 408
     # Every award of the raw JSON is a row (typed or quarantined), once; the 11 Taiwanese
     # processes and the empty file are the other quarantined entries.
-    pairs, ocids, copies = raw_awards()
+    pairs, ocids, per_file, copies = raw_counts()
     assert len(pairs) == read - 11 - 1 == 444
-    # 780 files, two of them identical copies of a third (Paraguay's empty files): 778 taken;
-    # their releases, used or quarantined: 1,012 (the copies' none).
-    assert (files[0], copies, files[1]) == (778, 2, 1_012)
     assert len(ocids) == 610
+    # 780 files, two of them identical copies of a third (Paraguay's empty files): 778 taken,
+    # each with all its releases (used or quarantined) counted, none lost.
+    assert (files[0], copies) == (778, 2)
+    assert taken == per_file
+    assert sum(taken.values()) == 1_012
 
 
 @needs_samples
