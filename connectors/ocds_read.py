@@ -5,7 +5,7 @@ them in one folder (``../shared/data/real/ocds-samples``): a **release package**
 with ``publisher``/``uri``), a **record package** (``records``), a bare **record** (``ocid``,
 ``releases``, ``compiledRelease``), a bare **release** (``ocid``), a bare **compiled release**
 (``tag`` holding ``"compiled"``), or **JSON lines** (``.jsonl``, ``.ndjson``, ``.jl``: one of
-those per line). :func:`read_file` turns any of them into :class:`Piece` objects (a release or
+those per line); a bare JSON list of them is read item by item. :func:`read_file` turns any of them into :class:`Piece` objects (a release or
 a compiled release, its ``location`` as ``"file: records[2].releases[0]"`` or ``"file:17"``)
 and :class:`~connectors.base.QuarantinedRow` entries for what cannot be used, each with its
 reason: a file that is not JSON (empty, cut, a stray comma) is one entry located at the line and
@@ -121,7 +121,13 @@ def _bad_file(name: str, what: str, hint: str) -> QuarantinedRow:
 def _classify(value: Any, where: str, name: str, out: FileRead) -> None:
     """Sort one JSON text into pieces and quarantined entries."""
     at = where if where.endswith(":") else where + ":"
+    if isinstance(value, list) and where.endswith(":"):
+        # Not OCDS, but some exports are a bare list of releases: each item is read as a file.
+        for i, item in enumerate(value):
+            _classify(item, f"{at} [{i}]", name, out)
+        return
     if not isinstance(value, dict):
+        where = where.rstrip(":")
         out.quarantined.append(_not_object(where, value, "a package, record or release"))
         return
     if isinstance(value.get("records"), list):

@@ -244,9 +244,11 @@ def test_malformed_files_and_releases_are_located_and_the_rest_is_read(tmp_path:
     taiwan["awards"] = {"id": "A1"}  # an object where OCDS has a list (the Taiwan sample)
     write(drop, "tw.json", taiwan)
     write(drop, "empty.json", "")
+    # Not OCDS, but some exports are: a bare list of releases (with a stray number in it).
+    write(drop, "list.json", [release("ocds-x-7", 5), 5])
 
     batches = pull(source(drop), SourceState())
-    assert sorted(rows(batches)) == ["ocds-t-1/A1", "ocds-x-2/A1", "ocds-x-5/A1"]
+    assert sorted(rows(batches)) == ["ocds-t-1/A1", "ocds-x-2/A1", "ocds-x-5/A1", "ocds-x-7/A1"]
     bad = quarantined(batches)
     assert bad["cut.json:2:31"] == (
         "not valid JSON at line 2 column 31: Unterminated string starting at - "
@@ -261,6 +263,10 @@ def test_malformed_files_and_releases_are_located_and_the_rest_is_read(tmp_path:
         assert bad[where].startswith("the releases of ocds-x-4 cannot be merged (MissingDateKey")
     assert bad["tw.json: release awards"].startswith("awards of ocds-x-6 is a dict")
     assert bad["empty.json"].startswith("empty file: no JSON in it")
+    assert (
+        bad["list.json: [1]"]
+        == "int where a package, record or release (a JSON object) was expected"
+    )
     # Per file, every release is either used or quarantined; each file is taken once.
     taken = {Path(f.path).name: f.rows for b in batches for f in b.files}
     assert taken == {
@@ -270,8 +276,9 @@ def test_malformed_files_and_releases_are_located_and_the_rest_is_read(tmp_path:
         "pkg.json": 5,
         "tw.json": 1,
         "empty.json": 1,
+        "list.json": 2,
     }
-    assert sum(b.rows_read for b in batches) == 3 + len(bad)
+    assert sum(b.rows_read for b in batches) == 4 + len(bad)
 
 
 def config_for(folder: Path, drop: Path) -> Path:
