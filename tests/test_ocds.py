@@ -444,6 +444,8 @@ def test_the_example_over_the_shared_samples(tmp_path: Path) -> None:
     assert (files[0], copies) == (778, 2)
     assert taken == per_file
     assert sum(taken.values()) == 1_012
+    # Run again: every file is known by its checksum, nothing is read twice.
+    assert run(config)[:3] == (0, 0, dict.fromkeys(RULES, 0))
 
 
 @needs_samples
