@@ -71,8 +71,8 @@ from naebu.config import SourceConfig
 from naebu.problems import Problem
 
 #: release-schema.json of the open-contracting/standard repository at tag 1__1__5 (Apache-2.0),
-#: unchanged: only its merge rules are used. OCDS 1.0 releases merge under them too (ocdsmerge
-#: reads both the 1.0 and the 1.1 ways of writing a rule).
+#: unchanged: only its merge rules are used. OCDS 1.0 releases are merged under them too, as
+#: ocdsmerge does by default (it takes the latest schema; here without fetching it).
 SCHEMA = Path(__file__).with_name("ocds-release-schema-1.1.5.json")
 log = logging.getLogger(__name__)
 
