@@ -35,6 +35,8 @@ from conftest import ROOT, run_cli
 
 REAL = ROOT.parent / "shared" / "data" / "real" / "school-g2b-contracts"
 EXAMPLE = ROOT / "examples" / "school-contracts" / "config.toml"
+#: 101 real rows (55 dated contracts) of the files, committed with the example: the reviewed cases.
+SAMPLE = ROOT / "examples" / "school-contracts" / "sample"
 FILES = sorted(REAL.glob("refined_*.csv")) if REAL.exists() else []
 needs_real = pytest.mark.skipif(
     len(FILES) != 14,
@@ -56,8 +58,8 @@ Row = dict[str, Any]
 # -- running the example in a copy -------------------------------------------------------------
 
 
-def example(tmp: Path, *, handled: bool = True) -> Path:
-    """A copy of the example and of rules/contracts reading the real files. ``handled=False``
+def example(tmp: Path, *, data: Path = REAL, handled: bool = True) -> Path:
+    """A copy of the example and of rules/contracts reading ``data``. ``handled=False``
     takes the false-positive handling out of the copied rules: the textbook lists match
     nothing and CONTRACT-SPLIT groups by department and vendor only."""
     repo = tmp / "repo"
@@ -77,7 +79,7 @@ def example(tmp: Path, *, handled: bool = True) -> Path:
     old = 'path = "../../../shared/data/real/school-g2b-contracts"'
     assert old in text
     config = repo / "examples" / "school-contracts" / "config.toml"
-    config.write_text(text.replace(old, f"path = {json.dumps(str(REAL))}"), encoding="utf-8")
+    config.write_text(text.replace(old, f"path = {json.dumps(str(data))}"), encoding="utf-8")
     return config
 
 
@@ -138,12 +140,14 @@ def vendor(name: str) -> str:
     return name
 
 
-def read_files() -> tuple[dict[str, list[tuple[int, str, bool]]], dict[str, Row]]:
+def read_files(
+    files: list[Path] = FILES,
+) -> tuple[dict[str, list[tuple[int, str, bool]]], dict[str, Row]]:
     """Per file, each data row as (line, contract key, quarantined); and each contract's last
     row read (files in name order, as the connector takes them)."""
     rows: dict[str, list[tuple[int, str, bool]]] = {}
     contracts: dict[str, Row] = {}
-    for path in FILES:
+    for path in files:
         rows[path.name] = []
         with path.open(encoding="utf-8-sig", newline="") as fh:
             for line, raw in enumerate(csv.DictReader(fh), start=2):
@@ -205,6 +209,24 @@ def expected(contracts: dict[str, Row]) -> dict[str, set[str]]:
     return out
 
 
+def accounted(config: Path, rows: dict[str, list[tuple[int, str, bool]]]) -> set[str]:
+    """Asserts read = evaluated + quarantined, file by file; gives the stored contracts."""
+    with store(config) as db:
+        taken = {Path(p).name: n for p, n in db.execute("select path, rows from files_seen")}
+        where = [loc for (loc,) in db.execute("select location from quarantine")]
+        reasons = {r for (r,) in db.execute("select distinct reason from quarantine")}
+        records = {k for (k,) in db.execute("select contract_id from rec_contracts")}
+    quarantined = Counter(loc.rpartition(":")[0] for loc in where)
+    assert reasons <= {"contract_date: missing"}
+    assert set(where) == {f"{f}:{line}" for f, rs in rows.items() for line, _, bad in rs if bad}
+    # Each row that is not quarantined is part of the record of its contract, which the rules
+    # judged: read = evaluated + quarantined, file by file.
+    for name, file_rows in rows.items():
+        evaluated = sum(1 for _, key, bad in file_rows if not bad and key in records)
+        assert taken[name] == len(file_rows) == evaluated + quarantined[name], name
+    return records
+
+
 # -- the runs ------------------------------------------------------------------------------------
 
 
@@ -220,21 +242,7 @@ def test_every_row_is_evaluated_or_quarantined_per_file(full: tuple[Path, dict[s
     rows, contracts = read_files()
     assert summary["rows"] == 11_268 == sum(len(r) for r in rows.values())
     assert summary["quarantined"] == 288
-    with store(config) as db:
-        taken = {Path(p).name: n for p, n in db.execute("select path, rows from files_seen")}
-        quarantined = Counter(
-            loc.rpartition(":")[0] for (loc,) in db.execute("select location from quarantine")
-        )
-        where = {loc for (loc,) in db.execute("select location from quarantine")}
-        reasons = {r for (r,) in db.execute("select distinct reason from quarantine")}
-        records = {k for (k,) in db.execute("select contract_id from rec_contracts")}
-    assert reasons == {"contract_date: missing"}
-    assert where == {f"{f}:{line}" for f, rs in rows.items() for line, _, bad in rs if bad}
-    # Each row that is not quarantined is part of the record of its contract, which the rules
-    # judged: read = evaluated + quarantined, file by file.
-    for name, file_rows in rows.items():
-        evaluated = sum(1 for _, key, bad in file_rows if not bad and key in records)
-        assert taken[name] == len(file_rows) == evaluated + quarantined[name], name
+    records = accounted(config, rows)
     # A contract is one record: 6,628 contracts, the other 4,352 rows repeat one already read
     # (another 계약번호 of the same 나라장터 contract, or a change order of it).
     assert records == set(contracts) and len(records) == 6_628
@@ -318,3 +326,32 @@ def test_without_the_handling_the_lookalikes_fire(tmp_path: Path) -> None:
         if c["amount"] <= LIMIT and licence(c["title"])
     )
     assert max(per_year.values()) == 3
+
+
+# -- without the shared folder: the committed sample ---------------------------------------------
+
+
+def test_the_sample_through_the_example(tmp_path: Path) -> None:
+    """The same checks on the sample of real rows the example ships (always run)."""
+    config = example(tmp_path, data=SAMPLE)
+    summary = run(config)
+    rows, contracts = read_files(sorted(SAMPLE.glob("refined_*.csv")))
+    assert summary["rows"] == 101 == sum(len(r) for r in rows.values())
+    assert summary["quarantined"] == 10
+    assert accounted(config, rows) == set(contracts) and len(contracts) == 55
+    want = expected(contracts)
+    found = alerts(config)
+    for rule in RULES:
+        got = set().union(*cases(found, rule))
+        assert got == want[rule] and len(got) == summary["findings"][rule], rule
+    assert summary["findings"] == {
+        "CONTRACT-NEAR-LIMIT": 21,
+        "CONTRACT-SOLE-SOURCE-NO-GROUND": 0,
+        "CONTRACT-SPLIT": 8,
+        "CONTRACT-VENDOR-CONCENTRATION": 10,
+    }
+    split = cases(found, "CONTRACT-SPLIT")
+    assert all(members in split for members in SPLITS)
+    flagged = set().union(*split)
+    assert not flagged & TEXTBOOKS and not flagged & DESIGN_SUPERVISION
+    assert summary["state"]["CONTRACT-SOLE-SOURCE-NO-GROUND"] == "not evaluable"
