@@ -19,7 +19,17 @@ from typing import Any
 import pandas as pd
 
 from bench.baselines import pyloop
-from bench.baselines.cases import MATCH_CASES, MatchCase, duplicate_sql, split_sql, window_days
+from bench.baselines.cases import (
+    MATCH_CASES,
+    SPLIT_KIND,
+    MatchCase,
+    duplicate_sql,
+    is_licence,
+    licence_phrases,
+    split_kind,
+    split_sql,
+    window_days,
+)
 from bench.baselines.duck import Duck
 from bench.baselines.durable import post_records
 from bench.baselines.records import to_records
@@ -109,9 +119,9 @@ def _check_shape(rule: RuleType) -> None:
     """Refuse to compare with a rule whose shape the hand translation does not cover."""
     rid = rule.meta.id
     if rid == "CONTRACT-SPLIT":
-        ok = getattr(rule, "group_by", None) == ["department", "vendor_id"] and not getattr(
-            rule, "key_expressions", {}
-        )
+        ok = getattr(rule, "group_by", None) == ["department", "vendor_id", SPLIT_KIND] and list(
+            getattr(rule, "key_expressions", {})
+        ) == [SPLIT_KIND]
     else:
         ok = getattr(rule, "key_columns", None) == ["vendor_id", "amount", "invoice_no"] and (
             getattr(rule, "distinct", None) is None and getattr(rule, "when", None) is None
@@ -121,19 +131,23 @@ def _check_shape(rule: RuleType) -> None:
 
 
 def _window(rule_id: str, kind: str, rule: RuleType, frames: Mapping[str, pd.DataFrame],
-            duck: Duck, ctx: EvalContext, repeat: int) -> dict[str, Any]:  # fmt: skip
+            duck: Duck, ctx: EvalContext, repeat: int,
+            lists: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
     _check_shape(rule)
     days = window_days(rule)
     frame = frames[rule.meta.dataset]
     naebu_s, naebu_keys = _naebu(rule, frames, ctx, repeat)
     if rule_id == "CONTRACT-SPLIT":
-        sql = split_sql(rule)
+        sql = split_sql(rule, lists)
         records = pyloop.window_records(frame, "contract_id", "contract_date",
-                                        ["department", "vendor_id", "method", "category", "amount"])  # fmt: skip
+                                        ["department", "vendor_id", "method", "category",
+                                         "amount", "title"])  # fmt: skip
         limit = float(rule.meta.params["limit"])
+        yes, no = licence_phrases(lists)
 
         def loop() -> tuple[float, list[Any]]:
-            return pyloop.loop_split(records, days, limit, "contract_id")
+            return pyloop.loop_split(records, days, limit, "contract_id",
+                                     lambda title: is_licence(title, yes, no), split_kind)  # fmt: skip
     else:
         sql = duplicate_sql(rule)
         keys = ["vendor_id", "amount", "invoice_no"]
@@ -183,7 +197,8 @@ def run_baselines(ruleset: RuleSet, frames: Mapping[str, pd.DataFrame], now: dat
             for case in MATCH_CASES
         ]
         window = [
-            _window(rid, kind, rules[rid], frames, duck, ctx, repeat) for rid, kind in WINDOW_RULES
+            _window(rid, kind, rules[rid], frames, duck, ctx, repeat, ruleset.lists)
+            for rid, kind in WINDOW_RULES
         ]
         threads = duck.threads
     finally:

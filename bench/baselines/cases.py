@@ -19,16 +19,20 @@ Match rules (durable_rules, DuckDB, a Python loop):
 
 Window rules (DuckDB SQL window functions, a Python loop):
 
-- ``CONTRACT-SPLIT`` (aggregate): sole-source contracts other than works, grouped by department
-  and vendor, trailing window; ``count() >= 2 and max(amount) <= limit and sum(amount) > limit``;
-  every record in a window where that holds is flagged.
+- ``CONTRACT-SPLIT`` (aggregate): sole-source contracts other than works, with a title that is
+  not a textbook licence (a phrase of ``lists.textbook_licence_titles`` and none of
+  ``lists.textbook_licence_not``, spaces ignored), grouped by department, vendor and the word
+  설계 or 감리 of the title (``SPLIT_KIND``), trailing window; ``count() >= 2 and max(amount) <=
+  limit and sum(amount) > limit``; every record in a window where that holds is flagged.
 - ``PAY-DUPLICATE`` (duplicate): same vendor, amount and invoice number, at most the window
   apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,31 +163,71 @@ def window_days(rule: RuleType) -> int:
     return int(window.length.days)
 
 
-def split_sql(rule: RuleType) -> str:
+#: CONTRACT-SPLIT's third group key: a 설계 and a 감리 of one architect are separate services.
+SPLIT_KIND = 'coalesce(extract(title, "(설계|감리)"), "-")'
+SPLIT_KIND_PATTERN = "(설계|감리)"
+
+
+def licence_phrases(lists: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The textbook-licence phrases and the phrases that undo them, as contains_any compares
+    them (NFKC, whitespace removed)."""
+
+    def bare(name: str) -> list[str]:
+        return [re.sub(r"\s", "", unicodedata.normalize("NFKC", str(i))) for i in lists[name].items]
+
+    return bare("textbook_licence_titles"), bare("textbook_licence_not")
+
+
+def split_kind(title: str) -> str:
+    """SPLIT_KIND in Python."""
+    found = re.search(SPLIT_KIND_PATTERN, title)
+    return found.group(1) if found else "-"
+
+
+def is_licence(title: str, yes: list[str], no: list[str]) -> bool:
+    """contains_any(title, yes) and not contains_any(title, no), spaces ignored."""
+    text = re.sub(r"\s", "", unicodedata.normalize("NFKC", title))
+    return any(p in text for p in yes) and not any(p in text for p in no)
+
+
+def _any_like(column: str, phrases: list[str]) -> str:
+    """SQL: the whitespace-free ``column`` holds one of ``phrases`` (FALSE for none)."""
+    likes = [f"{column} LIKE '%{p.replace(chr(39), chr(39) * 2)}%'" for p in phrases]
+    return "(" + (" OR ".join(likes) or "FALSE") + ")"
+
+
+def split_sql(rule: RuleType, lists: Mapping[str, Any]) -> str:
     """CONTRACT-SPLIT in DuckDB: per-record trailing aggregates, then every record inside a
     window that passes (a record is in the window of every later record of its group up to
-    ``days`` after it: a forward-looking ``bool_or``)."""
+    ``days`` after it: a forward-looking ``bool_or``). Titles are compared without their
+    whitespace; NFKC is left out (DuckDB has none), enough for the demo's titles."""
     days, limit = window_days(rule), float(rule.meta.params["limit"])
+    yes, no = licence_phrases(lists)
     return f"""
         WITH sub AS (
             SELECT contract_id, present(department) AS dept, present(vendor_id) AS vendor,
-                   contract_date AS t, amount
+                   contract_date AS t, amount,
+                   coalesce(nullif(regexp_extract(title, '{SPLIT_KIND_PATTERN}', 1), ''), '-')
+                       AS kind,
+                   regexp_replace(title, '\\s', '', 'g') AS bare
             FROM contracts
             WHERE present(method) = '수의' AND present(category) <> '공사'
+              AND present(title) IS NOT NULL
         ), usable AS (
             SELECT * FROM sub WHERE dept IS NOT NULL AND vendor IS NOT NULL AND t IS NOT NULL
+              AND NOT ({_any_like("bare", yes)} AND NOT {_any_like("bare", no)})
         ), win AS (
-            SELECT contract_id, dept, vendor, t,
+            SELECT contract_id, dept, vendor, kind, t,
                    count(*) OVER back >= 2
                    AND max(amount) OVER back <= {limit!r}
                    AND sum(amount) OVER back > {limit!r} AS good
             FROM usable
-            WINDOW back AS (PARTITION BY dept, vendor ORDER BY t
+            WINDOW back AS (PARTITION BY dept, vendor, kind ORDER BY t
                             RANGE BETWEEN INTERVAL {days} DAY PRECEDING AND CURRENT ROW)
         )
         SELECT contract_id FROM (
             SELECT contract_id, bool_or(coalesce(good, false)) OVER (
-                PARTITION BY dept, vendor ORDER BY t
+                PARTITION BY dept, vendor, kind ORDER BY t
                 RANGE BETWEEN CURRENT ROW AND INTERVAL {days} DAY FOLLOWING) AS flagged
             FROM win
         ) WHERE flagged"""

@@ -71,21 +71,26 @@ def loop_duplicate(records: Sequence[Record], keys: Sequence[str], days: int,
     return time.perf_counter() - start, flagged
 
 
-def loop_split(records: Sequence[Record], days: int, limit: float,
-               key: str) -> tuple[float, list[Any]]:  # fmt: skip
+def loop_split(records: Sequence[Record], days: int, limit: float, key: str,
+               excluded: Callable[[str], bool],
+               kind: Callable[[str], str]) -> tuple[float, list[Any]]:  # fmt: skip
     """CONTRACT-SPLIT: for each record, the window of its group ``days`` back up to its own
     time (records at the same time included); every member of a window with at least two
-    records, none above ``limit`` and a total above it, is flagged."""
+    records, none above ``limit`` and a total above it, is flagged. A record without a title,
+    or whose title ``excluded`` (a textbook licence), takes no part; ``kind`` of the title is
+    the third group key."""
     start = time.perf_counter()
     width = days * DAY_NS
-    groups: dict[tuple[Any, Any], list[tuple[int, Any, Any]]] = defaultdict(list)
+    groups: dict[tuple[Any, Any, str], list[tuple[int, Any, Any]]] = defaultdict(list)
     for r in records:
         if r.get("method") != "수의" or r.get("category") is None or r["category"] == "공사":
             continue
-        dept, vendor = r.get("department"), r.get("vendor_id")
-        if dept is None or vendor is None or r["t"] is None:
+        dept, vendor, title = r.get("department"), r.get("vendor_id"), r.get("title")
+        if dept is None or vendor is None or r["t"] is None or title is None:
             continue
-        groups[(dept, vendor)].append((r["t"], r.get("amount"), r[key]))
+        if excluded(title):
+            continue
+        groups[(dept, vendor, kind(title))].append((r["t"], r.get("amount"), r[key]))
     flagged: set[Any] = set()
     for members in groups.values():
         members.sort(key=lambda m: m[0])
