@@ -49,6 +49,9 @@ ENTRY_KEYS = ("from", "value")
 EVIDENCE_KEY = "params.in_force"
 USAGE = '{ basis = "...제30조", by_date = [{ value = 20_000_000 }, { from = 2025-07-08, value = 30_000_000 }] }'
 
+#: The effective dates a rule may give (record times are nanoseconds: 1677 to 2262).
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
 Problem = Callable[[str, str, str], None]
 
 
@@ -286,15 +289,19 @@ def _start(key: str, entry: dict[str, Any], i: int, problem: Problem) -> dt.date
     if isinstance(value, dt.datetime):
         problem(f"{key}.from", "must be a day, not a date and time", "from = 2025-07-08")
         return False
-    if isinstance(value, dt.date):
-        return value
+    day: dt.date | None = value if isinstance(value, dt.date) else None
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    problem(f"{key}.from", f"not a date: {value!r}", "from = 2025-07-08 (year-month-day)")
-    return False
+    if day is None:
+        problem(f"{key}.from", f"not a date: {value!r}", "from = 2025-07-08 (year-month-day)")
+        return False
+    if not EARLIEST <= day <= LATEST:  # beyond what the engine's nanosecond times reach
+        problem(f"{key}.from", f"{day} is out of range", f"a day from {EARLIEST} to {LATEST}")
+        return False
+    return day
 
 
 def _ordered(where: str, entries: list[tuple[dt.date | None, Any]], problem: Problem) -> bool:

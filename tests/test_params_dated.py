@@ -244,6 +244,12 @@ def test_a_named_date_column_chooses_the_value(tmp_path: Path) -> None:
             "year-month-day",
         ),
         (
+            ("from = 2025-07-08", "from = 0001-07-08"),
+            "params.limit.by_date[1].from",
+            "0001-07-08 is out of range",
+            "a day from 1900-01-01",
+        ),
+        (
             ("from = 2025-07-08", "from = 2025-07-08T09:00:00"),
             "params.limit.by_date[1].from",
             "must be a day, not a date and time",
