@@ -30,6 +30,7 @@ parameter as a column of the frame.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -291,10 +292,8 @@ def _start(key: str, entry: dict[str, Any], i: int, problem: Problem) -> dt.date
         return False
     day: dt.date | None = value if isinstance(value, dt.date) else None
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):  # not a day: reported below
             day = dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
     if day is None:
         problem(f"{key}.from", f"not a date: {value!r}", "from = 2025-07-08 (year-month-day)")
         return False

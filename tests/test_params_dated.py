@@ -395,3 +395,33 @@ def test_values_are_chosen_for_a_million_dates_at_once() -> None:
                         np.where(days < np.datetime64("2025-07-08"), 20e6, 30e6))  # fmt: skip
     expected[::7] = np.nan
     np.testing.assert_array_equal(values.to_numpy(), expected)
+
+
+def test_alerts_show_cites_the_value_in_force(tmp_path: Path) -> None:
+    """The store keeps the citation with the alert; `naebu alerts show` reads it out."""
+    from servers import employees_frame
+
+    from alerts import Directory, raise_alerts
+    from alerts.officials import sync_officials
+    from naebu import store
+    from naebu.config import RoutingConfig
+
+    write_config(tmp_path, '[store]\nurl = "sqlite:///store.sqlite"\n')
+    (tmp_path / "rules").mkdir()
+    rules = _rules(tmp_path / "rules", NEAR)
+    found = _run(rules.rules[0], [
+        {"contract_id": "A", "department": "재무과", "official_id": "E001", "method": "수의",
+         "amount": 19_800_000, "contract_date": BEFORE},
+    ])  # fmt: skip
+    now = dt.datetime(2025, 7, 10, 9, 0)
+    directory = Directory.from_frame(employees_frame(), routing=RoutingConfig())
+    engine = store.connect("sqlite:///" + str(tmp_path / "store.sqlite"))
+    with engine.begin() as conn:
+        sync_officials(conn, directory, now=now)
+        raise_alerts(conn, list(found.values()), {r.meta.id: r.meta for r in rules.rules},
+                     directory, run_id=None, now=now)  # fmt: skip
+    engine.dispose()
+    result = run_cli("alerts", "show", "1", "--now", "2025-07-10", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "적용 기준(시행일)" in result.stdout
+    assert "1인 견적 수의계약 한도 20,000,000원 (2020-01-01부터 적용" in result.stdout
