@@ -9,7 +9,9 @@ Keys are of four sorts:
   -> 거래처 계좌 변경일) or a rule's join alias (``holder.name`` -> 계좌 주인 직원 성명);
 - a value a rule type computed over a group (``group.sum_amount`` -> 합계 지급액,
   ``group.count`` -> 건수) or a peer group (``peer.median`` -> 비교 집단 중앙값);
-- an aggregate of a joined dataset (``receipts.sum_amount`` -> 세입 수납 합계 수납액).
+- an aggregate of a joined dataset (``receipts.sum_amount`` -> 세입 수납 합계 수납액);
+- the thresholds a record was judged by, for a rule whose parameters follow the law in force
+  (``params.in_force`` -> 적용 기준(시행일)).
 
 A computed value over a column (``sum_X``, ``max_X``...) reads by that column's label and
 kind, so a total of amounts is in 원 and a total of hours in 시간.
@@ -56,6 +58,11 @@ PEER_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "zscore": ("표준점수", "z-score", "number", ""),
     "size": ("비교 대상 수", "peers compared", "count", "건"),
 }
+
+#: The thresholds of the law a record was judged by, with the day each took effect
+#: (engine/params_dated.py EVIDENCE_KEY): English, Korean.
+PARAMS_IN_FORCE = "params.in_force"
+PARAMS_IN_FORCE_LABEL = ("threshold in force", "적용 기준(시행일)")
 
 #: Aggregates over a column (``sum_amount``): Korean before the label, English before it,
 #: and the kind when it is not the column's own (a count of distinct values).
@@ -174,6 +181,8 @@ def _computed(table: dict[str, tuple[str, str, str, str]], name: str, language: 
 
 def resolve_key(key: str, dataset: Dataset | None, language: str = "ko") -> KeyLabel:
     """The label, kind and counting word of evidence ``key`` of an alert on ``dataset``."""
+    if key == PARAMS_IN_FORCE:
+        return KeyLabel(PARAMS_IN_FORCE_LABEL[language == "ko"], "text")
     prefix, _, name = key.rpartition(".")
     if not prefix:
         found = _column_key(name, dataset, language)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.findings import Finding
+from engine.params_dated import EVIDENCE_KEY, citations, dated_params
 from engine.rule import RuleMeta
 from engine.template import MessageTemplate, clock_texts
 from naebu.datasets import Dataset
@@ -50,6 +51,7 @@ def findings_from_rows(
     evidence_columns: Iterable[str],
     extra: Mapping[str, str] | None = None,
     case_keys: list[str] | None = None,
+    judged_on: np.ndarray | None = None,
 ) -> list[Finding]:
     """One finding per row of ``rows`` (the records a rule matched).
 
@@ -58,6 +60,10 @@ def findings_from_rows(
 
     ``extra`` names further fields of ``rows`` to keep as evidence, with their types: joined
     columns (``vendor.account_no``) and values a rule type computed (``group.sum_amount``).
+
+    A rule with parameters tied to dates (engine/params_dated.py) cites the value each record
+    was judged by under :data:`~engine.params_dated.EVIDENCE_KEY`: the one in force on the
+    record's date, or on ``judged_on`` (one date per row: a window's last record).
 
     Values are converted column by column (:func:`json_column`, :meth:`MessageTemplate.render_rows`),
     each exactly as :func:`json_value` and :meth:`MessageTemplate.render` would one at a time.
@@ -76,6 +82,10 @@ def findings_from_rows(
     departments = _texts(rows, dataset.department, none)
     officials = _texts(rows, dataset.official, none)
     times = _times(rows, dataset.event_time, none)
+    cited = citations(rows, dated_params(meta.params), judged_on)
+    if cited is not None:
+        wanted.append(EVIDENCE_KEY)
+        values.append(cited)
     rule_id, name, severity = meta.id, dataset.name, meta.severity
     cases = case_keys if case_keys is not None else [""] * n
     return [

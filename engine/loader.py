@@ -50,7 +50,8 @@ COMMON_KEYS: dict[str, KeySpec] = {
         dict,
         False,
         "the numbers staff tune, with their defaults; [rule.params.by_government]: "
-        "values by the kind of government, each with its article",
+        "values by the kind of government, each with its article; [rule.params.NAME] "
+        "with by_date: values by the date each took effect, with their article",
     ),
     "example": KeySpec(list, False, "records that must / must not fire"),
     "enabled": KeySpec(bool, False, "false switches the rule off"),
@@ -522,6 +523,10 @@ class _LineFinder:
                         return n + 1
         if key.startswith("params.by_government."):  # a [rule.params.by_government] line
             base = key.split(".")[2]
+        elif key.startswith("params.") and key.count(".") >= 2:  # a dated parameter's key
+            found = self._dated_line(key)
+            if found is not None:
+                return found
         pat = re.compile(r"^\s*" + re.escape(base) + r"\s*=")
         for n in range(self.start, len(self.lines)):
             if n > self.start and self.lines[n].strip().startswith("[[rule]]"):
@@ -529,6 +534,33 @@ class _LineFinder:
             if pat.match(self.lines[n]):
                 return n + 1
         return self.start + 1
+
+    def _dated_line(self, key: str) -> int | None:
+        """The line of ``params.NAME.KEY`` or ``params.NAME.by_date[i]...`` (its i-th entry):
+        after the ``[rule.params.NAME]`` header or the ``NAME = {`` line."""
+        name, _, rest = key.split(".", 1)[1].partition(".")
+        anchor = re.compile(r"^\s*(\[rule\.params\." + re.escape(name) + r"\]|"
+                            + re.escape(name) + r"\s*=\s*\{)")  # fmt: skip
+        end = next((n for n in range(self.start + 1, len(self.lines))
+                    if self.lines[n].strip().startswith("[[rule]]")), len(self.lines))  # fmt: skip
+        start = next((n for n in range(self.start, end) if anchor.match(self.lines[n])), None)
+        if start is None:
+            return None
+        entry = re.match(r"by_date\[(\d+)\]", rest)
+        if entry is not None:  # the i-th { KEY = ... } after "by_date ="
+            seen, after = -1, None
+            for n in range(start, end):
+                text = self.lines[n]
+                if after is None:
+                    found = re.search(r"\bby_date\s*=", text)
+                    if found is None:
+                        continue
+                    after, text = n, text[found.end() :]
+                seen += len(re.findall(r"\{\s*\w+\s*=", text))
+                if seen >= int(entry.group(1)):
+                    return n + 1
+        word = re.compile(r"\b" + re.escape(rest.split("[")[0].split(".")[0]) + r"\s*=")
+        return next((n + 1 for n in range(start, end) if word.search(self.lines[n])), start + 1)
 
 
 def _show(path: Path, root: Path | None) -> str:

@@ -8,7 +8,9 @@ Three places give a rule its parameters:
   reduction per failed tender). A rule gets the shared values its text names as ``params.NAME``;
   a name may not be both shared and the rule's own;
 - ``[rule.params.by_government]``: values by the kind of government (engine/government.py),
-  chosen by the city's ``[city]`` setting.
+  chosen by the city's ``[city]`` setting;
+- ``[rule.params.NAME]`` with ``by_date``: values by effective date, chosen by each record's
+  date (engine/params_dated.py).
 
 Examples run with each ``by_government`` parameter's default unless they name a government
 (``government = "자치구"``): a rule's examples hold whatever city runs it.
@@ -29,6 +31,8 @@ from engine.government import (
     parse_by_government,
     resolve_params,
 )
+from engine.params_dated import USAGE as DATED_USAGE
+from engine.params_dated import is_dated, parse_dated
 from engine.registry import ProblemFactory, RuleType
 from engine.rule import RuleExample
 from naebu.problems import Problem
@@ -91,6 +95,16 @@ def rule_params(
         if name in shared:
             problem(f"params.{name}", "also given in the file's [params]",
                     "keep one: the shared value, or rename the rule's own")  # fmt: skip
+    for name, value in list(own.items()):
+        if is_dated(value):
+            dated = parse_dated(name, value, spec, problem)
+            if dated is None:
+                del own[name]  # reported; a condition naming it says nothing more
+            else:
+                own[name] = dated
+        elif isinstance(value, dict):
+            problem(f"params.{name}", "a parameter table needs by_date (its values by effective date)",
+                    DATED_USAGE)  # fmt: skip
     used = {n: shared[n] for n in sorted(_names_read(spec)) if n in shared and n not in own}
     fixed = {**used, **own}
     by_gov = parse_by_government(raw.get(BY_GOVERNMENT), fixed, problem)

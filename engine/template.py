@@ -26,6 +26,7 @@ import pandas as pd
 
 from engine.expr import ExprError, ExprProblem
 from engine.expr.kinds import NUMERIC, describe, value_type
+from engine.params_dated import DatedParam
 from naebu.problems import did_you_mean
 
 _NAME = re.compile(r"[^\W\d]\w*")  # letters (Hangul too), digits and _, not starting with a digit
@@ -69,7 +70,13 @@ class MessageTemplate:
             if isinstance(part, str):
                 out.append(part)
             else:
-                value = part.param_value if part.is_param else record.get(part.name)
+                value = record.get(part.name)
+                if isinstance(part.param_value, DatedParam):  # one value per record
+                    dated = part.param_value
+                    if value is None and record.get(dated.date) is not None:
+                        value = dated.values_at([record[dated.date]]).iloc[0]
+                elif part.is_param:
+                    value = part.param_value
                 out.append(format_value(value, part.type, part.spec))
         return "".join(out)
 
@@ -80,12 +87,17 @@ class MessageTemplate:
         for part in self.parts:
             if isinstance(part, str):
                 columns.append([part] * n)
+            elif part.name in rows.columns:  # a column, or a dated parameter's values
+                columns.append(format_column(rows[part.name], part.type, part.spec))
+            elif isinstance(part.param_value, DatedParam):
+                dated = part.param_value
+                values = (dated.values_at(rows[dated.date], rows.index) if dated.date in rows.columns
+                          else pd.Series([None] * n, index=rows.index, dtype=object))  # fmt: skip
+                columns.append(format_column(values, part.type, part.spec))
             elif part.is_param:
                 columns.append([format_value(part.param_value, part.type, part.spec)] * n)
-            elif part.name not in rows.columns:
-                columns.append(["-"] * n)
             else:
-                columns.append(format_column(rows[part.name], part.type, part.spec))
+                columns.append(["-"] * n)
         return ["".join(texts) for texts in zip(*columns, strict=True)] if columns else [""] * n
 
     def __repr__(self) -> str:
@@ -212,7 +224,8 @@ def _field(body: str, offset: int, columns: Mapping[str, str], params: Mapping[s
                 or f"defined parameters: {', '.join(sorted(params)) or 'none'}"
             )
             return fail(f"unknown parameter 'params.{attr}'", hint, at + len("params."))
-        type_, value = value_type(params[attr]) or "str", params[attr]
+        value = params[attr]
+        type_ = value.type if isinstance(value, DatedParam) else value_type(value) or "str"
     else:
         if name not in columns:
             return fail(f"unknown column {name!r}", did_you_mean(name, columns), at)

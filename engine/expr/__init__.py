@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from engine.params_dated import DatedParam, column_name
+
 from .checker import Checker
 from .compiler import Env, Evaluator, compile_tree
 from .errors import ExprError, ExprProblem, caret
@@ -48,7 +50,8 @@ class CompiledExpression:
                  columns: Mapping[str, str], evaluator: Evaluator,
                  lookup_types: Mapping[tuple[str, str], str] | None = None,
                  aggregates_used: frozenset[str] = frozenset(),
-                 lists_used: frozenset[str] = frozenset()):  # fmt: skip
+                 lists_used: frozenset[str] = frozenset(),
+                 dated: Mapping[str, DatedParam] | None = None):  # fmt: skip
         self.text = text
         self.result_type = result_type
         self.columns_used = columns_used
@@ -58,6 +61,9 @@ class CompiledExpression:
         self.aggregates_used = aggregates_used
         #: Reference lists read as ``lists.NAME``.
         self.lists_used = lists_used
+        #: Parameters whose value is the one in force on each record's date, by name; the
+        #: frame carries them as ``params.NAME`` or they are chosen by its date column.
+        self.dated = dict(dated or {})
         self._columns = dict(columns)
         self._evaluator = evaluator
         self._lookup_types = dict(lookup_types or {})
@@ -76,12 +82,18 @@ class CompiledExpression:
         the frame lacks a column the expression reads. ``lookups`` holds the frames of the
         datasets in :attr:`lookup_datasets` (a missing one counts as empty).
         """
+        # a dated parameter the frame does not carry: chosen by the record's date column
+        dated = [p for p in self.dated.values() if column_name(p.name) not in frame.columns]
         missing = sorted(c for c in self.columns_used if c not in frame.columns)
+        missing += sorted({p.date for p in dated if p.date not in frame.columns})
         if missing:
             raise ExprError([ExprProblem(f"column {c!r} is missing from the data", None, max(0, self.text.find(c)))
                              for c in missing])  # fmt: skip
         with remembered_nulls():
-            result = self._evaluator(Env(frame, self._columns, lookups, self._lookup_types))
+            env = Env(frame, self._columns, lookups, self._lookup_types)
+            for p in dated:  # one searchsorted each; the frame itself is not copied
+                env.provide(column_name(p.name), p.values_at(frame[p.date], frame.index))
+            result = self._evaluator(env)
         if self.result_type == "bool":
             result = truth(result)
         return result
@@ -137,11 +149,13 @@ def compile_expression(text: str, columns: Mapping[str, str], params: Mapping[st
     out = checker.out
     for node, key in out.aggregates.items():
         columns_all[key] = out.types[node]
+    for name, param in out.dated.items():
+        columns_all[column_name(name)] = param.type
     lookup_types = {(d, c): (lookups or {})[d][c] for d, c in out.lookups.values()}
     evaluator = compile_tree(tree, out)
     return CompiledExpression(text, result_type, frozenset(out.columns_used), columns_all,
                               evaluator, lookup_types, frozenset(out.aggregates.values()),
-                              frozenset(out.lists_used))  # fmt: skip
+                              frozenset(out.lists_used), out.dated)  # fmt: skip
 
 
 def _fits(actual: str, expect: str) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.params_dated import DatedParam
 from naebu.problems import did_you_mean
 
 from .errors import ExprProblem
@@ -60,6 +61,8 @@ class Checked:
     lists_used: set[str] = field(default_factory=set)
     #: ``column("header text")`` calls: node -> the column they read.
     column_refs: dict[Node, str] = field(default_factory=dict)
+    #: Parameters tied to dates (engine/params_dated.py): read as the column ``params.NAME``.
+    dated: dict[str, Any] = field(default_factory=dict)
 
 
 class AnyColumns(Mapping[str, str]):
@@ -194,6 +197,9 @@ class Checker:
                 hint = f"add it to the rule's [params] table (defined: {known})"
             return self.problem(node.attr_offset, f"unknown parameter 'params.{node.attr}'", hint)
         value = self.params[node.attr]
+        if isinstance(value, DatedParam):  # a value per record, chosen by its date
+            self.out.dated[node.attr] = value
+            return value.type
         type_ = value_type(value)
         if type_ is None:
             return self.problem(node.attr_offset, f"parameter 'params.{node.attr}' has a value of unsupported type",
@@ -548,26 +554,16 @@ class Checker:
         value = self.out.values.get(arg) if isinstance(arg, Dotted) else _fixed_value(arg)
         if type_ == ERROR:
             return False
-        whole = (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and float(value).is_integer()
-        )
-        if (
-            value is None
-            or (allowed == {"int"} and not whole)
-            or (type_ not in allowed and not whole)
-        ):
-            want = (
-                "a fixed whole number"
-                if allowed == {"int"}
-                else f"a fixed {describe(min(allowed))}"
-            )
-            self.problem(
-                arg.offset,
-                f"argument {i + 1} of {name}() must be {want}",
-                "write a number such as 2, or a parameter",
-            )
+        if isinstance(arg, Dotted) and arg.base == "params" and arg.attr in self.out.dated:
+            self.problem(arg.offset, f"argument {i + 1} of {name}() must be a fixed value, but "
+                         f"params.{arg.attr} changes with the record's date",
+                         "give this argument a parameter without by_date")  # fmt: skip
+            return False
+        whole = isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()  # fmt: skip
+        if value is None or (allowed == {"int"} and not whole) or (type_ not in allowed and not whole):  # fmt: skip
+            want = "a fixed whole number" if allowed == {"int"} else f"a fixed {describe(min(allowed))}"  # fmt: skip
+            self.problem(arg.offset, f"argument {i + 1} of {name}() must be {want}",
+                         "write a number such as 2, or a parameter")  # fmt: skip
             return False
         self.out.values[arg] = value
         return True

@@ -66,6 +66,11 @@ class Env:
             self._cache[name] = to_runtime(self.frame[name], self.columns[name])
         return self._cache[name]
 
+    def provide(self, name: str, values: pd.Series) -> None:
+        """Give the evaluation a column the frame lacks, already in its runtime dtype (a
+        parameter's value per record, engine/params_dated.py)."""
+        self._cache[name] = to_runtime(values, self.columns[name])
+
     def lookup(self, dataset: str, column: str) -> np.ndarray:
         """The distinct non-null values of another dataset's column (``x in DATASET.COLUMN``).
 

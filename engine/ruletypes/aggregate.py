@@ -10,7 +10,7 @@ when = "method == \\"수의\\""                      # optional: which records t
 group_by = ["department", "vendor_id"]
 window = "30d"                                    # or "day", "week", "month", "quarter", "year"
 having = "count() >= 2 and sum(amount) > params.limit and max(amount) <= params.limit"
-params = { limit = 20_000_000 }
+params = { limit = 20_000_000 }                   # or values by date: docs/rules.md
 message = "{vendor_id}: {group.count}건 합계 {group.sum_amount:,}원"
 ```
 
@@ -23,7 +23,9 @@ aggregates, its first and last time and its records' keys. The records of one gr
 first such window starts at the same time are one case (one alert: an official and a month). Records with a null time or a null
 (or blank) group key take no part. Aggregates skip null values as SQL does: ``count()``
 counts records, ``sum``/``mean``/``min``/``max`` the non-null values (null when there is
-none), ``distinct(col)`` the distinct non-null values.
+none), ``distinct(col)`` the distinct non-null values. A parameter tied to dates
+(``by_date``) has, in ``when``, the value in force on each record's date and, in ``having``,
+the one in force on the window's last record.
 
 A ``group_by`` entry is a column name, or an expression over the record that gives the group
 key, for keys that need cleaning first: ``group_by = ["department", "normalize(merchant_name)"]``
@@ -47,6 +49,7 @@ from engine.expr import CompiledExpression
 from engine.expr.kinds import NUMERIC
 from engine.expr.values import to_runtime
 from engine.findings import Finding
+from engine.params_dated import with_values
 from engine.registry import (
     EvalContext,
     KeySpec,
@@ -262,7 +265,10 @@ class AggregateRule(RuleType):
         else:
             start, end = windows.blocks(s)
         values = {a: self._aggregate(a, sub, s, start, end) for a in self.aggregates}
-        ok = self.having.evaluate(pd.DataFrame(values)).to_numpy()
+        # A having's parameter tied to dates: the value in force on the window's last record.
+        dated = list(self.having.dated.values())
+        last = s.time[end - 1].astype("datetime64[ns]")
+        ok = self.having.evaluate(with_values(pd.DataFrame(values), dated, last)).to_numpy()
         flagged, chosen = windows.members_of_true_windows(ok, start, end)
         if not flagged.any():
             return []
@@ -293,11 +299,14 @@ class AggregateRule(RuleType):
         for expr in self.key_expressions.values():
             used |= set(expr.columns_used)
         ordered = [c for c in self.dataset.column_names if c in used or c in self.group_by]
+        judged_on = last[win] if dated else None
+        if dated:  # the message cites what the having was judged by
+            rows = with_values(rows, dated, judged_on)
         # One case per group and window: the group's keys and the window's first time.
         members = keyed.iloc[s.rows[positions]].reset_index(drop=True)
         cases = case_keys([*(members[c] for c in self.group_by), rows["group.first"]])
         return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra,
-                                  cases)  # fmt: skip
+                                  cases, judged_on)  # fmt: skip
 
     def _aggregate(self, name: str, sub: pd.DataFrame, s: windows.Sorted, start: np.ndarray,
                    end: np.ndarray) -> np.ndarray:  # fmt: skip

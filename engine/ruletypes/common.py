@@ -243,6 +243,8 @@ def expression_reads(
         column = aggregate.partition("(")[2].rstrip(")")
         if column:
             found.add((dataset, column))
+    if not expr.aggregates_used:  # a having's dated values go by the window's time instead
+        found |= {(dataset, p.date) for p in expr.dated.values()}
     return found
 
 

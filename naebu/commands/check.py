@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import click
@@ -49,9 +50,11 @@ def check(config: Config, strict: bool, data: bool = False, verbose: bool = Fals
         f"OK: {len(ruleset.rules)} rule(s) in {len(ruleset.files)} file(s), "
         f"{len(config.sources)} source(s), store {safe_url(config.store_url)}"
     )
+    from engine.params_dated import check_lines
     from naebu.commands.check_government import government_lines
 
-    for line in government_lines(config.city, ruleset.rules):
+    for line in [*government_lines(config.city, ruleset.rules),
+                 *check_lines(ruleset.rules, date.today())]:  # fmt: skip
         click.echo(line)
     _report_coverage(config, ruleset, strict)
     from alerts.reach import stored_reach  # whom alerts reach: warnings, exit 0
