@@ -139,16 +139,6 @@ def _row(
 ) -> dict[str, Any]:
     assignee = directory.assignee_for(f.department, f.official_id)
     department = f.department or (assignee.department if assignee else None)
-    if assignee is None:
-        log.warning(
-            "alert %s on %s %s: no official to route to (department %s, official %s); "
-            "stored unassigned",
-            f.rule_id,
-            f.dataset,
-            f.record_key,
-            department or "-",
-            f.official_id or "-",
-        )
     severity = f.severity or rule.severity
     return {
         "fingerprint": case_fingerprint or f.fingerprint,
@@ -324,6 +314,7 @@ def raise_alerts(
     if not rows and not unsuppress and not grown:
         return []
 
+    _warn_unassigned(rows)
     follows = {r["fingerprint"] for r in rows if r.pop("follows", False)}
     inserted = _insert_ignoring_duplicates(conn, rows) if rows else {}
     skipped = len(rows) - len(inserted)
@@ -397,6 +388,31 @@ def raise_alerts(
             step.details["fields"] = digests[step.alert_id]
     append(conn, steps)
     return [notify[fp] for fp in fresh if fp in notify]
+
+
+#: Unassigned alerts named one by one in the log per call; the rest are counted.
+NAMED_UNASSIGNED = 3
+
+
+def _warn_unassigned(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Warn of alerts stored with no official to route to: the first few by name, then how
+    many more and in which departments (a city without a directory would log every alert)."""
+    lost = [r for r in rows if r["assignee"] is None and r["status"] != "suppressed"]
+    for r in lost[:NAMED_UNASSIGNED]:
+        log.warning(
+            "alert %s on %s %s: no official to route to (department %s); stored unassigned",
+            r["rule_id"], r["dataset"], r["record_key"], r["department"] or "-",
+        )  # fmt: skip
+    if len(lost) > NAMED_UNASSIGNED:
+        departments = sorted({str(r["department"] or "-") for r in lost[NAMED_UNASSIGNED:]})
+        shown = ", ".join(departments[:5]) + (
+            f" and {len(departments) - 5} more" if len(departments) > 5 else ""
+        )
+        log.warning(
+            "%d more alert(s) stored unassigned, no official to route to (departments: %s); "
+            "load the officials directory (docs/alerts.md)",
+            len(lost) - NAMED_UNASSIGNED, shown,
+        )  # fmt: skip
 
 
 def _suppression_of(suppressions: Sequence[Suppression], case: Case) -> Suppression | None:
