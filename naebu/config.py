@@ -259,6 +259,9 @@ class Config:
     city: Government | None = None
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    #: ``[rules] require_approval``: the daemon runs only approved rule versions
+    #: (naebu/rule_drafts.py); None: when the officials directory has an audit office.
+    require_approval: bool | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -362,6 +365,17 @@ def load_config(path: Path) -> Config:
         (base / p).resolve()
         for p in _list(rules.get("paths", ["rules"]), "rules.paths", problems, file)
     ]
+    require_approval = rules.get("require_approval")
+    if require_approval is not None and not isinstance(require_approval, bool):
+        problems.append(
+            Problem(
+                file,
+                f"must be true or false, not {require_approval!r}",
+                key="rules.require_approval",
+                hint="require_approval = true",
+            )
+        )
+        require_approval = None
 
     connections: dict[str, str] = {}
     for name, conn in _table(raw, "connections", problems, file).items():
@@ -417,6 +431,7 @@ def load_config(path: Path) -> Config:
         city=city,
         calendar=calendar,
         audit=audit,
+        require_approval=require_approval,
     )
 
 
