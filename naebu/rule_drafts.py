@@ -204,7 +204,8 @@ def _check_examples(rules: list[RuleType]) -> None:
         )
 
 
-def _check_actor(directory: Directory, actor: str) -> None:
+def check_actor(directory: Directory, actor: str) -> None:
+    """:class:`DraftError` unless ``actor`` is an active official of ``directory``."""
     official = directory.get(actor)
     if official is None or not official.active:
         raise DraftError(
@@ -225,7 +226,7 @@ def propose(
     directory: Directory,
 ) -> Draft:
     """Store the draft at ``path`` (replacing ``replaces``); one trail entry. Commits."""
-    _check_actor(directory, actor)
+    check_actor(directory, actor)
     if not reason.strip():
         raise DraftError("변경 사유를 적어야 합니다 (-m)", "say why with -m")
     target, files = read_draft_files(config, path, replaces)
@@ -342,7 +343,7 @@ def approve(
     folder; one trail entry holding the simulation's summary. Commits."""
     with engine.connect() as conn:
         draft = get(conn, draft_id)
-    _check_actor(directory, actor)
+    check_actor(directory, actor)
     official = directory.get(actor)
     assert official is not None
     if not directory.is_auditor(official):

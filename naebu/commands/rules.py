@@ -98,14 +98,22 @@ def rules_simulate(
     the alerts it would add and remove, the confirmed findings it would lose, the false
     positives it would remove, and precision before and after. The result is kept with the
     draft (an approval needs it)."""
+    from alerts.officials import load_directory
+
     start, end = period_bounds(parse_day(since, "--since"), parse_day(until, "--until"))
     now = _now(now_text)
     engine = store.connect(config.store_url)
+    seq = None
     try:
         with engine.connect() as conn:
             draft = rule_drafts.get(conn, draft_id)
+        if actor:
+            rule_drafts.check_actor(load_directory(config, engine), actor)
         result = rule_simulation.simulate(config, draft, since=start, until=end, now=now)
-        seq = rule_drafts.attach_simulation(engine, draft, result, actor=actor or "system", now=now)
+        if draft.status == "draft":  # what was approved keeps the simulation it was shown
+            seq = rule_drafts.attach_simulation(
+                engine, draft, result, actor=actor or "system", now=now
+            )
     except rule_drafts.DraftError as exc:
         raise _refused(exc) from None
     finally:
@@ -115,7 +123,12 @@ def rules_simulate(
         return
     for line in rule_simulation.text(result):
         click.echo(line)
-    click.echo(f"kept with draft #{draft_id} (audit entry #{seq})")
+    if seq is None:
+        click.echo(
+            f"draft #{draft_id} is {draft.status}: the simulation it was approved with is kept"
+        )
+    else:
+        click.echo(f"kept with draft #{draft_id} (audit entry #{seq})")
 
 
 @rules.command("approve")

@@ -148,10 +148,13 @@ class RuleKeeper:
             fresh.problems.append(
                 Problem(
                     file,
-                    "승인되지 않은 규칙 변경: 이전 버전으로 실행합니다 (changed without an "
-                    "approved draft: "
-                    + ("the previous version runs" if previous else "the rule does not run")
-                    + ")",
+                    (
+                        "승인되지 않은 규칙 변경: 이전 버전으로 실행합니다 (changed without an "
+                        "approved draft: the previous version runs)"
+                        if previous
+                        else "승인되지 않은 규칙 변경: 실행하지 않습니다 (changed without an "
+                        "approved draft: the rule does not run)"
+                    ),
                     rule_id=rule_id,
                     hint="naebu rules propose COPY --replaces FILE, simulate, approve",
                 )
