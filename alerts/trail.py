@@ -39,7 +39,7 @@ from sqlalchemy import Connection, select, text
 
 from alerts import anchor
 from naebu.store import alerts as alerts_table
-from naebu.store import audit_head, audit_trail, rule_versions
+from naebu.store import audit_head, audit_trail, rule_drafts, rule_versions
 
 GENESIS = "0" * 64
 #: The actor of steps naebu takes itself (raising, reopening, escalating).
@@ -279,6 +279,7 @@ def verify(
     last_status: dict[int, tuple[int, str]] = {}
     last_fields: dict[int, tuple[int, str]] = {}
     rule_hashes: dict[str, tuple[int, str | None]] = {}
+    draft_steps: dict[int, dict[str, tuple[str, str | None]]] = {}
     published = {h.seq for h in heads}
     hashes: dict[int, str] = {}
     signatures = _Signatures(key) if key is not None else None
@@ -319,6 +320,10 @@ def verify(
             if digest:
                 last_fields[alert_id] = (seq, str(digest))
         _note_rule_hashes(entry, rule_hashes)
+        if str(entry["action"]) in _DRAFT_STEPS and (entry.get("details") or {}).get("draft"):
+            details = entry["details"]
+            steps = draft_steps.setdefault(int(details["draft"]), {})
+            steps[str(entry["action"])] = (str(entry["actor"]), details.get("content_hash"))
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
     last = expected - 1
     if head is not None and int(head.seq) > last:
@@ -337,7 +342,53 @@ def verify(
     _check_published(heads, hashes, last, result)
     _check_alerts(conn, last_status, last_fields, result)
     _check_rule_versions(conn, rule_hashes, result)
+    _check_drafts(conn, draft_steps, result)
     return result
+
+
+#: Trail steps of a rule draft (naebu/rule_drafts.py), and the draft statuses needing each.
+_DRAFT_STEPS = {
+    "rule_propose": ("draft", "approved", "live"),
+    "rule_approve": ("approved", "live"),
+    "rule_load": ("live",),
+}
+
+
+def _check_drafts(
+    conn: Connection,
+    steps: Mapping[int, Mapping[str, tuple[str, str | None]]],
+    result: Verification,
+) -> None:
+    """Each rule draft must be what the (chained) trail recorded: its content hash, its
+    proposer and approver, and a step for each status it has reached. The ``rule_drafts``
+    table is not chained, and the daemon runs the versions of approved drafts: a draft marked
+    approved or rewritten there shows up here."""
+    d = rule_drafts.c
+    rows = conn.execute(
+        select(d.id, d.status, d.content_hash, d.proposed_by, d.approved_by).order_by(d.id)
+    )
+    for row in rows:
+        recorded = steps.get(int(row.id), {})
+        who = {"rule_propose": row.proposed_by, "rule_approve": row.approved_by}
+        for action, statuses in _DRAFT_STEPS.items():
+            step = recorded.get(action)
+            if row.status not in statuses:
+                continue
+            if step is None:
+                result.problems.append(
+                    f"rule draft #{row.id} is {row.status} but the audit trail has no "
+                    f"{action} entry for it (규칙 변경안 #{row.id} 기록 없음)"
+                )
+            elif step[1] != row.content_hash or (action in who and step[0] != who[action]):
+                result.problems.append(
+                    f"rule draft #{row.id}: its content or {action.removeprefix('rule_')} "
+                    f"is not what the audit trail recorded (규칙 변경안 #{row.id} 변조됨)"
+                )
+    for draft_id in sorted(set(steps) - {int(r) for r in conn.execute(select(d.id)).scalars()}):
+        result.problems.append(
+            f"rule draft #{draft_id} is in the audit trail but not in rule_drafts: deleted "
+            f"(규칙 변경안 #{draft_id} 삭제됨)"
+        )
 
 
 def _check_published(

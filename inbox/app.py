@@ -341,10 +341,11 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
     """The inbox as an ASGI application (serve it with uvicorn)."""
-    from inbox import pages
+    from inbox import drafts, pages
 
     inbox = Inbox(config, engine, settings or WebSettings(), clock=clock)
     p = pages.Pages(inbox)
+    d = drafts.DraftPages(inbox)
     routes = [
         Route("/", endpoint(p.home)),
         Route("/login", endpoint(inbox.login_form), methods=["GET"]),
@@ -355,6 +356,8 @@ def create_app(
         Route("/alerts/{alert_id:int}/act", endpoint(p.act), methods=["POST"]),
         Route("/scorecard", endpoint(p.scorecard)),
         Route("/rules", endpoint(p.rules)),
+        Route("/rules/drafts", endpoint(d.drafts)),
+        Route("/rules/drafts/{draft_id:int}/approve", endpoint(d.approve), methods=["POST"]),
         Route("/suppressions", endpoint(p.suppressions)),
         Route("/suppressions/add", endpoint(p.suppression_add), methods=["POST"]),
         Route("/suppressions/{sid:int}/remove", endpoint(p.suppression_remove), methods=["POST"]),

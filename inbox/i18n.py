@@ -125,6 +125,33 @@ _TEXT: dict[str, tuple[str, str]] = {
     "supp.state": ("상태", "State"),
     "supp.active": ("적용 중", "active"),
     "supp.ended": ("종료", "ended"),
+    "nav.drafts": ("규칙 변경안", "Rule changes"),
+    "drafts.title": ("규칙 변경안 (모의 적용과 승인)", "Rule changes (simulation and approval)"),
+    "drafts.status.draft": ("승인 대기", "awaiting approval"),
+    "drafts.status.approved": ("승인됨", "approved"),
+    "drafts.status.live": ("적용 중", "live"),
+    "drafts.status.withdrawn": ("철회", "withdrawn"),
+    "drafts.proposed_by": ("제안", "Proposed by"),
+    "drafts.approved_by": ("승인", "Approved by"),
+    "drafts.alerts": ("경보 수 (현재 → 변경 후)", "Alerts (now → after)"),
+    "drafts.added": ("늘어나는 경보", "Added"),
+    "drafts.removed": ("줄어드는 경보", "Removed"),
+    "drafts.confirmed_lost": ("놓치게 되는 확인된 위반", "Confirmed findings lost"),
+    "drafts.fp_removed": ("없어지는 오탐", "False positives removed"),
+    "drafts.precision_before": ("정확도 (현재)", "Precision now"),
+    "drafts.precision_after": ("정확도 (변경 후)", "Precision after"),
+    "drafts.definition": (
+        "정확도는 담당자가 답변한 경보 가운데 조치 완료로 답한 경보의 비율입니다 (소명과 오탐은 "
+        "확인된 위반이 아님). 괄호 안은 확인된 위반 수와 답변 수, 그리고 95% 윌슨 신뢰구간입니다. "
+        "변경 후 새로 생기는 경보는 아직 답변이 없어 정확도에 넣지 않습니다.",
+        "Precision = alerts answered as corrected / alerts answered (explained and false "
+        "positive are not confirmed findings); in brackets the counts and the 95% Wilson score "
+        "interval. Alerts the change adds have no answer yet and are not counted.",
+    ),
+    "drafts.not_simulated": ("아직 모의 적용하지 않았습니다", "Not simulated yet"),
+    "drafts.reason": ("승인 사유", "Why it is approved"),
+    "drafts.approve": ("승인", "Approve"),
+    "drafts.none": ("규칙 변경안이 없습니다.", "No rule change has been proposed."),
     "forbidden": ("이 경보를 볼 권한이 없습니다.", "You may not see this alert."),
     "forbidden.page": ("이 화면을 볼 권한이 없습니다.", "You may not see this page."),
     "notfound": ("찾을 수 없습니다.", "Not found."),

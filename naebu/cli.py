@@ -36,6 +36,7 @@ COMMANDS = {
     "users": "users",
     "bench": "bench",
     "sources": "sources",
+    "rules": "rules",
 }
 
 

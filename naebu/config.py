@@ -262,6 +262,9 @@ class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    #: ``[rules] require_approval``: the daemon runs only approved rule versions
+    #: (naebu/rule_drafts.py); None: when the officials directory has an audit office.
+    require_approval: bool | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -365,6 +368,17 @@ def load_config(path: Path) -> Config:
         (base / p).resolve()
         for p in _list(rules.get("paths", ["rules"]), "rules.paths", problems, file)
     ]
+    require_approval = rules.get("require_approval")
+    if require_approval is not None and not isinstance(require_approval, bool):
+        problems.append(
+            Problem(
+                file,
+                f"must be true or false, not {require_approval!r}",
+                key="rules.require_approval",
+                hint="require_approval = true",
+            )
+        )
+        require_approval = None
 
     connections: dict[str, str] = {}
     for name, conn in _table(raw, "connections", problems, file).items():
@@ -422,6 +436,7 @@ def load_config(path: Path) -> Config:
         calendar=calendar,
         audit=audit,
         cluster=cluster,
+        require_approval=require_approval,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from alerts.cases import group_cases
 from connectors import make_connector
 from connectors.base import SourceState
 from connectors.coerce import empty_frame
@@ -194,6 +195,9 @@ class Backtest:
     errors: dict[str, str] = field(default_factory=dict)
     #: Per rule, the alerts its findings make: one per case (alerts/cases.py).
     cases: dict[str, int] = field(default_factory=dict)
+    #: Per rule, those alerts by their fingerprint (the identity the store gives the alert,
+    #: alerts/cases.py) -> the key of the case's first record.
+    alerts: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def backtest(
@@ -210,6 +214,7 @@ def backtest(
     findings: dict[str, set[tuple[str, str]]] = {}
     errors: dict[str, str] = {}
     cases: dict[str, int] = {}
+    alerts: dict[str, dict[str, str]] = {}
     months: set[str] = set()
     for rule in progress(list(rules), label):
         try:
@@ -219,6 +224,7 @@ def backtest(
             continue
         findings[rule.meta.id] = {(f.dataset, f.record_key) for f in found}
         cases[rule.meta.id] = len({(f.dataset, f.case) for f in found})
+        alerts[rule.meta.id] = {c.fingerprint: c.record_keys[0] for c in group_cases(found)}
         for f in found:
             month = f.event_time.strftime("%Y-%m") if f.event_time else "-"
             months.add(month)
@@ -230,6 +236,7 @@ def backtest(
         titles={r.meta.id: r.meta.title for r in rules},
         errors=errors,
         cases=cases,
+        alerts=alerts,
     )
 
 
@@ -254,6 +261,49 @@ def compare(base: Backtest, other: Backtest) -> dict[str, dict[str, Any]]:
             else "same",
         }
     return out
+
+
+@dataclass
+class Comparison:
+    """Two rule sets backtested on the same data (``naebu backtest --compare``, and the
+    simulation of a rule draft, naebu.rule_simulation)."""
+
+    base: Backtest
+    other: Backtest | None
+    frames: Frames
+    #: Coverage states of the base rules (engine/coverage.py).
+    states: dict[str, Any]
+
+
+def compare_rules(
+    config: Config,
+    base_rules: Sequence[RuleType],
+    other_rules: Sequence[RuleType] | None,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
+    pull_sources: bool = False,
+) -> Comparison:
+    """Backtest ``base_rules`` (and ``other_rules`` when given) over the same records: the
+    store's history, or the sources pulled afresh. Rules no source can feed, and those whose
+    finding is an absence when the data holds nothing of it, are not run (as in a run)."""
+    from naebu import coverage_report
+    from naebu.data_coverage import drop_blocked
+
+    base, states = coverage_report.runnable_rules(config, list(base_rules))
+    other, _ = coverage_report.runnable_rules(config, list(other_rules or []))
+    names = datasets_of([*base, *other])
+    frames = from_sources(config, names) if pull_sources else from_store(config, names)
+    base, states = drop_blocked(base, states, frames.by_dataset)
+    other, _ = drop_blocked(other, {}, frames.by_dataset)
+    first = backtest(base, frames, since=since, until=until, now=now, label="rules")
+    second = (
+        backtest(other, frames, since=since, until=until, now=now, label="compared rules")
+        if other_rules is not None
+        else None
+    )
+    return Comparison(first, second, frames, dict(states))
 
 
 def datasets_of(rules: Iterable[RuleType]) -> list[str]:

@@ -292,6 +292,35 @@ rule_versions = Table(
 )
 
 
+#: Proposed rule changes (naebu/rule_drafts.py): draft -> simulated -> approved -> live. The
+#: files are kept as proposed, with their hash; every step is in the audit trail too.
+rule_drafts = Table(
+    "rule_drafts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # What the draft replaces: a rule file or folder, relative to the config's folder.
+    Column("target", Text, nullable=False),
+    # {path relative to the config's folder: text} - the files as proposed.
+    Column("files", JSON, nullable=False),
+    # sha256 of the files' canonical JSON.
+    Column("content_hash", String(64), nullable=False),
+    # {rule id: {"old": hash or null, "new": hash or null}} - the rules the draft changes.
+    Column("rules", JSON, nullable=False),
+    # draft, approved, live or withdrawn.
+    Column("status", String(20), nullable=False),
+    Column("proposed_by", String(100), nullable=False),
+    Column("proposed_at", DateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("simulation", JSON),
+    Column("simulated_at", DateTime),
+    Column("approved_by", String(100)),
+    Column("approved_at", DateTime),
+    Column("approval_reason", Text),
+    Column("loaded_at", DateTime),
+    Index("ix_rule_drafts_status", "status"),
+)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets the daemon write while `naebu alerts list` reads; foreign keys are off by default.
     cur = dbapi_connection.cursor()

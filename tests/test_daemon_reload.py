@@ -92,6 +92,14 @@ def test_broken_rule_edit_keeps_the_last_good_version_and_is_reported(
         admins=[ADMIN],
         daemon=f'http_port = {port}\nlog_format = "json"\n',
     )
+    # Hot reload of edits made in place: no approval asked (rule governance is
+    # tests/test_rule_governance.py's).
+    config = workdir / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('paths = ["rules"]\n', 'paths = ["rules"]\nrequire_approval = false\n', 1),
+        encoding="utf-8",
+    )
     sales = workdir / "rules" / "property" / "sales.toml"
     approval = workdir / "rules" / "payments" / "approval.toml"
     with daemons() as started:

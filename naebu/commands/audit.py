@@ -78,7 +78,7 @@ def audit_verify(config: Config, heads_files: tuple[Path, ...]) -> None:
             [f"naebu audit: {p}" for p in result.problems]
             + [f"naebu audit: {len(result.problems)} problem(s) in {result.entries} entries"]
         )
-    checked = ["the hash chain", "alert statuses and contents"]
+    checked = ["the hash chain", "alert statuses and contents", "rule versions and drafts"]
     if anchor.key is not None:
         checked.append(f"{result.signed} signed entries (key {key_id(anchor.key)})")
     if heads:

@@ -61,28 +61,17 @@ def backtest(
     assert start is not None and end is not None
     now = parse_now(now_text) or end
     base_rules = load_ruleset(config, rules_dir, strict=True).rules
-    other_rules = load_ruleset(config, compare_dir, strict=True).rules if compare_dir else []
-    # rules no source can feed are not run (engine/coverage.py), here as in a run
-    base_rules, states = coverage_report.runnable_rules(config, base_rules)
-    other_rules, _ = coverage_report.runnable_rules(config, other_rules)
-    names = replay.datasets_of([*base_rules, *other_rules])
-    frames = (
-        replay.from_sources(config, names) if from_sources else replay.from_store(config, names)
+    other_rules = load_ruleset(config, compare_dir, strict=True).rules if compare_dir else None
+    result = replay.compare_rules(
+        config,
+        base_rules,
+        other_rules,
+        since=start,
+        until=end,
+        now=now,
+        pull_sources=from_sources,
     )
-    # nor those whose finding is an absence when the data holds nothing of it (engine/absence.py)
-    from naebu.data_coverage import drop_blocked
-
-    base_rules, states = drop_blocked(base_rules, states, frames.by_dataset)
-    other_rules, _ = drop_blocked(other_rules, {}, frames.by_dataset)
-
-    base = replay.backtest(base_rules, frames, since=start, until=end, now=now, label="rules")
-    other = (
-        replay.backtest(
-            other_rules, frames, since=start, until=end, now=now, label="compared rules"
-        )
-        if compare_dir
-        else None
-    )
+    base, other, frames, states = result.base, result.other, result.frames, result.states
     diff = replay.compare(base, other) if other else None
     if fmt == "json":
         doc: dict[str, Any] = {

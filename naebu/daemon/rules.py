@@ -16,6 +16,13 @@ rule by id:
 
 Every new problem is logged and reported once (the daemon sends it to the admins); when the
 files are clean again that is logged too.
+
+Rule governance (naebu/rule_drafts.py): when approval is required (``[rules]
+require_approval``, by default when the directory has an audit office), a rule runs only in a
+version that ran before or that an approved draft brings. An edit made without one is held
+back: the rule keeps running in its previous version (with none, after a restart, it does not
+run), and the edit is a problem reported once. When an approved draft's versions first run,
+the draft becomes live, recorded in the audit trail.
 """
 
 from __future__ import annotations
@@ -23,10 +30,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
 
 from engine.examples import run_examples
 from engine.loader import RuleSet, load_rules
 from engine.registry import RuleType
+from naebu import rule_drafts, rulechanges
 from naebu.config import Config
 from naebu.problems import Problem
 
@@ -46,14 +57,20 @@ class Reload:
     kept: list[str] = field(default_factory=list)
     #: True when the files have just become clean after having problems.
     fixed: bool = False
+    #: Rules whose edit waits for approval (running in their previous version, or not at all).
+    held: list[str] = field(default_factory=list)
+    #: Approved drafts that have just gone live.
+    loaded: list[int] = field(default_factory=list)
 
 
 class RuleKeeper:
     """The rules the daemon runs: the rule files as they are now, broken parts replaced by
     their last good version."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, engine: Engine | None = None) -> None:
         self.config = config
+        #: The store, for rule governance (none: every rule version runs).
+        self.engine = engine
         self.good: dict[str, RuleType] = {}
         self.reported: set[str] = set()
         #: Failing examples of the rule files as they were at :attr:`_examples_of` (a digest).
@@ -76,6 +93,7 @@ class RuleKeeper:
             if rule_id not in rules and str(old.meta.file) in troubled_files:
                 rules[rule_id] = old
                 kept.append(rule_id)
+        held, loaded = self._govern(rules, fresh, kept)
         self.good = rules
         texts = {str(p) for p in fresh.problems}
         new = [p for p in fresh.problems if str(p) not in self.reported]
@@ -87,8 +105,65 @@ class RuleKeeper:
             log.warning("rules running in their last good version: %s", ", ".join(sorted(kept)))
         if fixed:
             log.info("rule files are clean again")
-        ruleset = RuleSet(rules=list(rules.values()), problems=[], files=fresh.files)
-        return Reload(ruleset, list(fresh.problems), new, sorted(kept), fixed)
+        ruleset = RuleSet(
+            rules=list(rules.values()), problems=[], files=fresh.files, lists=fresh.lists
+        )
+        return Reload(ruleset, list(fresh.problems), new, sorted(kept), fixed, held, loaded)
+
+    def _govern(
+        self, rules: dict[str, RuleType], fresh: RuleSet, kept: list[str]
+    ) -> tuple[list[str], list[int]]:
+        """Hold back the rule versions not approved (in ``rules``, in place: the previous
+        version, or none); mark approved drafts that now run as live. The held rules, and the
+        drafts gone live."""
+        if self.engine is None:
+            return [], []
+        now = datetime.now().replace(microsecond=0)
+        whole = RuleSet(rules=list(rules.values()), files=fresh.files, lists=fresh.lists)
+        versions = {
+            k: v.content_hash
+            for k, v in rulechanges.current_versions(
+                whole, root=self.config.base_dir, skip=kept
+            ).items()
+        }
+        with self.engine.connect() as conn:
+            allowed = (
+                rule_drafts.approved_versions(conn)
+                if rule_drafts.required(self.config, conn)
+                else None
+            )
+        held = []
+        for rule_id, digest in versions.items():
+            if allowed is None or rule_id.startswith("list:"):
+                continue
+            if digest in allowed.get(rule_id, ()):
+                continue
+            held.append(rule_id)
+            file = str(rules[rule_id].meta.file)
+            previous = self.good.get(rule_id)
+            if previous is not None:
+                rules[rule_id] = previous
+            else:
+                rules.pop(rule_id, None)
+            fresh.problems.append(
+                Problem(
+                    file,
+                    (
+                        "승인되지 않은 규칙 변경: 이전 버전으로 실행합니다 (changed without an "
+                        "approved draft: the previous version runs)"
+                        if previous
+                        else "승인되지 않은 규칙 변경: 실행하지 않습니다 (changed without an "
+                        "approved draft: the rule does not run)"
+                    ),
+                    rule_id=rule_id,
+                    hint="naebu rules propose COPY --replaces FILE, simulate, approve",
+                )
+            )
+        running = {k: v for k, v in versions.items() if k not in held}
+        loaded = rule_drafts.mark_loaded(self.engine, running, now=now)
+        for draft_id in loaded:
+            log.info("approved rule draft #%d is live", draft_id)
+        return sorted(held), loaded
 
     def _failing_examples(self, fresh: RuleSet) -> list[Problem]:
         """Problems of examples that do not behave (not of missing ones: ``naebu check`` says

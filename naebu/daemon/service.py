@@ -72,7 +72,7 @@ class Daemon:
         self.node = node or node_name()
         self.engine: Engine = store.connect(config.store_url)
         self.lock: LeaderLock = leader_lock(config.store_url, self.node)
-        self.keeper = RuleKeeper(config)
+        self.keeper = RuleKeeper(config, self.engine)
         self.stopping = threading.Event()
         self.run_lock = threading.Lock()
         self.health: dict[str, SourceHealth] = {}
@@ -261,8 +261,9 @@ class Daemon:
         catch_up = self._catch_up(job_id, now)
         if catch_up:
             extra["catch_up"] = catch_up
-        if reload.kept:
-            extra["rules_last_good"] = reload.kept
+        if reload.kept or reload.held:
+            # held back for approval (naebu/rule_drafts.py): what runs is the previous version
+            extra["rules_last_good"] = sorted({*reload.kept, *reload.held})
         started = time.monotonic()
         try:
             summary = run_once(
