@@ -36,6 +36,8 @@ COMMANDS = {
     "users": "users",
     "bench": "bench",
     "sources": "sources",
+    "quality": "rules_quality",
+    "report": "report",
 }
 
 
