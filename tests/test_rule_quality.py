@@ -310,3 +310,44 @@ def test_naebu_quality_table_and_json(tmp_path: Path, directory: Directory) -> N
         "중복 경보", cwd=tmp_path,
     )  # fmt: skip
     assert right.returncode == 0, right.stderr
+
+
+def test_the_inbox_takes_reason_codes_and_its_catalog_shows_the_quality(tmp_path: Path) -> None:
+    from test_web_helpers import csrf_of, live_server, login, web_city
+
+    city = web_city(tmp_path, now=datetime.now().replace(microsecond=0))
+    first, second = city.alerts["P-1001"], city.alerts["P-1002"]
+    with live_server(city) as server, server.client() as c:
+        login(c, "E001")
+        page = c.get(f"/alerts/{first}").text
+        assert '<select name="reason">' in page and "규칙 기준 부적합" in page
+        token = csrf_of(page)
+        bad = c.post(
+            f"/alerts/{first}/act",
+            data={"action": "false_positive", "comment": "정상", "reason": "핑계", "csrf": token},
+        )
+        assert bad.status_code == 400 and "알 수 없는 사유 코드" in bad.text
+        done = c.post(
+            f"/alerts/{first}/act",
+            data={"action": "false_positive", "comment": "정상", "reason": "data_error", "csrf": token},
+        )  # fmt: skip
+        assert done.status_code == 303
+        corrected = c.post(
+            f"/alerts/{second}/act",
+            data={"action": "correct", "comment": "환수", "recovered": "300,000", "csrf": token},
+        )
+        assert corrected.status_code == 303
+        catalog = c.get("/rules").text
+    engine = store.connect(city.store_url)
+    try:
+        with engine.connect() as conn:
+            a = store.alerts.c
+            rows = dict(conn.execute(select(a.id, a.reason_code)).all())
+            recovered = conn.execute(select(a.recovered_amount).where(a.id == second)).scalar_one()
+    finally:
+        engine.dispose()
+    assert rows[first] == "data_error" and recovered == 300_000
+    quality = catalog[catalog.index("규칙 품질") :]
+    assert "자료 오류 1" in quality  # the reason, in words
+    # three alerts of 1,250,000 + 3,300,000 + 2,100,000 won; 300,000 recovered
+    assert "6,650,000원" in quality and "300,000원" in quality and "50.0%" in quality
