@@ -238,7 +238,39 @@ def _history(engine: Engine, directory: Directory) -> dict[str, int]:
 
 
 def test_quality_per_rule_and_month(engine: Engine, directory: Directory) -> None:
-    ids = _history(engine, directory)
+    _check_quality(engine, _history(engine, directory))
+
+
+@pytest.mark.parametrize("server", ["PostgreSQL", "MariaDB"])
+def test_quality_and_the_report_on_server_databases(server: str, directory: Directory) -> None:
+    """The month expressions and sums in each dialect; the ISO report's queries run there."""
+    from services import mysql_url, pg_url, require_service
+    from test_daemon_helpers import fresh_database
+
+    from naebu.reports import iso37001
+
+    server_url = pg_url() if server == "PostgreSQL" else mysql_url()
+    require_service(server, server_url)
+    with fresh_database(server_url, "naebu_quality") as url:
+        engine = store.connect(url)
+        try:
+            with engine.begin() as conn:
+                sync_officials(conn, directory, now=MARCH)
+            _check_quality(engine, _history(engine, directory))
+            with engine.connect() as conn:
+                report = iso37001.collect(
+                    conn, Period.parse("2025-03..2025-04"), rules=sample_rules(), states={},
+                    names={}, city="한빛시", now=APRIL + timedelta(days=2),
+                )  # fmt: skip
+        finally:
+            engine.dispose()
+    kpis = {name: fig for name, fig, _ in report.kpis}
+    assert kpis["발생 경보"].value == 7 and kpis["오탐률"].text == "60.0%"  # 3 of 5 answers
+    assert report.reviews["accepted"].value == 2 and report.reviews["rejected"].value == 1
+    assert report.corrective["closed"].value == 1 and report.corrective["recovered"].value == 100
+
+
+def _check_quality(engine: Engine, ids: dict[str, int]) -> None:
     with engine.connect() as conn:
         report = rule_quality(conn, Period.parse("2025-03..2025-04"))
     march, april = report.by_month("R-PAY-DUP")
