@@ -113,6 +113,8 @@ class Quality:
     alert_ids: list[int] = field(default_factory=list)
     excluded_ids: list[int] = field(default_factory=list)
     false_positive_ids: list[int] = field(default_factory=list)
+    answered_ids: list[int] = field(default_factory=list)
+    recovered_ids: list[int] = field(default_factory=list)
     confirmed_ids: list[int] = field(default_factory=list)
     suppression_ids: list[int] = field(default_factory=list)
 
@@ -149,6 +151,8 @@ class Quality:
             "alert_ids",
             "excluded_ids",
             "false_positive_ids",
+            "answered_ids",
+            "recovered_ids",
             "confirmed_ids",
             "suppression_ids",
         ):
@@ -300,15 +304,19 @@ def rule_quality(
         if r.recovered is not None:
             q.recovered = (q.recovered or 0.0) + float(r.recovered)
     # Amounts sit in each alert's evidence; the ids make every figure traceable.
-    rows = select(a.id, a.rule_id, month, a.dataset, a.status, a.last_answer, a.evidence).where(
-        in_period
-    )
+    rows = select(
+        a.id, a.rule_id, month, a.dataset, a.status, a.last_answer, a.recovered_amount, a.evidence
+    ).where(in_period)
     for r in conn.execute(rows):
         q = cell(r.rule_id, r.month)
         if r.status == "suppressed":
             q.excluded_ids.append(int(r.id))
             continue
         q.alert_ids.append(int(r.id))
+        if r.last_answer is not None:
+            q.answered_ids.append(int(r.id))
+        if r.recovered_amount is not None:
+            q.recovered_ids.append(int(r.id))
         if r.last_answer == "false_positive":
             q.false_positive_ids.append(int(r.id))
         if r.status == "closed":

@@ -199,6 +199,10 @@ def test_every_section_is_filled_with_real_figures(city: City) -> None:
     assert "지급 취소 후 반환받음" in corrective and "1,750,000원" in corrective
     summary = section(html, "s93")
     assert "검토 필요 사항" in summary and "<li>" in summary
+    # every figure of the tables links to the records it counts (or says there is no amount)
+    for s in ("s45", "s83", "s91", "s92"):
+        cells = re.findall(r'<td class="n">(.*?)</td>', section(html, s), re.S)
+        assert cells and all('class="fig"' in c or c == "해당 없음" for c in cells), s
     for s in ("s93", "s45", "s83", "s91", "s92", "s63", "s101"):
         visible = re.sub(r"<[^>]+>", " ", section(html, s))
         assert not re.search(r"(?<![A-Za-z])(None|nan|NaT)(?![A-Za-z])", visible), s

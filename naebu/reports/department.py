@@ -124,15 +124,21 @@ def collect(
             else Figure(None, "해당 없음"),
         ),
     ]
+    why = ", ".join(f"{reason_label(k or None)} {v}건" for k, v in sorted(reasons.items()))
     report.figures.insert(
         5,
         (
             "오탐 사유",
-            Figure(
-                len(fp),
-                ", ".join(f"{reason_label(k or None)} {v}건" for k, v in sorted(reasons.items()))
-                or "없음",
-            ),
+            s.note(
+                Figure(
+                    len(fp),
+                    why or "없음",
+                    f"오탐 답변 ({of})",
+                    [("alert", [int(x.id) for x in fp])],
+                )
+            )
+            if fp
+            else Figure(0, "없음"),
         ),
     )
     for rule_id in sorted({x.rule_id for x in rows}):
@@ -143,8 +149,14 @@ def collect(
                 "rule_id": rule_id,
                 "title": meta.title if meta else mine[0].title,
                 "alerts": s.count([int(x.id) for x in mine], f"경보 (규칙 {rule_id}, {of})"),
-                "answered": sum(1 for x in mine if x.last_answer is not None),
-                "open": sum(1 for x in mine if x.status in OPEN),
+                "answered": s.count(
+                    [int(x.id) for x in mine if x.last_answer is not None],
+                    f"답변된 경보 (규칙 {rule_id}, {of})",
+                ),
+                "open": s.count(
+                    [int(x.id) for x in mine if x.status in OPEN],
+                    f"미답변 경보 (규칙 {rule_id}, {of})",
+                ),
             }
         )
     for x, amount in zip(rows, amounts, strict=True):

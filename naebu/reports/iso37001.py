@@ -147,7 +147,7 @@ def _risk_register(report: Report, quality: Any, rules: Mapping[str, RuleMeta]) 
                 "basis": (meta.basis if meta else "") or "규칙 파일에 근거 미기재",
                 "enabled": bool(meta and meta.enabled),
                 "alerts": s.count(q.alert_ids, f"경보 ({where}, 예외 처리 제외)"),
-                "answered": Figure(q.answered, f"{q.answered:,}건"),
+                "answered": s.count(q.answered_ids, f"답변된 경보 ({where})"),
                 "confirmed": s.count(q.confirmed_ids, f"감사 검토로 종결된 경보 ({where})"),
                 "fp_rate": s.rate(
                     q.false_positive, q.answered, q.false_positive_ids, f"오탐 답변 ({where})"
@@ -161,7 +161,16 @@ def _risk_register(report: Report, quality: Any, rules: Mapping[str, RuleMeta]) 
                 "at_stake": s.amount(q.at_stake, q.alert_ids, f"경보 대상 금액 ({where})")
                 if q.at_stake is not None
                 else Figure(None, "해당 없음"),
-                "recovered": Figure(q.recovered, won(q.recovered)),
+                "recovered": s.note(
+                    Figure(
+                        q.recovered,
+                        won(q.recovered),
+                        f"조치 완료 답변의 환수액 ({where})",
+                        [("alert", sorted(q.recovered_ids))],
+                    )
+                )
+                if q.recovered is not None
+                else Figure(None, won(None)),
             }
         )
 
@@ -231,7 +240,14 @@ def _controls(
                     kind="run",
                     unit="회",
                 ),
-                "findings": Figure(found[rule_id], f"{found[rule_id]:,}건"),
+                "findings": s.note(
+                    Figure(
+                        found[rule_id],
+                        f"{found[rule_id]:,}건",
+                        f"규칙 {rule_id}이(가) 찾은 기록 수: 점검 실행 요약의 합계 ({p})",
+                        [("run", sorted(int(x.id) for x in ok))],
+                    )
+                ),
                 "alerts": s.count(q.alert_ids, f"경보 (규칙 {rule_id}, {p} 발생)"),
             }
         )
@@ -268,7 +284,14 @@ def _kpis(conn: Connection, report: Report, quality: Any, now: datetime) -> None
         ),
         (
             "답변까지 걸린 기간(중앙값)",
-            Figure(median(waits) if waits else None, days(median(waits) if waits else None)),
+            s.note(
+                Figure(
+                    median(waits) if waits else None,
+                    days(median(waits) if waits else None),
+                    f"답변 시각이 있는 경보 ({p} 발생)",
+                    [("alert", sorted(x.id for x in rows if x.answered_at))],
+                )
+            ),
             "경보 발생부터 답변까지",
         ),
         (
@@ -303,7 +326,18 @@ def _kpis(conn: Connection, report: Report, quality: Any, now: datetime) -> None
             s.amount(total.at_stake, total.alert_ids, f"금액이 있는 경보의 대상 금액 ({p} 발생)"),
             "금액 항목이 있는 자료의 경보만",
         ),
-        ("환수액", Figure(total.recovered, won(total.recovered)), "조치 완료 답변에 기록된 환수액"),
+        (
+            "환수액",
+            s.note(
+                Figure(
+                    total.recovered,
+                    won(total.recovered),
+                    f"환수액이 기록된 경보 ({p} 발생)",
+                    [("alert", sorted(total.recovered_ids))],
+                )
+            ),
+            "조치 완료 답변에 기록된 환수액",
+        ),
     ]
 
 
