@@ -303,10 +303,12 @@ def rule_quality(
                 q.confirmed_corrected += n
         if r.recovered is not None:
             q.recovered = (q.recovered or 0.0) + float(r.recovered)
-    # Amounts sit in each alert's evidence; the ids make every figure traceable.
+    # The ids make every figure traceable; amounts sit in the evidence, read only for the
+    # alerts of datasets that have one (attendance or permits evidence is never parsed).
     rows = select(
-        a.id, a.rule_id, month, a.dataset, a.status, a.last_answer, a.recovered_amount, a.evidence
+        a.id, a.rule_id, month, a.dataset, a.status, a.last_answer, a.recovered_amount
     ).where(in_period)
+    money: set[str] = set()  # the datasets with an amount among the period's alerts
     for r in conn.execute(rows):
         q = cell(r.rule_id, r.month)
         if r.status == "suppressed":
@@ -321,11 +323,19 @@ def rule_quality(
             q.false_positive_ids.append(int(r.id))
         if r.status == "closed":
             q.confirmed_ids.append(int(r.id))
-        amount = amount_of(r.dataset, r.evidence)
-        if amount is not None:
-            q.at_stake = (q.at_stake or 0.0) + amount
-        elif has_amount(r.dataset) and q.at_stake is None:
-            q.at_stake = 0.0
+        if has_amount(r.dataset):
+            money.add(r.dataset)
+            if q.at_stake is None:
+                q.at_stake = 0.0
+    if money:
+        amounts = select(a.id, a.rule_id, month, a.dataset, a.evidence).where(
+            in_period, a.status != "suppressed", a.dataset.in_(sorted(money))
+        )
+        for r in conn.execute(amounts):
+            amount = amount_of(r.dataset, r.evidence)
+            if amount is not None:
+                q = cell(r.rule_id, r.month)
+                q.at_stake = (q.at_stake or 0.0) + amount
     smonth = month_of(conn, s.created_at).label("month")
     excl = select(s.id, s.rule_id, smonth, s.reason_code).where(
         s.created_at >= period.start, s.created_at < period.end
