@@ -315,3 +315,10 @@ def test_report_mistakes_are_one_line(city: City) -> None:
     two = run_cli("report", "department", "--month", "2025-01..2025-02", "--out", "x", cwd=city.folder)  # fmt: skip
     assert two.returncode == 1 and "one month" in two.stderr
     assert datetime.strptime(city.month, "%Y-%m")  # the reports' month is a month
+
+
+def test_alerts_show_tells_the_reason_and_the_amount_recovered(city: City) -> None:
+    ((fp,),) = city.sql("SELECT id FROM alerts WHERE reason_code = 'normal_business'")
+    ((fixed,),) = city.sql("SELECT id FROM alerts WHERE recovered_amount = 250000")
+    assert "[사유: 정상 업무]" in _cli(city.folder, "alerts", "show", str(fp))
+    assert "[환수액 250,000원]" in _cli(city.folder, "alerts", "show", str(fixed))
