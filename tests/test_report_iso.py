@@ -307,6 +307,9 @@ def test_the_department_report_counts_its_alerts(city: City) -> None:
     text, note = figure(html, "<td>발생 경보</td>")
     assert number(text) == len(rows) and sorted(note_ids(html, note)) == sorted(r[0] for r in rows)
     assert city.department in html and all(f"<td>#{r[0]}</td>" in html for r in rows)
+    visible = re.sub(r"<[^>]+>", " ", html[: html.index('<h2 id="sources">')])
+    assert not re.search(r"(?<![A-Za-z])(None|nan|NaT)(?![A-Za-z])", visible)
+    assert not re.search(r"(?<![\d,.])\d{5,}원", visible)
 
 
 def test_report_mistakes_are_one_line(city: City) -> None:
