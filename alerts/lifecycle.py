@@ -38,6 +38,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
+from alerts import reasons
 from alerts.anchor import alert_digests
 from alerts.calendar import add_business_days, business_days_between
 from alerts.directory import Directory, Official
@@ -240,6 +241,21 @@ def _reassign_target(
     return target
 
 
+def _reason_code(action: str, reason: str | None) -> str | None:
+    """The stored reason code of a step: a false positive's (validated), else None."""
+    if action != "false_positive":
+        if reason:
+            raise LifecycleError(
+                "사유 코드는 '오탐 처리'에만 적습니다",
+                "a reason code goes with a false-positive answer only",
+            )
+        return None
+    try:
+        return reasons.parse(reason)
+    except reasons.ReasonError as exc:
+        raise LifecycleError(exc.ko, exc.en) from None
+
+
 def act(
     conn: Connection,
     alert_id: int,
@@ -250,11 +266,15 @@ def act(
     now: datetime,
     to: str | None = None,
     directory: Directory | None = None,
+    reason: str | None = None,
+    recovered: float | None = None,
 ) -> Outcome:
     """Take one lifecycle step on alert ``alert_id`` as official ``actor_id``.
 
     ``action`` is one of :data:`ACTIONS` (``ack`` and ``false-positive`` are accepted too);
-    ``to`` names the new assignee of ``reassign``. Roles come from ``directory``, by
+    ``to`` names the new assignee of ``reassign``. A ``false_positive`` answer carries a
+    ``reason`` code (:mod:`alerts.reasons`; 기타 when none is given); a ``correct`` answer may
+    say what was ``recovered`` (KRW). Roles come from ``directory``, by
     default the officials table of the store (the directory as of the last run). The status
     change and its audit-trail entry are written in the caller's transaction (no commit).
 
@@ -282,6 +302,12 @@ def act(
             f"'{spec.label}'에는 사유(의견)를 적어야 합니다",
             f"{spec.name} needs a comment saying why",
         )
+    code = _reason_code(spec.name, reason)
+    if recovered is not None and (spec.name != "correct" or recovered < 0):
+        raise LifecycleError(
+            "환수액은 '조치 완료'에만 0 이상으로 적을 수 있습니다",
+            "a recovered amount goes with a correct answer only, and is not negative",
+        )
     _check_allowed(conn, spec, alert, actor, directory)
 
     to_status = spec.to_status or alert.status
@@ -294,6 +320,13 @@ def act(
     elif to_status in ANSWERED:
         values["answered_at"] = now
         values["last_answer"] = spec.name
+        # The reason code of a false positive; another answer replaces the last one's.
+        values["reason_code"] = code
+        values["recovered_amount"] = recovered
+        if code is not None:
+            details["reason_code"] = code
+        if recovered is not None:
+            details["recovered_amount"] = recovered
     elif to_status == "closed":
         values["closed_at"] = now
     elif spec.name == "reject":

@@ -22,7 +22,8 @@ A known finding raises nothing, with two exceptions:
   (``sha256(fp, "reopen", n)``), so the column stays unique; ``finding_fingerprint`` keeps
   the finding's own fingerprint on every generation.
 - **unsuppress**: the finding's alert is ``suppressed`` and no suppression matches any more
-  (expired or removed): that alert is raised as usual.
+  (expired or removed), or its record changed (the hash of its evidence differs: an exclusion
+  covers the record as it was): that alert is raised as usual, with the record as it now is.
 
 Suppressed findings (:mod:`alerts.suppressions`) are stored with status ``suppressed`` and
 not returned, so nobody is notified. Every alert raised, suppressed, reopened or unsuppressed
@@ -269,7 +270,7 @@ def raise_alerts(
     suppressions = active_suppressions(conn, now, {c.rule_id for c in fresh.values()})
 
     rows: list[dict[str, Any]] = []
-    unsuppress: list[tuple[Row[Any], Finding, str]] = []
+    unsuppress: list[tuple[Row[Any], Finding, str, bool]] = []
     grown: list[tuple[Row[Any], Case, list[str]]] = []
     for fp, case in fresh.items():
         f = case.as_finding()
@@ -309,8 +310,14 @@ def raise_alerts(
             row["fingerprint"] = reopened_fingerprint(fp, generations)
             row["reopened_from"] = old.id
             rows.append(row)
-        elif old.status == "suppressed" and suppression is None:
-            unsuppress.append((old, f, fp))
+        elif old.status == "suppressed":
+            # An exclusion covers the record as it was when excluded: an edited record
+            # (its evidence changed) is raised again though the suppression still matches.
+            changed = old.evidence_hash is not None and old.evidence_hash != evidence_hash(
+                f.evidence
+            )
+            if suppression is None or changed:
+                unsuppress.append((old, f, fp, changed))
     if not rows and not unsuppress and not grown:
         return []
 
@@ -348,12 +355,18 @@ def raise_alerts(
         )
     for current, case, new in grown:
         steps.append(_grow(conn, current, case, new, run_id, now))
-    for old, f, fp in unsuppress:
+    for old, f, fp, changed in unsuppress:
         fresh_row = _row(f, rules[f.rule_id], directory, run_id, now)
-        values = {
-            k: fresh_row[k]
-            for k in ("assignee", "department", "deadline", "deadline_set_at", "notify_roles")
-        }
+        kept: tuple[str, ...] = (
+            "assignee",
+            "department",
+            "deadline",
+            "deadline_set_at",
+            "notify_roles",
+        )
+        if changed:  # the alert says what the record now says
+            kept += ("message", "evidence", "evidence_hash")
+        values = {k: fresh_row[k] for k in kept}
         done = conn.execute(
             update(alerts_table)
             .where(alerts_table.c.id == old.id, alerts_table.c.status == "suppressed")
@@ -368,6 +381,8 @@ def raise_alerts(
             ).one()
             tallied.append((None, dict(now_row._mapping)))
             details = {"assignee": values["assignee"], "notify": values["notify_roles"]}
+            if changed:
+                details["record_changed"] = True
             steps.append(
                 Step(
                     SYSTEM,

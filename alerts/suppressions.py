@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
+from alerts import reasons
 from alerts.directory import Directory
 from alerts.trail import Step, append
 from engine.findings import Finding
@@ -57,6 +58,7 @@ class Suppression:
     removed_at: datetime | None = None
     removed_by: str | None = None
     removed_reason: str | None = None
+    reason_code: str | None = None
 
     @classmethod
     def from_row(cls, r: Row[Any]) -> Suppression:
@@ -74,6 +76,7 @@ class Suppression:
             removed_at=r.removed_at,
             removed_by=r.removed_by,
             removed_reason=r.removed_reason,
+            reason_code=r.reason_code,
         )
 
     @property
@@ -171,11 +174,13 @@ def add_suppression(
     column: str | None = None,
     value: str | None = None,
     directory: Directory | None = None,
+    reason_code: str | None = None,
 ) -> int:
     """Store a suppression and its audit-trail entry; return its id. Does not commit.
 
-    Give either ``record_key`` or ``column`` and ``value``. Raises :class:`SuppressionError`
-    for a missing reason, an expiry not after ``now``, a bad target, or an author who is not
+    Give either ``record_key`` or ``column`` and ``value``; ``reason_code`` is a code (or
+    Korean label) of :mod:`alerts.reasons`, 기타 when not given. Raises
+    :class:`SuppressionError` for a missing reason, an unknown reason code, an expiry not after ``now``, a bad target, or an author who is not
     an active 감사자 or 부서관리자 of ``directory``.
     """
     if not reason or not reason.strip():
@@ -191,6 +196,10 @@ def add_suppression(
             "기록 키 하나, 또는 컬럼과 값을 지정하십시오",
             "give either a record key or a column and its value",
         )
+    try:
+        code = reasons.parse(reason_code)
+    except reasons.ReasonError as exc:
+        raise SuppressionError(exc.ko, exc.en) from None
     _check_author(directory, author)
     new_id = conn.execute(
         table.insert().returning(table.c.id),
@@ -200,6 +209,7 @@ def add_suppression(
             "column_name": column,
             "value": value,
             "reason": reason.strip(),
+            "reason_code": code,
             "author": author,
             "created_at": now,
             "expires_at": expires_at,
@@ -219,6 +229,7 @@ def add_suppression(
                     "record_key": record_key,
                     "column": column,
                     "value": value,
+                    "reason_code": code,
                     "expires_at": expires_at.isoformat(timespec="seconds"),
                 },
             )

@@ -17,9 +17,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from alerts import reasons
 from alerts.deadline_text import is_overdue
 from alerts.evidence_text import case_members, dataset_title, evidence_lines
 from alerts.lifecycle import ACTIONS, OPEN, LifecycleError, act
+from alerts.quality import Period, rule_quality
 from alerts.suppressions import (
     SuppressionError,
     add_suppression,
@@ -136,6 +138,7 @@ class Pages:
                 "done": request.query_params.get("done", ""),
                 "now": ctx.now,
                 "overdue": alert["status"] in OPEN and is_overdue(alert["deadline"], ctx.now),
+                "reasons": reasons.REASONS,
             },
             status=400 if error else 200,
         )
@@ -163,9 +166,16 @@ class Pages:
                     now=ctx.now,
                     to=_text(form, "to", 100) or None,
                     directory=ctx.viewer.directory,
+                    # The form sends both fields; each belongs to one step.
+                    reason=_text(form, "reason", 40) or None
+                    if action in ("false_positive", "false-positive")
+                    else None,
+                    recovered=_recovered(form) if action == "correct" else None,
                 )
         except LifecycleError as exc:  # rolled back; shown on the alert page
             return self.alert(request, None, error=exc.en if ctx.lang == "en" else exc.ko)
+        except ValueError:  # the recovered amount is not a number
+            return self.alert(request, None, error=_t(ctx)("recovered.bad"))
         target = f"/alerts/{alert_id}?" + urlencode({"done": action})
         return self.inbox.finish(ctx, RedirectResponse(target, status_code=303))
 
@@ -204,8 +214,10 @@ class Pages:
         ctx = self._begin(request, form)
         if isinstance(ctx, Response):
             return ctx
+        period = Period.last_months(ctx.now)
         with self.inbox.engine.connect() as conn:
             months, stats = queries.rule_stats(conn, now=ctx.now)
+            quality = rule_quality(conn, period)
         states = data_coverage.store_states(
             self.inbox.engine, self.inbox.compiled, self.inbox.coverage
         )
@@ -223,9 +235,19 @@ class Pages:
                     "chart": bar_chart(
                         months, s.by_month, width=420, height=120, title=t("findings_12m")
                     ),
+                    "quality": [
+                        q
+                        for q in quality.by_month(rule_id)
+                        if q.alerts or q.excluded or q.exclusions
+                    ],
+                    "quality_total": quality.total(rule_id),
                 }
             )
-        return self.inbox.page(ctx, "rules.html", {"rows": rows})
+        return self.inbox.page(
+            ctx,
+            "rules.html",
+            {"rows": rows, "reason_label": reasons.label, "won": _won(ctx.lang)},
+        )
 
     # -- suppressions (compliance staff) -------------------------------------------------------
 
@@ -249,6 +271,8 @@ class Pages:
                 "error": error,
                 "now": ctx.now,
                 "names": {o.employee_id: o.display_name for o in ctx.viewer.directory},
+                "reasons": reasons.REASONS,
+                "reason_label": reasons.label,
             },
             status=400 if error else 200,
         )
@@ -303,6 +327,7 @@ class Pages:
                         column=column,
                         value=_text(form, "value", 500) if column else None,
                         directory=ctx.viewer.directory,
+                        reason_code=_text(form, "reason_code", 40) or None,
                     )
         except SuppressionError as exc:
             return self.suppressions(request, None, error=exc.en if ctx.lang == "en" else exc.ko)
@@ -312,6 +337,25 @@ class Pages:
                 message = "give the expiry as YYYY-MM-DD"
             return self.suppressions(request, None, error=message)
         return self.inbox.finish(ctx, RedirectResponse("/suppressions", status_code=303))
+
+
+def _won(lang: str) -> Any:
+    """An amount as the page's readers read it: ``1,234,000원`` (``KRW 1,234,000``); a dash
+    where the rule's data has no amount."""
+
+    def won(value: float | None) -> str:
+        if value is None:
+            return "-"
+        return f"KRW {value:,.0f}" if lang == "en" else f"{value:,.0f}원"
+
+    return won
+
+
+def _recovered(form: FormData | None) -> float | None:
+    """The recovered amount of a 조치 완료 form (``1,500,000`` or ``1500000``), or None;
+    raises ``ValueError`` for text that is not a number."""
+    text = _text(form, "recovered", 40).replace(",", "").replace("원", "").strip()
+    return float(text) if text else None
 
 
 def _t(ctx: Ctx) -> Any:

@@ -37,6 +37,7 @@ COMMANDS = {
     "bench": "bench",
     "sources": "sources",
     "rules": "rules",
+    "report": "report",
 }
 
 

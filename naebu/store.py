@@ -24,6 +24,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -80,6 +81,11 @@ alerts = Table(
     # The case this alert is about (alerts.cases): the rule type's case key, e.g. an official
     # and a month; NULL on an alert of one record (and on every alert raised before cases).
     Column("case_key", String(500)),
+    # The reason code of the last answer when it is a false positive (alerts.reasons: 자료
+    # 오류, 정상 업무 ...); NULL otherwise and on answers given before codes (migration 0017).
+    Column("reason_code", String(40)),
+    # What a 조치 완료 answer says was recovered (환수), KRW; NULL where none was recorded.
+    Column("recovered_amount", Float),
     Index("ix_alerts_status", "status"),
     Index("ix_alerts_finding", "finding_fingerprint"),
     Index("ix_alerts_department", "department"),
@@ -156,6 +162,8 @@ suppressions = Table(
     Column("column_name", String(100)),
     Column("value", String(500)),
     Column("reason", Text, nullable=False),
+    # The reason as a code of the closed list (alerts.reasons); NULL before migration 0017.
+    Column("reason_code", String(40)),
     Column("author", String(100), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),

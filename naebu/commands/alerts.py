@@ -124,6 +124,8 @@ def _step(
     comment: str | None,
     now_text: str | None,
     to: str | None = None,
+    reason: str | None = None,
+    recovered: float | None = None,
 ) -> None:
     """Take one lifecycle step and print what changed; a refused step is one line, exit 1."""
     from alerts.lifecycle import LifecycleError, act
@@ -134,7 +136,18 @@ def _step(
     try:
         directory = load_directory(config, engine)
         with engine.begin() as conn:
-            out = act(conn, alert_id, action, actor, comment, now=now, to=to, directory=directory)
+            out = act(
+                conn,
+                alert_id,
+                action,
+                actor,
+                comment,
+                now=now,
+                to=to,
+                directory=directory,
+                reason=reason,
+                recovered=recovered,
+            )
     except LifecycleError as exc:
         raise UserError(f"naebu alerts: {exc}") from None
     finally:
@@ -161,9 +174,53 @@ def _acting(name: str, action: str, summary: str) -> None:
 
 
 _acting("ack", "acknowledge", "Acknowledge an alert (확인): you have seen it and will handle it.")
-_acting("correct", "correct", "Report the item corrected (조치 완료).")
 _acting("explain", "explain", "Explain why the item is in order (소명); needs --comment.")
-_acting("false-positive", "false_positive", "Report a false positive (오탐); needs --comment.")
+
+
+@alerts.command("correct")
+@click.argument("alert_id", type=int)
+@click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+@click.option("--comment", "-m", help="what was done")
+@click.option(
+    "--recovered", type=float, metavar="KRW", help="the amount recovered (환수액), if any"
+)
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def alerts_correct(
+    config: Config,
+    alert_id: int,
+    actor: str,
+    comment: str | None,
+    recovered: float | None,
+    now_text: str | None,
+) -> None:
+    """Report the item corrected (조치 완료), with the amount recovered if any."""
+    _step(config, alert_id, "correct", actor, comment, now_text, recovered=recovered)
+
+
+@alerts.command("false-positive")
+@click.argument("alert_id", type=int)
+@click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+@click.option("--comment", "-m", help="why it is not a problem (required)")
+@click.option(
+    "--reason",
+    metavar="CODE",
+    help="reason code (사유 코드): data_error (자료 오류), normal_business (정상 업무), "
+    "rule_unfit (규칙 기준 부적합), duplicate (중복 경보), other (기타, the default); "
+    "the Korean label works too",
+)
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def alerts_false_positive(
+    config: Config,
+    alert_id: int,
+    actor: str,
+    comment: str | None,
+    reason: str | None,
+    now_text: str | None,
+) -> None:
+    """Report a false positive (오탐) with a reason code; needs --comment."""
+    _step(config, alert_id, "false_positive", actor, comment, now_text, reason=reason)
 
 
 @alerts.command("review")

@@ -195,6 +195,7 @@ def show_lines(
     for e in trail:
         step = f"{_status(e['from_status'], language)} -> {_status(e['to_status'], language)}"
         note = f"  {mask_text(e['comment'])}" if e["comment"] else ""
+        note += _answer_facts(e.get("details"), language)
         who = _person(directory, e["actor"], language)
         lines.append(
             f"    #{e['seq']} {e['at']:%Y-%m-%d %H:%M} {who} {_action(e['action'], language)}"
@@ -266,3 +267,19 @@ def alerts_show(config: Config, alert_id: int, language: str, now_text: str | No
     meta = rule_metas(config).get(shown["alert"]["rule_id"])
     lines = show_lines(**shown, meta=meta, directory=directory, today=today, language=language)
     click.echo("\n".join(lines))
+
+
+def _answer_facts(details: object, language: str) -> str:
+    """A false positive's reason and a correction's recovered amount, as a trail line ends."""
+    if not isinstance(details, Mapping):
+        return ""
+    from alerts.reasons import label
+
+    en = language == "en"
+    out = ""
+    if details.get("reason_code"):
+        out += f" [{'reason' if en else '사유'}: {label(details['reason_code'], language)}]"
+    amount = details.get("recovered_amount")
+    if isinstance(amount, (int, float)):
+        out += f" [{'recovered KRW' if en else '환수액'} {amount:,.0f}{'' if en else '원'}]"
+    return out

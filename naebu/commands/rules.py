@@ -180,3 +180,9 @@ def rules_drafts(config: Config) -> None:
             f"{', '.join(d.rules)} - {d.reason}"
         )
     click.echo(f"{len(found)} draft(s)")
+
+
+# `naebu rules quality`: each rule's alerts, answers and amounts (alerts/quality.py).
+from naebu.commands.rules_quality import rules_quality  # noqa: E402
+
+rules.add_command(rules_quality)

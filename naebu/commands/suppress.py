@@ -54,6 +54,13 @@ def _check_target(config: Config, rule_id: str, column: str | None) -> None:
 @click.option("--record", "record_key", help="suppress this record (its key)")
 @click.option("--where", "where", metavar="COLUMN=VALUE", help="suppress findings with this value")
 @click.option("--reason", required=True, help="why (사유); shown to the audit office")
+@click.option(
+    "--code",
+    "reason_code",
+    metavar="CODE",
+    help="reason code (사유 코드): data_error, normal_business, rule_unfit, duplicate, other "
+    "(the default), or its Korean label",
+)
 @click.option("--until", "until", required=True, metavar="YYYY-MM-DD", help="expiry (만료일)")
 @click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
 @click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
@@ -64,6 +71,7 @@ def suppress_add(
     record_key: str | None,
     where: str | None,
     reason: str,
+    reason_code: str | None,
     until: str,
     actor: str,
     now_text: str | None,
@@ -98,6 +106,7 @@ def suppress_add(
                 column=column,
                 value=value,
                 directory=directory,
+                reason_code=reason_code,
             )
     except SuppressionError as exc:
         raise UserError(f"naebu suppress: {exc}") from None
@@ -138,6 +147,7 @@ def suppress_list(config: Config, show_all: bool, fmt: str, now_text: str | None
                 "rule_id": s.rule_id,
                 "target": s.target,
                 "reason": s.reason,
+                "reason_code": s.reason_code,
                 "author": s.author,
                 "created_at": s.created_at.isoformat(sep=" "),
                 "expires_at": s.expires_at.isoformat(sep=" "),

@@ -1,0 +1,98 @@
+"""`naebu quality`: each rule's quality per month (규칙 품질), from the store.
+
+Per rule and month of raising: alerts, answered, confirmed (closed after the audit office's
+review), false positives with their rate and reasons, exclusions, and the amount at stake and
+recovered where the rule's dataset has an amount (:mod:`alerts.quality`). ``--format json``
+gives the same figures with the ids of the alerts they count.
+
+Registered as ``naebu quality``; when a ``naebu rules`` group exists it belongs there as
+``rules quality`` (the command object is :data:`rules_quality`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+
+from naebu.commands.common import UserError, parse_now, with_config
+from naebu.config import Config
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _krw(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    from alerts.reasons import label
+
+    return ", ".join(f"{label(k or None, 'en')} {v}" for k, v in sorted(counts.items())) or "-"
+
+
+@click.command("quality")
+@click.option(
+    "--period",
+    metavar="YYYY-MM[..YYYY-MM]",
+    help="months of raising to count (default: the last 12 months)",
+)
+@click.option("--rule", "rule_ids", multiple=True, help="only this rule (repeatable)")
+@click.option("--monthly/--totals", default=True, show_default=True, help="a row per month")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help="pretend the clock says this")
+@with_config
+def rules_quality(
+    config: Config,
+    period: str | None,
+    rule_ids: tuple[str, ...],
+    monthly: bool,
+    fmt: str,
+    now_text: str | None,
+) -> None:
+    """Rule quality per rule and month: alerts, answered, confirmed, false positives and
+    their reasons, exclusions, amounts at stake and recovered."""
+    from alerts.quality import Period, PeriodError, rule_quality
+    from naebu import store
+
+    now = parse_now(now_text) or datetime.now()
+    try:
+        span = Period.parse(period) if period else Period.last_months(now)
+    except PeriodError as exc:
+        raise UserError(f"naebu quality: {exc}") from None
+    engine = store.connect(config.store_url)
+    try:
+        with engine.connect() as conn:
+            report = rule_quality(conn, span, rule_ids or None)
+    finally:
+        engine.dispose()
+    rows = []
+    for rule_id in report.rules():
+        if monthly:
+            rows += [q for q in report.by_month(rule_id) if q.alerts or q.excluded or q.exclusions]
+        rows.append(report.total(rule_id))
+    if fmt == "json":
+        out = {
+            "period": str(span),
+            "rows": [q.as_json() for q in rows],
+            "total": report.total().as_json(),
+        }
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{'rule':<30} {'month':<16} {'alerts':>6} {'answered':>8} {'confirmed':>9} "
+        f"{'fp':>4} {'fp rate':>7} {'excluded':>8} {'exclusions':>10} {'at stake':>16} "
+        f"{'recovered':>14}  fp reasons"
+    )
+    for q in [*rows, report.total()]:
+        click.echo(
+            f"{q.rule_id or 'all rules':<30} {q.month:<16} {q.alerts:>6} {q.answered:>8} "
+            f"{q.confirmed:>9} {q.false_positive:>4} {_pct(q.fp_rate):>7} {q.excluded:>8} "
+            f"{q.exclusions:>10} {_krw(q.at_stake):>16} {_krw(q.recovered):>14}  "
+            f"{_reasons(q.fp_reasons)}"
+        )
