@@ -298,6 +298,8 @@ class AggregateRule(RuleType):
             used |= set(self.template.columns_used)
         for expr in self.key_expressions.values():
             used |= set(expr.columns_used)
+        # The aggregated columns too: each record of a case shows its share of the total.
+        used |= {a[a.index("(") + 1 : -1] for a in self.aggregates} - {""}
         ordered = [c for c in self.dataset.column_names if c in used or c in self.group_by]
         judged_on = last[win] if dated else None
         if dated:  # the message cites what the having was judged by
