@@ -11,6 +11,7 @@ import pandas as pd
 
 from engine import coverage
 from engine.registry import RuleType
+from naebu import tables
 
 
 def coverage_json(states: Mapping[str, coverage.Coverage]) -> dict[str, Any]:
@@ -79,11 +80,11 @@ def counts_line(states: Mapping[str, coverage.Coverage]) -> str:
 def report_lines(states: Mapping[str, coverage.Coverage]) -> list[str]:
     """Every rule's state, one line each, and a hint line under each rule that is not live."""
     lines = [counts_line(states)]
-    width = max((len(i) for i in states), default=0) + 2
+    width = max((tables.width(i) for i in states), default=0) + 2
     for rule_id, state in sorted(states.items()):
-        lines.append(f"  {rule_id:<{width}}{state_text(state)}")
+        lines.append(f"  {tables.pad(rule_id, width)}{state_text(state)}")
         if state.hint and not state.empty:
-            lines.append(f"  {'':<{width}}hint: {state.hint}")
+            lines.append(f"  {' ' * width}hint: {state.hint}")
     return lines
 
 

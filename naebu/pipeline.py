@@ -946,23 +946,39 @@ def _empty(dataset: str) -> pd.DataFrame:
 def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
     """The run summary as text lines for the command line."""
     lines = [f"naebu run #{summary.run_id} at {summary.started_at:%Y-%m-%d %H:%M}", ""]
-    lines.append(f"{'source':<18} {'dataset':<18} {'rows read':>10} {'quarantined':>12}  note")
+    # Imported here so this table's change stays inside the function being split out.
+    from naebu import tables
+    from naebu.tables import Column
+
+    sources = []
     for s in summary.sources:
         note = f"ERROR {s.error}" if s.error else (f"{s.files} file(s)" if s.files else "")
-        lines.append(
-            f"{s.name:<18} {s.dataset:<18} {s.rows_read:>10,} {s.quarantined:>12,}  {note}"
-        )
+        sources.append((s.name, s.dataset, s.rows_read, s.quarantined, note))
+    source_columns = [
+        Column("source", 18),
+        Column("dataset", 18),
+        Column("rows read", 10, ">"),
+        Column("quarantined", 12, ">"),
+        Column("note", before="  "),
+    ]
+    lines += tables.render(source_columns, sources)
     lines += unmapped_lines((s.name, s.unmapped) for s in summary.sources)
-    width = max([24, *(len(r) for r in rules)])
-    lines += ["", f"{'rule':<{width}} {'findings':>9} {'new alerts':>11}  title"]
+    lines.append("")
+    rows = []
     for rule_id in sorted(rules):
         meta = rules[rule_id]
         err = summary.rule_errors.get(rule_id)
         title = f"ERROR {err}" if err else coverage_note(summary.coverage.get(rule_id), meta.title)
-        lines.append(
-            f"{rule_id:<{width}} {summary.findings.get(rule_id, 0):>9,} "
-            f"{summary.new_alerts.get(rule_id, 0):>11,}  {title}"
+        rows.append(
+            (rule_id, summary.findings.get(rule_id, 0), summary.new_alerts.get(rule_id, 0), title)
         )
+    rule_columns = [
+        Column("rule", 24),
+        Column("findings", 9, ">"),
+        Column("new alerts", 11, ">"),
+        Column("title", before="  "),
+    ]
+    lines += tables.render(rule_columns, rows)
     total_new = sum(summary.new_alerts.values())
     lines += [
         "",

@@ -15,10 +15,24 @@ import click
 from sqlalchemy import Connection, select
 
 from alerts.deadline_text import deadline_text
-from naebu import store
+from naebu import store, tables
 from naebu.commands.alerts_show import alerts_show
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.config import Config
+from naebu.tables import Column
+
+#: ``alerts list``: one alert a row; department and assignee are often Korean (two columns
+#: a syllable), which is why the table is padded by display width.
+ALERT_COLUMNS = (
+    Column("id", 6, ">", number=""),
+    Column("rule", 24, before="  "),
+    Column("severity", 8),
+    Column("status", 10),
+    Column("department", 12),
+    Column("assignee", 8),
+    Column("deadline", 30),
+    Column("message", before="  "),
+)
 
 NOW_HELP = "pretend the clock says this (tests, backtests)"
 
@@ -99,15 +113,21 @@ def alerts_list(
                 r[k] = r[k].isoformat(sep=" ") if r[k] else None
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    click.echo(
-        f"{'id':>6}  {'rule':<24} {'severity':<8} {'status':<10} {'department':<12} {'assignee':<8} {'deadline':<30}  message"
-    )
-    for r in rows:
-        deadline = deadline_text(r["deadline"], today, "en")
-        click.echo(
-            f"{r['id']:>6}  {r['rule_id']:<24} {r['severity']:<8} {r['status']:<10} "
-            f"{(r['department'] or '-'):<12} {(r['assignee'] or '-'):<8} {deadline:<30}  {r['message']}"
+    cells = [
+        (
+            r["id"],
+            r["rule_id"],
+            r["severity"],
+            r["status"],
+            r["department"] or "-",
+            r["assignee"] or "-",
+            deadline_text(r["deadline"], today, "en"),
+            r["message"],
         )
+        for r in rows
+    ]
+    for line in tables.render(ALERT_COLUMNS, cells):
+        click.echo(line)
     click.echo(f"{len(rows)} alert(s)")
 
 

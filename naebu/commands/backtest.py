@@ -8,10 +8,21 @@ from typing import Any
 
 import click
 
-from naebu import coverage_report, replay
+from naebu import coverage_report, replay, tables
 from naebu.commands.common import parse_now, with_config
 from naebu.commands.replay_options import load_ruleset, parse_day
 from naebu.config import Config
+from naebu.tables import Column
+
+#: ``--compare``: per rule, findings before and after the change.
+COMPARE_COLUMNS = (
+    Column("rule", 24),
+    Column("before", 7, ">"),
+    Column("after", 7, ">"),
+    Column("added", 7, ">", number="+,"),
+    Column("removed", 8, ">", number="+,"),
+    Column("status", before="  "),
+)
 
 
 @click.command()
@@ -92,7 +103,7 @@ def backtest(
         return
     _print_months(base, f"{since} .. {until}", frames)
     for rule_id, state in sorted(states.items()):
-        click.echo(f"{rule_id:<24} {coverage_report.state_text(state)}")
+        click.echo(f"{tables.pad(rule_id, 24)} {coverage_report.state_text(state)}")
     if diff is not None:
         _print_compare(diff)
 
@@ -100,25 +111,34 @@ def backtest(
 def _print_months(result: replay.Backtest, period: str, frames: replay.Frames) -> None:
     click.echo(f"backtest {period}; data: {frames.origin} ({replay.summary_by(frames.rows())})")
     months = result.months
-    head = f"{'rule':<24}" + "".join(f"{m[2:]:>7}" for m in months) + f"{'total':>8}{'alerts':>8}"
-    click.echo(head)
+    columns = [
+        Column("rule", 24),
+        *(Column(m[2:], 7, ">", before="") for m in months),
+        Column("total", 8, ">", before=""),
+        Column("alerts", 8, ">", before=""),
+    ]
+    rows = []
     for rule_id in sorted(result.findings):
         counts: dict[str, int] = dict(result.per_month.get(rule_id, {}))
-        row = f"{rule_id:<24}" + "".join(f"{counts.get(m, 0):>7,}" for m in months)
         alerts = result.cases.get(rule_id, 0)
-        click.echo(row + f"{len(result.findings[rule_id]):>8,}{alerts:>8,}")
+        per_month = [counts.get(m, 0) for m in months]
+        rows.append((rule_id, *per_month, len(result.findings[rule_id]), alerts))
+    for line in tables.render(columns, rows):
+        click.echo(line)
     for rule_id, err in sorted(result.errors.items()):
-        click.echo(f"{rule_id:<24} ERROR {err}")
+        click.echo(f"{tables.pad(rule_id, 24)} ERROR {err}")
 
 
 def _print_compare(diff: dict[str, dict[str, Any]]) -> None:
     click.echo("")
-    click.echo(f"{'rule':<24} {'before':>7} {'after':>7} {'added':>7} {'removed':>8}  status")
-    for rule_id, d in diff.items():
-        click.echo(
-            f"{rule_id:<24} {d['before']:>7,} {d['after']:>7,} {len(d['added']):>+7,} "
-            f"{-len(d['removed']):>+8,}  {d['status']}"
-        )
+    rows = [
+        (rule_id, d["before"], d["after"], len(d["added"]), -len(d["removed"]), d["status"])
+        for rule_id, d in diff.items()
+    ]
+    head, *lines = tables.render(COMPARE_COLUMNS, rows)
+    click.echo(head)
+    for line, d in zip(lines, diff.values(), strict=True):
+        click.echo(line)
         for sign, keys in (("+", d["added"]), ("-", d["removed"])):
             for key in keys[:5]:
                 click.echo(f"    {sign} {key}")

@@ -9,12 +9,25 @@ import click
 from sqlalchemy import Engine, select
 
 from alerts.cases import group_cases
-from naebu import replay, store
+from naebu import replay, store, tables
 from naebu.commands.common import UserError, with_config
 from naebu.commands.replay_options import load_ruleset
 from naebu.config import Config
 from naebu.evaluation import CaseKeys, read_labels, score
 from naebu.problems import ProblemsError
+from naebu.tables import Column
+
+#: Per rule: labelled records, cases raised, true/false positives, misses, precision, recall.
+SCORE_COLUMNS = (
+    Column("rule", 26),
+    Column("labelled", 8, ">"),
+    Column("cases", 8, ">"),
+    Column("TP", 6, ">"),
+    Column("FP", 6, ">"),
+    Column("FN", 6, ">"),
+    Column("precision", 10, ">"),
+    Column("recall", 8, ">"),
+)
 
 
 @click.command()
@@ -73,17 +86,24 @@ def evaluate(config: Config, labels_path: str, use_replay: bool, fmt: str) -> No
     if fmt == "json":
         click.echo(json.dumps([s.as_json() for s in scores], ensure_ascii=False, indent=2))
         return
-    click.echo(
-        f"{'rule':<26} {'labelled':>8} {'cases':>8} {'TP':>6} {'FP':>6} {'FN':>6} {'precision':>10} {'recall':>8}"
-    )
+    rows: list[tables.Row] = []
     for s in scores:
         if s.rule_id == "ALL":
-            click.echo("-" * 84)
-        click.echo(
-            f"{s.rule_id:<26} {s.true_positives + s.false_negatives:>8,} {s.true_positives + s.false_positives:>8,} "
-            f"{s.true_positives:>6,} {s.false_positives:>6,} {s.false_negatives:>6,} "
-            f"{_pct(s.precision):>10} {_pct(s.recall):>8}"
+            rows.append(tables.RULE)
+        rows.append(
+            (
+                s.rule_id,
+                s.true_positives + s.false_negatives,
+                s.true_positives + s.false_positives,
+                s.true_positives,
+                s.false_positives,
+                s.false_negatives,
+                _pct(s.precision),
+                _pct(s.recall),
+            )
         )
+    for line in tables.render(SCORE_COLUMNS, rows):
+        click.echo(line)
 
 
 def _stored_cases(engine: Engine) -> list[CaseKeys]:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy import Engine, func, select
 
-from naebu import store
+from naebu import store, tables
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.config import Config
 
@@ -69,7 +69,7 @@ def outbox_list(config: Config, stuck: bool, status: str | None, limit: int) -> 
     for r in rows:
         note = f" - {r.last_error}" if r.last_error else ""
         click.echo(
-            f"#{r.id} {r.status:<8} {r.recipient} via {r.channel} "
+            f"#{r.id} {tables.pad(r.status, 8)} {r.recipient} via {r.channel} "
             f"({r.attempts} attempt(s)): {r.subject}{note}"
         )
     click.echo(", ".join(f"{k} {counts[k]}" for k in STATUSES if k in counts) or "outbox empty")

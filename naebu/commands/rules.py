@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from naebu import rule_drafts, rule_simulation, store
+from naebu import rule_drafts, rule_simulation, store, tables
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.commands.replay_options import parse_day
 from naebu.config import Config
@@ -176,7 +176,7 @@ def rules_drafts(config: Config) -> None:
     for d in found:
         simulated = "simulated" if d.simulation else "not simulated"
         click.echo(
-            f"#{d.id} {d.status:<9} {d.target} by {d.proposed_by} ({simulated}): "
+            f"#{d.id} {tables.pad(d.status, 9)} {d.target} by {d.proposed_by} ({simulated}): "
             f"{', '.join(d.rules)} - {d.reason}"
         )
     click.echo(f"{len(found)} draft(s)")

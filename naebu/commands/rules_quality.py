@@ -16,8 +16,26 @@ from datetime import datetime
 
 import click
 
+from naebu import tables
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.config import Config
+from naebu.tables import Column
+
+#: Per rule and month; counts are printed as they are, amounts with separators (``_krw``).
+QUALITY_COLUMNS = (
+    Column("rule", 30),
+    Column("month", 16),
+    Column("alerts", 6, ">", number=""),
+    Column("answered", 8, ">", number=""),
+    Column("confirmed", 9, ">", number=""),
+    Column("fp", 4, ">", number=""),
+    Column("fp rate", 7, ">"),
+    Column("excluded", 8, ">", number=""),
+    Column("exclusions", 10, ">", number=""),
+    Column("at stake", 16, ">"),
+    Column("recovered", 14, ">"),
+    Column("fp reasons", before="  "),
+)
 
 
 def _pct(value: float | None) -> str:
@@ -84,15 +102,22 @@ def rules_quality(
         }
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
-    click.echo(
-        f"{'rule':<30} {'month':<16} {'alerts':>6} {'answered':>8} {'confirmed':>9} "
-        f"{'fp':>4} {'fp rate':>7} {'excluded':>8} {'exclusions':>10} {'at stake':>16} "
-        f"{'recovered':>14}  fp reasons"
-    )
-    for q in [*rows, report.total()]:
-        click.echo(
-            f"{q.rule_id or 'all rules':<30} {q.month:<16} {q.alerts:>6} {q.answered:>8} "
-            f"{q.confirmed:>9} {q.false_positive:>4} {_pct(q.fp_rate):>7} {q.excluded:>8} "
-            f"{q.exclusions:>10} {_krw(q.at_stake):>16} {_krw(q.recovered):>14}  "
-            f"{_reasons(q.fp_reasons)}"
+    cells = [
+        (
+            q.rule_id or "all rules",
+            q.month,
+            q.alerts,
+            q.answered,
+            q.confirmed,
+            q.false_positive,
+            _pct(q.fp_rate),
+            q.excluded,
+            q.exclusions,
+            _krw(q.at_stake),
+            _krw(q.recovered),
+            _reasons(q.fp_reasons),
         )
+        for q in [*rows, report.total()]
+    ]
+    for line in tables.render(QUALITY_COLUMNS, cells):
+        click.echo(line)

@@ -12,10 +12,21 @@ from datetime import datetime, time
 
 import click
 
-from naebu import datasets, store
+from naebu import datasets, store, tables
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.config import Config
 from naebu.problems import ProblemsError, did_you_mean
+from naebu.tables import Column
+
+#: ``suppress list``: one suppression a row.
+SUPPRESSION_COLUMNS = (
+    Column("id", 4, ">", before="", number=""),
+    Column("rule", 24, before="  "),
+    Column("state", 8),
+    Column("expires", 10),
+    Column("author", 8),
+    Column("target / reason"),
+)
 
 AS_HELP = "employee id of the 감사자 or 부서관리자 doing it"
 NOW_HELP = "pretend the clock says this (tests, backtests)"
@@ -157,14 +168,19 @@ def suppress_list(config: Config, show_all: bool, fmt: str, now_text: str | None
         ]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    click.echo(
-        f"{'id':>4}  {'rule':<24} {'state':<8} {'expires':<10} {'author':<8} target / reason"
-    )
-    for s in found:
-        click.echo(
-            f"{s.id:>4}  {s.rule_id:<24} {state(s):<8} {s.expires_at:%Y-%m-%d} {s.author:<8} "
-            f"{s.target} / {s.reason}"
+    cells = [
+        (
+            s.id,
+            s.rule_id,
+            state(s),
+            f"{s.expires_at:%Y-%m-%d}",
+            s.author,
+            f"{s.target} / {s.reason}",
         )
+        for s in found
+    ]
+    for line in tables.render(SUPPRESSION_COLUMNS, cells):
+        click.echo(line)
     click.echo(f"{len(found)} suppression(s)")
 
 

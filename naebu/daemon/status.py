@@ -14,11 +14,21 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from engine.backends.faults import unreachable
-from naebu import store
+from naebu import store, tables
 from naebu.config import Config
+from naebu.tables import Column
 
 #: How many of the newest ledger rows are read to find each source's last run.
 LEDGER_WINDOW = 500
+
+#: The sources table of ``naebu status``.
+SOURCE_COLUMNS = (
+    Column("source", 18),
+    Column("last ok", 20),
+    Column("lag", 8, ">"),
+    Column("fails", 5, ">", number=""),
+    Column("watermark / error", before="  "),
+)
 
 
 def collect_status(
@@ -161,16 +171,14 @@ def status_lines(status: dict[str, Any]) -> list[str]:
                 else ""
             )
         )
-    lines += ["", f"{'source':<18} {'last ok':<20} {'lag':>8} {'fails':>5}  watermark / error"]
+    rows = []
     for name, s in status["sources"].items():
         lag = _duration(s["lag_seconds"]) if s["lag_seconds"] is not None else "-"
         note = s["last_error"] if s["consecutive_failures"] else (s["watermark"] or "")
         if not s["enabled"]:
             note = "disabled"
-        lines.append(
-            f"{name:<18} {(s['last_ok_at'] or 'never'):<20} {lag:>8} "
-            f"{s['consecutive_failures']:>5}  {note}"
-        )
+        rows.append((name, s["last_ok_at"] or "never", lag, s["consecutive_failures"], note))
+    lines += ["", *tables.render(SOURCE_COLUMNS, rows)]
     lines += _unmapped_lines(status["sources"])
     outbox = ", ".join(f"{k} {v}" for k, v in sorted(status["outbox"].items())) or "empty"
     alerts = ", ".join(f"{k} {v}" for k, v in sorted(status["alerts"].items())) or "none"

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from naebu import tables
 from naebu.demo import (
     anomalies,
     plant_finance,
@@ -50,6 +51,7 @@ from naebu.demo.permits import (
 from naebu.demo.property import build_sales, settle_sales
 from naebu.demo.readme import readme_text
 from naebu.demo.volumes import Volumes
+from naebu.tables import Column
 
 __all__ = ["DemoSummary", "Volumes", "generate", "build_frames"]
 
@@ -76,7 +78,8 @@ class DemoSummary:
 
     def lines(self) -> list[str]:
         """A short human-readable report (what ``naebu demo`` prints)."""
-        out = [f"{name:18s} {n:>10,}" for name, n in self.counts.items()]
+        columns = (Column("dataset", 18), Column("rows", 10, ">"))
+        out = tables.render(columns, self.counts.items(), header=False)
         out.append(f"planted anomalies: {sum(self.planted.values())} ({len(self.planted)} rules)")
         out.append(
             f"rows to quarantine: {self.expected_quarantine} "
