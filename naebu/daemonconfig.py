@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from naebu.problems import Problem, did_you_mean
@@ -82,7 +82,9 @@ def parse_daemon(raw: dict[str, Any], problems: list[Problem], file: str) -> Dae
             else:
                 cfg.log_format = value
         elif key == "reminders_cron":
-            check_schedule({"cron": value}, "daemon.reminders", problems, file)
+            found: list[Problem] = []
+            check_schedule({"cron": value}, where, found, file)
+            problems += [replace(p, key=where) for p in found]  # the key as the user wrote it
             cfg.reminders_cron = str(value)
         elif not isinstance(value, str) or not value:
             problems.append(Problem(file, "must be text", key=where))

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from conftest import run_cli, write_config
 
 from naebu.cli import main
+from naebu.config import read_config
 from naebu.tomllines import KeyLines
 
 RULE = """\
@@ -158,3 +159,24 @@ def test_key_lines_find_tables_arrays_inline_tables_and_dotted_keys() -> None:
     assert lines("notify.channels[1].engine.backend") == 10
     assert lines("config.notify.channels[0].url") == 7  # an environment variable's key
     assert lines("daemon.http_port") is None
+
+
+def test_config_problems_of_arrays_schedules_and_environment_carry_their_line(
+    tmp_path: Path,
+) -> None:
+    path = write_config(
+        tmp_path,
+        '[store]\nurl = "sqlite:///s.db"\n'  # 1-2
+        '[daemon]\nlog_format = "text"\nreminders_cron = "99 * * * *"\n'  # 3-5
+        '[[notify.channels]]\nurl = "mailto://a@b"\n'  # 6-7
+        '[[notify.channels]]\nname = "outbox-file"\nurl = "mailto://c@d"\n'  # 8-10
+        '[connections.hr]\nurl = "${NAEBU_TEST_UNSET_20}"\n',  # 11-12
+    )
+    config, problems = read_config(path)
+    assert config is not None  # read as far as it goes, for the rest of naebu check
+    where = {p.key: p.line for p in problems}
+    assert where == {
+        "daemon.reminders_cron": 5,
+        "notify.channels[1].name": 9,
+        "config.connections.hr.url": 12,
+    }, [str(p) for p in problems]
