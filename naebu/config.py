@@ -2,8 +2,15 @@
 
 The file is found from ``--config``, else ``$NAEBU_CONFIG``, else ``./config.toml``. Values may
 name environment variables as ``${NAME}`` (database passwords, apprise URLs), so secrets need
-not sit in the file. Every mistake is reported as a located :class:`~naebu.problems.Problem`;
-all of them at once.
+not sit in the file. Every mistake is reported as a located :class:`~naebu.problems.Problem`
+(its line found by :mod:`naebu.tomllines`); all of them at once.
+
+This module holds the root, :class:`Config`, and the small top-level tables (``[store]``,
+``[rules]``, ``[connections]``, ``[schedule]``); each other section has its own module with
+its dataclass and parser: naebu/sourceconfig.py, notifyconfig.py, routingconfig.py (and
+roleconfig.py), daemonconfig.py, engineconfig.py, onboardingconfig.py, cityconfig.py,
+calendarconfig.py, auditconfig.py, clusterconfig.py. ``[web]`` is the inbox's
+(inbox/settings.py); ``naebu check`` reads it in the same pass.
 """
 
 from __future__ import annotations
