@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from naebu.links import check_base_url
-from naebu.problems import Problem, ProblemsError
+from naebu.problems import Problem, ProblemsError, did_you_mean
+from naebu.tomllines import locate
 
 #: The file ``[web]`` lived in before ``config.toml`` accepted it (still read, beside it).
 LEGACY_FILE = "web.toml"
@@ -112,9 +113,8 @@ def web_settings_from(table: Any, shown: str) -> WebSettings:
     for key, value in table.items():
         kind = _KEYS.get(key)
         if kind is None:
-            problems.append(
-                Problem(shown, "unknown key", key=f"web.{key}", hint=", ".join(sorted(_KEYS)))
-            )
+            hint = did_you_mean(key, _KEYS) or "keys: " + ", ".join(sorted(_KEYS))
+            problems.append(Problem(shown, "unknown key", key=f"web.{key}", hint=hint))
         elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             problems.append(Problem(shown, f"must be a {kind.__name__}", key=f"web.{key}"))
         elif key in _POSITIVE and isinstance(value, int) and value < 1:
@@ -143,13 +143,22 @@ def web_settings_from(table: Any, shown: str) -> WebSettings:
     return settings
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> tuple[dict[str, Any], str]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(text), text
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProblemsError([Problem(str(path), f"not valid TOML: {exc}")]) from None
     except OSError as exc:
         raise ProblemsError([Problem(str(path), f"cannot be read: {exc.strerror}")]) from None
+
+
+def _located(table: Any, shown: str, text: str) -> WebSettings:
+    """:func:`web_settings_from`, its problems located at their line of ``text``."""
+    try:
+        return web_settings_from(table, shown)
+    except ProblemsError as exc:
+        raise ProblemsError(locate(exc.problems, shown, text)) from None
 
 
 def load_web_settings(path: Path | None) -> WebSettings:
@@ -159,32 +168,36 @@ def load_web_settings(path: Path | None) -> WebSettings:
     """
     if path is None or not path.exists():
         return WebSettings()
-    raw = _read(path)
+    raw, text = _read(path)
     problems = [
         Problem(str(path), f"unknown section [{key}]", hint="only [web]")
         for key in raw
         if key != "web"
     ]
     if problems:
-        raise ProblemsError(problems)
-    settings = web_settings_from(raw.get("web", {}), str(path))
+        raise ProblemsError(locate(problems, str(path), text))
+    settings = _located(raw.get("web", {}), str(path), text)
     settings.source = path
     return settings
 
 
-def settings_for_config(config_path: Path, explicit: Path | None = None) -> WebSettings:
+def settings_for_config(
+    config_path: Path, explicit: Path | None = None, *, shown: str | None = None
+) -> WebSettings:
     """The inbox's settings for the config file at ``config_path``.
 
     ``explicit`` (``--web-config``) wins; else the ``[web]`` table of the config file; else
     the legacy ``web.toml`` beside it; else the defaults. A ``[web]`` in the config and a
-    ``web.toml`` beside it is an error: one of them would be ignored.
+    ``web.toml`` beside it is an error: one of them would be ignored. ``shown``: the config
+    file's name in messages (default: its path).
     """
     if explicit is not None:
         if not explicit.exists():
             raise ProblemsError([Problem(str(explicit), "web settings file not found")])
         return load_web_settings(explicit)
     legacy = config_path.parent / LEGACY_FILE
-    table = _read(config_path).get("web") if config_path.exists() else None
+    raw, text = _read(config_path) if config_path.exists() else ({}, "")
+    table = raw.get("web")
     if table is None:
         return load_web_settings(legacy)
     if legacy.exists():
@@ -197,6 +210,17 @@ def settings_for_config(config_path: Path, explicit: Path | None = None) -> WebS
                 )
             ]
         )
-    settings = web_settings_from(table, str(config_path))
+    settings = _located(table, shown or str(config_path), text)
     settings.source = config_path
     return settings
+
+
+def web_problems(config_path: Path, shown: str) -> list[Problem]:
+    """Every problem of the inbox's settings for the config at ``config_path`` (its ``[web]``
+    or the legacy ``web.toml``), located: what ``naebu serve`` would refuse, for ``naebu
+    check``. The config file is named ``shown`` in them."""
+    try:
+        settings_for_config(config_path, shown=shown)
+    except ProblemsError as exc:
+        return exc.problems
+    return []

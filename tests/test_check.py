@@ -141,7 +141,7 @@ def test_config_problems_are_located(tmp_path: Path) -> None:
     result = run_cli("check", "--config", str(cfg), cwd=tmp_path)
     assert result.returncode == 1
     err = result.stderr
-    assert "config.toml: sorces: unknown section [sorces] - did you mean 'sources'?" in err
+    assert "config.toml:1: sorces: unknown section [sorces] - did you mean 'sources'?" in err
     assert "sources.p.dataset: unknown dataset 'paymnts' - did you mean 'payments'?" in err
     assert (
         "sources.q.columns.amout: 'amout' is not a column of dataset payments - did you mean 'amount'?"

@@ -70,7 +70,7 @@ def test_base_url_is_read_from_web_and_checked(tmp_path: Path) -> None:
 )
 def test_a_wrong_base_url_is_a_located_error(tmp_path: Path, value: str) -> None:
     body = f'[store]\nurl = "sqlite:///s.sqlite"\n[web]\nbase_url = {value}\n'
-    with pytest.raises(ProblemsError, match=r"config\.toml: web\.base_url: .*https"):
+    with pytest.raises(ProblemsError, match=r"config\.toml:4: web\.base_url: .*https"):
         load_config(write_config(tmp_path, body))
     with pytest.raises(ProblemsError, match=r"web\.toml: web\.base_url"):
         web_settings_from({"base_url": value.strip('"') if '"' in value else 42}, "web.toml")

@@ -317,7 +317,7 @@ def test_every_source_of_a_merged_dataset_needs_the_same_merge_on(tmp_path: Path
     assert 'merge_on = ["employee_id", "work_date"]' in found
     without = LEAVE_SOURCE.replace('merge_on = ["employee_id", "work_date"]\n', "")
     (found,) = problems_of(tmp_path / "b", OVERTIME_SOURCE, without)
-    assert "config.toml: sources.leave: dataset attendance is merged on" in found
+    assert "config.toml:24: sources.leave: dataset attendance is merged on" in found
     assert "has no merge_on" in found
 
 

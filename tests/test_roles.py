@@ -155,7 +155,7 @@ def test_config_mistakes_are_located(tmp_path: Path) -> None:
     with pytest.raises(ProblemsError) as caught:
         load_config(path)
     text = "\n".join(str(p) for p in caught.value.problems)
-    assert "config.toml: routing.roles.managers.position: bad regular expression '(과'" in text
+    assert "config.toml:2: routing.roles.managers.position: bad regular expression '(과'" in text
     assert "routing.roles.managers.grade: not a grade: '오급' - \"5급\" (exactly)" in text
     assert "routing.roles.managers.head: unknown key - did you mean 'heads'?" in text
     assert "routing.roles.auditors.heads: unknown key" in text

@@ -176,7 +176,10 @@ def test_web_toml_beside_the_config_still_works(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("web", "message"),
     [
-        ("[web]\nsesion_hours = 2\n", "config.toml: web.sesion_hours: unknown key"),
+        (
+            "[web]\nsesion_hours = 2\n",
+            "config.toml:4: web.sesion_hours: unknown key - did you mean 'session_hours'?",
+        ),
         ("[web]\nsession_hours = 0\n", "web.session_hours: must be 1 or more"),
         ('[web]\ntrusted_proxies = ["proxy.local"]\n', "is not an IP address or network"),
         ('[web]\nsecure_cookies = "yes"\n', "web.secure_cookies: must be a bool"),

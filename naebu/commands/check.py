@@ -1,22 +1,28 @@
-"""`naebu check`: validate the configuration and every rule file."""
+"""`naebu check`: validate the configuration, its sources, ``[web]`` and every rule file.
+
+All in one pass: a mistake in the config does not hide the mistakes in the rules, and each
+problem is printed at its file and line.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
 
-from naebu.commands.common import UserError, safe_url, shown, with_config
-from naebu.config import Config
+from naebu.commands.common import CONFIG_HELP, UserError, install_anchor, safe_url, shown
+from naebu.config import Config, find_config, read_config
 from naebu.problems import Problem
+from naebu.tomllines import locate
 
 
 @click.command()
 @click.option(
     "--strict", is_flag=True, help="exit 1 when a rule is not evaluable (no source feeds it)"
 )
-@with_config
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option(
     "--data",
     is_flag=True,
@@ -27,25 +33,15 @@ from naebu.problems import Problem
     is_flag=True,
     help="also list every rule with its lawful look-alikes (정상 업무와의 구별)",
 )
-def check(config: Config, strict: bool, data: bool = False, verbose: bool = False) -> None:
+def check(config_path: str | None, strict: bool, data: bool = False, verbose: bool = False) -> None:
     """Check the configuration and every rule file; report all problems at once.
 
     Then print each rule's coverage: live, not evaluable (missing inputs) or partial, and
     whom alerts could not reach. With --verbose, the rule catalog: each rule, the lawful
     practice that resembles it and how the rule tells them apart.
     """
-    from connectors import check_source
-    from engine.loader import load_rules
-
-    problems: list[Problem] = []
-    where = shown(config.path)
-    for source in config.sources.values():
-        problems += check_source(source, where)
-    ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
-    problems += ruleset.problems
-    problems += _check_examples(ruleset)
-    if problems:
-        raise UserError([*problems, f"{len(problems)} problem(s) found"])
+    config, ruleset = _check_all(find_config(config_path))
+    install_anchor(config)
     click.echo(
         f"OK: {len(ruleset.rules)} rule(s) in {len(ruleset.files)} file(s), "
         f"{len(config.sources)} source(s), store {safe_url(config.store_url)}"
@@ -65,6 +61,32 @@ def check(config: Config, strict: bool, data: bool = False, verbose: bool = Fals
         click.echo("\n".join(catalog_lines([r.meta for r in ruleset.rules])))
     if data:
         _data(config, ruleset)
+
+
+def _check_all(path: Path) -> tuple[Config, Any]:
+    """The config and its rules, when the config, its sources, its ``[web]`` and the rules
+    hold no problem; else :class:`UserError` listing every problem of all four."""
+    from connectors import check_source
+    from engine.loader import load_rules
+    from inbox.settings import web_problems
+
+    config, problems = read_config(path)
+    if config is None:  # not TOML: nothing further can be read
+        raise UserError([*problems, f"{len(problems)} problem(s) found"])
+    where, text = shown(config.path), config.path.read_text(encoding="utf-8")
+    problems += web_problems(config.path, where)
+    for source in config.sources.values():
+        problems += locate(check_source(source, where), where, text)
+    ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
+    problems += ruleset.problems
+    problems += _check_examples(ruleset)
+    problems = list(dict.fromkeys(problems))  # [web] base_url is read by both config and inbox
+    if problems:
+        raise UserError([*problems, f"{len(problems)} problem(s) found"])
+    from naebu.calendarconfig import apply
+
+    apply(config.calendar)  # deadlines in the checks count the city's holidays, as load_config
+    return config, ruleset
 
 
 def catalog_lines(metas: list[Any]) -> list[str]:
