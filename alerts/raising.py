@@ -44,7 +44,6 @@ from sqlalchemy.exc import IntegrityError
 
 from alerts import case_members
 from alerts.anchor import alert_digests
-from alerts.calendar import add_business_days
 from alerts.cases import Case, follow_up_fingerprint, group_cases
 from alerts.directory import Directory
 from alerts.suppressions import Suppression, active_suppressions, matching
@@ -53,6 +52,7 @@ from alerts.tallies import record as record_tallies
 from alerts.trail import SYSTEM, Step, append
 from engine.findings import Finding
 from engine.rule import RuleMeta
+from engine.workdays import add_business_days
 from naebu.jsonsafe import json_safe
 from naebu.store import alerts as alerts_table
 from naebu.store import upsert_insert
