@@ -16,10 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-WEEKDAYS = {
-    "ko": ("월", "화", "수", "목", "금", "토", "일"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
+from naebu.formatting import day_text, weekday
 
 #: What a missing deadline reads as.
 NO_DEADLINE = "-"
@@ -44,9 +41,9 @@ def is_overdue(deadline: date | datetime | None, today: date | datetime | None) 
 def deadline_date(deadline: date | datetime, language: str = "ko") -> str:
     """The deadline's date with its weekday: ``2025-03-14(금)``, ``Fri 2025-03-14``."""
     day = _day(deadline)
-    if language == "en":
-        return f"{WEEKDAYS['en'][day.weekday()]} {day:%Y-%m-%d}"
-    return f"{day:%Y-%m-%d}({WEEKDAYS['ko'][day.weekday()]})"
+    if language == "en":  # the weekday first, as English writes a due date
+        return f"{weekday(day, 'en')} {day.isoformat()}"
+    return day_text(day, "ko")
 
 
 def countdown(deadline: date | datetime, today: date | datetime, language: str = "ko") -> str:

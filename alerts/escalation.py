@@ -41,7 +41,6 @@ from sqlalchemy import Connection, Engine, Row, insert, select
 
 from alerts import anchor
 from alerts.anchor import digest_footer
-from alerts.calendar import add_business_days, business_days_before
 from alerts.digest import queue_message
 from alerts.directory import Directory, Official
 from alerts.lifecycle import OPEN
@@ -50,6 +49,7 @@ from alerts.officials import sync_officials
 from alerts.raising import chunks
 from alerts.suppressions import get_suppression
 from alerts.trail import SYSTEM, Step, append, current_head
+from engine.workdays import add_business_days, business_days_before
 from naebu.config import NotifyConfig, RoutingConfig
 from naebu.store import alerts as alerts_table
 from naebu.store import audit_trail, followups

@@ -28,12 +28,11 @@ from alerts.evidence_labels import resolve_key
 from alerts.masking import mask_mapping
 from engine.workdays import holiday_name
 from naebu.datasets import DATASETS, Dataset
+from naebu.formatting import day_text, number, won
 
 if TYPE_CHECKING:
     from alerts.directory import Directory
 
-_WEEKDAYS_KO = "월화수목금토일"
-_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MISSING = {"ko": "없음", "en": "none"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INSTANT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?$")
@@ -41,25 +40,11 @@ _INSTANT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?$")
 
 def _day(text: str, language: str) -> str:
     day = date.fromisoformat(text)
-    if language == "ko":
-        name = holiday_name(day)
-        weekday = _WEEKDAYS_KO[day.weekday()]
-        return f"{text}({weekday}, {name})" if name else f"{text}({weekday})"
-    name = holiday_name(day)
-    weekday = _WEEKDAYS_EN[day.weekday()]
-    return f"{text} ({weekday}, holiday {name})" if name else f"{text} ({weekday})"
+    return day_text(day, language, holiday_name(day))
 
 
 def _nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
-
-
-def _number(value: float | int) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")  # 2.5시간, 1,234.57원
 
 
 def format_kind(
@@ -80,12 +65,12 @@ def format_kind(
         return "yes" if value else "no"
     if isinstance(value, int | float):
         if kind == "money":
-            return f"{_number(value)}원" if language == "ko" else f"KRW {_number(value)}"
+            return won(value, language)
         if kind == "hours":
-            return f"{_number(value)}시간" if language == "ko" else f"{_number(value)} h"
+            return f"{number(value)}시간" if language == "ko" else f"{number(value)} h"
         if kind == "count" and unit and language == "ko":
-            return f"{_number(value)}{unit}"
-        return _number(value)
+            return f"{number(value)}{unit}"
+        return number(value)
     text = str(value)
     if kind == "person" and directory is not None:
         official = directory.get(text)

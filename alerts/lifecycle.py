@@ -40,11 +40,11 @@ from sqlalchemy import Connection, Row, select, update
 
 from alerts import reasons
 from alerts.anchor import alert_digests
-from alerts.calendar import add_business_days, business_days_between
 from alerts.directory import Directory, Official
 from alerts.officials import directory_from_store
 from alerts.tallies import record as record_tallies
 from alerts.trail import Step, append
+from engine.workdays import add_business_days, business_days_between
 from naebu.store import alerts as alerts_table
 from naebu.store import audit_trail
 

@@ -17,7 +17,6 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from alerts.calendar import business_days_between
 from alerts.deadline_text import deadline_text
 from alerts.digest_summary import NO_DEPARTMENT
 from alerts.directory import Directory, Official
@@ -33,6 +32,7 @@ from alerts.templating import (
     html_environment,
     per_rule,
 )
+from engine.workdays import business_days_between
 from naebu.links import alert_link, inbox_link
 
 #: Section order, with (title, note, short label for the subject) per language.

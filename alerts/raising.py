@@ -35,19 +35,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, TypeVar
 
-import pandas as pd
 from sqlalchemy import Connection, Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from alerts import case_members
 from alerts.anchor import alert_digests
-from alerts.calendar import add_business_days
 from alerts.cases import Case, follow_up_fingerprint, group_cases
 from alerts.directory import Directory
 from alerts.suppressions import Suppression, active_suppressions, matching
@@ -56,6 +52,8 @@ from alerts.tallies import record as record_tallies
 from alerts.trail import SYSTEM, Step, append
 from engine.findings import Finding
 from engine.rule import RuleMeta
+from engine.workdays import add_business_days
+from naebu.jsonsafe import json_safe
 from naebu.store import alerts as alerts_table
 from naebu.store import upsert_insert
 
@@ -83,36 +81,6 @@ def existing_fingerprints(conn: Connection, fingerprints: Iterable[str]) -> set[
         )
         found.update(r[0] for r in rows)
     return found
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` made storable as JSON: dates as ISO text, NaN/NA as None, numpy scalars unboxed."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [json_safe(v) for v in value]
-    try:
-        if pd.isna(value) is True:  # pd.NA, pd.NaT, numpy nan
-            return None
-    except (TypeError, ValueError):
-        pass
-    if hasattr(value, "isoformat"):  # pandas Timestamp
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return json_safe(value.item())
-    try:
-        json.dumps(value)
-    except TypeError:
-        return str(value)
-    return value
 
 
 def evidence_hash(evidence: Mapping[str, Any]) -> str:

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select, text
 
 from alerts import anchor
+from naebu.jsonsafe import json_safe
 from naebu.store import alerts as alerts_table
 from naebu.store import audit_head, audit_trail, rule_drafts, rule_versions
 
@@ -159,10 +160,8 @@ def current_head(conn: Connection) -> tuple[int, str] | None:
 
 
 def _json_safe(details: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    # Round-trip through JSON now, so what is hashed is exactly what the database returns.
-    if details is None:
-        return None
-    return dict(json.loads(json.dumps(details, ensure_ascii=False, default=str)))
+    # JSON values only (naebu/jsonsafe.py), so what is hashed is exactly what the database returns.
+    return None if details is None else json_safe(dict(details))
 
 
 def entries(conn: Connection, alert_id: int | None = None) -> list[dict[str, Any]]:

@@ -19,10 +19,7 @@ the source, so the pipeline can report it and go on with the other sources.
 from __future__ import annotations
 
 import ast
-import datetime as dt
-import decimal
 import logging
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -287,22 +284,3 @@ def check_str(
     value = source.options[name]
     if not isinstance(value, str) or not value.strip():
         problems.append(Problem(file, f"{name} must be non-empty text, not {value!r}", key=key))
-
-
-def json_safe(value: Any) -> Any:
-    """A value as read, made JSON-safe for a quarantined row (str, None, int, float, bool)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if hasattr(value, "item"):  # numpy scalars
-        return json_safe(value.item())
-    return str(value)

@@ -58,7 +58,6 @@ from connectors.base import (
     SourceError,
     UnmappedValues,
     column_parts,
-    json_safe,
 )
 from connectors.temporal import (
     _bool,
@@ -71,6 +70,7 @@ from connectors.temporal import (
 from connectors.text_values import decode_columns, normalised_text
 from connectors.vocabulary import map_values
 from naebu.datasets import Column, Dataset
+from naebu.jsonsafe import json_safe
 from naebu.problems import did_you_mean
 
 _WHY = {

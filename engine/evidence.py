@@ -18,13 +18,15 @@ from engine.params_dated import EVIDENCE_KEY, citations, dated_params
 from engine.rule import RuleMeta
 from engine.template import MessageTemplate, clock_texts
 from naebu.datasets import Dataset
+from naebu.jsonsafe import json_safe
 
 
 def json_value(value: Any, column_type: str | None = None) -> Any:
-    """A cell as a JSON-safe value: dates as ``YYYY-MM-DD``, times as ``HH:MM``, no NaN."""
+    """A cell as evidence keeps it: :func:`naebu.jsonsafe.json_safe`, except that date-times
+    are written ``YYYY-MM-DD`` (a date column, or a time of midnight when the type is not known)
+    or ``YYYY-MM-DD HH:MM:SS``, durations as ``HH:MM`` and whole floats as ints: the forms
+    officials read and :func:`json_column` writes a whole column in."""
     if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, pd.Timestamp | datetime):
         ts = pd.Timestamp(value)
@@ -36,8 +38,7 @@ def json_value(value: Any, column_type: str | None = None) -> Any:
         return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
     if isinstance(value, list | tuple):  # sibling keys of a duplicate, members of a window
         return [json_value(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
+    value = json_safe(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
@@ -119,7 +120,7 @@ def json_column(series: pd.Series, column_type: str | None = None) -> list[Any]:
         return [v if type(v) is str else json_value(v, column_type) for v in series.tolist()]
     if dtype == np.float64:
         return [
-            None if v != v else int(v) if v.is_integer() and abs(v) < 2**53 else v
+            None if not math.isfinite(v) else int(v) if v.is_integer() and abs(v) < 2**53 else v
             for v in series.to_numpy().tolist()
         ]
     if dtype.kind == "M" and isinstance(dtype, np.dtype) and column_type in ("date", "datetime"):

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from naebu import datasets
+from naebu.formatting import number
 from naebu.problems import did_you_mean
 
 BY_DATE = "by_date"
@@ -156,12 +157,8 @@ def shown(value: Any) -> str:
     """A value as ``naebu check`` and an alert show it: 20,000,000, true, text."""
     if isinstance(value, bool):
         return "예" if value else "아니오"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, int | float):
+        return number(value, places=4)
     return str(value)
 
 

@@ -12,8 +12,8 @@ the days it removes in its configuration::
 
 (:mod:`naebu.calendarconfig` reads that section and calls :func:`configure`.) The expression
 functions (``is_holiday``, ``is_business_day``, ``business_days_between``,
-``civil_deadline``, ``is_late``) and the alert deadlines (:mod:`alerts.calendar`) all ask this
-module, so a city's holiday counts the same way everywhere.
+``civil_deadline``, ``is_late``), the alert deadlines (:func:`add_business_days`) and the demo
+city (naebu/demo/days.py) all ask this module, so a city's holiday counts the same way everywhere.
 
 **Statutory handling periods** (:func:`civil_deadline`) follow 민원 처리에 관한 법률 제19조
 (처리기간의 계산), as read from memory of the current text - this project was written without
@@ -49,12 +49,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     import holidays
+
+#: How numpy moves a day that is not a working day before counting: to the next or the last.
+Roll = Literal["forward", "backward"]
 
 #: The working hours of a day (국가공무원 복무규정 제9조): 8 hours, the lunch hour left out.
 WORKING_BLOCKS: tuple[tuple[time, time], ...] = ((time(9), time(12)), (time(13), time(18)))
@@ -120,7 +124,13 @@ def city_holidays() -> CityHolidays:
 
 
 def _clear_caches() -> None:
-    for cached in (is_holiday_date, holiday_array, _deadline):
+    for cached in (
+        is_holiday_date,
+        holiday_array,
+        _deadline,
+        _business_day_offset,
+        _business_day_count,
+    ):
         cached.cache_clear()
 
 
@@ -181,14 +191,114 @@ def holiday_array(years: tuple[int, ...]) -> np.ndarray:
     return np.array(sorted(days), dtype="datetime64[D]")
 
 
+# Business-day arithmetic is numpy's (busday_offset, busday_count, is_busday) over
+# holiday_array: every count of working days, one day or a whole column, goes through these.
+
+
+def holidays_for(*days: ArrayLike, margin_days: int = 0) -> np.ndarray:
+    """:func:`holiday_array` of the years ``days`` span (NaT ignored), a year more on each side
+    and ``margin_days`` further: enough for an offset of up to ``margin_days / 2`` business days."""
+    present = [d for d in (np.asarray(x, dtype="datetime64[D]").ravel() for x in days) if d.size]
+    values = np.concatenate(present) if present else np.array([], dtype="datetime64[D]")
+    values = values[~np.isnat(values)]
+    if not values.size:
+        return holiday_array(())
+    margin = np.timedelta64(margin_days, "D")
+    first = int(str((values.min() - margin).astype("datetime64[Y]")))
+    last = int(str((values.max() + margin).astype("datetime64[Y]")))
+    return holiday_array(tuple(range(first - 1, last + 2)))
+
+
+def is_busday(days: ArrayLike) -> np.ndarray:
+    """Vectorised :func:`is_working_day` (``np.is_busday``); False where NaT."""
+    days = np.asarray(days, dtype="datetime64[D]")
+    missing = np.isnat(days)
+    safe = np.where(missing, np.datetime64("2000-01-03", "D"), days)
+    return np.is_busday(safe, holidays=holidays_for(days)) & ~missing
+
+
+def busday_offset(days: ArrayLike, n: ArrayLike, roll: Roll = "forward") -> np.ndarray:
+    """``np.busday_offset`` on this calendar: each day rolled to a working day (``forward`` or
+    ``backward``), then moved ``n`` working days on (back when negative). NaT stays NaT."""
+    days = np.asarray(days, dtype="datetime64[D]")
+    reach = int(np.max(np.abs(n))) if np.size(n) else 0
+    holidays = holidays_for(days, margin_days=2 * reach + 31)
+    return np.busday_offset(days, n, roll=roll, holidays=holidays)
+
+
+def busday_count(start: ArrayLike, end: ArrayLike) -> np.ndarray:
+    """``np.busday_count`` on this calendar: working days from ``start`` (counted) to ``end``
+    (not counted), negative when ``end`` is earlier."""
+    start = np.asarray(start, dtype="datetime64[D]")
+    end = np.asarray(end, dtype="datetime64[D]")
+    return np.busday_count(start, end, holidays=holidays_for(start, end))
+
+
+def business_day_offset(day: date, n: int, roll: Roll = "forward") -> date:
+    """:func:`busday_offset` of one day."""
+    moved = busday_offset(np.datetime64(day, "D"), n, roll)
+    return date.fromisoformat(str(moved))
+
+
+def add_business_days(start: datetime, days: int) -> datetime:
+    """The end (23:59:59) of the ``days``-th business day after ``start``'s date: an alert's
+    deadline.
+
+    ``start``'s own day does not count, whatever the hour: an alert raised on Monday with
+    ``days=1`` is due Tuesday 23:59:59. With ``days <= 0`` the deadline is the end of
+    ``start``'s own day. The time zone of ``start`` (if any) is kept; naive times are local
+    (Asia/Seoul).
+
+    >>> add_business_days(datetime(2025, 1, 24, 9, 30), 1)  # 설날 연휴 2025-01-27..30
+    datetime.datetime(2025, 1, 31, 23, 59, 59)
+    """
+    day = start.date()
+    if days > 0:  # back to a working day (none lies between), then on: start's day not counted
+        day = _business_day_offset(day, days, "backward", _generation)
+    return datetime.combine(day, END_OF_DAY, start.tzinfo)
+
+
+def business_days_between(start: datetime, end: datetime) -> int:
+    """How many business days come after ``start``'s date up to and including ``end``'s.
+
+    The inverse of :func:`add_business_days`: ``business_days_between(t,
+    add_business_days(t, n)) == n`` for ``n >= 1``. 0 when ``end`` is not after ``start``.
+    """
+    first, last = start.date() + timedelta(days=1), end.date() + timedelta(days=1)
+    return max(_business_day_count(first, last, _generation), 0)
+
+
+def business_days_before(deadline: datetime, days: int) -> date:
+    """The business day ``days`` business days before ``deadline``'s date (its own date for 0).
+
+    A reminder ``days`` business days ahead of a deadline goes out from this day on.
+    """
+    day = deadline.date()
+    if days <= 0:
+        return day
+    return _business_day_offset(day, -days, "forward", _generation)
+
+
+# A run gives thousands of alerts the same deadline from the same day, and each overdue alert's
+# notice says by how many business days (15,000 at once): a handful of distinct (day, count)
+# pairs, each asked of numpy once. The calendar's generation is part of every key, so a change
+# of the city's holidays (configure) is never answered from an older calendar.
+@lru_cache(maxsize=4096)
+def _business_day_offset(day: date, n: int, roll: Roll, _calendar: int) -> date:
+    return business_day_offset(day, n, roll)
+
+
+@lru_cache(maxsize=4096)
+def _business_day_count(first: date, last: date, _calendar: int) -> int:
+    return int(busday_count(np.datetime64(first, "D"), np.datetime64(last, "D")))
+
+
 def next_working_day(day: date, *, include: bool = True) -> date:
     """The first working day from ``day`` on (``day`` itself when ``include`` and it is one)."""
     day = _as_date(day)
     if not include:
         day += timedelta(days=1)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
+    return business_day_offset(day, 0)
 
 
 def add_working_hours(start: datetime, hours: float) -> datetime:
@@ -216,13 +326,7 @@ def add_working_hours(start: datetime, hours: float) -> datetime:
 
 def nth_working_day(first: date, n: int) -> date:
     """The ``n``-th working day counting ``first`` itself when it is one (n >= 1)."""
-    day, count = _as_date(first), 0
-    while True:
-        if is_working_day(day):
-            count += 1
-            if count >= n:
-                return day
-        day += timedelta(days=1)
+    return business_day_offset(_as_date(first), max(n, 1) - 1)
 
 
 def add_calendar_months(first: date, months: int) -> date:

@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from alerts.trail import SYSTEM, Step, append
 from engine.loader import RuleSet
+from naebu.jsonsafe import json_safe
 from naebu.store import rule_versions
 
 log = logging.getLogger(__name__)
@@ -104,11 +105,6 @@ def content_hash(content: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _json(value: Any) -> Any:
-    """TOML values made JSON (dates and times become ISO text), as stored and hashed."""
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
-
-
 def _shown(path: Path, root: Path | None) -> str:
     # As the rule loader names files (relative to the config's folder), so both agree.
     base = root or Path.cwd()
@@ -150,7 +146,7 @@ def current_versions(
             file, spec = by_id[rule_id]
         if spec is None:
             continue
-        found[rule_id] = Version(rule_id, file, _json(_with_params_in_force(spec, rule.meta)))
+        found[rule_id] = Version(rule_id, file, json_safe(_with_params_in_force(spec, rule.meta)))
     for ref in ruleset.lists.values():
         content = {
             "name": ref.name,
@@ -159,7 +155,7 @@ def current_versions(
             "description": ref.description,
             "basis": ref.basis,
         }
-        found[f"list:{ref.name}"] = Version(f"list:{ref.name}", str(ref.file), _json(content))
+        found[f"list:{ref.name}"] = Version(f"list:{ref.name}", str(ref.file), json_safe(content))
     return found
 
 

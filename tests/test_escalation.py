@@ -18,10 +18,10 @@ from sqlalchemy import Engine, func, select
 from test_lifecycle import cycle
 
 from alerts import Directory, raise_alerts
-from alerts.calendar import add_business_days, business_days_before, business_days_between
 from alerts.escalation import remind_and_escalate
 from alerts.lifecycle import act
 from engine.loader import load_rules
+from engine.workdays import add_business_days, business_days_before, business_days_between
 from naebu import store
 from naebu.config import ChannelConfig, NotifyConfig, RoutingConfig, load_config
 from naebu.problems import ProblemsError

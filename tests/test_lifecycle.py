@@ -31,7 +31,6 @@ from servers import (
 from sqlalchemy import Engine, select
 
 from alerts import Directory, deliver_pending, queue_digests, raise_alerts
-from alerts.calendar import add_business_days, business_days_before
 from alerts.directory import Official
 from alerts.escalation import remind_and_escalate
 from alerts.lifecycle import LifecycleError, act
@@ -41,6 +40,7 @@ from connectors import make_connector
 from connectors.base import SourceState
 from engine.findings import Finding
 from engine.registry import EvalContext
+from engine.workdays import add_business_days, business_days_before
 from naebu import demo, store
 from naebu.config import Config, NotifyConfig, load_config
 from naebu.pipeline import load_ruleset

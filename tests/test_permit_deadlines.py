@@ -224,7 +224,7 @@ def test_city_configured_extra_and_removed_holidays() -> None:
 
 
 def test_extra_holiday_reaches_expressions_and_alert_deadlines() -> None:
-    from alerts.calendar import add_business_days
+    from engine.workdays import add_business_days
 
     frame = pd.DataFrame({"d": pd.to_datetime(["2025-10-10", "2025-10-13"])})
     holiday = compile_expression("is_holiday(d)", {"d": "date"})

@@ -20,20 +20,13 @@ from .kinds import NUMERIC, TEMPORAL
 from .values import boolean, nulls
 
 
-def _years(*series: pd.Series) -> tuple[int, ...]:
-    years: set[int] = set()
-    for s in series:
-        present = s.dropna()
-        if not present.empty:
-            years.update(range(int(present.min().year), int(present.max().year) + 1))
-    return tuple(sorted(years))
-
-
 def _days(x: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """The days of ``x`` as ``datetime64[D]`` (a placeholder where null) and the null mask."""
     missing = x.isna().to_numpy()
     days = x.dt.normalize().to_numpy().astype("datetime64[D]")
-    days[missing] = np.datetime64("2000-01-03")  # any day; masked by the caller
+    if missing.any():  # any present day (no further year to look up); masked by the caller
+        present = days[~missing]
+        days[missing] = present[0] if present.size else np.datetime64("2000-01-03")
     return days, missing
 
 
@@ -45,7 +38,7 @@ def _is_holiday(x: pd.Series) -> pd.Series:
     Saturdays and Sundays are not holidays for this function; combine with weekday(x) >= 5.
     """
     days, missing = _days(x)
-    found = np.isin(days, workdays.holiday_array(_years(x)))
+    found = np.isin(days, workdays.holidays_for(days[~missing]))
     return boolean(found & ~missing, x.index)
 
 
@@ -56,8 +49,7 @@ def _business_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
     """
     start, missing_a = _days(a)
     end, missing_b = _days(b)
-    holidays = workdays.holiday_array(_years(a, b))
-    counts = np.busday_count(start, end, holidays=holidays).astype("float64")
+    counts = workdays.busday_count(start, end).astype("float64")
     counts[missing_a | missing_b] = np.nan
     return pd.Series(counts, index=a.index)
 
@@ -66,7 +58,7 @@ def _business_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
 def _is_business_day(x: pd.Series) -> pd.Series:
     """Whether the day is a business day: Monday to Friday and not a Korean public holiday."""
     days, missing = _days(x)
-    result = np.is_busday(days, holidays=workdays.holiday_array(_years(x)))
+    result = workdays.is_busday(days)
     return boolean(result & ~missing, x.index)
 
 

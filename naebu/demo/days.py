@@ -1,8 +1,8 @@
 """The demo year's calendar: 2025, Korean public holidays, business days.
 
-Business days are weekdays that are not public holidays per :mod:`engine.workdays` (the one
-calendar the rules' ``is_holiday()``, ``civil_deadline()`` and alert deadlines use), so
-ordinary activity never lands on a day a holiday rule would flag.
+Business days are weekdays that are not public holidays, counted by :mod:`engine.workdays`'
+numpy functions (the one calendar the rules' ``is_holiday()``, ``civil_deadline()`` and alert
+deadlines use), so ordinary activity never lands on a day a holiday rule would flag.
 """
 
 from __future__ import annotations
@@ -18,14 +18,11 @@ YEAR = 2025
 START = np.datetime64(f"{YEAR}-01-01", "D")
 END = np.datetime64(f"{YEAR}-12-31", "D")
 
-#: Korean public holidays of the demo year (and the next, for deadlines that run over).
-HOLIDAYS = workdays.holiday_array((YEAR, YEAR + 1))
-
 
 def business_days(start: np.datetime64 = START, end: np.datetime64 = END) -> np.ndarray:
     """All business days from ``start`` to ``end`` inclusive, ascending."""
     days = np.arange(start, end + np.timedelta64(1, "D"), dtype="datetime64[D]")
-    return days[np.is_busday(days, holidays=HOLIDAYS)]
+    return days[workdays.is_busday(days)]
 
 
 BUSINESS_DAYS = business_days()
@@ -33,27 +30,27 @@ BUSINESS_DAYS = business_days()
 
 def is_business_day(days: np.ndarray) -> np.ndarray:
     """Vectorised: is each day a weekday that is not a public holiday?"""
-    return np.is_busday(days.astype("datetime64[D]"), holidays=HOLIDAYS)
+    return workdays.is_busday(days)
 
 
 def roll_forward(days: np.ndarray) -> np.ndarray:
     """Each day, or the next business day if it is not one."""
-    return np.busday_offset(days.astype("datetime64[D]"), 0, roll="forward", holidays=HOLIDAYS)
+    return workdays.busday_offset(days, 0, roll="forward")
 
 
 def roll_backward(days: np.ndarray) -> np.ndarray:
     """Each day, or the previous business day if it is not one."""
-    return np.busday_offset(days.astype("datetime64[D]"), 0, roll="backward", holidays=HOLIDAYS)
+    return workdays.busday_offset(days, 0, roll="backward")
 
 
 def add_business_days(days: np.ndarray, n: np.ndarray | int) -> np.ndarray:
     """Each (business) day moved ``n`` business days on."""
-    return np.busday_offset(days.astype("datetime64[D]"), n, roll="forward", holidays=HOLIDAYS)
+    return workdays.busday_offset(days, n, roll="forward")
 
 
 def is_holiday(day: dt.date) -> bool:
     """Whether ``day`` is a Saturday, Sunday or Korean public holiday."""
-    return not bool(np.is_busday(np.datetime64(day, "D"), holidays=HOLIDAYS))
+    return not workdays.is_working_day(day)
 
 
 def to_timestamps(days: np.ndarray) -> pd.Series:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
+from naebu import formatting
+
 
 @dataclass
 class Figure:
@@ -93,7 +95,7 @@ def records_text(figure: Figure, limit: int = 400) -> str:
 
 def won(value: float | None) -> str:
     """An amount as officials read it: ``1,234,000원``; ``해당 없음`` without one."""
-    return "해당 없음" if value is None else f"{value:,.0f}원"
+    return "해당 없음" if value is None else formatting.won(value, places=0)
 
 
 def pct(value: float | None) -> str:
