@@ -23,11 +23,8 @@ new alerts per rule, errors, the daemon job and node that ran it).
 from __future__ import annotations
 
 import logging
-import time
-from collections import Counter
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping
-from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from contextlib import closing
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,8 +34,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from alerts import Directory, deliver_pending, queue_digests, raise_alerts
 from alerts.escalation import remind_and_escalate
 from connectors import SourceError, make_connector, worker
-from connectors.base import Batch, SourceState, UnmappedValues, add_unmapped
-from connectors.vocabulary import unmapped_json, unmapped_lines
+from connectors.base import Batch, SourceState, add_unmapped
 from engine import coverage
 from engine.backends import backend_for
 from engine.backends.faults import ClusterError
@@ -47,8 +43,8 @@ from engine.loader import RuleSet, load_rules
 from engine.registry import EvalContext, RuleType
 from naebu import data_coverage, datasets, dtypes, history, ledger, merging, rulechanges, store
 from naebu.config import Config, SourceConfig
-from naebu.coverage_report import coverage_hints, coverage_json, coverage_note
 from naebu.history import KeyFilter, NewRecords
+from naebu.pipeline.summary import RunSummary, SourceReport
 from naebu.problems import ProblemsError
 from naebu.progress import progress
 
@@ -56,91 +52,6 @@ log = logging.getLogger(__name__)
 
 #: How a rule's history is cut down to what it must see again.
 Narrowing = KeyFilter | NewRecords
-
-
-@dataclass
-class SourceReport:
-    """What one source gave in a run."""
-
-    name: str
-    dataset: str
-    rows_read: int = 0
-    quarantined: int = 0
-    files: int = 0
-    error: str | None = None
-    #: Why the source was not pulled this run (backing off after failures, stopping).
-    skipped: str | None = None
-    #: canonical column -> values no value map covers (read as empty), summed over batches.
-    unmapped: dict[str, UnmappedValues] = field(default_factory=dict)
-
-
-@dataclass
-class RunSummary:
-    """What a run did, for the command line and the run ledger."""
-
-    run_id: int
-    started_at: datetime
-    sources: list[SourceReport] = field(default_factory=list)
-    findings: Counter[str] = field(default_factory=Counter)
-    new_alerts: Counter[str] = field(default_factory=Counter)
-    rule_errors: dict[str, str] = field(default_factory=dict)
-    digests_queued: int = 0
-    sent: int = 0
-    failed: int = 0
-    retrying: int = 0
-    unassigned: int = 0
-    followups: str = ""
-    #: True when the run stopped early because it was asked to (SIGTERM).
-    interrupted: bool = False
-    #: Anything the caller adds to the ledger (the daemon's job, node, catch-up).
-    extra: dict[str, Any] = field(default_factory=dict)
-    #: Rules not live under the config (engine/coverage.py): not evaluable ones were not run,
-    #: partial ones ran without an optional input (or ran their fallback).
-    coverage: dict[str, coverage.Coverage] = field(default_factory=dict)
-    #: Wall seconds per phase: ``pull`` (reading and typing source rows), ``evaluate`` (rules),
-    #: ``store`` (record history, alerts, quarantine, watermarks) and ``notify`` (digests,
-    #: follow-ups, delivery). For the benchmark and for an operator asking where a run went.
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def timed(self, phase: str) -> Iterator[None]:
-        """Add the wall time of the block to ``timings[phase]``."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
-
-    @property
-    def ok(self) -> bool:
-        """True when no source and no rule failed."""
-        return not self.rule_errors and all(s.error is None for s in self.sources)
-
-    @property
-    def status(self) -> str:
-        """The ledger status: ``ok``, ``partial`` or ``interrupted``."""
-        if self.interrupted:
-            return "interrupted"
-        return "ok" if self.ok else "partial"
-
-    def as_json(self) -> dict[str, Any]:
-        """JSON-safe form, stored in the run ledger."""
-        return {
-            "sources": [{**vars(s), "unmapped": unmapped_json(s.unmapped)} for s in self.sources],
-            "findings": dict(self.findings),
-            "new_alerts": dict(self.new_alerts),
-            "rule_errors": self.rule_errors,
-            "digests_queued": self.digests_queued,
-            "sent": self.sent,
-            "failed": self.failed,
-            "retrying": self.retrying,
-            "unassigned": self.unassigned,
-            "followups": self.followups,
-            "interrupted": self.interrupted,
-            "timings": {k: round(v, 3) for k, v in self.timings.items()},
-            **coverage_json(self.coverage),
-            **self.extra,
-        }
 
 
 def load_ruleset(config: Config) -> RuleSet:
@@ -941,44 +852,3 @@ def _merge_batches(source: SourceConfig, batches: Iterable[Batch], frame: pd.Dat
 
 def _empty(dataset: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in datasets.get(dataset).column_names})
-
-
-def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
-    """The run summary as text lines for the command line."""
-    lines = [f"naebu run #{summary.run_id} at {summary.started_at:%Y-%m-%d %H:%M}", ""]
-    lines.append(f"{'source':<18} {'dataset':<18} {'rows read':>10} {'quarantined':>12}  note")
-    for s in summary.sources:
-        note = f"ERROR {s.error}" if s.error else (f"{s.files} file(s)" if s.files else "")
-        lines.append(
-            f"{s.name:<18} {s.dataset:<18} {s.rows_read:>10,} {s.quarantined:>12,}  {note}"
-        )
-    lines += unmapped_lines((s.name, s.unmapped) for s in summary.sources)
-    width = max([24, *(len(r) for r in rules)])
-    lines += ["", f"{'rule':<{width}} {'findings':>9} {'new alerts':>11}  title"]
-    for rule_id in sorted(rules):
-        meta = rules[rule_id]
-        err = summary.rule_errors.get(rule_id)
-        title = f"ERROR {err}" if err else coverage_note(summary.coverage.get(rule_id), meta.title)
-        lines.append(
-            f"{rule_id:<{width}} {summary.findings.get(rule_id, 0):>9,} "
-            f"{summary.new_alerts.get(rule_id, 0):>11,}  {title}"
-        )
-    total_new = sum(summary.new_alerts.values())
-    lines += [
-        "",
-        f"new alerts: {total_new:,} (unassigned {summary.unassigned:,}); "
-        f"quarantined rows: {sum(s.quarantined for s in summary.sources):,}",
-        f"notifications: {summary.digests_queued:,} digest(s) queued, {summary.sent:,} sent, "
-        f"{summary.retrying:,} to retry, {summary.failed:,} failed",
-    ]
-    if summary.followups:
-        lines.append(summary.followups)
-    lines += coverage_hints(summary.coverage)
-    if summary.timings:
-        phases = ", ".join(
-            f"{phase} {summary.timings[phase]:.1f} s"
-            for phase in ("pull", "evaluate", "store", "notify")
-            if phase in summary.timings
-        )
-        lines.append(f"time: {phases}")
-    return lines
