@@ -1,4 +1,10 @@
-"""What a run did: per source and per rule, for the command line and the ``runs`` ledger."""
+"""What a run did: per source and per rule, for the command line and the ``runs`` ledger.
+
+Every run writes a row of the ``runs`` ledger: start, end, status (``ok``, ``partial`` when a
+source or rule failed, ``interrupted`` when asked to stop between two batches, ``failed`` with
+the error when the run itself broke), and its summary as JSON (rows per source, findings and
+new alerts per rule, errors, the daemon job and node that ran it).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine, insert, update
+
 from connectors.base import UnmappedValues
 from connectors.vocabulary import unmapped_json
 from engine import coverage
+from naebu import ledger, store
 from naebu.coverage_report import coverage_json
+from naebu.problems import ProblemsError
 
 
 @dataclass
@@ -99,3 +109,56 @@ class RunSummary:
             **coverage_json(self.coverage),
             **self.extra,
         }
+
+
+def open_run(
+    engine: Engine,
+    now: datetime,
+    *,
+    extra: dict[str, Any],
+    rule_coverage: dict[str, coverage.Coverage],
+) -> RunSummary:
+    """Write the run's ledger row as ``running``; its summary, to be filled by the run.
+
+    ``rule_coverage``: every rule's; the summary keeps the rules not live under the config."""
+    with engine.begin() as conn:
+        key = conn.execute(
+            insert(store.runs).values(started_at=now, status="running", summary=ledger.owner())
+        ).inserted_primary_key
+        assert key is not None
+        run_id = key[0]
+    summary = RunSummary(run_id=int(run_id), started_at=now, extra=extra)
+    summary.coverage = {i: c for i, c in rule_coverage.items() if not c.live}
+    return summary
+
+
+def close_run(engine: Engine, summary: RunSummary) -> None:
+    """The run's ledger row: ended, with its status and summary."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(store.runs)
+            .where(store.runs.c.id == summary.run_id)
+            .values(
+                ended_at=datetime.now().replace(microsecond=0),
+                status=summary.status,
+                summary=summary.as_json(),
+            )
+        )
+
+
+def fail_run(engine: Engine, summary: RunSummary, exc: BaseException) -> None:
+    """The run's ledger row: ``failed``, with why. Every batch committed before stays."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(store.runs)
+            .where(store.runs.c.id == summary.run_id)
+            .values(
+                ended_at=datetime.now().replace(microsecond=0),
+                status="failed",
+                summary=summary.as_json(),
+                # a located problem (a cluster out of reach) is words already
+                error=(
+                    str(exc) if isinstance(exc, ProblemsError) else f"{type(exc).__name__}: {exc}"
+                )[:2000],
+            )
+        )
