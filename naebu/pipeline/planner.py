@@ -165,10 +165,23 @@ class IncrementalPlanner:
         for name in rule.datasets:
             if name not in named and self.new_since(conn, name, state.last_run_id)[0]:
                 return {}
+        if closing is not None and closing[0] not in named:
+            return {}  # the records that close are in no named group: no cut keeps them whole
+        best = self._best_column(conn, rule, state, named)
+        if best is None:
+            return {}
+        return self._narrowing(rule, state, named, *best)
+
+    def _best_column(
+        self, conn: Connection, rule: RuleType, state: Any, named: dict[str, tuple[str, ...]]
+    ) -> tuple[int, set[str | None], set[str | None]] | None:
+        """Of the rule's text key columns (by position), the one that splits its history
+        finest, with every touched value and those not from the rule's own new records (the
+        other datasets' new records, the records whose moment passed); None when none is text.
+        """
+        closing = rule.closing if rule.clock_driven else None
         width = min(len(cols) for cols in named.values())
         alone = rule.judged_alone
-        # Per candidate column: every touched value, and those not from the rule's own new
-        # records (the other datasets' new records, the records whose moment passed).
         best: tuple[int, set[str | None], set[str | None]] | None = None
         for i in range(width):
             if any(datasets.get(n).by_name[cols[i]].type != "str" for n, cols in named.items()):
@@ -182,8 +195,6 @@ class IncrementalPlanner:
                     outside |= found
             if closing is not None:
                 name, time_col, delay = closing
-                if name not in named:
-                    return {}
                 # Records whose moment (time + delay) lies in (last clock, now], with a day
                 # of slack on each side: more groups than needed is still exact.
                 timed = history.keys_timed_between(
@@ -202,16 +213,25 @@ class IncrementalPlanner:
                 len(outside) < len(best[2]) if alone else len(values) > len(best[1])
             ):
                 best = (i, values, outside)
-        if best is None:
-            return {}
-        i, values, outside = best
+        return best
+
+    @staticmethod
+    def _narrowing(
+        rule: RuleType,
+        state: Any,
+        named: dict[str, tuple[str, ...]],
+        i: int,
+        values: set[str | None],
+        outside: set[str | None],
+    ) -> dict[str, Narrowing]:
+        """Per dataset, the key filter on column ``i`` that keeps the touched groups."""
         # Records with a null key are a group of their own, unless they take no part at all.
         nulls = rule.partitioning.nulls_take_part
         present = tuple(sorted(v for v in values if v is not None))
         narrowed: dict[str, Narrowing] = {
             n: KeyFilter(cols[i], present, nulls and None in values) for n, cols in named.items()
         }
-        if alone:
+        if rule.judged_alone:
             # Each record is judged against the other datasets alone: of the rule's own older
             # records, only those whose counterparts changed or whose moment passed can give
             # new findings; besides them, every new record.
