@@ -18,10 +18,11 @@ import pytest
 from minicity import query
 
 from connectors.merge import merge_keys
-from naebu import datasets, pipeline, replay
+from naebu import datasets, replay
 from naebu.config import load_config
 from naebu.merging import complete
 from naebu.pipeline import RunSummary, run_once
+from naebu.pipeline.pull import PullStage
 from naebu.problems import ProblemsError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -382,6 +383,6 @@ def test_datasets_without_merge_on_read_nothing_back(
     def refuse(*args: object) -> None:
         raise AssertionError("a dataset without merge_on was completed from the store")
 
-    monkeypatch.setattr(pipeline._Run, "_complete", refuse)
+    monkeypatch.setattr(PullStage, "complete", refuse)
     summary = run(config)
     assert summary.ok and len(records(config)) == 3

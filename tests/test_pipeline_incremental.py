@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from naebu import history, pipeline, store
 from naebu.config import load_config
+from naebu.pipeline.planner import IncrementalPlanner
 
 sys.path.insert(0, str(ROOT))
 from bench.incremental import deliver, hold_back  # noqa: E402
@@ -41,15 +42,15 @@ def _two_runs(folder: Path, monkeypatch: pytest.MonkeyPatch, narrow: bool) -> se
     held = hold_back(config, 0.05)
     assert held.total > 0
     narrowed: list[str] = []
-    touched = pipeline._Run._touched
+    touched = IncrementalPlanner.touched
 
-    def spy(self: pipeline._Run, conn: Any, rule: Any, state: Any) -> Any:
+    def spy(self: IncrementalPlanner, conn: Any, rule: Any, state: Any) -> Any:
         found = touched(self, conn, rule, state) if narrow else {}
         if found:
             narrowed.append(rule.meta.id)
         return found
 
-    monkeypatch.setattr(pipeline._Run, "_touched", spy)
+    monkeypatch.setattr(IncrementalPlanner, "touched", spy)
     # Key filters of more values than this go through a temporary table: a small bound lets
     # this city's filters take both ways.
     monkeypatch.setattr(history, "_IN_LIST", 50)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from naebu import pipeline, store
 from naebu.config import load_config
 from naebu.history import NewRecords
+from naebu.pipeline.planner import IncrementalPlanner
 
 RULES = """
 [[rule]]
@@ -96,16 +97,16 @@ def _alerts(config: Any) -> set[str]:
 
 
 def _spy_on_narrowing(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """What ``_Run._touched`` decides for each rule from now on, in order."""
+    """What ``IncrementalPlanner.touched`` decides for each rule from now on, in order."""
     narrowed: list[dict[str, Any]] = []
-    touched = pipeline._Run._touched
+    touched = IncrementalPlanner.touched
 
-    def spy(self: pipeline._Run, conn: Any, rule: Any, state: Any) -> Any:
+    def spy(self: IncrementalPlanner, conn: Any, rule: Any, state: Any) -> Any:
         found = touched(self, conn, rule, state)
         narrowed.append(found)
         return found
 
-    monkeypatch.setattr(pipeline._Run, "_touched", spy)
+    monkeypatch.setattr(IncrementalPlanner, "touched", spy)
     return narrowed
 
 

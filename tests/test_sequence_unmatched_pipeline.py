@@ -13,6 +13,7 @@ from sequence_helpers import HEAD, INSPECTION
 
 from naebu import pipeline, store
 from naebu.config import load_config
+from naebu.pipeline.planner import IncrementalPlanner
 
 CITY = """
 [store]
@@ -47,14 +48,14 @@ def test_a_contract_arriving_later_gets_its_payments_judged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     narrowed: list[Any] = []
-    touched = pipeline._Run._touched
+    touched = IncrementalPlanner.touched
 
-    def spy(self: pipeline._Run, conn: Any, rule: Any, state: Any) -> Any:
+    def spy(self: IncrementalPlanner, conn: Any, rule: Any, state: Any) -> Any:
         found = touched(self, conn, rule, state)
         narrowed.append(found)
         return found
 
-    monkeypatch.setattr(pipeline._Run, "_touched", spy)
+    monkeypatch.setattr(IncrementalPlanner, "touched", spy)
     config_path = write_config(tmp_path, CITY)
     (tmp_path / "rules").mkdir()
     rule = HEAD.format(id="SEQ-INSPECTION") + INSPECTION
