@@ -1,14 +1,26 @@
-"""How a dropped file is recognised and decoded: its checksum (a file is taken once, whatever
-its name) and its text encoding (a byte-order mark, else UTF-8, else CP949), both read in
-1 MiB blocks so that a file is never held whole."""
+"""How dropped files are found, recognised and decoded: the files of a drop folder in name
+order, their checksum (a file is taken once, whatever its name) and their text encoding (a
+byte-order mark, else UTF-8, else CP949), both read in 1 MiB blocks so that a file is never
+held whole."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 _BLOCK = 1 << 20
+
+
+def drop_files(folder: Path, pattern: str | list[str]) -> Iterator[tuple[Path, str]]:
+    """The files matching ``pattern`` (one glob or several) in ``folder``, each once, in the
+    order of their names relative to it, with those names."""
+    found: set[Path] = set()
+    for glob in pattern if isinstance(pattern, list) else [pattern]:
+        found.update(p for p in folder.glob(glob) if p.is_file())
+    for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix()):
+        yield path, path.relative_to(folder).as_posix()
 
 
 def checksum(path: Path) -> str:

@@ -81,7 +81,7 @@ from connectors.base import (
     keep_last,
 )
 from connectors.coerce import empty_frame
-from connectors.file_encoding import checksum, decoding
+from connectors.file_encoding import checksum, decoding, drop_files
 from connectors.header import (
     SCAN_ROWS,
     cell_text,
@@ -228,14 +228,9 @@ class FilesConnector(Connector):
         folder = Path(str(self.option("path")))
         if not folder.is_dir():
             raise self.problem(f"folder {folder} not found", "create it or fix path")
-        pattern = self.option("pattern")
-        found: set[Path] = set()
-        for glob in pattern if isinstance(pattern, list) else [pattern]:
-            found.update(p for p in folder.glob(glob) if p.is_file())
         taken = set(state.seen_checksums)
         held: list[SourceError] = []
-        for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix()):
-            name = path.relative_to(folder).as_posix()
+        for path, name in drop_files(folder, self.option("pattern")):
             excel = path.suffix.lower() in EXCEL_SUFFIXES
             # The checksum first: a file taken before is not decoded again on every run.
             digest = checksum(path)

@@ -62,9 +62,9 @@ from connectors.base import (
     keep_last,
 )
 from connectors.coerce import empty_frame
-from connectors.file_encoding import checksum
+from connectors.file_encoding import checksum, drop_files
 from connectors.mapping import check_columns, map_source
-from connectors.ocds_read import Piece, iter_files, read_file
+from connectors.ocds_read import Piece, read_file
 from connectors.ocds_rows import COLUMNS, DEFAULT_VALUES, award_rows
 from connectors.registry import register
 from naebu.config import SourceConfig
@@ -175,9 +175,7 @@ class OcdsConnector(Connector):
         folder = Path(str(self.option("path")))
         if not folder.is_dir():
             raise self.problem(f"folder {folder} not found", "create it or fix path")
-        pattern = self.option("pattern")
-        patterns = pattern if isinstance(pattern, list) else [pattern]
-        files = list(iter_files(folder, patterns))
+        files = list(drop_files(folder, self.option("pattern")))
         sums = {name: checksum(path) for path, name in files}
         taken = set(state.seen_checksums)
         new: list[str] = []

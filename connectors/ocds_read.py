@@ -19,7 +19,6 @@ no data and are not pieces; the record's full releases and its ``compiledRelease
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,12 +217,3 @@ def _excerpt(value: dict[str, Any]) -> dict[str, Any]:
         "ocid": str(value.get("ocid") or ""),
         "id": str(value.get("id") or ""),
     }
-
-
-def iter_files(folder: Path, patterns: list[str]) -> Iterator[tuple[Path, str]]:
-    """The files matching ``patterns`` in ``folder``, in name order, with their names."""
-    found: set[Path] = set()
-    for glob in patterns:
-        found.update(p for p in folder.glob(glob) if p.is_file())
-    for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix()):
-        yield path, path.relative_to(folder).as_posix()

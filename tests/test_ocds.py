@@ -24,8 +24,9 @@ from conftest import ROOT, run_cli, write_config
 
 from connectors import SourceState, check_source, make_connector
 from connectors.base import Batch
+from connectors.file_encoding import drop_files
 from connectors.ocds import compile_process
-from connectors.ocds_read import iter_files, read_file
+from connectors.ocds_read import read_file
 from naebu.config import SourceConfig
 
 SAMPLES = ROOT.parent / "shared" / "data" / "real" / "ocds-samples"
@@ -453,7 +454,7 @@ def test_compiled_releases_agree_with_cardinal_coverage(tmp_path: Path) -> None:
     cardinal = pytest.importorskip("ocdscardinal", reason="ocdscardinal (the test extra) absent")
     by_ocid: dict[str, list[Any]] = {}
     seen: set[str] = set()
-    for path, name in iter_files(SAMPLES, ["**/*.json"]):
+    for path, name in drop_files(SAMPLES, ["**/*.json"]):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest not in seen:
             seen.add(digest)
