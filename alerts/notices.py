@@ -324,13 +324,10 @@ def render_notices(
     of alerts fall due together, an audit office would otherwise get a mail of thousands of
     entries (and the run would spend seconds writing it).
     """
-    language = language if language in SECTIONS else "ko"
-    context = _context(
-        recipient, recipient_id, notices, directory, language, now, max_items, base_url
+    parts = render_notices_mail(
+        recipient, recipient_id, notices, directory, language, now, max_items, base_url=base_url
     )
-    module = environment().get_template(f"followup_{language}.j2").make_module(context)
-    subject = str(getattr(module, "subject", "")).strip()
-    return mask_text(subject), mask_document(str(module))
+    return parts.subject, parts.body
 
 
 def render_notices_mail(
