@@ -275,7 +275,8 @@ class AggregateRule(RuleType):
         positions, win = np.flatnonzero(flagged), chosen[flagged]
         order = np.argsort(s.rows[positions], kind="stable")  # findings in the frame's order
         positions, win = positions[order], win[order]
-        rows = sub.iloc[s.rows[positions]].reset_index(drop=True)
+        # ``keyed``: the records with their group keys (an expression key as a column too).
+        rows = keyed.iloc[s.rows[positions]].reset_index(drop=True)
         extra = {
             "group.count": "int",
             "group.first": types[self.time],
@@ -305,8 +306,7 @@ class AggregateRule(RuleType):
         if dated:  # the message cites what the having was judged by
             rows = with_values(rows, dated, judged_on)
         # One case per group and window: the group's keys and the window's first time.
-        members = keyed.iloc[s.rows[positions]].reset_index(drop=True)
-        cases = case_keys([*(members[c] for c in self.group_by), rows["group.first"]])
+        cases = case_keys([*(rows[c] for c in self.group_by), rows["group.first"]])
         return findings_from_rows(self.meta, self.dataset, rows, self.template, ordered, extra,
                                   cases, judged_on)  # fmt: skip
 
