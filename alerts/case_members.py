@@ -78,10 +78,15 @@ def add(
         conn.execute(insert(alert_members), rows)
 
 
-def members(conn: Connection, alert_id: int) -> list[str]:
-    """The record keys of an alert's case, in the order they joined."""
+def records_of(conn: Connection, ids: Sequence[int] | None = None) -> dict[int, list[str]]:
+    """The record keys of each alert's case, in the order they joined: of the alerts ``ids``,
+    or of every alert (None). An alert the table holds no row for is left out."""
     m = alert_members.c
-    rows = conn.execute(
-        select(m.record_key).where(m.alert_id == alert_id).order_by(m.added_at, m.record_key)
-    )
-    return [r[0] for r in rows]
+    query = select(m.alert_id, m.record_key).order_by(m.alert_id, m.added_at, m.record_key)
+    parts = [None] if ids is None else [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    found: dict[int, list[str]] = {}
+    for part in parts:
+        chosen = query if part is None else query.where(m.alert_id.in_(part))
+        for alert_id, key in conn.execute(chosen):
+            found.setdefault(int(alert_id), []).append(str(key))
+    return found

@@ -12,8 +12,9 @@ import json
 from datetime import date, datetime
 
 import click
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
+from alerts.case_members import records_of
 from alerts.deadline_text import deadline_text
 from naebu import store, tables
 from naebu.commands.alerts_show import alerts_show
@@ -35,21 +36,6 @@ ALERT_COLUMNS = (
 )
 
 NOW_HELP = "pretend the clock says this (tests, backtests)"
-
-
-def _members(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
-    """The record keys of each alert's case (``alert_members``), in the order they joined."""
-    m = store.alert_members.c
-    found: dict[int, list[str]] = {}
-    for i in range(0, len(ids), 500):
-        rows = conn.execute(
-            select(m.alert_id, m.record_key)
-            .where(m.alert_id.in_(ids[i : i + 500]))
-            .order_by(m.alert_id, m.added_at, m.record_key)
-        )
-        for alert_id, key in rows:
-            found.setdefault(int(alert_id), []).append(str(key))
-    return found
 
 
 @click.group()
@@ -101,7 +87,7 @@ def alerts_list(
         with engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query)]
             if fmt == "json":
-                members = _members(conn, [int(r["id"]) for r in rows])
+                members = records_of(conn, [int(r["id"]) for r in rows])
                 for r in rows:  # the records of its case; an alert from before cases: its own
                     r["records"] = members.get(int(r["id"])) or [r["record_key"]]
     finally:

@@ -8,6 +8,7 @@ from datetime import datetime
 import click
 from sqlalchemy import Engine, select
 
+from alerts.case_members import records_of
 from alerts.cases import group_cases
 from naebu import replay, store, tables
 from naebu.commands.common import UserError, with_config
@@ -109,11 +110,9 @@ def evaluate(config: Config, labels_path: str, use_replay: bool, fmt: str) -> No
 def _stored_cases(engine: Engine) -> list[CaseKeys]:
     """Each stored alert as a case: its rule, dataset and member records (its own record
     when the store holds no members for it)."""
-    a, m = store.alerts.c, store.alert_members.c
-    members: dict[int, set[str]] = {}
+    a = store.alerts.c
     with engine.connect() as conn:
-        for alert_id, key in conn.execute(select(m.alert_id, m.record_key)):
-            members.setdefault(int(alert_id), set()).add(str(key))
+        members = records_of(conn)
         rows = list(conn.execute(select(a.id, a.rule_id, a.dataset, a.record_key)))
     return [
         (r.rule_id, r.dataset, frozenset(members.get(int(r.id)) or {r.record_key})) for r in rows
