@@ -7,14 +7,14 @@ The pipeline, one module per stage::
     deliver_pending  outbox -> apprise / outbox file, outcome recorded per message
 """
 
-from alerts.channels import OUTBOX_FILE_CHANNEL, fill_url, privacy_url
-from alerts.digest import NO_ADDRESS, SEVERITY_LABELS, queue_digests, render_digest
-from alerts.directory import Directory, Official
-from alerts.masking import mask_account, mask_document, mask_mapping, mask_text, mask_value
-from alerts.outbox import DeliveryReport, backoff, deliver_pending
-from alerts.raising import existing_fingerprints, raise_alerts
-from engine.workdays import add_business_days
-from engine.workdays import is_working_day as is_business_day
+from naebu.alerts.channels import OUTBOX_FILE_CHANNEL, fill_url, privacy_url
+from naebu.alerts.digest import NO_ADDRESS, SEVERITY_LABELS, queue_digests, render_digest
+from naebu.alerts.directory import Directory, Official
+from naebu.alerts.outbox import DeliveryReport, backoff, deliver_pending
+from naebu.alerts.raising import existing_fingerprints, raise_alerts
+from naebu.core.masking import mask_account, mask_document, mask_mapping, mask_text, mask_value
+from naebu.core.workdays import add_business_days
+from naebu.core.workdays import is_working_day as is_business_day
 
 __all__ = [
     "NO_ADDRESS",

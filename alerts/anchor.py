@@ -1,11 +1,11 @@
 """Anchoring the audit trail outside the store (감사 기록 외부 고정).
 
-The hash chain of :mod:`alerts.trail` shows an edit only to someone who did not recompute
+The hash chain of :mod:`naebu.alerts.trail` shows an edit only to someone who did not recompute
 it: an insider who can write the store can rewrite every entry with fresh hashes, move the
 head back, or append an entry of their own. Two anchors the store does not hold stop that:
 
 - **the audit key** (감사 기록 서명 키): a secret read from a file or an environment variable
-  named in ``[audit]`` (:mod:`naebu.auditconfig`), never written to the database. With it,
+  named in ``[audit]`` (:mod:`naebu.alerts.audit_settings`), never written to the database. With it,
   every entry carries ``mac = HMAC-SHA256(key, "entry" + hash)`` and the head row
   ``HMAC-SHA256(key, "head" + seq + hash)``. Without the key nobody can write an entry (or a
   head) that verifies, so a rewritten chain, a forged append and a head moved back show
@@ -42,7 +42,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from naebu.store import alerts as alerts_table
+from naebu.store.tables import alerts as alerts_table
 
 #: The alert columns whose content the trail vouches for (status is checked on its own,
 #: against each entry's ``to_status``). What changes on an answer (``answered_at``,

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from alerts.cases import Case
-from naebu.store import alert_members
-from naebu.store import alerts as alerts_table
+from naebu.alerts.cases import Case
+from naebu.store.tables import alert_members
+from naebu.store.tables import alerts as alerts_table
 
 #: Keys per ``IN (...)`` query; well under SQLite's and PostgreSQL's parameter limits.
 CHUNK = 500

@@ -2,7 +2,7 @@
 
 Officials answer cases, not rows: an official over the monthly overtime cap is one case (the
 official and the month), not one per overtime day. The rule type says what a case is
-(:attr:`engine.findings.Finding.case_key`): a match rule's record on its own; an aggregate's
+(:attr:`naebu.engine.findings.Finding.case_key`): a match rule's record on its own; an aggregate's
 group and window; a duplicate's shared keys; a sequence's flagged record, with its
 counterparts in the evidence.
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.findings import Finding, fingerprint
+from naebu.engine.findings import Finding, fingerprint
 
 #: Member records listed in a case's evidence at most (all are kept in ``alert_members``).
 MAX_LISTED = 50

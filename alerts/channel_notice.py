@@ -1,5 +1,5 @@
 """Telling the admins of a failing channel: one notice when messages through a channel reach
-``max_attempts``, or are given up, in a delivery pass (:func:`alerts.outbox.deliver_pending`).
+``max_attempts``, or are given up, in a delivery pass (:func:`naebu.alerts.outbox.deliver_pending`).
 
 The same notice about the same channels is not queued again within :data:`NOTICE_QUIET`: in a
 long outage, messages queued in every run reach ``max_attempts`` in every later pass.
@@ -14,15 +14,15 @@ from typing import Any
 from sqlalchemy import Engine, Row, select
 from sqlalchemy.exc import OperationalError
 
-from naebu.config import NotifyConfig
-from naebu.store import outbox
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.store.tables import outbox
 
 log = logging.getLogger(__name__)
 
 
 def is_admin_notice(row: Row[Any]) -> bool:
     """True for an outbox row that is an admin notice (a notice about it would never end)."""
-    from naebu.daemon.notices import SUBJECT_PREFIX  # naebu.daemon imports alerts
+    from naebu.alerts.admin_notices import SUBJECT_PREFIX  # naebu.daemon imports alerts
 
     return any(str(row.subject).startswith(p) for p in SUBJECT_PREFIX.values())
 
@@ -38,7 +38,7 @@ def tell_failing_channels(
     error) and the ``given_up`` messages of a delivery pass; never raises."""
     if not troubled:
         return
-    from naebu.daemon.notices import queue_admin_notice
+    from naebu.alerts.admin_notices import queue_admin_notice
 
     lines = [
         f"- {channel}: {count} message(s); last error: {error}"
@@ -83,7 +83,7 @@ NOTICE_QUIET = timedelta(hours=6)
 
 
 def _told_lately(engine: Engine, notify: NotifyConfig, subject: str, now: datetime) -> bool:
-    from naebu.daemon.notices import SUBJECT_PREFIX
+    from naebu.alerts.admin_notices import SUBJECT_PREFIX
 
     title = f"{SUBJECT_PREFIX.get(notify.language, SUBJECT_PREFIX['ko'])} {subject}"
     q = (

@@ -12,8 +12,8 @@ appended to ``notify.outbox_file``, for a trial run or an office without a mail 
 
 from __future__ import annotations
 
-from alerts.directory import ADDRESS_FIELDS, Official
-from naebu.config import ChannelConfig, NotifyConfig
+from naebu.alerts.directory import ADDRESS_FIELDS, Official
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
 
 #: The built-in channel writing JSON lines to ``notify.outbox_file``.
 OUTBOX_FILE_CHANNEL = "outbox-file"
@@ -37,7 +37,7 @@ def find_channel(notify: NotifyConfig, name: str) -> ChannelConfig | None:
 def fill_url(template: str, official: Official | None) -> str | None:
     """``template`` with the official's fields put in; None when a used field is empty.
 
-    Only the exact placeholders of :data:`~alerts.directory.ADDRESS_FIELDS` are replaced
+    Only the exact placeholders of :data:`~naebu.alerts.directory.ADDRESS_FIELDS` are replaced
     (``str.replace``, not ``str.format``: apprise URLs hold other braces and percent signs).
     A URL without placeholders is returned as is, for any recipient.
     """

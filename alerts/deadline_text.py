@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from naebu.formatting import day_text, weekday
+from naebu.core.formatting import day_text, weekday
 
 #: What a missing deadline reads as.
 NO_DEADLINE = "-"

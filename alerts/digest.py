@@ -4,10 +4,10 @@ The grouping stage of the pipeline (raise -> route -> group -> send -> record). 
 with twelve new alerts gets one mail, not twelve. An alert goes to everyone its
 ``notify_roles`` name (decided when it was raised): the official in charge, the department's
 managers, the audit office; a manager's digest says whose alert each one is. Each digest is
-rendered as text and as HTML by :mod:`alerts.digest_render` (masked, in the Jinja2 sandbox of
-:mod:`alerts.templating`).
+rendered as text and as HTML by :mod:`naebu.alerts.digest_render` (masked, in the Jinja2 sandbox of
+:mod:`naebu.alerts.templating`).
 
-Queuing writes ``outbox`` rows (``pending``, sent later by :mod:`alerts.outbox`; the text in
+Queuing writes ``outbox`` rows (``pending``, sent later by :mod:`naebu.alerts.outbox`; the text in
 ``body``, the HTML in ``body_html``) and the ``deliveries`` rows linking each alert to the
 message that carries it, in the caller's transaction: alerts and their notifications commit
 together.
@@ -24,27 +24,27 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_channel
-from alerts.digest_render import (
+from naebu.alerts.channels import OUTBOX_FILE_CHANNEL, channel_names, fill_url, find_channel
+from naebu.alerts.digest_render import (
     digest_templates,
     first_department,
     render_digest,
     render_digest_mail,
     render_ordered,
 )
-from alerts.directory import Directory
-from alerts.raising import chunks
-from alerts.templating import (
+from naebu.alerts.directory import Directory
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.raising import chunks
+from naebu.alerts.templating import (
     ROLE_LABELS,
     SEVERITY_LABELS,
     SEVERITY_RANK,
     environment,
     per_rule,
 )
-from engine.rule import RuleMeta
-from naebu.config import NotifyConfig
-from naebu.store import alerts as alerts_table
-from naebu.store import deliveries, insert_many_sqlite, outbox
+from naebu.engine.rule import RuleMeta
+from naebu.store.tables import alerts as alerts_table
+from naebu.store.tables import deliveries, insert_many_sqlite, outbox
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ def insert_deliveries(conn: Connection, rows: Sequence[tuple[int, int, str, str]
 
     A province run writes hundreds of thousands of them. SQLite gets the driver's own
     ``executemany`` and psycopg2 ``execute_values`` (one prepared statement, no per-row
-    SQLAlchemy work, as ``naebu.history`` writes records); other databases an ordinary
+    SQLAlchemy work, as ``naebu.store.history`` writes records); other databases an ordinary
     SQLAlchemy ``insert`` with a list of parameters.
     """
     if not rows:

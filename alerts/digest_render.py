@@ -2,7 +2,7 @@
 
 The message is rendered from ``templates/digest_<language>.j2`` (text) and
 ``templates/digest_<language>.html.j2`` (HTML, a table of the alerts) in the Jinja2 sandbox of
-:mod:`alerts.templating`, from one context, and each part is masked by :mod:`alerts.masking`
+:mod:`naebu.alerts.templating`, from one context, and each part is masked by :mod:`naebu.core.masking`
 as a whole, so nothing a rule put in its message or evidence leaves unmasked.
 """
 
@@ -15,13 +15,12 @@ from typing import Any
 
 from jinja2 import Template
 
-from alerts.deadline_text import deadline_text
-from alerts.digest_summary import NO_DEPARTMENT, digest_summary
-from alerts.directory import Directory, Official
-from alerts.evidence_text import case_members, dataset_title, evidence_lines
-from alerts.explain import explain_rules
-from alerts.masking import mask_document, mask_text
-from alerts.templating import (
+from naebu.alerts.deadline_text import deadline_text
+from naebu.alerts.digest_summary import NO_DEPARTMENT, digest_summary
+from naebu.alerts.directory import Directory, Official
+from naebu.alerts.evidence_text import case_members, dataset_title, evidence_lines
+from naebu.alerts.explain import explain_rules
+from naebu.alerts.templating import (
     ROLE_LABELS,
     SEVERITY_LABELS,
     SEVERITY_RANK,
@@ -30,8 +29,9 @@ from alerts.templating import (
     html_environment,
     per_rule,
 )
-from engine.rule import RuleMeta
-from naebu.links import alert_link, inbox_link
+from naebu.core.links import alert_link, inbox_link
+from naebu.core.masking import mask_document, mask_text
+from naebu.engine.rule import RuleMeta
 
 
 def digest_templates(language: str) -> tuple[Template, Template]:
@@ -62,8 +62,8 @@ def render_digest(
     With more than ``max_items`` alerts, the most severe ``max_items`` are written out in
     full and the rest counted per rule: an audit office told of every high-severity alert of
     a province would otherwise get one mail of thousands of pages. Deadlines count the days
-    left from ``today`` (the run's clock; :mod:`alerts.deadline_text`); with ``base_url``
-    (``[web] base_url``) each alert and the inbox are linked (:mod:`naebu.links`).
+    left from ``today`` (the run's clock; :mod:`naebu.alerts.deadline_text`); with ``base_url``
+    (``[web] base_url``) each alert and the inbox are linked (:mod:`naebu.core.links`).
     ``rules`` (rule id -> :class:`RuleMeta`) gives each rule's basis and why it is a red
     flag, written once per rule.
     """

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from alerts.deadline_text import deadline_text
-from engine.rule import SEVERITIES
+from naebu.alerts.deadline_text import deadline_text
+from naebu.engine.rule import SEVERITIES
 
 #: Deadlines a digest's summary names (the nearest first, each with its number of alerts).
 NEAREST = 3
@@ -38,7 +38,7 @@ def digest_summary(
 
     ``severities``: ``심각 2건`` ... most severe first, severities without alerts left out;
     ``deadlines``: the :data:`NEAREST` earliest deadline days, each as read
-    (:func:`alerts.deadline_text.deadline_text`) with its count; ``departments`` (only with
+    (:func:`naebu.alerts.deadline_text.deadline_text`) with its count; ``departments`` (only with
     ``by_department``, and only when there are two or more): the count per department, most
     first.
     """

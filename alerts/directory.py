@@ -9,13 +9,13 @@ active); a record without a known official goes to the department's 담당자, e
 Besides the assignee, an alert may be sent to the department's managers (부서관리자) and to
 the audit office (the active 감사자, of ``routing.audit_department`` when set): see
 :meth:`Directory.recipients`. When one naebu serves several organisations (a province's
-시·군 in one directory), the department tree (:class:`~alerts.orgchart.OrgChart`, from the
+시·군 in one directory), the department tree (:class:`~naebu.alerts.orgchart.OrgChart`, from the
 ``departments`` dataset) keeps each audit office to its own organisation's alerts: see
 :meth:`Directory.audit_office`. A directory built with a :class:`RoutingConfig` applies the
 configured ``[routing]``; one built without it tells the assignee only (the behaviour before
 routing existed, kept for callers that have not passed the config yet). With
 ``[routing.roles]`` the directory derives the roles its export leaves empty
-(:mod:`alerts.roles`); a role the data gives always wins.
+(:mod:`naebu.alerts.roles`); a role the data gives always wins.
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ from typing import Any
 
 import pandas as pd
 
-from alerts.orgchart import OrgChart
-from alerts.roles import ROLE_AUDITOR, ROLE_MANAGER, ROLE_OFFICIAL, derive_roles
-from naebu.config import RoutingConfig
+from naebu.alerts.orgchart import OrgChart
+from naebu.alerts.roles import ROLE_AUDITOR, ROLE_MANAGER, ROLE_OFFICIAL, derive_roles
+from naebu.alerts.routing_settings import RoutingConfig
 
 log = logging.getLogger(__name__)
 
 #: Placeholders a channel URL may hold, filled from the official's record.
 ADDRESS_FIELDS = ("email", "employee_id", "name", "notify_url")
 
-#: The roles of the ``employees.role`` column (담당자 명부의 경보 역할), from alerts.roles.
+#: The roles of the ``employees.role`` column (담당자 명부의 경보 역할), from naebu.alerts.roles.
 __all__ = ["ROLE_AUDITOR", "ROLE_MANAGER", "ROLE_OFFICIAL", "Directory", "Official"]
 
 
@@ -118,7 +118,7 @@ class Directory:
 
     ``fallback_roles`` is the order of roles tried in a department when the record names
     no usable official (``RoutingConfig.fallback_roles``). ``departments`` is the department
-    tree (an :class:`~alerts.orgchart.OrgChart`, a ``{department: parent}`` mapping or a
+    tree (an :class:`~naebu.alerts.orgchart.OrgChart`, a ``{department: parent}`` mapping or a
     ``departments`` frame); without it every audit office is told of every alert, as before
     the tree was used. A directory is not changed once built (a new directory export makes a
     new one): who manages a department and who is in the audit office are worked out on

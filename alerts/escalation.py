@@ -19,7 +19,7 @@ auditor's comment) and reassignments to the official, suppressions added or remo
 audit office. Whoever took a step is not told about it.
 
 Every digest to an auditor ends with the head of the audit trail (number and hash), and the
-head after the run is appended to the heads file (:mod:`alerts.anchor`): published outside
+head after the run is appended to the heads file (:mod:`naebu.alerts.anchor`): published outside
 the store, so a chain rewritten or cut back later no longer holds them.
 
 Each of these goes out once: a ``followups`` row with a unique key (alert, step and the
@@ -39,20 +39,21 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Row, insert, select
 
-from alerts import anchor
-from alerts.anchor import digest_footer
-from alerts.digest import queue_message
-from alerts.directory import Directory, Official
-from alerts.lifecycle import OPEN
-from alerts.notices import Notice, render_notices_mail
-from alerts.officials import sync_officials
-from alerts.raising import chunks
-from alerts.suppressions import get_suppression
-from alerts.trail import SYSTEM, Step, append, current_head
-from engine.workdays import add_business_days, business_days_before
-from naebu.config import NotifyConfig, RoutingConfig
-from naebu.store import alerts as alerts_table
-from naebu.store import audit_trail, followups
+from naebu.alerts import anchor
+from naebu.alerts.anchor import digest_footer
+from naebu.alerts.digest import queue_message
+from naebu.alerts.directory import Directory, Official
+from naebu.alerts.lifecycle import OPEN
+from naebu.alerts.notices import Notice, render_notices_mail
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.raising import chunks
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.alerts.suppressions import get_suppression
+from naebu.alerts.trail import SYSTEM, Step, append, current_head
+from naebu.core.workdays import add_business_days, business_days_before
+from naebu.store.tables import alerts as alerts_table
+from naebu.store.tables import audit_trail, followups
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +291,7 @@ def remind_and_escalate(
     defaults. The directory is also stored as the officials table (the command line and the
     web inbox act with it). One transaction: the messages, their ledger rows, the follow-up
     records and the escalations' audit entries commit together. Does not deliver: call
-    :func:`~alerts.outbox.deliver_pending` next.
+    :func:`~naebu.alerts.outbox.deliver_pending` next.
     """
     routing = routing or directory.routing or RoutingConfig()
     plan = _Plan(now=now)
@@ -339,7 +340,7 @@ def remind_and_escalate(
 
 
 def _publish_head(engine: Engine, now: datetime) -> None:
-    """Append the committed head of the trail to the heads file (alerts.anchor), if any."""
+    """Append the committed head of the trail to the heads file (naebu.alerts.anchor), if any."""
     heads_file = anchor.installed().heads_file
     if heads_file is None:
         return

@@ -1,6 +1,6 @@
 """What an evidence key is called and how its value reads: the label (Korean or English),
 kind and counting word of every key an alert's evidence can hold, derived from the column
-model (naebu/datasets.py), so no key ever shows as ``snake_case`` or a raw ``group.x``.
+model (naebu/core/datasets.py), so no key ever shows as ``snake_case`` or a raw ``group.x``.
 
 Keys are of four sorts:
 
@@ -23,7 +23,7 @@ import re
 from dataclasses import replace
 from typing import NamedTuple
 
-from naebu.datasets import DATASETS, Column, Dataset
+from naebu.core.datasets import DATASETS, Column, Dataset
 
 #: Join aliases the rule pack declares (``join = [{ alias = ..., dataset = ... }]``) that are
 #: not dataset names: the dataset they join and what the joined record is to the alert's
@@ -78,7 +78,7 @@ _AGGREGATE = re.compile(r"^(" + "|".join(_AGGREGATES) + r")_(\w+)$")
 
 
 class KeyLabel(NamedTuple):
-    """How one evidence key reads: its label, its value's kind (naebu/dataset_model.py) and
+    """How one evidence key reads: its label, its value's kind (naebu/core/dataset_model.py) and
     the counting word after a count ("" for none)."""
 
     label: str

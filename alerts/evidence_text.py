@@ -3,7 +3,7 @@ with separators, dates with the weekday and the holiday's name, officials by nam
 missing values as a word.
 
 One renderer for every place an official reads an alert (digest mail, ``naebu alerts show``,
-the inbox), so the terms are the same everywhere. Masking (alerts/masking.py) is applied first,
+the inbox), so the terms are the same everywhere. Masking (naebu/core/masking.py) is applied first,
 so a masked account stays masked whatever its label.
 
 Evidence keys are a record's column names (``paid_on``), joined columns under the join's prefix
@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from alerts.evidence_labels import resolve_key
-from alerts.masking import mask_mapping
-from engine.workdays import holiday_name
-from naebu.datasets import DATASETS, Dataset
-from naebu.formatting import day_text, number, won
+from naebu.alerts.evidence_labels import resolve_key
+from naebu.core.datasets import DATASETS, Dataset
+from naebu.core.formatting import day_text, number, won
+from naebu.core.masking import mask_mapping
+from naebu.core.workdays import holiday_name
 
 if TYPE_CHECKING:
-    from alerts.directory import Directory
+    from naebu.alerts.directory import Directory
 
 _MISSING = {"ko": "없음", "en": "none"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -54,7 +54,7 @@ def format_kind(
     unit: str = "",
     directory: Directory | None = None,
 ) -> str:
-    """One value as officials read it, by its column's kind (naebu/dataset_model.py)."""
+    """One value as officials read it, by its column's kind (naebu/core/dataset_model.py)."""
     if value is None or value == "" or value == [] or _nan(value):
         return _MISSING.get(language, _MISSING["en"])
     if isinstance(value, list | tuple):

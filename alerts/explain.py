@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from engine.rule import RuleMeta
+from naebu.engine.rule import RuleMeta
 
 
 def why_of(meta: RuleMeta, language: str = "ko") -> str:

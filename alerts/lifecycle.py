@@ -38,15 +38,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
-from alerts import reasons
-from alerts.anchor import alert_digests
-from alerts.directory import Directory, Official
-from alerts.officials import directory_from_store
-from alerts.tallies import record as record_tallies
-from alerts.trail import Step, append
-from engine.workdays import add_business_days, business_days_between
-from naebu.store import alerts as alerts_table
-from naebu.store import audit_trail
+from naebu.alerts import reasons
+from naebu.alerts.anchor import alert_digests
+from naebu.alerts.directory import Directory, Official
+from naebu.alerts.officials import directory_from_store
+from naebu.alerts.tallies import record as record_tallies
+from naebu.alerts.trail import Step, append
+from naebu.core.workdays import add_business_days, business_days_between
+from naebu.store.tables import alerts as alerts_table
+from naebu.store.tables import audit_trail
 
 #: Statuses an official still has to answer.
 OPEN = ("raised", "acknowledged", "rejected")
@@ -273,7 +273,7 @@ def act(
 
     ``action`` is one of :data:`ACTIONS` (``ack`` and ``false-positive`` are accepted too);
     ``to`` names the new assignee of ``reassign``. A ``false_positive`` answer carries a
-    ``reason`` code (:mod:`alerts.reasons`; 기타 when none is given); a ``correct`` answer may
+    ``reason`` code (:mod:`naebu.alerts.reasons`; 기타 when none is given); a ``correct`` answer may
     say what was ``recovered`` (KRW). Roles come from ``directory``, by
     default the officials table of the store (the directory as of the last run). The status
     change and its audit-trail entry are written in the caller's transaction (no commit).
@@ -347,9 +347,9 @@ def act(
             f"경보 #{alert_id}이(가) 방금 다른 사람에 의해 변경되었습니다. 다시 시도하십시오",
             f"alert #{alert_id} was changed by someone else meanwhile; try again",
         )
-    # The scorecard's tallies follow the step in the same transaction (alerts.tallies).
+    # The scorecard's tallies follow the step in the same transaction (naebu.alerts.tallies).
     record_tallies(conn, [(alert._mapping, {**alert._mapping, **values})])
-    # What the alert says after the step, as the store keeps it (alerts.anchor).
+    # What the alert says after the step, as the store keeps it (naebu.alerts.anchor).
     details["fields"] = alert_digests(conn, [alert_id])[alert_id]
     (seq,) = append(
         conn,

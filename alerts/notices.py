@@ -3,7 +3,7 @@ message per recipient per run.
 
 Rendered from ``templates/followup_<language>.j2`` (text) and ``followup_<language>.html.j2``
 (HTML: each section a table of its alerts) in the same Jinja2 sandbox as the digest of new
-alerts (:mod:`alerts.templating`), and masked as a whole (comments officials write may quote an
+alerts (:mod:`naebu.alerts.templating`), and masked as a whole (comments officials write may quote an
 account number). The templates only lay out sections; the wording of each line is chosen here,
 per language, so Korean and English say the same things.
 """
@@ -17,14 +17,13 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from alerts.deadline_text import deadline_text
-from alerts.digest_summary import NO_DEPARTMENT
-from alerts.directory import Directory, Official
-from alerts.evidence_text import dataset_title
-from alerts.lifecycle import STATUS_LABELS
-from alerts.masking import mask_document, mask_text
-from alerts.suppressions import Suppression
-from alerts.templating import (
+from naebu.alerts.deadline_text import deadline_text
+from naebu.alerts.digest_summary import NO_DEPARTMENT
+from naebu.alerts.directory import Directory, Official
+from naebu.alerts.evidence_text import dataset_title
+from naebu.alerts.lifecycle import STATUS_LABELS
+from naebu.alerts.suppressions import Suppression
+from naebu.alerts.templating import (
     SEVERITY_LABELS,
     SEVERITY_RANK,
     MailParts,
@@ -32,8 +31,9 @@ from alerts.templating import (
     html_environment,
     per_rule,
 )
-from engine.workdays import business_days_between
-from naebu.links import alert_link, inbox_link
+from naebu.core.links import alert_link, inbox_link
+from naebu.core.masking import mask_document, mask_text
+from naebu.core.workdays import business_days_between
 
 #: Section order, with (title, note, short label for the subject) per language.
 SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
@@ -315,8 +315,8 @@ def render_notices(
 ) -> tuple[str, str]:
     """The masked ``(subject, body)`` of one recipient's follow-up digest.
 
-    Deadlines count the days left as of ``now`` (:mod:`alerts.deadline_text`); with
-    ``base_url`` (``[web] base_url``) each alert and the inbox are linked (:mod:`naebu.links`).
+    Deadlines count the days left as of ``now`` (:mod:`naebu.alerts.deadline_text`); with
+    ``base_url`` (``[web] base_url``) each alert and the inbox are linked (:mod:`naebu.core.links`).
 
     A section of more than ``max_items`` notices (``[notify] digest_max_items``, as for the
     digest of new alerts) writes out the first ``max_items`` in full - notices about no alert
@@ -344,7 +344,7 @@ def render_notices_mail(
 ) -> MailParts:
     """:func:`render_notices` with the HTML part too (each section's alerts in a table):
     masked subject, text and HTML. ``footer`` (text: the audit trail's head for an auditor,
-    :func:`alerts.anchor.digest_footer`) ends both parts, unmasked."""
+    :func:`naebu.alerts.anchor.digest_footer`) ends both parts, unmasked."""
     language = language if language in SECTIONS else "ko"
     context = _context(
         recipient, recipient_id, notices, directory, language, now, max_items, base_url
@@ -438,7 +438,7 @@ def _listed(notices: list[Notice], max_items: int | None) -> tuple[list[Notice],
 
 
 def _per_rule(notices: list[Notice]) -> list[dict[str, Any]]:
-    """How many of ``notices`` each rule has (:func:`alerts.digest.per_rule`)."""
+    """How many of ``notices`` each rule has (:func:`naebu.alerts.digest.per_rule`)."""
 
     def rule_of(n: Notice) -> tuple[str, str]:
         a = n.alert or {}

@@ -20,10 +20,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, select, update
 
-from alerts.directory import OFFICIAL_FIELDS, Directory, Official
-from naebu import history
-from naebu.config import Config, RoutingConfig
-from naebu.store import officials as officials_table
+from naebu.alerts.directory import OFFICIAL_FIELDS, Directory, Official
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.settings.config import Config
+from naebu.store import history
+from naebu.store.tables import officials as officials_table
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,8 @@ def directory_from_store(
 
 
 def _frames(config: Config, dataset: str) -> Iterable[pd.DataFrame]:
-    from connectors import make_connector
-    from connectors.base import SourceState
+    from naebu.connectors import make_connector
+    from naebu.connectors.base import SourceState
 
     for source in config.sources.values():
         if not source.enabled or source.dataset != dataset:

@@ -4,7 +4,7 @@ Built from the canonical ``departments`` dataset: each ``department`` names the 
 reports to (a bureau, 실·국, or the head of the organisation, 부시장). One naebu may serve
 several organisations from one directory (a province's 시·군); the tree tells them apart,
 so that each audit office is told of its own organisation's alerts only
-(:meth:`alerts.directory.Directory.audit_office`).
+(:meth:`naebu.alerts.directory.Directory.audit_office`).
 
 What the tree cannot tell is *unknown* (None), never a guess: a department missing from the
 table, and a department whose chain of parents loops or is absurdly deep. Callers keep

@@ -14,7 +14,7 @@ module sends those that are due and writes the outcome back to the same row:
 - ``failed`` when the message is older than ``give_up_hours`` after ``max_attempts`` failures,
   or at once when retrying cannot help (an apprise URL that does not parse, a recipient without
   an address, a channel no longer configured). ``naebu outbox retry --failed`` re-queues failed
-  messages, audited (:func:`alerts.stuck.retry_failed`).
+  messages, audited (:func:`naebu.alerts.stuck.retry_failed`).
 
 Each row's outcome commits right after its send, so a crash re-sends at most the message in
 flight. One deliverer runs at a time (the scheduler's job); rows are updated only if nobody
@@ -30,7 +30,7 @@ lost and nothing sent twice (issue 9):
   ``sending`` - never due again, so never re-sent;
 - a ``sending`` row left by a process that died between claim and record is not re-sent
   either (it may have gone out): at most one message (the one in flight) per crash. The
-  admins are told, and an operator decides with ``naebu outbox resolve`` (:mod:`alerts.stuck`).
+  admins are told, and an operator decides with ``naebu outbox resolve`` (:mod:`naebu.alerts.stuck`).
 
 A hung server (it accepts the connection and never answers) costs one ``timeout_seconds``
 per pass and channel, not one per message: after a send times out, the channel's other
@@ -57,13 +57,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, Update, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from alerts.channel_notice import is_admin_notice, tell_failing_channels
-from alerts.directory import Directory
-from alerts.sending import MAX_ERROR, Outcome, send_one
-from alerts.stuck import SENDING, claim_note, note_abandoned
-from alerts.stuck import tell_admins as tell_admins_of_stuck
-from naebu.config import NotifyConfig
-from naebu.store import outbox
+from naebu.alerts.channel_notice import is_admin_notice, tell_failing_channels
+from naebu.alerts.directory import Directory
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.sending import MAX_ERROR, Outcome, send_one
+from naebu.alerts.stuck import SENDING, claim_note, note_abandoned
+from naebu.alerts.stuck import tell_admins as tell_admins_of_stuck
+from naebu.store.tables import outbox
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,12 @@ class DeliveryReport:
     stopped: str | None = None
     #: Due messages the pass did not start because it was asked to stop (still due).
     left: int = 0
-    #: Messages whose send was abandoned (still ``sending``, noted; see :mod:`alerts.stuck`).
+    #: Messages whose send was abandoned (still ``sending``, noted; see :mod:`naebu.alerts.stuck`).
     abandoned: int = 0
     #: Of ``retrying``, messages not tried because their channel hung in this pass.
     not_tried: int = 0
     #: Channels that reached ``max_attempts`` in this pass, or gave a message up: channel ->
-    #: (messages, last error). The admins are told (:mod:`alerts.channel_notice`).
+    #: (messages, last error). The admins are told (:mod:`naebu.alerts.channel_notice`).
     troubled: dict[str, tuple[int, str]] = field(default_factory=dict, compare=False)
     #: Of those, messages given up (``failed`` because too old) in this pass.
     given_up: int = field(default=0, compare=False)
@@ -265,7 +265,7 @@ def deliver_pending(
 
     Channel URLs are filled from ``directory`` at send time, so a corrected address is used
     on the next attempt. Returns how many rows ended ``sent``, ``failed`` or ``retrying``.
-    Stuck rows of processes gone are told to the admins first (:mod:`alerts.stuck`).
+    Stuck rows of processes gone are told to the admins first (:mod:`naebu.alerts.stuck`).
 
     ``should_stop`` (the daemon's shutdown flag): no new message starts once it is true.
     ``abandon_at`` (a :func:`time.monotonic` time, or None while there is none): each send

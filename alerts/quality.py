@@ -3,9 +3,9 @@
 For every rule and every month of raising (the month an alert was raised, as the scorecard's
 tallies count them): the alerts raised (one per case), those answered, those confirmed (closed
 after the audit office accepted the answer) and of them corrected, the false positives and
-their reasons (:mod:`alerts.reasons`), the alerts excluded (stored ``suppressed``) and the
+their reasons (:mod:`naebu.alerts.reasons`), the alerts excluded (stored ``suppressed``) and the
 exclusions added (suppressions, with their reasons), and, where the rule's dataset has an
-amount (a ``money`` column, naebu/datasets.py), the amount at stake and what corrected answers
+amount (a ``money`` column, naebu/core/datasets.py), the amount at stake and what corrected answers
 say was recovered.
 
 One module computes them from the store, for ``naebu quality``, the inbox's rule catalog and
@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from naebu import datasets
-from naebu.store import alerts, suppressions
+from naebu.core import datasets
+from naebu.store.tables import alerts, suppressions
 
 #: The money column that says what is at stake, where a dataset has several (in order of
 #: preference: the first with a value); other datasets: their money columns in order.

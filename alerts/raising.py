@@ -1,7 +1,7 @@
 """Raising: findings become stored alerts, each case once.
 
 The first stage of the alert pipeline (dedup -> route -> store). Findings are grouped into
-cases (:mod:`alerts.cases`: an official and a month, a set of duplicates, a record); a case's
+cases (:mod:`naebu.alerts.cases`: an official and a month, a set of duplicates, a record); a case's
 fingerprint (rule, dataset, case key - a one-record case's is its finding's) is its identity,
 and the records it holds are its members (``alert_members``): a case already in the
 ``alerts`` table is not raised again, so re-running a window or restarting after a crash sends
@@ -25,7 +25,7 @@ A known finding raises nothing, with two exceptions:
   (expired or removed), or its record changed (the hash of its evidence differs: an exclusion
   covers the record as it was): that alert is raised as usual, with the record as it now is.
 
-Suppressed findings (:mod:`alerts.suppressions`) are stored with status ``suppressed`` and
+Suppressed findings (:mod:`naebu.alerts.suppressions`) are stored with status ``suppressed`` and
 not returned, so nobody is notified. Every alert raised, suppressed, reopened or unsuppressed
 gets its first audit-trail entry (actor ``system``) in the same transaction.
 """
@@ -42,20 +42,20 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from alerts import case_members
-from alerts.anchor import alert_digests
-from alerts.cases import Case, follow_up_fingerprint, group_cases
-from alerts.directory import Directory
-from alerts.suppressions import Suppression, active_suppressions, matching
-from alerts.tallies import COLUMNS as TALLY_COLUMNS
-from alerts.tallies import record as record_tallies
-from alerts.trail import SYSTEM, Step, append
-from engine.findings import Finding
-from engine.rule import RuleMeta
-from engine.workdays import add_business_days
-from naebu.jsonsafe import json_safe
-from naebu.store import alerts as alerts_table
-from naebu.store import upsert_insert
+from naebu.alerts import case_members
+from naebu.alerts.anchor import alert_digests
+from naebu.alerts.cases import Case, follow_up_fingerprint, group_cases
+from naebu.alerts.directory import Directory
+from naebu.alerts.suppressions import Suppression, active_suppressions, matching
+from naebu.alerts.tallies import COLUMNS as TALLY_COLUMNS
+from naebu.alerts.tallies import record as record_tallies
+from naebu.alerts.trail import SYSTEM, Step, append
+from naebu.core.jsonsafe import json_safe
+from naebu.core.workdays import add_business_days
+from naebu.engine.findings import Finding
+from naebu.engine.rule import RuleMeta
+from naebu.store.tables import alerts as alerts_table
+from naebu.store.tables import upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ def raise_alerts(
 ) -> list[int]:
     """Store one alert per new case; return the ids to notify, in finding order.
 
-    The findings are grouped into cases (:mod:`alerts.cases`). A case none of whose records an
+    The findings are grouped into cases (:mod:`naebu.alerts.cases`). A case none of whose records an
     alert holds is raised: routed (:meth:`Directory.assignee_for`), given a deadline of
     ``rule.deadline_days`` business days from ``now`` and the list of who is told
     (:meth:`Directory.notify_targets`). A case matching an active suppression (every record
@@ -214,7 +214,7 @@ def raise_alerts(
       (see the module docstring);
     - new records, the alert open (or suppressed): the records join it, its message and
       evidence are brought up to date, and a ``case_update`` trail entry tells its official
-      once (:mod:`alerts.escalation`); not returned;
+      once (:mod:`naebu.alerts.escalation`); not returned;
     - new records, the alert closed: a follow-up alert is raised, ``reopened_from`` the closed
       one (trail action ``follow_up``).
 
@@ -297,7 +297,7 @@ def raise_alerts(
         log.info("%d finding(s) were stored by another writer meanwhile; skipped", skipped)
     steps: list[Step] = []
     notify: dict[str, int] = {}
-    # The scorecard's tallies count what was inserted or unsuppressed (alerts.tallies).
+    # The scorecard's tallies count what was inserted or unsuppressed (naebu.alerts.tallies).
     tallied: list[tuple[None, dict[str, Any]]] = []
     for row in rows:
         alert_id = inserted.get(row["fingerprint"])
@@ -363,7 +363,7 @@ def raise_alerts(
                 )
             )
     record_tallies(conn, tallied)
-    # Each entry vouches for what its alert now says (alerts.anchor): read back, so the
+    # Each entry vouches for what its alert now says (naebu.alerts.anchor): read back, so the
     # digest is of what the database keeps.
     digests = alert_digests(conn, [s.alert_id for s in steps if s.alert_id is not None])
     for step in steps:
@@ -415,7 +415,7 @@ def _grow(
 ) -> Step:
     """``new`` records join the open (or suppressed) alert ``current``: its members, message
     and evidence are brought up to date. The trail entry tells its official (not while
-    suppressed: :mod:`alerts.escalation` tells only of open alerts)."""
+    suppressed: :mod:`naebu.alerts.escalation` tells only of open alerts)."""
     f = case.as_finding()
     case_members.add(conn, int(current.id), case, new, now)
     values = {

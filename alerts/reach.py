@@ -6,7 +6,7 @@ nobody manages, quietly drops the last two: the alert then reaches only the offi
 be the very person the alert is about. That is a control failure, not a routing detail, so it
 is reported before the first alert goes out.
 
-:func:`reach_warnings` reads a built :class:`~alerts.directory.Directory` and the rules; it
+:func:`reach_warnings` reads a built :class:`~naebu.alerts.directory.Directory` and the rules; it
 returns plain lines (no prefix), most serious first. :func:`stored_reach` does the same for
 the directory the last run stored (the record history, as the pipeline routes with it).
 """
@@ -17,13 +17,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alerts.directory import Directory, Official
-from naebu.config import Config, RoutingConfig
+from naebu.alerts.directory import Directory, Official
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.settings.config import Config
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from engine.rule import RuleMeta
+    from naebu.engine.rule import RuleMeta
 
 #: Severities whose alerts must reach someone besides their official.
 SERIOUS = ("critical", "high")
@@ -229,10 +230,11 @@ def stored_reach(
     not created: the directory is then "not read yet"); a store that cannot be opened is
     one warning line.
     """
-    from naebu import history, store
+    from naebu.store import history
+    from naebu.store import tables as store
 
     if rules is None:
-        from engine.loader import load_rules
+        from naebu.engine.loader import load_rules
 
         rules = [
             r.meta

@@ -1,6 +1,6 @@
 """Reason codes (사유 코드): why an alert was a false positive or a finding was excluded.
 
-A short closed list, so the rule-quality statistics (:mod:`alerts.quality`) can count the
+A short closed list, so the rule-quality statistics (:mod:`naebu.alerts.quality`) can count the
 reasons a rule misfires: a data error points at the source system, normal business at a
 look-alike the rule should learn, an unfit criterion at the rule itself. The command line
 and the inbox accept a code or its Korean label; the store keeps the code.

@@ -2,7 +2,7 @@
 
 An HR export lists positions, grades and departments, rarely who is 부서관리자 or 감사자.
 :func:`derive_roles` fills the empty ``role`` of each official from the config
-(:class:`naebu.roleconfig.RoleRules`), in this order - the first that applies wins:
+(:class:`naebu.alerts.role_settings.RoleRules`), in this order - the first that applies wins:
 
 1. the ``role`` the directory gives (an explicit value always wins);
 2. the ``employees`` lists of ``managers``, ``auditors`` and ``officials``;
@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from naebu.roleconfig import RoleMatch, RoleRules, normalise
+from naebu.alerts.role_settings import RoleMatch, RoleRules, normalise
 
 ROLE_OFFICIAL = "담당자"
 ROLE_MANAGER = "부서관리자"
@@ -61,7 +61,7 @@ def grade_number(text: str | None) -> int | None:
 
 
 class _Official(Protocol):
-    """What a role is derived from (an :class:`alerts.directory.Official`)."""
+    """What a role is derived from (an :class:`naebu.alerts.directory.Official`)."""
 
     @property
     def employee_id(self) -> str: ...

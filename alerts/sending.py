@@ -1,8 +1,8 @@
 """Sending one outbox row: to the outbox file, or through apprise to its channel's services.
 
-No database write here (:mod:`alerts.outbox` claims, sends and records). A message with an
+No database write here (:mod:`naebu.alerts.outbox` claims, sends and records). A message with an
 HTML part (``outbox.body_html``) goes to email services as text and HTML side by side
-(:mod:`alerts.html_mail`); every other service (a ``json://`` webhook, a messenger) gets the
+(:mod:`naebu.alerts.html_mail`); every other service (a ``json://`` webhook, a messenger) gets the
 text, as before.
 """
 
@@ -15,11 +15,17 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from alerts.channels import OUTBOX_FILE_CHANNEL, fill_url, find_channel, privacy_url, split_urls
-from alerts.digest import NO_ADDRESS
-from alerts.directory import Directory
-from alerts.html_mail import html_email_service
-from naebu.config import NotifyConfig
+from naebu.alerts.channels import (
+    OUTBOX_FILE_CHANNEL,
+    fill_url,
+    find_channel,
+    privacy_url,
+    split_urls,
+)
+from naebu.alerts.digest import NO_ADDRESS
+from naebu.alerts.directory import Directory
+from naebu.alerts.html_mail import html_email_service
+from naebu.alerts.notify_settings import NotifyConfig
 
 #: The longest error text recorded on a row.
 MAX_ERROR = 1000

@@ -2,7 +2,7 @@
 the operator's decision) and given up (``failed``: :func:`retry_failed`).
 
 A row is claimed (``sending``) in its own commit before it is sent and its outcome is written
-after (:mod:`alerts.outbox`). A process that dies in between - a crash, ``kill -9``, a power
+after (:mod:`naebu.alerts.outbox`). A process that dies in between - a crash, ``kill -9``, a power
 cut, a daemon that gave up waiting for a hung server at shutdown - leaves the row there. It
 may or may not have gone out, so naebu never sends it again by itself: only a person can check
 the mail server's or the webhook's log. This module makes that decision easy and safe:
@@ -33,12 +33,12 @@ from typing import Any
 from sqlalchemy import Engine, Row, select, update
 from sqlalchemy.exc import OperationalError
 
-from alerts.channels import OUTBOX_FILE_CHANNEL, fill_url, find_channel, privacy_url
-from alerts.directory import Directory
-from alerts.trail import Step, append
-from naebu.config import NotifyConfig
-from naebu.ledger import process_alive
-from naebu.store import outbox
+from naebu.alerts.channels import OUTBOX_FILE_CHANNEL, fill_url, find_channel, privacy_url
+from naebu.alerts.directory import Directory
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.trail import Step, append
+from naebu.core.processes import process_alive
+from naebu.store.tables import outbox
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def stuck_rows(engine: Engine, in_flight: Collection[int] = ()) -> list[StuckMes
     """Every outbox row in ``sending``, oldest first, with who claimed it. ``in_flight``:
     ids this process holds (sent, outcome not yet written), never stuck."""
     if not in_flight:
-        from alerts.outbox import unrecorded_ids  # the deliverer imports this module
+        from naebu.alerts.outbox import unrecorded_ids  # the deliverer imports this module
 
         in_flight = unrecorded_ids()
     with engine.connect() as conn:
@@ -218,7 +218,7 @@ def tell_admins(
     new = [m for m in stuck_rows(engine) if not m.in_flight and not m.told]
     if not new:
         return 0
-    from naebu.daemon.notices import queue_admin_notice  # naebu.daemon imports alerts
+    from naebu.alerts.admin_notices import queue_admin_notice  # naebu.daemon imports alerts
 
     ko = notify.language != "en"
     lines: list[str] = []

@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from alerts import reasons
-from alerts.directory import Directory
-from alerts.trail import Step, append
-from engine.findings import Finding
-from naebu.store import suppressions as table
+from naebu.alerts import reasons
+from naebu.alerts.directory import Directory
+from naebu.alerts.trail import Step, append
+from naebu.engine.findings import Finding
+from naebu.store.tables import suppressions as table
 
 #: Columns every finding carries besides its evidence.
 FINDING_FIELDS = ("record_key", "department", "official_id")
@@ -179,7 +179,7 @@ def add_suppression(
     """Store a suppression and its audit-trail entry; return its id. Does not commit.
 
     Give either ``record_key`` or ``column`` and ``value``; ``reason_code`` is a code (or
-    Korean label) of :mod:`alerts.reasons`, 기타 when not given. Raises
+    Korean label) of :mod:`naebu.alerts.reasons`, 기타 when not given. Raises
     :class:`SuppressionError` for a missing reason, an unknown reason code, an expiry not after ``now``, a bad target, or an author who is not
     an active 감사자 or 부서관리자 of ``directory``.
     """

@@ -6,8 +6,8 @@ Counting that from the ``alerts`` table reads every alert of the period; the
 ``alert_tallies`` table keeps the counts instead, one row per (department, month), and every
 write to ``alerts`` keeps it exact in the same transaction:
 
-- :func:`alerts.raising.raise_alerts` adds the alerts it inserts or unsuppresses;
-- :func:`alerts.lifecycle.act` replaces the alert's contribution before the step with its
+- :func:`naebu.alerts.raising.raise_alerts` adds the alerts it inserts or unsuppresses;
+- :func:`naebu.alerts.lifecycle.act` replaces the alert's contribution before the step with its
   contribution after it.
 
 A change is applied as a delta (``raised = raised + 1``) with an upsert, so concurrent
@@ -30,11 +30,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from naebu.store import alert_tallies, alerts, upsert_insert
+from naebu.store.tables import alert_tallies, alerts, upsert_insert
 
 #: The counted columns of ``alert_tallies``, in order.
 COUNTS = ("raised", "answered", "on_time", "false_positive", "repeats", "open_due")
-#: The statuses an official still has to answer: :data:`alerts.lifecycle.OPEN` (which imports
+#: The statuses an official still has to answer: :data:`naebu.alerts.lifecycle.OPEN` (which imports
 #: this module, so it cannot be imported here; a test checks that they are equal).
 OPEN = ("raised", "acknowledged", "rejected")
 #: The columns of an alert that :func:`contribution` reads.

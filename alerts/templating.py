@@ -3,7 +3,7 @@
 Templates (``templates/*.j2``) are configuration an operator may edit, so they run in a
 sandbox. Text parts (``*.j2``) are rendered without escaping; HTML parts (``*.html.j2``) in a
 second environment that escapes every value (a rule's message or an official's comment may
-hold ``<script>``). Both are masked afterwards (:mod:`alerts.masking`) by their callers.
+hold ``<script>``). Both are masked afterwards (:mod:`naebu.core.masking`) by their callers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.rule import SEVERITIES
+from naebu.engine.rule import SEVERITIES
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -14,7 +14,7 @@ head pointing past the end) or rewritten with a recomputed hash (the next entry'
 current rule version (``rule_versions``) whose hash is not the one the trail last recorded
 for that rule (naebu.rulechanges).
 
-The chain alone resists only someone who does not recompute it. :mod:`alerts.anchor` anchors
+The chain alone resists only someone who does not recompute it. :mod:`naebu.alerts.anchor` anchors
 it outside the store: with the audit key each entry and the head are signed (``mac``), and
 published heads (the heads file, the audit office's digests) are checked against the chain;
 every step that raises or changes an alert records the digest of its content, which verify
@@ -37,10 +37,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, text
 
-from alerts import anchor
-from naebu.jsonsafe import json_safe
-from naebu.store import alerts as alerts_table
-from naebu.store import audit_head, audit_trail, rule_drafts, rule_versions
+from naebu.alerts import anchor
+from naebu.core.jsonsafe import json_safe
+from naebu.store.tables import alerts as alerts_table
+from naebu.store.tables import audit_head, audit_trail, rule_drafts, rule_versions
 
 GENESIS = "0" * 64
 #: The actor of steps naebu takes itself (raising, reopening, escalating).
@@ -160,7 +160,7 @@ def current_head(conn: Connection) -> tuple[int, str] | None:
 
 
 def _json_safe(details: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    # JSON values only (naebu/jsonsafe.py), so what is hashed is exactly what the database returns.
+    # JSON values only (naebu/core/jsonsafe.py), so what is hashed is exactly what the database returns.
     return None if details is None else json_safe(dict(details))
 
 

@@ -2,7 +2,7 @@
 
 Writes a payments CSV of ``--size-mb`` megabytes (default 2,048: the 2 GB of issue 9) with
 Korean text and an unmapped memo of ``--memo-kb`` (default 0.8) per row, then reads it through the files connector
-(:class:`connectors.files.FilesConnector`) exactly as a run does: one streaming pass for the
+(:class:`naebu.connectors.files.FilesConnector`) exactly as a run does: one streaming pass for the
 checksum and the encoding check (two for CP949), then ``chunk_size`` rows per batch, every
 batch typed by coerce and dropped once counted. Prints (and with ``--out`` writes) the rows,
 the seconds, MB/s and the peak resident memory of the process, before and after reading, so
@@ -76,9 +76,9 @@ def peak_rss_mb() -> float:
 
 def read_through_connector(folder: Path, chunk_size: int) -> dict[str, Any]:
     """Read every CSV in ``folder`` with the files connector; rows, batches, seconds, memory."""
-    from connectors import make_connector
-    from connectors.base import SourceState
-    from naebu.config import SourceConfig
+    from naebu.connectors import make_connector
+    from naebu.connectors.base import SourceState
+    from naebu.connectors.source_settings import SourceConfig
 
     source = SourceConfig(
         name="bigfile",

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors import make_connector
-from connectors.base import SourceState
-from naebu import datasets, dtypes
-from naebu.config import Config, load_config
+from naebu.connectors import make_connector
+from naebu.connectors.base import SourceState
+from naebu.core import datasets, dtypes
+from naebu.settings.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

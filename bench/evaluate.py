@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from engine.findings import Finding
-from engine.loader import RuleSet
-from engine.registry import EvalContext, RuleType
+from naebu.engine.findings import Finding
+from naebu.engine.loader import RuleSet
+from naebu.engine.registry import EvalContext, RuleType
 
 
 @dataclass

@@ -57,7 +57,7 @@ def run_once(city: City, *, timeout: float = 3600) -> RunResult:
 
     Peak RSS is read from /proc while the run lives, every 0.1 s: the largest of the run
     process's own high-water mark (``VmHWM``) and of the resident memory of the run and its
-    children (the worker reading first pulls, ``connectors.worker``) summed, so the memory
+    children (the worker reading first pulls, ``naebu.connectors.worker``) summed, so the memory
     the run needs at once. Not ``wait4``'s ``ru_maxrss``: Linux carries the high-water mark
     of the process that forked the run across ``exec``, so it reported the benchmark's own
     size (about 1.9 GB holding every frame) for every run.

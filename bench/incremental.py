@@ -19,8 +19,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import make_url
 
-from naebu import datasets
-from naebu.config import Config, SourceConfig
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core import datasets
+from naebu.settings.config import Config
 
 #: Encodings a card CSV is read with, in order (the demo drop mixes both).
 ENCODINGS = ("utf-8-sig", "cp949")

@@ -26,12 +26,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import insert, select
 
-from alerts import Directory, deliver_pending, queue_digests, raise_alerts
-from alerts.directory import ROLE_MANAGER, ROLE_OFFICIAL
-from engine.findings import Finding
-from engine.loader import RuleSet
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig, RoutingConfig
+from naebu.alerts import Directory, deliver_pending, queue_digests, raise_alerts
+from naebu.alerts.directory import ROLE_MANAGER, ROLE_OFFICIAL
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.engine.findings import Finding
+from naebu.engine.loader import RuleSet
+from naebu.store import tables as store
 
 RULE_ID = "PAY-SELF-APPROVAL"
 TARGET_SECONDS = 60.0

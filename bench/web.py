@@ -4,7 +4,7 @@ Builds a store (SQLite in a temporary folder, or ``--url`` for another database,
 empty) with 100,000 alerts over the last 12 months in 20 departments, their audit-trail
 entries (raise, answers, reviews: about 170,000), and 200 officials. The alerts are loaded in
 bulk, not through the lifecycle, so the scorecard's tallies are then counted once from them
-(:func:`alerts.tallies.rebuild`, as the migration that introduced them does). It serves the
+(:func:`naebu.alerts.tallies.rebuild`, as the migration that introduced them does). It serves the
 inbox with uvicorn on 127.0.0.1 and times real HTTP requests (after a warm-up) as an auditor
 (sees everything: the heaviest case), a department manager and an official. Nothing is cached
 between requests: each one reads the store. The goal: the 95th percentile under 300 ms.
@@ -37,13 +37,13 @@ import httpx
 import uvicorn
 from sqlalchemy import Engine, insert
 
-from alerts import tallies
-from alerts.directory import ROLE_AUDITOR, ROLE_MANAGER, ROLE_OFFICIAL
-from inbox.app import create_app
-from inbox.auth import set_password
-from inbox.settings import WebSettings
-from naebu import store
-from naebu.config import load_config
+from naebu.alerts import tallies
+from naebu.alerts.directory import ROLE_AUDITOR, ROLE_MANAGER, ROLE_OFFICIAL
+from naebu.inbox.app import create_app
+from naebu.inbox.auth import set_password
+from naebu.settings.config import load_config
+from naebu.settings.web import WebSettings
+from naebu.store import tables as store
 
 HERE = Path(__file__).parent
 PASSWORD = "bench-password-2025"

@@ -2,7 +2,7 @@
 
 A connector reads one source (a database table or query, a folder of file drops) and yields
 :class:`Batch` objects: rows already mapped onto a canonical dataset and typed by
-:func:`connectors.coerce.coerce`, plus the rows that could not be typed
+:func:`naebu.connectors.coerce.coerce`, plus the rows that could not be typed
 (:class:`QuarantinedRow`, each with its reason). The run pipeline commits a batch, then stores
 its ``watermark`` and ``files`` in the source's :class:`SourceState`, so the next pull resumes
 after it. A batch that is not committed (the run crashed) is simply read again next time; alerts
@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from naebu.config import SourceConfig
-from naebu.datasets import DATASETS
-from naebu.problems import Problem, did_you_mean
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core.datasets import DATASETS
+from naebu.core.problems import Problem, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def keep_last(frame: pd.DataFrame, key: str, source: str, where: str) -> pd.Data
 
     A source may hold a record twice in one pull (a change-log table, a file that repeats a
     row with a corrected amount). The record history keeps the last version of a key
-    (``naebu.history.store_records``); the rules judge the batch itself, so it is cut the same
+    (``naebu.store.history.store_records``); the rules judge the batch itself, so it is cut the same
     way here: the rules, the stored record and its alert all see the last version, and a key
     gives one finding, not two. ``rows_read`` still counts every row; a log line says how many
     were superseded. Rows without a key are left as they are (coerce quarantines them).

@@ -16,7 +16,7 @@ Mapping (``columns``: canonical column -> source column):
 - A canonical column with no mapping takes the source column of the same name if there is
   one, and is all-null otherwise (so a required one makes every row "missing"; connectors
   refuse such a mapping up front with :func:`resolve_columns`). A mapped source column the
-  source does not have is a :class:`~connectors.base.SourceError`.
+  source does not have is a :class:`~naebu.connectors.base.SourceError`.
 
 Bytes (a BLOB column, text a database holds in another encoding) are decoded as UTF-8, else
 as CP949 (the encoding of the city's legacy systems); bytes that are neither quarantine their
@@ -52,26 +52,19 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from connectors.base import (
+from naebu.connectors.base import (
     ColumnSpec,
     QuarantinedRow,
     SourceError,
     UnmappedValues,
     column_parts,
 )
-from connectors.temporal import (
-    _bool,
-    _date,
-    _datetime,
-    _floats,
-    _time,
-    as_ns,
-)
-from connectors.text_values import decode_columns, normalised_text
-from connectors.vocabulary import map_values
-from naebu.datasets import Column, Dataset
-from naebu.jsonsafe import json_safe
-from naebu.problems import did_you_mean
+from naebu.connectors.temporal import _bool, _date, _datetime, _floats, _time, as_ns
+from naebu.connectors.text_values import decode_columns, normalised_text
+from naebu.connectors.vocabulary import map_values
+from naebu.core.datasets import Column, Dataset
+from naebu.core.jsonsafe import json_safe
+from naebu.core.problems import did_you_mean
 
 _WHY = {
     "number": "is not a number",
@@ -110,7 +103,7 @@ def coerce(
     fresh 0..n-1 index) and the quarantined rows, located by ``locations`` (one per raw row).
     ``defaults`` gives values for canonical columns the source does not carry (the files
     connector's ``file:line`` keys). ``source`` names the source in a :class:`SourceError`.
-    Connectors use :func:`connectors.mapping.map_source`, which adds a source's constants,
+    Connectors use :func:`naebu.connectors.mapping.map_source`, which adds a source's constants,
     value maps and derived columns.
     """
     result = coerce_mapped(
@@ -142,10 +135,10 @@ def coerce_mapped(
 ) -> Coerced:
     """:func:`coerce` with value maps (``values``: canonical column -> {source text: code}),
     and with ``vocabulary`` the unmapped values of closed-vocabulary columns made empty and
-    counted (:mod:`connectors.vocabulary`). ``labels`` names where a column given by
+    counted (:mod:`naebu.connectors.vocabulary`). ``labels`` names where a column given by
     ``defaults`` came from in quarantine reasons (``attendees (derived)``).
     ``also_required``: columns a row must have besides the dataset's required ones (the
-    ``merge_on`` columns its key is built from, :mod:`connectors.merge`).
+    ``merge_on`` columns its key is built from, :mod:`naebu.connectors.merge`).
     """
     defaults = defaults or {}
     labels = labels or {}

@@ -12,7 +12,7 @@ Options:
 - ``sheet``: XLSX sheet name, or its position counting from 1 (default: the first sheet).
 - ``header_row``: the row holding the header, counting the file's rows from 1 (a CSV record, as
   a spreadsheet shows it), or ``"auto"`` (the default): the first row that looks like a header
-  (:mod:`connectors.header`), past the title rows, blank rows and merged-cell banners real
+  (:mod:`naebu.connectors.header`), past the title rows, blank rows and merged-cell banners real
   exports start with. Rows above it are not read; locations stay true file lines.
 - ``skip_rows``: lines (CSV) or rows (XLSX) before the header line (default 0; the older way of
   saying ``header_row = skip_rows + 1``, without detection; give one of the two).
@@ -25,7 +25,7 @@ Options:
   quarantine; chunks committed before it stay (as after any mid-file file error): a file is
   refused whole when ``chunk_size`` >= ``max_quarantined``, as with the defaults.
 - ``max_uncompressed_mb`` (512) and ``max_ratio`` (100): an XLSX zip over either is refused
-  before it is opened, and so is one declaring a DTD or entities (:mod:`connectors.xlsx_guard`).
+  before it is opened, and so is one declaring a DTD or entities (:mod:`naebu.connectors.xlsx_guard`).
 
 Files are taken in name order, each once: a file is known by the sha256 of its content, so a
 renamed copy of a taken file is not taken again, and a file whose content changed is taken as
@@ -46,10 +46,10 @@ that repeat rows, not for sources where two identical rows are two payments.
 
 Every cell is read as text (the ``csv`` module, not ``pandas.read_csv``: it reports the exact
 line of each record, quoted cells spanning lines included, and lets a ragged line be refused
-instead of failing the file) and mapped and typed by :func:`connectors.mapping.map_source`. A
+instead of failing the file) and mapped and typed by :func:`naebu.connectors.mapping.map_source`. A
 line with more cells than the header is quarantined; a shorter line is padded with empty cells;
 blank lines are not rows. A cell over 131,072 characters, or a quoted cell still open at the
-end of the file (a cut file), quarantines its record (:mod:`connectors.csv_guard`). A file
+end of the file (a cut file), quarantines its record (:mod:`naebu.connectors.csv_guard`). A file
 that cannot be decoded or opened (or a workbook openpyxl cannot read: malformed XML, a bad
 CRC) becomes one quarantined entry for the whole file and is recorded as taken (retrying it
 would fail the same way); fix it and drop it again under any name. A mapped column the file lacks is a SourceError: the file is not taken,
@@ -68,8 +68,8 @@ from typing import Any
 
 import pandas as pd
 
-from connectors import csv_guard, merge, xlsx_guard
-from connectors.base import (
+from naebu.connectors import csv_guard, merge, xlsx_guard
+from naebu.connectors.base import (
     Batch,
     Connector,
     FileTaken,
@@ -80,9 +80,9 @@ from connectors.base import (
     check_str,
     keep_last,
 )
-from connectors.coerce import empty_frame
-from connectors.file_encoding import checksum, decoding, drop_files
-from connectors.header import (
+from naebu.connectors.coerce import empty_frame
+from naebu.connectors.file_encoding import checksum, decoding, drop_files
+from naebu.connectors.header import (
     SCAN_ROWS,
     cell_text,
     check_header_row,
@@ -90,11 +90,11 @@ from connectors.header import (
     header_index,
     header_names,
 )
-from connectors.mapping import check_columns, map_source
-from connectors.registry import register
-from naebu import datasets
-from naebu.config import SourceConfig
-from naebu.problems import Problem
+from naebu.connectors.mapping import check_columns, map_source
+from naebu.connectors.registry import register
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core import datasets
+from naebu.core.problems import Problem
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp949", "euc-kr")
 KEY_MODES = ("line", "content")
@@ -307,7 +307,7 @@ class FilesConnector(Connector):
         given = {*self.source.columns, *self.source.constants, *self.source.derive}
         keyless = key not in given and key not in header
         # Merged with other sources (merge_on): the key is built from the typed merge_on
-        # values, not the location (connectors.merge).
+        # values, not the location (naebu.connectors.merge).
         built = merge.builds_key(self.source, self.dataset, header)
         if keyless or built:
             defaults[key] = locations

@@ -1,10 +1,10 @@
 """A source's mapping applied to a chunk of its rows: the one code path of every connector.
 
 :func:`map_source` takes the raw rows of a chunk (source columns, as read) and gives the typed
-canonical frame (:func:`connectors.coerce.coerce_mapped`) after:
+canonical frame (:func:`naebu.connectors.coerce.coerce_mapped`) after:
 
 - **constants** (``[sources.X.constants]``): the column holds the fixed value in every row;
-- **derived columns** (``[sources.X.derive]``): the expression (:mod:`engine.expr`) is evaluated
+- **derived columns** (``[sources.X.derive]``): the expression (:mod:`naebu.engine.expr`) is evaluated
   over the raw chunk, every source column as text (NFKC-normalised and stripped, empty as
   null); ``column("감정가 (1)")`` reads a header that is not a plain name. The result is typed
   like a mapped column: a value that does not fit goes to quarantine with the reason;
@@ -24,12 +24,12 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.base import SourceError
-from connectors.coerce import Coerced, coerce_mapped, resolve_columns
-from connectors.text_values import normalised_text
-from naebu.config import SourceConfig
-from naebu.datasets import Dataset
-from naebu.problems import did_you_mean
+from naebu.connectors.base import SourceError
+from naebu.connectors.coerce import Coerced, coerce_mapped, resolve_columns
+from naebu.connectors.source_settings import SourceConfig
+from naebu.connectors.text_values import normalised_text
+from naebu.core.datasets import Dataset
+from naebu.core.problems import did_you_mean
 
 
 def given_columns(source: SourceConfig) -> dict[str, None]:
@@ -43,7 +43,7 @@ def check_columns(
     source: SourceConfig,
     defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, list[str]]:
-    """:func:`connectors.coerce.resolve_columns` for ``source`` (its constants and derived
+    """:func:`naebu.connectors.coerce.resolve_columns` for ``source`` (its constants and derived
     columns count as given), and a SourceError when a derived expression names a source
     column that ``available`` lacks."""
     given = {**(defaults or {}), **given_columns(source)}
@@ -118,7 +118,7 @@ def derive_column(
 
 
 def _evaluate(text: str, columns: Mapping[str, str], data: pd.DataFrame) -> pd.Series:
-    from engine.expr import compile_expression
+    from naebu.engine.expr import compile_expression
 
     # Compiled against the chunk's own columns (all text), which the evaluation reads.
     compiled = compile_expression(text, columns, expect=None)
@@ -128,8 +128,8 @@ def _evaluate(text: str, columns: Mapping[str, str], data: pd.DataFrame) -> pd.S
 @functools.lru_cache(maxsize=256)
 def _derive(text: str, type_: str) -> Any:
     """The expression checked with any source column as text (what the config loader did)."""
-    from engine.expr import compile_expression
-    from engine.expr.checker import AnyColumns
+    from naebu.engine.expr import compile_expression
+    from naebu.engine.expr.checker import AnyColumns
 
     return compile_expression(text, AnyColumns("str"), expect=None)
 

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from naebu.config import SourceConfig
-from naebu.datasets import Dataset
-from naebu.dtypes import text_array
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core.datasets import Dataset
+from naebu.core.dtypes import text_array
 
 SEPARATOR = "|"
 

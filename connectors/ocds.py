@@ -4,7 +4,7 @@ Options:
 
 - ``path``: the folder (relative to the config file), ``pattern``: glob or list of globs
   (default ``["**/*.json", "**/*.jsonl"]``). Release packages, record packages, bare records,
-  releases and compiled releases, and JSON lines of any of them (:mod:`connectors.ocds_read`).
+  releases and compiled releases, and JSON lines of any of them (:mod:`naebu.connectors.ocds_read`).
 - ``currency``: the currency of the ``amount`` column (default ``"KRW"``); ``exchange_rates``:
   a table of currency code -> units of ``currency`` per unit (``{ MXN = 75.0 }``). An amount in
   ``currency`` is taken as it is, one in a currency with a rate is converted; one in any other
@@ -20,7 +20,7 @@ them there. An ocid published twice (a bare release and the same release inside 
 one process, never two; identical copies are merged once. Releases that ``ocdsmerge`` refuses (no ``date``, a list where an object belongs)
 are quarantined with its message, one entry per release.
 
-**One award, one contract row** (:func:`connectors.ocds_rows.award_rows`): ``contract_id`` is
+**One award, one contract row** (:func:`naebu.connectors.ocds_rows.award_rows`): ``contract_id`` is
 ``ocid/award id``; the rest is read from the award, the contract signed for it (``awardID``)
 and the tender, and can be remapped with the usual ``columns``, ``values``, ``constants`` and
 ``derive`` sections over the row's OCDS columns (``tender/procurementMethodDetails``...).
@@ -50,7 +50,7 @@ import pandas as pd
 from ocdsmerge.exceptions import OCDSMergeError
 from ocdsmerge.rules import get_merge_rules
 
-from connectors.base import (
+from naebu.connectors.base import (
     Batch,
     Connector,
     FileTaken,
@@ -61,14 +61,14 @@ from connectors.base import (
     check_str,
     keep_last,
 )
-from connectors.coerce import empty_frame
-from connectors.file_encoding import checksum, drop_files
-from connectors.mapping import check_columns, map_source
-from connectors.ocds_read import Piece, read_file
-from connectors.ocds_rows import COLUMNS, DEFAULT_VALUES, award_rows
-from connectors.registry import register
-from naebu.config import SourceConfig
-from naebu.problems import Problem
+from naebu.connectors.coerce import empty_frame
+from naebu.connectors.file_encoding import checksum, drop_files
+from naebu.connectors.mapping import check_columns, map_source
+from naebu.connectors.ocds_read import Piece, read_file
+from naebu.connectors.ocds_rows import COLUMNS, DEFAULT_VALUES, award_rows
+from naebu.connectors.registry import register
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core.problems import Problem
 
 #: release-schema.json of the open-contracting/standard repository at tag 1__1__5 (Apache-2.0),
 #: unchanged: only its merge rules are used. OCDS 1.0 releases are merged under them too, as

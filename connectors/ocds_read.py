@@ -7,7 +7,7 @@ with ``publisher``/``uri``), a **record package** (``records``), a bare **record
 (``tag`` holding ``"compiled"``), or **JSON lines** (``.jsonl``, ``.ndjson``, ``.jl``: one of
 those per line); a bare JSON list of them is read item by item. :func:`read_file` turns any of them into :class:`Piece` objects (a release or
 a compiled release, its ``location`` as ``"file: records[2].releases[0]"`` or ``"file:17"``)
-and :class:`~connectors.base.QuarantinedRow` entries for what cannot be used, each with its
+and :class:`~naebu.connectors.base.QuarantinedRow` entries for what cannot be used, each with its
 reason: a file that is not JSON (empty, cut, a stray comma) is one entry located at the line and
 column the parser stopped, with a hint; a release without an ``ocid`` or that is not an object
 is one entry at its position; the rest of the file is read.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.base import QuarantinedRow
+from naebu.connectors.base import QuarantinedRow
 
 #: Suffixes of files holding one JSON text per line.
 LINE_SUFFIXES = (".jsonl", ".ndjson", ".jl")

@@ -33,7 +33,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import QuarantinedRow
+from naebu.connectors.base import QuarantinedRow
 
 #: The codelists' words onto the canonical vocabulary (``[sources.X.values.*]`` override them).
 #: ``limited`` is "the procuring entity contacts a number of suppliers of its choice" (OCDS 1.1

@@ -1,15 +1,15 @@
 """The connector registry: kind name -> connector class.
 
 Built-in kinds register with the same :func:`register` decorator a plug-in would use, so a
-plug-in is any module that defines a :class:`~connectors.base.Connector` subclass decorated with
+plug-in is any module that defines a :class:`~naebu.connectors.base.Connector` subclass decorated with
 ``@connectors.register`` and is imported before the configuration is checked.
 """
 
 from __future__ import annotations
 
-from connectors.base import Connector, SourceError
-from naebu.config import SourceConfig
-from naebu.problems import Problem, did_you_mean
+from naebu.connectors.base import Connector, SourceError
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core.problems import Problem, did_you_mean
 
 _KINDS: dict[str, type[Connector]] = {}
 

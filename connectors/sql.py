@@ -38,8 +38,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 
-from connectors import merge
-from connectors.base import (
+from naebu.connectors import merge
+from naebu.connectors.base import (
     Batch,
     Connector,
     SourceError,
@@ -48,12 +48,12 @@ from connectors.base import (
     check_str,
     keep_last,
 )
-from connectors.coerce import empty_frame
-from connectors.mapping import check_columns, map_source
-from connectors.registry import register
-from connectors.text_values import decode_text
-from naebu.config import SourceConfig
-from naebu.problems import Problem, did_you_mean
+from naebu.connectors.coerce import empty_frame
+from naebu.connectors.mapping import check_columns, map_source
+from naebu.connectors.registry import register
+from naebu.connectors.source_settings import SourceConfig
+from naebu.connectors.text_values import decode_text
+from naebu.core.problems import Problem, did_you_mean
 
 _SELECT = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(select|with)\b", re.I | re.S)
 
@@ -152,7 +152,7 @@ class SqlConnector(Connector):
         src, label = self._from(conn)
         names = [c.name for c in src.columns]
         # Merged with other sources (merge_on): the key is built from the typed merge_on
-        # values (connectors.merge); until then no key column is required.
+        # values (naebu.connectors.merge); until then no key column is required.
         built = merge.builds_key(self.source, self.dataset, names)
         placeholder = {self.dataset.key: ()} if built else {}
         check_columns(names, self.dataset, self.source, placeholder)
@@ -292,7 +292,7 @@ def _select_columns(
 
     Legacy Korean systems kept CP949 bytes in latin1 columns; the server would convert them
     to UTF-8 as if they were Latin-1 (``±è´ã´ç`` for 김담당), silently wrong. Read as bytes,
-    :func:`connectors.coerce.coerce` decodes them (UTF-8, else CP949, else quarantine). The
+    :func:`naebu.connectors.coerce.coerce` decodes them (UTF-8, else CP949, else quarantine). The
     watermark column keeps its type, so it compares as stored.
     """
     columns: list[sa.ColumnElement[Any]] = list(src.c)
@@ -326,7 +326,7 @@ def _sqlite_bytes_when_not_utf8(dbapi_conn: Any, _record: Any) -> None:
     """SQLite TEXT that is not UTF-8 (a legacy system's EUC-KR bytes) arrives as bytes.
 
     sqlite3's own decoding raises on such a value and stops the whole read at that row;
-    as bytes it reaches :func:`connectors.coerce.coerce` like any BLOB.
+    as bytes it reaches :func:`naebu.connectors.coerce.coerce` like any BLOB.
     """
     dbapi_conn.text_factory = _sqlite_text
 

@@ -1,8 +1,8 @@
 """``naebu sources suggest``: guess how a city's export maps onto a canonical dataset.
 
 Given one CSV or XLSX file, :func:`suggest` reads its first rows the way the files connector
-will (encoding and header row detected: :func:`connectors.file_encoding.decoding`,
-:func:`connectors.header.header_index`), then scores every canonical dataset by how well its
+will (encoding and header row detected: :func:`naebu.connectors.file_encoding.decoding`,
+:func:`naebu.connectors.header.header_index`), then scores every canonical dataset by how well its
 columns match the file's headers:
 
 - a header is normalised (:func:`normalise`) and compared with the synonyms of each canonical
@@ -18,7 +18,7 @@ columns match the file's headers:
 For the chosen dataset it proposes ``formats`` for dates not in ISO form, value maps for coded
 columns (the distinct values seen beside the canonical codes, each with a guess where the
 synonyms or the spelling make one), and ``constants`` a file of that kind usually implies.
-:mod:`connectors.suggest_render` prints the result as a config section or JSON.
+:mod:`naebu.connectors.suggest_render` prints the result as a config section or JSON.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.file_encoding import decoding
-from connectors.files import EXCEL_SUFFIXES, cell_text, header_names
-from connectors.header import SCAN_ROWS, header_index
-from connectors.suggest_propose import (
+from naebu.connectors.file_encoding import decoding
+from naebu.connectors.files import EXCEL_SUFFIXES, cell_text, header_names
+from naebu.connectors.header import SCAN_ROWS, header_index
+from naebu.connectors.suggest_propose import (
     Derivation,
     ValueGuess,
     date_format,
@@ -42,8 +42,8 @@ from connectors.suggest_propose import (
     numbered_groups,
     value_map,
 )
-from connectors.synonyms import Synonyms, load_synonyms, normalise
-from naebu import datasets
+from naebu.connectors.synonyms import Synonyms, load_synonyms, normalise
+from naebu.core import datasets
 
 __all__ = [
     "Sample",

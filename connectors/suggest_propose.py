@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.synonyms import normalise
+from naebu.connectors.synonyms import normalise
 
 #: Date layouts proposed as ``formats`` (ISO ``2025-03-12`` needs none).
 _DATE_FORMATS = (

@@ -1,4 +1,4 @@
-"""A :class:`~connectors.suggest.Suggestion` as a ready-to-paste config section, or as JSON.
+"""A :class:`~naebu.connectors.suggest.Suggestion` as a ready-to-paste config section, or as JSON.
 
 Every guess carries how sure it is as a trailing comment (``# 0.95 synonym``,
 ``# 0.71 similar to 지급일자, values are dates``); what the user has to decide is written as
@@ -13,8 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.suggest import Suggestion
-from naebu import datasets
+from naebu.connectors.suggest import Suggestion
+from naebu.core import datasets
 
 #: Datasets often fed by several files, one record per these columns (docs/sources.md, Merge).
 MERGE_HINTS = {"attendance": ("employee_id", "work_date")}

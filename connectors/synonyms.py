@@ -1,7 +1,7 @@
 """The synonym dictionary of ``naebu sources suggest``: how Korean exports name things.
 
 ``connectors/synonyms.toml`` ships with naebu; a city adds its own files of the same layout in
-``[onboarding] synonyms`` (naebu/config.py). Three kinds of tables:
+``[onboarding] synonyms`` (naebu/settings/config.py). Three kinds of tables:
 
 - ``[columns.DATASET]``: canonical column = source headers. ``[columns."*"]`` gives headers to
   that column of every dataset that has it (``department``, ``official_id``, ``updated_at``);
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from naebu import datasets
-from naebu.problems import Problem, did_you_mean
+from naebu.core import datasets
+from naebu.core.problems import Problem, did_you_mean
 
 _SECTIONS = ("columns", "values", "constants", "derive")
 _BRACKETED = re.compile(r"[(\[{（［<〈][^)\]}）］>〉]*[)\]}）］>〉]")
@@ -137,7 +137,7 @@ class Synonyms:
         return True
 
     def vocabulary(self, dataset: str, column: str) -> tuple[str, ...]:
-        """The canonical codes of a coded column (naebu/datasets.py, else this dictionary)."""
+        """The canonical codes of a coded column (naebu/core/datasets.py, else this dictionary)."""
         col = datasets.get(dataset).by_name[column]
         declared = tuple(getattr(col, "values", ()) or ())
         return declared or tuple(self.values.get(f"{dataset}.{column}", {}))

@@ -1,8 +1,8 @@
-"""Text read as dates, datetimes, times of day and yes/no values, for :mod:`connectors.coerce`.
+"""Text read as dates, datetimes, times of day and yes/no values, for :mod:`naebu.connectors.coerce`.
 
 Vectorized: regular expressions extract the parts of every value at once, pandas assembles
 them; impossible dates (``2025-02-30``) and times (``25:00``) come out as NaT. See
-:mod:`connectors.coerce` for the forms each type accepts.
+:mod:`naebu.connectors.coerce` for the forms each type accepts.
 """
 
 from __future__ import annotations

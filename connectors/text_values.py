@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from naebu.dtypes import text_array
+from naebu.core.dtypes import text_array
 
 _SEP = "\x00"
 #: What ``str.strip()`` strips: every character Python calls whitespace (written out: working

@@ -2,11 +2,11 @@
 
 A source's ``[sources.X.values.COLUMN]`` table maps its own words onto canonical codes
 (``"1인 수의" = "수의"``); keys were normalised when the configuration was loaded
-(:func:`naebu.mapping_config.normalise`) and are compared with the source text in the same
+(:func:`naebu.connectors.mapping_settings.normalise`) and are compared with the source text in the same
 form. A value already canonical passes. For a column with a closed vocabulary
-(:attr:`naebu.datasets.Column.closed`), a value neither mapped nor canonical is **unmapped**:
+(:attr:`naebu.core.datasets.Column.closed`), a value neither mapped nor canonical is **unmapped**:
 the row is kept, the value becomes empty (unknown, and unknown never makes a rule fire), and
-it is counted with a few examples (:class:`~connectors.base.UnmappedValues`) for the run
+it is counted with a few examples (:class:`~naebu.connectors.base.UnmappedValues`) for the run
 summary and ``naebu check --data``. Nothing passes through silently.
 """
 
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from connectors.base import UNMAPPED_EXAMPLES, UnmappedValues
-from naebu.datasets import Column
+from naebu.connectors.base import UNMAPPED_EXAMPLES, UnmappedValues
+from naebu.core.datasets import Column
 
 
 def map_values(

@@ -1,7 +1,7 @@
 """First pulls read in a worker process, ahead of the run that stores them.
 
 A first run over a province's year reads millions of rows: fetching them from the database
-and typing them (:func:`connectors.coerce.coerce`) costs as much as storing them, and both hold
+and typing them (:func:`naebu.connectors.coerce.coerce`) costs as much as storing them, and both hold
 Python's GIL, so a thread cannot overlap them (measured: no gain). A worker *process* can. The
 run gives a :class:`Reader` the sources it will pull for the first time, in the order it will
 pull them; the reader starts one Python process that imports the connectors once and reads
@@ -33,9 +33,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
 
-from connectors.base import Batch, SourceError, SourceState
-from connectors.registry import make_connector
-from naebu.config import SourceConfig
+from naebu.connectors.base import Batch, SourceError, SourceState
+from naebu.connectors.registry import make_connector
+from naebu.connectors.source_settings import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ _BOOT = (
     "import signal, sys; from multiprocessing.connection import Connection; "
     "signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN); "
     "conn = Connection(int(sys.argv[1])); sys.path[:] = conn.recv(); "
-    "from connectors.worker import serve; serve(conn)"
+    "from naebu.connectors.worker import serve; serve(conn)"
 )
 
 

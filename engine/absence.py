@@ -22,7 +22,7 @@ lacks it, a mapping to a column that is always blank), it would fire on every re
   in a condition is such a fact depends on where it stands (in a sequence's counterpart
   filter it widens what counts and makes the rule quieter), so columns are always declared.
 
-:func:`with_data` then turns a rule's configuration-level :class:`~engine.coverage.Coverage`
+:func:`with_data` then turns a rule's configuration-level :class:`~naebu.engine.coverage.Coverage`
 into ``not_evaluable`` when one of those inputs holds nothing (:class:`DataFacts`): the run
 does not evaluate it and says why, in the ``empty`` field of its state.
 """
@@ -36,12 +36,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from engine.registry import ProblemFactory, RuleType
-from naebu import datasets
-from naebu.problems import did_you_mean
+from naebu.core import datasets
+from naebu.core.problems import did_you_mean
+from naebu.engine.registry import ProblemFactory, RuleType
 
-if TYPE_CHECKING:  # engine.coverage imports the loader, which imports this module
-    from engine.coverage import Coverage
+if TYPE_CHECKING:  # naebu.engine.coverage imports the loader, which imports this module
+    from naebu.engine.coverage import Coverage
 
 _HINT = (
     'absence_of = ["receipts"] (datasets) or ["sole_source_ground", "vendors.account_changed_on"]'
@@ -189,7 +189,7 @@ def empty_inputs(rule: RuleType, facts: DataFacts) -> tuple[str, ...]:
 def with_data(rule: RuleType, state: Coverage, facts: DataFacts) -> Coverage:
     """``state`` (the configuration's view of ``rule``), ``not_evaluable`` when an absence
     input of what would run holds nothing in ``facts``."""
-    from engine.coverage import runnable
+    from naebu.engine.coverage import runnable
 
     chosen = runnable(rule, state)
     if chosen is None:
@@ -201,7 +201,7 @@ def with_data(rule: RuleType, state: Coverage, facts: DataFacts) -> Coverage:
 def not_evaluable(state: Coverage, empty: tuple[str, ...], scope: str = "") -> Coverage:
     """``state`` made not evaluable for the empty absence inputs ``empty``; its hint is the
     reason in English (:func:`reason`)."""
-    from engine.coverage import NOT_EVALUABLE
+    from naebu.engine.coverage import NOT_EVALUABLE
 
     hint = "; ".join(reason(item, "en", scope) for item in empty)
     return dataclasses.replace(
@@ -225,6 +225,6 @@ def reason(item: str, lang: str = "ko", scope: str = "") -> str:
         if scope:
             return f"{name}.{column} is empty in every {name} row read ({scope})"
         return f"{name}.{column} is empty in every stored {name} record"
-    from engine.coverage import describe
+    from naebu.engine.coverage import describe
 
     return f"{describe(item, 'ko')} 값이 모든 건에서 비어 있어 판단할 수 없음"

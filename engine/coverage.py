@@ -1,7 +1,7 @@
 """What a rule reads, what the configured sources give, and whether the rule can be judged.
 
 A rule's inputs (:func:`rule_inputs`) come from the compiled rule itself
-(:attr:`~engine.registry.RuleType.columns_read`, :attr:`~engine.registry.RuleType.datasets`):
+(:attr:`~naebu.engine.registry.RuleType.columns_read`, :attr:`~naebu.engine.registry.RuleType.datasets`):
 the columns its conditions, keys, windows, joins, lookups and sequences read. The message does
 not count: a value missing there shows as ``-``. Columns a rule file declares ``optional`` are
 read when present; the rest are required.
@@ -40,12 +40,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.loader import RuleSet
-from engine.registry import RuleType
-from naebu import datasets
+from naebu.core import datasets
+from naebu.engine.loader import RuleSet
+from naebu.engine.registry import RuleType
 
 if TYPE_CHECKING:
-    from naebu.config import Config
+    from naebu.connectors.source_settings import SourceConfig
 
 LIVE = "live"
 NOT_EVALUABLE = "not_evaluable"
@@ -123,13 +123,14 @@ class Coverage:
         return out
 
 
-def provided(config: Config) -> dict[str, frozenset[str]]:
+def provided(sources: Mapping[str, SourceConfig]) -> dict[str, frozenset[str]]:
     """Dataset -> the canonical columns some enabled source of it gives (see the module doc).
 
-    A dataset no enabled source feeds is absent from the result.
+    ``sources``: the config's sources by name. A dataset no enabled source feeds is absent from
+    the result.
     """
     out: dict[str, set[str]] = {}
-    for source in config.sources.values():
+    for source in sources.values():
         if not source.enabled or source.dataset not in datasets.DATASETS:
             continue
         out.setdefault(source.dataset, set()).update(source_columns(source))
@@ -217,10 +218,10 @@ def hint_for(items: Sequence[str], sources: Mapping[str, Sequence[str]] | None =
     return f"add {mapped} to {section} (or a constant or derived column)"
 
 
-def sources_by_dataset(config: Config) -> dict[str, list[str]]:
+def sources_by_dataset(sources: Mapping[str, SourceConfig]) -> dict[str, list[str]]:
     """Dataset -> the names of the enabled sources feeding it, for hints."""
     out: dict[str, list[str]] = {}
-    for source in config.sources.values():
+    for source in sources.values():
         if source.enabled:
             out.setdefault(source.dataset, []).append(source.name)
     return out

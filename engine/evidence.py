@@ -13,16 +13,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from engine.findings import Finding
-from engine.params_dated import EVIDENCE_KEY, citations, dated_params
-from engine.rule import RuleMeta
-from engine.template import MessageTemplate, clock_texts
-from naebu.datasets import Dataset
-from naebu.jsonsafe import json_safe
+from naebu.core.datasets import Dataset
+from naebu.core.jsonsafe import json_safe
+from naebu.engine.findings import Finding
+from naebu.engine.params_dated import EVIDENCE_KEY, citations, dated_params
+from naebu.engine.rule import RuleMeta
+from naebu.engine.template import MessageTemplate, clock_texts
 
 
 def json_value(value: Any, column_type: str | None = None) -> Any:
-    """A cell as evidence keeps it: :func:`naebu.jsonsafe.json_safe`, except that date-times
+    """A cell as evidence keeps it: :func:`naebu.core.jsonsafe.json_safe`, except that date-times
     are written ``YYYY-MM-DD`` (a date column, or a time of midnight when the type is not known)
     or ``YYYY-MM-DD HH:MM:SS``, durations as ``HH:MM`` and whole floats as ints: the forms
     officials read and :func:`json_column` writes a whole column in."""
@@ -63,7 +63,7 @@ def findings_from_rows(
     columns (``vendor.account_no``) and values a rule type computed (``group.sum_amount``).
 
     A rule with parameters tied to dates (engine/params_dated.py) cites the value each record
-    was judged by under :data:`~engine.params_dated.EVIDENCE_KEY`: the one in force on the
+    was judged by under :data:`~naebu.engine.params_dated.EVIDENCE_KEY`: the one in force on the
     record's date, or on ``judged_on`` (one date per row: a window's last record).
 
     Values are converted column by column (:func:`json_column`, :meth:`MessageTemplate.render_rows`),

@@ -32,12 +32,12 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.coerce import coerce
-from engine.government import GOVERNMENT_TYPES
-from engine.registry import EvalContext, RuleType
-from engine.rule import RuleExample
-from naebu import datasets
-from naebu.problems import Problem, did_you_mean
+from naebu.connectors.coerce import coerce
+from naebu.core import datasets
+from naebu.core.government import GOVERNMENT_TYPES
+from naebu.core.problems import Problem, did_you_mean
+from naebu.engine.registry import EvalContext, RuleType
+from naebu.engine.rule import RuleExample
 
 EXAMPLE_KEYS = ("fires", "record", "records", "related", "expect_keys", "note", "government")
 

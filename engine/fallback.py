@@ -34,11 +34,11 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.examples import Example, ExampleList, parse_example
-from engine.registry import ProblemFactory, RuleType
-from engine.rule import RuleMeta
-from naebu import datasets
-from naebu.problems import Problem, did_you_mean
+from naebu.core import datasets
+from naebu.core.problems import Problem, did_you_mean
+from naebu.engine.examples import Example, ExampleList, parse_example
+from naebu.engine.registry import ProblemFactory, RuleType
+from naebu.engine.rule import RuleMeta
 
 #: Keys a ``[rule.fallback]`` table may hold besides those of the rule's type.
 FALLBACK_COMMON = ("message", "params", "description", "description_en", "example")

@@ -25,7 +25,7 @@ class Finding:
     ``evidence`` holds the record's columns (JSON-safe values) that an official needs to see;
     ``message`` is the rule's Korean message rendered for this record.
 
-    ``case_key`` says which case the record belongs to (:mod:`alerts.cases` raises one alert
+    ``case_key`` says which case the record belongs to (:mod:`naebu.alerts.cases` raises one alert
     per case): empty for a case of its own (a match rule's record, a sequence's flagged
     record), else what the rule type groups by - an aggregate's group and window (an official
     and a month), a duplicate's shared keys. Findings of one rule with one case key are one

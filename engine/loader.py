@@ -15,18 +15,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine import reflists
-from engine.absence import check_absence_of, parse_absence_of
-from engine.examples import Example, ExampleList, parse_example
-from engine.fallback import check_optional, compile_fallback, parse_optional
-from engine.government import Government
-from engine.lookalikes import parse_lookalikes
-from engine.params import compile_variants, rule_params, shared_params
-from engine.reflists import RefList, read_lists
-from engine.registry import KeySpec, ProblemFactory, RuleType, rule_types
-from engine.rule import SEVERITIES, RuleMeta
-from naebu import datasets
-from naebu.problems import Problem, did_you_mean, toml_error
+from naebu.core import datasets
+from naebu.core.government import Government
+from naebu.core.problems import Problem, did_you_mean, toml_error
+from naebu.engine import reflists
+from naebu.engine.absence import check_absence_of, parse_absence_of
+from naebu.engine.examples import Example, ExampleList, parse_example
+from naebu.engine.fallback import check_optional, compile_fallback, parse_optional
+from naebu.engine.lookalikes import parse_lookalikes
+from naebu.engine.params import compile_variants, rule_params, shared_params
+from naebu.engine.reflists import RefList, read_lists
+from naebu.engine.registry import KeySpec, ProblemFactory, RuleType, rule_types
+from naebu.engine.rule import SEVERITIES, RuleMeta
 
 #: Keys every rule may carry, whatever its type.
 COMMON_KEYS: dict[str, KeySpec] = {
@@ -92,7 +92,7 @@ class RuleSet:
     rules: list[RuleType] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
-    #: Reference lists by name (:mod:`engine.reflists`).
+    #: Reference lists by name (:mod:`naebu.engine.reflists`).
     lists: dict[str, RefList] = field(default_factory=dict)
 
     def by_id(self) -> dict[str, RuleType]:
@@ -121,7 +121,7 @@ def load_rules(
     """Load and compile every rule under ``paths``; problems are collected, never raised.
 
     ``government`` (``[city]`` in config.toml) chooses the values of the rules'
-    ``params.by_government``; None compiles them with their defaults (engine/government.py).
+    ``params.by_government``; None compiles them with their defaults (naebu/core/government.py).
     """
     result = RuleSet()
     paths = list(paths)

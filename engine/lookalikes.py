@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from naebu.problems import did_you_mean
+from naebu.core.problems import did_you_mean
 
 LOOKALIKE_KEYS = ("practice", "practice_en", "how", "how_en", "examples")
 

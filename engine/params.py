@@ -7,7 +7,7 @@ Three places give a rule its parameters:
   depend on is written once (PROP-PRICE-CUT and PROP-BELOW-APPRAISAL both read the lawful
   reduction per failed tender). A rule gets the shared values its text names as ``params.NAME``;
   a name may not be both shared and the rule's own;
-- ``[rule.params.by_government]``: values by the kind of government (engine/government.py),
+- ``[rule.params.by_government]``: values by the kind of government (naebu/core/government.py),
   chosen by the city's ``[city]`` setting;
 - ``[rule.params.NAME]`` with ``by_date``: values by effective date, chosen by each record's
   date (engine/params_dated.py).
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.government import (
+from naebu.core.government import (
     GOVERNMENT_TYPES,
     Government,
     GovernmentParam,
@@ -31,11 +31,11 @@ from engine.government import (
     parse_by_government,
     resolve_params,
 )
-from engine.params_dated import USAGE as DATED_USAGE
-from engine.params_dated import is_dated, parse_dated
-from engine.registry import ProblemFactory, RuleType
-from engine.rule import RuleExample
-from naebu.problems import Problem
+from naebu.core.problems import Problem
+from naebu.engine.params_dated import USAGE as DATED_USAGE
+from naebu.engine.params_dated import is_dated, parse_dated
+from naebu.engine.registry import ProblemFactory, RuleType
+from naebu.engine.rule import RuleExample
 
 BY_GOVERNMENT = "by_government"
 _PARAM_REF = re.compile(r"\bparams\.([A-Za-z_]\w*)")

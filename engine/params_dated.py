@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from naebu import datasets
-from naebu.formatting import number
-from naebu.problems import did_you_mean
+from naebu.core import datasets
+from naebu.core.formatting import number
+from naebu.core.problems import did_you_mean
 
 BY_DATE = "by_date"
 #: Keys of a dated parameter's table, and of each entry of its ``by_date`` list.

@@ -28,8 +28,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from engine.expr.kinds import value_type
-from naebu.problems import Problem, did_you_mean
+from naebu.core.problems import Problem, did_you_mean
+from naebu.engine.expr.kinds import value_type
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 LIST_KEYS = {

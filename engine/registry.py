@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from engine.findings import Finding
-from engine.rule import RuleMeta
-from naebu.problems import Problem
+from naebu.core.problems import Problem
+from naebu.engine.findings import Finding
+from naebu.engine.rule import RuleMeta
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class RuleType(ABC):
     """A compiled rule of one type.
 
     Subclasses declare ``name`` and the ``keys`` they read (besides the common ones in
-    :class:`~engine.rule.RuleMeta`), build themselves in :meth:`compile`, reporting every
+    :class:`~naebu.engine.rule.RuleMeta`), build themselves in :meth:`compile`, reporting every
     problem instead of raising, and turn canonical frames into findings in :meth:`evaluate`.
     """
 
@@ -105,7 +105,7 @@ class RuleType(ABC):
     def columns_read(self) -> frozenset[tuple[str, str]]:
         """The ``(dataset, column)`` pairs the rule's logic reads: conditions, keys, windows'
         time columns, join keys, lookups (``x in employees.account_no``). Not the message:
-        a missing value there shows as ``-``. What :func:`engine.coverage.rule_inputs` builds
+        a missing value there shows as ``-``. What :func:`naebu.engine.coverage.rule_inputs` builds
         on; the default (none known) makes only the datasets themselves inputs."""
         return frozenset()
 
@@ -209,6 +209,6 @@ def register(cls: type[RuleType]) -> type[RuleType]:
 
 def rule_types() -> dict[str, type[RuleType]]:
     """All registered rule types by name (built-ins are imported on first use)."""
-    import engine.ruletypes  # noqa: F401  (registers the built-in types)
+    import naebu.engine.ruletypes  # noqa: F401  (registers the built-in types)
 
     return dict(_REGISTRY)

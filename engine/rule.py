@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from engine.government import ParamInForce
-    from engine.lookalikes import Lookalike
+    from naebu.core.government import ParamInForce
+    from naebu.engine.lookalikes import Lookalike
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -90,5 +90,5 @@ class RuleMeta:
     absence_of: tuple[str, ...] = ()
     #: Lawful practice that resembles the pattern (``[[rule.lookalike]]``, engine/lookalikes.py).
     lookalikes: tuple[Lookalike, ...] = ()
-    #: The ``params.by_government`` values in force, with their articles (engine/government.py).
+    #: The ``params.by_government`` values in force, with their articles (naebu/core/government.py).
     government_params: tuple[ParamInForce, ...] = ()

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.expr import ExprError, ExprProblem
-from engine.expr.kinds import NUMERIC, describe, value_type
-from engine.params_dated import DatedParam
-from naebu.problems import did_you_mean
+from naebu.core.problems import did_you_mean
+from naebu.engine.expr import ExprError, ExprProblem
+from naebu.engine.expr.kinds import NUMERIC, describe, value_type
+from naebu.engine.params_dated import DatedParam
 
 _NAME = re.compile(r"[^\W\d]\w*")  # letters (Hangul too), digits and _, not starting with a digit
 _SPEC = re.compile(r",|,?\.\d{1,2}f|d|")
@@ -293,7 +293,7 @@ def format_column(series: pd.Series, type_: str, spec: str = "") -> list[str]:
             for v in series.tolist()
         ]
     if type_ in ("date", "datetime") and isinstance(dtype, np.dtype) and dtype.kind == "M":
-        from engine.evidence import iso_texts  # evidence imports this module
+        from naebu.engine.evidence import iso_texts  # evidence imports this module
 
         texts = iso_texts(series.to_numpy(), "D" if type_ == "date" else "m")
         if texts is not None:

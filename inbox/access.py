@@ -3,15 +3,15 @@
 - a 담당자 (official) sees the alerts assigned to them;
 - a 부서관리자 (department manager) sees every alert of their department;
 - a 감사자 (auditor) sees every alert of their own organisation: the departments whose
-  alerts their audit office is told of (:meth:`alerts.directory.Directory.oversees`; every
+  alerts their audit office is told of (:meth:`naebu.alerts.directory.Directory.oversees`; every
   department when there is no department tree, or the tree cannot tell);
 - compliance staff who are not auditors (listed in ``[web] compliance``) see everything.
 
 Compliance staff (준법감시 담당) are the active 감사자 of ``[routing] audit_department`` (of
 any department when it is unset) and the employees listed in ``[web] compliance``; only they
-manage suppressions here (the suppression rules of :mod:`alerts.suppressions` still apply).
+manage suppressions here (the suppression rules of :mod:`naebu.alerts.suppressions` still apply).
 
-Offering a button is a courtesy: every step goes through :func:`alerts.lifecycle.act`, which
+Offering a button is a courtesy: every step goes through :func:`naebu.alerts.lifecycle.act`, which
 decides again and refuses with its own message.
 """
 
@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
-from alerts.directory import Directory, Official
-from alerts.lifecycle import ACTIONS
-from naebu.store import alerts
+from naebu.alerts.directory import Directory, Official
+from naebu.alerts.lifecycle import ACTIONS
+from naebu.store.tables import alerts
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """The web inbox application (Starlette + Jinja2, server-rendered, no JavaScript).
 
-:func:`create_app` builds it from a loaded :class:`~naebu.config.Config` and the ``[web]``
+:func:`create_app` builds it from a loaded :class:`~naebu.settings.config.Config` and the ``[web]``
 settings. This module holds the machinery every page shares - the store, the signed-in
 viewer, CSRF checks, the language, security headers, rendering - and the sign-in routes;
-the pages themselves are in :mod:`inbox.pages`.
+the pages themselves are in :mod:`naebu.inbox.pages`.
 
 Database work runs in Starlette's thread pool (the store is synchronous SQLAlchemy).
 """
@@ -31,18 +31,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alerts.deadline_text import deadline_text
-from alerts.directory import Directory
-from alerts.lifecycle import OPEN
-from alerts.officials import directory_from_store
-from engine import coverage
-from engine.loader import load_rules
-from engine.rule import RuleMeta
-from inbox import auth
-from inbox.access import Viewer, compliance_staff
-from inbox.i18n import LANGUAGES, translator
-from inbox.settings import WebSettings
-from naebu.config import Config
+from naebu.alerts.deadline_text import deadline_text
+from naebu.alerts.directory import Directory
+from naebu.alerts.lifecycle import OPEN
+from naebu.alerts.officials import directory_from_store
+from naebu.engine import coverage
+from naebu.engine.loader import load_rules
+from naebu.engine.rule import RuleMeta
+from naebu.inbox import auth
+from naebu.inbox.access import Viewer, compliance_staff
+from naebu.inbox.i18n import LANGUAGES, translator
+from naebu.settings.config import Config
+from naebu.settings.web import WebSettings
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "naebu_session"
@@ -112,7 +112,7 @@ class Inbox:
         self.rules: dict[str, RuleMeta] = {r.meta.id: r.meta for r in ruleset.rules}
         #: Each rule's coverage under the config (engine/coverage.py), and what runs instead
         #: of a partial rule that has a fallback.
-        self.coverage = coverage.plan(ruleset.rules, coverage.provided(config))
+        self.coverage = coverage.plan(ruleset.rules, coverage.provided(config.sources))
         #: The compiled rules, for the data-level coverage the catalog shows
         #: (naebu/data_coverage.py).
         self.compiled = [r for r in ruleset.rules if r.meta.enabled]
@@ -133,7 +133,7 @@ class Inbox:
 
     def _deadline(self, context: Context, value: datetime | None, status: str | None = None) -> str:
         """``deadline|fmt_deadline(status)``: the deadline with its weekday and, for an open
-        alert, the days left or overdue as of the page's clock (:mod:`alerts.deadline_text`);
+        alert, the days left or overdue as of the page's clock (:mod:`naebu.alerts.deadline_text`);
         a closed alert's deadline is only a date, as nothing is left to count."""
         now = context.get("now") or self.clock()
         today = now.date() if status is None or status in OPEN else None
@@ -341,7 +341,7 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
     """The inbox as an ASGI application (serve it with uvicorn)."""
-    from inbox import drafts, pages
+    from naebu.inbox import drafts, pages
 
     inbox = Inbox(config, engine, settings or WebSettings(), clock=clock)
     p = pages.Pages(inbox)

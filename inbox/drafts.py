@@ -14,8 +14,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from inbox.app import Ctx, Inbox
 from naebu import rule_drafts
+from naebu.inbox.app import Ctx, Inbox
 
 
 class DraftPages:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alerts.lifecycle import STATUS_LABELS
+from naebu.alerts.lifecycle import STATUS_LABELS
 
 LANGUAGES = ("ko", "en")
 

@@ -3,7 +3,7 @@ and suppressions (compliance staff only).
 
 Every page starts with :meth:`Inbox.begin` (the signed-in viewer, or a redirect to the login
 page); every POST checks the session's CSRF token before anything else. Lifecycle steps go
-through :func:`alerts.lifecycle.act` and suppressions through :mod:`alerts.suppressions`,
+through :func:`naebu.alerts.lifecycle.act` and suppressions through :mod:`naebu.alerts.suppressions`,
 exactly as the command line does, so the audit trail records them the same way.
 """
 
@@ -17,24 +17,25 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from alerts import reasons
-from alerts.deadline_text import is_overdue
-from alerts.evidence_text import case_members, dataset_title, evidence_lines
-from alerts.lifecycle import ACTIONS, OPEN, LifecycleError, act
-from alerts.quality import Period, rule_quality
-from alerts.suppressions import (
+from naebu import data_coverage
+from naebu.alerts import reasons
+from naebu.alerts.deadline_text import is_overdue
+from naebu.alerts.evidence_text import case_members, dataset_title, evidence_lines
+from naebu.alerts.lifecycle import ACTIONS, OPEN, LifecycleError, act
+from naebu.alerts.quality import Period, rule_quality
+from naebu.alerts.suppressions import (
     SuppressionError,
     add_suppression,
     list_suppressions,
     remove_suppression,
 )
-from alerts.trail import entries
-from engine import absence, coverage
-from engine.rule import RuleMeta
-from inbox import queries
-from inbox.app import Ctx, Inbox
-from inbox.charts import bar_chart
-from naebu import data_coverage, datasets
+from naebu.alerts.trail import entries
+from naebu.core import datasets
+from naebu.engine import absence, coverage
+from naebu.engine.rule import RuleMeta
+from naebu.inbox import queries
+from naebu.inbox.app import Ctx, Inbox
+from naebu.inbox.charts import bar_chart
 
 
 def _text(form: FormData | None, key: str, limit: int = 4000) -> str:
@@ -144,7 +145,7 @@ class Pages:
         )
 
     def act(self, request: Request, form: FormData | None) -> Response:
-        """POST /alerts/N/act: one lifecycle step through :func:`alerts.lifecycle.act`."""
+        """POST /alerts/N/act: one lifecycle step through :func:`naebu.alerts.lifecycle.act`."""
         ctx = self._begin(request, form)
         if isinstance(ctx, Response):
             return ctx
@@ -278,11 +279,11 @@ class Pages:
         )
 
     def suppression_add(self, request: Request, form: FormData | None) -> Response:
-        """POST /suppressions/add: through :func:`alerts.suppressions.add_suppression`."""
+        """POST /suppressions/add: through :func:`naebu.alerts.suppressions.add_suppression`."""
         return self._change_suppression(request, form, None)
 
     def suppression_remove(self, request: Request, form: FormData | None) -> Response:
-        """POST /suppressions/N/remove: through :func:`alerts.suppressions.remove_suppression`."""
+        """POST /suppressions/N/remove: through :func:`naebu.alerts.suppressions.remove_suppression`."""
         return self._change_suppression(request, form, int(request.path_params["sid"]))
 
     def _change_suppression(
@@ -359,7 +360,7 @@ def _recovered(form: FormData | None) -> float | None:
 
 
 def _t(ctx: Ctx) -> Any:
-    from inbox.i18n import translator
+    from naebu.inbox.i18n import translator
 
     return translator(ctx.lang)
 

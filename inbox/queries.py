@@ -2,7 +2,7 @@
 
 Everything is computed in SQL over the store (SQLite or PostgreSQL), with the viewer's
 visibility condition in every query, so a page never loads more rows than it shows. The
-scorecard reads the tallies kept by the alert lifecycle (:mod:`alerts.tallies`) rather than
+scorecard reads the tallies kept by the alert lifecycle (:mod:`naebu.alerts.tallies`) rather than
 every alert. With 100,000 alerts the list and the scorecard answer well under 300 ms at the
 95th percentile (``python -m bench.web``), with no cache.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select
 
-from alerts.lifecycle import ANSWERED, OPEN
-from inbox.access import Viewer
-from naebu.store import alert_tallies, alerts, audit_trail
+from naebu.alerts.lifecycle import ANSWERED, OPEN
+from naebu.inbox.access import Viewer
+from naebu.store.tables import alert_tallies, alerts, audit_trail
 
 #: The answers an official gives (the last one counts: a rejected false positive that the
 #: official then corrected is a correction).
@@ -236,7 +236,7 @@ def scorecard(
     """The scorecard of the last 12 months, per department the viewer may see.
 
     Raised, answered, on time, 오탐 and repeats come from ``alert_tallies`` (a row per
-    department and month, kept exact by every write to the alerts: :mod:`alerts.tallies`),
+    department and month, kept exact by every write to the alerts: :mod:`naebu.alerts.tallies`),
     so they cost a few hundred rows whatever the number of alerts. Overdue depends on the
     time of asking: it is the tallied open alerts with a deadline less those not yet due,
     counted with an index range that reaches only alerts raised within the last deadline

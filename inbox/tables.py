@@ -1,6 +1,6 @@
 """The web inbox's tables: accounts, server-side sessions, login attempts, and query indexes.
 
-They live on :data:`naebu.store.metadata` like every other store table, so the migration
+They live on :data:`naebu.store.tables.metadata` like every other store table, so the migration
 test compares them too; revision ``0003`` creates them. That revision imports this module,
 which is what puts these tables into the metadata whenever the migrations are loaded (the
 Alembic environment and ``store.connect`` load every revision before comparing or upgrading).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, Index, Integer, String, Table
 
-from naebu.store import alerts, audit_trail, metadata
+from naebu.store.tables import alerts, audit_trail, metadata
 
 #: A local account of an official (the login of the web inbox): the employee id is the user
 #: name; the password is only kept as an argon2 hash.
@@ -55,7 +55,7 @@ web_login_attempts = Table(
     Index("ix_web_login_attempts_address", "address", "at"),
 )
 
-# Indexes the inbox's list and scorecard queries need on tables naebu.store defines (an Index
+# Indexes the inbox's list and scorecard queries need on tables naebu.store.tables defines (an Index
 # built from a table's columns attaches to that table). They cover every column the counts
 # read, so counting never touches the alert rows (evidence and messages are large).
 INDEXES = (

@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from engine import coverage
-from engine.registry import RuleType
-from naebu import tables
+from naebu.core import text_tables as tables
+from naebu.engine import coverage
+from naebu.engine.registry import RuleType
 
 
 def coverage_json(states: Mapping[str, coverage.Coverage]) -> dict[str, Any]:
@@ -50,9 +50,11 @@ def coverage_hints(states: Mapping[str, coverage.Coverage]) -> list[str]:
 
 
 def rule_states(config: Any, rules: Iterable[RuleType]) -> dict[str, coverage.Coverage]:
-    """:func:`engine.coverage.plan` of ``rules`` under ``config``, hints naming its sources."""
+    """:func:`naebu.engine.coverage.plan` of ``rules`` under ``config``, hints naming its sources."""
     return coverage.plan(
-        rules, coverage.provided(config), sources=coverage.sources_by_dataset(config)
+        rules,
+        coverage.provided(config.sources),
+        sources=coverage.sources_by_dataset(config.sources),
     )
 
 
@@ -103,7 +105,7 @@ def status_json(config: Any, engine: Any = None) -> dict[str, Any]:
     """Per rule its state for ``naebu status`` (``{"error": ...}`` when the rule files have
     problems); with the store's ``engine``, rules whose data holds nothing they can be judged
     on are not evaluable too (naebu/data_coverage.py)."""
-    from engine.loader import load_rules
+    from naebu.engine.loader import load_rules
 
     ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
     if ruleset.problems:

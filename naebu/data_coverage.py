@@ -22,10 +22,11 @@ import pandas as pd
 from sqlalchemy import Engine, literal, select
 from sqlalchemy.engine import Connection
 
-from engine import absence, coverage
-from engine.absence import DataFacts
-from engine.registry import RuleType
-from naebu import datasets, history
+from naebu.core import datasets
+from naebu.engine import absence, coverage
+from naebu.engine.absence import DataFacts
+from naebu.engine.registry import RuleType
+from naebu.store import history
 
 
 def holds_records(conn: Connection, name: str) -> bool:
@@ -43,7 +44,7 @@ def column_filled(conn: Connection, name: str, column: str) -> bool:
 
 
 class StoreFacts:
-    """The store's :class:`~engine.absence.DataFacts` for one run, each question asked once.
+    """The store's :class:`~naebu.engine.absence.DataFacts` for one run, each question asked once.
 
     A "yes" stays true while the run stores more records; a "no" is asked again once a batch
     of its dataset has been stored (:meth:`changed`). A reference dataset is replaced whole,

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from naebu.problems import Problem, ProblemsError
+from naebu.core.problems import Problem, ProblemsError
 
 Key = tuple[str, str, str]
 #: A predicted case: rule id, dataset and the keys of its records.

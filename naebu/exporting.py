@@ -7,13 +7,13 @@ open the export. Every text cell that a spreadsheet would read as a formula (sta
 with an apostrophe, as OWASP recommends; real numbers stay numbers.
 
 ``deadline`` stays a date-time a spreadsheet can sort and compute with; ``deadline_text``
-beside it reads as everywhere else (:mod:`alerts.deadline_text`): the weekday and, for an
+beside it reads as everywhere else (:mod:`naebu.alerts.deadline_text`): the weekday and, for an
 open alert, the days left or overdue on the day of the export.
 
 Each alert row also carries its rule's basis and why the pattern is a red flag (근거, 왜
 문제인가), from the rule files as they are now: an audit office reads an export without the
 rule pack at hand. Beside the evidence as JSON (for tools), ``근거 자료`` is the evidence as
-officials read it everywhere else (:mod:`alerts.evidence_text`): one ``label: value`` line per
+officials read it everywhere else (:mod:`naebu.alerts.evidence_text`): one ``label: value`` line per
 item, unmasked like the JSON (an export is for those who may see the whole alert), officials
 by name and position when the directory is given. A case alert's member records follow as
 ``대상 기록`` (one line a record, by the same labels) and their number as ``대상 기록 수``,
@@ -29,13 +29,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alerts.deadline_text import deadline_text
-from alerts.evidence_text import case_members, evidence_lines
-from alerts.lifecycle import OPEN
-from engine.rule import RuleMeta
+from naebu.alerts.deadline_text import deadline_text
+from naebu.alerts.evidence_text import case_members, evidence_lines
+from naebu.alerts.lifecycle import OPEN
+from naebu.engine.rule import RuleMeta
 
 if TYPE_CHECKING:
-    from alerts.directory import Directory
+    from naebu.alerts.directory import Directory
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 

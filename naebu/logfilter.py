@@ -10,7 +10,7 @@ uses) logs is scrubbed when it is created, before any handler or formatter sees 
 - **Passwords in URLs**: ``scheme://user:password@host`` -> ``scheme://user:***@host``, for
   URLs that reach a log without going through ``hide_password`` or apprise's privacy form.
 - **Personal data**: resident registration, phone and account numbers are masked with
-  :func:`alerts.masking.mask_text`, as in notifications.
+  :func:`naebu.core.masking.mask_text`, as in notifications.
 
 The scrubbing is installed as a log record factory (:func:`install`), not a handler filter:
 a factory sees every record of every logger, including handlers added later (the daemon's
@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from alerts.masking import mask_text
+from naebu.core.masking import mask_text
 
 REDACTED = "***"
 

@@ -20,15 +20,19 @@ from typing import Any
 
 import pandas as pd
 
-from alerts.cases import group_cases
-from connectors import make_connector
-from connectors.base import SourceState
-from connectors.coerce import empty_frame
-from engine.findings import Finding
-from engine.registry import EvalContext, RuleType
-from naebu import datasets, dtypes, history, merging, store
-from naebu.config import Config, SourceConfig
-from naebu.progress import progress
+from naebu.alerts.cases import group_cases
+from naebu.connectors import make_connector
+from naebu.connectors import merge_settings as merging
+from naebu.connectors.base import SourceState
+from naebu.connectors.coerce import empty_frame
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core import datasets, dtypes
+from naebu.core.progress import progress
+from naebu.engine.findings import Finding
+from naebu.engine.registry import EvalContext, RuleType
+from naebu.settings.config import Config
+from naebu.store import history
+from naebu.store import tables as store
 
 
 @dataclass
@@ -68,7 +72,7 @@ def _pull(source: SourceConfig) -> tuple[pd.DataFrame, int]:
             parts.append(batch.frame)
     ds = datasets.get(source.dataset)
     if source.merge_on and len(parts) > 1:
-        # Merged on a key (naebu.merging): a later batch's row completes an earlier one's.
+        # Merged on a key (naebu.connectors.merge_settings): a later batch's row completes an earlier one's.
         whole = parts[0]
         for part in parts[1:]:
             whole = merging.combine(whole, part, ds.key)

@@ -33,15 +33,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from alerts.directory import Directory
-from alerts.roles import ROLE_AUDITOR
-from alerts.trail import SYSTEM, Step, append
-from engine.examples import run_examples
-from engine.loader import RuleSet, load_rules
-from engine.registry import RuleType
 from naebu import rulechanges
-from naebu.config import Config
-from naebu.store import officials, rule_drafts, rule_versions
+from naebu.alerts.directory import Directory
+from naebu.alerts.roles import ROLE_AUDITOR
+from naebu.alerts.trail import SYSTEM, Step, append
+from naebu.engine.examples import run_examples
+from naebu.engine.loader import RuleSet, load_rules
+from naebu.engine.registry import RuleType
+from naebu.settings.config import Config
+from naebu.store.tables import officials, rule_drafts, rule_versions
 
 #: Statuses of a draft whose versions may run.
 APPROVED = ("approved", "live")

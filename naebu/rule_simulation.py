@@ -33,11 +33,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from alerts.lifecycle import ANSWERED
-from naebu import replay, rule_drafts, rulechanges, store
-from naebu.config import Config
+from naebu import replay, rule_drafts, rulechanges
+from naebu.alerts.lifecycle import ANSWERED
 from naebu.rule_drafts import Draft
-from naebu.store import alerts as alerts_table
+from naebu.settings.config import Config
+from naebu.store import tables as store
+from naebu.store.tables import alerts as alerts_table
 
 Z = 1.96
 #: The definition, as the output and the docs state it.

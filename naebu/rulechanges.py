@@ -11,7 +11,7 @@ sha256 of the rule's TOML table, the table itself, first and last seen, retired)
   tamper-evident audit trail (action ``rule_change``, actor ``system``) holding the old and new
   hashes and every changed key with its old and new value;
 - the trail entry is told to the audit office in its next follow-up digest (as suppressions
-  are: :mod:`alerts.escalation`), so a change nobody announced is seen by someone who did not
+  are: :mod:`naebu.alerts.escalation`), so a change nobody announced is seen by someone who did not
   make it;
 - the very first run of a store records the rules as a baseline: one ``rule_baseline`` trail
   entry with every hash, and no notice (nothing changed yet).
@@ -36,10 +36,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from alerts.trail import SYSTEM, Step, append
-from engine.loader import RuleSet
-from naebu.jsonsafe import json_safe
-from naebu.store import rule_versions
+from naebu.alerts.trail import SYSTEM, Step, append
+from naebu.core.jsonsafe import json_safe
+from naebu.engine.loader import RuleSet
+from naebu.store.tables import rule_versions
 
 log = logging.getLogger(__name__)
 

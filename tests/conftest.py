@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from naebu import store
+from naebu.store import tables as store
 
 ROOT = Path(__file__).resolve().parent.parent
 

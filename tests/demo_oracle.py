@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from naebu import datasets
+from naebu.core import datasets
 
 Found = set[tuple[str, str, str]]
 LIMIT = 20_000_000

@@ -199,8 +199,8 @@ def check_rule_cases(folder: Path) -> None:
     import json
     import time
 
-    from engine.examples import run_examples
-    from engine.loader import load_rules
+    from naebu.engine.examples import run_examples
+    from naebu.engine.loader import load_rules
 
     good_ids = set(good_rule_ids())
     for case in sorted(p for p in folder.iterdir() if p.is_dir()):

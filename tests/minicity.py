@@ -16,9 +16,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from naebu import store
-from naebu.config import Config, load_config
 from naebu.pipeline import RunSummary, run_once
+from naebu.settings.config import Config, load_config
+from naebu.store import tables as store
 
 OFFICIALS = [
     ("E001", "김담당", "재무과", "담당자", "e001@example.go.kr"),

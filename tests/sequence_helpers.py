@@ -11,12 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.coerce import coerce
-from engine.loader import load_rules
-from engine.registry import EvalContext, ProblemFactory, RuleType
-from engine.rule import RuleMeta
-from engine.ruletypes.sequence import SequenceRule
-from naebu import datasets
+from naebu.connectors.coerce import coerce
+from naebu.core import datasets
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext, ProblemFactory, RuleType
+from naebu.engine.rule import RuleMeta
+from naebu.engine.ruletypes.sequence import SequenceRule
 
 NOW = datetime(2025, 12, 31, 12, 0)
 

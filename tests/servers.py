@@ -33,7 +33,7 @@ import pytest
 from services import mysql_url, pg_url, require_service
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from naebu import store
+from naebu.store import tables as store
 
 # -- SMTP ------------------------------------------------------------------------------------
 
@@ -317,8 +317,8 @@ def employees_frame() -> Any:
 def directory_with_two_auditors() -> Any:
     """The sample directory plus a second 감사자 (E031), so an auditor's own alert can be
     reviewed by someone else."""
-    from alerts.directory import Directory, Official
-    from naebu.config import RoutingConfig
+    from naebu.alerts.directory import Directory, Official
+    from naebu.alerts.routing_settings import RoutingConfig
 
     base = Directory.from_frame(employees_frame())
     second = Official("E031", "서민재", "감사실", "주무관", "감사자", "E030", None, None, True)
@@ -329,7 +329,7 @@ def sample_rules() -> dict[str, Any]:
     """Two rules: a high-severity payment rule (3 days) and a low contract rule (10 days)."""
     from pathlib import Path
 
-    from engine.rule import RuleMeta
+    from naebu.engine.rule import RuleMeta
 
     return {
         "R-PAY-DUP": RuleMeta(
@@ -365,7 +365,7 @@ def finding(
     message: str | None = None,
 ) -> Any:
     """A finding on record ``key``."""
-    from engine.findings import Finding
+    from naebu.engine.findings import Finding
 
     return Finding(
         rule_id=rule_id,
@@ -387,7 +387,7 @@ def queue(
     now: datetime = datetime(2025, 1, 24, 9, 30),
 ) -> int:
     """Raise ``findings`` and queue their digests, in one transaction like a run does."""
-    from alerts import queue_digests, raise_alerts
+    from naebu.alerts import queue_digests, raise_alerts
 
     with engine.begin() as conn:
         run_id = conn.execute(

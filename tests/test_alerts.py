@@ -13,7 +13,7 @@ import pytest
 from servers import employees_frame, finding, mysql_engine, pg_engine, sample_rules
 from sqlalchemy import Engine, func, select
 
-from alerts import (
+from naebu.alerts import (
     NO_ADDRESS,
     OUTBOX_FILE_CHANNEL,
     Directory,
@@ -26,9 +26,9 @@ from alerts import (
     queue_digests,
     raise_alerts,
 )
-from alerts.raising import _insert_ignoring_duplicates, _row
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.alerts.raising import _insert_ignoring_duplicates, _row
+from naebu.store import tables as store
 
 NOW = datetime(2025, 1, 24, 9, 30)  # a Friday, before the 2025 설날 holidays
 

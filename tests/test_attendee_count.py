@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from engine.expr import compile_expression, functions_attendees
-from engine.expr.functions_attendees import count_attendees
+from naebu.engine.expr import compile_expression, functions_attendees
+from naebu.engine.expr.functions_attendees import count_attendees
 
 DISTRICTS = ROOT.parent / "shared" / "data" / "real" / "seoul-districts-expense"
 

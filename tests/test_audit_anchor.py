@@ -3,7 +3,7 @@ store but holds neither the audit key nor the audit office's mail cannot rewrite
 move its head back, append an entry of their own or edit what an alert says unseen.
 
 Tampering is done as a database administrator would: plain SQL on the store, recomputing
-every hash the way alerts.trail does (the code is public). `naebu audit verify` is run as a
+every hash the way naebu.alerts.trail does (the code is public). `naebu audit verify` is run as a
 user runs it, in a subprocess, reading the key file the config names.
 """
 
@@ -24,15 +24,22 @@ from minicity import NOW, create_payments, make_city, payment
 from servers import directory_with_two_auditors, finding, mysql_engine, pg_engine, sample_rules
 from sqlalchemy import Engine, text
 
-from alerts import raise_alerts
-from alerts.anchor import ALERT_FIELDS, Anchor, alert_digest, install, read_heads, read_key_file
-from alerts.escalation import remind_and_escalate
-from alerts.lifecycle import act
-from alerts.officials import sync_officials
-from alerts.suppressions import add_suppression
-from alerts.trail import GENESIS, entries, entry_hash, verify
-from naebu import store
-from naebu.config import NotifyConfig
+from naebu.alerts import raise_alerts
+from naebu.alerts.anchor import (
+    ALERT_FIELDS,
+    Anchor,
+    alert_digest,
+    install,
+    read_heads,
+    read_key_file,
+)
+from naebu.alerts.escalation import remind_and_escalate
+from naebu.alerts.lifecycle import act
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.suppressions import add_suppression
+from naebu.alerts.trail import GENESIS, entries, entry_hash, verify
+from naebu.store import tables as store
 
 T0 = datetime(2025, 3, 10, 9, 0)  # a Monday
 STORE = '[store]\nurl = "sqlite:///store.sqlite"\n'

@@ -22,14 +22,15 @@ from servers import finding, sample_rules
 from sqlalchemy import Engine, select
 from test_lifecycle import cycle
 
-from alerts import Directory
-from alerts.escalation import remind_and_escalate
-from alerts.lifecycle import act
-from alerts.orgchart import MAX_DEPTH, OrgChart
-from naebu import store
-from naebu.config import NotifyConfig, RoutingConfig
+from naebu.alerts import Directory
+from naebu.alerts.escalation import remind_and_escalate
+from naebu.alerts.lifecycle import act
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.orgchart import MAX_DEPTH, OrgChart
+from naebu.alerts.routing_settings import RoutingConfig
 from naebu.daemon.service import Daemon
 from naebu.demo.people import AUDIT, TOP, build_city, unit
+from naebu.store import tables as store
 
 T0 = datetime(2025, 3, 10, 9, 0)  # Monday; R-PAY-DUP gives 3 business days: due Thu 13th
 HANBIT, GARAM = 0, 1

@@ -16,13 +16,13 @@ from conftest import run_cli, write_config
 from servers import employees_frame, finding, pg_engine, sample_rules
 from sqlalchemy import Engine, text
 
-from alerts import Directory, raise_alerts
-from alerts.lifecycle import act
-from alerts.officials import sync_officials
-from alerts.suppressions import add_suppression
-from alerts.trail import GENESIS, Step, append, canonical, entries, entry_hash, verify
-from naebu import store
-from naebu.config import RoutingConfig
+from naebu.alerts import Directory, raise_alerts
+from naebu.alerts.lifecycle import act
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.alerts.suppressions import add_suppression
+from naebu.alerts.trail import GENESIS, Step, append, canonical, entries, entry_hash, verify
+from naebu.store import tables as store
 
 T0 = datetime(2025, 3, 10, 9, 0)
 

@@ -22,15 +22,16 @@ import pandas as pd
 import pytest
 from conftest import ROOT, run_cli
 
-from engine.backends import PandasBackend, backend_for, close_all
-from engine.backends.dask import DaskBackend
-from engine.backends.partition import evaluate_part, merge, plan
-from engine.findings import Finding
-from engine.loader import load_rules
-from engine.registry import EvalContext, RuleType
-from naebu.config import EngineConfig, load_config
+from naebu.core.problems import ProblemsError
+from naebu.engine.backends import PandasBackend, backend_for, close_all
+from naebu.engine.backends.dask import DaskBackend
+from naebu.engine.backends.partition import evaluate_part, merge, plan
+from naebu.engine.findings import Finding
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext, RuleType
+from naebu.engine.settings import EngineConfig
 from naebu.pipeline import run_once
-from naebu.problems import ProblemsError
+from naebu.settings.config import load_config
 
 try:
     import distributed

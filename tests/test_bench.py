@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conftest import ROOT
 
-from engine.loader import load_rules
+from naebu.engine.loader import load_rules
 
 RULES = load_rules([ROOT / "rules"], root=ROOT).rules
 

@@ -1,4 +1,4 @@
-"""engine/workdays.py: the one business-day calendar (numpy's busday functions over the Korean
+"""naebu/core/workdays.py: the one business-day calendar (numpy's busday functions over the Korean
 holidays and the city's ``[calendar]``), as alert deadlines, rule functions and the demo use it."""
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from engine import workdays
-from engine.workdays import (
+from naebu.core import workdays
+from naebu.core.workdays import (
     add_business_days,
     business_days_before,
     business_days_between,
     is_working_day,
 )
-from naebu.calendarconfig import apply, read_calendar
 from naebu.demo import days as demo_days
+from naebu.engine.calendar_settings import apply, read_calendar
 
 #: 2025's 설날: 27 January (임시공휴일), 28-30 January (연휴).
 SEOLLAL = [date(2025, 1, d) for d in (27, 28, 29, 30)]

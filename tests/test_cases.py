@@ -17,16 +17,18 @@ from conftest import ROOT
 from servers import employees_frame, pg_engine
 from sqlalchemy import Engine, select
 
-from alerts import Directory, raise_alerts
-from alerts.escalation import remind_and_escalate
-from alerts.lifecycle import act
-from alerts.officials import sync_officials
-from engine.examples import records_frame
-from engine.findings import Finding
-from engine.loader import load_rules
-from engine.registry import EvalContext, RuleType
-from naebu import datasets, store
-from naebu.config import NotifyConfig, RoutingConfig
+from naebu.alerts import Directory, raise_alerts
+from naebu.alerts.escalation import remind_and_escalate
+from naebu.alerts.lifecycle import act
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.core import datasets
+from naebu.engine.examples import records_frame
+from naebu.engine.findings import Finding
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext, RuleType
+from naebu.store import tables as store
 
 RULE = "ATT-OVERTIME-MONTHLY-CAP"
 NOW = datetime(2025, 4, 7, 9)  # a Monday
@@ -174,7 +176,7 @@ def test_a_record_joining_a_closed_case_opens_one_follow_up(
 def test_a_case_is_suppressed_only_when_every_record_is(
     engine: Engine, rule: RuleType, directory: Directory
 ) -> None:
-    from alerts.suppressions import add_suppression
+    from naebu.alerts.suppressions import add_suppression
 
     march = _days("E001", "2025-03", range(3, 15))
     with engine.begin() as conn:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from naebu.migrations import HEAD
+from naebu.store.migrations import HEAD
 
 #: The last commit before cases (migration 0013): its naebu raises one alert per record.
 PREVIOUS = "d8e3a04"

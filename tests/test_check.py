@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import ROOT, run_cli, write_config
 
-from engine.loader import load_rules
+from naebu.engine.loader import load_rules
 
 FIXTURES = ROOT / "tests" / "fixtures"
 

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from conftest import run_cli, write_config
 
 from naebu.cli import main
-from naebu.config import read_config
-from naebu.tomllines import KeyLines
+from naebu.core.tomllines import KeyLines
+from naebu.settings.config import read_config
 
 RULE = """\
 [[rule]]

@@ -13,10 +13,10 @@ import pytest
 from conftest import run_cli, write_config
 from servers import employees_frame, finding, sample_rules
 
-from alerts import Directory, raise_alerts
-from alerts.officials import sync_officials
-from naebu import store
-from naebu.config import RoutingConfig
+from naebu.alerts import Directory, raise_alerts
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.store import tables as store
 
 T0 = datetime(2025, 3, 10, 9, 0)
 NOW = ["--now", "2025-03-10T10:00"]

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from connectors.base import SourceError
-from connectors.coerce import coerce, resolve_columns
-from naebu.datasets import get
+from naebu.connectors.base import SourceError
+from naebu.connectors.coerce import coerce, resolve_columns
+from naebu.core.datasets import get
 
 PAYMENTS = get("payments")
 CARDS = get("card_transactions")
@@ -253,7 +253,7 @@ def test_quarantined_raw_values_are_json_safe():
 
 def test_spreadsheet_serial_days_are_dates_within_a_plausible_range():
     """A sheet that lost its date format holds Excel serial days: 45658 is 2025-01-01."""
-    from naebu import datasets
+    from naebu.core import datasets
 
     raw = pd.DataFrame(
         {
@@ -280,7 +280,7 @@ def test_spreadsheet_serial_days_are_dates_within_a_plausible_range():
 
 def test_spreadsheet_formula_residue_is_text_or_quarantined():
     """`=I10` left by a spreadsheet export: never a number, never evaluated, kept as text."""
-    from naebu import datasets
+    from naebu.core import datasets
 
     raw = pd.DataFrame(
         {

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.text_values import _WHITESPACE, _arrow_text, _python_text
-from connectors.text_values import normalised_text as _text
+from naebu.connectors.text_values import _WHITESPACE, _arrow_text, _python_text
+from naebu.connectors.text_values import normalised_text as _text
 
 TRICKY = [
     "  상호  ",

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from services import mysql_url, pg_url, require_service, unique_name
 
-import connectors
-import connectors.files as files_connector
-from connectors import (
+import naebu.connectors
+import naebu.connectors.files as files_connector
+from naebu.connectors import (
     Batch,
     Connector,
     SourceError,
@@ -25,8 +25,8 @@ from connectors import (
     make_connector,
     register,
 )
-from naebu import datasets
-from naebu.config import SourceConfig
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core import datasets
 
 SEOUL = Path("/work/shared/data/real/seoul_expense_2018.csv")
 
@@ -57,8 +57,8 @@ def quarantined(batches: list[Batch]) -> list:
 
 def test_builtin_kinds_are_registered():
     kinds = connector_kinds()
-    assert kinds["sql"] is connectors.sql.SqlConnector
-    assert kinds["files"] is connectors.files.FilesConnector
+    assert kinds["sql"] is naebu.connectors.sql.SqlConnector
+    assert kinds["files"] is naebu.connectors.files.FilesConnector
 
 
 def test_duplicate_kind_is_refused_with_a_clear_message():
@@ -68,7 +68,9 @@ def test_duplicate_kind_is_refused_with_a_clear_message():
         def pull(self, state: SourceState) -> Iterator[Batch]:
             yield from ()
 
-    with pytest.raises(ValueError, match="kind 'sql' is already registered by connectors.sql"):
+    with pytest.raises(
+        ValueError, match="kind 'sql' is already registered by naebu.connectors.sql"
+    ):
         register(Other)
 
 
@@ -188,7 +190,7 @@ def test_sql_table_whole_with_quarantine(db):
     frame = batches[0].frame
     assert frame["payment_id"].tolist() == ["P-001", "P-002", "P-003", "P-004"]
     assert frame["amount"].tolist() == [1000, 2000, 3000, 4000]
-    assert list(frame.columns) == connectors.base.DATASETS["payments"].column_names
+    assert list(frame.columns) == naebu.connectors.base.DATASETS["payments"].column_names
     reasons = {q.location: q.reason for q in quarantined(batches)}
     assert reasons == {
         f"table {table.name}, pay_no=P-900": "amount: '미정' is not a number",

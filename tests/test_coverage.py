@@ -16,12 +16,15 @@ from typing import Any
 
 from conftest import run_cli, write_config
 
-from engine import coverage
-from engine.coverage import Coverage, provided, rule_inputs
-from engine.examples import run_examples
-from engine.loader import load_rules
-from naebu import datasets, history, pipeline, store
-from naebu.config import load_config
+from naebu import pipeline
+from naebu.core import datasets
+from naebu.engine import coverage
+from naebu.engine.coverage import Coverage, provided, rule_inputs
+from naebu.engine.examples import run_examples
+from naebu.engine.loader import load_rules
+from naebu.settings.config import load_config
+from naebu.store import history
+from naebu.store import tables as store
 
 HEAD = 'title = "t"\ntitle_en = "t"\nseverity = "low"\n'
 
@@ -167,7 +170,7 @@ def test_provided_by_mapping_constants_derive_key_and_merge_on() -> None:
         _source("by_name", "vendors"),  # maps nothing: naebu's own shape, read by name
         _source("off", "accounts", enabled=False),
     )
-    given = provided(config)
+    given = provided(config.sources)
     # the key (and the columns the dataset requires) always: a source lacking one fails whole
     assert given["payments"] == {"payment_id", "amount", "paid_on"}
     assert given["card_transactions"] >= {

@@ -270,8 +270,8 @@ def test_file_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
 
 
 def test_daemon_config_keys_are_checked(tmp_path: Path) -> None:
-    from naebu.config import load_config
-    from naebu.problems import ProblemsError
+    from naebu.core.problems import ProblemsError
+    from naebu.settings.config import load_config
 
     cfg = tmp_path / "config.toml"
     cfg.write_text(

@@ -13,8 +13,9 @@ from alembic.migration import MigrationContext
 from services import pg_url, require_service
 from test_daemon_helpers import fresh_database
 
-import naebu.history  # noqa: F401 - its tables are part of the store
-from naebu import migrations, store
+import naebu.store.history  # noqa: F401 - its tables are part of the store
+from naebu.store import migrations
+from naebu.store import tables as store
 
 
 def _differences(engine: sa.Engine) -> list[object]:
@@ -29,7 +30,7 @@ def _check_fresh(url: str) -> None:
         diff = _differences(engine)
         assert diff == [], (
             "the store tables and the migrations disagree; add a revision "
-            "(see naebu/migrations/__init__.py): " + "; ".join(map(str, diff[:10]))
+            "(see naebu/store/migrations/__init__.py): " + "; ".join(map(str, diff[:10]))
         )
         with engine.connect() as conn:
             assert migrations.current(conn) == migrations.head()

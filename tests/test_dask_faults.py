@@ -38,11 +38,11 @@ from dask_cluster import (
 )
 from servers import SmtpServer, free_port, smtp_server
 
-from engine.backends import backend_for, close_all
-from engine.loader import load_rules
-from naebu.config import load_config
 from naebu.daemon.service import Daemon
 from naebu.daemon.status import collect_status, status_lines
+from naebu.engine.backends import backend_for, close_all
+from naebu.engine.loader import load_rules
+from naebu.settings.config import load_config
 
 SCALE = "0.2"  # the smallest demo city that plants every rule of the pack
 RULES = ("payments", "contracts")  # match, sequence, duplicate and aggregate rules
@@ -178,7 +178,7 @@ def test_the_first_run_after_a_scheduler_restart_is_ok(
     assert again is not first  # the lost connection was dropped, a new one made
     # the contracts, read only now, were evaluated on the restarted cluster, in parts
     contract_rules = [r for r in _rule_order(folder) if r.startswith("CONTRACT-")]
-    from engine.backends.dask import DaskBackend  # dask is an optional extra
+    from naebu.engine.backends.dask import DaskBackend  # dask is an optional extra
 
     assert isinstance(again, DaskBackend) and contract_rules
     assert [r for r in contract_rules if again.plans.get(r, "whole").startswith("whole")] == []
@@ -218,7 +218,7 @@ def test_a_worker_killed_mid_run_fails_its_rule_in_words_and_the_next_run_comple
 
         # Parts over 2 MB are scattered to a worker before their task runs; these small ones
         # too from now on, so the part dies with its worker, as a big city's would.
-        monkeypatch.setattr("engine.backends.dask.INLINE_BYTES", 0)
+        monkeypatch.setattr("naebu.engine.backends.dask.INLINE_BYTES", 0)
         with cluster.client() as client:
             client.register_plugin(KillWorkerAt(victim, str(marker)), name="kill-2")
         daemon.run_job("run", EVERYTHING)

@@ -13,11 +13,11 @@ import pytest
 from dask_cluster import require_dask
 from sqlalchemy import Engine, insert
 
-from engine.backends.faults import ClusterError, ClusterUnreachable, note_fault, unreachable
-from naebu import store
-from naebu.config import load_config
+from naebu.core.problems import ProblemsError
 from naebu.daemon.status import collect_status, status_lines
-from naebu.problems import ProblemsError
+from naebu.engine.backends.faults import ClusterError, ClusterUnreachable, note_fault, unreachable
+from naebu.settings.config import load_config
+from naebu.store import tables as store
 
 DASK = '[engine]\nbackend = "dask"\nscheduler = "tcp://127.0.0.1:8786"\n'
 T0 = datetime(2026, 3, 2, 9, 0)

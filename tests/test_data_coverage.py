@@ -14,9 +14,10 @@ from typing import Any
 from conftest import run_cli, write_config
 from sqlalchemy import create_engine
 
-from engine.loader import load_rules
-from naebu import data_coverage, pipeline, store
-from naebu.config import load_config
+from naebu import data_coverage, pipeline
+from naebu.engine.loader import load_rules
+from naebu.settings.config import load_config
+from naebu.store import tables as store
 
 HEAD = 'title = "t"\ntitle_en = "t"\nseverity = "low"\n'
 
@@ -234,7 +235,7 @@ def _rules_dir(tmp_path: Path) -> Path:
 def test_the_catalog_says_why_in_korean(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from inbox.pages import _coverage_row
+    from naebu.inbox.pages import _coverage_row
 
     config = load_config(_city(tmp_path))
     pipeline.run_once(config, now=NOW, deliver=False)

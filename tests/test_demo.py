@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from naebu import datasets
+from naebu.core import datasets
 from naebu.demo import DemoSummary, generate, volumes
 from naebu.demo.cards import build_cards, merchants, separate_same_day
 from naebu.demo.people import build_city
@@ -349,7 +349,7 @@ def test_same_seed_same_bytes_other_seed_other_data(demo: DemoSummary, tmp_path:
 
 
 def test_config_loads() -> None:
-    from naebu.config import load_config
+    from naebu.settings.config import load_config
 
     cfg = load_config(ROOT / "config.toml")
     assert cfg.sources["cards"].dataset == "card_transactions"

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from naebu import datasets
+from naebu.core import datasets
 from naebu.demo import DemoSummary, build_frames, volumes
 from naebu.demo.exports import generate_exports
 
@@ -68,7 +68,7 @@ def _rows(path: Path, header_row: int) -> tuple[list[str], list[list[str]]]:
     if path.suffix == ".xlsx":
         import openpyxl
 
-        from connectors.files import cell_text
+        from naebu.connectors.files import cell_text
 
         sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
         lines = [[cell_text(v) for v in r] for r in sheet.iter_rows(values_only=True)]

@@ -22,8 +22,8 @@ import pytest
 from conftest import ROOT, run_cli
 from sqlalchemy import func, select
 
-from naebu import store
-from naebu.datasets import DATASETS
+from naebu.core.datasets import DATASETS
+from naebu.store import tables as store
 
 #: Canonical names: every column of every dataset, and the datasets' own names.
 NAMES = sorted(
@@ -155,10 +155,10 @@ def test_the_follow_up_notices_name_no_column_or_dataset(demo: Demo) -> None:
 def test_alerts_show_of_every_alert_reads_as_plain_korean(demo: Demo) -> None:
     """``naebu alerts show`` of every alert, rendered by the command's own functions (one
     directory and rule pack for all, instead of a process per alert)."""
-    from alerts.officials import load_directory
+    from naebu.alerts.officials import load_directory
     from naebu.commands.alerts_show import gather, show_lines
     from naebu.commands.common import rule_metas
-    from naebu.config import load_config
+    from naebu.settings.config import load_config
 
     config = load_config(demo.folder / "config.toml")
     metas = rule_metas(config)

@@ -10,10 +10,10 @@ from typing import Any
 
 from conftest import write_config
 
-from alerts.digest import render_digest
-from engine.rule import RuleMeta
-from naebu.config import load_config
-from naebu.problems import ProblemsError
+from naebu.alerts.digest import render_digest
+from naebu.core.problems import ProblemsError
+from naebu.engine.rule import RuleMeta
+from naebu.settings.config import load_config
 
 
 def _alert(i: int, rule: str, severity: str) -> dict[str, Any]:

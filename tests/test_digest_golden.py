@@ -27,12 +27,13 @@ import pytest
 from servers import mysql_engine, pg_engine
 from sqlalchemy import Engine, insert, select, update
 
-from alerts import Directory, queue_digests, raise_alerts
-from alerts.directory import Official
-from engine.findings import Finding
-from engine.rule import RuleMeta
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig, RoutingConfig
+from naebu.alerts import Directory, queue_digests, raise_alerts
+from naebu.alerts.directory import Official
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.engine.findings import Finding
+from naebu.engine.rule import RuleMeta
+from naebu.store import tables as store
 
 GOLDEN = Path(__file__).parent / "fixtures" / "digests"
 NOW = datetime(2025, 3, 14, 9, 0)  # a Friday

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from servers import directory_with_two_auditors, employees_frame
 
-from alerts.directory import Directory, Official
-from naebu.config import RoutingConfig
+from naebu.alerts.directory import Directory, Official
+from naebu.alerts.routing_settings import RoutingConfig
 
 
 def test_audit_office_follows_the_audit_department() -> None:

@@ -37,8 +37,8 @@ def test_generated_rule_reference_is_current() -> None:
 
 
 def test_every_function_and_dataset_is_documented() -> None:
-    from engine.expr import FUNCTIONS
-    from naebu.datasets import DATASETS
+    from naebu.core.datasets import DATASETS
+    from naebu.engine.expr import FUNCTIONS
 
     doc = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     for name, fn in FUNCTIONS.items():

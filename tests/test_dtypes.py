@@ -1,11 +1,11 @@
-"""Joining batches of canonical records (naebu.dtypes.joined)."""
+"""Joining batches of canonical records (naebu.core.dtypes.joined)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pandas.testing as pdt
 
-from naebu.dtypes import joined, text_array, whole_chunks
+from naebu.core.dtypes import joined, text_array, whole_chunks
 
 
 def _batch(start: int, n: int) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT, run_cli
 from servers import body_text, smtp_server, webhook_server
 
-from engine.loader import load_rules
+from naebu.engine.loader import load_rules
 
 SCALE = "0.3"
 RULE_IDS = sorted(r.meta.id for r in load_rules([ROOT / "rules"], root=ROOT).rules)

@@ -17,14 +17,16 @@ from servers import _Collector, employees_frame, finding, free_port, pg_engine, 
 from sqlalchemy import Engine, func, select
 from test_lifecycle import cycle
 
-from alerts import Directory, raise_alerts
-from alerts.escalation import remind_and_escalate
-from alerts.lifecycle import act
-from engine.loader import load_rules
-from engine.workdays import add_business_days, business_days_before, business_days_between
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig, RoutingConfig, load_config
-from naebu.problems import ProblemsError
+from naebu.alerts import Directory, raise_alerts
+from naebu.alerts.escalation import remind_and_escalate
+from naebu.alerts.lifecycle import act
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.core.problems import ProblemsError
+from naebu.core.workdays import add_business_days, business_days_before, business_days_between
+from naebu.engine.loader import load_rules
+from naebu.settings.config import load_config
+from naebu.store import tables as store
 
 T0 = datetime(2025, 3, 10, 9, 0)  # Monday; R-PAY-DUP gives 3 business days: due Thu 13th
 

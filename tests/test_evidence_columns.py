@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.evidence import findings_from_rows, json_column, json_value
-from engine.findings import Finding
-from engine.rule import RuleMeta
-from engine.template import compile_template, format_column, format_value
-from naebu import datasets
+from naebu.core import datasets
+from naebu.engine.evidence import findings_from_rows, json_column, json_value
+from naebu.engine.findings import Finding
+from naebu.engine.rule import RuleMeta
+from naebu.engine.template import compile_template, format_column, format_value
 
 FLOATS = [1.0, 19_800_000.0, np.nan, -0.0, 2.0**53, 2.0**53 - 1, 1e300, np.inf, -np.inf, 0.5,
           -12.25, 1234567.891, 3.0]  # fmt: skip
@@ -97,7 +97,7 @@ def test_format_column_number_specs(spec: str) -> None:
 
 def _reference(meta: RuleMeta, dataset: datasets.Dataset, rows: pd.DataFrame, template: Any,
                evidence: list[str], extra: dict[str, str]) -> list[Finding]:  # fmt: skip
-    """Findings one record at a time, as engine.evidence built them before it went columnar."""
+    """Findings one record at a time, as naebu.engine.evidence built them before it went columnar."""
     roles = [dataset.key, dataset.department, dataset.official, dataset.event_time]
     wanted: list[str] = []
     for name in [*roles, *evidence]:

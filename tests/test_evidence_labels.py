@@ -9,10 +9,16 @@ import re
 import pytest
 from conftest import ROOT
 
-from alerts.evidence_labels import GROUP_FIELDS, JOIN_ALIASES, PEER_FIELDS, join_prefix, resolve_key
-from alerts.evidence_text import evidence_lines
-from engine.loader import load_rules
-from naebu.datasets import DATASETS
+from naebu.alerts.evidence_labels import (
+    GROUP_FIELDS,
+    JOIN_ALIASES,
+    PEER_FIELDS,
+    join_prefix,
+    resolve_key,
+)
+from naebu.alerts.evidence_text import evidence_lines
+from naebu.core.datasets import DATASETS
+from naebu.engine.loader import load_rules
 
 PACK = load_rules([ROOT / "rules"], root=ROOT)
 RULES = [*PACK.rules, *(r.fallback for r in PACK.rules if r.fallback is not None)]

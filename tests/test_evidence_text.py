@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from alerts.directory import Directory, Official
-from alerts.evidence_text import case_members, evidence_lines
-from naebu.dataset_model import COLUMN_KINDS
-from naebu.datasets import DATASETS
+from naebu.alerts.directory import Directory, Official
+from naebu.alerts.evidence_text import case_members, evidence_lines
+from naebu.core.dataset_model import COLUMN_KINDS
+from naebu.core.datasets import DATASETS
 
 HANGUL = re.compile(r"[가-힣]")
 ALL_COLUMNS = {c.name for d in DATASETS.values() for c in d.columns}

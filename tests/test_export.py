@@ -10,8 +10,8 @@ import pytest
 from conftest import run_cli, write_config
 from openpyxl import load_workbook
 
-from naebu import store
 from naebu.exporting import neutralize
+from naebu.store import tables as store
 
 EVIL = [
     '=HYPERLINK("http://127.0.0.1/x","보기")',
@@ -115,7 +115,7 @@ def test_export_explains_each_alert_by_its_rule(tmp_path: Path) -> None:
     for an alert whose rule is no longer in the pack (never 'None')."""
     from conftest import ROOT
 
-    from engine.loader import load_rules
+    from naebu.engine.loader import load_rules
 
     cards = ROOT / "rules" / "cards"
     write_config(tmp_path, f'[store]\nurl = "sqlite:///s.db"\n[rules]\npaths = ["{cards}"]\n')
@@ -177,7 +177,7 @@ def test_export_carries_the_evidence_as_officials_read_it() -> None:
 def test_export_lists_the_records_of_a_case() -> None:
     """대상 기록: one line per member record by the same labels, 외 N건 for those not
     listed; 대상 기록 수 a number a spreadsheet sorts by."""
-    from alerts.directory import Directory, Official
+    from naebu.alerts.directory import Directory, Official
     from naebu.exporting import COLUMNS, header, rows_for_export
 
     members = [

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.expr import (
+from naebu.engine.expr import (
     FUNCTIONS,
     CompiledExpression,
     ExprError,
@@ -19,7 +19,7 @@ from engine.expr import (
     caret,
     compile_expression,
 )
-from engine.expr.kinds import value_type
+from naebu.engine.expr.kinds import value_type
 
 COLUMNS = {
     "payment_method": "str",

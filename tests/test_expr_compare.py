@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.expr import compile_expression
+from naebu.engine.expr import compile_expression
 
 OPS = {
     "==": operator.eq,
@@ -145,7 +145,7 @@ def test_arithmetic_on_fixed_numbers() -> None:
 def test_a_call_written_twice_is_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
-    from engine.expr import FUNCTIONS
+    from naebu.engine.expr import FUNCTIONS
 
     calls: list[int] = []
     hour = FUNCTIONS["hour"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from engine.expr import ExprError, compile_expression
+from naebu.engine.expr import ExprError, compile_expression
 
 REASONS = pd.DataFrame(
     {

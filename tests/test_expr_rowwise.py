@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from engine.expr import ExprError, compile_expression
-from engine.expr.checker import AnyColumns
+from naebu.engine.expr import ExprError, compile_expression
+from naebu.engine.expr.checker import AnyColumns
 
 FRAME = pd.DataFrame(
     {

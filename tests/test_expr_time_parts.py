@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.expr import compile_expression
+from naebu.engine.expr import compile_expression
 
 SECONDS = [0, 59, 60, 3599, 3600, 21599, 21600, 82800, 86399, 86400, 90061, -1, -3600, -86401]
 

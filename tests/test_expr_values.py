@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from engine.expr import compile_expression
-from engine.expr.values import (
+from naebu.engine.expr import compile_expression
+from naebu.engine.expr.values import (
     _SPACE_LEAD,
     _SPACE_PAIR,
     _SPACES,

@@ -30,10 +30,10 @@ from servers import finding, free_port, smtp_server, webhook_server
 from sqlalchemy import Engine, event
 from test_outbox import NOW, outbox_rows, queue
 
-import alerts.outbox as outbox_module
-from alerts import Directory, deliver_pending
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig
+import naebu.alerts.outbox as outbox_module
+from naebu.alerts import Directory, deliver_pending
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.store import tables as store
 
 FINDINGS = [finding("P-1"), finding("C-1", department="회계과", official_id=None)]
 

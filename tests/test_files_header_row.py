@@ -10,10 +10,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from connectors import check_source, make_connector
-from connectors.base import SourceState
-from connectors.header import header_index
-from naebu.config import SourceConfig
+from naebu.connectors import check_source, make_connector
+from naebu.connectors.base import SourceState
+from naebu.connectors.header import header_index
+from naebu.connectors.source_settings import SourceConfig
 
 COLUMNS = {"approval_id": "승인번호", "approved_date": "승인일자", "amount": "이용금액"}
 TITLED = (

@@ -1,4 +1,4 @@
-"""naebu/formatting.py: numbers, amounts in 원 and days with their weekday, as every place an
+"""naebu/core/formatting.py: numbers, amounts in 원 and days with their weekday, as every place an
 official reads them writes them."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from datetime import date, datetime
 import numpy as np
 import pytest
 
-from alerts.deadline_text import deadline_date
-from alerts.evidence_text import format_kind
-from engine.params_dated import shown
-from naebu.formatting import day_text, number, weekday, won
+from naebu.alerts.deadline_text import deadline_date
+from naebu.alerts.evidence_text import format_kind
+from naebu.core.formatting import day_text, number, weekday, won
+from naebu.engine.params_dated import shown
 from naebu.reports.figures import won as report_won
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.expr import ExprError, compile_expression
+from naebu.engine.expr import ExprError, compile_expression
 
 COLUMNS = {"a": "date", "b": "date", "t": "str"}
 

@@ -41,9 +41,9 @@ from fuzz_inputs import (
     zip_replace,
 )
 
-from connectors import make_connector
-from connectors.base import Batch, SourceError, SourceState
-from naebu.config import SourceConfig
+from naebu.connectors import make_connector
+from naebu.connectors.base import Batch, SourceError, SourceState
+from naebu.connectors.source_settings import SourceConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 17
@@ -357,7 +357,7 @@ def _pack_rule(rule_id: str) -> str:
 
 def test_a_window_too_long_is_a_located_problem(tmp_path: Path) -> None:
     # Found by the fuzz: window = "99999999999d" raised OverflowError out of the loader.
-    from engine.loader import load_rules
+    from naebu.engine.loader import load_rules
 
     cases = {
         "split.toml": ("CARD-SPLIT", "window", "99999999999d"),
@@ -382,7 +382,7 @@ def test_a_window_too_long_is_a_located_problem(tmp_path: Path) -> None:
 def test_a_number_over_64_bits_is_a_located_problem(tmp_path: Path) -> None:
     # Found by the fuzz: params = { max_per_person = <400 digits> } loaded, then raised
     # OverflowError when the condition was compiled (the number made a float).
-    from engine.loader import load_rules
+    from naebu.engine.loader import load_rules
 
     digits = "9" * 400
     block = _pack_rule("CARD-PERPERSON")
@@ -476,8 +476,8 @@ def test_a_pattern_arrow_refuses_is_a_located_problem(tmp_path: Path, pattern: s
     # Found by the fuzz: Python's re compiles these, so the rule loaded; pandas runs them
     # with Arrow's RE2, which refuses them: every evaluation (and `naebu check`'s examples)
     # raised ArrowInvalid.
-    from engine.examples import run_examples
-    from engine.loader import load_rules
+    from naebu.engine.examples import run_examples
+    from naebu.engine.loader import load_rules
 
     when = f"'''matches(merchant_name, \"{pattern}\")'''"
     text = fuzz_rule_inputs.set_key(_pack_rule("CARD-NIGHT"), "when", when)

@@ -1,8 +1,8 @@
 """Fuzzing the rule loader: any text or TOML either compiles or yields located problems.
 
 Rule files are written by compliance staff - and could be written by an insider who wants the
-engine to crash or to run code. Whatever a rule file holds, :func:`engine.loader.load_rules`
-must return a :class:`~engine.loader.RuleSet`: rules that compiled and problems that name the
+engine to crash or to run code. Whatever a rule file holds, :func:`naebu.engine.loader.load_rules`
+must return a :class:`~naebu.engine.loader.RuleSet`: rules that compiled and problems that name the
 file. It must never raise, and nothing in the file may ever be executed (a sentinel file that
 an executed payload would create must never appear).
 
@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.examples import run_examples
-from engine.loader import COMMON_KEYS, load_rules
-from engine.registry import rule_types
-from naebu import datasets
+from naebu.core import datasets
+from naebu.engine.examples import run_examples
+from naebu.engine.loader import COMMON_KEYS, load_rules
+from naebu.engine.registry import rule_types
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = Path(tempfile.gettempdir()) / "naebu-fuzz-sentinel"

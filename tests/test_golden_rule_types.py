@@ -24,14 +24,15 @@ from conftest import ROOT, run_cli, write_config
 from sqlalchemy import select
 from test_web_helpers import live_server, login
 
-from alerts import Directory, queue_digests, raise_alerts
-from alerts.officials import sync_officials
-from engine.loader import load_rules
-from engine.registry import EvalContext
-from inbox.auth import set_password
-from naebu import store
-from naebu.config import NotifyConfig, RoutingConfig
+from naebu.alerts import Directory, queue_digests, raise_alerts
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.routing_settings import RoutingConfig
 from naebu.demo import build_frames
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext
+from naebu.inbox.auth import set_password
+from naebu.store import tables as store
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 NOW = datetime(2026, 3, 16, 9, 0)  # a Monday

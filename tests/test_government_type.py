@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from conftest import ROOT, run_cli, write_config
 
-from engine.examples import records_frame, run_examples
-from engine.government import Government
-from engine.loader import load_rules
-from engine.registry import EvalContext
-from naebu import datasets
-from naebu.config import load_config
-from naebu.problems import ProblemsError
+from naebu.core import datasets
+from naebu.core.government import Government
+from naebu.core.problems import ProblemsError
+from naebu.engine.examples import records_frame, run_examples
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext
+from naebu.settings.config import load_config
 
 RULES = ROOT / "rules"
 #: The rules `naebu check` reads in the config tests: the files with government-dependent values

@@ -14,8 +14,10 @@ from services import mysql_url, pg_url, require_service, unique_name
 from sqlalchemy import Engine, create_engine, event, text
 from test_daemon_helpers import fresh_database
 
-from connectors.coerce import coerce
-from naebu import datasets, history, store
+from naebu.connectors.coerce import coerce
+from naebu.core import datasets
+from naebu.store import history
+from naebu.store import tables as store
 
 
 def _cards(rows: list[dict[str, str | None]]) -> pd.DataFrame:

@@ -14,8 +14,11 @@ from services import pg_url, require_service
 from test_daemon_helpers import fresh_database
 from test_history import _frame
 
-from naebu import datasets, history, pipeline, store
-from naebu.config import load_config
+from naebu import pipeline
+from naebu.core import datasets
+from naebu.settings.config import load_config
+from naebu.store import history
+from naebu.store import tables as store
 
 
 def _indexes(engine: sa.Engine, dataset: str) -> set[str]:

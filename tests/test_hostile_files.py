@@ -11,9 +11,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from connectors import make_connector
-from connectors.base import Batch, SourceState
-from naebu.config import SourceConfig
+from naebu.connectors import make_connector
+from naebu.connectors.base import Batch, SourceState
+from naebu.connectors.source_settings import SourceConfig
 
 COLUMNS = {"approval_id": "승인번호", "approved_date": "승인일자", "amount": "이용금액"}
 HEADER = ["승인번호", "승인일자", "이용금액"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.examples import run_examples
-from engine.expr import ExprError, compile_expression
-from engine.loader import load_rules
+from naebu.engine.examples import run_examples
+from naebu.engine.expr import ExprError, compile_expression
+from naebu.engine.loader import load_rules
 
 GOOD = """
 [[rule]]

@@ -15,13 +15,13 @@ from conftest import run_cli
 from minicity import NOW, create_payments, make_city, payment, query, run, store_of
 from sqlalchemy import select
 
-from alerts.lifecycle import ACTIONS, ANSWERED, LifecycleError, act
-from alerts.trail import entries, verify
-from naebu import store
-from naebu.config import load_config
+from naebu.alerts.lifecycle import ACTIONS, ANSWERED, LifecycleError, act
+from naebu.alerts.trail import entries, verify
 from naebu.daemon.rules import RuleKeeper
 from naebu.pipeline import run_once
 from naebu.rulechanges import content_hash
+from naebu.settings.config import load_config
+from naebu.store import tables as store
 
 LIST = """
 [list]

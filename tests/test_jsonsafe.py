@@ -1,4 +1,4 @@
-"""naebu/jsonsafe.py: the one JSON-safe converter, and the evidence wrapper that writes dates
+"""naebu/core/jsonsafe.py: the one JSON-safe converter, and the evidence wrapper that writes dates
 as officials read them (engine/evidence.py json_value)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.evidence import json_value
-from naebu.jsonsafe import json_safe
+from naebu.core.jsonsafe import json_safe
+from naebu.engine.evidence import json_value
 
 
 @pytest.mark.parametrize(

@@ -30,20 +30,22 @@ from servers import (
 )
 from sqlalchemy import Engine, select
 
-from alerts import Directory, deliver_pending, queue_digests, raise_alerts
-from alerts.directory import Official
-from alerts.escalation import remind_and_escalate
-from alerts.lifecycle import LifecycleError, act
-from alerts.officials import load_directory, sync_officials
-from alerts.trail import entries, verify
-from connectors import make_connector
-from connectors.base import SourceState
-from engine.findings import Finding
-from engine.registry import EvalContext
-from engine.workdays import add_business_days, business_days_before
-from naebu import demo, store
-from naebu.config import Config, NotifyConfig, load_config
+from naebu import demo
+from naebu.alerts import Directory, deliver_pending, queue_digests, raise_alerts
+from naebu.alerts.directory import Official
+from naebu.alerts.escalation import remind_and_escalate
+from naebu.alerts.lifecycle import LifecycleError, act
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.officials import load_directory, sync_officials
+from naebu.alerts.trail import entries, verify
+from naebu.connectors import make_connector
+from naebu.connectors.base import SourceState
+from naebu.core.workdays import add_business_days, business_days_before
+from naebu.engine.findings import Finding
+from naebu.engine.registry import EvalContext
 from naebu.pipeline import load_ruleset
+from naebu.settings.config import Config, load_config
+from naebu.store import tables as store
 
 T0 = datetime(2025, 3, 10, 9, 0)  # a Monday
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.loader import load_rules
+from naebu.engine.loader import load_rules
 
 _RULE = """
 [[rule]]

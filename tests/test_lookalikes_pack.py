@@ -8,9 +8,9 @@ import re
 import pytest
 from conftest import ROOT
 
-from engine.loader import load_rules
-from engine.registry import RuleType
-from naebu import datasets
+from naebu.core import datasets
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import RuleType
 
 PACK = load_rules([ROOT / "rules"], root=ROOT)
 ENABLED = [r for r in PACK.rules if r.meta.enabled]

@@ -25,9 +25,10 @@ from sqlalchemy import select
 from test_web_browser import ARGS, CHROMIUM
 from test_web_helpers import PASSWORD, live_server, web_city
 
-from alerts import Directory, deliver_pending, queue_digests
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig, RoutingConfig
+from naebu.alerts import Directory, deliver_pending, queue_digests
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.store import tables as store
 
 TITLE = "동일 거래처 중복 지급 의심"
 

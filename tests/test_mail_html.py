@@ -25,11 +25,11 @@ from servers import (
 )
 from sqlalchemy import Engine, create_engine, insert, inspect, select, text
 
-from alerts import Directory, deliver_pending
-from alerts.notices import Notice, render_notices_mail
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig
-from naebu.migrations import alembic_config
+from naebu.alerts import Directory, deliver_pending
+from naebu.alerts.notices import Notice, render_notices_mail
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.store import tables as store
+from naebu.store.migrations import alembic_config
 
 NOW = datetime(2025, 1, 24, 9, 30)  # a Friday before 설날: 3 business days end on 4 Feb
 BASE = "https://naebu.city.go.kr"

@@ -1,8 +1,8 @@
 """Mail that works (issue 18): deadlines people read, and links into the inbox.
 
-Every deadline reads with its weekday and the days left or overdue (``alerts.deadline_text``);
+Every deadline reads with its weekday and the days left or overdue (``naebu.alerts.deadline_text``);
 with ``[web] base_url`` every digest and follow-up links each alert and the inbox
-(``naebu.links``), and such a link, followed on a running inbox, opens the alert's page.
+(``naebu.core.links``), and such a link, followed on a running inbox, opens the alert's page.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from servers import employees_frame
 from sqlalchemy import select
 from test_web_helpers import PASSWORD, csrf_of, live_server, web_city
 
-from alerts import Directory, queue_digests
-from alerts.deadline_text import deadline_text, is_overdue
-from alerts.notices import Notice, render_notices
-from inbox.settings import web_settings_from
-from naebu import store
-from naebu.config import NotifyConfig, RoutingConfig, load_config
-from naebu.problems import ProblemsError
+from naebu.alerts import Directory, queue_digests
+from naebu.alerts.deadline_text import deadline_text, is_overdue
+from naebu.alerts.notices import Notice, render_notices
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.core.problems import ProblemsError
+from naebu.settings.config import load_config
+from naebu.settings.web import web_settings_from
+from naebu.store import tables as store
 
 NOW = datetime(2025, 3, 10, 9, 0)  # a Monday; the rule gives 3 business days: due Thu 13th
 
@@ -184,7 +186,7 @@ ROWS = [
 
 
 def test_a_digest_opens_with_counts_and_the_nearest_deadlines() -> None:
-    from alerts import render_digest
+    from naebu.alerts import render_digest
 
     # Cut to one alert written out: the summary still counts all six.
     _, body = render_digest(None, "E001", ROWS, "ko", max_items=1, today=date(2025, 3, 14))

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from conftest import run_cli, write_config
 
-from connectors import SourceError, SourceState, make_connector
-from connectors.base import Batch, UnmappedValues
-from naebu.config import Config, load_config
+from naebu.connectors import SourceError, SourceState, make_connector
+from naebu.connectors.base import Batch, UnmappedValues
+from naebu.core.problems import ProblemsError
 from naebu.pipeline import RunSummary, SourceReport, summary_lines
-from naebu.problems import ProblemsError
+from naebu.settings.config import Config, load_config
 
 HEADER = [
     "매각번호",

@@ -1,6 +1,6 @@
 """The masking patterns mask exactly what their plain reading says.
 
-:mod:`alerts.masking` writes its patterns so that ``re`` can skip to the next digit (the
+:mod:`naebu.core.masking` writes its patterns so that ``re`` can skip to the next digit (the
 start boundary is tested after a number's first digit). Here the patterns are written the
 plain way, with the boundary in front, and both are run on many generated texts full of
 near-misses: hyphens, dashes, dots, spaces, newlines, letters, Korean labels. They must
@@ -14,8 +14,8 @@ import re
 
 import pytest
 
-from alerts import masking
-from alerts.masking import mask_text
+from naebu.core import masking
+from naebu.core.masking import mask_text
 
 _B = r"(?<![\w-])"
 _E = r"(?![\w-])"
@@ -47,7 +47,7 @@ def _plain_phone(m: re.Match[str]) -> str:
 
 
 def plain_mask_text(text: str) -> str:
-    """:func:`alerts.masking.mask_text` with the patterns written the plain way."""
+    """:func:`naebu.core.masking.mask_text` with the patterns written the plain way."""
     if not text or sum(map(str.isdigit, text)) < 9:
         return text
     text = masking._LABELLED_ACCOUNT.sub(masking._mask_labelled, text)

@@ -17,13 +17,14 @@ import pandas as pd
 import pytest
 from minicity import query
 
-from connectors.merge import merge_keys
-from naebu import datasets, replay
-from naebu.config import load_config
-from naebu.merging import complete
+from naebu import replay
+from naebu.connectors.merge import merge_keys
+from naebu.connectors.merge_settings import complete
+from naebu.core import datasets
+from naebu.core.problems import ProblemsError
 from naebu.pipeline import RunSummary, run_once
 from naebu.pipeline.pull import PullStage
-from naebu.problems import ProblemsError
+from naebu.settings.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2025, 7, 1, 9, 0)

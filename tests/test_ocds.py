@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 from conftest import ROOT, run_cli, write_config
 
-from connectors import SourceState, check_source, make_connector
-from connectors.base import Batch
-from connectors.file_encoding import drop_files
-from connectors.ocds import compile_process
-from connectors.ocds_read import read_file
-from naebu.config import SourceConfig
+from naebu.connectors import SourceState, check_source, make_connector
+from naebu.connectors.base import Batch
+from naebu.connectors.file_encoding import drop_files
+from naebu.connectors.ocds import compile_process
+from naebu.connectors.ocds_read import read_file
+from naebu.connectors.source_settings import SourceConfig
 
 SAMPLES = ROOT.parent / "shared" / "data" / "real" / "ocds-samples"
 EXAMPLE = ROOT / "examples" / "ocds" / "config.toml"

@@ -24,15 +24,9 @@ from servers import (
 )
 from sqlalchemy import Engine, update
 
-from alerts import (
-    OUTBOX_FILE_CHANNEL,
-    DeliveryReport,
-    Directory,
-    backoff,
-    deliver_pending,
-)
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig
+from naebu.alerts import OUTBOX_FILE_CHANNEL, DeliveryReport, Directory, backoff, deliver_pending
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.store import tables as store
 
 NOW = datetime(2025, 1, 24, 9, 30)
 
@@ -79,7 +73,7 @@ def test_one_message_at_most_between_claim_and_record(
     notify = NotifyConfig(outbox_file=tmp_path / "outbox.jsonl")
     for i in range(5):  # a digest each
         queue(engine, directory, notify, [finding(f"P-{i}")])
-    import alerts.outbox as outbox_module
+    import naebu.alerts.outbox as outbox_module
 
     real = outbox_module.send_one
     seen: list[list[str]] = []
@@ -331,8 +325,8 @@ def test_a_message_stuck_in_sending_waits_for_an_operator(tmp_path: Path) -> Non
     from conftest import run_cli
     from minicity import create_payments, make_city, payment, query, run
 
-    from alerts.trail import verify
-    from naebu.config import load_config
+    from naebu.alerts.trail import verify
+    from naebu.settings.config import load_config
 
     config = make_city(tmp_path / "city")
     create_payments(f"sqlite:///{tmp_path / 'city' / 'city.sqlite'}", [payment(1, 5_000_000)])
@@ -407,8 +401,8 @@ def test_resolve_retry_sends_once_more_and_refuses_a_live_sender(
 ) -> None:
     import subprocess
 
-    from alerts.stuck import ResolveError, claim_note, resolve_stuck, stuck_rows
-    from alerts.trail import entries, verify
+    from naebu.alerts.stuck import ResolveError, claim_note, resolve_stuck, stuck_rows
+    from naebu.alerts.trail import entries, verify
 
     notify = NotifyConfig(retry_base_seconds=1)
     with webhook_server() as hook:

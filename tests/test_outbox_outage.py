@@ -22,11 +22,12 @@ from servers import (
 )
 from sqlalchemy import Engine
 
-from alerts import Directory, deliver_pending
-from alerts.stuck import ResolveError, retry_failed
-from alerts.trail import entries, verify
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig, load_config
+from naebu.alerts import Directory, deliver_pending
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.alerts.stuck import ResolveError, retry_failed
+from naebu.alerts.trail import entries, verify
+from naebu.settings.config import load_config
+from naebu.store import tables as store
 
 NOW = datetime(2025, 1, 24, 9, 30)
 
@@ -162,7 +163,7 @@ def test_outbox_retry_command(tmp_path: Path) -> None:
 def test_the_retry_horizon_is_checked(tmp_path: Path) -> None:
     from conftest import write_config
 
-    from naebu.problems import ProblemsError
+    from naebu.core.problems import ProblemsError
 
     path = write_config(tmp_path, '[notify]\ngive_up_hours = "3 days"\nslow_retry_minutes = 0\n')
     with pytest.raises(ProblemsError) as caught:

@@ -37,10 +37,10 @@ from servers import (
 from sqlalchemy import Engine, update
 from test_outbox import _HangingHook
 
-from alerts import Directory, deliver_pending
-from alerts.stuck import stuck_rows, where_to_look
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig
+from naebu.alerts import Directory, deliver_pending
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.alerts.stuck import stuck_rows, where_to_look
+from naebu.store import tables as store
 
 NOW = datetime(2025, 1, 24, 9, 30)
 
@@ -257,7 +257,7 @@ def test_the_next_run_marks_a_dead_runs_ledger_row(tmp_path: Path) -> None:
 def test_a_stuck_message_is_told_once_and_not_while_its_sender_runs(
     engine: Engine, directory: Directory
 ) -> None:
-    from alerts.stuck import claim_note
+    from naebu.alerts.stuck import claim_note
 
     notify = NotifyConfig(admins=["E030"], language="en")
     queue(engine, directory, notify, [finding("P-1")])
@@ -286,7 +286,7 @@ def test_a_stuck_message_is_told_once_and_not_while_its_sender_runs(
     assert stuck.told and not stuck.in_flight
 
     # A claim by another host cannot be checked from here: a recent one may be in flight.
-    from alerts.stuck import ResolveError, resolve_stuck
+    from naebu.alerts.stuck import ResolveError, resolve_stuck
 
     since = datetime.now().replace(microsecond=0)
     elsewhere = f"sending since {since.isoformat(sep=' ')} on other-host, pid 1"

@@ -2,7 +2,7 @@
 
 For every rule of the pack and every column of every dataset it reads, the column is taken
 away the ways a city's data loses it, and the rule must then be either not evaluable
-(``engine.coverage`` says so, and the run does not evaluate it) or raise no alert that the
+(``naebu.engine.coverage`` says so, and the run does not evaluate it) or raise no alert that the
 complete data would not raise:
 
 - ``unmapped``: no source gives the column (null in every row, and not provided);
@@ -40,14 +40,14 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from connectors.coerce import coerce
-from engine.absence import DataFacts, absence_inputs, with_data
-from engine.coverage import coverage, rule_inputs, runnable
-from engine.examples import EXAMPLE_NOW, Example, example_frame, records_frame
-from engine.loader import load_rules
-from engine.registry import EvalContext, RuleType
-from naebu import datasets
+from naebu.connectors.coerce import coerce
+from naebu.core import datasets
 from naebu.demo import build_frames
+from naebu.engine.absence import DataFacts, absence_inputs, with_data
+from naebu.engine.coverage import coverage, rule_inputs, runnable
+from naebu.engine.examples import EXAMPLE_NOW, Example, example_frame, records_frame
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext, RuleType
 
 PACK = load_rules([ROOT / "rules"], root=ROOT)
 SCALE = 0.1

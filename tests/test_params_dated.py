@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 from conftest import run_cli, write_config
 
-from alerts.cases import group_cases
-from alerts.evidence_text import evidence_lines
-from engine.examples import records_frame, run_examples
-from engine.loader import load_rules
-from engine.params_dated import EVIDENCE_KEY, DatedParam, check_lines
-from engine.registry import EvalContext
-from naebu import datasets
+from naebu.alerts.cases import group_cases
+from naebu.alerts.evidence_text import evidence_lines
+from naebu.core import datasets
+from naebu.engine.examples import records_frame, run_examples
+from naebu.engine.loader import load_rules
+from naebu.engine.params_dated import EVIDENCE_KEY, DatedParam, check_lines
+from naebu.engine.registry import EvalContext
 
 #: The day the (illustrative) amendment takes effect, and the day before it.
 AMENDED, BEFORE = "2025-07-08", "2025-07-07"
@@ -401,10 +401,10 @@ def test_alerts_show_cites_the_value_in_force(tmp_path: Path) -> None:
     """The store keeps the citation with the alert; `naebu alerts show` reads it out."""
     from servers import employees_frame
 
-    from alerts import Directory, raise_alerts
-    from alerts.officials import sync_officials
-    from naebu import store
-    from naebu.config import RoutingConfig
+    from naebu.alerts import Directory, raise_alerts
+    from naebu.alerts.officials import sync_officials
+    from naebu.alerts.routing_settings import RoutingConfig
+    from naebu.store import tables as store
 
     write_config(tmp_path, '[store]\nurl = "sqlite:///store.sqlite"\n')
     (tmp_path / "rules").mkdir()

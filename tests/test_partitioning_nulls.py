@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from engine.examples import EXAMPLE_NOW, Example, records_frame
-from engine.loader import load_rules
-from engine.registry import EvalContext, RuleType
-from naebu import datasets
+from naebu.core import datasets
+from naebu.engine.examples import EXAMPLE_NOW, Example, records_frame
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext, RuleType
 
 PACK = load_rules([ROOT / "rules"], root=ROOT)
 CLAIMING = [r for r in PACK.rules if not r.partitioning.nulls_take_part]

@@ -17,11 +17,11 @@ from datetime import datetime
 import pandas as pd
 from conftest import ROOT
 
-from engine.coverage import LIVE, PARTIAL, coverage, runnable
-from engine.examples import records_frame
-from engine.loader import load_rules
-from engine.registry import EvalContext
-from naebu import datasets
+from naebu.core import datasets
+from naebu.engine.coverage import LIVE, PARTIAL, coverage, runnable
+from naebu.engine.examples import records_frame
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext
 
 PACK = {r.meta.id: r for r in load_rules([ROOT / "rules"], root=ROOT).rules}
 ALL = {name: frozenset(ds.column_names) for name, ds in datasets.DATASETS.items()}

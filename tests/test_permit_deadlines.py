@@ -20,16 +20,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine import workdays
-from engine.examples import records_frame
-from engine.expr import compile_expression
-from engine.loader import load_rules
-from engine.registry import EvalContext
-from engine.ruletypes.match import column_types
-from naebu import datasets
-from naebu.calendarconfig import apply, read_calendar
-from naebu.config import load_config
-from naebu.problems import Problem
+from naebu.core import datasets, workdays
+from naebu.core.problems import Problem
+from naebu.engine.calendar_settings import apply, read_calendar
+from naebu.engine.examples import records_frame
+from naebu.engine.expr import compile_expression
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext
+from naebu.engine.ruletypes.match import column_types
+from naebu.settings.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CITY_HOLIDAY = date(2025, 10, 10)
@@ -224,7 +223,7 @@ def test_city_configured_extra_and_removed_holidays() -> None:
 
 
 def test_extra_holiday_reaches_expressions_and_alert_deadlines() -> None:
-    from engine.workdays import add_business_days
+    from naebu.core.workdays import add_business_days
 
     frame = pd.DataFrame({"d": pd.to_datetime(["2025-10-10", "2025-10-13"])})
     holiday = compile_expression("is_holiday(d)", {"d": "date"})

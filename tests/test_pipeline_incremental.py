@@ -21,9 +21,11 @@ import pytest
 from conftest import ROOT, run_cli
 from sqlalchemy import select
 
-from naebu import history, pipeline, store
-from naebu.config import load_config
+from naebu import pipeline
 from naebu.pipeline.planner import IncrementalPlanner
+from naebu.settings.config import load_config
+from naebu.store import history
+from naebu.store import tables as store
 
 sys.path.insert(0, str(ROOT))
 from bench.incremental import deliver, hold_back  # noqa: E402

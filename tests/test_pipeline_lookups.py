@@ -13,10 +13,11 @@ import pytest
 from conftest import write_config
 from sqlalchemy import select
 
-from naebu import pipeline, store
-from naebu.config import load_config
-from naebu.history import NewRecords
+from naebu import pipeline
 from naebu.pipeline.planner import IncrementalPlanner
+from naebu.settings.config import load_config
+from naebu.store import tables as store
+from naebu.store.history import NewRecords
 
 RULES = """
 [[rule]]

@@ -13,12 +13,14 @@ import pytest
 from conftest import ROOT
 from sqlalchemy import Connection, Engine, insert, select
 
-from connectors.coerce import coerce
-from engine.loader import load_rules
-from engine.registry import RuleType
-from naebu import datasets, history, store
-from naebu.history import KeyFilter, NewRecords
+from naebu.connectors.coerce import coerce
+from naebu.core import datasets
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import RuleType
 from naebu.pipeline.planner import IncrementalPlanner, is_record_rule, time_column
+from naebu.store import history
+from naebu.store import tables as store
+from naebu.store.history import KeyFilter, NewRecords
 
 NOW = datetime(2025, 3, 10, 9)
 

@@ -1,4 +1,4 @@
-"""connectors.worker: first pulls read ahead in a worker process give exactly what reading them
+"""naebu.connectors.worker: first pulls read ahead in a worker process give exactly what reading them
 in the run gives - batches, quarantined rows, watermarks, errors and log records - and a
 worker that dies or is left half-read does not hang the run or mix up sources."""
 
@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from minicity import create_payments, make_city, payment
 
-from connectors import make_connector
-from connectors.base import Batch, SourceError, SourceState
-from connectors.worker import Reader, is_first_pull
-from naebu.config import SourceConfig, load_config
+from naebu.connectors import make_connector
+from naebu.connectors.base import Batch, SourceError, SourceState
+from naebu.connectors.source_settings import SourceConfig
+from naebu.connectors.worker import Reader, is_first_pull
+from naebu.settings.config import load_config
 
 
 def _source(tmp_path: Path, rows: int, chunk_size: int = 4, name: str = "city") -> SourceConfig:
@@ -96,7 +97,7 @@ def test_the_workers_log_records_reach_the_runs_loggers(
     source = _source(tmp_path, 10, chunk_size=50)
     with caplog.at_level(logging.INFO), Reader([(source, SourceState())]) as reader:
         list(reader.batches("payments"))
-    repeated = [r for r in caplog.records if r.name == "connectors.base"]
+    repeated = [r for r in caplog.records if r.name == "naebu.connectors.base"]
     assert repeated and "repeat the key" in repeated[0].getMessage()
 
 

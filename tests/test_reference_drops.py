@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from naebu.config import load_config
 from naebu.pipeline import run_once
+from naebu.settings.config import load_config
 
 
 def _officials(folder: Path) -> list[str]:

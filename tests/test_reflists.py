@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 from conftest import ROOT
 
-from engine.loader import load_rules
-from engine.registry import EvalContext
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext
 
 LIST = """[list]
 name = "restricted"

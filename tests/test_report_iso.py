@@ -6,7 +6,7 @@ false-positive/review``, ``naebu suppress add``), a rule file edited and run aga
 change in the trail), and ``naebu report iso37001`` and ``naebu report department``.
 
 Every section must be filled with the store's figures, and the key figures are recomputed here
-with plain SQL over the store (never through alerts.quality or naebu.reports); each figure's
+with plain SQL over the store (never through naebu.alerts.quality or naebu.reports); each figure's
 note must list exactly the records the SQL finds. The PDF is rendered to PNG (poppler's
 pdftoppm) and must not be blank.
 """

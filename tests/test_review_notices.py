@@ -16,12 +16,12 @@ from sqlalchemy import Engine, select
 from test_audit_scope import GARAM_AUDIT, HANBIT_AUDIT, T0, directory, officials_frame, tree
 from test_lifecycle import cycle
 
-from alerts import Directory
-from alerts.escalation import remind_and_escalate
-from alerts.lifecycle import act
-from alerts.outbox import deliver_pending
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig
+from naebu.alerts import Directory
+from naebu.alerts.escalation import remind_and_escalate
+from naebu.alerts.lifecycle import act
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.alerts.outbox import deliver_pending
+from naebu.store import tables as store
 
 #: Between the raising run (Monday 09:00) and the deadline (Thursday): nothing else is due.
 ANSWERED_AT = datetime(2025, 3, 10, 10, 0)

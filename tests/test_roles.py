@@ -20,13 +20,14 @@ import pytest
 from conftest import run_cli
 from minicity import create_payments, make_city, payment, query, run
 
-from alerts.directory import Directory
-from alerts.reach import reach_warnings
-from alerts.roles import grade_number
-from engine.loader import load_rules
-from naebu.config import RoutingConfig, load_config
-from naebu.problems import Problem, ProblemsError
-from naebu.roleconfig import NamePattern, RoleRules, parse_roles
+from naebu.alerts.directory import Directory
+from naebu.alerts.reach import reach_warnings
+from naebu.alerts.role_settings import NamePattern, RoleRules, parse_roles
+from naebu.alerts.roles import grade_number
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.core.problems import Problem, ProblemsError
+from naebu.engine.loader import load_rules
+from naebu.settings.config import load_config
 
 
 def _rules(raw: dict[str, object], audit_department: str | None = None) -> RoleRules:

@@ -11,9 +11,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.loader import load_rules
-from engine.registry import EvalContext, RuleType
-from engine.ruletypes import windows
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext, RuleType
+from naebu.engine.ruletypes import windows
 
 CTX = EvalContext(now=datetime(2100, 1, 1))
 HEAD = """

@@ -10,8 +10,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.loader import load_rules
-from engine.registry import EvalContext, RuleType
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext, RuleType
 
 CTX = EvalContext(now=datetime(2100, 1, 1))
 HEAD = """

@@ -27,16 +27,17 @@ from click.testing import CliRunner
 from conftest import ROOT, run_cli
 from sqlalchemy import Engine, select, update
 
-from alerts.lifecycle import act
-from alerts.officials import directory_from_store
-from naebu import history, store
+from naebu.alerts.lifecycle import act
+from naebu.alerts.officials import directory_from_store
 from naebu.cli import main
-from naebu.config import load_config
 from naebu.daemon.rules import RuleKeeper
 from naebu.pipeline import run_once
 from naebu.rule_simulation import wilson
-from naebu.store import alerts as alerts_table
-from naebu.store import audit_trail, rule_drafts
+from naebu.settings.config import load_config
+from naebu.store import history
+from naebu.store import tables as store
+from naebu.store.tables import alerts as alerts_table
+from naebu.store.tables import audit_trail, rule_drafts
 
 CARDS = "rules/cards/business_card.toml"
 OLD_LIMIT = "params = { max_per_person = 40_000, card_kinds"

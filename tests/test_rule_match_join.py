@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.examples import run_examples
-from engine.loader import load_rules
-from engine.registry import EvalContext, RuleType
+from naebu.engine.examples import run_examples
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext, RuleType
 
 CTX = EvalContext(now=datetime(2100, 1, 1))
 HEAD = """

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.expr.values import to_runtime
-from engine.ruletypes.match import Join, join_frame
-from naebu import datasets
+from naebu.core import datasets
+from naebu.engine.expr.values import to_runtime
+from naebu.engine.ruletypes.match import Join, join_frame
 
 PAYMENTS = datasets.get("payments")
 VENDOR = Join("vendor", "vendors", (("vendor_id", "vendor_id"),))

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.loader import load_rules
-from engine.registry import EvalContext, RuleType
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import EvalContext, RuleType
 
 CTX = EvalContext(now=datetime(2100, 1, 1))
 HEAD = """

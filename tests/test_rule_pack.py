@@ -7,10 +7,10 @@ import re
 import pytest
 from conftest import ROOT
 
-from engine.examples import run_examples
-from engine.loader import load_rules
-from engine.registry import RuleType
-from naebu import datasets
+from naebu.core import datasets
+from naebu.engine.examples import run_examples
+from naebu.engine.loader import load_rules
+from naebu.engine.registry import RuleType
 
 PACK = load_rules([ROOT / "rules"], root=ROOT)
 
@@ -56,7 +56,7 @@ def _plain_korean_problems(rule: RuleType) -> list[str]:
 
 def test_korean_texts_name_no_column_nor_file() -> None:
     """What an official reads in the inbox catalog is plain Korean: the Korean labels of the
-    columns (naebu/datasets.py), never their canonical names or a rule file's path."""
+    columns (naebu/core/datasets.py), never their canonical names or a rule file's path."""
     rules = [*PACK.rules, *(r.fallback for r in PACK.rules if r.fallback is not None)]
     problems = [p for rule in rules for p in _plain_korean_problems(rule)]
     assert problems == []

@@ -1,6 +1,6 @@
 """Rule quality (issue 24, build point 2): reason codes on false positives and exclusions, an
 exclusion re-opened when its record changes, and the per-rule, per-month figures of
-:mod:`alerts.quality` as ``naebu rules quality`` and the inbox's rule catalog show them.
+:mod:`naebu.alerts.quality` as ``naebu rules quality`` and the inbox's rule catalog show them.
 
 The figures are checked against what each test built: which alerts were raised in which
 month, how they were answered and reviewed, which were excluded, the amounts in their records.
@@ -17,15 +17,15 @@ from conftest import run_cli, write_config
 from servers import employees_frame, finding, sample_rules
 from sqlalchemy import Engine, select
 
-from alerts import Directory, raise_alerts
-from alerts import reasons as reason_codes
-from alerts.lifecycle import LifecycleError, act
-from alerts.officials import sync_officials
-from alerts.quality import Period, PeriodError, amount_of, rule_quality
-from alerts.suppressions import SuppressionError, add_suppression
-from alerts.trail import entries, verify
-from naebu import store
-from naebu.config import RoutingConfig
+from naebu.alerts import Directory, raise_alerts
+from naebu.alerts import reasons as reason_codes
+from naebu.alerts.lifecycle import LifecycleError, act
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.quality import Period, PeriodError, amount_of, rule_quality
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.alerts.suppressions import SuppressionError, add_suppression
+from naebu.alerts.trail import entries, verify
+from naebu.store import tables as store
 
 MARCH = datetime(2025, 3, 10, 9, 0)
 APRIL = datetime(2025, 4, 7, 9, 0)

@@ -25,8 +25,8 @@ from sequence_helpers import (
     variant,
 )
 
-from engine import durable_adapter
-from engine.registry import EvalContext
+from naebu.engine import durable_adapter
+from naebu.engine.registry import EvalContext
 
 # narrow ranges and rare nulls: many ties, window edges and partial totals
 ticks = st.sampled_from([None, 0, 1, 2, 3, 4, 5, 6])

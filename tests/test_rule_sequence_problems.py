@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sequence_helpers import PROCEEDS, VENDOR, load, problems_of
 
-from engine.examples import run_examples
+from naebu.engine.examples import run_examples
 
 # -- wrong options: one located line each --------------------------------------------------------
 

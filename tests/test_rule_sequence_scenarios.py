@@ -21,7 +21,7 @@ from sequence_helpers import (
     sale,
 )
 
-from engine.registry import EvalContext
+from naebu.engine.registry import EvalContext
 
 # -- property proceeds not received in full within 60 days (absent, complete) --------------------
 

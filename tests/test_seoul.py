@@ -29,8 +29,8 @@ import holidays
 import pytest
 from conftest import ROOT, run_cli
 
-from engine.expr.functions_attendees import count_attendees
-from engine.loader import load_rules
+from naebu.engine.expr.functions_attendees import count_attendees
+from naebu.engine.loader import load_rules
 
 REAL = ROOT.parent / "shared" / "data" / "real"
 SEOUL_2018 = REAL / "seoul_expense_2018.csv"

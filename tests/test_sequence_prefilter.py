@@ -13,14 +13,9 @@ import pandas as pd
 import pytest
 from sequence_helpers import BASE, VARIANTS, load, oracle, typed, variant
 
-from engine import durable_adapter
-from engine.registry import EvalContext, RuleType
-from engine.ruletypes.sequence_search import (
-    Timeline,
-    in_some_window,
-    key_codes,
-    witnesses,
-)
+from naebu.engine import durable_adapter
+from naebu.engine.registry import EvalContext, RuleType
+from naebu.engine.ruletypes.sequence_search import Timeline, in_some_window, key_codes, witnesses
 
 # -- the sorted searches against brute force -----------------------------------------------------
 

@@ -11,9 +11,10 @@ import pytest
 from conftest import write_config
 from sequence_helpers import HEAD, INSPECTION
 
-from naebu import pipeline, store
-from naebu.config import load_config
+from naebu import pipeline
 from naebu.pipeline.planner import IncrementalPlanner
+from naebu.settings.config import load_config
+from naebu.store import tables as store
 
 CITY = """
 [store]

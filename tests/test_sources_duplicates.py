@@ -2,7 +2,7 @@
 
 A source may hold a key twice in one pull: a change-log table, or a CSV file that repeats a
 payment with a corrected amount. Within a batch the last row read is the record
-(connectors.base.keep_last), as the record history keeps it: the rules, the stored record and
+(naebu.connectors.base.keep_last), as the record history keeps it: the rules, the stored record and
 the alert all see that version, one alert per key and not two, and a key whose last version
 is not flagged raises nothing. Tested through the pipeline both when a rule judges the
 history (its first run) and when it judges each batch (every run after).

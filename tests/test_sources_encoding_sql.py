@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from minicity import make_city, query, run
 from services import mysql_url, require_service, unique_name
 
-from connectors.coerce import coerce
-from naebu.datasets import DATASETS
+from naebu.connectors.coerce import coerce
+from naebu.core.datasets import DATASETS
 
 KIM = "김담당".encode("cp949")  # b'\xb1\xe8\xb4\xe3\xb4\xe7'
 JUNK = b"\xff\xfe\x80"  # neither UTF-8 nor CP949

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from naebu import store
+from naebu.store import tables as store
 
 
 @pytest.mark.parametrize("count", [1, 6, 7, 13, 14, 0])

@@ -17,10 +17,10 @@ from services import mysql_url, require_service
 from sqlalchemy import Engine, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
-from alerts import Directory, deliver_pending
-from naebu import store
-from naebu.config import ChannelConfig, NotifyConfig
-from naebu.migrations import alembic_config
+from naebu.alerts import Directory, deliver_pending
+from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
+from naebu.store import tables as store
+from naebu.store.migrations import alembic_config
 
 NOW = datetime(2025, 1, 24, 9, 30)
 #: A digest of about 70 KB, Korean (3 bytes a character in UTF-8) and ASCII lines.

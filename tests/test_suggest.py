@@ -17,11 +17,12 @@ import pytest
 from click.testing import CliRunner
 from suggest_files import EXPORTS, Export, rows, title, write
 
-from connectors import check_source, make_connector
-from connectors.base import SourceState
-from connectors.suggest import load_synonyms, normalise, suggest
 from naebu.cli import main
-from naebu.config import SourceConfig, load_config
+from naebu.connectors import check_source, make_connector
+from naebu.connectors.base import SourceState
+from naebu.connectors.source_settings import SourceConfig
+from naebu.connectors.suggest import load_synonyms, normalise, suggest
+from naebu.settings.config import load_config
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 ROOT = Path(__file__).resolve().parents[1]

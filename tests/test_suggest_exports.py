@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors import check_source
-from connectors.suggest import load_synonyms, suggest
 from naebu.cli import main
-from naebu.config import SourceConfig, load_config
+from naebu.connectors import check_source
+from naebu.connectors.source_settings import SourceConfig
+from naebu.connectors.suggest import load_synonyms, suggest
+from naebu.settings.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "exports-city" / "config.toml"

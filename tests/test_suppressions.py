@@ -11,18 +11,19 @@ from servers import employees_frame, finding, sample_rules
 from sqlalchemy import Engine, select
 from test_lifecycle import cycle
 
-from alerts import Directory, raise_alerts
-from alerts.escalation import remind_and_escalate
-from alerts.lifecycle import LifecycleError, act
-from alerts.suppressions import (
+from naebu.alerts import Directory, raise_alerts
+from naebu.alerts.escalation import remind_and_escalate
+from naebu.alerts.lifecycle import LifecycleError, act
+from naebu.alerts.notify_settings import NotifyConfig
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.alerts.suppressions import (
     SuppressionError,
     add_suppression,
     list_suppressions,
     remove_suppression,
 )
-from alerts.trail import entries, verify
-from naebu import store
-from naebu.config import NotifyConfig, RoutingConfig
+from naebu.alerts.trail import entries, verify
+from naebu.store import tables as store
 
 T0 = datetime(2025, 3, 10, 9, 0)
 NOTIFY = NotifyConfig(outbox_file=None)

@@ -17,13 +17,14 @@ from conftest import write_config
 from servers import employees_frame, finding, sample_rules
 from wcwidth import wcswidth
 
-from alerts import Directory, raise_alerts
-from alerts.officials import sync_officials
-from naebu import store, tables
+from naebu.alerts import Directory, raise_alerts
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.routing_settings import RoutingConfig
 from naebu.cli import main
-from naebu.config import RoutingConfig
+from naebu.core import text_tables as tables
+from naebu.core.text_tables import Column
 from naebu.pipeline import RunSummary, SourceReport, summary_lines
-from naebu.tables import Column
+from naebu.store import tables as store
 
 T0 = datetime(2025, 3, 10, 9, 0)
 

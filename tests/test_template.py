@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.expr import ExprError
-from engine.template import MessageTemplate, compile_template, format_value, render_evidence
+from naebu.engine.expr import ExprError
+from naebu.engine.template import MessageTemplate, compile_template, format_value, render_evidence
 
 COLUMNS = {
     "sale_id": "str",

@@ -19,15 +19,17 @@ from sqlalchemy import Engine, select
 from test_audit_scope import officials_frame, tree
 from test_web_helpers import PASSWORD, RULE, WebCity, csrf_of, live_server, login
 
-from alerts import Directory, raise_alerts
-from alerts.lifecycle import LifecycleError, act
-from alerts.officials import sync_officials
-from connectors.coerce import coerce
-from engine.loader import load_rules
-from inbox.auth import set_password
-from inbox.settings import WebSettings
-from naebu import datasets, history, store
-from naebu.config import RoutingConfig
+from naebu.alerts import Directory, raise_alerts
+from naebu.alerts.lifecycle import LifecycleError, act
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.connectors.coerce import coerce
+from naebu.core import datasets
+from naebu.engine.loader import load_rules
+from naebu.inbox.auth import set_password
+from naebu.settings.web import WebSettings
+from naebu.store import history
+from naebu.store import tables as store
 
 NOW = datetime.now().replace(microsecond=0)
 

@@ -24,8 +24,8 @@ from servers import finding
 from sqlalchemy import select
 from test_web_helpers import PASSWORD, live_server, web_city
 
-from alerts.trail import verify
-from naebu import store
+from naebu.alerts.trail import verify
+from naebu.store import tables as store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "web"

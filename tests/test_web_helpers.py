@@ -2,7 +2,7 @@
 
 :func:`web_city` writes a config, one rule file and a store holding the sample officials
 (as a run leaves them), accounts for four of them and a few alerts raised by the real
-:func:`alerts.raise_alerts`; :func:`live_server` serves :func:`inbox.app.create_app` with
+:func:`alerts.raise_alerts`; :func:`live_server` serves :func:`naebu.inbox.app.create_app` with
 uvicorn on 127.0.0.1 (a free port) in a thread - a real HTTP server, no mocks.
 """
 
@@ -23,14 +23,15 @@ import uvicorn
 from conftest import write_config
 from servers import employees_frame, finding, free_port
 
-from alerts import Directory, raise_alerts
-from alerts.officials import sync_officials
-from engine.loader import load_rules
-from inbox.app import create_app
-from inbox.auth import set_password
-from inbox.settings import WebSettings
-from naebu import store
-from naebu.config import RoutingConfig, load_config
+from naebu.alerts import Directory, raise_alerts
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.routing_settings import RoutingConfig
+from naebu.engine.loader import load_rules
+from naebu.inbox.app import create_app
+from naebu.inbox.auth import set_password
+from naebu.settings.config import load_config
+from naebu.settings.web import WebSettings
+from naebu.store import tables as store
 
 PASSWORD = "hanbit-inbox-2025"
 #: 김민수 (재무과 담당자), 최재원 (재무과 부서관리자), 한가람 (감사실 감사자), 윤서연 (세무과 담당자)

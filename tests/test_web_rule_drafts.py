@@ -10,11 +10,12 @@ from pathlib import Path
 from sqlalchemy import select
 from test_web_helpers import RULE, csrf_of, live_server, login, web_city
 
-from alerts.officials import directory_from_store
-from inbox.settings import WebSettings
-from naebu import rule_drafts, rule_simulation, store
-from naebu.config import load_config
-from naebu.store import audit_trail
+from naebu import rule_drafts, rule_simulation
+from naebu.alerts.officials import directory_from_store
+from naebu.settings.config import load_config
+from naebu.settings.web import WebSettings
+from naebu.store import tables as store
+from naebu.store.tables import audit_trail
 
 NOW = datetime(2026, 3, 16, 9, 0)
 OLD = "params = { min_amount = 1000000 }"

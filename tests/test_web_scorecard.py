@@ -1,11 +1,11 @@
 """The department scorecard stays exact through every write to the alerts.
 
-The scorecard reads ``alert_tallies`` (kept by :mod:`alerts.tallies` in the raising and
+The scorecard reads ``alert_tallies`` (kept by :mod:`naebu.alerts.tallies` in the raising and
 lifecycle code) instead of every alert. These tests take the steps officials take - answers,
 rejections, acceptance, late answers, reopening, suppression and its removal - and after each
 one compare the scorecard with a reference counted here from scratch (every alert row and the
 audit trail, the way the scorecard was defined before it had tallies), and the stored tallies
-with :func:`alerts.tallies.computed`. A seeded random walk does the same on SQLite and, when
+with :func:`naebu.alerts.tallies.computed`. A seeded random walk does the same on SQLite and, when
 they run, PostgreSQL and MariaDB; the migration that created the tallies is checked on a
 store holding alerts from before it.
 """
@@ -26,13 +26,14 @@ from services import mysql_url, pg_url, require_service
 from sqlalchemy import Connection, Engine, select
 from test_daemon_helpers import fresh_database
 
-from alerts import Directory, raise_alerts, tallies
-from alerts.lifecycle import OPEN, LifecycleError, act
-from alerts.officials import sync_officials
-from alerts.suppressions import add_suppression, remove_suppression
-from inbox.access import Viewer
-from inbox.queries import last_months, month_start, scorecard
-from naebu import migrations, store
+from naebu.alerts import Directory, raise_alerts, tallies
+from naebu.alerts.lifecycle import OPEN, LifecycleError, act
+from naebu.alerts.officials import sync_officials
+from naebu.alerts.suppressions import add_suppression, remove_suppression
+from naebu.inbox.access import Viewer
+from naebu.inbox.queries import last_months, month_start, scorecard
+from naebu.store import migrations
+from naebu.store import tables as store
 
 T0 = datetime(2025, 3, 10, 9, 0)  # a Monday
 ANSWERS = ("correct", "explain", "false_positive")
@@ -251,7 +252,7 @@ def test_a_random_walk_keeps_the_scorecard_exact_on_postgresql(directory: Direct
 
 
 def test_a_random_walk_keeps_the_scorecard_exact_on_mariadb(directory: Directory) -> None:
-    # MariaDB takes the ON DUPLICATE KEY UPDATE path of alerts.tallies.
+    # MariaDB takes the ON DUPLICATE KEY UPDATE path of naebu.alerts.tallies.
     require_service("MariaDB", mysql_url())
     with fresh_database(mysql_url(), "naebu_tally") as url:
         engine = store.connect(url)

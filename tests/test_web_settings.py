@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import select
 from test_web_helpers import WebCity, live_server, login, web_city
 
-from inbox.settings import WebSettings, settings_for_config
-from inbox.tables import web_login_attempts
-from naebu import store
-from naebu.config import load_config
-from naebu.problems import ProblemsError
+from naebu.core.problems import ProblemsError
+from naebu.inbox.tables import web_login_attempts
+from naebu.settings.config import load_config
+from naebu.settings.web import WebSettings, settings_for_config
+from naebu.store import tables as store
 
 NOW = datetime(2026, 3, 2, 9, 0)
 

@@ -35,8 +35,8 @@ from bench.baselines.durable import post_records
 from bench.baselines.records import to_records
 from bench.baselines.timing import best_of, timed
 from bench.evaluate import frames_for
-from engine.loader import RuleSet
-from engine.registry import EvalContext, RuleType
+from naebu.engine.loader import RuleSet
+from naebu.engine.registry import EvalContext, RuleType
 
 #: The window rules compared with DuckDB and the Python loop: (rule id, rule type).
 WINDOW_RULES = (("CONTRACT-SPLIT", "aggregate"), ("PAY-DUPLICATE", "duplicate"))

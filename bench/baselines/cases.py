@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.registry import RuleType
+from naebu.engine.registry import RuleType
 
 Record = dict[str, Any]
 

@@ -2,8 +2,8 @@
 
 A backend turns one rule and its frames into findings, exactly as ``rule.evaluate`` does: the
 pipeline calls :meth:`Backend.evaluate` and never needs to know which backend it has. The Dask
-backend (:mod:`engine.backends.dask`, docs/dask.md) splits the rule into parts with
-:mod:`engine.backends.partition` and gives the same findings in the same order.
+backend (:mod:`naebu.engine.backends.dask`, docs/dask.md) splits the rule into parts with
+:mod:`naebu.engine.backends.partition` and gives the same findings in the same order.
 
 :func:`backend_for` keeps one backend per ``[engine]`` setting for the life of the process, so
 a daemon connects to its cluster (or starts its local one) once, not on every run - and afresh
@@ -20,9 +20,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from engine.findings import Finding
-from engine.registry import EvalContext, RuleType
-from naebu.config import EngineConfig
+from naebu.engine.findings import Finding
+from naebu.engine.registry import EvalContext, RuleType
+from naebu.engine.settings import EngineConfig
 
 __all__ = ["Backend", "PandasBackend", "backend_for", "close_all"]
 
@@ -69,7 +69,7 @@ def backend_for(config: EngineConfig) -> Backend:
 
     A kept backend whose cluster connection was lost is closed and replaced: the new one
     connects afresh (waiting as the first did). Raises
-    :class:`~engine.backends.faults.ClusterUnreachable` (a :class:`~naebu.problems.ProblemsError`)
+    :class:`~naebu.engine.backends.faults.ClusterUnreachable` (a :class:`~naebu.core.problems.ProblemsError`)
     when the Dask cluster cannot be reached or started, with the address and the reason.
     """
     if config.backend == "pandas":
@@ -91,7 +91,7 @@ def backend_for(config: EngineConfig) -> Backend:
             backend.close()
             backend = None
         if backend is None:
-            from engine.backends.dask import DaskBackend  # dask is an optional extra
+            from naebu.engine.backends.dask import DaskBackend  # dask is an optional extra
 
             backend = DaskBackend(
                 scheduler=config.scheduler,

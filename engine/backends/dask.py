@@ -9,7 +9,7 @@ scheduler = "tcp://10.0.0.5:8786"   # an existing cluster; or local_workers = 2 
 partitions = 8                      # parts per rule (default: twice the cluster's threads)
 ```
 
-For each rule, :func:`engine.backends.partition.plan` decides the parts; every part's rows,
+For each rule, :func:`naebu.engine.backends.partition.plan` decides the parts; every part's rows,
 and the datasets every part needs whole, are scattered to the workers; each worker runs the
 rule's own ``evaluate`` on its part (:func:`run_part`); the findings come back in the order a
 whole evaluation gives. A rule that cannot be split is evaluated here, in this process, as
@@ -19,7 +19,7 @@ Workers import naebu's rule types to unpickle the rules they are sent: they must
 naebu version (and its dependencies, durable_rules included) as this process.
 
 When the cluster fails under a rule - a worker lost with part of its data, the scheduler or
-every worker gone - the rule fails with a :class:`~engine.backends.faults.ClusterError` in
+every worker gone - the rule fails with a :class:`~naebu.engine.backends.faults.ClusterError` in
 words, and once the cluster as a whole is lost every later rule of the run fails at once and
 :meth:`DaskBackend.usable` says the next run must connect afresh (docs/dask.md, "When the
 cluster fails").
@@ -39,11 +39,11 @@ import pandas as pd
 from distributed import Client, Future, LocalCluster, wait
 from distributed.scheduler import KilledWorker
 
-from engine.backends import Backend
-from engine.backends.faults import ClusterError, ClusterUnreachable
-from engine.backends.partition import Part, evaluate_part, merge, plan
-from engine.findings import Finding
-from engine.registry import EvalContext, RuleType
+from naebu.engine.backends import Backend
+from naebu.engine.backends.faults import ClusterError, ClusterUnreachable
+from naebu.engine.backends.partition import Part, evaluate_part, merge, plan
+from naebu.engine.findings import Finding
+from naebu.engine.registry import EvalContext, RuleType
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ _CLIENT_LOG.addFilter(_ReconnectCancelled())
 class DaskBackend(Backend):
     """Rules evaluated on a dask.distributed cluster; see the module docstring.
 
-    Raises :class:`~engine.backends.faults.ClusterUnreachable` when the scheduler cannot be
+    Raises :class:`~naebu.engine.backends.faults.ClusterUnreachable` when the scheduler cannot be
     reached, or no worker joins it, within :data:`CONNECT_SECONDS`.
     """
 
@@ -98,7 +98,7 @@ class DaskBackend(Backend):
         self.min_part_rows = min_part_rows
         self._shared: dict[int, tuple[pd.DataFrame, Any]] = {}
         #: Set once the scheduler is lost: every later rule of the run fails at once with it,
-        #: and :func:`engine.backends.backend_for` connects afresh at the next run.
+        #: and :func:`naebu.engine.backends.backend_for` connects afresh at the next run.
         self.lost: ClusterError | None = None
         #: The scheduler's address, in messages ("a local cluster" until it has one).
         self.address = scheduler or f"a local cluster of {local_workers or 2} workers"
@@ -327,6 +327,6 @@ def _nbytes(frame: pd.DataFrame) -> int:
 def run_part(
     rule: RuleType, part: Part, shared: Mapping[str, pd.DataFrame], ctx: EvalContext
 ) -> list[tuple[int, Finding]]:
-    """On a worker: one part's findings (see :func:`engine.backends.partition.evaluate_part`)."""
+    """On a worker: one part's findings (see :func:`naebu.engine.backends.partition.evaluate_part`)."""
     frames: dict[str, Any] = {**shared, **part.frames}
     return evaluate_part(rule, frames, ctx, part.positions, part.owned)

@@ -8,7 +8,7 @@ Two kinds, both without dask's internals in their text:
   run is ``partial``) and does not advance the rule's state, so the next run evaluates it again
   over the same records.
 - :class:`ClusterUnreachable`: the cluster cannot be reached when a run starts; the run reads
-  and evaluates nothing (a :class:`~naebu.problems.ProblemsError`, located at ``[engine]``).
+  and evaluates nothing (a :class:`~naebu.core.problems.ProblemsError`, located at ``[engine]``).
 
 This module imports nothing of dask: the pipeline and the daemon recognise the faults whatever
 the backend.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from naebu.problems import Problem, ProblemsError
+from naebu.core.problems import Problem, ProblemsError
 
 __all__ = ["AGAIN", "ClusterError", "ClusterUnreachable", "note_fault", "unreachable"]
 

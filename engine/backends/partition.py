@@ -1,7 +1,7 @@
 """Splitting one rule's evaluation into parts whose findings, put together, are exactly the
 findings of the whole - the planning half of the Dask backend, with no Dask in it.
 
-A rule says how it may be split (:class:`~engine.registry.Partitioning`); :func:`plan` turns
+A rule says how it may be split (:class:`~naebu.engine.registry.Partitioning`); :func:`plan` turns
 that and the frames into parts:
 
 - **any split** (``match``: each record on its own): the rule's records are hashed by
@@ -35,12 +35,12 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from engine.evidence import json_value
-from engine.expr.kinds import NUMERIC
-from engine.expr.values import to_runtime
-from engine.findings import Finding
-from engine.registry import EvalContext, RuleType
-from naebu import datasets
+from naebu.core import datasets
+from naebu.engine.evidence import json_value
+from naebu.engine.expr.kinds import NUMERIC
+from naebu.engine.expr.values import to_runtime
+from naebu.engine.findings import Finding
+from naebu.engine.registry import EvalContext, RuleType
 
 _TZ = "Asia/Seoul"
 _NAT = np.iinfo(np.int64).min
@@ -147,7 +147,7 @@ def merge(results: list[list[tuple[int, Finding]]]) -> list[Finding] | None:
 
 
 def record_keys(frame: pd.DataFrame, dataset: datasets.Dataset) -> np.ndarray:
-    """Each row's record key as a finding renders it (:func:`engine.evidence.json_value`)."""
+    """Each row's record key as a finding renders it (:func:`naebu.engine.evidence.json_value`)."""
     type_ = dataset.by_name[dataset.key].type
     values = frame[dataset.key].tolist()
     return np.array(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from engine.params_dated import DatedParam, column_name
+from naebu.engine.params_dated import DatedParam, column_name
 
 from .checker import Checker
 from .compiler import Env, Evaluator, compile_tree
@@ -110,7 +110,7 @@ def compile_expression(text: str, columns: Mapping[str, str], params: Mapping[st
                        aggregates: Mapping[str, str] | None = None) -> CompiledExpression:  # fmt: skip
     """Parse, check and compile ``text``; raise ExprError listing every problem found.
 
-    ``columns`` maps the dataset's column names to their types (:mod:`naebu.datasets`);
+    ``columns`` maps the dataset's column names to their types (:mod:`naebu.core.datasets`);
     ``params`` are the rule's parameters, bound now. ``expect`` is the type the result must
     have (``"bool"`` for a condition; None for any). ``aliases`` maps the alias of a joined
     dataset to its columns, allowing ``alias.column``; the frame then carries that column under

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.params_dated import DatedParam
-from naebu.problems import did_you_mean
+from naebu.core.problems import did_you_mean
+from naebu.engine.params_dated import DatedParam
 
 from .errors import ExprProblem
 from .functions import FUNCTIONS
@@ -99,7 +99,7 @@ class Checker:
         self.columns = columns
         self.params = params
         self.aliases = aliases
-        #: Reference lists by name (``lists.NAME``), see :mod:`engine.reflists`.
+        #: Reference lists by name (``lists.NAME``), see :mod:`naebu.engine.reflists`.
         self.lists = lists or {}
         #: Other datasets' columns usable as ``x in DATASET.COLUMN``.
         self.lookups = lookups or {}

@@ -1,7 +1,7 @@
 """Turn a checked syntax tree into nested closures that evaluate a whole DataFrame at once.
 
 Each closure takes an :class:`Env` and returns a Series on the frame's index in the canonical
-dtype of its type (see :mod:`engine.expr.values`). There is no per-row Python: every operator
+dtype of its type (see :mod:`naebu.engine.expr.values`). There is no per-row Python: every operator
 is one pandas/numpy (or, for Arrow-backed text, Arrow) operation over all rows. What one
 evaluation computes once: each column's conversion, each Series' null mask, each distinct
 function call; arithmetic on fixed numbers is done at compile time.

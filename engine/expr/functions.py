@@ -8,7 +8,7 @@ Adding a function takes a few lines::
         return x.dt.quarter.astype("float64")
 
 The implementation receives one Series per argument, already in the canonical dtype of
-:mod:`engine.expr.values` (numbers as float64, text as ``str`` with blanks as NA...), except for
+:mod:`naebu.engine.expr.values` (numbers as float64, text as ``str`` with blanks as NA...), except for
 arguments listed in ``constant``, which must be a literal or a parameter and arrive as Python
 values. It must be vectorized and return a Series on the same index; a null input gives a null
 result, and a function returning bool gives false for null (SQL-like, made boolean).
@@ -343,5 +343,5 @@ from . import functions_more as _functions_more  # noqa: E402, F401
 # Row-wise functions over several source columns, for derived columns of a source mapping.
 from . import functions_rowwise as _functions_rowwise  # noqa: E402, F401
 
-# Working days, holidays and statutory deadlines, on the shared calendar of engine.workdays.
+# Working days, holidays and statutory deadlines, on the shared calendar of naebu.core.workdays.
 from . import functions_workdays as _functions_workdays  # noqa: E402, F401

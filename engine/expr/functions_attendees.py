@@ -1,6 +1,6 @@
 """``attendee_count(text)``: the number of people an attendee text (대상인원) names.
 
-Registered in :data:`engine.expr.functions.FUNCTIONS` on import. Officials write attendees in
+Registered in :data:`naebu.engine.expr.functions.FUNCTIONS` on import. Officials write attendees in
 words, and the per-person rule (CARD-PERPERSON) divides the amount by the count; the first
 number followed by 명 is wrong for the commonest shapes (``과장 외 2명`` is three people).
 The rules below were read off the real disclosures (36,452 attendee texts of Seoul city,

@@ -14,7 +14,7 @@ the values as a sequence, not a Series.
   digits, so ``110-123-456789`` and ``110123456789`` are one account whichever way a source
   writes them (a list and a ledger from two systems rarely agree on hyphens).
 
-Registered in :data:`engine.expr.functions.FUNCTIONS` on import.
+Registered in :data:`naebu.engine.expr.functions.FUNCTIONS` on import.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """More built-in functions: calendar parts, text normalization, patterns.
 
-Registered in :data:`engine.expr.functions.FUNCTIONS` on import (``functions`` imports this
+Registered in :data:`naebu.engine.expr.functions.FUNCTIONS` on import (``functions`` imports this
 module at its end). Every function is vectorized: one pandas/numpy operation per call.
 
 Regular expressions (``extract_number``, ``matches``) must be fixed values - a literal or a

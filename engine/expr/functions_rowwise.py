@@ -12,8 +12,8 @@ text. These functions combine them, row by row and vectorized (one numpy operati
 - ``extract(text, pattern[, group])``: the part of the text a regular expression captures;
 - ``concat(a, b, ...)`` / ``concat_ws(sep, a, b, ...)``: texts joined, empty ones left out.
 
-Registered in :data:`engine.expr.functions.FUNCTIONS` on import. Number and date parsing is
-the connectors' own (:mod:`connectors.coerce`), so a derived value reads exactly as the same
+Registered in :data:`naebu.engine.expr.functions.FUNCTIONS` on import. Number and date parsing is
+the connectors' own (:mod:`naebu.connectors.coerce`), so a derived value reads exactly as the same
 text in a mapped column would.
 """
 
@@ -38,7 +38,7 @@ def _numbers(x: pd.Series) -> np.ndarray:
     """float64 values of a number or text argument (NaN when empty or not a number)."""
     if x.dtype == "float64":
         return x.to_numpy(dtype="float64")
-    from connectors.coerce import parse_numbers  # the connectors' own reading of amounts
+    from naebu.connectors.coerce import parse_numbers  # the connectors' own reading of amounts
 
     return parse_numbers(x).to_numpy(dtype="float64")
 
@@ -133,7 +133,7 @@ def _to_date(x: pd.Series) -> pd.Series:
     null when it is no date."""
     if pd.api.types.is_datetime64_any_dtype(x.dtype):
         return x.dt.normalize()
-    from connectors.coerce import parse_dates
+    from naebu.connectors.coerce import parse_dates
 
     return parse_dates(x).set_axis(x.index)
 

@@ -1,8 +1,8 @@
 """Built-in functions on working days and statutory deadlines.
 
-All of them count on the one shared calendar of :mod:`engine.workdays`: Korean public
+All of them count on the one shared calendar of :mod:`naebu.core.workdays`: Korean public
 holidays (substitute and temporary ones included) with the city's ``[calendar]`` changes, the
-same calendar alert deadlines use. Registered in :data:`engine.expr.functions.FUNCTIONS` on
+same calendar alert deadlines use. Registered in :data:`naebu.engine.expr.functions.FUNCTIONS` on
 import (``functions`` imports this module at its end).
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from engine import workdays
+from naebu.core import workdays
 
 from .functions import TEXT, register
 from .kinds import NUMERIC, TEMPORAL
@@ -63,7 +63,7 @@ def _is_business_day(x: pd.Series) -> pd.Series:
 
 
 def _deadlines(received: pd.Series, period: pd.Series, unit: pd.Series | None) -> pd.Series:
-    """Per record, :func:`engine.workdays.civil_deadline` (NaT where not judged), computed
+    """Per record, :func:`naebu.core.workdays.civil_deadline` (NaT where not judged), computed
     once per distinct (receipt, period, unit): permits repeat their receipt days."""
     units = (
         pd.Series([None] * len(received), index=received.index, dtype=object)

@@ -1,6 +1,6 @@
 """Value types of the expression language and how parameter values map onto them.
 
-Column types are those of :mod:`naebu.datasets`. ``int`` and ``number`` are both numeric and
+Column types are those of :mod:`naebu.core.datasets`. ``int`` and ``number`` are both numeric and
 mix freely. ``null`` is the type of the ``null`` literal; lists (``list[str]``, ``list[number]``,
 ``list[date]``, ``list[any]`` when empty) only appear on the right of ``in``. ``error`` marks a
 sub-expression that already has a reported problem, so one mistake is reported once.

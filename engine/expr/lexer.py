@@ -2,7 +2,7 @@
 
 Hand-written on purpose: rule files are written by compliance staff and must never reach
 Python's own parser (``eval``, ``compile`` or ``ast``), so the language is exactly what this
-module and :mod:`engine.expr.parser` accept and nothing more.
+module and :mod:`naebu.engine.expr.parser` accept and nothing more.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Precedence, loosest first: ``or``; ``and``; ``not``; comparisons (``== != < <= > >= in, not in``);
 ``+ -``; ``* / %``; unary ``-``; calls ``f(x)`` and ``params.NAME``. Comparisons do not chain.
 
-The parser knows nothing about columns or types (that is :mod:`engine.expr.checker`), but it
+The parser knows nothing about columns or types (that is :mod:`naebu.engine.expr.checker`), but it
 refuses every piece of Python-like syntax outside the language with a tailored message.
 Mistakes after which parsing can go on (a ``__dunder`` name, an attribute on a call) are
 collected; the others stop at the first.

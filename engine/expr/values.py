@@ -15,7 +15,7 @@ null        ``float64`` NaN
 
 Fixed values (literals and params) are broadcast to the frame's index when an operator or a
 function needs them as a Series, so everything stays vectorized; a comparison with a fixed
-value compares each row with the one value instead (:class:`engine.expr.compiler.Fixed`).
+value compares each row with the one value instead (:class:`naebu.engine.expr.compiler.Fixed`).
 """
 
 from __future__ import annotations

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine import reflists
-from engine.expr import CompiledExpression, ExprError, compile_expression
-from engine.registry import ProblemFactory
-from engine.template import MessageTemplate, compile_template
-from naebu import datasets
-from naebu.problems import did_you_mean
+from naebu.core import datasets
+from naebu.core.problems import did_you_mean
+from naebu.engine import reflists
+from naebu.engine.expr import CompiledExpression, ExprError, compile_expression
+from naebu.engine.registry import ProblemFactory
+from naebu.engine.template import MessageTemplate, compile_template
 
 
 def column_types(dataset: datasets.Dataset) -> dict[str, str]:

@@ -29,11 +29,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.evidence import case_keys, findings_from_rows
-from engine.expr import CompiledExpression
-from engine.expr.values import to_runtime
-from engine.findings import Finding
-from engine.registry import (
+from naebu.core import datasets
+from naebu.core.problems import did_you_mean
+from naebu.engine.evidence import case_keys, findings_from_rows
+from naebu.engine.expr import CompiledExpression
+from naebu.engine.expr.values import to_runtime
+from naebu.engine.findings import Finding
+from naebu.engine.registry import (
     EvalContext,
     KeySpec,
     Partitioning,
@@ -41,9 +43,9 @@ from engine.registry import (
     RuleType,
     register,
 )
-from engine.rule import RuleMeta
-from engine.ruletypes import windows
-from engine.ruletypes.common import (
+from naebu.engine.rule import RuleMeta
+from naebu.engine.ruletypes import windows
+from naebu.engine.ruletypes.common import (
     Window,
     column_list,
     column_types,
@@ -56,9 +58,7 @@ from engine.ruletypes.common import (
     time_column,
     unique,
 )
-from engine.template import MessageTemplate
-from naebu import datasets
-from naebu.problems import did_you_mean
+from naebu.engine.template import MessageTemplate
 
 #: Siblings listed in a finding's evidence at most (``group.count`` has the full number).
 MAX_SIBLINGS = 20

@@ -34,12 +34,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.evidence import findings_from_rows
-from engine.expr import CompiledExpression
-from engine.expr.kinds import comparable, describe
-from engine.expr.values import arrow_text, pc, to_runtime
-from engine.findings import Finding
-from engine.registry import (
+from naebu.core import datasets
+from naebu.core.problems import did_you_mean
+from naebu.engine.evidence import findings_from_rows
+from naebu.engine.expr import CompiledExpression
+from naebu.engine.expr.kinds import comparable, describe
+from naebu.engine.expr.values import arrow_text, pc, to_runtime
+from naebu.engine.findings import Finding
+from naebu.engine.registry import (
     EvalContext,
     KeySpec,
     Partitioning,
@@ -47,8 +49,8 @@ from engine.registry import (
     RuleType,
     register,
 )
-from engine.rule import RuleMeta
-from engine.ruletypes.common import (
+from naebu.engine.rule import RuleMeta
+from naebu.engine.ruletypes.common import (
     column_types,
     compile_message,
     compile_when,
@@ -57,9 +59,7 @@ from engine.ruletypes.common import (
     lookup_datasets,
     unique,
 )
-from engine.template import MessageTemplate
-from naebu import datasets
-from naebu.problems import did_you_mean
+from naebu.engine.template import MessageTemplate
 
 __all__ = ["Join", "MatchRule", "column_types", "compile_message", "compile_when", "join_frame"]
 

@@ -33,12 +33,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.evidence import findings_from_rows
-from engine.expr import CompiledExpression
-from engine.expr.kinds import NUMERIC
-from engine.expr.values import to_runtime
-from engine.findings import Finding
-from engine.registry import (
+from naebu.core import datasets
+from naebu.core.problems import did_you_mean
+from naebu.engine.evidence import findings_from_rows
+from naebu.engine.expr import CompiledExpression
+from naebu.engine.expr.kinds import NUMERIC
+from naebu.engine.expr.values import to_runtime
+from naebu.engine.findings import Finding
+from naebu.engine.registry import (
     EvalContext,
     KeySpec,
     Partitioning,
@@ -46,9 +48,9 @@ from engine.registry import (
     RuleType,
     register,
 )
-from engine.rule import RuleMeta
-from engine.ruletypes import windows
-from engine.ruletypes.common import (
+from naebu.engine.rule import RuleMeta
+from naebu.engine.ruletypes import windows
+from naebu.engine.ruletypes.common import (
     column_list,
     column_types,
     compile_message,
@@ -59,9 +61,7 @@ from engine.ruletypes.common import (
     parse_window,
     unique,
 )
-from engine.template import MessageTemplate
-from naebu import datasets
-from naebu.problems import did_you_mean
+from naebu.engine.template import MessageTemplate
 
 METHODS = {"iqr": ("k", 1.5), "zscore": ("threshold", 3.0)}
 SIDES = ("high", "low", "both")

@@ -25,7 +25,7 @@ unmatched = "fire"                    # optional: skip (default) | fire
   came before its ``first``, or its ``first`` never came (paid before inspection or with no
   inspection; title transferred before full payment). Flags ``then``.
 
-**unmatched** (:mod:`engine.ruletypes.sequence_unmatched`) separates, for ``absent`` and
+**unmatched** (:mod:`naebu.engine.ruletypes.sequence_unmatched`) separates, for ``absent`` and
 ``before``, a counterpart record that exists but whose event is missing or late (the finding)
 from no counterpart record of the key at all (unknown): ``skip``, the default, judges no such
 record; ``fire`` makes the missing record itself the finding (a sale never paid for at all).
@@ -58,14 +58,14 @@ derived from the rule's structure, never from its id:
 1. ``present``: only flagged records whose key occurs on the other side can be flagged (a
    semi-join on the key); ``absent``: only windows closed by ``now`` can prove an absence.
 2. Counterparts outside every window of a flagged record of their key can take part in no
-   match: they are dropped (one sorted search, :mod:`engine.ruletypes.sequence_search`).
+   match: they are dropped (one sorted search, :mod:`naebu.engine.ruletypes.sequence_search`).
 3. ``when`` filters, row by row, are evaluated on what is left, not on the whole frames.
 4. ``complete`` totals become, per flagged record, the tick its total is first reached.
 
 Then the correlation is decided. A plain "A then B within W on a key" is decided by a sorted
 search (does the record's window hold a counterpart of its key?). The ``complete`` shapes -
 several counterparts counting only together - are decided by durable_rules behind
-:mod:`engine.durable_adapter`, fed only records that still have a counterpart of their key
+:mod:`naebu.engine.durable_adapter`, fed only records that still have a counterpart of their key
 (the rest are decided without correlation). Tests run both deciders, with and without the
 narrowing, against a brute-force oracle (tests/test_sequence_prefilter.py).
 
@@ -85,11 +85,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from engine import durable_adapter
-from engine.evidence import findings_from_rows
-from engine.expr import CompiledExpression
-from engine.findings import Finding
-from engine.registry import (
+from naebu.core.problems import did_you_mean
+from naebu.engine import durable_adapter
+from naebu.engine.evidence import findings_from_rows
+from naebu.engine.expr import CompiledExpression
+from naebu.engine.findings import Finding
+from naebu.engine.registry import (
     EvalContext,
     KeySpec,
     Partitioning,
@@ -97,10 +98,10 @@ from engine.registry import (
     RuleType,
     register,
 )
-from engine.rule import RuleMeta
-from engine.ruletypes.common import expression_lists, expression_reads
-from engine.ruletypes.match import compile_message
-from engine.ruletypes.sequence_options import (
+from naebu.engine.rule import RuleMeta
+from naebu.engine.ruletypes.common import expression_lists, expression_reads
+from naebu.engine.ruletypes.match import compile_message
+from naebu.engine.ruletypes.sequence_options import (
     EXPECTS,
     Complete,
     Side,
@@ -110,12 +111,11 @@ from engine.ruletypes.sequence_options import (
     read_side,
     read_within,
 )
-from engine.ruletypes.sequence_search import Timeline, in_some_window, key_codes, witnesses
-from engine.ruletypes.sequence_unmatched import DEFAULT, compile_unmatched, counterpart_known
-from engine.ruletypes.sequence_unmatched import naive as _naive
-from engine.ruletypes.sequence_unmatched import ticks as _ticks
-from engine.template import MessageTemplate
-from naebu.problems import did_you_mean
+from naebu.engine.ruletypes.sequence_search import Timeline, in_some_window, key_codes, witnesses
+from naebu.engine.ruletypes.sequence_unmatched import DEFAULT, compile_unmatched, counterpart_known
+from naebu.engine.ruletypes.sequence_unmatched import naive as _naive
+from naebu.engine.ruletypes.sequence_unmatched import ticks as _ticks
+from naebu.engine.template import MessageTemplate
 
 Decider = Literal["numpy", "durable"]
 _TZ = "Asia/Seoul"
@@ -157,7 +157,7 @@ class SequenceRule(RuleType):
     ) -> None:
         super().__init__(meta)
         #: ``skip``: a record whose key has no counterpart record is not judged; ``fire``: it
-        #: is (see :mod:`engine.ruletypes.sequence_unmatched`).
+        #: is (see :mod:`naebu.engine.ruletypes.sequence_unmatched`).
         self.unmatched = unmatched
         self.first, self.then, self.match = first, then, match
         self.within, self.expect, self.flag = within, expect, flag

@@ -1,5 +1,5 @@
 """The options of a ``sequence`` rule, read and checked: its sides, ``match``, ``flag``,
-``within`` and ``complete`` (see :mod:`engine.ruletypes.sequence`). Every problem is reported
+``within`` and ``complete`` (see :mod:`naebu.engine.ruletypes.sequence`). Every problem is reported
 located at its key, and a helper returns None after reporting one."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine.expr import CompiledExpression, ExprError, compile_expression
-from engine.registry import ProblemFactory
-from engine.ruletypes.common import window_too_long
-from engine.ruletypes.match import column_types
-from naebu import datasets
-from naebu.problems import did_you_mean
+from naebu.core import datasets
+from naebu.core.problems import did_you_mean
+from naebu.engine.expr import CompiledExpression, ExprError, compile_expression
+from naebu.engine.registry import ProblemFactory
+from naebu.engine.ruletypes.common import window_too_long
+from naebu.engine.ruletypes.match import column_types
 
 EXPECTS = ("absent", "present", "before")
 _SIDE_KEYS = ("dataset", "time", "when")

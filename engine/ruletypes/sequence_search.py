@@ -10,7 +10,7 @@ Two whole-array questions answer everything the rule type needs without a Python
   counterpart of their key in their window, and the earliest such counterpart.
 
 Both are one ``np.searchsorted`` over a combined, sorted (key, time rank) integer, the same
-trick as :mod:`engine.ruletypes.windows`. Keys are dense non-negative codes (:func:`key_codes`).
+trick as :mod:`naebu.engine.ruletypes.windows`. Keys are dense non-negative codes (:func:`key_codes`).
 """
 
 from __future__ import annotations

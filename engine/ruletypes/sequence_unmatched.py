@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.expr import CompiledExpression
-from engine.registry import ProblemFactory
-from engine.ruletypes.sequence_search import key_codes
-from naebu.problems import did_you_mean
+from naebu.core.problems import did_you_mean
+from naebu.engine.expr import CompiledExpression
+from naebu.engine.registry import ProblemFactory
+from naebu.engine.ruletypes.sequence_search import key_codes
 
 UNMATCHED = ("skip", "fire")
 DEFAULT = "skip"

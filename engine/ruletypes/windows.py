@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.expr.values import to_runtime
+from naebu.engine.expr.values import to_runtime
 
 #: Pairs (window, member) expanded at once when counting distinct values in trailing windows.
 _CHUNK_PAIRS = 4_000_000

@@ -1,7 +1,7 @@
 """`naebu alerts ...`: look at and act on alerts.
 
 ``list`` and ``show`` read the store; ``ack``, ``correct``, ``explain``, ``false-positive``,
-``review`` and ``reassign`` take one step of the lifecycle (:mod:`alerts.lifecycle`) as the
+``review`` and ``reassign`` take one step of the lifecycle (:mod:`naebu.alerts.lifecycle`) as the
 official named by ``--as``. A refused step (unknown alert, not allowed, missing comment) is
 one line in Korean and English and exit code 1.
 """
@@ -14,13 +14,14 @@ from datetime import date, datetime
 import click
 from sqlalchemy import select
 
-from alerts.case_members import records_of
-from alerts.deadline_text import deadline_text
-from naebu import store, tables
+from naebu.alerts.case_members import records_of
+from naebu.alerts.deadline_text import deadline_text
 from naebu.commands.alerts_show import alerts_show
 from naebu.commands.common import UserError, parse_now, with_config
-from naebu.config import Config
-from naebu.tables import Column
+from naebu.core import text_tables as tables
+from naebu.core.text_tables import Column
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 #: ``alerts list``: one alert a row; department and assignee are often Korean (two columns
 #: a syllable), which is why the table is padded by display width.
@@ -134,8 +135,8 @@ def _step(
     recovered: float | None = None,
 ) -> None:
     """Take one lifecycle step and print what changed; a refused step is one line, exit 1."""
-    from alerts.lifecycle import LifecycleError, act
-    from alerts.officials import load_directory
+    from naebu.alerts.lifecycle import LifecycleError, act
+    from naebu.alerts.officials import load_directory
 
     now = parse_now(now_text) or datetime.now().replace(microsecond=0)
     engine = store.connect(config.store_url)

@@ -16,15 +16,15 @@ from typing import Any
 import click
 from sqlalchemy import Connection, select
 
-from alerts.deadline_text import deadline_text
-from alerts.directory import Directory
-from alerts.evidence_text import case_members, dataset_title, evidence_lines
-from alerts.lifecycle import ACTIONS, OPEN, STATUS_LABELS
-from alerts.masking import mask_text
-from engine.rule import RuleMeta
-from naebu import store
+from naebu.alerts.deadline_text import deadline_text
+from naebu.alerts.directory import Directory
+from naebu.alerts.evidence_text import case_members, dataset_title, evidence_lines
+from naebu.alerts.lifecycle import ACTIONS, OPEN, STATUS_LABELS
 from naebu.commands.common import UserError, parse_now, rule_metas, with_config
-from naebu.config import Config
+from naebu.core.masking import mask_text
+from naebu.engine.rule import RuleMeta
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 LANGUAGES = ("ko", "en")
 
@@ -216,7 +216,7 @@ def gather(conn: Connection, alert_id: int) -> dict[str, Any] | None:
     """What :func:`show_lines` renders of alert ``alert_id``, read from the store: the alert
     row, its audit trail, its notifications ledger and the alerts it was reopened as; None
     when there is no such alert."""
-    from alerts.trail import entries
+    from naebu.alerts.trail import entries
 
     alert = conn.execute(select(store.alerts).where(store.alerts.c.id == alert_id)).first()
     if alert is None:
@@ -252,7 +252,7 @@ def gather(conn: Connection, alert_id: int) -> dict[str, Any] | None:
 def alerts_show(config: Config, alert_id: int, language: str, now_text: str | None) -> None:
     """Show one alert: its rule's basis and why it is a red flag, its evidence (masked) with
     a case's member records, its audit trail and who was told when; officials by name."""
-    from alerts.officials import load_directory
+    from naebu.alerts.officials import load_directory
 
     today = (parse_now(now_text) or datetime.now()).date()
     engine = store.connect(config.store_url)
@@ -273,7 +273,7 @@ def _answer_facts(details: object, language: str) -> str:
     """A false positive's reason and a correction's recovered amount, as a trail line ends."""
     if not isinstance(details, Mapping):
         return ""
-    from alerts.reasons import label
+    from naebu.alerts.reasons import label
 
     en = language == "en"
     out = ""

@@ -19,10 +19,10 @@ from pathlib import Path
 import click
 from sqlalchemy import Connection, select
 
-from naebu import store
 from naebu.commands.common import CONFIG_HELP, UserError, install_anchor, with_config
-from naebu.config import Config, find_config, load_config
-from naebu.problems import ProblemsError
+from naebu.core.problems import ProblemsError
+from naebu.settings.config import Config, find_config, load_config
+from naebu.store import tables as store
 
 
 @click.group()
@@ -42,8 +42,8 @@ def audit() -> None:
 @with_config
 def audit_verify(config: Config, heads_files: tuple[Path, ...]) -> None:
     """Recompute the hash chain and signatures; check published heads and alert contents."""
-    from alerts.anchor import AnchorError, installed, key_id, read_heads
-    from alerts.trail import verify
+    from naebu.alerts.anchor import AnchorError, installed, key_id, read_heads
+    from naebu.alerts.trail import verify
 
     anchor = installed()
     files = list(heads_files)
@@ -96,8 +96,8 @@ def audit_verify(config: Config, heads_files: tuple[Path, ...]) -> None:
 )
 def audit_init_key(config_path: str | None, print_only: bool) -> None:
     """Create the audit key file (0600) and sign the current head of the audit trail."""
-    from alerts import anchor
-    from alerts.trail import current_head
+    from naebu.alerts import anchor
+    from naebu.alerts.trail import current_head
 
     if print_only:
         click.echo(anchor.new_key())
@@ -143,9 +143,9 @@ def audit_init_key(config_path: str | None, print_only: bool) -> None:
 def _sign_head(conn: Connection, key: bytes) -> int | None:
     """Append a signed ``audit_key`` entry unless the newest entry is signed already (with
     this key: another key's signature is an error); its number, or None."""
-    from alerts import anchor
-    from alerts.trail import SYSTEM, Step, append
-    from naebu.store import audit_trail
+    from naebu.alerts import anchor
+    from naebu.alerts.trail import SYSTEM, Step, append
+    from naebu.store.tables import audit_trail
 
     t = audit_trail.c
     newest = conn.execute(select(t.seq, t.hash, t.mac).order_by(t.seq.desc()).limit(1)).first()

@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
-from naebu import coverage_report, replay, tables
+from naebu import coverage_report, replay
 from naebu.commands.common import parse_now, with_config
 from naebu.commands.replay_options import load_ruleset, parse_day
-from naebu.config import Config
-from naebu.tables import Column
+from naebu.core import text_tables as tables
+from naebu.core.text_tables import Column
+from naebu.settings.config import Config
 
 #: ``--compare``: per rule, findings before and after the change.
 COMPARE_COLUMNS = (

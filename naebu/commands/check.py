@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from naebu.commands.common import CONFIG_HELP, UserError, install_anchor, safe_url, shown
-from naebu.config import Config, find_config, read_config
-from naebu.problems import Problem
-from naebu.tomllines import locate
+from naebu.core.problems import Problem
+from naebu.core.tomllines import locate
+from naebu.settings.config import Config, find_config, read_config
 
 
 @click.command()
@@ -46,14 +46,14 @@ def check(config_path: str | None, strict: bool, data: bool = False, verbose: bo
         f"OK: {len(ruleset.rules)} rule(s) in {len(ruleset.files)} file(s), "
         f"{len(config.sources)} source(s), store {safe_url(config.store_url)}"
     )
-    from engine.params_dated import check_lines
     from naebu.commands.check_government import government_lines
+    from naebu.engine.params_dated import check_lines
 
     for line in [*government_lines(config.city, ruleset.rules),
                  *check_lines(ruleset.rules, date.today())]:  # fmt: skip
         click.echo(line)
     _report_coverage(config, ruleset, strict)
-    from alerts.reach import stored_reach  # whom alerts reach: warnings, exit 0
+    from naebu.alerts.reach import stored_reach  # whom alerts reach: warnings, exit 0
 
     for warning in stored_reach(config, [r.meta for r in ruleset.rules]):
         click.echo(f"warning: {warning}")
@@ -66,9 +66,9 @@ def check(config_path: str | None, strict: bool, data: bool = False, verbose: bo
 def _check_all(path: Path) -> tuple[Config, Any]:
     """The config and its rules, when the config, its sources, its ``[web]`` and the rules
     hold no problem; else :class:`UserError` listing every problem of all four."""
-    from connectors import check_source
-    from engine.loader import load_rules
-    from inbox.settings import web_problems
+    from naebu.connectors import check_source
+    from naebu.engine.loader import load_rules
+    from naebu.settings.web import web_problems
 
     config, problems = read_config(path)
     if config is None:  # not TOML: nothing further can be read
@@ -83,7 +83,7 @@ def _check_all(path: Path) -> tuple[Config, Any]:
     problems = list(dict.fromkeys(problems))  # [web] base_url is read by both config and inbox
     if problems:
         raise UserError([*problems, f"{len(problems)} problem(s) found"])
-    from naebu.calendarconfig import apply
+    from naebu.engine.calendar_settings import apply
 
     apply(config.calendar)  # deadlines in the checks count the city's holidays, as load_config
     return config, ruleset
@@ -119,7 +119,7 @@ def catalog_lines(metas: list[Any]) -> list[str]:
 
 
 def _check_examples(ruleset: Any) -> list[Problem]:
-    from engine.examples import run_examples
+    from naebu.engine.examples import run_examples
 
     return run_examples(ruleset.rules)
 

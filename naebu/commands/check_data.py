@@ -19,13 +19,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from connectors import SourceError, make_connector
-from connectors.base import SourceState, UnmappedValues, add_unmapped
-from connectors.vocabulary import unmapped_text
-from engine.absence import DataFacts
-from engine.registry import RuleType
-from naebu.config import Config, SourceConfig
-from naebu.datasets import DATASETS
+from naebu.connectors import SourceError, make_connector
+from naebu.connectors.base import SourceState, UnmappedValues, add_unmapped
+from naebu.connectors.source_settings import SourceConfig
+from naebu.connectors.vocabulary import unmapped_text
+from naebu.core.datasets import DATASETS
+from naebu.engine.absence import DataFacts
+from naebu.engine.registry import RuleType
+from naebu.settings.config import Config
 
 #: Rows read from each source at most.
 SAMPLE_ROWS = 10_000

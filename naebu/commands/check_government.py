@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from engine.government import DEFAULT_KEY, FACT_KEYS, Government
-from engine.registry import RuleType
+from naebu.core.government import DEFAULT_KEY, FACT_KEYS, Government
+from naebu.engine.registry import RuleType
 
 
 def government_lines(government: Government | None, rules: Iterable[RuleType]) -> list[str]:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from naebu.config import Config, find_config, load_config
-from naebu.problems import Problem, ProblemsError
+from naebu.core.problems import Problem, ProblemsError
+from naebu.settings.config import Config, find_config, load_config
 
 if TYPE_CHECKING:
-    from engine.rule import RuleMeta
+    from naebu.engine.rule import RuleMeta
 
 CONFIG_HELP = "configuration file (default: $NAEBU_CONFIG or ./config.toml)"
 
@@ -52,7 +52,7 @@ def install_anchor(config: Config) -> None:
     """Sign what this process appends to the audit trail with the configured key, and
     publish heads to the configured file (alerts/anchor.py); a key that cannot be read is the
     user's error, before anything is written unsigned."""
-    from alerts.anchor import AnchorError, install
+    from naebu.alerts.anchor import AnchorError, install
 
     try:
         install(config.audit.anchor())
@@ -91,10 +91,10 @@ def safe_url(url: str) -> str:
 
 
 def rule_metas(config: Config) -> dict[str, RuleMeta]:
-    """Rule id -> :class:`engine.rule.RuleMeta` of the configured rules that load, to explain
+    """Rule id -> :class:`naebu.engine.rule.RuleMeta` of the configured rules that load, to explain
     alerts (basis, why). A rule file with a problem hides only its own rules here: ``naebu
     check`` reports it; an alert of a rule that does not load is shown without explanation."""
-    from engine.loader import load_rules
+    from naebu.engine.loader import load_rules
 
     ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
     return {r.meta.id: r.meta for r in ruleset.rules}

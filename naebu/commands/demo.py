@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from naebu.commands.common import CONFIG_HELP
-from naebu.config import find_config
 from naebu.demo.volumes import KEYS, PROFILES
+from naebu.settings.config import find_config
 
 
 @click.command()

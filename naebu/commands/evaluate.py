@@ -8,15 +8,17 @@ from datetime import datetime
 import click
 from sqlalchemy import Engine, select
 
-from alerts.case_members import records_of
-from alerts.cases import group_cases
-from naebu import replay, store, tables
+from naebu import replay
+from naebu.alerts.case_members import records_of
+from naebu.alerts.cases import group_cases
 from naebu.commands.common import UserError, with_config
 from naebu.commands.replay_options import load_ruleset
-from naebu.config import Config
+from naebu.core import text_tables as tables
+from naebu.core.problems import ProblemsError
+from naebu.core.text_tables import Column
 from naebu.evaluation import CaseKeys, read_labels, score
-from naebu.problems import ProblemsError
-from naebu.tables import Column
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 #: Per rule: labelled records, cases raised, true/false positives, misses, precision, recall.
 SCORE_COLUMNS = (

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from naebu import store
 from naebu.commands.common import UserError, parse_now, rule_metas, with_config
-from naebu.config import Config
 from naebu.exporting import write_csv, write_xlsx
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 
 @click.command()
@@ -57,7 +57,7 @@ def export(
     for column, value in (("status", status), ("rule_id", rule_id), ("department", department)):
         if value:
             query = query.where(a[column] == value)
-    from alerts.officials import load_directory
+    from naebu.alerts.officials import load_directory
 
     engine = store.connect(config.store_url)
     try:

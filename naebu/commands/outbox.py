@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy import Engine, func, select
 
-from naebu import store, tables
 from naebu.commands.common import UserError, parse_now, with_config
-from naebu.config import Config
+from naebu.core import text_tables as tables
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 if TYPE_CHECKING:
-    from alerts import Directory
+    from naebu.alerts import Directory
 
 STATUSES = ("pending", "retrying", "sending", "sent", "failed")
 
@@ -77,7 +78,7 @@ def outbox_list(config: Config, stuck: bool, status: str | None, limit: int) -> 
 
 def _list_stuck(config: Config, engine: Engine) -> None:
     """``list --stuck``: each stuck message with what an operator needs to decide."""
-    from alerts.stuck import stuck_rows, where_to_look
+    from naebu.alerts.stuck import stuck_rows, where_to_look
 
     found = stuck_rows(engine)
     if not found:
@@ -100,8 +101,8 @@ def _list_stuck(config: Config, engine: Engine) -> None:
 
 def _directory(config: Config, engine: Engine) -> Directory:
     """The officials directory as of the last pull (names and addresses for the listing)."""
-    from alerts import Directory
-    from naebu import history
+    from naebu.alerts import Directory
+    from naebu.store import history
 
     with engine.connect() as conn:
         frame = history.load(conn, config.routing.directory)
@@ -131,7 +132,7 @@ def outbox_resolve(
     now_text: str | None,
 ) -> None:
     """Decide what happened to a message stuck in sending (audited)."""
-    from alerts.stuck import ResolveError, resolve_stuck
+    from naebu.alerts.stuck import ResolveError, resolve_stuck
 
     if decision is None:
         raise UserError(
@@ -167,7 +168,7 @@ def outbox_retry(
     now_text: str | None,
 ) -> None:
     """Send failed messages again (재발송), e.g. after a long mail-server outage (audited)."""
-    from alerts.stuck import ResolveError, retry_failed
+    from naebu.alerts.stuck import ResolveError, retry_failed
 
     if not failed:
         raise UserError("naebu outbox retry: give --failed (the messages given up)")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from engine.loader import RuleSet, load_rules
 from naebu.commands.common import UserError, parse_now
-from naebu.config import Config
+from naebu.engine.loader import RuleSet, load_rules
+from naebu.settings.config import Config
 
 
 def parse_day(text: str | None, option: str) -> datetime | None:

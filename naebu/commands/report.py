@@ -17,7 +17,7 @@ import click
 from sqlalchemy import Engine
 
 from naebu.commands.common import UserError, parse_now, shown, with_config
-from naebu.config import Config
+from naebu.settings.config import Config
 
 if TYPE_CHECKING:
     from naebu.reports import Inputs
@@ -33,9 +33,9 @@ def report() -> None:
 def _inputs(config: Config, engine: Engine) -> Inputs:
     """The rules, their coverage (configuration and stored data) and the city's name."""
     from naebu import coverage_report
+    from naebu.core.problems import ProblemsError
     from naebu.data_coverage import store_states
     from naebu.pipeline import load_ruleset
-    from naebu.problems import ProblemsError
     from naebu.reports import Inputs
 
     try:
@@ -60,10 +60,10 @@ def _pdf_error(exc: Exception) -> UserError:
 @with_config
 def iso37001(config: Config, period: str, out: str, pdf: bool, now_text: str | None) -> None:
     """The ISO 37001 evidence report (부패방지경영시스템 운영 보고서) for whole months."""
-    from alerts.quality import Period, PeriodError
-    from naebu import store
+    from naebu.alerts.quality import Period, PeriodError
     from naebu.reports import write_iso37001
     from naebu.reports.render import PdfError
+    from naebu.store import tables as store
 
     try:
         span = Period.parse(period)
@@ -98,10 +98,10 @@ def department(
     now_text: str | None,
 ) -> None:
     """Each department's monthly internal-control report (부서별 월간 내부통제 보고서)."""
-    from alerts.quality import Period, PeriodError
-    from naebu import store
+    from naebu.alerts.quality import Period, PeriodError
     from naebu.reports import write_departments
     from naebu.reports.render import PdfError
+    from naebu.store import tables as store
 
     try:
         span = Period.parse(month)

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import click
 
-from naebu import rule_drafts, rule_simulation, store, tables
+from naebu import rule_drafts, rule_simulation
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.commands.replay_options import parse_day
-from naebu.config import Config
+from naebu.core import text_tables as tables
 from naebu.replay import period_bounds
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 AS_HELP = "employee id of the official taking the step (담당자 명부의 직원 번호)"
 
@@ -50,7 +52,7 @@ def rules_propose(
     config: Config, path: Path, replaces: str, actor: str, reason: str, now_text: str | None
 ) -> None:
     """Propose PATH (an edited copy of a rule file or folder) as a draft of TARGET."""
-    from alerts.officials import load_directory
+    from naebu.alerts.officials import load_directory
 
     engine = store.connect(config.store_url)
     try:
@@ -98,7 +100,7 @@ def rules_simulate(
     the alerts it would add and remove, the confirmed findings it would lose, the false
     positives it would remove, and precision before and after. The result is kept with the
     draft (an approval needs it)."""
-    from alerts.officials import load_directory
+    from naebu.alerts.officials import load_directory
 
     start, end = period_bounds(parse_day(since, "--since"), parse_day(until, "--until"))
     now = _now(now_text)
@@ -142,7 +144,7 @@ def rules_approve(
 ) -> None:
     """Approve draft DRAFT_ID (a 감사자, not its proposer, after a simulation): its files are
     installed in the rule folder and the daemon runs them from its next run."""
-    from alerts.officials import load_directory
+    from naebu.alerts.officials import load_directory
 
     engine = store.connect(config.store_url)
     try:

@@ -2,7 +2,7 @@
 
 Per rule and month of raising: alerts, answered, confirmed (closed after the audit office's
 review), false positives with their rate and reasons, exclusions, and the amount at stake and
-recovered where the rule's dataset has an amount (:mod:`alerts.quality`). ``--format json``
+recovered where the rule's dataset has an amount (:mod:`naebu.alerts.quality`). ``--format json``
 gives the same figures with the ids of the alerts they count.
 
 Registered as ``naebu quality``; when a ``naebu rules`` group exists it belongs there as
@@ -16,10 +16,10 @@ from datetime import datetime
 
 import click
 
-from naebu import tables
 from naebu.commands.common import UserError, parse_now, with_config
-from naebu.config import Config
-from naebu.tables import Column
+from naebu.core import text_tables as tables
+from naebu.core.text_tables import Column
+from naebu.settings.config import Config
 
 #: Per rule and month; counts are printed as they are, amounts with separators (``_krw``).
 QUALITY_COLUMNS = (
@@ -47,7 +47,7 @@ def _krw(value: float | None) -> str:
 
 
 def _reasons(counts: dict[str, int]) -> str:
-    from alerts.reasons import label
+    from naebu.alerts.reasons import label
 
     return ", ".join(f"{label(k or None, 'en')} {v}" for k, v in sorted(counts.items())) or "-"
 
@@ -75,8 +75,8 @@ def rules_quality(
 ) -> None:
     """Rule quality per rule and month: alerts, answered, confirmed, false positives and
     their reasons, exclusions, amounts at stake and recovered."""
-    from alerts.quality import Period, PeriodError, rule_quality
-    from naebu import store
+    from naebu.alerts.quality import Period, PeriodError, rule_quality
+    from naebu.store import tables as store
 
     now = parse_now(now_text) or datetime.now()
     try:

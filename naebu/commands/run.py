@@ -7,8 +7,8 @@ import sys
 import click
 
 from naebu.commands.common import UserError, parse_now, safe_url, with_config
-from naebu.config import Config
-from naebu.problems import ProblemsError
+from naebu.core.problems import ProblemsError
+from naebu.settings.config import Config
 
 
 @click.command()
@@ -57,7 +57,7 @@ def run(config: Config, once: bool, now_text: str | None, log_format: str | None
                 f"cannot open the store {safe_url(config.store_url)}: {first}"
             ) from None
         code = daemon.serve()
-        from alerts.outbox import sends_hung
+        from naebu.alerts.outbox import sends_hung
 
         if sends_hung():
             # A send given up at shutdown still blocks a thread on a hung server; the

@@ -2,7 +2,7 @@
 
 Binds 127.0.0.1 by default: put a reverse proxy with TLS in front to reach it from other
 machines (docs/web.md). The settings are the ``[web]`` table of the config (see
-:mod:`inbox.settings`). Exit codes: 0 stopped cleanly; 1 the config or its ``[web]`` has a
+:mod:`naebu.settings.web`). Exit codes: 0 stopped cleanly; 1 the config or its ``[web]`` has a
 problem, or the store cannot be opened.
 """
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from naebu import store
 from naebu.commands.common import UserError, safe_url, with_config
-from naebu.config import Config
-from naebu.problems import ProblemsError
+from naebu.core.problems import ProblemsError
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 
 @click.command()
@@ -32,8 +32,8 @@ def serve(config: Config, host: str, port: int, web_config: str | None) -> None:
     """Serve the web inbox: alerts, the department scorecard, the rule catalog."""
     import uvicorn
 
-    from inbox.app import create_app
-    from inbox.settings import settings_for_config
+    from naebu.inbox.app import create_app
+    from naebu.settings.web import settings_for_config
 
     try:
         settings = settings_for_config(config.path, Path(web_config) if web_config else None)

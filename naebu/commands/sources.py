@@ -1,9 +1,9 @@
 """`naebu sources suggest PATH`: a config section for a city's export, guessed from its headers.
 
-The guessing is :mod:`connectors.suggest`; the printing :mod:`connectors.suggest_render`. This
+The guessing is :mod:`naebu.connectors.suggest`; the printing :mod:`naebu.connectors.suggest_render`. This
 module reads the config when there is one (its ``[onboarding] synonyms`` files, its rule
 paths, where relative paths start), and says which rules the suggested source would make live:
-through :mod:`engine.coverage` when it is there, else through :func:`_fallback_states`, a
+through :mod:`naebu.engine.coverage` when it is there, else through :func:`_fallback_states`, a
 reading of the rule files that knows the datasets and columns they name.
 """
 
@@ -21,8 +21,9 @@ from typing import Any
 import click
 
 from naebu.commands.common import UserError, shown
-from naebu.config import Config, SourceConfig, find_config, load_config
-from naebu.problems import ProblemsError
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core.problems import ProblemsError
+from naebu.settings.config import Config, find_config, load_config
 
 CONFIG_HELP = "configuration file (default: $NAEBU_CONFIG or ./config.toml; optional here)"
 
@@ -64,9 +65,9 @@ def suggest(
     rules of the configured rule paths the source would make live. A SQLite file gives a
     kind = "sql" section per table (or for --table).
     """
-    from connectors.suggest import SQLITE_SUFFIXES, SuggestError, load_synonyms, sqlite_tables
-    from naebu import datasets
-    from naebu.problems import did_you_mean
+    from naebu.connectors.suggest import SQLITE_SUFFIXES, SuggestError, load_synonyms, sqlite_tables
+    from naebu.core import datasets
+    from naebu.core.problems import did_you_mean
 
     if dataset is not None and dataset not in datasets.DATASETS:
         hint = did_you_mean(dataset, datasets.DATASETS) or "one of: " + ", ".join(datasets.DATASETS)
@@ -116,8 +117,8 @@ def _one(
     given: set[str],
 ) -> Any:
     """One suggestion (a file, or one table of a SQLite file), rendered."""
-    from connectors.suggest import suggest as guess
-    from connectors.suggest_render import as_json, render_toml
+    from naebu.connectors.suggest import suggest as guess
+    from naebu.connectors.suggest_render import as_json, render_toml
 
     suggestion = guess(path, synonyms, dataset, encoding, table)
     where = _placement(path.resolve(), name, suggestion.dataset, config, given, table)
@@ -155,7 +156,7 @@ def _placement(
     given: set[str],
     table: str | None = None,
 ) -> Any:
-    from connectors.suggest_render import Placement
+    from naebu.connectors.suggest_render import Placement
 
     base = config.base_dir if config is not None else Path.cwd()
     folder = os.path.relpath(path.parent, base)
@@ -195,8 +196,8 @@ def rule_states(
     """The rules of ``config``'s rule paths that read the suggested dataset, each with its
     state when the suggested source is the only source of its dataset (the config's other
     datasets as they are): what this file alone makes live."""
-    from connectors.suggest_render import RuleState
-    from engine.loader import load_rules
+    from naebu.connectors.suggest_render import RuleState
+    from naebu.engine.loader import load_rules
 
     if config is None:
         return []
@@ -206,10 +207,10 @@ def rule_states(
         config, sources={**others, name: suggested_source(suggestion, name, constants)}
     )
     try:
-        from engine import coverage as engine_coverage  # type: ignore[attr-defined,unused-ignore]
+        from naebu.engine import coverage as engine_coverage  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return _fallback_states(ruleset.rules, added, suggestion.dataset)
-    given = engine_coverage.provided(added)
+    given = engine_coverage.provided(added.sources)
     out = []
     for rule in ruleset.rules:
         if rule.meta.enabled and suggestion.dataset in engine_coverage.rule_inputs(rule).datasets:
@@ -218,7 +219,7 @@ def rule_states(
     return out
 
 
-# Until engine.coverage is there: the columns a rule file names -----------------------------
+# Until naebu.engine.coverage is there: the columns a rule file names -----------------------------
 
 _NOT_LOGIC = {
     "id", "title", "title_en", "description", "description_en", "basis", "owner", "severity",
@@ -228,8 +229,8 @@ _WORD = re.compile(r"(?<![\w.])([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?")
 
 
 def _fallback_states(rules: list[Any], config: Config, dataset: str) -> list[Any]:
-    from connectors.suggest_render import RuleState
-    from naebu import datasets
+    from naebu.connectors.suggest_render import RuleState
+    from naebu.core import datasets
 
     provided = _fallback_provided(config)
     tables = _rule_tables(rules)
@@ -253,7 +254,7 @@ def _fallback_states(rules: list[Any], config: Config, dataset: str) -> list[Any
 
 
 def _fallback_provided(config: Config) -> dict[str, set[str]]:
-    from naebu import datasets
+    from naebu.core import datasets
 
     out: dict[str, set[str]] = {}
     for source in config.sources.values():

@@ -12,11 +12,13 @@ from datetime import datetime, time
 
 import click
 
-from naebu import datasets, store, tables
 from naebu.commands.common import UserError, parse_now, with_config
-from naebu.config import Config
-from naebu.problems import ProblemsError, did_you_mean
-from naebu.tables import Column
+from naebu.core import datasets
+from naebu.core import text_tables as tables
+from naebu.core.problems import ProblemsError, did_you_mean
+from naebu.core.text_tables import Column
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 #: ``suppress list``: one suppression a row.
 SUPPRESSION_COLUMNS = (
@@ -39,7 +41,7 @@ def suppress() -> None:
 
 def _check_target(config: Config, rule_id: str, column: str | None) -> None:
     """The rule must exist, and the column be one of its dataset's (or the finding's)."""
-    from alerts.suppressions import FINDING_FIELDS
+    from naebu.alerts.suppressions import FINDING_FIELDS
     from naebu.pipeline import load_ruleset
 
     try:
@@ -88,8 +90,8 @@ def suppress_add(
     now_text: str | None,
 ) -> None:
     """Add a suppression (an expiry date means until the end of that day)."""
-    from alerts.officials import load_directory
-    from alerts.suppressions import SuppressionError, add_suppression
+    from naebu.alerts.officials import load_directory
+    from naebu.alerts.suppressions import SuppressionError, add_suppression
 
     now = parse_now(now_text) or datetime.now().replace(microsecond=0)
     expires = parse_now(until)
@@ -136,7 +138,7 @@ def suppress_add(
 @with_config
 def suppress_list(config: Config, show_all: bool, fmt: str, now_text: str | None) -> None:
     """List suppressions, newest first, with their state (active, expired, removed)."""
-    from alerts.suppressions import list_suppressions
+    from naebu.alerts.suppressions import list_suppressions
 
     now = parse_now(now_text) or datetime.now().replace(microsecond=0)
     engine = store.connect(config.store_url)
@@ -194,8 +196,8 @@ def suppress_remove(
     config: Config, suppression_id: int, reason: str, actor: str, now_text: str | None
 ) -> None:
     """End a suppression now; findings it hid are raised when next seen."""
-    from alerts.officials import load_directory
-    from alerts.suppressions import SuppressionError, remove_suppression
+    from naebu.alerts.officials import load_directory
+    from naebu.alerts.suppressions import SuppressionError, remove_suppression
 
     now = parse_now(now_text) or datetime.now().replace(microsecond=0)
     engine = store.connect(config.store_url)

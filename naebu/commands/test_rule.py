@@ -8,14 +8,15 @@ from pathlib import Path
 
 import click
 
-from engine import coverage
-from engine.registry import RuleType
-from engine.template import render_evidence
-from naebu import coverage_report, datasets, replay
+from naebu import coverage_report, replay
 from naebu.commands.common import UserError, parse_now, with_config
 from naebu.commands.replay_options import load_ruleset, parse_day
-from naebu.config import Config
-from naebu.problems import did_you_mean
+from naebu.core import datasets
+from naebu.core.problems import did_you_mean
+from naebu.engine import coverage
+from naebu.engine.registry import RuleType
+from naebu.engine.template import render_evidence
+from naebu.settings.config import Config
 
 
 @click.command("test-rule")

@@ -14,9 +14,9 @@ from datetime import datetime
 
 import click
 
-from naebu import store
 from naebu.commands.common import UserError, with_config
-from naebu.config import Config
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 
 @click.group()
@@ -30,8 +30,8 @@ def users() -> None:
 @with_config
 def set_password(config: Config, employee_id: str, password_stdin: bool) -> None:
     """Create the account of EMPLOYEE_ID, or set its password (its sessions end)."""
-    from inbox.auth import AccountError
-    from inbox.auth import set_password as store_password
+    from naebu.inbox.auth import AccountError
+    from naebu.inbox.auth import set_password as store_password
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -55,7 +55,7 @@ def set_password(config: Config, employee_id: str, password_stdin: bool) -> None
 @with_config
 def disable(config: Config, employee_id: str) -> None:
     """Disable the account of EMPLOYEE_ID and end its sessions."""
-    from inbox.auth import AccountError, disable_account
+    from naebu.inbox.auth import AccountError, disable_account
 
     engine = store.connect(config.store_url)
     try:
@@ -73,7 +73,7 @@ def disable(config: Config, employee_id: str) -> None:
 @with_config
 def list_users(config: Config, fmt: str) -> None:
     """Every account: employee id, name, department, role, state."""
-    from inbox.auth import list_accounts
+    from naebu.inbox.auth import list_accounts
 
     engine = store.connect(config.store_url)
     try:

@@ -3,13 +3,13 @@
 A run that cannot reach the cluster - the scheduler does not answer when the run starts (the
 run then reads and evaluates nothing), or is lost during it (the rules not yet evaluated
 fail) - counts one. After ``[cluster] unreachable_runs_before_notice`` such runs in a row the
-admins are told, once (through the outbox, as for a source down: naebu/daemon/notices.py);
+admins are told, once (through the outbox, as for a source down: alerts/admin_notices.py);
 when a run reaches the cluster again they are told once more. Nothing is lost meanwhile: the
 sources' watermarks stay where the last run that read them left them, and a rule not evaluated
 keeps its state, so the next run that reaches the cluster evaluates it over the same records.
 
 The connection itself is made afresh at the next run (engine/backends/__init__.py,
-:func:`~engine.backends.backend_for`); this module only counts and tells.
+:func:`~naebu.engine.backends.backend_for`); this module only counts and tells.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from engine.backends.faults import ClusterUnreachable
-from naebu.config import Config
-from naebu.daemon.notices import queue_admin_notice
+from naebu.alerts.admin_notices import queue_admin_notice
+from naebu.engine.backends.faults import ClusterUnreachable
+from naebu.settings.config import Config
 
 log = logging.getLogger(__name__)
 

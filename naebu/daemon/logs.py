@@ -47,5 +47,5 @@ def configure_logging(fmt: str, level: int = logging.INFO) -> None:
     root.setLevel(level)
     # APScheduler logs every job start at INFO; that is noise next to naebu's own run log.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # Alembic logs its plugin set-up at INFO; naebu.migrations logs what it migrates.
+    # Alembic logs its plugin set-up at INFO; naebu.store.migrations logs what it migrates.
     logging.getLogger("alembic").setLevel(logging.WARNING)

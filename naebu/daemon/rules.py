@@ -34,12 +34,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from engine.examples import run_examples
-from engine.loader import RuleSet, load_rules
-from engine.registry import RuleType
 from naebu import rule_drafts, rulechanges
-from naebu.config import Config
-from naebu.problems import Problem
+from naebu.core.problems import Problem
+from naebu.engine.examples import run_examples
+from naebu.engine.loader import RuleSet, load_rules
+from naebu.engine.registry import RuleType
+from naebu.settings.config import Config
 
 log = logging.getLogger(__name__)
 

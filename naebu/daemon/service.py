@@ -38,18 +38,19 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import Engine, select
 
-from alerts import Directory, deliver_pending
-from engine.backends.faults import ClusterUnreachable
-from naebu import history, ledger, store
-from naebu.config import Config
+from naebu.alerts import Directory, deliver_pending
+from naebu.alerts.admin_notices import queue_admin_notice
 from naebu.daemon import http
 from naebu.daemon.cluster import ClusterWatch
 from naebu.daemon.leader import LeaderLock, leader_lock, node_name
-from naebu.daemon.notices import queue_admin_notice
 from naebu.daemon.rules import RuleKeeper
+from naebu.daemon.scheduler import TIMEZONE, build_scheduler, count_fires
 from naebu.daemon.status import collect_status
-from naebu.pipeline import RunSummary, run_once
-from naebu.scheduler import TIMEZONE, build_scheduler, count_fires
+from naebu.engine.backends.faults import ClusterUnreachable
+from naebu.pipeline import RunSummary, ledger, run_once
+from naebu.settings.config import Config
+from naebu.store import history
+from naebu.store import tables as store
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ class Daemon:
 
     def reminders_job(self) -> None:
         """Reminders before deadlines and escalation of overdue alerts (logic in alerts/)."""
-        from alerts.escalation import remind_and_escalate
+        from naebu.alerts.escalation import remind_and_escalate
 
         with self.run_lock:
             if self.stopping.is_set():

@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from engine.backends.faults import unreachable
-from naebu import store, tables
-from naebu.config import Config
-from naebu.tables import Column
+from naebu.core import text_tables as tables
+from naebu.core.text_tables import Column
+from naebu.engine.backends.faults import unreachable
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 #: How many of the newest ledger rows are read to find each source's last run.
 LEDGER_WINDOW = 500
@@ -183,7 +184,7 @@ def status_lines(status: dict[str, Any]) -> list[str]:
     outbox = ", ".join(f"{k} {v}" for k, v in sorted(status["outbox"].items())) or "empty"
     alerts = ", ".join(f"{k} {v}" for k, v in sorted(status["alerts"].items())) or "none"
     lines += ["", f"outbox: {outbox} (to send: {status['outbox_due']})", f"alerts: {alerts}"]
-    # Whom alerts reach (alerts.reach), when the command collected it.
+    # Whom alerts reach (naebu.alerts.reach), when the command collected it.
     lines += [f"warning: {w}" for w in status.get("reach_warnings", ())]
     return lines
 
@@ -201,9 +202,9 @@ def _failed_rules(run: dict[str, Any]) -> list[str]:
 
 def _unmapped_lines(sources: dict[str, dict[str, Any]]) -> list[str]:
     """The values each source's last read could not map onto the canonical codes, in the run
-    summary's words (connectors.vocabulary)."""
-    from connectors.base import UnmappedValues
-    from connectors.vocabulary import unmapped_lines
+    summary's words (naebu.connectors.vocabulary)."""
+    from naebu.connectors.base import UnmappedValues
+    from naebu.connectors.vocabulary import unmapped_lines
 
     return unmapped_lines(
         (

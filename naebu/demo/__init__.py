@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from naebu import tables
+from naebu.core import text_tables as tables
+from naebu.core.text_tables import Column
 from naebu.demo import (
     anomalies,
     plant_finance,
@@ -51,7 +52,6 @@ from naebu.demo.permits import (
 from naebu.demo.property import build_sales, settle_sales
 from naebu.demo.readme import readme_text
 from naebu.demo.volumes import Volumes
-from naebu.tables import Column
 
 __all__ = ["DemoSummary", "Volumes", "generate", "build_frames"]
 

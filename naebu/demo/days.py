@@ -1,6 +1,6 @@
 """The demo year's calendar: 2025, Korean public holidays, business days.
 
-Business days are weekdays that are not public holidays, counted by :mod:`engine.workdays`'
+Business days are weekdays that are not public holidays, counted by :mod:`naebu.core.workdays`'
 numpy functions (the one calendar the rules' ``is_holiday()``, ``civil_deadline()`` and alert
 deadlines use), so ordinary activity never lands on a day a holiday rule would flag.
 """
@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from engine import workdays
+from naebu.core import workdays
 
 YEAR = 2025
 START = np.datetime64(f"{YEAR}-01-01", "D")
@@ -91,7 +91,7 @@ def legal_deadlines(received: np.ndarray, legal_days: np.ndarray) -> np.ndarray:
 
 def legal_deadline_instants(received: np.ndarray, legal_days: np.ndarray) -> np.ndarray:
     """The statutory deadline instant of each application (``datetime64[s]``, NaT where the
-    receipt is unknown): the shared :func:`engine.workdays.civil_deadline`, once per distinct
+    receipt is unknown): the shared :func:`naebu.core.workdays.civil_deadline`, once per distinct
     (receipt, period)."""
     stamps = pd.to_datetime(pd.Series(received)).dt.to_pydatetime()
     out = np.full(len(stamps), np.datetime64("NaT"), dtype="datetime64[s]")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from naebu import datasets
+from naebu.core import datasets
 
 YMD = "%Y%m%d"
 ISO_DAY = "%Y-%m-%d"

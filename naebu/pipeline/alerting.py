@@ -19,13 +19,15 @@ from collections.abc import Mapping
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
-from alerts import Directory, deliver_pending, queue_digests, raise_alerts
-from alerts.escalation import remind_and_escalate
-from engine.findings import Finding
-from engine.rule import RuleMeta
-from naebu import datasets, history, store
-from naebu.config import Config
+from naebu.alerts import Directory, deliver_pending, queue_digests, raise_alerts
+from naebu.alerts.escalation import remind_and_escalate
+from naebu.core import datasets
+from naebu.engine.findings import Finding
+from naebu.engine.rule import RuleMeta
 from naebu.pipeline.summary import RunSummary
+from naebu.settings.config import Config
+from naebu.store import history
+from naebu.store import tables as store
 
 
 class AlertStages:
@@ -50,7 +52,7 @@ class AlertStages:
 
     def _directory(self, frame: pd.DataFrame, departments: pd.DataFrame | None = None) -> Directory:
         # ``departments``: the department tree, which keeps each audit office to the alerts of
-        # its own organisation (alerts.directory.Directory.audit_office).
+        # its own organisation (naebu.alerts.directory.Directory.audit_office).
         return Directory.from_frame(
             frame,
             fallback_roles=self.config.routing.fallback_roles,

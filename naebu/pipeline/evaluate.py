@@ -16,17 +16,18 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from engine import coverage
-from engine.backends import Backend
-from engine.backends.faults import ClusterError
-from engine.findings import Finding
-from engine.loader import RuleSet
-from engine.registry import EvalContext, RuleType
-from naebu import data_coverage, history
-from naebu.config import Config
+from naebu import data_coverage
+from naebu.engine import coverage
+from naebu.engine.backends import Backend
+from naebu.engine.backends.faults import ClusterError
+from naebu.engine.findings import Finding
+from naebu.engine.loader import RuleSet
+from naebu.engine.registry import EvalContext, RuleType
 from naebu.pipeline.alerting import AlertStages
 from naebu.pipeline.planner import IncrementalPlanner, ReadPlan, is_record_rule
 from naebu.pipeline.summary import RunSummary
+from naebu.settings.config import Config
+from naebu.store import history
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ def select_rules(config: Config, ruleset: RuleSet, engine: Engine) -> RuleSelect
         rule_state = {row.rule_id: row for row in conn.execute(select(history.rule_state)).all()}
     plan = coverage.plan(
         ruleset.rules,
-        coverage.provided(config),
-        sources=coverage.sources_by_dataset(config),
+        coverage.provided(config.sources),
+        sources=coverage.sources_by_dataset(config.sources),
     )
     forget(engine, rule_state, [i for i, c in plan.items() if not c.evaluable])
     return RuleSelection(coverage.runnable_set(ruleset, plan), plan, rule_state)

@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection
 
-from engine.registry import RuleType
-from naebu import datasets, dtypes, history
-from naebu.history import KeyFilter, NewRecords
+from naebu.core import datasets, dtypes
+from naebu.engine.registry import RuleType
+from naebu.store import history
+from naebu.store.history import KeyFilter, NewRecords
 
 #: How a rule's history is cut down to what it must see again.
 Narrowing = KeyFilter | NewRecords
@@ -89,7 +90,7 @@ class IncrementalPlanner:
 
     def join_pulled(self, name: str) -> None:
         """This run's batches of dataset ``name`` joined into one frame, now that a source of
-        it has been read whole (see :func:`naebu.dtypes.joined`). Now rather than when a rule
+        it has been read whole (see :func:`naebu.core.dtypes.joined`). Now rather than when a rule
         first needs them: the batches' memory is then free for the next source's, instead
         of staying with the process (a million payments: about 0.3 GB more at the peak)."""
         batches = self.pulled.get(name)
@@ -146,7 +147,7 @@ class IncrementalPlanner:
         a sequence between two datasets) reads its own new records and, of its older ones, only
         those in the groups its other datasets' new records or the clock touched. Records with
         a null key are left out when they take no part
-        (:attr:`~engine.registry.Partitioning.nulls_take_part`).
+        (:attr:`~naebu.engine.registry.Partitioning.nulls_take_part`).
         """
         closing = rule.closing if rule.clock_driven else None
         if state is None or (rule.clock_driven and closing is None):

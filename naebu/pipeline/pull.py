@@ -17,16 +17,20 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from connectors import SourceError, make_connector, worker
-from connectors.base import Batch, SourceState, add_unmapped
-from naebu import datasets, dtypes, history, merging, store
-from naebu.config import Config, SourceConfig
-from naebu.history import KeyFilter
+from naebu.connectors import SourceError, make_connector, worker
+from naebu.connectors import merge_settings as merging
+from naebu.connectors.base import Batch, SourceState, add_unmapped
+from naebu.connectors.source_settings import SourceConfig
+from naebu.core import datasets, dtypes
+from naebu.core.progress import progress
 from naebu.pipeline.alerting import AlertStages, empty
 from naebu.pipeline.evaluate import RuleStage
 from naebu.pipeline.planner import IncrementalPlanner
 from naebu.pipeline.summary import RunSummary, SourceReport
-from naebu.progress import progress
+from naebu.settings.config import Config
+from naebu.store import history
+from naebu.store import tables as store
+from naebu.store.history import KeyFilter
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,7 @@ class PullStage:
         # Reference data first: routing needs the whole directory before any alert is raised.
         sources = sorted(sources, key=lambda s: not datasets.get(s.dataset).reference)
         # Sources pulled for the first time (the big reads) are read ahead, in this order, by a
-        # worker process while this one stores (connectors.worker); it starts now, so its own
+        # worker process while this one stores (naebu.connectors.worker); it starts now, so its own
         # start-up overlaps the reading of the reference data.
         first = [
             (s, state)
@@ -209,7 +213,7 @@ class PullStage:
 
     def complete(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         """A batch of a merged dataset completed from the stored versions of its records
-        (:func:`naebu.merging.complete`), so the record rules and the record history see
+        (:func:`naebu.connectors.merge_settings.complete`), so the record rules and the record history see
         whole rows. The store holds this run's earlier batches too: each is committed before
         the next is read."""
         key = datasets.get(name).key

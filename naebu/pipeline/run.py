@@ -28,16 +28,18 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from engine.backends import Backend, backend_for
-from engine.loader import RuleSet, load_rules
-from naebu import ledger, rulechanges, store
-from naebu.config import Config
+from naebu import rulechanges
+from naebu.core.problems import ProblemsError
+from naebu.engine.backends import Backend, backend_for
+from naebu.engine.loader import RuleSet, load_rules
+from naebu.pipeline import ledger
 from naebu.pipeline.alerting import AlertStages
 from naebu.pipeline.evaluate import RuleSelection, RuleStage, select_rules
 from naebu.pipeline.planner import IncrementalPlanner
 from naebu.pipeline.pull import PullStage
 from naebu.pipeline.summary import RunSummary, close_run, fail_run, open_run
-from naebu.problems import ProblemsError
+from naebu.settings.config import Config
+from naebu.store import tables as store
 
 
 def load_ruleset(config: Config) -> RuleSet:

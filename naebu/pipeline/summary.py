@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, update
 
-from connectors.base import UnmappedValues
-from connectors.vocabulary import unmapped_json
-from engine import coverage
-from naebu import ledger, store
+from naebu.connectors.base import UnmappedValues
+from naebu.connectors.vocabulary import unmapped_json
+from naebu.core.problems import ProblemsError
 from naebu.coverage_report import coverage_json
-from naebu.problems import ProblemsError
+from naebu.engine import coverage
+from naebu.pipeline import ledger
+from naebu.store import tables as store
 
 
 @dataclass

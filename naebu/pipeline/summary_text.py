@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.vocabulary import unmapped_lines
-from naebu import tables
+from naebu.connectors.vocabulary import unmapped_lines
+from naebu.core import text_tables as tables
+from naebu.core.text_tables import Column
 from naebu.coverage_report import coverage_hints, coverage_note
 from naebu.pipeline.summary import RunSummary
-from naebu.tables import Column
 
 
 def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:

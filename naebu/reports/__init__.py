@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from alerts.officials import directory_from_store
-from alerts.quality import Period
-from engine.rule import RuleMeta
+from naebu.alerts.officials import directory_from_store
+from naebu.alerts.quality import Period
+from naebu.engine.rule import RuleMeta
 from naebu.reports import department, iso37001
 from naebu.reports.iso37001 import period_words as period_text
 from naebu.reports.render import print_pdf, render_html

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from alerts.lifecycle import OPEN, STATUS_LABELS
-from alerts.quality import Period, amount_of
-from alerts.reasons import label as reason_label
-from engine.rule import RuleMeta
+from naebu.alerts.lifecycle import OPEN, STATUS_LABELS
+from naebu.alerts.quality import Period, amount_of
+from naebu.alerts.reasons import label as reason_label
+from naebu.engine.rule import RuleMeta
 from naebu.reports.figures import Figure, Sources, won
-from naebu.store import alerts
+from naebu.store.tables import alerts
 
 NO_DEPARTMENT = "부서 미지정"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
-from naebu import formatting
+from naebu.core import formatting
 
 
 @dataclass

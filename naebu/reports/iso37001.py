@@ -4,7 +4,7 @@ asks for, read from naebu's store for a period of whole months.
 Sections, by clause (ISO 37001:2016, and 6.3 of the 2025 edition):
 
 - 4.5 risk register: each rule as a control over a named risk (:mod:`naebu.reports.risks`),
-  with its quality figures (:mod:`alerts.quality`);
+  with its quality figures (:mod:`naebu.alerts.quality`);
 - 8.3/8.4 controls operated and their coverage: the runs of the period, what each rule found
   and whether its data is there (engine/coverage.py, naebu/data_coverage.py);
 - 9.1 monitoring: the KPIs of handling (answered, on time, false positives, overdue);
@@ -28,13 +28,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from alerts.lifecycle import OPEN, STATUS_LABELS
-from alerts.quality import Period, Quality, rule_quality
-from alerts.reasons import label as reason_label
-from engine.rule import RuleMeta
+from naebu.alerts.lifecycle import OPEN, STATUS_LABELS
+from naebu.alerts.quality import Period, Quality, rule_quality
+from naebu.alerts.reasons import label as reason_label
+from naebu.engine.rule import RuleMeta
 from naebu.reports.figures import Figure, Sources, days, pct, won
 from naebu.reports.risks import risk_of
-from naebu.store import alerts, audit_trail, rule_versions, runs
+from naebu.store.tables import alerts, audit_trail, rule_versions, runs
 
 SEVERITY_KO = {"low": "낮음", "medium": "보통", "high": "높음", "critical": "심각"}
 COVERAGE_KO = {"live": "정상 운영", "partial": "일부 자료 없이 운영", "not_evaluable": "평가 불가"}
@@ -91,7 +91,7 @@ def collect(
     """Read every section of the report for ``period`` from the store ``conn``.
 
     ``rules`` are the rules configured (their titles, severity, basis), ``states`` their
-    coverage (:class:`engine.coverage.Coverage` by rule id; may be empty), ``names`` the
+    coverage (:class:`naebu.engine.coverage.Coverage` by rule id; may be empty), ``names`` the
     officials' names by employee id, ``now`` the moment the report is made (what is overdue).
     """
     report = Report(city=city, period=period, generated_at=now, sources=Sources())
@@ -263,7 +263,7 @@ def _kpis(conn: Connection, report: Report, quality: Any, now: datetime) -> None
             )
         )
     )
-    answered = [x for x in rows if x.last_answer is not None]  # as alerts.quality counts
+    answered = [x for x in rows if x.last_answer is not None]  # as naebu.alerts.quality counts
     on_time = [
         x for x in rows if x.answered_at is not None and x.deadline and x.answered_at <= x.deadline
     ]
