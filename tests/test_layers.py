@@ -41,9 +41,7 @@ def _copy(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
     tree.mkdir()
     shutil.copy(ROOT / "pyproject.toml", tree)
-    shutil.copytree(
-        ROOT / "naebu", tree / "naebu", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    shutil.copytree(ROOT / "naebu", tree / "naebu", ignore=shutil.ignore_patterns("__pycache__"))
     return tree
 
 

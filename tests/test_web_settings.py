@@ -147,8 +147,9 @@ def test_web_section_of_config_toml(tmp_path: Path) -> None:
         '[web]\ncompliance = ["E030"]\nclient_address_header = "X-Forwarded-For"\n'
         'trusted_proxies = ["10.0.0.0/24"]\nsession_hours = 2\n',
     )
-    load_config(path)  # the config accepts the section
-    s = settings_for_config(path)
+    config = load_config(path)  # the config accepts the section, read with the rest
+    s = settings_for_config(config)
+    assert s == config.web
     assert (s.compliance, s.client_address_header, s.session_hours) == (
         ("E030",),
         "X-Forwarded-For",
@@ -160,17 +161,17 @@ def test_web_section_of_config_toml(tmp_path: Path) -> None:
 
 def test_web_toml_beside_the_config_still_works(tmp_path: Path) -> None:
     path = _config(tmp_path)
-    assert settings_for_config(path) == WebSettings()  # neither: the defaults
+    assert settings_for_config(load_config(path)) == WebSettings()  # neither: the defaults
     (tmp_path / "web.toml").write_text("[web]\nsession_hours = 4\n", encoding="utf-8")
-    assert settings_for_config(path).session_hours == 4
+    assert settings_for_config(load_config(path)).session_hours == 4
     # Both would leave one of them ignored: refused, naming both.
     path = _config(tmp_path, "[web]\nsession_hours = 6\n")
     with pytest.raises(ProblemsError, match=r"both config.toml and web.toml"):
-        settings_for_config(path)
+        settings_for_config(load_config(path))
     # --web-config names the file to read, whatever else there is.
     other = tmp_path / "other.toml"
     other.write_text("[web]\nsession_hours = 7\n", encoding="utf-8")
-    assert settings_for_config(path, other).session_hours == 7
+    assert settings_for_config(load_config(path), other).session_hours == 7
 
 
 @pytest.mark.parametrize(
@@ -194,6 +195,20 @@ def test_a_bad_web_section_is_one_line_from_naebu_serve(
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 1 and message in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_a_misspelt_web_key_stops_naebu_run_too(tmp_path: Path) -> None:
+    # [web] is part of the config: the daemon refuses it as naebu serve does, located.
+    path = _config(tmp_path, "[web]\nsesion_hours = 2\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "naebu.cli", "run", "--once", "--config", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert (
+        "config.toml:4: web.sesion_hours: unknown key - did you mean 'session_hours'?" in r.stderr
+    )
     assert "Traceback" not in r.stderr
 
 

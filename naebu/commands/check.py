@@ -74,13 +74,12 @@ def _check_all(path: Path) -> tuple[Config, Any]:
     if config is None:  # not TOML: nothing further can be read
         raise UserError([*problems, f"{len(problems)} problem(s) found"])
     where, text = shown(config.path), config.path.read_text(encoding="utf-8")
-    problems += web_problems(config.path, where)
+    problems += web_problems(config)
     for source in config.sources.values():
         problems += locate(check_source(source, where), where, text)
     ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
     problems += ruleset.problems
     problems += _check_examples(ruleset)
-    problems = list(dict.fromkeys(problems))  # [web] base_url is read by both config and inbox
     if problems:
         raise UserError([*problems, f"{len(problems)} problem(s) found"])
     from naebu.engine.calendar_settings import apply

@@ -36,7 +36,7 @@ def serve(config: Config, host: str, port: int, web_config: str | None) -> None:
     from naebu.settings.web import settings_for_config
 
     try:
-        settings = settings_for_config(config.path, Path(web_config) if web_config else None)
+        settings = settings_for_config(config, Path(web_config) if web_config else None)
     except ProblemsError as exc:
         raise UserError(exc.problems) from None
     try:

@@ -7,10 +7,12 @@ not sit in the file. Every mistake is reported as a located :class:`~naebu.core.
 
 This module holds the root, :class:`Config`, and the small top-level tables (``[store]``,
 ``[rules]``, ``[connections]``, ``[schedule]``); each other section has its own module with
-its dataclass and parser: connectors/source_settings.py, notifyconfig.py, routingconfig.py (and
-roleconfig.py), daemonconfig.py, engineconfig.py, onboardingconfig.py, cityconfig.py,
-calendarconfig.py, auditconfig.py, clusterconfig.py. ``[web]`` is the inbox's
-(naebu/settings/web.py); ``naebu check`` reads it in the same pass.
+its dataclass and parser, on the floor that uses it: connectors/source_settings.py (with
+mapping_settings.py and merge_settings.py), engine/settings.py, engine/city_settings.py,
+engine/calendar_settings.py, engine/cluster_settings.py, alerts/notify_settings.py,
+alerts/routing_settings.py (with role_settings.py), alerts/audit_settings.py, and in this
+package daemon.py, onboarding.py and web.py, the inbox's ``[web]``
+(naebu/settings/web.py), read here with the rest.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from naebu.alerts.routing_settings import RoutingConfig, parse_routing
 from naebu.connectors.merge_settings import check_merges
 from naebu.connectors.source_settings import SourceConfig, parse_source, resolve_sqlite_url
 from naebu.core.government import Government
-from naebu.core.links import check_base_url
 from naebu.core.problems import Problem, ProblemsError, did_you_mean, toml_error
 from naebu.core.schedule import check_schedule
 from naebu.core.tomllines import locate
@@ -39,6 +40,7 @@ from naebu.engine.city_settings import parse_city
 from naebu.engine.cluster_settings import ClusterConfig, parse_cluster
 from naebu.engine.settings import EngineConfig, parse_engine
 from naebu.settings.daemon import DaemonConfig, parse_daemon
+from naebu.settings.web import WebSettings, web_settings_from
 from naebu.settings.onboarding import OnboardingConfig, parse_onboarding
 
 DEFAULT_CONFIG = "config.toml"
@@ -83,6 +85,8 @@ class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    #: ``[web]``: the inbox's settings (naebu serve); ``source`` is the config when it has one.
+    web: WebSettings = field(default_factory=WebSettings)
     #: ``[rules] require_approval``: the daemon runs only approved rule versions
     #: (naebu/rule_drafts.py); None: when the officials directory has an audit office.
     require_approval: bool | None = None
@@ -225,10 +229,8 @@ def _parse(raw: dict[str, Any], path: Path, file: str, problems: list[Problem]) 
     routing = parse_routing(_table(raw, "routing", problems, file), problems, file)
 
     notify = parse_notify(_table(raw, "notify", problems, file), base, problems, file)
-    web = raw.get("web")
-    notify.base_url = check_base_url(
-        web.get("base_url") if isinstance(web, dict) else None, problems, file
-    )
+    web = _parse_web(raw.get("web"), path, problems, file)
+    notify.base_url = web.base_url
     schedule = check_schedule(_table(raw, "schedule", problems, file), "schedule", problems, file)
     daemon = parse_daemon(_table(raw, "daemon", problems, file), problems, file)
     engine = parse_engine(_table(raw, "engine", problems, file), problems, file)
@@ -254,8 +256,23 @@ def _parse(raw: dict[str, Any], path: Path, file: str, problems: list[Problem]) 
         calendar=calendar,
         audit=audit,
         cluster=cluster,
+        web=web,
         require_approval=require_approval,
     )
+
+
+def _parse_web(table: Any, path: Path, problems: list[Problem], file: str) -> WebSettings:
+    """``[web]``, checked with the rest of the file: a misspelt key stops ``naebu run`` as
+    it stops ``naebu serve`` (the problems are located with the others)."""
+    if table is None:
+        return WebSettings()
+    try:
+        settings = web_settings_from(table, file)
+    except ProblemsError as exc:
+        problems.extend(exc.problems)
+        return WebSettings()
+    settings.source = path
+    return settings
 
 
 def _table(raw: dict[str, Any], key: str, problems: list[Problem], file: str) -> dict[str, Any]:

@@ -30,11 +30,14 @@ import ipaddress
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from naebu.core.links import check_base_url
 from naebu.core.problems import Problem, ProblemsError, did_you_mean
 from naebu.core.tomllines import locate
+
+if TYPE_CHECKING:
+    from naebu.settings.config import Config
 
 #: The file ``[web]`` lived in before ``config.toml`` accepted it (still read, beside it).
 LEGACY_FILE = "web.toml"
@@ -181,46 +184,40 @@ def load_web_settings(path: Path | None) -> WebSettings:
     return settings
 
 
-def settings_for_config(
-    config_path: Path, explicit: Path | None = None, *, shown: str | None = None
-) -> WebSettings:
-    """The inbox's settings for the config file at ``config_path``.
+def settings_for_config(config: Config, explicit: Path | None = None) -> WebSettings:
+    """The inbox's settings for ``config``.
 
-    ``explicit`` (``--web-config``) wins; else the ``[web]`` table of the config file; else
-    the legacy ``web.toml`` beside it; else the defaults. A ``[web]`` in the config and a
-    ``web.toml`` beside it is an error: one of them would be ignored. ``shown``: the config
-    file's name in messages (default: its path).
+    ``explicit`` (``--web-config``) wins; else the config's ``[web]`` (read and checked with
+    the rest of the file); else the legacy ``web.toml`` beside it; else the defaults. A
+    ``[web]`` in the config and a ``web.toml`` beside it is an error: one of them would be
+    ignored.
     """
     if explicit is not None:
         if not explicit.exists():
             raise ProblemsError([Problem(str(explicit), "web settings file not found")])
         return load_web_settings(explicit)
-    legacy = config_path.parent / LEGACY_FILE
-    raw, text = _read(config_path) if config_path.exists() else ({}, "")
-    table = raw.get("web")
-    if table is None:
+    legacy = config.path.parent / LEGACY_FILE
+    if config.web.source is None:
         return load_web_settings(legacy)
     if legacy.exists():
         raise ProblemsError(
             [
                 Problem(
                     str(legacy),
-                    f"[web] is set in both {config_path.name} and {LEGACY_FILE}",
-                    hint=f"move the settings into {config_path.name} and delete {LEGACY_FILE}",
+                    f"[web] is set in both {config.path.name} and {LEGACY_FILE}",
+                    hint=f"move the settings into {config.path.name} and delete {LEGACY_FILE}",
                 )
             ]
         )
-    settings = _located(table, shown or str(config_path), text)
-    settings.source = config_path
-    return settings
+    return config.web
 
 
-def web_problems(config_path: Path, shown: str) -> list[Problem]:
-    """Every problem of the inbox's settings for the config at ``config_path`` (its ``[web]``
-    or the legacy ``web.toml``), located: what ``naebu serve`` would refuse, for ``naebu
-    check``. The config file is named ``shown`` in them."""
+def web_problems(config: Config) -> list[Problem]:
+    """What ``naebu serve`` would refuse beyond the config's own ``[web]`` (which
+    :func:`~naebu.settings.config.load_config` checks): a legacy ``web.toml`` beside the
+    config, or one beside a config that has ``[web]`` too. For ``naebu check``."""
     try:
-        settings_for_config(config_path, shown=shown)
+        settings_for_config(config)
     except ProblemsError as exc:
         return exc.problems
     return []
