@@ -40,8 +40,8 @@ from naebu.engine.city_settings import parse_city
 from naebu.engine.cluster_settings import ClusterConfig, parse_cluster
 from naebu.engine.settings import EngineConfig, parse_engine
 from naebu.settings.daemon import DaemonConfig, parse_daemon
-from naebu.settings.web import WebSettings, web_settings_from
 from naebu.settings.onboarding import OnboardingConfig, parse_onboarding
+from naebu.settings.web import WebSettings, web_settings_from
 
 DEFAULT_CONFIG = "config.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
