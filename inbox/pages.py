@@ -30,7 +30,7 @@ from naebu.alerts.suppressions import (
     remove_suppression,
 )
 from naebu.alerts.trail import entries
-from naebu.core import datasets
+from naebu.core import datasets, formatting
 from naebu.engine import absence, coverage
 from naebu.engine.rule import RuleMeta
 from naebu.inbox import queries
@@ -345,9 +345,7 @@ def _won(lang: str) -> Any:
     where the rule's data has no amount."""
 
     def won(value: float | None) -> str:
-        if value is None:
-            return "-"
-        return f"KRW {value:,.0f}" if lang == "en" else f"{value:,.0f}원"
+        return "-" if value is None else formatting.won(value, lang, places=0)
 
     return won
 
