@@ -1,7 +1,7 @@
 """``[sources.NAME]``: one source each, the connector kind, its dataset and its mapping.
 
 What a kind accepts beyond the common keys is checked by the connector itself
-(:func:`connectors.check_source`); the mapping tables by :mod:`naebu.connectors.mapping_settings`.
+(:func:`naebu.connectors.check_source`); the mapping tables by :mod:`naebu.connectors.mapping_settings`.
 """
 
 from __future__ import annotations

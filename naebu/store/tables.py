@@ -404,7 +404,7 @@ def connect(url: str) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas)
-    # The schema is under Alembic migrations (naebu/migrations): upgrading keeps the data.
+    # The schema is under Alembic migrations (naebu/store/migrations): upgrading keeps the data.
     from naebu.store.migrations import upgrade
 
     upgrade(engine)
