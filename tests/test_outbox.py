@@ -135,7 +135,7 @@ def test_smtp_delivery_in_korean_and_masked(
     # Our logs and apprise's name the channel and never show a body (aiosmtpd's own debug
     # log, the "server side", is left out).
     ours = "\n".join(
-        r.getMessage() for r in caplog.records if r.name.split(".")[0] in ("alerts", "apprise")
+        r.getMessage() for r in caplog.records if r.name.startswith(("naebu.alerts", "apprise"))
     )
     assert "via mail" in ours
     assert "900101" not in ours and "님께" not in ours
