@@ -128,6 +128,20 @@ def test_every_dotted_module_named_exists(doc: Path) -> None:
 WALK = "## One record"
 
 
+def test_every_repository_path_of_the_architecture_exists() -> None:
+    """Rule files, templates and folders too (``rules/cards/business_card.toml``,
+    ``engine/ruletypes/``): every backticked path that starts in a folder of the repository
+    (not ``demo-city/`` or ``var/``, which a run writes)."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    folders = {p.name for p in ROOT.iterdir() if p.is_dir()}
+    missing = [
+        f"docs/architecture.md:{_line(text, m.start())}: {m.group(1)}"
+        for m in re.finditer(r"`((?:[\w.-]+/)+[\w.-]*)`", text)
+        if m.group(1).split("/")[0] in folders and not (ROOT / m.group(1)).exists()
+    ]
+    assert not missing, "paths named but not in the repository:\n" + "\n".join(missing)
+
+
 def _walk_rows() -> list[tuple[int, str, list[str]]]:
     """The table rows of the walk in docs/architecture.md naming a module and its functions:
     (line, module path, names), from a cell holding one backticked path and the cell after."""
