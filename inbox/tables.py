@@ -1,10 +1,9 @@
 """The web inbox's tables: accounts, server-side sessions, login attempts, and query indexes.
 
-They live on :data:`naebu.store.tables.metadata` like every other store table, so the migration
-test compares them too; revision ``0003`` creates them. That revision imports this module,
-which is what puts these tables into the metadata whenever the migrations are loaded (the
-Alembic environment and ``store.connect`` load every revision before comparing or upgrading).
-Revision ``0006`` replaced the scorecard's index by the list's and the overdue count's.
+They live on :data:`naebu.store.tables.metadata` like every other store table once this module
+is imported; revision ``0003`` creates them from its own frozen copy, and the migration test
+imports this module so that it compares them too. Revision ``0006`` replaced the scorecard's
+index by the list's and the overdue count's.
 """
 
 from __future__ import annotations

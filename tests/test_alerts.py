@@ -27,7 +27,8 @@ from naebu.alerts import (
     raise_alerts,
 )
 from naebu.alerts.notify_settings import ChannelConfig, NotifyConfig
-from naebu.alerts.raising import _insert_ignoring_duplicates, _row
+from naebu.alerts.raising import _row
+from naebu.alerts.storing import insert_ignoring_duplicates as _insert_ignoring_duplicates
 from naebu.store import tables as store
 
 NOW = datetime(2025, 1, 24, 9, 30)  # a Friday, before the 2025 설날 holidays

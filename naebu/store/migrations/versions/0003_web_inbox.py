@@ -10,11 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-# The tables are defined in naebu.inbox.tables on naebu.store.tables.metadata; importing it here puts them
-# into the metadata wherever the migrations are loaded (the Alembic environment, the
-# migration test), so the comparison of metadata and migrations covers them.
-import naebu.inbox.tables  # noqa: F401
-
 revision = "0003"
 down_revision = "0002"
 branch_labels = None

@@ -84,9 +84,60 @@ def upgrade() -> None:
     bind.execute(sa.update(alerts).where(answered).values(last_answer=last))
 
     # The tallies, counted from the alerts as they are (naebu.alerts.tallies keeps them from now on).
-    from naebu.alerts.tallies import rebuild
+    _rebuild_tallies(bind)
 
-    rebuild(bind)
+
+#: The counted columns of ``alert_tallies``, in order.
+_COUNTS = ("raised", "answered", "on_time", "false_positive", "repeats", "open_due")
+#: The statuses an official still has to answer, as they were at this revision.
+_OPEN = ("raised", "acknowledged", "rejected")
+
+
+def _rebuild_tallies(bind: sa.Connection) -> None:
+    """Count ``alert_tallies`` from every alert, as naebu.alerts.tallies counted at this
+    revision (frozen here: a later change to the live counting must not change what this
+    migration wrote).
+
+    One row per department ("" for none) and month of raising (YYYY-MM); a suppressed alert
+    counts nowhere. Answered on time: answered no later than its deadline; 오탐: answered and
+    the last answer is false_positive; open with a deadline: ``open_due``.
+    """
+    alerts = sa.table(
+        "alerts",
+        sa.column("department", sa.String),
+        sa.column("created_at", sa.DateTime),
+        sa.column("status", sa.String),
+        sa.column("answered_at", sa.DateTime),
+        sa.column("deadline", sa.DateTime),
+        sa.column("last_answer", sa.String),
+        sa.column("reopened_from", sa.Integer),
+    )
+    tallies = sa.table("alert_tallies", *(sa.column(c) for c in ("department", "month", *_COUNTS)))
+    totals: dict[tuple[str, str], list[int]] = {}
+    for row in bind.execute(sa.select(alerts).where(alerts.c.status != "suppressed")).mappings():
+        created = row["created_at"]
+        key = (row["department"] or "", f"{created.year:04d}-{created.month:02d}")
+        answered_at, deadline = row["answered_at"], row["deadline"]
+        on_time = answered_at is not None and deadline is not None and answered_at <= deadline
+        counts = (
+            1,
+            int(answered_at is not None),
+            int(on_time),
+            int(answered_at is not None and row["last_answer"] == "false_positive"),
+            int(row["reopened_from"] is not None),
+            int(row["status"] in _OPEN and deadline is not None),
+        )
+        total = totals.setdefault(key, [0] * len(_COUNTS))
+        for i, n in enumerate(counts):
+            total[i] += n
+    bind.execute(sa.delete(tallies))
+    rows = [
+        {"department": k[0], "month": k[1], **dict(zip(_COUNTS, v, strict=True))}
+        for k, v in sorted(totals.items())
+        if any(v)
+    ]
+    if rows:
+        bind.execute(sa.insert(tallies), rows)
 
 
 def downgrade() -> None:
