@@ -1,32 +1,28 @@
-"""The officials directory, loaded from the configured sources or from the store.
+"""The officials directory (직원 명부): one repository, read two ways.
 
-The daemon reads the directory from whatever connector feeds the ``employees`` dataset (any
-SQL database or file drop) on every run, and keeps a copy in the store's ``officials`` table
-(:func:`sync_officials`). The command line and the web inbox act with the same roles: they
-read the sources when they can, and fall back to that copy when a source is unreachable, so
-an HR database outage does not stop an official from answering an alert.
+The run routes with the directory in the record history: the ``employees`` records the last
+good pull of its source kept (:func:`directory_from_history`, used by the pipeline and by the
+reach check), and keeps a copy of it as the store's ``officials`` table (:func:`sync_officials`).
+Everything else - the command line, the web inbox, the reports, the lifecycle - acts with that
+stored copy (:func:`directory_from_store`) and never reads a source: a command must not pull a
+city's live databases, and an HR database outage must not stop an official from answering an
+alert. Before the first run the table is empty (:data:`NOT_STORED` says so).
 
 The department tree (the ``departments`` dataset, which decides whose audit office sees an
-alert) comes along the same way: from its sources, else from the store's record history.
+alert) is read from the record history in both cases.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, select, update
 
 from naebu.alerts.directory import OFFICIAL_FIELDS, Directory, Official
 from naebu.alerts.routing_settings import RoutingConfig
-from naebu.settings.config import Config
 from naebu.store import history
 from naebu.store.tables import officials as officials_table
-
-log = logging.getLogger(__name__)
 
 
 def _as_row(o: Official, now: datetime) -> dict[str, Any]:
@@ -67,14 +63,40 @@ def sync_officials(conn: Connection, directory: Directory, *, now: datetime) -> 
 #: The dataset the department tree is read from.
 DEPARTMENTS = "departments"
 
+#: What a reader says when no run has stored the directory yet.
+NOT_STORED = "the officials directory is not in the store yet: run `naebu run --once` first"
 
-def directory_from_store(
-    conn: Connection,
-    routing: RoutingConfig | None = None,
-    departments: pd.DataFrame | None = None,
-) -> Directory:
-    """The directory as last stored by :func:`sync_officials`, with the department tree
-    ``departments`` (default: the ``departments`` records in the store's history)."""
+
+def directory_from_history(conn: Connection, routing: RoutingConfig) -> Directory:
+    """The directory the run routes with: the ``routing.directory`` records and the
+    department tree in the store's record history (as the last good pull left them).
+
+    From the history, not a live pull: a directory source that is down today still routes
+    with yesterday's directory. Empty before the first pull of its source.
+    """
+    return Directory.from_frame(
+        history.load(conn, routing.directory),
+        fallback_roles=routing.fallback_roles,
+        routing=routing,
+        departments=history.load(conn, DEPARTMENTS),
+    )
+
+
+def refresh_directory(engine: Engine, routing: RoutingConfig, *, now: datetime) -> Directory:
+    """The run's directory (:func:`directory_from_history`), also stored as the ``officials``
+    table in the same transaction, so every other reader acts with what the run routes with."""
+    with engine.begin() as conn:
+        directory = directory_from_history(conn, routing)
+        sync_officials(conn, directory, now=now)
+    return directory
+
+
+def directory_from_store(conn: Connection, routing: RoutingConfig | None = None) -> Directory:
+    """The directory as the last run stored it (:func:`sync_officials`), with the department
+    tree of the store's record history: what every reader but the run acts with.
+
+    Empty before the first run: a caller that needs officials says :data:`NOT_STORED`.
+    """
     officials = [
         Official(**{f: getattr(r, f) for f in OFFICIAL_FIELDS})
         for r in conn.execute(select(officials_table).order_by(officials_table.c.employee_id))
@@ -82,57 +104,4 @@ def directory_from_store(
     for o in officials:
         # SQLite hands booleans back as ints; keep the dataclass honest.
         object.__setattr__(o, "active", bool(o.active))
-    if departments is None:
-        departments = history.load(conn, DEPARTMENTS)
-    return Directory(officials, routing=routing, departments=departments)
-
-
-def _frames(config: Config, dataset: str) -> Iterable[pd.DataFrame]:
-    from naebu.connectors import make_connector
-    from naebu.connectors.base import SourceState
-
-    for source in config.sources.values():
-        if not source.enabled or source.dataset != dataset:
-            continue
-        for batch in make_connector(source).pull(SourceState()):
-            if not batch.frame.empty:
-                yield batch.frame
-
-
-def _from_sources(config: Config, dataset: str) -> pd.DataFrame | None:
-    """``dataset`` read whole from its enabled sources; None when it has none or one fails
-    (a warning is logged: the caller uses the stored copy)."""
-    if not any(s.enabled and s.dataset == dataset for s in config.sources.values()):
-        return None
-    try:
-        frames = list(_frames(config, dataset))
-    except Exception as exc:  # any connector failure: use the stored copy
-        log.warning("%s: source failed (%s); using the stored copy", dataset, exc)
-        return None
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def load_directory(config: Config, engine: Engine | None = None) -> Directory:
-    """The officials directory of ``config``, with its ``[routing]`` and department tree.
-
-    Read from every enabled source of the directory dataset; when there is none, or one
-    fails, the copy in the store (``engine``) is used instead, and a warning logged. When
-    the sources answer and ``engine`` is given, the stored copy is refreshed. The
-    ``departments`` tree likewise: its sources, else the store's record history.
-    """
-    now = datetime.now().replace(microsecond=0)
-    departments = _from_sources(config, DEPARTMENTS)
-    if departments is None and engine is not None:
-        with engine.connect() as conn:
-            departments = history.load(conn, DEPARTMENTS)
-    frame = _from_sources(config, config.routing.directory)
-    if frame is not None and "employee_id" in frame.columns:
-        directory = Directory.from_frame(frame, routing=config.routing, departments=departments)
-        if engine is not None:
-            with engine.begin() as conn:
-                sync_officials(conn, directory, now=now)
-        return directory
-    if engine is None:
-        return Directory([], routing=config.routing, departments=departments)
-    with engine.connect() as conn:
-        return directory_from_store(conn, config.routing, departments)
+    return Directory(officials, routing=routing, departments=history.load(conn, DEPARTMENTS))

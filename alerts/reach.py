@@ -7,23 +7,20 @@ be the very person the alert is about. That is a control failure, not a routing 
 is reported before the first alert goes out.
 
 :func:`reach_warnings` reads a built :class:`~naebu.alerts.directory.Directory` and the rules; it
-returns plain lines (no prefix), most serious first. :func:`stored_reach` does the same for
-the directory the last run stored (the record history, as the pipeline routes with it).
+returns plain lines (no prefix), most serious first. The commands check the directory the
+pipeline routes with (:func:`naebu.alerts.officials.directory_from_history`): see
+:mod:`naebu.commands.reach_check`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from naebu.alerts.directory import Directory, Official
 from naebu.alerts.routing_settings import RoutingConfig
-from naebu.settings.config import Config
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from naebu.engine.rule import RuleMeta
 
 #: Severities whose alerts must reach someone besides their official.
@@ -33,10 +30,6 @@ CONTROL_FAILURE = "control failure: "
 #: Names listed in one warning before "and N more".
 SHOWN = 5
 
-NOT_READ = (
-    "the officials directory has not been read yet (run `naebu run --once`): "
-    "whom alerts reach is checked once it is stored"
-)
 _HINT_MANAGERS = (
     "give the directory a role column, or derive it: [routing.roles] managers = "
     '{ position = ["과장"] } (docs/alerts.md)'
@@ -210,67 +203,3 @@ def _roles_config(directory: Directory, routing: RoutingConfig) -> list[str]:
                     f"{head.department or 'no department'}, and manages that department's alerts"
                 )
     return out
-
-
-#: No enabled source feeds the officials directory ([routing] directory).
-NO_DIRECTORY = (
-    "control failure: no source feeds the officials directory (dataset {dataset}), so every "
-    "alert is unassigned and reaches no official, manager or audit office - add a "
-    '[sources.*] with dataset = "{dataset}" (an HR export; docs/alerts.md)'
-)
-
-
-def stored_reach(
-    config: Config, rules: Iterable[RuleMeta] | None = None, engine: Engine | None = None
-) -> list[str]:
-    """:func:`reach_warnings` for the directory the last run stored (the record history).
-
-    ``rules``: the rules' metadata (default: the rule files of ``config``, those that load).
-    Without ``engine`` the store is opened when it exists (a SQLite file not yet made is
-    not created: the directory is then "not read yet"); a store that cannot be opened is
-    one warning line.
-    """
-    from naebu.store import history
-    from naebu.store import tables as store
-
-    if rules is None:
-        from naebu.engine.loader import load_rules
-
-        rules = [
-            r.meta
-            for r in load_rules(
-                config.rule_paths, root=config.base_dir, government=config.city
-            ).rules
-        ]
-
-    fed = any(s.enabled and s.dataset == config.routing.directory for s in config.sources.values())
-    if not fed:
-        # Nothing to wait for: no run will ever store a directory to route with.
-        return [NO_DIRECTORY.format(dataset=config.routing.directory)]
-    own = engine is None
-    if engine is None:
-        if _missing_sqlite(config.store_url):
-            return [NOT_READ]
-        try:
-            engine = store.connect(config.store_url)
-        except Exception as exc:  # a server down: check goes on with the files
-            return [f"could not read the store to check whom alerts reach: {exc}"]
-    try:
-        with engine.connect() as conn:
-            frame = history.load(conn, config.routing.directory)
-            departments = history.load(conn, "departments")
-    finally:
-        if own:
-            engine.dispose()
-    if frame.empty:
-        return [NOT_READ]
-    directory = Directory.from_frame(frame, routing=config.routing, departments=departments)
-    return reach_warnings(directory, rules, config.routing)
-
-
-def _missing_sqlite(url: str) -> bool:
-    """A SQLite store whose file does not exist yet (in-memory counts as missing)."""
-    if not url.startswith("sqlite"):
-        return False
-    database = url.split(":///", 1)[1] if ":///" in url else ""
-    return not database or database == ":memory:" or not Path(database).exists()

@@ -155,16 +155,16 @@ def test_the_follow_up_notices_name_no_column_or_dataset(demo: Demo) -> None:
 def test_alerts_show_of_every_alert_reads_as_plain_korean(demo: Demo) -> None:
     """``naebu alerts show`` of every alert, rendered by the command's own functions (one
     directory and rule pack for all, instead of a process per alert)."""
-    from naebu.alerts.officials import load_directory
     from naebu.commands.alerts_show import gather, show_lines
     from naebu.commands.common import rule_metas
+    from naebu.commands.directory import stored_directory
     from naebu.settings.config import load_config
 
     config = load_config(demo.folder / "config.toml")
     metas = rule_metas(config)
     engine = store.connect(config.store_url)
     try:
-        directory = load_directory(config, engine)
+        directory = stored_directory(config, engine, "naebu alerts")
         with engine.connect() as conn:
             ids = list(conn.execute(select(store.alerts.c.id)).scalars())
             shown = [gather(conn, n) for n in ids]

@@ -36,14 +36,14 @@ from naebu.alerts.directory import Official
 from naebu.alerts.escalation import remind_and_escalate
 from naebu.alerts.lifecycle import LifecycleError, act
 from naebu.alerts.notify_settings import NotifyConfig
-from naebu.alerts.officials import load_directory, sync_officials
+from naebu.alerts.officials import directory_from_history, sync_officials
 from naebu.alerts.trail import entries, verify
 from naebu.connectors import make_connector
 from naebu.connectors.base import SourceState
 from naebu.core.workdays import add_business_days, business_days_before
 from naebu.engine.findings import Finding
 from naebu.engine.registry import EvalContext
-from naebu.pipeline import load_ruleset
+from naebu.pipeline import load_ruleset, run_once
 from naebu.settings.config import Config, load_config
 from naebu.store import tables as store
 
@@ -93,11 +93,16 @@ def _demo(workdir: Path, extra: str) -> DemoCity:
     frame = pd.concat([b.frame for b in batches], ignore_index=True)
     found = rule.evaluate({"property_sales": frame}, EvalContext(now=T0))
     assert found, "the demo city plants sales below the appraisal"
+    # The directory as a run stores it: its sources read through the sql connector (only
+    # those: no other source, so the run raises nothing of its own).
+    run_once(config, now=T0, sources={"employees", "departments"}, deliver=False)
     engine = store.connect(config.store_url)
     try:
-        directory = load_directory(config, engine)  # read through the sql connector
+        with engine.connect() as conn:
+            directory = directory_from_history(conn, config.routing)
     finally:
         engine.dispose()
+    assert len(directory) > 0
     return DemoCity(config, directory, {r.meta.id: r.meta for r in ruleset.rules}, found[0])
 
 

@@ -136,12 +136,12 @@ def _step(
 ) -> None:
     """Take one lifecycle step and print what changed; a refused step is one line, exit 1."""
     from naebu.alerts.lifecycle import LifecycleError, act
-    from naebu.alerts.officials import load_directory
+    from naebu.commands.directory import stored_directory
 
     now = parse_now(now_text) or datetime.now().replace(microsecond=0)
     engine = store.connect(config.store_url)
     try:
-        directory = load_directory(config, engine)
+        directory = stored_directory(config, engine, "naebu alerts")
         with engine.begin() as conn:
             out = act(
                 conn,

@@ -252,14 +252,14 @@ def gather(conn: Connection, alert_id: int) -> dict[str, Any] | None:
 def alerts_show(config: Config, alert_id: int, language: str, now_text: str | None) -> None:
     """Show one alert: its rule's basis and why it is a red flag, its evidence (masked) with
     a case's member records, its audit trail and who was told when; officials by name."""
-    from naebu.alerts.officials import load_directory
+    from naebu.commands.directory import stored_directory
 
     today = (parse_now(now_text) or datetime.now()).date()
     engine = store.connect(config.store_url)
     try:
         with engine.connect() as conn:
             shown = gather(conn, alert_id)
-        directory = load_directory(config, engine)
+        directory = stored_directory(config, engine, "naebu alerts", required=False)
     finally:
         engine.dispose()
     if shown is None:

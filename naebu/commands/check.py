@@ -53,7 +53,7 @@ def check(config_path: str | None, strict: bool, data: bool = False, verbose: bo
                  *check_lines(ruleset.rules, date.today())]:  # fmt: skip
         click.echo(line)
     _report_coverage(config, ruleset, strict)
-    from naebu.alerts.reach import stored_reach  # whom alerts reach: warnings, exit 0
+    from naebu.commands.reach_check import stored_reach  # whom alerts reach: warnings, exit 0
 
     for warning in stored_reach(config, [r.meta for r in ruleset.rules]):
         click.echo(f"warning: {warning}")

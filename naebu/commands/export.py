@@ -57,13 +57,14 @@ def export(
     for column, value in (("status", status), ("rule_id", rule_id), ("department", department)):
         if value:
             query = query.where(a[column] == value)
-    from naebu.alerts.officials import load_directory
+    from naebu.commands.directory import stored_directory
 
     engine = store.connect(config.store_url)
     try:
         with engine.connect() as conn:
             alerts = [dict(r._mapping) for r in conn.execute(query)]
-        directory = load_directory(config, engine)  # officials in the evidence by name
+        # Officials in the evidence by name (by employee id before a run has stored them).
+        directory = stored_directory(config, engine, "naebu export", required=False)
     finally:
         engine.dispose()
     today = (parse_now(now_text) or datetime.now()).date()

@@ -52,11 +52,11 @@ def rules_propose(
     config: Config, path: Path, replaces: str, actor: str, reason: str, now_text: str | None
 ) -> None:
     """Propose PATH (an edited copy of a rule file or folder) as a draft of TARGET."""
-    from naebu.alerts.officials import load_directory
+    from naebu.commands.directory import stored_directory
 
     engine = store.connect(config.store_url)
     try:
-        directory = load_directory(config, engine)
+        directory = stored_directory(config, engine, "naebu rules")
         draft = rule_drafts.propose(
             engine,
             config,
@@ -100,7 +100,7 @@ def rules_simulate(
     the alerts it would add and remove, the confirmed findings it would lose, the false
     positives it would remove, and precision before and after. The result is kept with the
     draft (an approval needs it)."""
-    from naebu.alerts.officials import load_directory
+    from naebu.commands.directory import stored_directory
 
     start, end = period_bounds(parse_day(since, "--since"), parse_day(until, "--until"))
     now = _now(now_text)
@@ -110,7 +110,7 @@ def rules_simulate(
         with engine.connect() as conn:
             draft = rule_drafts.get(conn, draft_id)
         if actor:
-            rule_drafts.check_actor(load_directory(config, engine), actor)
+            rule_drafts.check_actor(stored_directory(config, engine, "naebu rules"), actor)
         result = rule_simulation.simulate(config, draft, since=start, until=end, now=now)
         if draft.status == "draft":  # what was approved keeps the simulation it was shown
             seq = rule_drafts.attach_simulation(
@@ -144,11 +144,11 @@ def rules_approve(
 ) -> None:
     """Approve draft DRAFT_ID (a 감사자, not its proposer, after a simulation): its files are
     installed in the rule folder and the daemon runs them from its next run."""
-    from naebu.alerts.officials import load_directory
+    from naebu.commands.directory import stored_directory
 
     engine = store.connect(config.store_url)
     try:
-        directory = load_directory(config, engine)
+        directory = stored_directory(config, engine, "naebu rules")
         draft = rule_drafts.approve(
             engine,
             config,

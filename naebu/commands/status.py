@@ -35,7 +35,7 @@ def status(config: Config, fmt: str) -> None:
         # A run whose process is gone is not shown as running (the ledger is corrected).
         abandon_dead_runs(engine, holding_lock=False)
         info = collect_status(config, engine, leader)
-        from naebu.alerts.reach import stored_reach  # whom alerts reach (docs/alerts.md)
+        from naebu.commands.reach_check import stored_reach  # whom alerts reach (docs/alerts.md)
 
         info["reach_warnings"] = stored_reach(config, engine=engine)
         info["rules"] = coverage_report.status_json(config, engine)

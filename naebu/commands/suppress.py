@@ -90,8 +90,8 @@ def suppress_add(
     now_text: str | None,
 ) -> None:
     """Add a suppression (an expiry date means until the end of that day)."""
-    from naebu.alerts.officials import load_directory
     from naebu.alerts.suppressions import SuppressionError, add_suppression
+    from naebu.commands.directory import stored_directory
 
     now = parse_now(now_text) or datetime.now().replace(microsecond=0)
     expires = parse_now(until)
@@ -106,7 +106,7 @@ def suppress_add(
     _check_target(config, rule_id, column)
     engine = store.connect(config.store_url)
     try:
-        directory = load_directory(config, engine)
+        directory = stored_directory(config, engine, "naebu suppress")
         with engine.begin() as conn:
             new_id = add_suppression(
                 conn,
@@ -196,13 +196,13 @@ def suppress_remove(
     config: Config, suppression_id: int, reason: str, actor: str, now_text: str | None
 ) -> None:
     """End a suppression now; findings it hid are raised when next seen."""
-    from naebu.alerts.officials import load_directory
     from naebu.alerts.suppressions import SuppressionError, remove_suppression
+    from naebu.commands.directory import stored_directory
 
     now = parse_now(now_text) or datetime.now().replace(microsecond=0)
     engine = store.connect(config.store_url)
     try:
-        directory = load_directory(config, engine)
+        directory = stored_directory(config, engine, "naebu suppress")
         with engine.begin() as conn:
             removed = remove_suppression(
                 conn, suppression_id, actor=actor, reason=reason, now=now, directory=directory

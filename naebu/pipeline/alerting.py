@@ -9,7 +9,8 @@
 4. :meth:`AlertStages.deliver`: the outbox is delivered; what fails stays for the next run.
 
 Routing needs the officials directory: :meth:`AlertStages.load_directory` reads it from the
-record history once the reference sources are stored.
+record history once the reference sources are stored, and keeps it as the officials table
+(:func:`naebu.alerts.officials.refresh_directory`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from sqlalchemy import Connection, Engine, select
 
 from naebu.alerts import Directory, deliver_pending, queue_digests, raise_alerts
 from naebu.alerts.escalation import remind_and_escalate
+from naebu.alerts.officials import refresh_directory
 from naebu.core import datasets
 from naebu.engine.findings import Finding
 from naebu.engine.rule import RuleMeta
 from naebu.pipeline.summary import RunSummary
 from naebu.settings.config import Config
-from naebu.store import history
 from naebu.store import tables as store
 
 
@@ -45,30 +46,19 @@ class AlertStages:
         self.summary = summary
         self.now = summary.started_at
         self.rules = rules
-        self.directory = self._directory(empty(config.routing.directory))
+        # Empty until :meth:`load_directory`: nothing is routed before it is read.
+        self.directory = Directory([], routing=config.routing)
         #: Whether this run has read the officials directory (before its first non-reference
         #: source, else after the last source).
         self.directory_loaded = False
 
-    def _directory(self, frame: pd.DataFrame, departments: pd.DataFrame | None = None) -> Directory:
-        # ``departments``: the department tree, which keeps each audit office to the alerts of
-        # its own organisation (naebu.alerts.directory.Directory.audit_office).
-        return Directory.from_frame(
-            frame,
-            fallback_roles=self.config.routing.fallback_roles,
-            routing=self.config.routing,
-            departments=departments,
-        )
-
     def load_directory(self) -> None:
-        """Read the officials directory for routing."""
-        # From the record history, not this run's pull: a directory source that is down
-        # today still routes with yesterday's directory.
-        with self.engine.connect() as conn:
-            self.directory = self._directory(
-                history.load(conn, self.config.routing.directory),
-                history.load(conn, "departments"),
-            )
+        """Read the officials directory for routing, and store it as the officials table."""
+        # From the record history, not this run's pull (naebu.alerts.officials): a directory
+        # source that is down today still routes with yesterday's directory. Stored now, not
+        # only at the follow-up stage, so a run that stops early still leaves the commands
+        # and the inbox the directory it routed with.
+        self.directory = refresh_directory(self.engine, self.config.routing, now=self.now)
         self.directory_loaded = True
 
     def raise_findings(self, conn: Connection, findings: list[Finding]) -> None:
