@@ -28,9 +28,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Column, Connection, delete, func, insert, select, update
 
-from naebu.inbox.tables import web_login_attempts, web_sessions, web_users
 from naebu.settings.web import WebSettings
 from naebu.store.tables import officials
+from naebu.store.web_tables import web_login_attempts, web_sessions, web_users
 
 _hasher = PasswordHasher()
 #: A hash verified when the account does not exist, so timing does not tell which ids exist.

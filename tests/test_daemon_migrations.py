@@ -13,8 +13,8 @@ from alembic.migration import MigrationContext
 from services import pg_url, require_service
 from test_daemon_helpers import fresh_database
 
-import naebu.inbox.tables  # noqa: F401 - the web inbox tables (0003) are the store's too
 import naebu.store.history  # noqa: F401 - its tables are part of the store
+import naebu.store.web_tables  # noqa: F401 - the web inbox tables (0003)
 from naebu.store import migrations
 from naebu.store import tables as store
 

@@ -23,9 +23,9 @@ from servers import finding
 from sqlalchemy import func, select
 from test_web_helpers import PASSWORD, WebCity, csrf_of, live_server, login, web_city
 
-from naebu.inbox.tables import web_sessions
 from naebu.settings.web import WebSettings
 from naebu.store import tables as store
+from naebu.store.web_tables import web_sessions
 
 NOW = datetime.now().replace(microsecond=0)
 

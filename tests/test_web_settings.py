@@ -17,10 +17,10 @@ from sqlalchemy import select
 from test_web_helpers import WebCity, live_server, login, web_city
 
 from naebu.core.problems import ProblemsError
-from naebu.inbox.tables import web_login_attempts
 from naebu.settings.config import load_config
 from naebu.settings.web import WebSettings, settings_for_config
 from naebu.store import tables as store
+from naebu.store.web_tables import web_login_attempts
 
 NOW = datetime(2026, 3, 2, 9, 0)
 

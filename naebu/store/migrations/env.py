@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import naebu.store.history  # noqa: F401 - adds the rec_<dataset> and rule_state tables
+import naebu.store.web_tables  # noqa: F401 - the web inbox's accounts and sessions
 from naebu.store.tables import metadata
 
 target_metadata = metadata

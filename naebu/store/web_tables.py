@@ -1,9 +1,9 @@
 """The web inbox's tables: accounts, server-side sessions, login attempts, and query indexes.
 
-They live on :data:`naebu.store.tables.metadata` like every other store table once this module
-is imported; revision ``0003`` creates them from its own frozen copy, and the migration test
-imports this module so that it compares them too. Revision ``0006`` replaced the scorecard's
-index by the list's and the overdue count's.
+They are the store's (this floor), on :data:`naebu.store.tables.metadata` like every other
+store table once this module is imported (the migrations' env.py imports it, so autogenerate
+sees them); revision ``0003`` creates them from its own frozen copy. Revision ``0006``
+replaced the scorecard's index by the list's and the overdue count's.
 """
 
 from __future__ import annotations
