@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
+import subprocess as sp
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
+from cli_inproc import run_cli_inproc
 from sqlalchemy import Engine
 
 from naebu.store import tables as store
@@ -31,13 +33,28 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, subprocess: bool = False
+) -> CompletedProcess[str]:
+    """Run ``naebu ARGS`` in ``cwd`` with ``env`` added to the environment.
+
+    In this process by default (see :mod:`cli_inproc`: a subprocess pays a second or more of
+    Python, pandas and SQLAlchemy imports each); ``subprocess=True`` runs a real process, for
+    tests about the process itself (exit status from the shell, signals, daemons, what leaves
+    the process on its standard streams, imports, the environment).
+    """
+    if subprocess:
+        return run_cli_process(*args, cwd=cwd, env=env)
+    return run_cli_inproc(*args, cwd=cwd, env=env)
+
+
+def run_cli_process(
     *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+) -> CompletedProcess[str]:
     """Run ``naebu ARGS`` as a real subprocess, as a user would."""
     full_env = {**os.environ, **(env or {})}
     if "NAEBU_CONFIG" not in (env or {}):
         full_env.pop("NAEBU_CONFIG", None)
-    return subprocess.run(
+    return sp.run(
         [sys.executable, "-m", "naebu.cli", *args],
         cwd=cwd,
         env=full_env,

@@ -67,7 +67,7 @@ def test_first_run_alerts_every_rule_and_second_run_adds_none(
     tmp_path: Path, demo_city: Path
 ) -> None:
     workdir = _workdir(tmp_path, demo_city)
-    first = run_cli("run", "--once", cwd=workdir)
+    first = run_cli("run", "--once", cwd=workdir, subprocess=True)
     assert first.returncode == 0, first.stdout + first.stderr
     out = first.stdout
     for rule_id in RULE_IDS:
@@ -97,7 +97,7 @@ def test_first_run_alerts_every_rule_and_second_run_adds_none(
     assert {a["assignee"] for a in alerts} <= recipients
     assert len(outbox) == len(recipients)
 
-    second = run_cli("run", "--once", cwd=workdir)
+    second = run_cli("run", "--once", cwd=workdir, subprocess=True)
     assert second.returncode == 0, second.stderr
     assert "new alerts: 0 " in second.stdout
     assert len(_alerts(workdir)) == len(alerts)

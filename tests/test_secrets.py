@@ -112,10 +112,10 @@ def test_no_secret_and_no_personal_number_in_logs_outbox_or_check(
     with webhook_server() as hook:
         hook.fail = True  # 500: the delivery error is logged
         workdir = _workdir(tmp_path, demo_city, hook.url(), free_port())
-        check = run_cli("check", cwd=workdir, env=env)
-        run = run_cli("-v", "run", "--once", cwd=workdir, env=env)
+        check = run_cli("check", cwd=workdir, env=env, subprocess=True)
+        run = run_cli("-v", "run", "--once", cwd=workdir, env=env, subprocess=True)
         hook.fail = False  # the retry is delivered: the webhook sees the bodies
-        again = run_cli("-v", "run", "--once", cwd=workdir, env=env)
+        again = run_cli("-v", "run", "--once", cwd=workdir, env=env, subprocess=True)
         received = json.dumps(hook.posts, ensure_ascii=False)
 
     # The run did what the test needs: alerts, payments read, delivery and source failures.
