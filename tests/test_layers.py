@@ -90,6 +90,31 @@ def test_the_wheel_installs_one_import_package(tmp_path: Path) -> None:
     assert "naebu/inbox/templates/base.html" in names
     assert "naebu/store/migrations/alembic.ini" in names
 
+    # Installed, it puts one import package into site-packages, and naebu.engine imports.
+    target = tmp_path / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q"]
+        + ["--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    packages = sorted(
+        p.name for p in target.iterdir() if p.is_dir() and not p.name.endswith(".dist-info")
+    )
+    assert packages in (["naebu"], ["bin", "naebu"])  # bin: the console script
+    probe = subprocess.run(
+        [sys.executable, "-c", "import naebu.engine.loader as m; print(m.__file__)"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip().startswith(str(target / "naebu" / "engine"))
+
 
 def test_no_code_imports_the_folders_outside_the_namespace() -> None:
     bare = re.compile(rf"^\s*(?:from|import)\s+(?:{'|'.join(FOLDERS)})(?:\.|\s|$)", re.M)
