@@ -118,6 +118,8 @@ def web_settings_from(table: Any, shown: str) -> WebSettings:
         if kind is None:
             hint = did_you_mean(key, _KEYS) or "keys: " + ", ".join(sorted(_KEYS))
             problems.append(Problem(shown, "unknown key", key=f"web.{key}", hint=hint))
+        elif key == "base_url":
+            values[key] = value  # checked below, with the hint of a good address
         elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             problems.append(Problem(shown, f"must be a {kind.__name__}", key=f"web.{key}"))
         elif key in _POSITIVE and isinstance(value, int) and value < 1:
