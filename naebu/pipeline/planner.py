@@ -133,12 +133,17 @@ class IncrementalPlanner:
             count, earliest = self.new_since(conn, name, state.last_run_id)
             if count and earliest is not None:
                 starts.append(earliest)
+        lookback = rule.lookback or timedelta(0)
         if rule.clock_driven:
             # An absence becomes provable as the clock passes a window's end, new data or not.
             starts.append(state.evaluated_at)
+            closing = rule.closing
+            if closing is not None:
+                # Records whose moment (time + delay, a settling period included) passed
+                # since then, with a day of slack: the delay may exceed the lookback.
+                starts.append(state.evaluated_at - closing[2] - timedelta(days=1) + lookback)
         if not starts:
             return None, False
-        lookback = rule.lookback or timedelta(0)
         return min(starts) - lookback, True
 
     def touched(self, conn: Connection, rule: RuleType, state: Any) -> dict[str, Narrowing]:
