@@ -29,6 +29,7 @@ from naebu import pipeline
 from naebu.alerts import tallies
 from naebu.alerts.lifecycle import OPEN
 from naebu.alerts.trail import verify
+from naebu.pipeline.summary_text import summary_lines
 from naebu.settings.config import Config, load_config
 from naebu.store import tables as store
 
@@ -64,6 +65,9 @@ def cities(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cities]:
         summary = pipeline.run_once(sliced, now=end, deliver=False)
         assert not summary.rule_errors
         withdrawn += sum(summary.withdrawn.values())
+        if summary.withdrawn:
+            text = "\n".join(summary_lines(summary, {}))
+            assert "withdrawn alerts (late records took the condition away): " in text
     pipeline.run_once(full, now=slicer.ends[-1], deliver=False)
     yield Cities(sliced, full, withdrawn)
 
