@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from servers import employees_frame, finding, sample_rules
+from servers import employees_frame, finding, mysql_engine, pg_engine, sample_rules
 from sqlalchemy import Engine, select
 
 from naebu.alerts import raise_alerts
@@ -28,6 +28,17 @@ def _statuses(engine: Engine) -> dict[str, str]:
 
 
 def test_withdraws_only_judged_records_no_longer_found(engine: Engine) -> None:
+    check_withdrawal(engine)
+
+
+def test_withdrawal_on_postgresql_and_mariadb() -> None:
+    with pg_engine() as engine:
+        check_withdrawal(engine)
+    with mysql_engine() as engine:
+        check_withdrawal(engine)
+
+
+def check_withdrawal(engine: Engine) -> None:
     rules = sample_rules()
     directory = Directory.from_frame(employees_frame())
     with engine.begin() as conn:
