@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sequence_helpers import INSPECTION, PROCEEDS, VENDOR, frame, keys, load, problems_of
+from sqlalchemy import Engine
+
+from naebu.pipeline.planner import IncrementalPlanner
 
 PAYMENT = {"payment_id": "P1", "contract_id": "C1", "paid_on": "2025-05-02", "amount": 100}
 #: Signed, not inspected (yet): the payment is "before" its inspection.
@@ -59,3 +63,20 @@ def test_a_wrong_settle_is_one_located_line(tmp_path: Path, value: str, expected
 def test_settle_with_a_presence_is_refused(tmp_path: Path) -> None:
     (line,) = problems_of(tmp_path, VENDOR + 'settle = "1d"\n')
     assert line.startswith("bad.toml:15: rule SEQ-BAD: settle: has no effect with expect"), line
+
+
+def test_the_planner_reads_back_to_records_whose_settled_moment_passed(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """A settling period longer than the window: the records decided since the last run lie
+    further back than the lookback, and the planner reads them."""
+    body = INSPECTION.replace('within = "365d"', 'within = "1d"') + 'settle = "5d"\n'
+    rule = load(tmp_path, body)
+    last = datetime(2025, 6, 10, 9, 0)
+    state = SimpleNamespace(last_run_id=1, evaluated_at=last)
+    planner = IncrementalPlanner(run_id=2, now=datetime(2025, 6, 11, 9, 0))
+    with engine.connect() as conn:
+        since, due = planner.since(conn, rule, state)
+    assert due and since is not None
+    # Decided since the last run: paid after last - 6 days (a day's close plus five settling).
+    assert since <= last - timedelta(days=6)
