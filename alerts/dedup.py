@@ -112,6 +112,11 @@ def dedup(conn: Connection, cases: Mapping[str, Case]) -> list[Decision]:
         if prior is None or current.id != prior[0].id:
             continue  # every record is in an older alert (one per record, before cases)
         old, generations = prior
+        if old.status == "withdrawn":
+            # Withdrawn when a late record took its condition away (naebu.alerts.withdrawal);
+            # found again, it holds again: a new alert, whatever its evidence.
+            decisions.append(Decision("reopen", case, old, generations=generations))
+            continue
         if old.status not in ("closed", "suppressed"):
             continue
         changed = old.evidence_hash is not None and old.evidence_hash != evidence_hash(

@@ -69,6 +69,7 @@ TRAIL_NOTICES = {
     "suppress_remove": "suppression",
     "rule_change": "rule_change",
     "case_update": "case_updated",
+    "withdraw": "withdrawn",
 }
 
 
@@ -256,7 +257,7 @@ def _trail_notices(conn: Connection, directory: Directory, plan: _Plan) -> None:
             people = directory.audit_office(alert.department if alert is not None else None)
         elif kind == "reassigned":
             people = [p for p in (directory.resolve((e.details or {}).get("to_assignee")),) if p]
-        else:  # review result: back to the official
+        else:  # review result or withdrawal (naebu.alerts.withdrawal): to the official
             people = [p for p in (directory.resolve(alert.assignee if alert else None),) if p]
         people = [p for p in people if p.employee_id != e.actor]
         if kind == "answered" and (alert is None or alert.status != e.to_status):

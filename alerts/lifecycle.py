@@ -63,6 +63,7 @@ STATUS_LABELS = {
         "rejected": "반려",
         "closed": "종결",
         "suppressed": "예외 처리",
+        "withdrawn": "철회",
     },
     "en": {
         "raised": "raised",
@@ -73,6 +74,7 @@ STATUS_LABELS = {
         "rejected": "rejected",
         "closed": "closed",
         "suppressed": "suppressed",
+        "withdrawn": "withdrawn",
     },
 }
 

@@ -61,6 +61,12 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
             "조치하거나 소명해 주십시오.",
             "기록 추가",
         ),
+        "withdrawn": (
+            "철회된 경보",
+            "늦게 입력된 자료를 반영해 다시 점검한 결과 더 이상 해당하지 않아 자동으로 철회된 "
+            "경보입니다. 따로 조치하거나 소명할 필요는 없습니다.",
+            "경보 철회",
+        ),
         "answered": (
             "검토 대기",
             "담당 부서가 처리 결과를 보고한 경보입니다. 검토해 주십시오.",
@@ -100,6 +106,12 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
             "New records of the same case joined these open alerts; please look at them too "
             "when you act on or explain the alert.",
             "records added",
+        ),
+        "withdrawn": (
+            "Withdrawn alerts",
+            "Judged again with records that came late, these alerts no longer hold and were "
+            "withdrawn; nothing is left to do.",
+            "withdrawn",
         ),
         "answered": (
             "Awaiting your review",
@@ -294,7 +306,9 @@ def _item(
     elif n.kind == "reassigned":
         lines.append((lab["from"], _name(directory, (e.get("details") or {}).get("from_assignee"))))
         lines.append((lab["deadline"], deadline_text(deadline, today, language)))
-    if e.get("comment"):
+    if n.kind == "withdrawn":  # the reason naebu withdrew it (naebu.alerts.withdrawal)
+        lines.append((lab["reason"], str(e.get("comment") or "-")))
+    elif e.get("comment"):
         lines.append((lab["comment"], str(e["comment"])))
     link = alert_link(base_url, a["id"]) if a.get("id") is not None else None
     if link:

@@ -60,13 +60,14 @@ def month_key(row: Mapping[Any, Any]) -> Key:
 def contribution(row: Mapping[Any, Any] | None) -> tuple[Key, tuple[int, ...]] | None:
     """What one alert adds to its tally row, as counts in :data:`COUNTS` order.
 
-    None for no alert or a suppressed one (the scorecard leaves suppressed alerts out).
+    None for no alert or a suppressed or withdrawn one (the scorecard leaves them out: a
+    withdrawn alert's condition no longer held once late records came, naebu.alerts.withdrawal).
     Answered on time: answered no later than its current deadline (a rejection clears the
     answer and sets a new deadline, so only the answer that stands counts). 오탐: answered,
     and the answer that stands is false_positive (a rejected 오탐 is not counted until the
     official answers again), so the false-positive rate never exceeds 100%.
     """
-    if row is None or row["status"] == "suppressed":
+    if row is None or row["status"] in ("suppressed", "withdrawn"):
         return None
     # Columns a freshly raised row may leave out (None in the store) are read with get().
     answered_at, deadline = row.get("answered_at"), row.get("deadline")

@@ -23,7 +23,7 @@ from naebu.store.tables import alert_tallies, alerts, audit_trail
 #: The answers an official gives (the last one counts: a rejected false positive that the
 #: official then corrected is a correction).
 ANSWERS = ("correct", "explain", "false_positive")
-STATUSES = ("raised", "acknowledged", "rejected", *ANSWERED, "closed", "suppressed")
+STATUSES = ("raised", "acknowledged", "rejected", *ANSWERED, "closed", "suppressed", "withdrawn")
 SEVERITIES = ("low", "medium", "high", "critical")
 
 

@@ -13,6 +13,7 @@ expect = "absent"                     # absent | present | before
 complete = { sum = "amount", at_least = "sale_price" }   # optional
 flag = "first"                        # optional: which side the finding is on
 unmatched = "fire"                    # optional: skip (default) | fire
+settle = "2d"                         # optional: wait for late records before judging
 ```
 
 **expect** says which pattern raises a finding:
@@ -29,6 +30,11 @@ unmatched = "fire"                    # optional: skip (default) | fire
 ``before``, a counterpart record that exists but whose event is missing or late (the finding)
 from no counterpart record of the key at all (unknown): ``skip``, the default, judges no such
 record; ``fire`` makes the missing record itself the finding (a sale never paid for at all).
+
+**settle** (:mod:`naebu.engine.ruletypes.sequence_settle`) makes an ``absent`` or ``before``
+rule judge a record only once its window closed that long ago by the run's clock, so records
+keyed in late (an inspection entered two days after the payment) are there when it is judged
+(docs/incremental.md). An alert whose condition a later record takes away is withdrawn.
 
 **Semantics** (event time, never the wall clock):
 
@@ -112,6 +118,7 @@ from naebu.engine.ruletypes.sequence_options import (
     read_within,
 )
 from naebu.engine.ruletypes.sequence_search import Timeline, in_some_window, key_codes, witnesses
+from naebu.engine.ruletypes.sequence_settle import read_settle
 from naebu.engine.ruletypes.sequence_unmatched import DEFAULT, compile_unmatched, counterpart_known
 from naebu.engine.ruletypes.sequence_unmatched import naive as _naive
 from naebu.engine.ruletypes.sequence_unmatched import ticks as _ticks
@@ -140,6 +147,11 @@ class SequenceRule(RuleType):
         "unmatched": KeySpec(
             str, False, "skip (default) or fire: a record whose key has no counterpart record"
         ),
+        "settle": KeySpec(
+            str,
+            False,
+            'absent or before: judge a record only once its window closed this long ago, "2d"',
+        ),
     }
 
     def __init__(
@@ -154,8 +166,12 @@ class SequenceRule(RuleType):
         complete: Complete | None,
         template: MessageTemplate | None,
         unmatched: str = DEFAULT,
+        settle: timedelta = timedelta(0),
     ) -> None:
         super().__init__(meta)
+        #: How long after its window closes a record waits for late records before it is
+        #: judged (see :mod:`naebu.engine.ruletypes.sequence_settle`).
+        self.settle = settle
         #: ``skip``: a record whose key has no counterpart record is not judged; ``fire``: it
         #: is (see :mod:`naebu.engine.ruletypes.sequence_unmatched`).
         self.unmatched = unmatched
@@ -204,13 +220,21 @@ class SequenceRule(RuleType):
         complete = None
         if "complete" in spec and flagged is not None and other is not None:
             complete = read_complete(spec["complete"], flagged, other, meta.params, problem)
+        settle = None
+        if first is not None and then is not None:
+            by_day = "date" in (first.dataset.by_name[first.time].type,
+                                then.dataset.by_name[then.time].type)  # fmt: skip
+            settle = read_settle(spec.get("settle"), expect, by_day, problem)
         template = None
         if flagged is not None and meta.message:
             template = compile_message(meta.message, flagged.dataset, meta.params, problem)
         if problem.problems or None in (first, then, match, expect, flag, within, unmatched):
             return None
         assert first and then and match and expect and flag and unmatched and within is not None
-        return cls(meta, first, then, match, within, expect, flag, complete, template, unmatched)
+        assert settle is not None
+        return cls(
+            meta, first, then, match, within, expect, flag, complete, template, unmatched, settle
+        )
 
     # -- the pipeline's view --------------------------------------------------------------------
 
@@ -268,7 +292,8 @@ class SequenceRule(RuleType):
         codes_r, codes_c = key_codes(r_keys, c_keys)
         r = _Part(frame, r_pos, codes_r, r_times)
         c = _Part(other_frame, c_pos, codes_c, c_times)
-        now = _ticks_of_now(ctx.now, self.by_day)
+        # A window counts as closed once it closed ``settle`` ago: late records had time to come.
+        now = _ticks_of_now(ctx.now - self.settle, self.by_day)
         # A plain shape decided by the sorted search depends on each record's key and time
         # only: its filter is then needed only for the records the search would flag.
         late_when = self.prefilter and self.decider == "numpy" and self.complete is None
@@ -354,9 +379,11 @@ class SequenceRule(RuleType):
     @property
     def closing(self) -> tuple[str, str, timedelta]:
         """A flagged record's window ends ``within`` after it (``first`` flagged) or at it
-        (``then`` flagged); by calendar day it is decided once that day has fully passed."""
+        (``then`` flagged); by calendar day it is decided once that day has fully passed, and
+        ``settle`` later than that."""
         flagged, _ = self._sides()
         delay = self.within if self.flag == "first" else timedelta(0)
+        delay += self.settle
         if self.by_day:
             delay += timedelta(days=1)
         return flagged.dataset.name, flagged.time, delay

@@ -111,11 +111,13 @@ def evaluate(config: Config, labels_path: str, use_replay: bool, fmt: str) -> No
 
 def _stored_cases(engine: Engine) -> list[CaseKeys]:
     """Each stored alert as a case: its rule, dataset and member records (its own record
-    when the store holds no members for it)."""
+    when the store holds no members for it). A withdrawn alert (철회: a late record took its
+    condition away, naebu.alerts.withdrawal) is no prediction any more."""
     a = store.alerts.c
     with engine.connect() as conn:
         members = records_of(conn)
-        rows = list(conn.execute(select(a.id, a.rule_id, a.dataset, a.record_key)))
+        query = select(a.id, a.rule_id, a.dataset, a.record_key).where(a.status != "withdrawn")
+        rows = list(conn.execute(query))
     return [
         (r.rule_id, r.dataset, frozenset(members.get(int(r.id)) or {r.record_key})) for r in rows
     ]

@@ -17,9 +17,12 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from naebu import data_coverage
+from naebu.alerts.withdrawal import withdraw_stale
+from naebu.core import datasets
 from naebu.engine import coverage
 from naebu.engine.backends import Backend
 from naebu.engine.backends.faults import ClusterError
+from naebu.engine.evidence import json_column
 from naebu.engine.findings import Finding
 from naebu.engine.loader import RuleSet
 from naebu.engine.registry import EvalContext, RuleType
@@ -179,7 +182,42 @@ class RuleStage:
             with self.summary.timed("store"), self.engine.begin() as conn:
                 self.alerts.raise_findings(conn, findings)
                 if rule.meta.id not in self.summary.rule_errors:
+                    self._withdraw(conn, rule, frames, findings)
                     self._save_rule_state(rule.meta.id, conn)
+
+    def _withdraw(
+        self,
+        conn: Connection,
+        rule: RuleType,
+        frames: dict[str, pd.DataFrame],
+        findings: list[Finding],
+    ) -> None:
+        """Withdraw the rule's standing alerts on the records it has just judged again and no
+        longer found (a late record took the condition away; see docs/incremental.md).
+
+        Only for a rule judging each record of its dataset against its other datasets alone
+        (:attr:`RuleType.judged_alone`): every record of its frame was decided in full (the
+        planner reads the other datasets a lookback earlier), as one run over everything
+        decides it. Committed with the rule's alerts and state."""
+        frame = frames.get(rule.meta.dataset)
+        if not rule.judged_alone or frame is None or frame.empty:
+            return
+        dataset = datasets.get(rule.meta.dataset)
+        column = dataset.key
+        judged = [str(k) for k in json_column(frame[column], dataset.by_name[column].type)]
+        found = [f.record_key for f in findings if f.dataset == rule.meta.dataset]
+        others = [n for n in rule.datasets if n != rule.meta.dataset]
+        gone = withdraw_stale(
+            conn,
+            rule.meta,
+            judged,
+            found,
+            others,
+            now=self.now,
+            run_id=self.summary.run_id,
+        )
+        if gone:
+            self.summary.withdrawn[rule.meta.id] += len(gone)
 
     def _plan(self) -> dict[str, ReadPlan | None]:
         """Per rule to judge now, what it reads (``None``: nothing new, its state moves on)."""

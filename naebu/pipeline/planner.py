@@ -41,6 +41,18 @@ def time_column(rule: RuleType, name: str) -> str | None:
     return rule.time_columns.get(name) or datasets.get(name).event_time
 
 
+def start_of(rule: RuleType, name: str, since: datetime | None) -> datetime | None:
+    """From what time the rule reads dataset ``name`` when it judges its records from
+    ``since`` on. A rule judging each record against its other datasets alone
+    (:attr:`RuleType.judged_alone`) reads those one lookback earlier: an older record it
+    judges again (its group touched) then sees every counterpart in its window, so it is
+    decided as one run over everything decides it, and an alert on it may be withdrawn when
+    it is no longer found (:mod:`naebu.alerts.withdrawal`)."""
+    if since is None or not rule.judged_alone or name == rule.meta.dataset:
+        return since
+    return since - (rule.lookback or timedelta(0))
+
+
 def is_record_rule(rule: RuleType) -> bool:
     """A rule judged record by record on each batch: no lookback, no other dataset."""
     return rule.lookback is None and tuple(rule.datasets) == (rule.meta.dataset,)
@@ -121,12 +133,17 @@ class IncrementalPlanner:
             count, earliest = self.new_since(conn, name, state.last_run_id)
             if count and earliest is not None:
                 starts.append(earliest)
+        lookback = rule.lookback or timedelta(0)
         if rule.clock_driven:
             # An absence becomes provable as the clock passes a window's end, new data or not.
             starts.append(state.evaluated_at)
+            closing = rule.closing
+            if closing is not None:
+                # Records whose moment (time + delay, a settling period included) passed
+                # since then, with a day of slack: the delay may exceed the lookback.
+                starts.append(state.evaluated_at - closing[2] - timedelta(days=1) + lookback)
         if not starts:
             return None, False
-        lookback = rule.lookback or timedelta(0)
         return min(starts) - lookback, True
 
     def touched(self, conn: Connection, rule: RuleType, state: Any) -> dict[str, Narrowing]:
@@ -251,10 +268,11 @@ class IncrementalPlanner:
         from the earliest time any planned rule needs it."""
         for name in rule.datasets:
             group = (name, time_column(rule, name), only.get(name))
+            start = start_of(rule, name, since)
             if group not in self._earliest:
-                self._earliest[group] = since
+                self._earliest[group] = start
             elif (known := self._earliest[group]) is not None:
-                self._earliest[group] = None if since is None else min(since, known)
+                self._earliest[group] = None if start is None else min(start, known)
         return ReadPlan(since, only)
 
     # -- reading ----------------------------------------------------------------------------
@@ -265,14 +283,15 @@ class IncrementalPlanner:
         for name in rule.datasets:
             column = time_column(rule, name)
             only = plan.only.get(name)
-            at = (name, column, plan.since, only)
+            start = start_of(rule, name, plan.since)
+            at = (name, column, start, only)
             if at not in self._cache:
                 wide = self._earliest[(name, column, only)]
                 first = (name, column, wide, only)
                 if first not in self._cache:
                     self._cache[first] = self.history(conn, name, column, wide, only)
                 self._cache[at] = history.in_window(
-                    self._cache[first], name, since=plan.since, time_column=column
+                    self._cache[first], name, since=start, time_column=column
                 )
             frames[name] = self._cache[at]
         return frames

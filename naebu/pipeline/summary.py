@@ -52,6 +52,9 @@ class RunSummary:
     sources: list[SourceReport] = field(default_factory=list)
     findings: Counter[str] = field(default_factory=Counter)
     new_alerts: Counter[str] = field(default_factory=Counter)
+    #: Alerts withdrawn per rule: their condition no longer held once late records came
+    #: (naebu.alerts.withdrawal).
+    withdrawn: Counter[str] = field(default_factory=Counter)
     rule_errors: dict[str, str] = field(default_factory=dict)
     digests_queued: int = 0
     sent: int = 0
@@ -98,6 +101,7 @@ class RunSummary:
             "sources": [{**vars(s), "unmapped": unmapped_json(s.unmapped)} for s in self.sources],
             "findings": dict(self.findings),
             "new_alerts": dict(self.new_alerts),
+            "withdrawn": dict(self.withdrawn),
             "rule_errors": self.rule_errors,
             "digests_queued": self.digests_queued,
             "sent": self.sent,

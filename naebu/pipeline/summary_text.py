@@ -52,6 +52,13 @@ def summary_lines(summary: RunSummary, rules: Mapping[str, Any]) -> list[str]:
         f"notifications: {summary.digests_queued:,} digest(s) queued, {summary.sent:,} sent, "
         f"{summary.retrying:,} to retry, {summary.failed:,} failed",
     ]
+    if summary.withdrawn:
+        # Only when there were any: a late record took an alert's condition away.
+        per_rule = ", ".join(f"{r} {n:,}" for r, n in sorted(summary.withdrawn.items()))
+        lines.append(
+            f"withdrawn alerts (late records took the condition away): "
+            f"{sum(summary.withdrawn.values()):,} ({per_rule})"
+        )
     if summary.followups:
         lines.append(summary.followups)
     lines += coverage_hints(summary.coverage)
