@@ -105,6 +105,8 @@ class Inbox:
         self.config = config
         self.engine = engine
         self.settings = settings
+        #: ``[workflow] approval``: answers wait for the department manager (조치 -> 승인 -> 확인).
+        self.approval = config.workflow.approval
         self.clock = clock or (lambda: datetime.now().replace(microsecond=0))
         ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
         # Rules that compiled are shown even when another rule file has a problem (the daemon
