@@ -251,7 +251,13 @@ class Inbox:
 
     def page(self, ctx: Ctx, name: str, context: dict[str, Any], *, status: int = 200) -> Response:
         """Render a page for a signed-in viewer."""
-        context = {"viewer": ctx.viewer, "csrf": ctx.csrf, "lang": ctx.lang, **context}
+        context = {
+            "viewer": ctx.viewer,
+            "csrf": ctx.csrf,
+            "lang": ctx.lang,
+            "approval": self.approval,
+            **context,
+        }
         return self.finish(ctx, self.render(ctx.request, name, context, status=status))
 
     def refuse(self, ctx: Ctx, key: str, status: int) -> Response:

@@ -13,6 +13,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "app": ("내부통제 경보함", "Internal-control inbox"),
     "nav.alerts": ("내 경보", "My alerts"),
     "nav.scorecard": ("부서별 처리 현황", "Department scorecard"),
+    "nav.to_approve": ("승인 대기", "To approve"),
+    "nav.review": ("검토 대기", "To review"),
     "nav.rules": ("점검 규칙", "Rule catalog"),
     "nav.suppressions": ("예외 처리", "Suppressions"),
     "logout": ("로그아웃", "Sign out"),
@@ -115,8 +117,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "/ alerts raised. A returned or rejected answer counts again only once re-answered.",
     ),
     "rates.approval": (
-        "승인율 = 부서관리자가 승인한 처리 결과 ÷ 처리 결과가 유효한 경보.",
-        "Approval rate = answers the department manager approved / alerts with a standing answer.",
+        "승인율 = 부서관리자가 승인한 처리 결과 ÷ 처리 결과가 유효한 경보. 부서관리자 본인이 "
+        "처리했거나 승인할 부서관리자가 없는 경보는 처리와 함께 승인된 것으로 셉니다.",
+        "Approval rate = answers the department manager approved / alerts with a standing "
+        "answer. An answer by the manager, or in a department without one, counts as "
+        "approved with the answer.",
     ),
     "rates.approval_off": (
         "이 기관은 부서관리자 승인 단계를 쓰지 않습니다 ([workflow] approval = false).",

@@ -77,7 +77,10 @@ def test_official_manager_and_auditor_in_the_browser(browser: object, tmp_path: 
             assert auditor.locator("form.act button[value=approve]").count() == 0
 
             manager = sign_in(browser, base, "E010", "a04-manager")
-            assert queue(manager, base, "to_approve") == 1
+            manager.click("#nav-to-approve")  # the manager's queue, from the navigation
+            manager.wait_for_url(f"{base}/alerts?status=to_approve")
+            assert manager.locator("table.list tbody tr").count() == 1
+            assert official.locator("#nav-to-approve").count() == 0
             shot(manager, "a05-manager-queue")
             manager.click(f"a[href='/alerts/{alert_id}'] >> nth=0")
             assert manager.locator("form.act button[value=approve]").count() == 1
