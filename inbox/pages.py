@@ -212,6 +212,15 @@ class Pages:
             bar_name=t("raised"),
             line_name=t("on_time"),
             title=t("trend"),
+            more_lines=[
+                (t("step.acted"), card.answered_by_month, "#2e7d32"),
+                *(
+                    [(t("step.approved"), card.approved_by_month, "#6a1b9a")]
+                    if self.inbox.approval
+                    else []
+                ),
+                (t("step.confirmed"), card.confirmed_by_month, "#37474f"),
+            ],
         )
         return self.inbox.page(
             ctx,

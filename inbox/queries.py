@@ -269,6 +269,10 @@ class Scorecard:
     months: list[str]
     raised_by_month: list[int] = field(default_factory=list)
     on_time_by_month: list[int] = field(default_factory=list)
+    #: 조치, 승인 and 확인 per month of raising (the three steps' trend).
+    answered_by_month: list[int] = field(default_factory=list)
+    approved_by_month: list[int] = field(default_factory=list)
+    confirmed_by_month: list[int] = field(default_factory=list)
 
 
 def scorecard(
@@ -297,6 +301,7 @@ def scorecard(
     scores: dict[str, DepartmentScore] = {}
     raised = [0] * len(months)
     in_time = [0] * len(months)
+    acted, approved, confirmed = ([0] * len(months) for _ in range(3))
     index = {m: i for i, m in enumerate(months)}
 
     def score(dept: str | None) -> DepartmentScore:
@@ -317,6 +322,9 @@ def scorecard(
         i = index.get(r.month, len(months) - 1)
         raised[i] += int(r.raised)
         in_time[i] += int(r.on_time)
+        acted[i] += int(r.answered)
+        approved[i] += int(r.approved)
+        confirmed[i] += int(r.confirmed)
     # Counted here, not with GROUP BY: grouping makes SQLite prefer an index in department
     # order and read every alert, where the deadline range reads only those not yet due.
     for (dept,) in conn.execute(_not_yet_due(scope, since=since, now=now)):
@@ -328,6 +336,9 @@ def scorecard(
         months=months,
         raised_by_month=raised,
         on_time_by_month=in_time,
+        answered_by_month=acted,
+        approved_by_month=approved,
+        confirmed_by_month=confirmed,
     )
 
 

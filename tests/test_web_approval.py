@@ -125,6 +125,10 @@ def test_official_manager_and_auditor_in_the_browser(browser: object, tmp_path: 
             definitions = auditor.inner_text("#definitions")
             for name in ("조치율", "승인율", "확인율", "적기 처리율"):
                 assert name in definitions
+            # the trend: raised bars, on time, and a line for each of 조치, 승인, 확인
+            assert auditor.locator("svg.chart polyline").count() == 4
+            last = auditor.locator("svg.chart polyline.step-2").get_attribute("points")
+            assert last is not None and len(last.split()) == 12
             shot(auditor, "a09-scorecard")
         engine = store.connect(url)
         try:
