@@ -14,7 +14,9 @@ acknowledged or rejected):
 "The audit office" is that of the alert's organisation (:meth:`Directory.audit_office`).
 
 It also tells people about steps taken since the last run, read from the audit trail: answers
-awaiting review go to the audit office, review results (accepted or rejected with the
+awaiting the department manager's approval go to the managers (``[workflow] approval``),
+answers awaiting review (approved ones, with the approval step) to the audit office, the
+manager's returns and the review results (accepted or rejected with the
 auditor's comment) and reassignments to the official, suppressions added or removed to the
 audit office. Whoever took a step is not told about it.
 
@@ -62,6 +64,8 @@ TRAIL_NOTICES = {
     "correct": "answered",
     "explain": "answered",
     "false_positive": "answered",
+    "approve": "answered",  # an approved answer: on to the audit office's review
+    "return": "review",  # the department manager sent the answer back to the official
     "accept": "review",
     "reject": "review",
     "reassign": "reassigned",
@@ -251,7 +255,11 @@ def _trail_notices(conn: Connection, directory: Directory, plan: _Plan) -> None:
     for e in entries:
         kind = TRAIL_NOTICES[e.action]
         alert = alerts.get(e.alert_id) if e.alert_id is not None else None
-        if kind in ("answered", "suppression", "rule_change"):
+        if kind == "answered" and (e.details or {}).get("approval") == "pending":
+            # 조치 -> 승인: the answer waits for the department's managers first.
+            kind = "to_approve"
+            people = directory.managers(alert.department if alert is not None else None)
+        elif kind in ("answered", "suppression", "rule_change"):
             # The audit office of the alert's organisation; every auditor for a step that is
             # about no alert (suppressions and rule changes name none).
             people = directory.audit_office(alert.department if alert is not None else None)
@@ -260,7 +268,7 @@ def _trail_notices(conn: Connection, directory: Directory, plan: _Plan) -> None:
         else:  # review result or withdrawal (naebu.alerts.withdrawal): to the official
             people = [p for p in (directory.resolve(alert.assignee if alert else None),) if p]
         people = [p for p in people if p.employee_id != e.actor]
-        if kind == "answered" and (alert is None or alert.status != e.to_status):
+        if kind in ("answered", "to_approve") and (alert is None or alert.status != e.to_status):
             people = []  # reviewed (or answered again) since: nothing left to review here
         if kind == "case_updated" and (alert is None or alert.status in ("closed", "suppressed")):
             people = []  # records joined a silenced alert, or it was closed since

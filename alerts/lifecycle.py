@@ -9,6 +9,15 @@
     corrected | explained | false_positive --accept--> closed (종결)             감사자
                                            --reject--> rejected (반려)            감사자, comment
 
+With ``[workflow] approval`` (the default; :mod:`naebu.alerts.approval`) an answer first goes to
+the department manager (조치 -> 승인 -> 확인)::
+
+    corrected | explained | false_positive --approve--> approved (승인)          부서관리자
+                                           --return---> rejected (반려)          부서관리자, comment
+    approved --accept--> closed (종결)   --reject--> rejected (반려)             감사자
+
+and the audit office reviews only approved answers.
+
 ``reassign`` (재배정) hands an open alert to another official; the status stays.
 
 Who may act:
@@ -18,6 +27,7 @@ Who may act:
   alert);
 - accept, reject: only a 감사자, and never on an alert assigned to them or whose answer they
   recorded (nobody reviews their own alert);
+- approve, return: a 부서관리자 of the alert's department who did not record the answer;
 - reassign: a 부서관리자 of the alert's department (within it) or a 감사자 (to anyone of
   their organisation).
 
@@ -32,6 +42,7 @@ This module is the one place the rules live: the command line and the web inbox 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +51,7 @@ from sqlalchemy import Connection, Row, select, update
 
 from naebu.alerts import reasons
 from naebu.alerts.anchor import alert_digests
+from naebu.alerts.approval import approval_check, approval_skipped
 from naebu.alerts.directory import Directory, Official
 from naebu.alerts.officials import directory_from_store
 from naebu.alerts.tallies import record as record_tallies
@@ -50,8 +62,13 @@ from naebu.store.tables import audit_trail
 
 #: Statuses an official still has to answer.
 OPEN = ("raised", "acknowledged", "rejected")
-#: Statuses waiting for the audit office's review.
+#: Statuses of an official's answer: waiting for the department manager's approval, or for
+#: the audit office's review when the city has no approval step.
 ANSWERED = ("corrected", "explained", "false_positive")
+#: An answer the department manager approved, waiting for the audit office's review.
+APPROVED = "approved"
+#: Statuses the audit office may review (an approved answer, or one without the approval step).
+REVIEWABLE = (*ANSWERED, APPROVED)
 
 STATUS_LABELS = {
     "ko": {
@@ -61,6 +78,7 @@ STATUS_LABELS = {
         "explained": "소명",
         "false_positive": "오탐",
         "rejected": "반려",
+        "approved": "승인",
         "closed": "종결",
         "suppressed": "예외 처리",
         "withdrawn": "철회",
@@ -72,6 +90,7 @@ STATUS_LABELS = {
         "explained": "explained",
         "false_positive": "false positive",
         "rejected": "rejected",
+        "approved": "approved",
         "closed": "closed",
         "suppressed": "suppressed",
         "withdrawn": "withdrawn",
@@ -87,7 +106,7 @@ class ActionSpec:
     label: str  # Korean, for messages
     from_statuses: tuple[str, ...]
     to_status: str | None  # None: the status stays (reassign)
-    who: str  # "handler", "auditor" or "assigner"
+    who: str  # "handler", "approver", "auditor" or "assigner"
     needs_comment: bool = False
 
 
@@ -98,8 +117,10 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec("correct", "조치 완료", OPEN, "corrected", "handler"),
         ActionSpec("explain", "소명", OPEN, "explained", "handler", needs_comment=True),
         ActionSpec("false_positive", "오탐 처리", OPEN, "false_positive", "handler", True),
-        ActionSpec("accept", "검토 승인", ANSWERED, "closed", "auditor"),
-        ActionSpec("reject", "검토 반려", ANSWERED, "rejected", "auditor", needs_comment=True),
+        ActionSpec("approve", "승인", ANSWERED, APPROVED, "approver"),
+        ActionSpec("return", "승인 반려", ANSWERED, "rejected", "approver", needs_comment=True),
+        ActionSpec("accept", "검토 승인", REVIEWABLE, "closed", "auditor"),
+        ActionSpec("reject", "검토 반려", REVIEWABLE, "rejected", "auditor", needs_comment=True),
         ActionSpec("reassign", "재배정", OPEN, None, "assigner"),
     )
 }
@@ -177,8 +198,14 @@ def _check_allowed(
     alert: Row[Any],
     actor: Official,
     directory: Directory,
+    approval: bool,
 ) -> None:
     n = alert.id
+    if spec.who == "approver":
+        refused = approval_check(alert, actor, directory, _answered_by(conn, n), enabled=approval)
+        if refused is not None:
+            raise LifecycleError(*refused)
+        return
     if spec.who == "handler":
         if actor.employee_id == alert.assignee or directory.is_manager_of(actor, alert.department):
             return
@@ -206,6 +233,12 @@ def _check_allowed(
             )
         if not directory.oversees(actor, alert.department):
             raise _other_organisation(alert, actor)
+        if approval and alert.status in ANSWERED:
+            raise LifecycleError(
+                f"경보 #{n}은(는) 부서관리자의 승인을 기다리고 있어 아직 검토할 수 없습니다",
+                f"alert #{n} awaits the department manager's approval before the audit office "
+                "reviews it",
+            )
         return
     # assigner
     if directory.is_auditor(actor) and not directory.oversees(actor, alert.department):
@@ -270,13 +303,17 @@ def act(
     directory: Directory | None = None,
     reason: str | None = None,
     recovered: float | None = None,
+    approval: bool = False,
 ) -> Outcome:
     """Take one lifecycle step on alert ``alert_id`` as official ``actor_id``.
 
     ``action`` is one of :data:`ACTIONS` (``ack`` and ``false-positive`` are accepted too);
     ``to`` names the new assignee of ``reassign``. A ``false_positive`` answer carries a
     ``reason`` code (:mod:`naebu.alerts.reasons`; 기타 when none is given); a ``correct`` answer may
-    say what was ``recovered`` (KRW). Roles come from ``directory``, by
+    say what was ``recovered`` (KRW). With ``approval`` (``[workflow] approval``, which the
+    command line and the inbox pass) an answer waits for the department manager's ``approve``
+    or ``return`` before the audit office may review it (:mod:`naebu.alerts.approval`); without
+    it, as before, the audit office reviews answers directly. Roles come from ``directory``, by
     default the officials table of the store (the directory as of the last run). The status
     change and its audit-trail entry are written in the caller's transaction (no commit).
 
@@ -310,7 +347,7 @@ def act(
             "환수액은 '조치 완료'에만 0 이상으로 적을 수 있습니다",
             "a recovered amount goes with a correct answer only, and is not negative",
         )
-    _check_allowed(conn, spec, alert, actor, directory)
+    _check_allowed(conn, spec, alert, actor, directory, approval)
 
     to_status = spec.to_status or alert.status
     values: dict[str, Any] = {"status": to_status, "updated_at": now}
@@ -325,49 +362,37 @@ def act(
         # The reason code of a false positive; another answer replaces the last one's.
         values["reason_code"] = code
         values["recovered_amount"] = recovered
+        values["approved_at"] = None  # a new answer is not approved yet
         if code is not None:
             details["reason_code"] = code
         if recovered is not None:
             details["recovered_amount"] = recovered
     elif to_status == "closed":
         values["closed_at"] = now
-    elif spec.name == "reject":
+    elif spec.name == "approve":
+        values["approved_at"] = now
+    elif spec.name in ("reject", "return"):
         # The official gets as many business days again as the rule first gave.
         start = alert.deadline_set_at or alert.created_at
         span = business_days_between(start, alert.deadline) if alert.deadline else 0
         values["deadline"] = add_business_days(now, max(span, 1))
         values["deadline_set_at"] = now
         values["answered_at"] = None
+        values["approved_at"] = None
         details = {"deadline": values["deadline"].isoformat(timespec="seconds")}
-    changed = conn.execute(
-        update(alerts_table)
-        .where(alerts_table.c.id == alert_id, alerts_table.c.status == alert.status)
-        .values(**values)
-    ).rowcount
-    if not changed:
-        raise LifecycleError(
-            f"경보 #{alert_id}이(가) 방금 다른 사람에 의해 변경되었습니다. 다시 시도하십시오",
-            f"alert #{alert_id} was changed by someone else meanwhile; try again",
-        )
-    # The scorecard's tallies follow the step in the same transaction (naebu.alerts.tallies).
-    record_tallies(conn, [(alert._mapping, {**alert._mapping, **values})])
-    # What the alert says after the step, as the store keeps it (naebu.alerts.anchor).
-    details["fields"] = alert_digests(conn, [alert_id])[alert_id]
-    (seq,) = append(
-        conn,
-        [
-            Step(
-                actor=actor.employee_id,
-                action=spec.name,
-                at=now,
-                alert_id=alert_id,
-                from_status=alert.status,
-                to_status=to_status,
-                comment=comment,
-                details=details,
-            )
-        ],
-    )
+    after = {**alert._mapping, **values}
+    skip: tuple[str, str] | None = None
+    if approval and to_status in ANSWERED:
+        # Who approves this answer; none: it goes on to the audit office at once (below).
+        skip = approval_skipped(actor, alert.department, directory, _answered_by(conn, alert_id))
+        if skip is None:
+            details["approval"] = "pending"  # naebu.alerts.escalation tells the managers
+    seq = _write(conn, alert._mapping, values, actor.employee_id, spec.name, comment, details, now)
+    if approval and to_status in ANSWERED and skip is not None:
+        approver, why = skip
+        auto = {"status": APPROVED, "updated_at": now, "approved_at": now}
+        seq = _write(conn, after, auto, approver, "approve", None, {"auto": why}, now)
+        to_status = APPROVED
     return Outcome(
         alert_id=alert_id,
         action=spec.name,
@@ -377,3 +402,48 @@ def act(
         trail_seq=seq,
         deadline=values.get("deadline", alert.deadline),
     )
+
+
+def _write(
+    conn: Connection,
+    before: Mapping[Any, Any],
+    values: dict[str, Any],
+    actor: str,
+    action: str,
+    comment: str | None,
+    details: dict[str, Any],
+    now: datetime,
+) -> int:
+    """Change the alert from ``before`` by ``values`` if nobody changed it meanwhile, with its
+    tallies and its audit-trail entry; return the entry's number."""
+    alert_id = int(before["id"])
+    changed = conn.execute(
+        update(alerts_table)
+        .where(alerts_table.c.id == alert_id, alerts_table.c.status == before["status"])
+        .values(**values)
+    ).rowcount
+    if not changed:
+        raise LifecycleError(
+            f"경보 #{alert_id}이(가) 방금 다른 사람에 의해 변경되었습니다. 다시 시도하십시오",
+            f"alert #{alert_id} was changed by someone else meanwhile; try again",
+        )
+    # The scorecard's tallies follow the step in the same transaction (naebu.alerts.tallies).
+    record_tallies(conn, [(before, {**before, **values})])
+    # What the alert says after the step, as the store keeps it (naebu.alerts.anchor).
+    details["fields"] = alert_digests(conn, [alert_id])[alert_id]
+    (seq,) = append(
+        conn,
+        [
+            Step(
+                actor=actor,
+                action=action,
+                at=now,
+                alert_id=alert_id,
+                from_status=str(before["status"]),
+                to_status=str(values.get("status", before["status"])),
+                comment=comment,
+                details=details,
+            )
+        ],
+    )
+    return seq

@@ -72,6 +72,12 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
             "담당 부서가 처리 결과를 보고한 경보입니다. 검토해 주십시오.",
             "검토 대기",
         ),
+        "to_approve": (
+            "승인 대기",
+            "담당자가 처리 결과를 보고한 부서 경보입니다. 승인하거나 사유를 적어 반려해 "
+            "주십시오. 승인한 결과만 감사부서가 검토합니다.",
+            "승인 대기",
+        ),
         "suppression": (
             "경보 예외 처리 등록·해제",
             "경보 예외 처리(억제)가 등록되거나 해제되었습니다.",
@@ -118,6 +124,13 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
             "The department reported how these alerts were handled; please review them.",
             "to review",
         ),
+        "to_approve": (
+            "Awaiting your approval",
+            "Officials of your department reported how these alerts were handled; please "
+            "approve each answer or return it with a reason. The audit office reviews only "
+            "approved answers.",
+            "to approve",
+        ),
         "suppression": (
             "Suppressions added or removed",
             "Alert suppressions were added or removed.",
@@ -142,6 +155,7 @@ _LABELS = {
         "result": "검토 결과",
         "accept": "승인 (종결)",
         "reject": "반려 - 다시 처리해 주십시오",
+        "return": "부서관리자 반려 - 보완해 다시 처리해 주십시오",
         "new_deadline": "새 처리 기한",
         "link": "바로 가기",
         "comment": "의견",
@@ -172,6 +186,7 @@ _LABELS = {
         "result": "Result",
         "accept": "accepted (closed)",
         "reject": "rejected - please handle it again",
+        "return": "returned by the department manager - please handle it again",
         "new_deadline": "New deadline",
         "link": "Open",
         "comment": "Comment",
@@ -281,14 +296,18 @@ def _item(
             late = max(business_days_between(deadline, now), 1)
             lines.append((lab["overdue"], f"{late}일" if language == "ko" else str(late)))
     elif n.kind == "review":
-        lines.append(
-            (lab["result"], lab["accept"] if e.get("action") == "accept" else lab["reject"])
+        action = e.get("action")
+        result = (
+            lab["accept"]
+            if action == "accept"
+            else lab["return" if action == "return" else "reject"]
         )
-        if e.get("action") == "reject":
+        lines.append((lab["result"], result))
+        if action in ("reject", "return"):
             new_deadline = (e.get("details") or {}).get("deadline")
             lines.append((lab["new_deadline"], deadline_text(new_deadline, today, language)))
         lines.append((lab["by"], _name(directory, e.get("actor"))))
-    elif n.kind == "answered":
+    elif n.kind in ("answered", "to_approve"):
         answer = e.get("to_status", "")
         lines.append((lab["answer"], STATUS_LABELS[language].get(answer, answer)))
         lines.append((lab["by"], _name(directory, e.get("actor"))))

@@ -1,7 +1,9 @@
 """Alert tallies: per department and month of raising, how those alerts are being handled.
 
 The web inbox's department scorecard counts, over twelve months, the alerts raised, answered,
-answered on time, whose last answer was 오탐 (false positive) and that are repeats (reopened).
+answered on time, whose last answer was 오탐 (false positive), that are repeats (reopened), whose
+answer the department manager approved (승인) and that the audit office confirmed (확인: closed
+after an answer).
 Counting that from the ``alerts`` table reads every alert of the period; the
 ``alert_tallies`` table keeps the counts instead, one row per (department, month), and every
 write to ``alerts`` keeps it exact in the same transaction:
@@ -33,7 +35,16 @@ from sqlalchemy import Connection, delete, insert, select, update
 from naebu.store.tables import alert_tallies, alerts, upsert_insert
 
 #: The counted columns of ``alert_tallies``, in order.
-COUNTS = ("raised", "answered", "on_time", "false_positive", "repeats", "open_due")
+COUNTS = (
+    "raised",
+    "answered",
+    "on_time",
+    "false_positive",
+    "repeats",
+    "open_due",
+    "approved",
+    "confirmed",
+)
 #: The statuses an official still has to answer: :data:`naebu.alerts.lifecycle.OPEN` (which imports
 #: this module, so it cannot be imported here; a test checks that they are equal).
 OPEN = ("raised", "acknowledged", "rejected")
@@ -46,6 +57,7 @@ COLUMNS = (
     "deadline",
     "last_answer",
     "reopened_from",
+    "approved_at",
 )
 
 Key = tuple[str, str]  # (department or "", YYYY-MM)
@@ -65,7 +77,9 @@ def contribution(row: Mapping[Any, Any] | None) -> tuple[Key, tuple[int, ...]] |
     Answered on time: answered no later than its current deadline (a rejection clears the
     answer and sets a new deadline, so only the answer that stands counts). 오탐: answered,
     and the answer that stands is false_positive (a rejected 오탐 is not counted until the
-    official answers again), so the false-positive rate never exceeds 100%.
+    official answers again), so the false-positive rate never exceeds 100%. Approved (승인):
+    answered, and the answer that stands was approved by the department manager. Confirmed
+    (확인): answered and closed by the audit office. Both are therefore within the answered.
     """
     if row is None or row["status"] in ("suppressed", "withdrawn"):
         return None
@@ -79,6 +93,8 @@ def contribution(row: Mapping[Any, Any] | None) -> tuple[Key, tuple[int, ...]] |
         int(answered_at is not None and row.get("last_answer") == "false_positive"),
         int(row.get("reopened_from") is not None),
         int(row["status"] in OPEN and deadline is not None),
+        int(answered_at is not None and row.get("approved_at") is not None),
+        int(answered_at is not None and row["status"] == "closed"),
     )
     return month_key(row), counts
 

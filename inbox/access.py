@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from naebu.alerts.directory import Directory, Official
-from naebu.alerts.lifecycle import ACTIONS
+from naebu.alerts.lifecycle import ACTIONS, ANSWERED
 from naebu.store.tables import alerts
 
 
@@ -103,17 +103,25 @@ class Viewer:
             return department not in self.hidden_departments
         return department is not None and department == self.official.department
 
-    def actions_for(self, alert: Mapping[str, Any], answered_by: set[str]) -> list[str]:
-        """The lifecycle steps this viewer may take on ``alert`` now (the page's buttons)."""
+    def actions_for(
+        self, alert: Mapping[str, Any], answered_by: set[str], approval: bool = True
+    ) -> list[str]:
+        """The lifecycle steps this viewer may take on ``alert`` now (the page's buttons);
+        ``approval``: the city has the department manager's approval step."""
         out = []
         mine = alert["assignee"] == self.employee_id
+        manager = self.directory.is_manager_of(self.official, alert["department"])
         for spec in ACTIONS.values():
             if alert["status"] not in spec.from_statuses:
                 continue
             if spec.who == "handler":
-                ok = mine or self.directory.is_manager_of(self.official, alert["department"])
+                ok = mine or manager
+            elif spec.who == "approver":
+                ok = approval and manager and self.employee_id not in answered_by
             elif spec.who == "auditor":
                 ok = self.is_auditor and not mine and self.employee_id not in answered_by
+                # With the approval step the audit office reviews approved answers only.
+                ok = ok and not (approval and alert["status"] in ANSWERED)
             else:
                 ok = self.is_auditor or self.directory.is_manager_of(
                     self.official, alert["department"]

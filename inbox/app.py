@@ -105,6 +105,8 @@ class Inbox:
         self.config = config
         self.engine = engine
         self.settings = settings
+        #: ``[workflow] approval``: answers wait for the department manager (조치 -> 승인 -> 확인).
+        self.approval = config.workflow.approval
         self.clock = clock or (lambda: datetime.now().replace(microsecond=0))
         ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
         # Rules that compiled are shown even when another rule file has a problem (the daemon
@@ -249,7 +251,13 @@ class Inbox:
 
     def page(self, ctx: Ctx, name: str, context: dict[str, Any], *, status: int = 200) -> Response:
         """Render a page for a signed-in viewer."""
-        context = {"viewer": ctx.viewer, "csrf": ctx.csrf, "lang": ctx.lang, **context}
+        context = {
+            "viewer": ctx.viewer,
+            "csrf": ctx.csrf,
+            "lang": ctx.lang,
+            "approval": self.approval,
+            **context,
+        }
         return self.finish(ctx, self.render(ctx.request, name, context, status=status))
 
     def refuse(self, ctx: Ctx, key: str, status: int) -> Response:

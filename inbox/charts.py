@@ -24,11 +24,13 @@ def bar_chart(
     width: int = 640,
     height: int = 180,
     title: str = "",
+    more_lines: Sequence[tuple[str, Sequence[int], str]] = (),
 ) -> Markup:
-    """Bars for ``bars`` (one per label), and a polyline for ``line`` when given."""
+    """Bars for ``bars`` (one per label), and a polyline for ``line`` when given; each of
+    ``more_lines`` (name, values, colour) is another polyline with its legend entry."""
     left, right, top, bottom = 34, 8, 22, 30
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_value = max([1, *bars, *(line or [])])
+    top_value = max([1, *bars, *(line or []), *(v for _, vs, _ in more_lines for v in vs)])
     n = max(len(labels), 1)
     step = plot_w / n
     bar_w = max(step * 0.6, 2)
@@ -70,6 +72,17 @@ def bar_chart(
             f'<polyline class="line" points="{points}" fill="none" stroke="#d9822b" '
             'stroke-width="2"/>'
         )
+    for k, (_, values, colour) in enumerate(more_lines):
+        if len(values) != len(labels):
+            continue
+        points = " ".join(
+            f"{left + i * step + step / 2:.1f},{y(v):.1f}" for i, v in enumerate(values)
+        )
+        dash = ' stroke-dasharray="4 3"' if k % 2 else ""
+        parts.append(
+            f'<polyline class="line step-{k}" points="{points}" fill="none" '
+            f'stroke="{escape(colour)}" stroke-width="2"{dash}/>'
+        )
     legend = []
     if bar_name:
         legend.append(
@@ -80,6 +93,12 @@ def bar_chart(
         legend.append(
             f'<rect x="{left + 150}" y="8" width="10" height="3" fill="#d9822b"/>'
             f'<text x="{left + 164}" y="13">{escape(line_name)}</text>'
+        )
+    for k, (name, _, colour) in enumerate(more_lines):
+        x0 = left + 300 + k * 100
+        legend.append(
+            f'<rect x="{x0}" y="8" width="10" height="3" fill="{escape(colour)}"/>'
+            f'<text x="{x0 + 14}" y="13">{escape(name)}</text>'
         )
     parts.extend(legend)
     parts.append("</svg>")

@@ -13,6 +13,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "app": ("내부통제 경보함", "Internal-control inbox"),
     "nav.alerts": ("내 경보", "My alerts"),
     "nav.scorecard": ("부서별 처리 현황", "Department scorecard"),
+    "nav.to_approve": ("승인 대기", "To approve"),
+    "nav.review": ("검토 대기", "To review"),
     "nav.rules": ("점검 규칙", "Rule catalog"),
     "nav.suppressions": ("예외 처리", "Suppressions"),
     "logout": ("로그아웃", "Sign out"),
@@ -32,7 +34,25 @@ _TEXT: dict[str, tuple[str, str]] = {
     "all": ("전체", "All"),
     "status": ("상태", "Status"),
     "status.open": ("미처리 (발생·확인·반려)", "open"),
-    "status.answered": ("검토 대기", "awaiting review"),
+    "status.answered": (
+        "처리 결과 보고 (승인·검토 대기)",
+        "answered (awaiting approval or review)",
+    ),
+    "status.to_approve": ("승인 대기 (부서관리자)", "awaiting the manager's approval"),
+    "status.review": ("검토 대기 (감사부서)", "awaiting the audit office's review"),
+    "standing": ("처리 현황 요약", "Where the answer stands"),
+    "standing.answer": ("담당자 답변", "The official's answer"),
+    "standing.approved": ("부서관리자 승인", "Approved by the department manager"),
+    "standing.sent_back.return": (
+        "부서관리자 반려 - 보완해 다시 처리해 주십시오",
+        "Returned by the department manager - please handle it again",
+    ),
+    "standing.sent_back.reject": (
+        "감사부서 반려 - 다시 처리해 주십시오",
+        "Rejected by the audit office - please handle it again",
+    ),
+    "auto.manager_answered": ("부서관리자 본인 조치", "answered by the department manager"),
+    "auto.no_manager": ("승인할 부서관리자 없음", "no department manager to approve"),
     "rule": ("규칙", "Rule"),
     "severity": ("위험도", "Severity"),
     "department": ("부서", "Department"),
@@ -68,8 +88,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "actions": ("처리", "Actions"),
     "no_actions": ("지금 할 수 있는 처리가 없습니다.", "No step is open to you now."),
     "comment.help": (
-        "소명·오탐·반려에는 의견이 필요합니다.",
-        "Explain, false positive and reject need a comment.",
+        "소명·오탐·반려에는 의견(사유)이 필요합니다.",
+        "Explain, false positive, return and reject need a comment.",
     ),
     "reassign_to": ("재배정 대상", "Reassign to"),
     "done": ("처리되었습니다", "Done"),
@@ -85,6 +105,46 @@ _TEXT: dict[str, tuple[str, str]] = {
     "overdue": ("기한 경과", "Overdue"),
     "fp_rate": ("오탐률", "False-positive rate"),
     "repeats": ("재발생", "Repeat findings"),
+    "step.acted": ("조치", "Acted"),
+    "step.approved": ("승인", "Approved"),
+    "step.confirmed": ("확인", "Confirmed"),
+    "action_rate": ("조치율", "Action rate"),
+    "approval_rate": ("승인율", "Approval rate"),
+    "confirmation_rate": ("확인율", "Confirmation rate"),
+    "timely_rate": ("적기 처리율", "On-time rate"),
+    "rates.title": ("처리율의 정의", "What the rates mean"),
+    "rates.action": (
+        "조치율 = 담당자의 처리 결과(조치 완료·소명·오탐)가 유효한 경보 ÷ 발생 경보. 반려된 "
+        "답변은 다시 처리할 때까지 세지 않습니다.",
+        "Action rate = alerts with a standing answer (corrected, explained, false positive) "
+        "/ alerts raised. A returned or rejected answer counts again only once re-answered.",
+    ),
+    "rates.approval": (
+        "승인율 = 부서관리자가 승인한 처리 결과 ÷ 처리 결과가 유효한 경보. 부서관리자 본인이 "
+        "처리했거나 승인할 부서관리자가 없는 경보는 처리와 함께 승인된 것으로 셉니다.",
+        "Approval rate = answers the department manager approved / alerts with a standing "
+        "answer. An answer by the manager, or in a department without one, counts as "
+        "approved with the answer.",
+    ),
+    "rates.approval_off": (
+        "이 기관은 부서관리자 승인 단계를 쓰지 않습니다 ([workflow] approval = false).",
+        "This city has no approval step ([workflow] approval = false).",
+    ),
+    "rates.confirmation": (
+        "확인율 = 감사부서가 확인(검토 승인, 종결)한 경보 ÷ 처리 결과가 유효한 경보.",
+        "Confirmation rate = alerts the audit office confirmed (accepted, closed) / alerts "
+        "with a standing answer.",
+    ),
+    "rates.timely": (
+        "적기 처리율 = 처리 기한 안에 처리한 경보 ÷ (처리한 경보 + 기한이 지난 미처리 경보).",
+        "On-time rate = alerts answered by their deadline / (alerts answered + open alerts "
+        "past their deadline).",
+    ),
+    "rates.period": (
+        "모두 최근 12개월 동안 발생한 경보를 발생 월 기준으로 셉니다 (예외 처리된 경보 제외).",
+        "All count the alerts raised in the last 12 months, by month raised (suppressed "
+        "alerts left out).",
+    ),
     "trend": ("월별 추이", "Monthly trend"),
     "rules.title": ("점검 규칙 목록", "Rule catalog"),
     "lookalikes": ("정상 업무와의 구별", "Lawful look-alikes"),
@@ -185,6 +245,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "action.correct": ("조치 완료", "Corrected"),
     "action.explain": ("소명", "Explain"),
     "action.false_positive": ("오탐", "False positive"),
+    "action.approve": ("승인 (감사부서로)", "Approve (on to the audit office)"),
+    "action.return": ("반려 (담당자에게)", "Return (to the official)"),
     "action.accept": ("검토 승인 (종결)", "Accept (close)"),
     "action.reject": ("검토 반려", "Reject"),
     "action.reassign": ("재배정", "Reassign"),

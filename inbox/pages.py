@@ -36,6 +36,7 @@ from naebu.engine.rule import RuleMeta
 from naebu.inbox import queries
 from naebu.inbox.app import Ctx, Inbox
 from naebu.inbox.charts import bar_chart
+from naebu.inbox.standing import standing
 
 
 def _text(form: FormData | None, key: str, limit: int = 4000) -> str:
@@ -75,7 +76,12 @@ class Pages:
         f = queries.Filters.parse(request.query_params)
         with self.inbox.engine.connect() as conn:
             page = queries.alert_page(
-                conn, ctx.viewer, f, now=ctx.now, size=self.inbox.settings.page_size
+                conn,
+                ctx.viewer,
+                f,
+                now=ctx.now,
+                size=self.inbox.settings.page_size,
+                approval=self.inbox.approval,
             )
             departments = (
                 ctx.viewer.visible(queries.departments(conn)) if ctx.viewer.sees_all else []
@@ -88,6 +94,7 @@ class Pages:
                 "f": f,
                 "rules": self.inbox.rules,
                 "statuses": queries.STATUSES,
+                "queues": [q for q in queries.QUEUES if q != "to_approve" or self.inbox.approval],
                 "severities": queries.SEVERITIES,
                 "departments": departments,
                 "page_url": lambda n: "/alerts?" + urlencode(f.query_string(page=n)),
@@ -112,7 +119,7 @@ class Pages:
                 return self.inbox.refuse(ctx, "forbidden", 403)
             trail = entries(conn, alert_id)
             answered = queries.answered_by(conn, alert_id)
-        actions = ctx.viewer.actions_for(alert, answered)
+        actions = ctx.viewer.actions_for(alert, answered, self.inbox.approval)
         evidence = alert["evidence"] if isinstance(alert["evidence"], dict) else {}
         names = {o.employee_id: o.display_name for o in ctx.viewer.directory}
         return self.inbox.page(
@@ -129,6 +136,7 @@ class Pages:
                 "record_dataset": dataset_title(alert["dataset"], ctx.lang),
                 "rule": self.inbox.rules.get(alert["rule_id"]),
                 "trail": trail,
+                "standing": standing(trail, alert["status"]),
                 "actions": actions,
                 "specs": ACTIONS,
                 "targets": ctx.viewer.reassign_targets(alert["department"])
@@ -172,6 +180,7 @@ class Pages:
                     if action in ("false_positive", "false-positive")
                     else None,
                     recovered=_recovered(form) if action == "correct" else None,
+                    approval=self.inbox.approval,
                 )
         except LifecycleError as exc:  # rolled back; shown on the alert page
             return self.alert(request, None, error=exc.en if ctx.lang == "en" else exc.ko)
@@ -203,11 +212,26 @@ class Pages:
             bar_name=t("raised"),
             line_name=t("on_time"),
             title=t("trend"),
+            more_lines=[
+                (t("step.acted"), card.answered_by_month, "#2e7d32"),
+                *(
+                    [(t("step.approved"), card.approved_by_month, "#6a1b9a")]
+                    if self.inbox.approval
+                    else []
+                ),
+                (t("step.confirmed"), card.confirmed_by_month, "#37474f"),
+            ],
         )
         return self.inbox.page(
             ctx,
             "scorecard.html",
-            {"card": card, "chart": chart, "department": department, "departments": departments},
+            {
+                "card": card,
+                "chart": chart,
+                "department": department,
+                "departments": departments,
+                "approval": self.inbox.approval,
+            },
         )
 
     def rules(self, request: Request, form: FormData | None) -> Response:

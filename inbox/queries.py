@@ -16,14 +16,19 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select
 
-from naebu.alerts.lifecycle import ANSWERED, OPEN
+from naebu.alerts.lifecycle import ANSWERED, APPROVED, OPEN, REVIEWABLE
 from naebu.inbox.access import Viewer
 from naebu.store.tables import alert_tallies, alerts, audit_trail
 
 #: The answers an official gives (the last one counts: a rejected false positive that the
 #: official then corrected is a correction).
 ANSWERS = ("correct", "explain", "false_positive")
-STATUSES = ("raised", "acknowledged", "rejected", *ANSWERED, "closed", "suppressed", "withdrawn")
+STATUSES = (
+    "raised", "acknowledged", "rejected", *ANSWERED, APPROVED, "closed", "suppressed", "withdrawn"
+)  # fmt: skip
+#: Queues besides the statuses: answered and not yet closed; awaiting the department
+#: manager's approval (승인 대기); awaiting the audit office's review (검토 대기).
+QUEUES = ("open", "answered", "to_approve", "review")
 SEVERITIES = ("low", "medium", "high", "critical")
 
 
@@ -31,7 +36,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 class Filters:
     """The alert list's filters, as given in the query string (unknown values ignored)."""
 
-    status: str = ""  # a status, "open", "answered", or "" (all but suppressed)
+    status: str = ""  # a status, one of QUEUES, or "" (all but suppressed)
     rule: str = ""
     severity: str = ""
     due: str = ""  # "overdue", "soon" (open, due within 7 days) or ""
@@ -44,7 +49,7 @@ class Filters:
         """Filters from request query parameters."""
         f = cls()
         status = query.get("status", "")
-        f.status = status if status in (*STATUSES, "open", "answered") else ""
+        f.status = status if status in (*STATUSES, *QUEUES) else ""
         f.rule = query.get("rule", "").strip()[:100]
         sev = query.get("severity", "")
         f.severity = sev if sev in SEVERITIES else ""
@@ -86,13 +91,26 @@ class AlertPage:
     pages: int
 
 
-def _conditions(viewer: Viewer, f: Filters, now: datetime) -> list[ColumnElement[bool]]:
+def queue_statuses(queue: str, approval: bool) -> tuple[str, ...]:
+    """The statuses of a queue of :data:`QUEUES`: with the approval step (``[workflow]
+    approval``) the audit office's review queue holds only approved answers, and answers
+    wait for the department manager; without it answers go straight to review."""
+    if queue == "open":
+        return OPEN
+    if queue == "answered":
+        return REVIEWABLE
+    if queue == "to_approve":
+        return ANSWERED if approval else ()
+    return (APPROVED,) if approval else REVIEWABLE
+
+
+def _conditions(
+    viewer: Viewer, f: Filters, now: datetime, approval: bool
+) -> list[ColumnElement[bool]]:
     c = alerts.c
     conds: list[ColumnElement[bool]] = [viewer.alert_filter()]
-    if f.status == "open":
-        conds.append(c.status.in_(OPEN))
-    elif f.status == "answered":
-        conds.append(c.status.in_(ANSWERED))
+    if f.status in QUEUES:
+        conds.append(c.status.in_(queue_statuses(f.status, approval)))
     elif f.status:
         conds.append(c.status == f.status)
     else:
@@ -113,11 +131,18 @@ def _conditions(viewer: Viewer, f: Filters, now: datetime) -> list[ColumnElement
 
 
 def alert_page(
-    conn: Connection, viewer: Viewer, f: Filters, *, now: datetime, size: int = 50
+    conn: Connection,
+    viewer: Viewer,
+    f: Filters,
+    *,
+    now: datetime,
+    size: int = 50,
+    approval: bool = True,
 ) -> AlertPage:
-    """The alerts ``viewer`` may see that match ``f``, newest first, one page of ``size``."""
+    """The alerts ``viewer`` may see that match ``f``, newest first, one page of ``size``;
+    ``approval``: whether the city has the approval step (:func:`queue_statuses`)."""
     c = alerts.c
-    conds = _conditions(viewer, f, now)
+    conds = _conditions(viewer, f, now, approval)
     total = int(conn.execute(select(func.count()).select_from(alerts).where(*conds)).scalar_one())
     pages = max(1, -(-total // size))
     page = min(f.page, pages)
@@ -206,12 +231,30 @@ class DepartmentScore:
     overdue: int = 0
     false_positive: int = 0
     repeats: int = 0
+    approved: int = 0
+    confirmed: int = 0
 
     @property
     def on_time_rate(self) -> float | None:
-        """기한 내 처리율: answered on time among alerts answered or overdue."""
+        """적기 처리율 (기한 내 처리율): answered on time among alerts answered or overdue."""
         due = self.answered + self.overdue
         return self.on_time / due if due else None
+
+    @property
+    def action_rate(self) -> float | None:
+        """조치율: alerts whose answer stands (조치 완료, 소명 or 오탐, not returned or
+        rejected) among the alerts raised."""
+        return self.answered / self.raised if self.raised else None
+
+    @property
+    def approval_rate(self) -> float | None:
+        """승인율: answered alerts whose answer the department manager approved."""
+        return self.approved / self.answered if self.answered else None
+
+    @property
+    def confirmation_rate(self) -> float | None:
+        """확인율: answered alerts the audit office confirmed (closed)."""
+        return self.confirmed / self.answered if self.answered else None
 
     @property
     def false_positive_rate(self) -> float | None:
@@ -228,6 +271,10 @@ class Scorecard:
     months: list[str]
     raised_by_month: list[int] = field(default_factory=list)
     on_time_by_month: list[int] = field(default_factory=list)
+    #: 조치, 승인 and 확인 per month of raising (the three steps' trend).
+    answered_by_month: list[int] = field(default_factory=list)
+    approved_by_month: list[int] = field(default_factory=list)
+    confirmed_by_month: list[int] = field(default_factory=list)
 
 
 def scorecard(
@@ -256,6 +303,7 @@ def scorecard(
     scores: dict[str, DepartmentScore] = {}
     raised = [0] * len(months)
     in_time = [0] * len(months)
+    acted, approved, confirmed = ([0] * len(months) for _ in range(3))
     index = {m: i for i, m in enumerate(months)}
 
     def score(dept: str | None) -> DepartmentScore:
@@ -270,10 +318,15 @@ def scorecard(
         s.false_positive += int(r.false_positive)
         s.repeats += int(r.repeats)
         s.overdue += int(r.open_due)
+        s.approved += int(r.approved)
+        s.confirmed += int(r.confirmed)
         # A month after the last one (a clock set back) counts in the last, as it is newest.
         i = index.get(r.month, len(months) - 1)
         raised[i] += int(r.raised)
         in_time[i] += int(r.on_time)
+        acted[i] += int(r.answered)
+        approved[i] += int(r.approved)
+        confirmed[i] += int(r.confirmed)
     # Counted here, not with GROUP BY: grouping makes SQLite prefer an index in department
     # order and read every alert, where the deadline range reads only those not yet due.
     for (dept,) in conn.execute(_not_yet_due(scope, since=since, now=now)):
@@ -285,6 +338,9 @@ def scorecard(
         months=months,
         raised_by_month=raised,
         on_time_by_month=in_time,
+        answered_by_month=acted,
+        approved_by_month=approved,
+        confirmed_by_month=confirmed,
     )
 
 

@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import select
 
 from naebu import replay, rule_drafts, rulechanges
-from naebu.alerts.lifecycle import ANSWERED
+from naebu.alerts.lifecycle import REVIEWABLE
 from naebu.rule_drafts import Draft
 from naebu.settings.config import Config
 from naebu.store import tables as store
@@ -83,7 +83,7 @@ def answers(rule_ids: list[str]) -> Any:
 
 def label_of(status: str, last_answer: str | None) -> str | None:
     """An alert's standing answer as a label (None: none, or rejected by the audit office)."""
-    if status not in (*ANSWERED, "closed") or last_answer is None:
+    if status not in (*REVIEWABLE, "closed") or last_answer is None:
         return None
     return _LABELS.get(last_answer)
 

@@ -491,6 +491,7 @@ def test_no_false_alarm_after_runs_lifecycle_steps_and_escalation(tmp_path: Path
         "--now",
         f"{day:%Y-%m-%d}T11:00",
     )
+    cli("alerts", "approve", "1", "--as", "E010")  # the department manager (조치 -> 승인)
     cli("alerts", "review", "1", "--reject", "--as", "E030", "-m", "증빙 부족")
     cli("alerts", "reassign", "2", "--to", "E010", "--as", "E010", "-m", "직접 처리")
     later = NOW + timedelta(days=30)  # past every deadline: escalations

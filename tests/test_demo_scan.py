@@ -22,6 +22,7 @@ import pytest
 from conftest import ROOT, run_cli
 from sqlalchemy import func, select
 
+from naebu.alerts.officials import directory_from_store
 from naebu.core.datasets import DATASETS
 from naebu.store import tables as store
 
@@ -74,6 +75,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         "alerts", "explain", str(first.id), "--as", first.assignee, "-m", "정상 지급", cwd=folder
     )
     assert answered.returncode == 0, answered.stdout + answered.stderr
+    if "awaiting the department manager's approval" in answered.stdout:
+        # 조치 -> 승인 (issue 22): the department manager approves it on to the audit office
+        # (who is told in the same follow-ups as the manager was).
+        manager = _manager_of(folder, first.id)
+        approved = run_cli("alerts", "approve", str(first.id), "--as", manager, cwd=folder)
+        assert approved.returncode == 0, approved.stdout + approved.stderr
     # the morning of the last deadline: its alerts are reminded, the earlier ones overdue;
     # ten weeks on, every open alert is reported to the audit office
     last_day = datetime.fromisoformat(str(last_deadline)).strftime("%Y-%m-%dT09:00")
@@ -91,6 +98,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         engine.dispose()
     assert {"remind", "escalate_manager", "escalate_audit", "answered"} <= kinds, kinds
     return Demo(folder, digests, notices)
+
+
+def _manager_of(folder: Path, alert_id: int) -> str:
+    """An active 부서관리자 of the alert's department."""
+    engine = store.connect(f"sqlite:///{folder / 'var' / 'naebu.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            department = conn.execute(
+                select(store.alerts.c.department).where(store.alerts.c.id == alert_id)
+            ).scalar_one()
+            directory = directory_from_store(conn)
+        return next(o.employee_id for o in directory.managers(department))
+    finally:
+        engine.dispose()
 
 
 def _problems(texts: list[str], checks: tuple[str, ...] = ("name", "missing", "money")) -> list:

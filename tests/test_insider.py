@@ -235,9 +235,12 @@ def test_a_suppression_is_audited_and_told_to_the_audit_office(city: Path) -> No
 
 
 def test_an_alert_cannot_be_closed_without_review(city: Path) -> None:
-    # By design: only "accept" closes, only from an answered status, only by an auditor.
+    # By design: only "accept" closes, only from an answered status (or an approved answer,
+    # with the department manager's approval step), only by an auditor.
     closing = [a for a in ACTIONS.values() if a.to_status == "closed"]
-    assert [(a.name, a.from_statuses, a.who) for a in closing] == [("accept", ANSWERED, "auditor")]
+    assert [(a.name, a.from_statuses, a.who) for a in closing] == [
+        ("accept", (*ANSWERED, "approved"), "auditor")
+    ]
     run(city)
     alert_id = query(city, "SELECT id FROM alerts WHERE record_key = 'P-00001'")[0][0]
     engine = store_of(city)

@@ -346,7 +346,7 @@ def test_steps_need_the_right_status_and_comments(engine: Engine, directory: Dir
     with pytest.raises(LifecycleError, match="no alert #999"):
         _act(engine, 999, "ack", "E001")
     with pytest.raises(LifecycleError, match="unknown action"):
-        _act(engine, a, "approve", "E030")
+        _act(engine, a, "bless", "E030")  # "approve" is a step now (issue 22)
     with pytest.raises(LifecycleError, match="not in the officials directory"):
         _act(engine, a, "ack", "E777")
     with pytest.raises(LifecycleError, match="not active"):

@@ -93,6 +93,9 @@ def test_official_and_auditor_walk_an_alert_through_the_inbox(
         message="<b>굵게</b> 지출 P-1003",
     )
     city = web_city(tmp_path, now=now, extra_findings=[hostile])
+    # The two-step city (tests/test_web_approval.py walks 조치 -> 승인 -> 확인).
+    with city.config_path.open("a", encoding="utf-8") as f:
+        f.write("[workflow]\napproval = false\n")
     alert_id = city.alerts["P-1001"]
     with live_server(city) as server:
         base = server.url

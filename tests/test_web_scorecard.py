@@ -301,10 +301,11 @@ def test_the_migration_counts_the_alerts_stored_before_it(tmp_path: Path) -> Non
             last = dict(conn.execute(select(store.alerts.c.id, store.alerts.c.last_answer)).all())
             assert last == {1: "false_positive", 2: "correct", 3: None, 4: None}
             month = T0.strftime("%Y-%m")
-            # raised, answered, on time, 오탐, repeats, open with a deadline
+            # raised, answered, on time, 오탐, repeats, open with a deadline, approved and
+            # confirmed (migration 0018: the closed alert #2 was confirmed, none approved)
             assert tallies.stored(conn) == {
-                ("재무과", month): (2, 2, 1, 1, 0, 0),
-                ("세무과", month): (1, 0, 0, 0, 0, 1),
+                ("재무과", month): (2, 2, 1, 1, 0, 0, 0, 1),
+                ("세무과", month): (1, 0, 0, 0, 0, 1, 0, 0),
             }
             assert tallies.stored(conn) == tallies.computed(conn)
     finally:
@@ -321,7 +322,7 @@ def test_rebuild_restores_tallies_that_were_tampered_with(
         conn.execute(sa.update(store.alert_tallies).values(raised=99))
         assert tallies.stored(conn) != tallies.computed(conn)
         assert tallies.rebuild(conn) == 1
-        assert tallies.stored(conn) == {("재무과", "2025-03"): (2, 0, 0, 0, 0, 2)}
+        assert tallies.stored(conn) == {("재무과", "2025-03"): (2, 0, 0, 0, 0, 2, 0, 0)}
 
 
 def test_the_tallies_know_the_lifecycles_open_statuses() -> None:

@@ -1,9 +1,11 @@
 """`naebu alerts ...`: look at and act on alerts.
 
 ``list`` and ``show`` read the store; ``ack``, ``correct``, ``explain``, ``false-positive``,
-``review`` and ``reassign`` take one step of the lifecycle (:mod:`naebu.alerts.lifecycle`) as the
+``approve``, ``return``, ``review`` and ``reassign`` take one step of the lifecycle (:mod:`naebu.alerts.lifecycle`) as the
 official named by ``--as``. A refused step (unknown alert, not allowed, missing comment) is
-one line in Korean and English and exit code 1.
+one line in Korean and English and exit code 1. With ``[workflow] approval`` (the default)
+an answer goes to the department manager (``approve`` or ``return``) before the audit office
+reviews it (조치 -> 승인 -> 확인).
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ def _step(
                 directory=directory,
                 reason=reason,
                 recovered=recovered,
+                approval=config.workflow.approval,
             )
     except LifecycleError as exc:
         raise UserError(f"naebu alerts: {exc}") from None
@@ -162,7 +165,11 @@ def _step(
     line = f"alert #{out.alert_id}: {out.from_status} -> {out.to_status}"
     if out.action == "reassign":
         line += f", assigned to {out.assignee}"
-    if out.action == "reject" and out.deadline is not None:
+    if out.to_status == "approved":
+        line += ", awaiting the audit office's review"
+    elif out.to_status in ("corrected", "explained", "false_positive") and config.workflow.approval:
+        line += ", awaiting the department manager's approval"
+    if out.action in ("reject", "return") and out.deadline is not None:
         line += f", new deadline {deadline_text(out.deadline, now, 'en')}"
     click.echo(f"{line} (audit entry #{out.trail_seq})")
 
@@ -249,6 +256,33 @@ def alerts_review(
     if accept is None:
         raise UserError("naebu alerts review: give --accept or --reject (승인 또는 반려를 지정)")
     _step(config, alert_id, "accept" if accept else "reject", actor, comment, now_text)
+
+
+@alerts.command("approve")
+@click.argument("alert_id", type=int)
+@click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+@click.option("--comment", "-m", help="a note for the audit office (optional)")
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def alerts_approve(
+    config: Config, alert_id: int, actor: str, comment: str | None, now_text: str | None
+) -> None:
+    """Approve an official's answer as department manager (승인): on to the audit office."""
+    _step(config, alert_id, "approve", actor, comment, now_text)
+
+
+@alerts.command("return")
+@click.argument("alert_id", type=int)
+@click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+@click.option("--comment", "-m", help="why the answer goes back (required)")
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def alerts_return(
+    config: Config, alert_id: int, actor: str, comment: str | None, now_text: str | None
+) -> None:
+    """Return an official's answer as department manager (승인 반려), with the reason; the
+    official gets a new deadline."""
+    _step(config, alert_id, "return", actor, comment, now_text)
 
 
 @alerts.command("reassign")

@@ -10,7 +10,8 @@ This module holds the root, :class:`Config`, and the small top-level tables (``[
 its dataclass and parser, on the floor that uses it: connectors/source_settings.py (with
 mapping_settings.py and merge_settings.py), engine/settings.py, engine/city_settings.py,
 engine/calendar_settings.py, engine/cluster_settings.py, alerts/notify_settings.py,
-alerts/routing_settings.py (with role_settings.py), alerts/audit_settings.py, and in this
+alerts/routing_settings.py (with role_settings.py), alerts/audit_settings.py,
+alerts/workflow_settings.py, and in this
 package daemon.py, onboarding.py and web.py, the inbox's ``[web]``
 (naebu/settings/web.py), read here with the rest.
 """
@@ -28,6 +29,7 @@ from naebu.alerts.audit_settings import AuditConfig, parse_audit
 from naebu.alerts.notify_settings import ChannelConfig as ChannelConfig
 from naebu.alerts.notify_settings import NotifyConfig, parse_notify
 from naebu.alerts.routing_settings import RoutingConfig, parse_routing
+from naebu.alerts.workflow_settings import WorkflowConfig, parse_workflow
 from naebu.connectors.merge_settings import check_merges
 from naebu.connectors.source_settings import SourceConfig, parse_source, resolve_sqlite_url
 from naebu.core.government import Government
@@ -61,6 +63,7 @@ TOP_LEVEL_KEYS = (
     "city",  # the kind of government, which chooses thresholds (engine/city_settings.py)
     "calendar",  # the city's extra and removed holidays (naebu.engine.calendar_settings)
     "audit",  # the audit key and published heads (naebu.alerts.audit_settings)
+    "workflow",  # whether answers need the department manager's approval (naebu.alerts.workflow_settings)
     "cluster",  # when the daemon tells the admins its Dask cluster is down (naebu.engine.cluster_settings)
 )
 
@@ -90,6 +93,8 @@ class Config:
     #: ``[rules] require_approval``: the daemon runs only approved rule versions
     #: (naebu/rule_drafts.py); None: when the officials directory has an audit office.
     require_approval: bool | None = None
+    #: ``[workflow]``: 조치 -> 승인 -> 확인, or without the 승인 step (alerts/workflow_settings.py).
+    workflow: WorkflowConfig = field(default_factory=WorkflowConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -239,6 +244,7 @@ def _parse(raw: dict[str, Any], path: Path, file: str, problems: list[Problem]) 
     calendar = read_calendar(_table(raw, "calendar", problems, file), problems, file)
     audit = parse_audit(_table(raw, "audit", problems, file), base, problems, file)
     cluster = parse_cluster(_table(raw, "cluster", problems, file), engine.backend, problems, file)
+    workflow = parse_workflow(_table(raw, "workflow", problems, file), problems, file)
 
     return Config(
         path=path,
@@ -258,6 +264,7 @@ def _parse(raw: dict[str, Any], path: Path, file: str, problems: list[Problem]) 
         cluster=cluster,
         web=web,
         require_approval=require_approval,
+        workflow=workflow,
     )
 
 

@@ -86,6 +86,9 @@ alerts = Table(
     Column("reason_code", String(40)),
     # What a 조치 완료 answer says was recovered (환수), KRW; NULL where none was recorded.
     Column("recovered_amount", Float),
+    # When the department manager approved the answer that stands (승인, naebu.alerts.approval);
+    # NULL before approval, after a return or rejection, and where there is no approval step.
+    Column("approved_at", DateTime),
     Index("ix_alerts_status", "status"),
     Index("ix_alerts_finding", "finding_fingerprint"),
     Index("ix_alerts_department", "department"),
@@ -120,6 +123,8 @@ alert_tallies = Table(
     Column("false_positive", Integer, nullable=False, default=0),  # answered, as 오탐
     Column("repeats", Integer, nullable=False, default=0),  # reopened_from set
     Column("open_due", Integer, nullable=False, default=0),  # open, with a deadline
+    Column("approved", Integer, nullable=False, default=0),  # answered, approved_at set (승인)
+    Column("confirmed", Integer, nullable=False, default=0),  # answered and closed (확인)
 )
 
 outbox = Table(
