@@ -33,6 +33,7 @@ from sqlalchemy import Connection, select, update
 from naebu.alerts.anchor import alert_digests
 from naebu.alerts.dedup import chunks
 from naebu.alerts.evidence_text import dataset_title
+from naebu.alerts.lifecycle import OPEN, REVIEWABLE
 from naebu.alerts.tallies import record as record_tallies
 from naebu.alerts.trail import SYSTEM, Step, append
 from naebu.engine.rule import RuleMeta
@@ -41,16 +42,10 @@ from naebu.store.tables import alerts as alerts_table
 #: The status of a withdrawn alert, and the trail action that sets it.
 WITHDRAWN = "withdrawn"
 ACTION = "withdraw"
-#: Statuses a withdrawal ends: waiting for the official (raised, acknowledged, rejected) or
-#: for the audit office's review of an answer. A closed or suppressed alert is left alone.
-WITHDRAWABLE = (
-    "raised",
-    "acknowledged",
-    "rejected",
-    "corrected",
-    "explained",
-    "false_positive",
-)
+#: Statuses a withdrawal ends: waiting for the official (raised, acknowledged, rejected), for
+#: the department manager's approval of an answer or for the audit office's review of it
+#: (approved). A closed or suppressed alert is left alone.
+WITHDRAWABLE = (*OPEN, *REVIEWABLE)
 
 
 def reason(rule: RuleMeta, others: Iterable[str]) -> str:
