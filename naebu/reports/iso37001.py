@@ -432,7 +432,13 @@ def _corrective(conn: Connection, report: Report, names: Mapping[str, str]) -> N
     )
     pending = list(
         conn.execute(
-            select(a.id).where(a.status == "corrected", _in_period(a.answered_at, p))
+            # A correction awaiting the audit office: just answered, or approved by the
+            # department manager (the three-step handling) and not yet confirmed.
+            select(a.id).where(
+                (a.status == "corrected")
+                | ((a.status == "approved") & (a.last_answer == "correct")),
+                _in_period(a.answered_at, p),
+            )
         ).scalars()
     )
     ids = [int(x.id) for x in closed]
