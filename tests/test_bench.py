@@ -86,6 +86,10 @@ def test_bench_runs_end_to_end_and_baselines_agree_with_naebu(
             side = r[engine]
             assert side["agrees"] and side["flagged"] == r["findings"], (r["rule_id"], engine)
             assert side["runs"] == [pytest.approx(side["median"], abs=1e-6)]
+    # a rule's own logic computed at load (the statutory deadline) is charged to that rule
+    charged = {r["rule_id"]: r["load_seconds_charged"] for r in base["rules"]}
+    assert charged["PERMIT-LATE"] > 0 and charged["CARD-PERPERSON"] > 0
+    assert charged["CARD-NIGHT"] == 0
     types = {t["type"]: t for t in base["types"]}
     assert set(types) == {r.name for r in RULES} | {"all"}
     assert types["all"]["rules"] == len(ENABLED)

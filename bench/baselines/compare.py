@@ -2,7 +2,10 @@
 
 naebu evaluates the canonical frames as a run hands them over; DuckDB and Polars query the
 prepared tables (:mod:`bench.baselines.tables`: loaded once, text cleaned once, the time
-reported apart). Each baseline must flag exactly naebu's record keys: a rule where it does not
+reported apart). A derived column that is a rule's own logic rather than cleaning - the
+attendee count, the statutory deadline, the holiday table - is computed at load too, but its
+seconds are added to that rule's baseline runs (:data:`CHARGED`): naebu computes it inside
+the rule, and a baseline must not look faster for having done the work beforehand. Each baseline must flag exactly naebu's record keys: a rule where it does not
 is listed in ``disagreements`` with the keys on each side, and the benchmark fails.
 """
 
@@ -27,6 +30,12 @@ from naebu.engine.registry import EvalContext
 
 #: Keys shown per side of a disagreement.
 SHOWN = 10
+#: Rules whose baselines read a derived column of their own logic: its load seconds count.
+CHARGED = {
+    "CARD-PERPERSON": ("attendee_n",),
+    "PERMIT-LATE": ("due_at",),
+    "CARD-HOLIDAY": ("holidays",),
+}
 ENGINES = ("duckdb", "polars")
 
 
@@ -66,6 +75,9 @@ def compare_rules(ruleset: RuleSet, frames: Mapping[str, pd.DataFrame], prepared
             },
             rounds,
         )
+        charged = sum(prepared.logic_seconds.get(c, 0.0) for c in CHARGED.get(rid, ()))
+        for engine in ENGINES:
+            runs[engine].seconds = [s + charged for s in runs[engine].seconds]
         naebu_keys: set[str] = runs["naebu"].result
         median = runs["naebu"].median
         out.append({
@@ -77,6 +89,7 @@ def compare_rules(ruleset: RuleSet, frames: Mapping[str, pd.DataFrame], prepared
             "naebu": runs["naebu"].as_json(),
             "duckdb": _side(runs["duckdb"].result, naebu_keys, runs["duckdb"], median),
             "polars": _side(runs["polars"].result, naebu_keys, runs["polars"], median),
+            "load_seconds_charged": charged,
             "sql": " ".join(sql.split()),
         })  # fmt: skip
     return out
