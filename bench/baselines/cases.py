@@ -1,6 +1,7 @@
-"""The pack's rules that the baselines re-implement, each written out by hand for each engine.
+"""Three match rules written out by hand for the record-at-a-time baselines (durable_rules and
+a per-row Python loop).
 
-Every translation reads its thresholds from the loaded rule (``meta.params``, the window), so
+Every translation reads its thresholds from the loaded rule (``meta.params``), so
 it follows the pack; the runner checks that each baseline flags exactly the record keys naebu
 flags on the same frame, so a translation that drifts from its rule fails loudly instead of
 producing a flattering number.

@@ -3,10 +3,10 @@
 Records are posted as events in batches of :data:`BATCH` (``assert_events``, one call and one
 JSON document per batch - how durable_rules is best fed; one record per call was 3-4x slower
 and flattered naebu) and the engine's pending actions are drained after each batch, in this
-thread. The ruleset is built from JSON (no Python
-closures for conditions) and driven without a ``Host``, as ``engine/durable_adapter.py`` does:
-no background threads, no ``sid`` field in any record. Only the posting and draining are timed;
-turning the frame into dicts is timed apart (it is the same for the Python loop).
+thread. The ruleset is built from JSON (no Python closures for conditions) and driven without
+a ``Host``, as ``engine/durable_adapter.py`` does: no background threads, no ``sid`` field in
+any record. Only the posting and draining are timed; turning the frame into dicts is done
+beforehand (it is the same for the Python loop).
 
 This module talks to durable_rules directly, not through naebu's adapter: it measures the
 engine itself, which is what naebu's vectorized ``match`` is compared with.
