@@ -135,8 +135,8 @@ def _baselines(r: dict[str, Any]) -> list[str]:
            f"({b['polars_threads']} threads) over tables loaded once, text cleaned once: "
            f"preparing them took {_num(b['prepare_seconds'])} s, loading DuckDB "
            f"{_num(b['duckdb_load_seconds'])} s and Polars {_num(b['polars_load_seconds'])} s "
-           f"(not in the rule times, except the attendee count, statutory deadline and holiday "
-           f"table, charged to the one rule each serves). {b['repeat']} interleaved rounds per rule (naebu, "
+           f"(not in the rule times, except the attendee count and the statutory deadline, "
+           f"charged to the one rule each serves). {b['repeat']} interleaved rounds per rule (naebu, "
            f"DuckDB, Polars, naebu, ...); medians. Every baseline flagged the same records as "
            f"naebu: {'yes' if b['all_agree'] else '**NO**'}.", ""]  # fmt: skip
     for line in b["disagreements"]:

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,12 +50,11 @@ DERIVED: dict[str, dict[str, tuple[str, str]]] = {
 }  # fmt: skip
 
 
-def _per_distinct(series: pd.Series, fn: object) -> pd.Series:
+def _per_distinct(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
     """``fn`` applied once per distinct non-null value (names and accounts repeat a lot)."""
-    values = series.astype(object).where(series.notna(), None)
-    uniques = {v: fn(v) for v in pd.unique(values.dropna())}  # type: ignore[operator]
-    return pd.Series([None if v is None else uniques[v] for v in values], index=series.index,
-                     dtype=object)  # fmt: skip
+    codes, uniques = pd.factorize(series)
+    mapped = np.array([None, *(fn(v) for v in uniques)], dtype=object)
+    return pd.Series(mapped[codes + 1], index=series.index, dtype=object)
 
 
 def normalize(text: str) -> str | None:
