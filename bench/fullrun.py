@@ -52,28 +52,25 @@ class RunResult:
         }
 
 
-def run_once(city: City, *, timeout: float = 3600) -> RunResult:
-    """Run ``naebu run --once`` in the city's work folder and measure it.
+def measure(
+    command: list[str], cwd: Path, log: Path, *, timeout: float = 3600
+) -> tuple[float, float, int]:
+    """Run ``command`` in ``cwd`` (its output into ``log``): wall seconds, peak RSS in MB and
+    exit code.
 
-    Peak RSS is read from /proc while the run lives, every 0.1 s: the largest of the run
-    process's own high-water mark (``VmHWM``) and of the resident memory of the run and its
-    children (the worker reading first pulls, ``naebu.connectors.worker``) summed, so the memory
-    the run needs at once. Not ``wait4``'s ``ru_maxrss``: Linux carries the high-water mark
-    of the process that forked the run across ``exec``, so it reported the benchmark's own
-    size (about 1.9 GB holding every frame) for every run.
+    Peak RSS is read from /proc while the process lives, every 0.1 s: the largest of its own
+    high-water mark (``VmHWM``) and of the resident memory of it and its children (the worker
+    reading first pulls, ``naebu.connectors.worker``) summed, so the memory it needs at once.
+    Not ``wait4``'s ``ru_maxrss``: Linux carries the high-water mark of the process that
+    forked it across ``exec``, so it reported the benchmark's own size (about 1.9 GB holding
+    every frame) for every run.
     """
-    log = city.workdir / "run.log"
     with log.open("w", encoding="utf-8") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "naebu.cli", "run", "--once", "--config", str(city.config_path)],
-            cwd=city.workdir,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
-        tree = _TreeRss(proc.pid)
+        tree = TreeRss(proc.pid)
         tree.start()
         try:
             _, status = os.waitpid(proc.pid, 0)
@@ -83,12 +80,22 @@ def run_once(city: City, *, timeout: float = 3600) -> RunResult:
             tree.join()
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    return wall, tree.peak_kib / 1024, proc.returncode
+
+
+def run_once(city: City, *, timeout: float = 3600) -> RunResult:
+    """Run ``naebu run --once`` in the city's work folder and measure it (:func:`measure`)."""
+    log = city.workdir / "run.log"
+    wall, peak_mb, code = measure(
+        [sys.executable, "-m", "naebu.cli", "run", "--once", "--config", str(city.config_path)],
+        city.workdir, log, timeout=timeout,
+    )  # fmt: skip
     ledger = _last_run(city.store_path)
     summary = ledger.get("summary") or {}
     return RunResult(
         wall_seconds=wall,
-        peak_rss_mb=tree.peak_kib / 1024,  # KiB
-        exit_code=proc.returncode,
+        peak_rss_mb=peak_mb,
+        exit_code=code,
         timings={k: float(v) for k, v in (summary.get("timings") or {}).items()},
         status=ledger.get("status"),
         new_alerts=sum((summary.get("new_alerts") or {}).values()),
@@ -97,7 +104,7 @@ def run_once(city: City, *, timeout: float = 3600) -> RunResult:
     )
 
 
-class _TreeRss(threading.Thread):
+class TreeRss(threading.Thread):
     """Samples a process's memory (see :func:`run_once`) until ``done``."""
 
     def __init__(self, pid: int) -> None:

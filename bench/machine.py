@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 #: The distributions whose versions the report names (as pip knows them).
-PACKAGES = ("pandas", "numpy", "durable_rules", "sqlalchemy", "duckdb", "apprise", "aiosmtpd")
+PACKAGES = ("pandas", "numpy", "pyarrow", "durable_rules", "sqlalchemy", "duckdb", "polars",
+            "adbc-driver-sqlite", "apprise", "aiosmtpd")  # fmt: skip
 
 
 def _cpu_model() -> str:
@@ -34,10 +35,7 @@ def _memory_gb() -> float | None:
 
 def machine() -> dict[str, Any]:
     """CPU model, logical cores, memory (GiB), OS and load average when the run started."""
-    try:
-        load = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        load = []
+    load = load_average()
     return {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -45,6 +43,14 @@ def machine() -> dict[str, Any]:
         "os": platform.platform(),
         "load_average": load,
     }
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages now (empty where the system has none)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
 
 
 def versions() -> dict[str, str]:

@@ -43,7 +43,7 @@ def _head(r: dict[str, Any]) -> list[str]:
         f"- date: {r['date']}; city: {r['city']}",
         f"- volumes: {volumes}",
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB; load average at "
-        f"start {m['load_average']}",
+        f"start {m['load_average']}, at the end {m.get('load_average_end', '-')}",
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         *[f"- note: {n}" for n in r.get("notes", [])],
         "",
@@ -85,7 +85,7 @@ def _runs(r: dict[str, Any]) -> list[str]:
         out.append(f"Incremental: the {inc['added_rows']:,} records changed after {inc.get('cutoff')} "
                    f"({inc['fraction'] * 100:g}% of the incremental sources) held back, then "
                    f"delivered to a store that had the rest; wall time "
-                   f"{_num((inc['ratio'] or 0) * 100, 1)}% of the full run. "
+                   f"{_num((inc['ratio'] or 0) * 100, 1)}% of the median full run. "
                    f"Alerts after it against labels.csv: {lab['missing']} label(s) missing, "
                    f"{lab['extra']} extra alert(s) raised on the partial data.")  # fmt: skip
     return out + [""]
@@ -107,39 +107,70 @@ def _evaluation(r: dict[str, Any]) -> list[str]:
     return out
 
 
+def _end_to_end(r: dict[str, Any]) -> list[str]:
+    e = r["end_to_end"]
+    out = ["## End to end: `naebu run --once` against the DuckDB script", "",
+           "Both read the city's sources (SQLite through ADBC and the card CSV drop through "
+           "pyarrow on the DuckDB side), each a subprocess, in interleaved pairs; each naebu run "
+           f"on a fresh store. Medians: naebu {_num(e['naebu_median'])} s, DuckDB script "
+           f"{_num(e['duckdb_script_median'])} s, ratio **{_num(e['naebu_over_duckdb_script'])}x**; "
+           f"peak RSS naebu {_num(e['naebu_peak_rss_mb'], 0)} MB, script "
+           f"{_num(e['duckdb_script_peak_rss_mb'], 0)} MB. The script flagged the same records "
+           f"as naebu on all {e['duckdb_script_rules']} rules: "
+           f"{'yes' if e['agrees'] else '**NO** (' + ', '.join(e['disagreements']) + ')'}; "
+           f"rows it left out as untypable: {e['duckdb_script_left_out']}.", ""]  # fmt: skip
+    rows = [[str(i + 1), _num(p["naebu"]), _num(p["duckdb_script"])]
+            for i, p in enumerate(e["pairs"])]  # fmt: skip
+    out += _table(["pair", "naebu s", "DuckDB script s"], rows)
+    ph = e["duckdb_script_phases"]
+    out += ["The script's own phases (last run): " + ", ".join(
+        f"{k} {_num(v)} s" for k, v in ph.items()) + ".", ""]  # fmt: skip
+    return out
+
+
 def _baselines(r: dict[str, Any]) -> list[str]:
     b = r["baselines"]
-    out = ["## Baselines (same process, same frames)", "",
-           f"Best of at least {b['repeat']} runs each, more until 0.5 s was spent "
-           f"(durable_rules: one pass); DuckDB with {b['duckdb_threads']} threads; every "
-           f"baseline flagged the same records as naebu: {'yes' if b['all_agree'] else '**NO**'}.", ""]  # fmt: skip
+    out = ["## Baselines in memory (same process, same data)", "",
+           f"Every rule as DuckDB SQL ({b['duckdb_threads']} threads) and as Polars lazy queries "
+           f"({b['polars_threads']} threads) over tables loaded once, text cleaned once: "
+           f"preparing them took {_num(b['prepare_seconds'])} s, loading DuckDB "
+           f"{_num(b['duckdb_load_seconds'])} s and Polars {_num(b['polars_load_seconds'])} s "
+           f"(not in the rule times, except the attendee count and the statutory deadline, "
+           f"charged to the one rule each serves). {b['repeat']} interleaved rounds per rule (naebu, "
+           f"DuckDB, Polars, naebu, ...); medians. Every baseline flagged the same records as "
+           f"naebu: {'yes' if b['all_agree'] else '**NO**'}.", ""]  # fmt: skip
+    for line in b["disagreements"]:
+        out.append(f"- **disagrees**: {line}")
+    if b["disagreements"]:
+        out.append("")
+    rows = [[t["type"], str(t["rules"]), _num(t["naebu_seconds"], 3), _num(t["duckdb_seconds"], 3),
+             _num(t["polars_seconds"], 3), _num(t["naebu_over_duckdb"]) + "x",
+             _num(t["naebu_over_polars"]) + "x"] for t in b["types"]]  # fmt: skip
+    out += _table(["rule type", "rules", "naebu s", "DuckDB s", "Polars s", "naebu / DuckDB",
+                   "naebu / Polars"], rows)  # fmt: skip
+    rows = [[f"`{x['rule_id']}`", x["type"], f"{x['rows']:,}", str(x["findings"]),
+             _num(x["naebu"]["median"], 4), _num(x["duckdb"]["median"], 4),
+             _num(x["polars"]["median"], 4), _num(x["duckdb"]["naebu_over"]) + "x",
+             _num(x["polars"]["naebu_over"]) + "x",
+             "yes" if x["duckdb"]["agrees"] and x["polars"]["agrees"] else "NO"]
+            for x in b["rules"]]  # fmt: skip
+    out += _table(["rule", "type", "rows", "findings", "naebu s", "DuckDB s", "Polars s",
+                   "naebu / DuckDB", "naebu / Polars", "same keys"], rows)  # fmt: skip
     rows = []
     for m in b["match"]:
-        d, p, q = m["durable_rules"], m["python_loop"], m["duckdb"]
+        d, p = m["durable_rules"], m["python_loop"]
         posted = f"{d['records_posted']:,}" + (" (extrapolated)" if d["extrapolated"] else "")
         rows.append([f"`{m['rule_id']}`", f"{m['rows']:,}", _rate(m["naebu"]["rows_per_second"]),
                      _rate(d["rows_per_second"]), posted, _num(d["naebu_speedup"], 0) + "x",
                      _rate(p["rows_per_second"]), _num(p["naebu_speedup"], 2) + "x",
-                     _rate(q["rows_per_second"]), _num(q["naebu_over_duckdb"]) + "x",
-                     _num(m["to_records_seconds"], 3),
-                     "yes" if d["agrees"] and p["agrees"] and q["agrees"] else "NO"])  # fmt: skip
+                     "yes" if d["agrees"] and p["agrees"] else "NO"])  # fmt: skip
     out += _table(["match rule", "rows", "naebu rows/s", "durable rows/s", "posted",
-                   "naebu speed-up", "loop rows/s", "naebu speed-up vs loop", "DuckDB rows/s",
-                   "naebu time / DuckDB", "dicts built s", "same keys"], rows)  # fmt: skip
+                   "naebu speed-up", "loop rows/s", "naebu speed-up vs loop", "same keys"], rows)  # fmt: skip
     out.append(
-        "durable_rules and the loop are timed on record dicts built beforehand "
-        "(*dicts built s*, not in their times)."
+        "durable_rules gets its records in batches (`assert_events`, 1,000 a call); it and the "
+        "loop are timed on record dicts built beforehand."
     )
     out.append("")
-    rows = []
-    for w in b["window"]:
-        q, p = w["duckdb"], w["python_loop"]
-        rows.append([f"`{w['rule_id']}`", w["type"], f"{w['rows']:,}", _num(w["naebu"]["seconds"], 3),
-                     _num(q["seconds"], 3), _num(q["naebu_over_duckdb"]) + "x", _num(p["seconds"], 3),
-                     _num(p["naebu_speedup"]) + "x", str(w["naebu"]["findings"]),
-                     "yes" if q["agrees"] and p["agrees"] else "NO"])  # fmt: skip
-    out += _table(["window rule", "type", "rows", "naebu s", "DuckDB s", "naebu / DuckDB",
-                   "loop s", "naebu speed-up vs loop", "findings", "same keys"], rows)  # fmt: skip
     return out
 
 
@@ -161,6 +192,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines = _head(results) + _targets(results)
     if results.get("full_run"):
         lines += _runs(results)
+    if results.get("end_to_end"):
+        lines += _end_to_end(results)
     if results.get("evaluation"):
         lines += _evaluation(results)
     if results.get("baselines"):

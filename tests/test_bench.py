@@ -1,8 +1,9 @@
 """The benchmark runs end to end at a tiny scale and its results hold together.
 
 A correctness test, not a timing test: every section of results.json is there, the run's alerts
-equal the demo's labels, and every baseline (durable_rules record by record, DuckDB SQL, plain
-Python loops) flags exactly the records naebu flags on the same frames. No figure is asserted.
+equal the demo's labels, and every baseline - DuckDB SQL and Polars for every rule of the
+pack, the end-to-end DuckDB script from the same sources, durable_rules fed in batches, a plain
+Python loop - flags exactly the records naebu flags. No figure is asserted.
 """
 
 from __future__ import annotations
@@ -10,30 +11,46 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from conftest import ROOT
 
 from naebu.engine.loader import load_rules
 
 RULES = load_rules([ROOT / "rules"], root=ROOT).rules
+ENABLED = {r.meta.id for r in RULES if r.meta.enabled}
 
 
-def test_bench_runs_end_to_end_and_baselines_agree_with_naebu(tmp_path: Path) -> None:
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One benchmark at scale 0.2 (its work folder kept for the tests below)."""
+    tmp = tmp_path_factory.mktemp("bench")
+    out = tmp / "out"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "0.2", "--out", str(out),
-         "--work", str(tmp_path / "work"), "--repeat", "1", "--durable-records", "400",
-         "--alerts", "60", "--recipients", "6"],
+         "--work", str(tmp / "work"), "--repeat", "1", "--pairs", "1",
+         "--durable-records", "400", "--alerts", "60", "--recipients", "6"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return tmp / "work", json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def test_bench_runs_end_to_end_and_baselines_agree_with_naebu(
+    bench_run: tuple[Path, dict[str, Any]],
+) -> None:
+    work, results = bench_run
+    out = work.parent / "out"
     for section in ("machine", "versions", "volumes", "load", "evaluation", "baselines",
-                    "full_run", "incremental", "notification", "targets"):  # fmt: skip
+                    "full_run", "end_to_end", "incremental", "notification", "targets"):  # fmt: skip
         assert section in results, section
-    assert {"cpu", "cores", "memory_gb"} <= set(results["machine"])
-    assert {"python", "pandas", "numpy", "durable_rules", "sqlalchemy", "duckdb"} <= set(
+    assert {"cpu", "cores", "memory_gb", "load_average", "load_average_end"} <= set(
+        results["machine"]
+    )
+    assert {"python", "pandas", "numpy", "durable_rules", "sqlalchemy", "duckdb", "polars"} <= set(
         results["versions"]
     )
 
@@ -59,23 +76,43 @@ def test_bench_runs_end_to_end_and_baselines_agree_with_naebu(tmp_path: Path) ->
     # whose payroll lines had not all arrived yet.)
     assert inc["alerts_vs_labels"]["missing"] == 0, inc["alerts_vs_labels"]
 
-    # Baselines: same keys as naebu, on rules that did flag something.
+    # Baselines: DuckDB and Polars on every rule, each with exactly naebu's keys.
     base = results["baselines"]
-    assert base["all_agree"]
+    assert base["all_agree"] and base["disagreements"] == []
+    assert {r["rule_id"] for r in base["rules"]} == ENABLED
+    for r in base["rules"]:
+        assert r["findings"] > 0, r["rule_id"]  # a rule that flags nothing proves nothing
+        for engine in ("duckdb", "polars"):
+            side = r[engine]
+            assert side["agrees"] and side["flagged"] == r["findings"], (r["rule_id"], engine)
+            assert side["runs"] == [pytest.approx(side["median"], abs=1e-6)]
+    # a rule's own logic computed at load (the statutory deadline) is charged to that rule
+    charged = {r["rule_id"]: r["load_seconds_charged"] for r in base["rules"]}
+    assert charged["PERMIT-LATE"] > 0 and charged["CARD-PERPERSON"] > 0
+    assert charged["CARD-NIGHT"] == 0
+    types = {t["type"]: t for t in base["types"]}
+    assert set(types) == {r.name for r in RULES} | {"all"}
+    assert types["all"]["rules"] == len(ENABLED)
+    assert types["all"]["naebu_over_duckdb"] == pytest.approx(
+        types["all"]["naebu_seconds"] / types["all"]["duckdb_seconds"]
+    )
+    # durable_rules (in batches) and the Python loop on three match rules.
     assert [m["rule_id"] for m in base["match"]] == [
         "CARD-NIGHT", "PAY-SELF-APPROVAL", "CONTRACT-NEAR-LIMIT"]  # fmt: skip
-    assert {(w["rule_id"], w["type"]) for w in base["window"]} == {
-        ("CONTRACT-SPLIT", "aggregate"), ("PAY-DUPLICATE", "duplicate")}  # fmt: skip
     for m in base["match"]:
         assert m["naebu"]["findings"] > 0
-        for name in ("durable_rules", "python_loop", "duckdb"):
+        for name in ("durable_rules", "python_loop"):
             assert m[name]["agrees"], (m["rule_id"], name)
         assert m["durable_rules"]["records_posted"] == min(400, m["rows"])
         assert m["durable_rules"]["extrapolated"] == (m["rows"] > 400)
-    for w in base["window"]:
-        assert w["naebu"]["findings"] > 0
-        assert w["duckdb"]["agrees"] and w["python_loop"]["agrees"], w["rule_id"]
-        assert w["duckdb"]["flagged"] == w["naebu"]["findings"]
+
+    # End to end: the DuckDB script read the same sources and flagged naebu's records.
+    e2e = results["end_to_end"]
+    assert e2e["agrees"] and e2e["disagreements"] == [] and e2e["duckdb_script_rules"] == 35
+    assert [p["naebu"] for p in e2e["pairs"]] == [pytest.approx(e2e["naebu_median"], abs=1e-3)]
+    assert e2e["duckdb_script_left_out"] == 4  # the demo's malformed payments and card rows
+    assert inc["full_median_seconds"] == e2e["naebu_median"]
+    assert inc["ratio"] == pytest.approx(inc["run"]["wall_seconds"] / e2e["naebu_median"], rel=1e-2)
 
     # Notification: one digest per official reached the SMTP server.
     note = results["notification"]
@@ -83,11 +120,52 @@ def test_bench_runs_end_to_end_and_baselines_agree_with_naebu(tmp_path: Path) ->
     assert note["sent"] == note["smtp_messages"] == note["smtp_recipients"] == 6
 
     targets = {t["id"] for t in results["targets"]}
-    assert targets == {"1a", "1b", "1c", "2a", "2b", "3", "4"}
+    assert targets == {"1a", "1b", "1c", "2a", "2b", "2c", "2d", "3", "4", "5a", "5b"}
     report = (out / "results.md").read_text(encoding="utf-8")
-    for heading in ("## Targets", "## Whole runs", "## The pack evaluated in memory",
+    for heading in ("## Targets", "## Whole runs", "## End to end", "## The pack evaluated in memory",
                     "## Baselines", "## Notification"):  # fmt: skip
         assert heading in report
+
+
+def test_a_baseline_that_flags_other_records_is_reported_with_the_keys(
+    bench_run: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agreement check can fail: a DuckDB query that loses a record and a Polars query
+    that adds one are named, with the keys on each side."""
+    import polars as pl
+
+    from bench import city as city_mod
+    from bench.baselines import compare
+    from bench.baselines.duck_tables import DuckTables
+    from bench.baselines.polars_tables import PolarsTables
+    from bench.baselines.tables import prepare
+    from naebu.pipeline import load_ruleset
+
+    work, _ = bench_run
+    config = city_mod.City(work, work / "config.toml", {}, 0.0).config()
+    ruleset = load_ruleset(config)
+    frames = city_mod.load_frames(config).frames
+    right_duck, right_polars = compare.DUCK["CARD-NIGHT"], compare.POLARS["CARD-NIGHT"]
+    monkeypatch.setitem(compare.DUCK, "CARD-NIGHT",
+                        lambda s: f"SELECT * FROM ({right_duck(s)}) ORDER BY 1 OFFSET 1")  # fmt: skip
+    monkeypatch.setitem(
+        compare.POLARS, "CARD-NIGHT",
+        lambda s, t: pl.concat([right_polars(s, t), pl.LazyFrame({"approval_id": ["X-1"]})]),
+    )  # fmt: skip
+    prepared = prepare(frames)
+    duck = DuckTables(prepared)
+    try:
+        rules = compare.compare_rules(ruleset, frames, prepared, duck, PolarsTables(prepared),
+                                      datetime.now(), rounds=1)  # fmt: skip
+    finally:
+        duck.close()
+    lines = compare.disagreements(rules)
+    assert len(lines) == 2, lines
+    night = next(r for r in rules if r["rule_id"] == "CARD-NIGHT")
+    assert len(night["duckdb"]["naebu_only"]) == 1 and night["duckdb"]["engine_only"] == []
+    assert night["polars"]["engine_only"] == ["X-1"] and night["polars"]["naebu_only"] == []
+    assert lines[0].startswith("CARD-NIGHT (duckdb): naebu ")
+    assert "only polars: ['X-1']" in lines[1]
 
 
 def test_naebu_bench_is_the_benchmark_of_the_checkout(tmp_path: Path) -> None:
@@ -116,24 +194,18 @@ def test_naebu_bench_is_the_benchmark_of_the_checkout(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
-def test_a_timed_side_runs_until_its_budget_and_keeps_its_best() -> None:
+def test_sides_take_turns_and_their_median_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     from bench.baselines import timing
 
-    times = iter([0.3, 0.1, 0.2, 0.05, 0.4, 0.01])
-    calls: list[int] = []
-
-    def call() -> tuple[float, int]:
-        calls.append(1)
-        return next(times), len(calls)
-
-    # 0.3 + 0.1 + 0.2 = 0.6 s >= the 0.5 s budget after the third (the minimum) run
-    assert timing.best_of(call, repeat=3) == (0.1, 3)
-    # a short call runs up to MOST times, never fewer than repeat
-    quick = timing.best_of(lambda: (0.001, "k"), repeat=3)
-    assert quick == (0.001, "k")
-    counted: list[int] = []
-    timing.best_of(lambda: (counted.append(1), (0.0, None))[1], repeat=3)
-    assert len(counted) == timing.MOST
-    slow: list[int] = []
-    timing.best_of(lambda: (slow.append(1), (2.0, None))[1], repeat=3)
-    assert len(slow) == 3
+    ticks = iter([0.0, 1.0, 1.0, 3.0, 3.0, 3.5, 3.5, 7.5, 7.5, 8.0, 8.0, 14.0])
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: next(ticks))
+    calls: list[str] = []
+    runs = timing.interleaved(
+        {"naebu": lambda: calls.append("n") or "a", "duck": lambda: calls.append("d") or "b"}, 3
+    )
+    assert calls == ["n", "d", "n", "d", "n", "d"]  # interleaved, not one side then the other
+    assert runs["naebu"].seconds == [1.0, 0.5, 0.5] and runs["naebu"].median == 0.5
+    assert runs["duck"].seconds == [2.0, 4.0, 6.0] and runs["duck"].median == 4.0
+    assert runs["naebu"].result == "a" and runs["duck"].result == "b"
+    assert timing.ratio(runs["naebu"].median, runs["duck"].median) == 0.125
+    assert timing.ratio(1.0, 0.0) is None and timing.ratio(None, 2.0) is None

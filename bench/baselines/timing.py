@@ -1,46 +1,52 @@
-"""How the benchmark times a call it compares: the best of several runs.
+"""How the benchmark times what it compares: interleaved runs and their median.
 
-One evaluation of a match rule takes a few milliseconds; timed three times, a scheduler
-hiccup or a cold cache in one of them moves a ratio by a third (the same rule measured 4.4
-and 7.8 ms in two runs of the benchmark). So a timed side runs at least ``repeat`` times and
-then again until :data:`BUDGET` seconds have been spent on it (at most :data:`MOST` runs),
-and its best time counts, as ``timeit`` does. naebu, DuckDB and the Python loops are timed
-alike; durable_rules is fed its records once (a fresh ruleset each time would not be the
-same engine state), over a third of a second.
+Two sides timed one after the other (all of naebu, then all of DuckDB) each see a different
+machine when something else runs meanwhile, and the best of several runs hides how the runs
+spread. So the sides take turns - naebu, DuckDB, Polars, naebu, DuckDB, Polars, ... - for
+``rounds`` rounds, every run is kept, and the median of each side counts.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
-from collections.abc import Callable
-from typing import TypeVar
-
-T = TypeVar("T")
-
-#: Seconds spent on one timed side before its best run counts.
-BUDGET = 0.5
-#: The most runs of one timed side.
-MOST = 100
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 
-def best_of(call: Callable[[], tuple[float, T]], repeat: int) -> tuple[float, T]:
-    """The best seconds of ``call`` - which times its own work and returns ``(seconds,
-    result)`` - over at least ``repeat`` runs and until :data:`BUDGET` seconds have been
-    spent, with the last run's result (every run gives the same)."""
-    best, spent, runs = float("inf"), 0.0, 0
-    while True:
-        seconds, result = call()
-        best, spent, runs = min(best, seconds), spent + seconds, runs + 1
-        if runs >= max(1, repeat) and (spent >= BUDGET or runs >= MOST):
-            return best, result
+@dataclass
+class Runs:
+    """One side's runs: the seconds of each, and the last run's result."""
+
+    seconds: list[float]
+    result: Any
+
+    @property
+    def median(self) -> float:
+        """The median seconds."""
+        return statistics.median(self.seconds)
+
+    def as_json(self) -> dict[str, Any]:
+        """The runs and their median, for results.json."""
+        return {"median": self.median, "runs": [round(s, 6) for s in self.seconds]}
 
 
-def timed(call: Callable[[], T]) -> Callable[[], tuple[float, T]]:
-    """``call`` made to time itself (for :func:`best_of`)."""
+def interleaved(sides: Mapping[str, Callable[[], Any]], rounds: int) -> dict[str, Runs]:
+    """Call every side once per round, in the order given, for ``rounds`` rounds (at least
+    one); each call is timed on its own."""
+    out = {name: Runs([], None) for name in sides}
+    for _ in range(max(1, rounds)):
+        for name, call in sides.items():
+            start = time.perf_counter()
+            result = call()
+            out[name].seconds.append(time.perf_counter() - start)
+            out[name].result = result
+    return out
 
-    def run() -> tuple[float, T]:
-        start = time.perf_counter()
-        result = call()
-        return time.perf_counter() - start, result
 
-    return run
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``, None when either is missing or the denominator is 0."""
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
