@@ -18,7 +18,6 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -53,11 +52,10 @@ from sqlalchemy.sql.type_api import TypeEngine
 
 from naebu.core import datasets
 from naebu.core.dtypes import text_array
-from naebu.store.tables import insert_many_sqlite, metadata
-
-RUN_COLUMN = "_run_id"
-#: Rows per INSERT statement; SQLite allows 32,766 bound parameters per statement.
-_INSERT_CHUNK = 1_000
+from naebu.store import history_write
+from naebu.store.history_write import RUN_COLUMN
+from naebu.store.history_write import sqlite_datetimes as _sqlite_datetimes  # noqa: F401  (tests)
+from naebu.store.tables import metadata
 
 _SQL_TYPES: dict[str, type[TypeEngine[Any]]] = {
     "str": Text,
@@ -99,74 +97,6 @@ rule_state = Table(
 )
 
 
-def _sqlite_datetimes(values: pd.Series) -> np.ndarray:
-    """Instants as the text SQLAlchemy's SQLite DateTime stores (``%Y-%m-%d %H:%M:%S.%f``, so
-    bound comparisons still work), missing as None.
-
-    Arrow's cast to text writes exactly that for microsecond timestamps, in C++: a first load
-    formats millions of them (``updated_at`` of every record), 0.17 s a million against
-    0.79 s for pandas' strftime. The cast to microseconds floors nanoseconds, as strftime's
-    ``%f`` reads them (before 1970 too: tests/test_history.py).
-    """
-    micro = values.astype("datetime64[us]")
-    text = pa.array(micro, from_pandas=True).cast(pa.string())
-    return text.to_numpy(zero_copy_only=False)
-
-
-def _column_values(s: pd.Series, kind: str, dialect: str) -> np.ndarray:
-    """One canonical column as an object array of values the DB-API driver binds as they are,
-    ``None`` for every kind of missing. Vectorized: the record history is written on the hot
-    path of every run, a million rows at a time on a first run."""
-    if kind == "time":
-        seconds = (s.dt.total_seconds() if len(s) else s).astype("float64")
-        return seconds.astype(object).where(seconds.notna(), None).to_numpy()
-    if kind in ("date", "datetime"):
-        stamps = pd.to_datetime(s, errors="coerce")
-        if kind == "date":
-            # A year of records holds a few hundred days: each is formatted once.
-            codes, days = pd.factorize(stamps)
-            days = pd.DatetimeIndex(days)
-            if dialect == "sqlite":
-                text = days.strftime("%Y-%m-%d").to_numpy(dtype=object)
-            else:
-                text = np.array([d.date() for d in days], dtype=object)
-            return np.append(text, np.array([None], dtype=object))[codes]  # -1: missing, None
-        if dialect == "sqlite":
-            return _sqlite_datetimes(stamps)
-        return stamps.astype(object).where(stamps.notna(), None).to_numpy()
-    if kind == "number":
-        numbers = pd.to_numeric(s, errors="coerce").astype("float64")
-        return numbers.astype(object).where(numbers.notna(), None).to_numpy()
-    if kind == "int":
-        return s.astype("Int64").to_numpy(dtype=object, na_value=None)
-    if kind == "bool":
-        flags = s.astype("boolean")
-        if dialect == "sqlite":
-            return flags.astype("Int64").to_numpy(dtype=object, na_value=None)
-        return flags.to_numpy(dtype=object, na_value=None)
-    return s.astype("string").to_numpy(dtype=object, na_value=None)
-
-
-def _columns(
-    frame: pd.DataFrame, dataset: datasets.Dataset, run_id: int, dialect: str
-) -> list[np.ndarray]:
-    """The frame's columns as bindable object arrays in :func:`_column_order`, run id last."""
-    columns = [_column_values(frame[c.name], c.type, dialect) for c in dataset.columns]
-    columns.append(np.full(len(frame), run_id, dtype=object))
-    return columns
-
-
-def _row_tuples(
-    frame: pd.DataFrame, dataset: datasets.Dataset, run_id: int, dialect: str
-) -> list[tuple[Any, ...]]:
-    """The frame's rows as tuples in :func:`_column_order`, run id last."""
-    return list(zip(*_columns(frame, dataset, run_id, dialect), strict=True))
-
-
-def _column_order(dataset: datasets.Dataset) -> list[str]:
-    return [*dataset.column_names, RUN_COLUMN]
-
-
 def last_versions(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     """``frame`` with one record per ``key``, the last (as the store's upsert keeps it).
 
@@ -181,33 +111,16 @@ def last_versions(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 def store_records(conn: Connection, dataset_name: str, frame: pd.DataFrame, run_id: int) -> int:
     """Upsert a batch of canonical records; returns how many were written.
 
-    The last record of a key within the batch wins, as it would at the source. SQLite and
-    PostgreSQL get one ``INSERT ... ON CONFLICT DO UPDATE`` executed with the driver's
-    ``executemany`` (``execute_values`` on psycopg2); other databases replace by key.
+    The last record of a key within the batch wins, as it would at the source. Written on
+    ``conn``, in its transaction, by each database's bulk path (:mod:`.history_write`: COPY
+    on PostgreSQL, multi-row upserts on SQLite).
     """
     if frame.empty:
         return 0
     dataset = datasets.get(dataset_name)
-    table = TABLES[dataset_name]
     frame = last_versions(frame, dataset.key)
-    dialect = conn.dialect.name
-    names = _column_order(dataset)
-    if dialect == "sqlite":
-        _upsert_sqlite(
-            conn, table.name, names, dataset.key, _columns(frame, dataset, run_id, dialect)
-        )
-        return len(frame)
-    rows = _row_tuples(frame, dataset, run_id, dialect)
-    if dialect == "postgresql" and conn.dialect.driver == "psycopg2":
-        _upsert_psycopg2(conn, table.name, names, dataset.key, rows)
-    else:  # portable: replace by key
-        dicts = [dict(zip(names, row, strict=True)) for row in rows]
-        for start in range(0, len(dicts), _INSERT_CHUNK):
-            chunk = dicts[start : start + _INSERT_CHUNK]
-            keys = [r[dataset.key] for r in chunk]
-            conn.execute(delete(table).where(table.c[dataset.key].in_(keys)))
-            conn.execute(insert(table), chunk)
-    return len(rows)
+    history_write.write(conn, TABLES[dataset_name], dataset, frame, run_id)
+    return len(frame)
 
 
 def store_whole(conn: Connection, dataset_name: str, frame: pd.DataFrame, run_id: int) -> int:
@@ -222,7 +135,7 @@ def store_whole(conn: Connection, dataset_name: str, frame: pd.DataFrame, run_id
     table = TABLES[dataset_name]
     names = dataset.column_names
     frame = last_versions(frame, dataset.key)
-    rows = _row_tuples(frame, dataset, run_id, conn.dialect.name)
+    rows = history_write.row_tuples(frame, dataset, run_id, conn.dialect.name)
     k = names.index(dataset.key)
     # The driver's own values (no SQLAlchemy result processing), the kind _row_tuples binds:
     # a record read back equal to what would be written is unchanged. A value the database
@@ -238,41 +151,6 @@ def store_whole(conn: Connection, dataset_name: str, frame: pd.DataFrame, run_id
     if not changed:
         return 0
     return store_records(conn, dataset_name, frame.iloc[changed], run_id)
-
-
-def _upsert_sql(table: str, names: list[str], key: str, placeholders: str) -> str:
-    quoted = ", ".join(f'"{n}"' for n in names)
-    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n != key)
-    return (
-        f'INSERT INTO "{table}" ({quoted}) VALUES {placeholders} '
-        f'ON CONFLICT ("{key}") DO UPDATE SET {updates}'
-    )
-
-
-def _upsert_sqlite(
-    conn: Connection, table: str, names: list[str], key: str, columns: list[np.ndarray]
-) -> None:
-    """Multi-row upserts (:func:`naebu.store.tables.insert_many_sqlite`), the parameters one flat
-    list built from the columns in numpy: no tuple per row."""
-    flat = np.column_stack(columns).ravel().tolist() if len(columns[0]) else []
-    insert_many_sqlite(conn, partial(_upsert_sql, table, names, key), flat, len(names))
-
-
-def _upsert_psycopg2(
-    conn: Connection, table: str, names: list[str], key: str, rows: list[tuple[Any, ...]]
-) -> None:
-    from psycopg2.extras import execute_values
-
-    sql = _upsert_sql(table, names, key, "%s")
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        execute_values(cursor, sql, rows, page_size=_PG_PAGE)
-    finally:
-        cursor.close()
-
-
-#: Rows per multi-row INSERT on PostgreSQL.
-_PG_PAGE = 5_000
 
 
 def load(
