@@ -61,10 +61,14 @@ def driver(dialect: str) -> Any | None:
 
 
 def arrow_chunks(
-    conn: Connection, select: sa.Select[Any], names: list[str], chunk: int, order: str | None
+    conn: Connection,
+    select: sa.Select[Any],
+    names: list[str],
+    chunk: int,
+    order: list[sa.ColumnElement[Any]],
 ) -> Iterator[pd.DataFrame] | None:
     """Raw frames of ``chunk`` rows (the last one shorter) of ``select``, whose result columns
-    are ``names``, ordered by column ``order`` if given, read through ADBC; None when this path
+    are ``names``, ordered by the columns ``order`` (the watermark, then the key), read through ADBC; None when this path
     cannot read it (see the module docstring), before anything was read."""
     url = conn.engine.url
     module = driver(conn.dialect.name)
@@ -78,7 +82,7 @@ def arrow_chunks(
         target = url.set(drivername="postgresql").render_as_string(hide_password=False)
     sql = str(select.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     quote = conn.dialect.identifier_preparer.quote
-    order_by = f" ORDER BY q.{quote(order)}" if order else ""
+    order_by = " ORDER BY " + ", ".join(f"q.{quote(c.name)}" for c in order) if order else ""
     try:
         adbc = module.connect(target)
     except Exception as exc:  # noqa: BLE001 - any driver failure: SQLAlchemy words it
@@ -88,7 +92,11 @@ def arrow_chunks(
         if conn.dialect.name == "sqlite":
             reader = _sqlite_reader(adbc, quote, sql, order_by, names, chunk)
         else:
-            reader = _postgres_reader(adbc, f"SELECT * FROM ({sql}) q{order_by}", names)
+            # The very statement SQLAlchemy would send: PostgreSQL orders rows of one
+            # watermark as its plan happens to, so a wrapped query could order ties otherwise.
+            ordered = select.order_by(*order)
+            text = ordered.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            reader = _postgres_reader(adbc, str(text), names)
     except Exception as exc:  # noqa: BLE001 - same: nothing read yet, fall back
         adbc.close()
         log.debug("ADBC read failed (%s); reading through SQLAlchemy", exc)

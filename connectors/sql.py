@@ -175,11 +175,15 @@ class SqlConnector(Connector):
             key_col = _find(src, _key_source(self.source.columns, self.dataset.key))
         key_name = key_col.name if key_col is not None else None
         chunk = int(self.option("chunk_size"))
+        # Rows of one watermark in the key's order: otherwise their order (and, at a chunk's
+        # end, their chunk) is the plan's, which differs between a server-side cursor and
+        # PostgreSQL's COPY (the ADBC path) and may differ between two runs.
+        order = [wm_col] if wm_col is not None else []
+        if order and key_col is not None and key_col.name != wm_col.name:
+            order.append(key_col)
         if wm_col is None or state.watermark is None:
             # Nothing to bind: the ADBC driver may read it (naebu.connectors.arrow_sql).
-            frames = arrow_chunks(
-                conn, stmt, names, chunk, wm_col.name if wm_col is not None else None
-            )
+            frames = arrow_chunks(conn, stmt, names, chunk, order)
             if frames is not None:
                 # Its metadata read, the SQLAlchemy connection is not needed while ADBC reads:
                 # not left idle in a transaction, nor counted as a second reader.
@@ -191,7 +195,7 @@ class SqlConnector(Connector):
             if state.watermark is not None:
                 last = _bind_watermark(conn, wm_col, state.watermark, self.source.name)
                 stmt = stmt.where(wm_col >= last)
-            stmt = stmt.order_by(wm_col)
+            stmt = stmt.order_by(*order)
 
         result = conn.execution_options(stream_results=True, max_row_buffer=chunk).execute(stmt)
         keys = list(result.keys())
