@@ -178,8 +178,8 @@ class SqlConnector(Connector):
         # Rows of one watermark in the key's order: otherwise their order (and, at a chunk's
         # end, their chunk) is the plan's, which differs between a server-side cursor and
         # PostgreSQL's COPY (the ADBC path) and may differ between two runs.
-        order = [wm_col] if wm_col is not None else []
-        if order and key_col is not None and key_col.name != wm_col.name:
+        order = [] if wm_col is None else [wm_col]
+        if wm_col is not None and key_col is not None and key_col.name != wm_col.name:
             order.append(key_col)
         if wm_col is None or state.watermark is None:
             # Nothing to bind: the ADBC driver may read it (naebu.connectors.arrow_sql).
