@@ -18,8 +18,9 @@ as :func:`naebu.connectors.sql._sqlite_text` makes it on the other path.
 
 Only what this module can give exactly takes it; :func:`arrow_chunks` returns None otherwise
 and the caller reads through SQLAlchemy: another dialect (MariaDB/MySQL), a driver that is
-not installed, an in-memory database, a PostgreSQL type outside the list below, or a pull
-with a stored watermark (its bound value keeps SQLAlchemy's typing; such pulls are small).
+not installed, an in-memory database, a PostgreSQL type outside the list below, a PostgreSQL
+table under 4 MB (opening an ADBC connection costs more than it saves), or a pull with a stored
+watermark (its bound value keeps SQLAlchemy's typing; such pulls are small).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: SQLite storage classes, by the code the class column carries.
 _CLASSES = {"integer": 1, "real": 2, "text": 3, "blob": 4}
+#: PostgreSQL tables smaller than this are read through psycopg2 (:func:`_small_table`).
+_PG_MIN_BYTES = 4 * 2**20
 _DEFAULT = {"integer": "0", "real": "0.0", "text": "''", "blob": "X''"}
 
 
@@ -79,6 +82,8 @@ def arrow_chunks(
             return None
         target = url.database
     else:
+        if _small_table(conn, select):
+            return None
         target = url.set(drivername="postgresql").render_as_string(hide_password=False)
     sql = str(select.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     quote = conn.dialect.identifier_preparer.quote
@@ -105,6 +110,27 @@ def arrow_chunks(
         adbc.close()
         return None
     return _rechunked(adbc, reader, chunk)
+
+
+def _small_table(conn: Connection, select: sa.Select[Any]) -> bool:
+    """Whether ``select`` reads one PostgreSQL table smaller than :data:`_PG_MIN_BYTES`.
+
+    An ADBC connection costs 50-80 ms to open (it reads the type catalogue), which a table of
+    a few thousand rows does not win back: measured on the demo city, 10,000 contracts
+    (2.2 MB) read faster through psycopg2, 72,000 attendance rows (8.7 MB) through ADBC.
+    """
+    froms = select.get_final_froms()
+    if len(froms) != 1 or not isinstance(froms[0], sa.TableClause):
+        return False  # a query: its size is not known, and queries are the big reads
+    table = froms[0]
+    quote = conn.dialect.identifier_preparer.quote
+    name = (
+        quote(table.name) if table.schema is None else f"{quote(table.schema)}.{quote(table.name)}"
+    )
+    size = conn.execute(
+        sa.text("SELECT pg_relation_size(to_regclass(:name))"), {"name": name}
+    ).scalar()
+    return size is not None and int(size) < _PG_MIN_BYTES
 
 
 def _rechunked(adbc: Any, batches: Iterator[pd.DataFrame], chunk: int) -> Iterator[pd.DataFrame]:
