@@ -275,7 +275,7 @@ class FilesConnector(Connector):
             for header, chunk in chunks:
                 if pending is not None:
                     yield pending
-                pending = self._batch(name, header, chunk)
+                pending = self._batch(name, header, chunk, excel)
                 bad += len(pending.quarantined)
                 if bad > cap:
                     # This chunk is not loaded: at most ``cap`` bad rows reach the quarantine.
@@ -299,7 +299,7 @@ class FilesConnector(Connector):
         pending.files.append(FileTaken(str(path), checksum, rows))
         yield pending
 
-    def _batch(self, name: str, header: list[str], chunk: _Chunk) -> Batch:
+    def _batch(self, name: str, header: list[str], chunk: _Chunk, excel: bool = False) -> Batch:
         cells, lines, refused = chunk
         locations = [f"{name}:{line}" for line in lines]
         defaults: dict[str, Sequence[str]] = {}
@@ -318,8 +318,10 @@ class FilesConnector(Connector):
             raise SourceError(
                 exc.source, f"{name}: {exc.message}; the file is not taken until fixed", exc.hint
             ) from None
+        # CSV cells are all text: as Arrow strings, coercion never scans them for bytes.
+        text = object if excel else pd.StringDtype("pyarrow")
         frame, quarantined, unmapped = map_source(
-            pd.DataFrame(cells, columns=header, dtype=object),
+            pd.DataFrame(cells, columns=header, dtype=text),
             self.dataset,
             self.source,
             locations,

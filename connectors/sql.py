@@ -19,6 +19,10 @@ Options:
 - ``key``: source column that names a row in quarantine locations
   (``table fin_payment, pay_no=P-001``); default: the column mapped to the dataset's key.
 
+A first pull (no watermark bound) on SQLite or PostgreSQL is read Arrow-native through an ADBC
+driver when it is installed (:mod:`naebu.connectors.arrow_sql`), giving the same batches; other
+pulls, other databases, or no driver: SQLAlchemy streams the rows.
+
 A pull yields one batch per chunk, each carrying the highest watermark read so far, and at
 least one (possibly empty) batch, so a reference set that became empty is seen as such.
 """
@@ -28,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 
 from naebu.connectors import merge
+from naebu.connectors.arrow_sql import ArrowReadError, arrow_chunks
 from naebu.connectors.base import (
     Batch,
     Connector,
@@ -164,21 +169,38 @@ class SqlConnector(Connector):
             wm_col = _find(src, str(wm_name), self.source.name, "watermark")
         table, schema = self.option("table"), self.option("schema")
         stmt = sa.select(*_select_columns(conn, src, table, schema, wm_col))
-        if wm_col is not None:
-            if state.watermark is not None:
-                last = _bind_watermark(conn, wm_col, state.watermark, self.source.name)
-                stmt = stmt.where(wm_col >= last)
-            stmt = stmt.order_by(wm_col)
         if self.option("key"):
             key_col = _find(src, str(self.option("key")), self.source.name, "key")
         else:
             key_col = _find(src, _key_source(self.source.columns, self.dataset.key))
-
+        key_name = key_col.name if key_col is not None else None
         chunk = int(self.option("chunk_size"))
+        # Rows of one watermark in the key's order: otherwise their order (and, at a chunk's
+        # end, their chunk) is the plan's, which differs between a server-side cursor and
+        # PostgreSQL's COPY (the ADBC path) and may differ between two runs.
+        order = [] if wm_col is None else [wm_col]
+        if wm_col is not None and key_col is not None and key_col.name != wm_col.name:
+            order.append(key_col)
+        if wm_col is None or state.watermark is None:
+            # Nothing to bind: the ADBC driver may read it (naebu.connectors.arrow_sql).
+            frames = arrow_chunks(conn, stmt, names, chunk, order)
+            if frames is not None:
+                # Its metadata read, the SQLAlchemy connection is not needed while ADBC reads:
+                # not left idle in a transaction, nor counted as a second reader.
+                conn.close()
+                conn.engine.dispose()  # closes the pooled connection itself
+                yield from self._arrow_batches(frames, wm_col, key_name, label, watermark, built)
+                return
+        if wm_col is not None:
+            if state.watermark is not None:
+                last = _bind_watermark(conn, wm_col, state.watermark, self.source.name)
+                stmt = stmt.where(wm_col >= last)
+            stmt = stmt.order_by(*order)
+
         result = conn.execution_options(stream_results=True, max_row_buffer=chunk).execute(stmt)
         keys = list(result.keys())
         wm_index = keys.index(wm_col.name) if wm_col is not None else -1
-        key_index = keys.index(key_col.name) if key_col is not None else -1
+        key_index = keys.index(key_name) if key_name is not None else -1
         # Rows are fetched from the driver's cursor itself: SQLAlchemy's Row objects cost more
         # than the driver's fetch on a million-row first pull, and untyped columns have no
         # result processing to lose. Driver errors are wrapped as SQLAlchemy would wrap them.
@@ -226,32 +248,71 @@ class SqlConnector(Connector):
                         watermark = _watermark_text(row[wm_index])
                         break
             raw = pd.DataFrame(rows, columns=keys, dtype=object)
-            locations = _Locations(label, rows, keys, key_index, seen)
-            frame, quarantined, unmapped = map_source(
-                raw,
-                self.dataset,
-                self.source,
-                locations,
-                defaults={self.dataset.key: locations} if built else None,
-                also_required=self.source.merge_on,
-            )
-            if built:
-                frame = merge.with_merge_keys(frame, self.dataset, self.source.merge_on)
-            frame = keep_last(frame, self.dataset.key, self.source.name, label)
+            key = keys[key_index] if key_index >= 0 else None
+            at = (lambda i, rows=rows: rows[i][key_index]) if key is not None else None
+            locations = _Locations(label, len(rows), key, at, seen)
+            yield self._batch(raw, locations, watermark, built)
             seen += len(rows)
-            yield Batch(
-                self.source.name,
-                self.dataset.name,
-                frame,
-                quarantined,
-                len(rows),
-                watermark,
-                unmapped=unmapped,
-            )
         if seen == 0:
-            yield Batch(
-                self.source.name, self.dataset.name, empty_frame(self.dataset), [], 0, watermark
-            )
+            yield self._empty(watermark)
+
+    def _arrow_batches(
+        self,
+        frames: Iterator[pd.DataFrame],
+        wm_col: sa.ColumnElement[Any] | None,
+        key: str | None,
+        label: str,
+        watermark: str | None,
+        built: bool,
+    ) -> Iterator[Batch]:
+        """:meth:`_batches` for the raw frames an ADBC driver read."""
+        seen = 0
+        try:
+            for raw in frames:
+                if wm_col is not None:
+                    present = raw[wm_col.name].dropna()
+                    if len(present):
+                        watermark = _watermark_text(present.iloc[-1])
+                values = raw[key].to_numpy(dtype=object) if key is not None else None
+                at = values.__getitem__ if values is not None else None
+                locations = _Locations(label, len(raw), key, at, seen)
+                yield self._batch(raw, locations, watermark, built)
+                seen += len(raw)
+        except ArrowReadError as exc:
+            url = _safe_url(str(self.option("url")))
+            raise self.problem(str(exc), f"database {url}") from exc.__cause__
+        if seen == 0:
+            yield self._empty(watermark)
+
+    def _batch(
+        self, raw: pd.DataFrame, locations: _Locations, watermark: str | None, built: bool
+    ) -> Batch:
+        """One chunk of raw source rows mapped, typed and deduplicated."""
+        frame, quarantined, unmapped = map_source(
+            raw,
+            self.dataset,
+            self.source,
+            locations,
+            defaults={self.dataset.key: locations} if built else None,
+            also_required=self.source.merge_on,
+        )
+        if built:
+            frame = merge.with_merge_keys(frame, self.dataset, self.source.merge_on)
+        frame = keep_last(frame, self.dataset.key, self.source.name, locations.label)
+        return Batch(
+            self.source.name,
+            self.dataset.name,
+            frame,
+            quarantined,
+            len(raw),
+            watermark,
+            unmapped=unmapped,
+        )
+
+    def _empty(self, watermark: str | None) -> Batch:
+        return Batch(
+            self.source.name, self.dataset.name, empty_frame(self.dataset), [], 0, watermark
+        )
 
     def _from(self, conn: Connection) -> tuple[sa.FromClause, str]:
         """The selectable to read (table or wrapped query) and its label for locations.
@@ -343,25 +404,34 @@ def _chunks(cursor: Any, head: list[tuple[Any, ...]], chunk: int) -> Iterator[li
 
 
 class _Locations(Sequence[str]):
-    """Row locations, worded only for the rows that are asked for (the quarantined ones)."""
+    """Row locations, worded only for the rows that are asked for (the quarantined ones).
+
+    ``value_at(i)`` is row ``i``'s value of the ``key`` column (both None without one).
+    """
 
     def __init__(
-        self, label: str, rows: list[tuple[Any, ...]], keys: list[str], index: int, offset: int
+        self,
+        label: str,
+        n: int,
+        key: str | None,
+        value_at: Callable[[int], Any] | None,
+        offset: int,
     ) -> None:
-        self.label, self.rows, self.column, self.offset = label, rows, index, offset
-        self.key = keys[index] if index >= 0 else None
+        self.label, self.n, self.key, self.value_at, self.offset = label, n, key, value_at, offset
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.n
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        row = self.rows[i]  # IndexError past the end, which iterating a Sequence relies on
-        value = row[self.column] if self.key is not None else None
+        if not -self.n <= i < self.n:
+            raise IndexError(i)  # iterating a Sequence relies on it
+        i = i % self.n
+        value = self.value_at(i) if self.value_at is not None else None
         if isinstance(value, bytes):
             value = decode_text(value) or repr(value)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or value is pd.NA or (isinstance(value, str) and not value.strip()):
             return f"{self.label}, row {self.offset + i + 1}"
         return f"{self.label}, {self.key}={value}"
 
