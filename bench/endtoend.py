@@ -10,11 +10,13 @@ findings on the same data for every rule, or the benchmark fails.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bench import fullrun
@@ -23,13 +25,20 @@ from bench.baselines.timing import ratio
 from bench.city import City
 from naebu.engine.loader import RuleSet
 
+#: The repository holding bench/ (not installed: it is run from here).
+REPOSITORY = Path(__file__).resolve().parent.parent
+
 
 def run_script(city: City, plan_path: Any, keys_path: Any) -> dict[str, Any]:
     """One run of the DuckDB script: wall seconds, peak RSS, its own phases and exit code."""
     log = city.workdir / "duck_script.log"
+    # bench/ is not installed: the script runs in the city's folder with the repository on
+    # its path, as `python -m bench` itself runs from the repository.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPOSITORY),
+           os.environ.get("PYTHONPATH")]))}  # fmt: skip
     wall, peak_mb, code = fullrun.measure(
         [sys.executable, "-m", "bench.baselines.duck_script", str(plan_path), "--keys",
-         str(keys_path)], city.workdir, log,
+         str(keys_path)], city.workdir, log, env=env,
     )  # fmt: skip
     text = log.read_text(encoding="utf-8").strip().splitlines()
     if code != 0 or not text:

@@ -53,7 +53,12 @@ class RunResult:
 
 
 def measure(
-    command: list[str], cwd: Path, log: Path, *, timeout: float = 3600
+    command: list[str],
+    cwd: Path,
+    log: Path,
+    *,
+    timeout: float = 3600,
+    env: dict[str, str] | None = None,
 ) -> tuple[float, float, int]:
     """Run ``command`` in ``cwd`` (its output into ``log``): wall seconds, peak RSS in MB and
     exit code.
@@ -67,7 +72,7 @@ def measure(
     """
     with log.open("w", encoding="utf-8") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
         tree = TreeRss(proc.pid)
