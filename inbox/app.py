@@ -55,6 +55,15 @@ CSP = (
 )
 
 
+def secure(headers: MutableHeaders) -> None:
+    """Set the security headers (CSP, no sniffing, no framing, no caching by default)."""
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "same-origin"
+    headers.setdefault("Cache-Control", "no-store")
+
+
 class SecurityHeaders:
     """ASGI middleware adding the security headers to every response."""
 
@@ -68,12 +77,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = CSP
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "same-origin"
-                headers.setdefault("Cache-Control", "no-store")
+                secure(MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -241,29 +245,37 @@ class Inbox:
             directory = self.directory(conn)
             official = directory.get(session.employee_id) if session else None
             if session is None or official is None or not official.active:
+                owner = session.employee_id if session else auth.session_owner(conn, token)
                 if session is not None:
                     auth.close_session(conn, new_cookie or token)
-                return self.to_login(request, form, now=now, expired=token is not None)
+                return self.to_login(request, form, now=now, expired=token is not None, owner=owner)
         staff = compliance_staff(directory, self.settings.compliance)
         viewer = Viewer(official, directory, official.employee_id in staff)
         return Ctx(request, viewer, session.csrf_token, self.lang(request), now, new_cookie)
 
     def to_login(
-        self, request: Request, form: FormData | None, *, now: datetime, expired: bool
+        self,
+        request: Request,
+        form: FormData | None,
+        *,
+        now: datetime,
+        expired: bool,
+        owner: str | None = None,
     ) -> Response:
         """To the login page, then back to where the viewer was.
 
         A GET returns to its page (with its query). A POST returns to the page it was sent
         from - never to the POST's own URL, which a browser would fetch with GET (the bare
         "Method Not Allowed" of issue 22); what the alert form carried is kept under a
-        one-time token (:mod:`naebu.inbox.keep`) and shown again, not acted on.
+        one-time token (:mod:`naebu.inbox.keep`) and shown again, not acted on - only to
+        ``owner``, the official whose session it was, when the store still knows them.
         """
         if request.method == "POST":
             page = keep.page_of(request.url.path)
             fields = keep.typed(form) if page.startswith("/alerts/") else {}
             nxt = page
             if fields:
-                nxt += "?" + urlencode({"draft": self.kept.put(page, fields, now=now)})
+                nxt += "?" + urlencode({"draft": self.kept.put(page, fields, owner, now=now)})
         else:
             nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         query = {"next": nxt}

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from naebu.inbox.app import Inbox
+from naebu.inbox.app import Inbox, secure
 
 log = logging.getLogger("naebu.inbox")
 
@@ -49,4 +49,7 @@ class ErrorPages:
         log.error(
             "inbox: %s %s failed", request.method, request.url.path, exc_info=exc
         )  # fmt: skip
-        return self._page(request, 500, None)
+        response = self._page(request, 500, None)
+        # Starlette answers a crash outside every middleware: the headers are set here.
+        secure(response.headers)
+        return response

@@ -59,34 +59,35 @@ class DraftStore:
 
     keep_for: timedelta = KEEP_FOR
     limit: int = MAX_DRAFTS
-    _items: OrderedDict[str, tuple[datetime, str, dict[str, str]]] = field(
+    _items: OrderedDict[str, tuple[datetime, str, str | None, dict[str, str]]] = field(
         default_factory=OrderedDict
     )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def put(self, page: str, fields: dict[str, str], *, now: datetime) -> str:
-        """Keep ``fields`` typed on ``page``; returns the one-time token."""
+    def put(self, page: str, fields: dict[str, str], owner: str | None, *, now: datetime) -> str:
+        """Keep ``fields`` typed on ``page`` by ``owner`` (None: unknown, as the expired
+        session's row was already cleared); returns the one-time token."""
         token = secrets.token_urlsafe(24)
         with self._lock:
             self._expire(now)
-            self._items[token] = (now + self.keep_for, page, fields)
+            self._items[token] = (now + self.keep_for, page, owner, fields)
             while len(self._items) > self.limit:
                 self._items.popitem(last=False)
         return token
 
-    def take(self, token: str | None, page: str, *, now: datetime) -> dict[str, str]:
+    def take(self, token: str | None, page: str, viewer: str, *, now: datetime) -> dict[str, str]:
         """The draft of ``token`` typed on ``page``, removed from the store; ``{}`` when
-        unknown, expired or of another page (then it stays for its own page)."""
+        unknown, expired, of another page or of another official (then it stays)."""
         if not token:
             return {}
         with self._lock:
             self._expire(now)
             item = self._items.get(token)
-            if item is None or item[1] != page:
+            if item is None or item[1] != page or item[2] not in (None, viewer):
                 return {}
             del self._items[token]
-        return item[2]
+        return item[3]
 
     def _expire(self, now: datetime) -> None:
-        for token in [t for t, (until, _, _) in self._items.items() if until <= now]:
+        for token in [t for t, item in self._items.items() if item[0] <= now]:
             del self._items[token]

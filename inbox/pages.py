@@ -124,7 +124,10 @@ class Pages:
         restored = typed is None and "draft" in request.query_params
         if typed is None:
             typed = self.inbox.kept.take(
-                request.query_params.get("draft"), request.url.path, now=ctx.now
+                request.query_params.get("draft"),
+                request.url.path,
+                ctx.viewer.employee_id,
+                now=ctx.now,
             )
         with self.inbox.engine.connect() as conn:
             alert = queries.get_alert(conn, alert_id)

@@ -211,7 +211,7 @@ def test_an_expired_session_keeps_the_draft_through_login(city: WebCity) -> None
         assert _trail_size(city, alert_id)[0] == "explained"
 
 
-def test_a_draft_link_is_for_its_own_alert_only(city: WebCity) -> None:
+def test_a_draft_link_is_for_its_own_alert_and_official_only(city: WebCity) -> None:
     alert_id, other = city.alerts["P-1001"], city.alerts["P-1002"]
     clock = Clock(datetime.now().replace(microsecond=0))
     with live_server(city, WebSettings(), clock=clock) as server, server.client() as c:
@@ -220,6 +220,10 @@ def test_a_draft_link_is_for_its_own_alert_only(city: WebCity) -> None:
         login(c, "E001")
         r = c.get(f"/alerts/{other}", params={"draft": draft["draft"][0]})
         assert _box(r.text) == ""
+        with server.client() as manager:  # 재무과's manager sees the alert, not the draft
+            login(manager, "E010")
+            r = manager.get(f"/alerts/{alert_id}", params={"draft": draft["draft"][0]})
+            assert r.status_code == 200 and _box(r.text) == ""
         r = c.get(f"/alerts/{alert_id}", params={"draft": draft["draft"][0]})
         assert _box(r.text) == "다른 경보에 새지 않는 초안"
 
@@ -256,6 +260,7 @@ def test_404_405_and_500_are_korean_pages(
             r = c.get(f"/alerts/{alert_id}")
         _assert_error_page(r, 500, "일시적인 오류가 발생했습니다")
         assert "secret-internal-detail" not in r.text and "RuntimeError" not in r.text
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
         logged = [x for x in caplog.records if x.name == "naebu.inbox"]
         assert logged and logged[0].exc_info is not None
         assert f"/alerts/{alert_id}" in logged[0].getMessage()
