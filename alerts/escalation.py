@@ -13,6 +13,19 @@ acknowledged or rejected):
 
 "The audit office" is that of the alert's organisation (:meth:`Directory.audit_office`).
 
+With ``[workflow] approval`` (passed as ``workflow``), an answer left waiting for the department
+manager's approval (an answered status, :mod:`naebu.alerts.approval`) is followed up the same
+way, counted in business days from the answer (:mod:`naebu.alerts.workflow_settings`):
+
+- **reminder to the managers** (승인 지연): ``approval_remind_after_days`` after the answer,
+  to the department's managers (the audit office when the department has none left);
+- **escalation to the audit office** (승인 지연 - 감사부서 보고):
+  ``approval_escalate_after_days`` after the answer; an audit-trail entry like the
+  escalations of deadlines (``escalate``, ``details.step = "approval"``).
+
+Both belong to the answer (its time is in the key): an answer returned and given again is
+followed up afresh.
+
 It also tells people about steps taken since the last run, read from the audit trail: answers
 awaiting the department manager's approval go to the managers (``[workflow] approval``),
 answers awaiting review (approved ones, with the approval step) to the audit office, the
@@ -45,7 +58,7 @@ from naebu.alerts import anchor
 from naebu.alerts.anchor import digest_footer
 from naebu.alerts.digest import queue_message
 from naebu.alerts.directory import Directory, Official
-from naebu.alerts.lifecycle import OPEN
+from naebu.alerts.lifecycle import ANSWERED, OPEN
 from naebu.alerts.notices import Notice, render_notices_mail
 from naebu.alerts.notify_settings import NotifyConfig
 from naebu.alerts.officials import sync_officials
@@ -53,6 +66,7 @@ from naebu.alerts.raising import chunks
 from naebu.alerts.routing_settings import RoutingConfig
 from naebu.alerts.suppressions import get_suppression
 from naebu.alerts.trail import SYSTEM, Step, append, current_head
+from naebu.alerts.workflow_settings import WorkflowConfig
 from naebu.core.workdays import add_business_days, business_days_before
 from naebu.store.tables import alerts as alerts_table
 from naebu.store.tables import audit_trail, followups
@@ -84,6 +98,9 @@ class FollowupReport:
     reminders: int = 0
     escalated_to_manager: int = 0
     escalated_to_audit: int = 0
+    #: Answers left waiting for the department manager's approval: reminded, reported.
+    approval_reminders: int = 0
+    approval_escalated: int = 0
     notices: int = 0
     messages: int = 0
     #: Alerts that were due a reminder or escalation but had nobody to tell.
@@ -94,6 +111,8 @@ class FollowupReport:
         return [
             f"follow-ups: {self.reminders} reminder(s), {self.escalated_to_manager} "
             f"escalated to managers, {self.escalated_to_audit} to the audit office, "
+            f"{self.approval_reminders} approval reminder(s), {self.approval_escalated} "
+            f"approval(s) overdue reported, "
             f"{self.notices} notice(s); {self.messages} message(s) queued"
         ]
 
@@ -236,6 +255,95 @@ def _deadlines(conn: Connection, directory: Directory, routing: RoutingConfig, p
         )
 
 
+def _approval_steps(
+    answered_at: datetime, alert_id: int, workflow: WorkflowConfig, now: datetime
+) -> list[tuple[str, str]]:
+    """(kind, key) of the follow-ups an answer given at ``answered_at`` and still waiting for
+    approval is due at ``now``: the escalation supersedes the reminder it would come with."""
+    stamp = f"{alert_id}:{answered_at.isoformat(timespec='seconds')}"
+    due = []
+    for kind, days in (
+        ("approval_escalate", workflow.approval_escalate_after_days),
+        ("approval_remind", workflow.approval_remind_after_days),
+    ):
+        if days > 0 and now >= add_business_days(answered_at, days):
+            due.append((kind, f"{kind}:{stamp}"))
+    return due
+
+
+def _approvals(
+    conn: Connection, directory: Directory, workflow: WorkflowConfig, plan: _Plan
+) -> None:
+    """Remind the managers of answers they leave waiting, then report them to the audit office
+    (see the module docstring)."""
+    days = [
+        d
+        for d in (workflow.approval_remind_after_days, workflow.approval_escalate_after_days)
+        if d > 0
+    ]
+    if not workflow.approval or not days:
+        return
+    a = alerts_table.c
+    # Business days are at least as many calendar days: a bound the index can use.
+    first = min(days)
+    result = conn.execute(
+        select(a.id, a.answered_at)
+        .where(
+            a.status.in_(ANSWERED),
+            a.answered_at.is_not(None),
+            a.answered_at <= plan.now - timedelta(days=first),
+        )
+        .order_by(a.id)
+    )
+    due = [
+        (int(r.id), kind, key)
+        for r in result
+        for kind, key in _approval_steps(_instant(r.answered_at), int(r.id), workflow, plan.now)
+    ]
+    known = _known_keys(conn, [key for _, _, key in due])
+    # A reminder not sent by the time the escalation is due is not sent: the escalation tells
+    # the managers too, once.
+    escalating = {alert_id for alert_id, kind, key in due if kind == "approval_escalate"}
+    due = [
+        (alert_id, kind, key)
+        for alert_id, kind, key in due
+        if key not in known and not (kind == "approval_remind" and alert_id in escalating)
+    ]
+    rows: dict[int, Row[Any]] = {}
+    for part in chunks(sorted({alert_id for alert_id, _, _ in due})):
+        rows.update((r.id, r) for r in conn.execute(select(alerts_table).where(a.id.in_(part))))
+    for alert_id, kind, key in due:
+        alert = rows[alert_id]
+        if kind == "approval_remind":
+            people = directory.managers(alert.department)
+            people = people or directory.audit_office(alert.department)
+        else:
+            people = directory.audit_office(alert.department)
+        told = plan.add(key, Notice(kind, alert=alert._mapping), people, alert_id=alert.id)
+        if not told:
+            plan.report.nobody_to_tell.append(alert.id)
+            log.warning("alert #%d: %s due but nobody to tell", alert.id, kind)
+        if kind == "approval_remind":
+            plan.report.approval_reminders += 1
+            continue
+        plan.report.approval_escalated += 1
+        plan.steps.append(
+            Step(
+                SYSTEM,
+                "escalate",
+                plan.now,
+                alert_id=alert.id,
+                from_status=alert.status,
+                to_status=alert.status,
+                details={
+                    "step": "approval",
+                    "answered_at": _instant(alert.answered_at).isoformat(timespec="seconds"),
+                    "recipients": told,
+                },
+            )
+        )
+
+
 def _trail_notices(conn: Connection, directory: Directory, plan: _Plan) -> None:
     t = audit_trail.c
     handled = select(followups.c.trail_seq).where(followups.c.trail_seq.is_not(None))
@@ -293,11 +401,14 @@ def remind_and_escalate(
     now: datetime,
     routing: RoutingConfig | None = None,
     run_id: int | None = None,
+    workflow: WorkflowConfig | None = None,
 ) -> FollowupReport:
     """Queue this run's reminders, escalations and notices (see the module docstring).
 
     ``routing`` defaults to the directory's (``Directory.routing``), else the built-in
-    defaults. The directory is also stored as the officials table (the command line and the
+    defaults. ``workflow`` is the city's ``[workflow]``: answers waiting for approval are
+    followed up only when it is given with ``approval`` on (library callers without it keep
+    the two-step review, as :func:`naebu.alerts.lifecycle.act` does). The directory is also stored as the officials table (the command line and the
     web inbox act with it). One transaction: the messages, their ledger rows, the follow-up
     records and the escalations' audit entries commit together. Does not deliver: call
     :func:`~naebu.alerts.outbox.deliver_pending` next.
@@ -307,6 +418,8 @@ def remind_and_escalate(
     with engine.begin() as conn:
         sync_officials(conn, directory, now=now)
         _deadlines(conn, directory, routing, plan)
+        if workflow is not None:
+            _approvals(conn, directory, workflow, plan)
         _trail_notices(conn, directory, plan)
         # The head as committed before this run's escalations: appending them first would
         # hold the chain's lock (every other writer waits) while the digests are rendered.

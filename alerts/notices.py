@@ -53,6 +53,18 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
             "처리 기한이 다가온 경보입니다. 기한 내에 조치하시거나 소명해 주십시오.",
             "기한 임박",
         ),
+        "approval_escalate": (
+            "승인 지연 - 감사부서 보고",
+            "담당자가 처리 결과를 보고했으나 부서관리자가 오랫동안 승인하거나 반려하지 않아 "
+            "감사부서에 보고된 경보입니다. 부서관리자의 승인을 독려해 주십시오.",
+            "승인 지연 보고",
+        ),
+        "approval_remind": (
+            "승인 대기 중인 처리 결과",
+            "담당자가 보고한 처리 결과가 아직 승인을 기다리고 있습니다. 승인하거나 사유를 "
+            "적어 반려해 주십시오. 더 늦어지면 감사부서에 보고됩니다.",
+            "승인 지연",
+        ),
         "review": ("검토 결과", "감사부서의 검토 결과입니다.", "검토 결과"),
         "reassigned": ("재배정된 경보", "다음 경보가 새로 배정되었습니다.", "재배정"),
         "case_updated": (
@@ -104,6 +116,18 @@ SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
             "Deadline approaching",
             "Please act on or explain these alerts before their deadline.",
             "due soon",
+        ),
+        "approval_escalate": (
+            "Approval overdue - reported to the audit office",
+            "The department manager has left these answers without approving or returning "
+            "them for too long, so they were reported to the audit office; please follow up.",
+            "approval overdue",
+        ),
+        "approval_remind": (
+            "Answers still awaiting your approval",
+            "These answers are still waiting for your approval; please approve each or return "
+            "it with a reason. If they wait much longer they are reported to the audit office.",
+            "approval pending",
         ),
         "review": ("Review results", "The audit office reviewed these alerts.", "reviewed"),
         "reassigned": ("Reassigned to you", "These alerts are now yours.", "reassigned"),
@@ -175,6 +199,7 @@ _LABELS = {
         "seen": "적용 시각",
         "grew": "추가된 기록",
         "records": "기록 수",
+        "waiting": "승인 대기 영업일",
     },
     "en": {
         "alert": "Alert",
@@ -206,6 +231,7 @@ _LABELS = {
         "seen": "Taken into use",
         "grew": "Records added",
         "records": "Records in the case",
+        "waiting": "Business days awaiting approval",
     },
 }
 
@@ -307,6 +333,15 @@ def _item(
             new_deadline = (e.get("details") or {}).get("deadline")
             lines.append((lab["new_deadline"], deadline_text(new_deadline, today, language)))
         lines.append((lab["by"], _name(directory, e.get("actor"))))
+    elif n.kind in ("approval_remind", "approval_escalate"):
+        # An answer left waiting for the department manager (naebu.alerts.escalation); the
+        # status line above already says what the answer was.
+        answered = a.get("answered_at")
+        if isinstance(answered, str):
+            answered = datetime.fromisoformat(answered)
+        if isinstance(answered, datetime):
+            waited = max(business_days_between(answered, now), 1)
+            lines.append((lab["waiting"], f"{waited}일" if language == "ko" else str(waited)))
     elif n.kind in ("answered", "to_approve"):
         answer = e.get("to_status", "")
         lines.append((lab["answer"], STATUS_LABELS[language].get(answer, answer)))

@@ -3,10 +3,14 @@
 For every rule and every month of raising (the month an alert was raised, as the scorecard's
 tallies count them): the alerts raised (one per case), those answered, those confirmed (closed
 after the audit office accepted the answer) and of them corrected, the false positives and
-their reasons (:mod:`naebu.alerts.reasons`), the alerts excluded (stored ``suppressed``) and the
-exclusions added (suppressions, with their reasons), and, where the rule's dataset has an
+their reasons (:mod:`naebu.alerts.reasons`), the alerts excluded (stored ``suppressed``), the
+alerts withdrawn (``withdrawn``, :mod:`naebu.alerts.withdrawal`) and the exclusions added (suppressions, with their reasons), and, where the rule's dataset has an
 amount (a ``money`` column, naebu/core/datasets.py), the amount at stake and what corrected answers
 say was recovered.
+
+A withdrawn alert was taken back because a late record showed its condition no longer holds:
+it is neither a true nor a false positive, so like an excluded one it is counted only in its
+own figure (``withdrawn``), never among the alerts, answers, false positives or amounts.
 
 One module computes them from the store, for ``naebu quality``, the inbox's rule catalog and
 the reports (naebu/reports): counts by SQL ``GROUP BY``, amounts and alert ids from one
@@ -24,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from naebu.alerts.withdrawal import WITHDRAWN
 from naebu.core import datasets
 from naebu.store.tables import alerts, suppressions
 
@@ -103,6 +108,7 @@ class Quality:
     confirmed: int = 0  # closed: the audit office accepted the answer
     confirmed_corrected: int = 0  # closed after 조치 완료: a confirmed finding, corrected
     excluded: int = 0  # stored suppressed (예외 처리)
+    withdrawn: int = 0  # withdrawn after late data (철회): in no other figure
     exclusions: int = 0  # suppressions added in the month
     fp_reasons: dict[str, int] = field(default_factory=dict)  # reason code (or "") -> count
     exclusion_reasons: dict[str, int] = field(default_factory=dict)
@@ -112,6 +118,7 @@ class Quality:
     #: The ids of the alerts counted in ``alerts`` and ``excluded``, for traceability.
     alert_ids: list[int] = field(default_factory=list)
     excluded_ids: list[int] = field(default_factory=list)
+    withdrawn_ids: list[int] = field(default_factory=list)
     false_positive_ids: list[int] = field(default_factory=list)
     answered_ids: list[int] = field(default_factory=list)
     recovered_ids: list[int] = field(default_factory=list)
@@ -134,6 +141,7 @@ class Quality:
             "confirmed",
             "confirmed_corrected",
             "excluded",
+            "withdrawn",
             "exclusions",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -150,6 +158,7 @@ class Quality:
         for name in (
             "alert_ids",
             "excluded_ids",
+            "withdrawn_ids",
             "false_positive_ids",
             "answered_ids",
             "recovered_ids",
@@ -173,12 +182,14 @@ class Quality:
             "confirmed": self.confirmed,
             "confirmed_corrected": self.confirmed_corrected,
             "excluded": self.excluded,
+            "withdrawn": self.withdrawn,
             "exclusions": self.exclusions,
             "exclusion_reasons": dict(sorted(self.exclusion_reasons.items())),
             "amount_at_stake": self.at_stake,
             "amount_recovered": self.recovered,
             "alert_ids": sorted(self.alert_ids),
             "excluded_alert_ids": sorted(self.excluded_ids),
+            "withdrawn_alert_ids": sorted(self.withdrawn_ids),
             "suppression_ids": sorted(self.suppression_ids),
         }
 
@@ -287,6 +298,10 @@ def rule_quality(
         if r.status == "suppressed":
             q.excluded += n
             continue
+        if r.status == WITHDRAWN:
+            # Neither a true nor a false positive: out of precision and false-positive rates.
+            q.withdrawn += n
+            continue
         q.alerts += n
         if r.last_answer is not None:
             q.answered += n
@@ -314,6 +329,9 @@ def rule_quality(
         if r.status == "suppressed":
             q.excluded_ids.append(int(r.id))
             continue
+        if r.status == WITHDRAWN:
+            q.withdrawn_ids.append(int(r.id))
+            continue
         q.alert_ids.append(int(r.id))
         if r.last_answer is not None:
             q.answered_ids.append(int(r.id))
@@ -329,7 +347,9 @@ def rule_quality(
                 q.at_stake = 0.0
     if money:
         amounts = select(a.id, a.rule_id, month, a.dataset, a.evidence).where(
-            in_period, a.status != "suppressed", a.dataset.in_(sorted(money))
+            in_period,
+            a.status.not_in(("suppressed", WITHDRAWN)),
+            a.dataset.in_(sorted(money)),
         )
         for r in conn.execute(amounts):
             amount = amount_of(r.dataset, r.evidence)

@@ -38,7 +38,7 @@ from naebu.alerts.officials import directory_from_store
 from naebu.engine import coverage
 from naebu.engine.loader import load_rules
 from naebu.engine.rule import RuleMeta
-from naebu.inbox import auth
+from naebu.inbox import auth, keep
 from naebu.inbox.access import Viewer, compliance_staff
 from naebu.inbox.i18n import LANGUAGES, translator
 from naebu.settings.config import Config
@@ -55,6 +55,15 @@ CSP = (
 )
 
 
+def secure(headers: MutableHeaders) -> None:
+    """Set the security headers (CSP, no sniffing, no framing, no caching by default)."""
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "same-origin"
+    headers.setdefault("Cache-Control", "no-store")
+
+
 class SecurityHeaders:
     """ASGI middleware adding the security headers to every response."""
 
@@ -68,12 +77,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = CSP
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "same-origin"
-                headers.setdefault("Cache-Control", "no-store")
+                secure(MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -108,6 +112,8 @@ class Inbox:
         #: ``[workflow] approval``: answers wait for the department manager (조치 -> 승인 -> 확인).
         self.approval = config.workflow.approval
         self.clock = clock or (lambda: datetime.now().replace(microsecond=0))
+        #: Forms posted after the session ended, kept for the official's next sign-in.
+        self.kept = keep.DraftStore()
         ruleset = load_rules(config.rule_paths, root=config.base_dir, government=config.city)
         # Rules that compiled are shown even when another rule file has a problem (the daemon
         # refuses such a rule set; the catalog still describes the rules it can read).
@@ -220,8 +226,12 @@ class Inbox:
                 break
         return client
 
-    def begin(self, request: Request) -> Ctx | Response:
-        """The signed-in viewer of ``request``, or the response to send instead (login)."""
+    def begin(self, request: Request, form: FormData | None = None) -> Ctx | Response:
+        """The signed-in viewer of ``request``, or the response to send instead (login).
+
+        A POST whose session has ended (``form`` is what it carried) is not lost: see
+        :meth:`to_login`.
+        """
         now = self.clock()
         token = request.cookies.get(SESSION_COOKIE)
         new_cookie = None
@@ -235,13 +245,43 @@ class Inbox:
             directory = self.directory(conn)
             official = directory.get(session.employee_id) if session else None
             if session is None or official is None or not official.active:
+                owner = session.employee_id if session else auth.session_owner(conn, token)
                 if session is not None:
                     auth.close_session(conn, new_cookie or token)
-                target = "/login?" + urlencode({"next": request.url.path})
-                return RedirectResponse(target, status_code=303)
+                return self.to_login(request, form, now=now, expired=token is not None, owner=owner)
         staff = compliance_staff(directory, self.settings.compliance)
         viewer = Viewer(official, directory, official.employee_id in staff)
         return Ctx(request, viewer, session.csrf_token, self.lang(request), now, new_cookie)
+
+    def to_login(
+        self,
+        request: Request,
+        form: FormData | None,
+        *,
+        now: datetime,
+        expired: bool,
+        owner: str | None = None,
+    ) -> Response:
+        """To the login page, then back to where the viewer was.
+
+        A GET returns to its page (with its query). A POST returns to the page it was sent
+        from - never to the POST's own URL, which a browser would fetch with GET (the bare
+        "Method Not Allowed" of issue 22); what the alert form carried is kept under a
+        one-time token (:mod:`naebu.inbox.keep`) and shown again, not acted on - only to
+        ``owner``, the official whose session it was, when the store still knows them.
+        """
+        if request.method == "POST":
+            page = keep.page_of(request.url.path)
+            fields = keep.typed(form) if page.startswith("/alerts/") else {}
+            nxt = page
+            if fields:
+                nxt += "?" + urlencode({"draft": self.kept.put(page, fields, owner, now=now)})
+        else:
+            nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = {"next": nxt}
+        if expired or request.method == "POST":
+            query["expired"] = "1"
+        return RedirectResponse("/login?" + urlencode(query), status_code=303)
 
     def finish(self, ctx: Ctx, response: Response) -> Response:
         """Attach a session cookie opened during the request (SSO header)."""
@@ -275,12 +315,17 @@ class Inbox:
         """GET /login: the form, with a fresh double-submit CSRF cookie."""
         return self._login_page(request, None)
 
-    def _login_page(self, request: Request, error: str | None, status: int = 200) -> Response:
+    def _login_page(
+        self, request: Request, error: str | None, status: int = 200, form: FormData | None = None
+    ) -> Response:
         token = secrets.token_urlsafe(32)
-        nxt = request.query_params.get("next", "")
-        response = self.render(
-            request, "login.html", {"csrf": token, "error": error, "next": nxt}, status=status
-        )
+        # A refused login keeps where the form was to go (and so a kept draft).
+        nxt = request.query_params.get("next", "") if form is None else str(form.get("next") or "")
+        expired = request.query_params.get("expired") == "1"
+        notice = "login.expired.draft" if "draft=" in nxt else None
+        notice = notice or ("login.expired" if expired else None)
+        context = {"csrf": token, "error": error, "next": nxt, "notice": notice}
+        response = self.render(request, "login.html", context, status=status)
         response.set_cookie(
             LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
             secure=self.settings.secure_cookies, path="/login",
@@ -294,7 +339,7 @@ class Inbox:
         if not auth.same(
             request.cookies.get(LOGIN_CSRF_COOKIE), sent if isinstance(sent, str) else None
         ):
-            return self._login_page(request, "csrf", status=403)
+            return self._login_page(request, "csrf", status=403, form=form)
         user = str(form.get("employee_id") or "")
         password = str(form.get("password") or "")
         address = self.client_address(request)
@@ -304,11 +349,11 @@ class Inbox:
             if result.outcome != "ok" or result.employee_id is None:
                 error = "login.locked" if result.outcome == "locked" else "login.bad"
                 status = 429 if result.outcome == "locked" else 401
-                return self._login_page(request, error, status=status)
+                return self._login_page(request, error, status=status, form=form)
             token = auth.open_session(conn, result.employee_id, "password", self.settings, now=now)
         nxt = str(form.get("next") or "")
         # Only a path of this site: never an absolute or protocol-relative URL.
-        target = nxt if nxt.startswith("/") and not nxt.startswith("//") else "/alerts"
+        target = nxt if _own_path(nxt) else "/alerts"
         response = RedirectResponse(target, status_code=303)
         self.set_session_cookie(response, token)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -326,6 +371,12 @@ class Inbox:
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
+
+
+def _own_path(target: str) -> bool:
+    """True for a path of this site; never an absolute or protocol-relative URL (browsers
+    read a backslash as a slash, so ``/\\evil`` is one too)."""
+    return target.startswith("/") and not target.startswith("//") and "\\" not in target
 
 
 Handler = Callable[[Request, FormData | None], Response]
@@ -349,7 +400,7 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
     """The inbox as an ASGI application (serve it with uvicorn)."""
-    from naebu.inbox import drafts, pages
+    from naebu.inbox import drafts, errors, pages
 
     inbox = Inbox(config, engine, settings or WebSettings(), clock=clock)
     p = pages.Pages(inbox)
@@ -372,7 +423,11 @@ def create_app(
         Route("/healthz", endpoint(lambda request, form: Response("ok\n"))),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes)
+    e = errors.ErrorPages(inbox)
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: e.http_error, 405: e.http_error, Exception: e.server_error},
+    )
     app.state.inbox = inbox
     app.add_middleware(SecurityHeaders)
     return app

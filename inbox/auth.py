@@ -283,6 +283,16 @@ def find_session(
     return Session(row.employee_id, row.csrf_token, row.method)
 
 
+def session_owner(conn: Connection, token: str | None) -> str | None:
+    """Whose session cookie ``token`` was, even when it has expired (None once the row is
+    gone): a draft kept after expiry is for that official only."""
+    if not token:
+        return None
+    return conn.execute(
+        select(web_sessions.c.employee_id).where(web_sessions.c.token_hash == token_hash(token))
+    ).scalar_one_or_none()
+
+
 def close_session(conn: Connection, token: str | None) -> None:
     """End the session of cookie ``token``."""
     if token:

@@ -236,6 +236,46 @@ _TEXT: dict[str, tuple[str, str]] = {
     "forbidden": ("이 경보를 볼 권한이 없습니다.", "You may not see this alert."),
     "forbidden.page": ("이 화면을 볼 권한이 없습니다.", "You may not see this page."),
     "notfound": ("찾을 수 없습니다.", "Not found."),
+    "login.expired": (
+        "로그인 시간이 만료되었습니다. 다시 로그인하십시오.",
+        "Your session has expired. Please sign in again.",
+    ),
+    "login.expired.draft": (
+        "로그인 시간이 만료되었습니다. 작성하던 내용은 보관했습니다. 다시 로그인하면 "
+        "경보 화면에 그대로 돌려 드립니다 (처리되지 않았습니다).",
+        "Your session has expired. What you typed is kept: sign in again and it is back on "
+        "the alert page (nothing was done with it).",
+    ),
+    "draft.restored": (
+        "작성하던 내용을 되살렸습니다. 확인한 뒤 처리 버튼을 다시 누르십시오.",
+        "What you typed is back. Check it and press the button again.",
+    ),
+    "typed.kept": (
+        "입력한 내용은 아래에 그대로 남아 있습니다.",
+        "What you typed is still below.",
+    ),
+    "error.404": ("요청하신 화면을 찾을 수 없습니다.", "Page not found."),
+    "error.404.detail": (
+        "주소가 바뀌었거나 없는 화면입니다. 경보함에서 다시 찾아 주십시오.",
+        "The address may have changed or never existed. Find it again from the inbox.",
+    ),
+    "error.405": (
+        "이 방식으로는 열 수 없는 주소입니다.",
+        "This address cannot be opened this way.",
+    ),
+    "error.405.detail": (
+        "처리 버튼이 보내는 주소를 직접 열었거나 새로 고쳤을 수 있습니다. 경보 화면에서 "
+        "다시 진행하십시오.",
+        "You may have opened or reloaded the address a button posts to. Continue from the "
+        "alert page.",
+    ),
+    "error.500": ("일시적인 오류가 발생했습니다.", "Something went wrong."),
+    "error.500.detail": (
+        "오류는 기록되었습니다. 잠시 후 다시 시도하고, 계속되면 시스템 담당자에게 알려 주십시오.",
+        "The error was logged. Try again in a moment; if it persists, tell the system "
+        "administrator.",
+    ),
+    "error.back": ("경보함으로 돌아가기", "Back to the inbox"),
     "csrf": (
         "요청을 확인할 수 없습니다 (CSRF 토큰 누락). 화면을 새로 고친 뒤 다시 시도하십시오.",
         "The request could not be verified (missing CSRF token). Reload the page and retry.",

@@ -33,7 +33,7 @@ from naebu.alerts.trail import entries
 from naebu.core import datasets, formatting
 from naebu.engine import absence, coverage
 from naebu.engine.rule import RuleMeta
-from naebu.inbox import queries
+from naebu.inbox import keep, queries
 from naebu.inbox.app import Ctx, Inbox
 from naebu.inbox.charts import bar_chart
 from naebu.inbox.standing import standing
@@ -55,7 +55,7 @@ class Pages:
     ) -> Ctx | Response:
         # ``rerender``: a POST handler showing its page again with an error, after it has
         # checked the CSRF token itself.
-        ctx = self.inbox.begin(request)
+        ctx = self.inbox.begin(request, form)
         if isinstance(ctx, Response):
             return ctx
         if request.method == "POST" and not rerender and not self.inbox.csrf_ok(ctx, form):
@@ -105,12 +105,30 @@ class Pages:
 
     # -- one alert -----------------------------------------------------------------------------
 
-    def alert(self, request: Request, form: FormData | None, error: str | None = None) -> Response:
-        """/alerts/N: evidence, the rule, the timeline and the viewer's actions."""
+    def alert(
+        self,
+        request: Request,
+        form: FormData | None,
+        error: str | None = None,
+        *,
+        typed: dict[str, str] | None = None,
+        status: int = 400,
+    ) -> Response:
+        """/alerts/N: evidence, the rule, the timeline and the viewer's actions; after a
+        refused step the form holds what was ``typed``, and ``?draft=`` brings back what was
+        typed when the session had ended (:mod:`naebu.inbox.keep`)."""
         ctx = self._begin(request, form, rerender=error is not None)
         if isinstance(ctx, Response):
             return ctx
         alert_id = int(request.path_params["alert_id"])
+        restored = typed is None and "draft" in request.query_params
+        if typed is None:
+            typed = self.inbox.kept.take(
+                request.query_params.get("draft"),
+                request.url.path,
+                ctx.viewer.employee_id,
+                now=ctx.now,
+            )
         with self.inbox.engine.connect() as conn:
             alert = queries.get_alert(conn, alert_id)
             if alert is None:
@@ -148,15 +166,20 @@ class Pages:
                 "now": ctx.now,
                 "overdue": alert["status"] in OPEN and is_overdue(alert["deadline"], ctx.now),
                 "reasons": reasons.REASONS,
+                "typed": typed,
+                "restored": restored and bool(typed),
             },
-            status=400 if error else 200,
+            status=status if error else 200,
         )
 
     def act(self, request: Request, form: FormData | None) -> Response:
         """POST /alerts/N/act: one lifecycle step through :func:`naebu.alerts.lifecycle.act`."""
-        ctx = self._begin(request, form)
+        ctx = self._begin(request, form, rerender=True)
         if isinstance(ctx, Response):
             return ctx
+        typed = keep.typed(form)  # shown again when the step is refused
+        if not self.inbox.csrf_ok(ctx, form):
+            return self.alert(request, None, error=_t(ctx)("csrf"), typed=typed, status=403)
         alert_id = int(request.path_params["alert_id"])
         action = _text(form, "action", 40)
         try:
@@ -183,9 +206,11 @@ class Pages:
                     approval=self.inbox.approval,
                 )
         except LifecycleError as exc:  # rolled back; shown on the alert page
-            return self.alert(request, None, error=exc.en if ctx.lang == "en" else exc.ko)
+            return self.alert(
+                request, None, error=exc.en if ctx.lang == "en" else exc.ko, typed=typed
+            )
         except ValueError:  # the recovered amount is not a number
-            return self.alert(request, None, error=_t(ctx)("recovered.bad"))
+            return self.alert(request, None, error=_t(ctx)("recovered.bad"), typed=typed)
         target = f"/alerts/{alert_id}?" + urlencode({"done": action})
         return self.inbox.finish(ctx, RedirectResponse(target, status_code=303))
 

@@ -1,7 +1,8 @@
 """`naebu quality`: each rule's quality per month (규칙 품질), from the store.
 
 Per rule and month of raising: alerts, answered, confirmed (closed after the audit office's
-review), false positives with their rate and reasons, exclusions, and the amount at stake and
+review), false positives with their rate and reasons, exclusions, alerts withdrawn after late
+data (counted only there, not as raised or answered), and the amount at stake and
 recovered where the rule's dataset has an amount (:mod:`naebu.alerts.quality`). ``--format json``
 gives the same figures with the ids of the alerts they count.
 
@@ -31,6 +32,7 @@ QUALITY_COLUMNS = (
     Column("fp", 4, ">", number=""),
     Column("fp rate", 7, ">"),
     Column("excluded", 8, ">", number=""),
+    Column("withdrawn", 9, ">", number=""),
     Column("exclusions", 10, ">", number=""),
     Column("at stake", 16, ">"),
     Column("recovered", 14, ">"),
@@ -92,7 +94,11 @@ def rules_quality(
     rows = []
     for rule_id in report.rules():
         if monthly:
-            rows += [q for q in report.by_month(rule_id) if q.alerts or q.excluded or q.exclusions]
+            rows += [
+                q
+                for q in report.by_month(rule_id)
+                if q.alerts or q.excluded or q.withdrawn or q.exclusions
+            ]
         rows.append(report.total(rule_id))
     if fmt == "json":
         out = {
@@ -112,6 +118,7 @@ def rules_quality(
             q.false_positive,
             _pct(q.fp_rate),
             q.excluded,
+            q.withdrawn,
             q.exclusions,
             _krw(q.at_stake),
             _krw(q.recovered),

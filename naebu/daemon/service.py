@@ -228,6 +228,7 @@ class Daemon:
                     self.config.notify,
                     now=datetime.now().replace(microsecond=0),
                     routing=self.config.routing,
+                    workflow=self.config.workflow,
                 )
                 log.info("reminders and escalation: %s", report)
             except Exception:

@@ -114,6 +114,7 @@ class AlertStages:
             now=self.now,
             routing=self.config.routing,
             run_id=self.summary.run_id,
+            workflow=self.config.workflow,
         )
         self.summary.followups = followups.lines()[0]
 
