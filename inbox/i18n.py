@@ -297,6 +297,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "trail.follow_up": ("종결된 사안의 후속 경보", "follow-up of a closed case"),
     "trail.unsuppress": ("예외 해제 후 발생", "unsuppressed"),
     "trail.escalate": ("기한 경과 보고", "escalated"),
+    "trail.escalate_approval": ("승인 지연 보고", "approval delay reported"),
     "trail.withdraw": ("철회 (늦게 입력된 자료 반영)", "withdrawn (late records)"),
     "severity.low": ("낮음", "low"),
     "severity.medium": ("보통", "medium"),

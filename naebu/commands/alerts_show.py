@@ -70,6 +70,8 @@ _TRAIL = {
     "follow_up": ("종결된 사안의 후속 경보", "follow-up of a closed case"),
     "unsuppress": ("예외 해제 후 발생", "unsuppress"),
     "escalate": ("기한 경과 보고", "escalate"),
+    "escalate_approval": ("승인 지연 보고", "approval delay reported"),
+    "withdraw": ("철회 (늦게 입력된 자료 반영)", "withdrawn (late records)"),
 }
 
 #: Why a message about the alert was sent (``deliveries.kind``).
@@ -82,6 +84,12 @@ _DELIVERY = {
     "answered": ("처리 결과", "answered"),
     "reassigned": ("재배정", "reassigned"),
     "case_updated": ("같은 사안의 기록 추가", "records joined the case"),
+    "withdrawn": ("철회 안내", "withdrawn"),
+    "to_approve": ("승인 요청", "approval requested"),
+    "approval_remind": ("승인 대기 알림", "approval reminder"),
+    "approval_escalate": ("승인 지연 보고", "approval delay reported"),
+    "suppression": ("예외 처리 안내", "suppression"),
+    "rule_change": ("규칙 변경 안내", "rule change"),
 }
 
 #: The state of one message in the outbox.
@@ -125,6 +133,15 @@ def _action(action: str, language: str) -> str:
     if spec is not None and language != "en":
         return spec.label
     return _pick(_TRAIL, action, language) if spec is None else action.replace("_", " ")
+
+
+def _trail_action(entry: Mapping[str, Any]) -> str:
+    """The entry's action, an escalation of an unapproved answer told apart from a deadline's."""
+    details = entry.get("details")
+    approval = isinstance(details, Mapping) and details.get("step") == "approval"
+    if entry["action"] == "escalate" and approval:
+        return "escalate_approval"
+    return str(entry["action"])
 
 
 def _status(status: str | None, language: str) -> str:
@@ -198,7 +215,7 @@ def show_lines(
         note += _answer_facts(e.get("details"), language)
         who = _person(directory, e["actor"], language)
         lines.append(
-            f"    #{e['seq']} {e['at']:%Y-%m-%d %H:%M} {who} {_action(e['action'], language)}"
+            f"    #{e['seq']} {e['at']:%Y-%m-%d %H:%M} {who} {_action(_trail_action(e), language)}"
             f" {step}{note}"
         )
     lines.append(f"  {w('notifications')}:")
