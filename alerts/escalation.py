@@ -225,11 +225,7 @@ def _deadlines(conn: Connection, directory: Directory, routing: RoutingConfig, p
             )
         else:
             people = directory.audit_office(alert.department)
-        notice = Notice(kind, alert=alert._mapping)
-        told = plan.add(key, notice, people, alert_id=alert.id)
-        if not told:
-            plan.report.nobody_to_tell.append(alert.id)
-            log.warning("alert #%d: %s due but nobody to tell", alert.id, kind)
+        told = _tell(plan, key, kind, alert, people)
         if kind == "remind":
             plan.report.reminders += 1
             continue
@@ -238,21 +234,8 @@ def _deadlines(conn: Connection, directory: Directory, routing: RoutingConfig, p
             plan.report.escalated_to_manager += 1
         else:
             plan.report.escalated_to_audit += 1
-        plan.steps.append(
-            Step(
-                SYSTEM,
-                "escalate",
-                plan.now,
-                alert_id=alert.id,
-                from_status=alert.status,
-                to_status=alert.status,
-                details={
-                    "step": step,
-                    "deadline": alert.deadline.isoformat(timespec="seconds"),
-                    "recipients": told,
-                },
-            )
-        )
+        deadline = alert.deadline.isoformat(timespec="seconds")
+        _escalated(plan, alert, {"step": step, "deadline": deadline, "recipients": told})
 
 
 def _approval_steps(
@@ -319,29 +302,13 @@ def _approvals(
             people = people or directory.audit_office(alert.department)
         else:
             people = directory.audit_office(alert.department)
-        told = plan.add(key, Notice(kind, alert=alert._mapping), people, alert_id=alert.id)
-        if not told:
-            plan.report.nobody_to_tell.append(alert.id)
-            log.warning("alert #%d: %s due but nobody to tell", alert.id, kind)
+        told = _tell(plan, key, kind, alert, people)
         if kind == "approval_remind":
             plan.report.approval_reminders += 1
             continue
         plan.report.approval_escalated += 1
-        plan.steps.append(
-            Step(
-                SYSTEM,
-                "escalate",
-                plan.now,
-                alert_id=alert.id,
-                from_status=alert.status,
-                to_status=alert.status,
-                details={
-                    "step": "approval",
-                    "answered_at": _instant(alert.answered_at).isoformat(timespec="seconds"),
-                    "recipients": told,
-                },
-            )
-        )
+        answered = _instant(alert.answered_at).isoformat(timespec="seconds")
+        _escalated(plan, alert, {"step": "approval", "answered_at": answered, "recipients": told})
 
 
 def _trail_notices(conn: Connection, directory: Directory, plan: _Plan) -> None:
@@ -474,3 +441,28 @@ def _publish_head(engine: Engine, now: datetime) -> None:
         anchor.publish(heads_file, *head, at=now)
     except OSError as exc:  # the run's work is committed; the mails still carry a head
         log.error("audit trail head #%d not written to %s: %s", head[0], heads_file, exc)
+
+
+def _tell(plan: _Plan, key: str, kind: str, alert: Any, people: Iterable[Official]) -> list[str]:
+    """Queue the ``kind`` notice of ``alert`` to ``people``; who was told (a warning when
+    nobody could be)."""
+    told = plan.add(key, Notice(kind, alert=alert._mapping), people, alert_id=alert.id)
+    if not told:
+        plan.report.nobody_to_tell.append(alert.id)
+        log.warning("alert #%d: %s due but nobody to tell", alert.id, kind)
+    return told
+
+
+def _escalated(plan: _Plan, alert: Any, details: dict[str, Any]) -> None:
+    """The escalation's audit-trail entry (the status unchanged), written with the plan."""
+    plan.steps.append(
+        Step(
+            SYSTEM,
+            "escalate",
+            plan.now,
+            alert_id=alert.id,
+            from_status=alert.status,
+            to_status=alert.status,
+            details=details,
+        )
+    )
