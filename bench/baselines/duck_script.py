@@ -45,13 +45,15 @@ def _quoted(name: str) -> str:
 
 
 def read_sqlite(database: str, table: str) -> pa.Table:
-    """The whole table as Arrow, every column as text."""
+    """The whole table as Arrow, every column as text (NULL read as '': ADBC types a column
+    from its first rows, and a column NULL there would be typed as a number; the load below
+    reads '' as missing anyway)."""
     import adbc_driver_sqlite.dbapi as adbc  # imported here: only the script needs it
 
     with adbc.connect(database) as con, con.cursor() as cur:
         cur.execute(f"SELECT * FROM {_quoted(table)} LIMIT 0")
         names = [d[0] for d in cur.description or []]
-        cols = ", ".join(f"CAST({_quoted(n)} AS TEXT) AS {_quoted(n)}" for n in names)
+        cols = ", ".join(f"coalesce(CAST({_quoted(n)} AS TEXT), '') AS {_quoted(n)}" for n in names)
         cur.execute(f"SELECT {cols} FROM {_quoted(table)}")
         return cur.fetch_arrow_table()
 
