@@ -3,11 +3,12 @@ tallies, and a withdrawn finding that holds again being raised afresh."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 from servers import employees_frame, finding, mysql_engine, pg_engine, sample_rules
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from naebu.alerts import raise_alerts
 from naebu.alerts.directory import Directory
@@ -100,3 +101,25 @@ def test_an_official_cannot_act_on_a_withdrawn_alert_and_it_comes_back_reopened(
         row = conn.execute(select(store.alerts).where(store.alerts.c.id == again[0])).one()
         assert row.status == "raised" and row.reopened_from == first
         assert verify(conn).ok
+
+
+def test_a_first_run_judging_many_records_asks_the_store_once(engine: Engine) -> None:
+    """A first run judges every record (a million payments at the province) and has found
+    again all it raised: one query for the rule's standing alerts, no question per judged key,
+    and the judged keys are never read."""
+    rules = sample_rules()
+    directory = Directory.from_frame(employees_frame())
+    statements: list[str] = []
+    read: list[int] = []
+
+    def judged() -> Iterator[str]:
+        read.append(1)
+        yield from (f"P-{i}" for i in range(50_000))
+
+    with engine.begin() as conn:
+        raise_alerts(conn, [finding("P-7")], rules, directory, run_id=None, now=NOW)
+        event.listen(conn, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        gone = withdraw_stale(
+            conn, rules["R-PAY-DUP"], judged(), ["P-7"], [], now=LATER, run_id=None
+        )
+    assert gone == [] and read == [] and len(statements) == 1

@@ -10,6 +10,7 @@ state committed together.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,7 +205,7 @@ class RuleStage:
             return
         dataset = datasets.get(rule.meta.dataset)
         column = dataset.key
-        judged = [str(k) for k in json_column(frame[column], dataset.by_name[column].type)]
+        judged = _keys(frame[column], dataset.by_name[column].type)
         found = [f.record_key for f in findings if f.dataset == rule.meta.dataset]
         others = [n for n in rule.datasets if n != rule.meta.dataset]
         gone = withdraw_stale(
@@ -261,3 +262,10 @@ class RuleStage:
         done = conn.execute(update(t).where(t.c.rule_id == rule_id).values(**values))
         if done.rowcount == 0:
             conn.execute(insert(t).values(rule_id=rule_id, **values))
+
+
+def _keys(column: pd.Series, kind: str) -> Iterator[str]:
+    """The record keys of ``column`` as the alerts store them, worked out only when read
+    (withdrawal reads them only when a standing alert was not found again)."""
+    for key in json_column(column, kind):
+        yield str(key)
