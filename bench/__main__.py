@@ -3,6 +3,7 @@
     python -m bench [--scale 10 | --profile province] [--volumes N=C,...] [--out bench]
                     [--work DIR] [--keep] [--durable-records 50000] [--repeat 5] [--pairs 3]
                     [--alerts 10000] [--recipients 200]
+                    [--slices 50]
 
 Writes ``results.json`` and ``results.md`` into ``--out`` (default: this folder).
 """
@@ -75,15 +76,20 @@ def parse(argv: list[str], prog: str = "python -m bench") -> Options:
     )
     p.add_argument("--recipients", type=int, default=200,
                    help="officials they go to [default: 200]")  # fmt: skip
+    p.add_argument("--slices", type=int, default=50,
+                   help="deliver the city in this many slices, a run after each, and compare "
+                        "with one full run; 0 skips it [default: 50]")  # fmt: skip
     a = p.parse_args(argv)
     for name in ("durable_records", "repeat", "pairs", "alerts", "recipients"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if a.slices < 0:
+        p.error("--slices must be 0 or more")
     if a.scale <= 0:
         p.error("--scale must be positive")
     return Options(scale=a.scale, profile=a.profile, volumes=a.volumes, seed=a.seed, workdir=a.work, keep=a.keep,
                    out=a.out, durable_records=a.durable_records, repeat=a.repeat, pairs=a.pairs,
-                   alerts=a.alerts, recipients=a.recipients,
+                   alerts=a.alerts, recipients=a.recipients, slices=a.slices,
                    command=shlex.join([*prog.split(), *argv]))  # fmt: skip
 
 

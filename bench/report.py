@@ -88,6 +88,18 @@ def _runs(r: dict[str, Any]) -> list[str]:
                    f"{_num((inc['ratio'] or 0) * 100, 1)}% of the median full run. "
                    f"Alerts after it against labels.csv: {lab['missing']} label(s) missing, "
                    f"{lab['extra']} extra alert(s) raised on the partial data.")  # fmt: skip
+    cut = r.get("sliced")
+    if cut:
+        verdict = "equal" if cut["equal"] else "NOT equal"
+        out.append(
+            f"Slices: the city delivered in {cut['slices']} slices (a contract's inspection keyed "
+            f"in after its signing), `naebu run` after each (median "
+            f"{_num(cut['slice_median_seconds'])} s a slice, {_num(cut['sliced_total_seconds'])} s "
+            f"in all; one full run {_num(cut['full_seconds'])} s): open alerts {verdict} to one "
+            f"full run's ({cut['open_alerts_sliced']:,} against {cut['open_alerts_full']:,}; "
+            f"only after slices {cut['only_sliced'] or 'none'}, only in the full run "
+            f"{cut['only_full'] or 'none'}); {cut['withdrawn']:,} alert(s) withdrawn on the way."
+        )
     return out + [""]
 
 

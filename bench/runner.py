@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import city as city_mod
-from bench import endtoend, fullrun, incremental, notify
+from bench import endtoend, fullrun, incremental, notify, sliced
 from bench.baselines.run import run_baselines
 from bench.evaluate import compare_labels, evaluate_pack
 from bench.machine import load_average, machine, versions
@@ -58,6 +58,7 @@ class Options:
     alerts: int = 10_000
     recipients: int = 200
     incremental_fraction: float = 0.01
+    slices: int = 50
     command: str = "python -m bench"
 
 
@@ -168,6 +169,10 @@ def _steps(
         # from the run on partial data, e.g. a transfer whose lines had not all arrived)
         "alerts_vs_labels": fullrun.alerts_vs_labels(inc_city),
     }
+
+    if opts.slices:
+        _step(log, f"incremental equals full: the city in {opts.slices} slices, a run after each")
+        results["sliced"] = sliced.run(city, opts.slices, log)
 
     _step(log, f"notification: {opts.alerts:,} alerts to {opts.recipients} officials over SMTP")
     results["notification"] = notify.run(ruleset, alerts=opts.alerts, recipients=opts.recipients,

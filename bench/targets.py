@@ -55,6 +55,12 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(_target("3", "incremental run (1% new records) / median full run", "<= 5%",
                            r * 100 if r is not None else None,
                            r is not None and r <= 0.05, "%"))  # fmt: skip
+    cut = results.get("sliced")
+    if cut:
+        what = (f"the city in {cut['slices']} slices, late records included, ends with the open "
+                "alerts of one full run (alerts differing)")  # fmt: skip
+        differ = sum(cut["only_sliced"].values()) + sum(cut["only_full"].values())
+        out.append(_target("3b", what, "0", differ, cut["equal"], "alerts"))
     note = results.get("notification")
     if note:
         s = note["seconds"]["total"]

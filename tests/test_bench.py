@@ -32,7 +32,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "0.2", "--out", str(out),
          "--work", str(tmp / "work"), "--repeat", "1", "--pairs", "1",
-         "--durable-records", "400", "--alerts", "60", "--recipients", "6"],
+         "--durable-records", "400", "--alerts", "60", "--recipients", "6", "--slices", "5"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -119,11 +119,17 @@ def test_bench_runs_end_to_end_and_baselines_agree_with_naebu(
     assert note["alerts"] == 60 and note["digests_queued"] == 6
     assert note["sent"] == note["smtp_messages"] == note["smtp_recipients"] == 6
 
+    # Incremental equals full: the city in slices ends with one full run's open alerts.
+    cut = results["sliced"]
+    assert cut["slices"] >= 4 and len(cut["slice_seconds"]) == cut["slices"]
+    assert cut["equal"] and cut["only_sliced"] == cut["only_full"] == {}, cut
+    assert cut["open_alerts_full"] > 0
+
     targets = {t["id"] for t in results["targets"]}
-    assert targets == {"1a", "1b", "1c", "2a", "2b", "2c", "2d", "3", "4", "5a", "5b"}
+    assert targets == {"1a", "1b", "1c", "2a", "2b", "2c", "2d", "3", "3b", "4", "5a", "5b"}
     report = (out / "results.md").read_text(encoding="utf-8")
     for heading in ("## Targets", "## Whole runs", "## End to end", "## The pack evaluated in memory",
-                    "## Baselines", "## Notification"):  # fmt: skip
+                    "## Baselines", "## Notification", "Slices: "):  # fmt: skip
         assert heading in report
 
 

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli
-from slices import Slicer
 from sqlalchemy import select
 
+from bench.sliced import open_cases
+from bench.slices import Slicer
 from naebu import pipeline
 from naebu.alerts import tallies
 from naebu.alerts.lifecycle import OPEN
@@ -72,27 +73,8 @@ def cities(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cities]:
     yield Cities(sliced, full, withdrawn)
 
 
-def _open_cases(config: Config) -> set[tuple[str, frozenset[str]]]:
-    """Each open alert as its rule and the records it holds."""
-    engine = store.connect(config.store_url)
-    try:
-        with engine.connect() as conn:
-            a, m = store.alerts.c, store.alert_members.c
-            rows = conn.execute(
-                select(a.id, a.rule_id, a.record_key, m.record_key.label("member"))
-                .select_from(store.alerts.outerjoin(store.alert_members, m.alert_id == a.id))
-                .where(a.status.in_(OPEN))
-            ).all()
-    finally:
-        engine.dispose()
-    cases: dict[tuple[int, str], set[str]] = {}
-    for r in rows:
-        cases.setdefault((r.id, r.rule_id), {r.record_key}).add(r.member or r.record_key)
-    return {(rule, frozenset(keys)) for (_, rule), keys in cases.items()}
-
-
 def test_slices_end_with_the_open_alerts_of_one_full_run(cities: Cities) -> None:
-    sliced, full = _open_cases(cities.sliced), _open_cases(cities.full)
+    sliced, full = open_cases(cities.sliced), open_cases(cities.full)
     assert cities.withdrawn > 0, "no late record took an alert's condition away"
     assert sliced == full
     assert len({rule for rule, _ in full}) >= 20  # the whole pack raised alerts
