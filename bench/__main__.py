@@ -3,7 +3,7 @@
     python -m bench [--scale 10 | --profile province] [--volumes N=C,...] [--out bench]
                     [--work DIR] [--keep] [--durable-records 50000] [--repeat 5] [--pairs 3]
                     [--alerts 10000] [--recipients 200]
-                    [--slices 50]
+                    [--slices 50] [--scaling 100,300]
 
 Writes ``results.json`` and ``results.md`` into ``--out`` (default: this folder).
 """
@@ -79,17 +79,29 @@ def parse(argv: list[str], prog: str = "python -m bench") -> Options:
     p.add_argument("--slices", type=int, default=50,
                    help="deliver the city in this many slices, a run after each, and compare "
                         "with one full run; 0 skips it [default: 50]")  # fmt: skip
+    p.add_argument("--scaling", metavar="A,B",
+                   help="also run naebu run --once at two demo scales (e.g. 100,300) and report "
+                        "how time grows with size")  # fmt: skip
     a = p.parse_args(argv)
     for name in ("durable_records", "repeat", "pairs", "alerts", "recipients"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if a.slices < 0:
         p.error("--slices must be 0 or more")
+    scaling = None
+    if a.scaling:
+        try:
+            small, large = (float(x) for x in a.scaling.split(","))
+        except ValueError:
+            p.error("--scaling takes two scales, e.g. 100,300")
+        if not 0 < small < large:
+            p.error("--scaling takes two positive scales, the smaller first, e.g. 100,300")
+        scaling = (small, large)
     if a.scale <= 0:
         p.error("--scale must be positive")
     return Options(scale=a.scale, profile=a.profile, volumes=a.volumes, seed=a.seed, workdir=a.work, keep=a.keep,
                    out=a.out, durable_records=a.durable_records, repeat=a.repeat, pairs=a.pairs,
-                   alerts=a.alerts, recipients=a.recipients, slices=a.slices,
+                   alerts=a.alerts, recipients=a.recipients, slices=a.slices, scaling=scaling,
                    command=shlex.join([*prog.split(), *argv]))  # fmt: skip
 
 

@@ -100,6 +100,17 @@ def _runs(r: dict[str, Any]) -> list[str]:
             f"only after slices {cut['only_sliced'] or 'none'}, only in the full run "
             f"{cut['only_full'] or 'none'}); {cut['withdrawn']:,} alert(s) withdrawn on the way."
         )
+    grow = r.get("scaling")
+    if grow:
+        parts = [
+            f"scale {s['scale']:g}: {s['rows_read']:,} rows read, median {_num(s['median_seconds'])} s "
+            f"({', '.join(_num(w) for w in s['wall_seconds'])}), peak RSS {_num(s['peak_rss_mb'], 0)} MB"
+            for s in grow["sizes"]
+        ]  # fmt: skip
+        out.append(
+            "Scaling: " + "; ".join(parts) + f". Exponent of time over rows read "
+            f"{_num(grow['exponent_rows'])}, over the scale {_num(grow['exponent_scale'])}."
+        )
     return out + [""]
 
 

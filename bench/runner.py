@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import city as city_mod
-from bench import endtoend, fullrun, incremental, notify, sliced
+from bench import endtoend, fullrun, incremental, notify, scaling, sliced
 from bench.baselines.run import run_baselines
 from bench.evaluate import compare_labels, evaluate_pack
 from bench.machine import load_average, machine, versions
@@ -59,6 +59,8 @@ class Options:
     recipients: int = 200
     incremental_fraction: float = 0.01
     slices: int = 50
+    #: Two demo scales for the scaling study (e.g. 100 and 300), or None to skip it.
+    scaling: tuple[float, float] | None = None
     command: str = "python -m bench"
 
 
@@ -177,3 +179,7 @@ def _steps(
     _step(log, f"notification: {opts.alerts:,} alerts to {opts.recipients} officials over SMTP")
     results["notification"] = notify.run(ruleset, alerts=opts.alerts, recipients=opts.recipients,
                                          workdir=workdir)  # fmt: skip
+    if opts.scaling:
+        small, large = opts.scaling
+        _step(log, f"scaling: naebu run --once at scale {small:g} and {large:g}")
+        results["scaling"] = scaling.run(workdir, opts.scaling, opts.pairs, opts.seed, log)

@@ -61,6 +61,15 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "alerts of one full run (alerts differing)")  # fmt: skip
         differ = sum(cut["only_sliced"].values()) + sum(cut["only_full"].values())
         out.append(_target("3b", what, "0", differ, cut["equal"], "alerts"))
+    grow = results.get("scaling")
+    if grow:
+        a, b = (f"{s['scale']:g}" for s in grow["sizes"])
+        x = grow["exponent_rows"]
+        out.append(_target("6a", f"scaling from scale {a} to {b}: exponent of time over rows read",
+                           "<= 1.05", x, x is not None and x <= 1.05))  # fmt: skip
+        rss = grow["peak_rss_mb_largest"]
+        out.append(_target("6b", f"peak RSS of `naebu run --once` at scale {b}", "<= 3 GB", rss,
+                           rss <= 3 * GB, "MB"))  # fmt: skip
     note = results.get("notification")
     if note:
         s = note["seconds"]["total"]

@@ -9,6 +9,7 @@ Python loop - flags exactly the records naebu flags. No figure is asserted.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from datetime import datetime
@@ -32,7 +33,8 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "0.2", "--out", str(out),
          "--work", str(tmp / "work"), "--repeat", "1", "--pairs", "1",
-         "--durable-records", "400", "--alerts", "60", "--recipients", "6", "--slices", "5"],
+         "--durable-records", "400", "--alerts", "60", "--recipients", "6", "--slices", "5",
+         "--scaling", "0.1,0.3"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -125,11 +127,22 @@ def test_bench_runs_end_to_end_and_baselines_agree_with_naebu(
     assert cut["equal"] and cut["only_sliced"] == cut["only_full"] == {}, cut
     assert cut["open_alerts_full"] > 0
 
+    # Scaling: two cities, their runs and the slope between them.
+    grow = results["scaling"]
+    small, large = grow["sizes"]
+    assert (small["scale"], large["scale"]) == (0.1, 0.3)
+    assert 0 < small["rows_read"] < large["rows_read"] and large["peak_rss_mb"] > 0
+    assert grow["exponent_rows"] == pytest.approx(
+        math.log(large["median_seconds"] / small["median_seconds"])
+        / math.log(large["rows_read"] / small["rows_read"])
+    )
+
     targets = {t["id"] for t in results["targets"]}
-    assert targets == {"1a", "1b", "1c", "2a", "2b", "2c", "2d", "3", "3b", "4", "5a", "5b"}
+    assert targets == {"1a", "1b", "1c", "2a", "2b", "2c", "2d", "3", "3b", "4", "5a", "5b",
+                       "6a", "6b"}  # fmt: skip
     report = (out / "results.md").read_text(encoding="utf-8")
     for heading in ("## Targets", "## Whole runs", "## End to end", "## The pack evaluated in memory",
-                    "## Baselines", "## Notification", "Slices: "):  # fmt: skip
+                    "## Baselines", "## Notification", "Slices: ", "Scaling: "):  # fmt: skip
         assert heading in report
 
 
@@ -215,3 +228,11 @@ def test_sides_take_turns_and_their_median_counts(monkeypatch: pytest.MonkeyPatc
     assert runs["naebu"].result == "a" and runs["duck"].result == "b"
     assert timing.ratio(runs["naebu"].median, runs["duck"].median) == 0.125
     assert timing.ratio(1.0, 0.0) is None and timing.ratio(None, 2.0) is None
+
+
+def test_the_scaling_exponent_is_the_slope_of_log_time_over_log_size() -> None:
+    from bench.scaling import exponent
+
+    assert exponent(100, 300, 10.0, 30.0) == pytest.approx(1.0)
+    assert exponent(100, 300, 10.0, 90.0) == pytest.approx(2.0)
+    assert exponent(100, 100, 10.0, 30.0) is None and exponent(100, 300, 0.0, 1.0) is None
