@@ -88,6 +88,12 @@ def _runs(r: dict[str, Any]) -> list[str]:
                    f"{_num((inc['ratio'] or 0) * 100, 1)}% of the median full run. "
                    f"Alerts after it against labels.csv: {lab['missing']} label(s) missing, "
                    f"{lab['extra']} extra alert(s) raised on the partial data.")  # fmt: skip
+        warm = inc.get("warm")
+        if warm:
+            out.append(f"Warm, as a daemon runs it (in a process that has run before): the "
+                       f"incremental run took {_num(warm['incremental_seconds'])} s, a full run "
+                       f"on a fresh store {_num(warm['full_seconds'])} s: "
+                       f"{_num((warm['ratio'] or 0) * 100, 1)}%.")  # fmt: skip
     cut = r.get("sliced")
     if cut:
         verdict = "equal" if cut["equal"] else "NOT equal"

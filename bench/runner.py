@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import city as city_mod
-from bench import endtoend, fullrun, incremental, notify, scaling, sliced
+from bench import endtoend, fullrun, incremental_step, notify, scaling, sliced
 from bench.baselines.run import run_baselines
 from bench.evaluate import compare_labels, evaluate_pack
 from bench.machine import load_average, machine, versions
@@ -148,29 +148,7 @@ def _steps(
 
     fraction = opts.incremental_fraction
     _step(log, f"incremental: a run without the latest {fraction * 100:g}%, then with it")
-    held = incremental.hold_back(config, fraction)
-    inc_city = city.with_store("var-incremental")
-    first = fullrun.run_once(inc_city)
-    if first.exit_code != 0:
-        raise RuntimeError(f"naebu run --once without the new records failed:\n{first.output_tail}")
-    incremental.deliver(inc_city.config(), held)
-    second = fullrun.run_once(inc_city)
-    if second.exit_code != 0:
-        raise RuntimeError(f"incremental naebu run --once failed:\n{second.output_tail}")
-    results["incremental"] = {
-        "fraction": fraction,
-        "added_rows": held.total,
-        "added": held.rows,
-        "cutoff": held.cutoff,
-        "before": first.as_json(),
-        "run": second.as_json(),
-        # against the median of the full runs, not one of them (nor the slower of two)
-        "full_median_seconds": e2e["naebu_median"],
-        "ratio": second.wall_seconds / e2e["naebu_median"] if e2e["naebu_median"] else None,
-        # the store now holds the whole city: every label must be an alert (a few extras come
-        # from the run on partial data, e.g. a transfer whose lines had not all arrived)
-        "alerts_vs_labels": fullrun.alerts_vs_labels(inc_city),
-    }
+    results["incremental"] = incremental_step.run(city, config, fraction, e2e["naebu_median"])
 
     if opts.slices:
         _step(log, f"incremental equals full: the city in {opts.slices} slices, a run after each")
