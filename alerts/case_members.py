@@ -64,6 +64,14 @@ def add(
     conn: Connection, alert_id: int, case: Case, record_keys: Iterable[str], now: datetime
 ) -> None:
     """Record ``record_keys`` as members of the alert ``alert_id`` (``case``'s alert)."""
+    add_many(conn, [(alert_id, case, record_keys)], now)
+
+
+def add_many(
+    conn: Connection, members: Iterable[tuple[int, Case, Iterable[str]]], now: datetime
+) -> None:
+    """Record each ``(alert_id, case, record_keys)``'s keys as members of that alert, in one
+    statement (a first province run inserts fifteen thousand alerts at once)."""
     rows = [
         {
             "alert_id": alert_id,
@@ -72,6 +80,7 @@ def add(
             "dataset": case.dataset,
             "added_at": now,
         }
+        for alert_id, case, record_keys in members
         for key in dict.fromkeys(record_keys)
     ]
     if rows:

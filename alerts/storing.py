@@ -11,6 +11,7 @@ trail and the list of alerts to notify. Runs in the caller's transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from naebu.alerts import case_members
+from naebu.alerts.cases import Case
 from naebu.alerts.dedup import Decision, evidence_hash
 from naebu.alerts.tallies import COLUMNS as TALLY_COLUMNS
 from naebu.alerts.tallies import record as record_tallies
@@ -72,14 +74,16 @@ def store(conn: Connection, routed: Routed, run_id: int | None, now: datetime) -
     written: list[Written] = []
     # The scorecard's tallies count what was inserted or unsuppressed (naebu.alerts.tallies).
     tallied: list[tuple[None, dict[str, Any]]] = []
+    members: list[tuple[int, Case, Sequence[str]]] = []
     for decision, row in routed.inserts:
         alert_id = inserted.get(row["fingerprint"])
         if alert_id is None:
             continue
         case = decision.case
-        case_members.add(conn, alert_id, case, case.record_keys, now)
+        members.append((alert_id, case, case.record_keys))
         tallied.append((None, row))
         written.append(_inserted(decision, row, alert_id))
+    case_members.add_many(conn, members, now)
     for decision in routed.grown:
         written.append(_grow(conn, decision, run_id, now))
     for decision, values in routed.unsuppress:
