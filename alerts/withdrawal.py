@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from naebu.alerts.anchor import alert_digests
 from naebu.alerts.dedup import chunks
@@ -38,6 +38,7 @@ from naebu.alerts.tallies import record as record_tallies
 from naebu.alerts.trail import SYSTEM, Step, append
 from naebu.engine.rule import RuleMeta
 from naebu.store.tables import alerts as alerts_table
+from naebu.store.tables import rule_versions
 
 #: The status of a withdrawn alert, and the trail action that sets it.
 WITHDRAWN = "withdrawn"
@@ -58,6 +59,24 @@ def reason(rule: RuleMeta, others: Iterable[str]) -> str:
         "않습니다. 전체 자료를 한 번에 점검했다면 나오지 않았을 경보이므로 자동으로 "
         "철회합니다. 따로 조치하거나 소명할 필요는 없습니다."
     )
+
+
+def reason_after_edit(rule: RuleMeta) -> str:
+    """Why the alert was withdrawn when the rule itself changed after the alert was raised:
+    the record may no longer match because of the new criteria, not because of late data."""
+    return (
+        f"'{rule.title}' 점검 기준이 바뀐 뒤 이 기록을 다시 점검한 결과, 더 이상 해당하지 "
+        "않습니다. 바뀐 기준으로는 나오지 않는 경보이므로 자동으로 철회합니다. 따로 조치하거나 "
+        "소명할 필요는 없습니다."
+    )
+
+
+def _edited_at(conn: Connection, rule: RuleMeta) -> datetime | None:
+    """When the rule's current version was first seen (``rule_versions``), if recorded."""
+    v = rule_versions.c
+    return conn.execute(
+        select(func.max(v.first_seen)).where(v.rule_id == rule.id, v.retired_at.is_(None))
+    ).scalar_one_or_none()
 
 
 def withdraw_stale(
@@ -100,6 +119,11 @@ def withdraw_stale(
     if not rows:
         return []
     text = reason(rule, others)
+    # An alert raised before the rule's current version: the rule changed since, and that
+    # (not only late data) may be why the record no longer matches; say so.
+    edited_at = _edited_at(conn, rule)
+    after_edit = reason_after_edit(rule)
+    comments: dict[int, str] = {}
     done: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     for row in sorted(rows, key=lambda r: int(r.id)):
         values = {"status": WITHDRAWN, "updated_at": now, "closed_at": now}
@@ -108,6 +132,8 @@ def withdraw_stale(
         ).rowcount
         if changed:  # an official's step in between wins; the next run looks again
             done.append((row._mapping, {**row._mapping, **values}))
+            edited = edited_at is not None and row.created_at < edited_at
+            comments[int(row.id)] = after_edit if edited else text
     # The scorecard's tallies follow in the same transaction (a withdrawn alert counts nowhere).
     record_tallies(conn, done)
     digests = alert_digests(conn, [int(before["id"]) for before, _ in done])
@@ -121,7 +147,7 @@ def withdraw_stale(
                 alert_id=int(before["id"]),
                 from_status=str(before["status"]),
                 to_status=WITHDRAWN,
-                comment=text,
+                comment=comments[int(before["id"])],
                 details={"run_id": run_id, "fields": digests[int(before["id"])]},
             )
             for before, _ in done

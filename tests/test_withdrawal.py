@@ -123,3 +123,37 @@ def test_a_first_run_judging_many_records_asks_the_store_once(engine: Engine) ->
             conn, rules["R-PAY-DUP"], judged(), ["P-7"], [], now=LATER, run_id=None
         )
     assert gone == [] and read == [] and len(statements) == 1
+
+
+def test_an_alert_raised_before_the_rule_was_edited_is_withdrawn_for_the_edit(
+    engine: Engine,
+) -> None:
+    """The rule changed after the alert was raised: the reason says the criteria changed, not
+    that data came late; an alert raised under the current version keeps the late-data one."""
+    rules = sample_rules()
+    directory = Directory.from_frame(employees_frame())
+    edited = datetime(2025, 3, 4, 12, 0)
+    with engine.begin() as conn:
+        raise_alerts(conn, [finding("P-1")], rules, directory, run_id=None, now=NOW)
+        raise_alerts(conn, [finding("P-2")], rules, directory, run_id=None, now=LATER)
+        conn.execute(
+            store.rule_versions.insert().values(
+                rule_id="R-PAY-DUP", file="rules/payments.toml", content_hash="0" * 64,
+                content={}, first_seen=edited, last_seen=edited,
+            )
+        )  # fmt: skip
+        withdraw_stale(
+            conn, rules["R-PAY-DUP"], ["P-1", "P-2"], [], ["contracts"], now=LATER, run_id=None
+        )
+    with engine.connect() as conn:
+        a, t = store.alerts.c, store.audit_trail.c
+        comments = {
+            key: comment
+            for key, comment in conn.execute(
+                select(a.record_key, t.comment)
+                .join(store.audit_trail, t.alert_id == a.id)
+                .where(t.action == "withdraw")
+            )
+        }
+    assert "기준이 바뀐 뒤" in comments["P-1"] and "나중에 입력된" not in comments["P-1"]
+    assert "나중에 입력된 계약 자료" in comments["P-2"]
