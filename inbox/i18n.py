@@ -184,6 +184,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "q.reasons": ("오탐 사유", "FP reasons"),
     "q.excluded": ("예외 보류", "Excluded"),
     "q.exclusions": ("예외 등록", "Exclusions"),
+    "q.withdrawn": ("철회", "Withdrawn"),
     "q.at_stake": ("대상 금액", "At stake"),
     "q.recovered": ("환수액", "Recovered"),
     "q.total": ("합계", "Total"),

@@ -288,7 +288,7 @@ class Pages:
                     "quality": [
                         q
                         for q in quality.by_month(rule_id)
-                        if q.alerts or q.excluded or q.exclusions
+                        if q.alerts or q.excluded or q.exclusions or q.withdrawn
                     ],
                     "quality_total": quality.total(rule_id),
                 }

@@ -43,3 +43,28 @@ def test_a_rule_without_why_shows_no_heading(tmp_path: Path) -> None:
         assert login(c, "E001").status_code == 303
         page = c.get(f"/alerts/{city.alerts['P-1001']}").text
         assert "<strong>근거:</strong>" in page and "왜 문제인가" not in page
+
+
+def test_the_catalog_counts_withdrawn_alerts_in_a_column_of_their_own(tmp_path: Path) -> None:
+    from naebu.alerts.withdrawal import withdraw_stale
+    from naebu.engine.loader import load_rules
+    from naebu.store import tables as store
+
+    city = web_city(tmp_path, now=NOW)
+    rule = {r.meta.id: r.meta for r in load_rules([tmp_path / "rules"]).rules}["R-PAY-DUP"]
+    engine = store.connect(city.store_url)
+    try:
+        with engine.begin() as conn:
+            gone = withdraw_stale(conn, rule, ["P-1001"], [], [], now=NOW, run_id=None)
+    finally:
+        engine.dispose()
+    assert gone == [city.alerts["P-1001"]]
+    with live_server(city) as server, server.client() as c:
+        assert login(c, "E030").status_code == 303
+        ko = c.get("/rules?lang=ko").text
+        en = c.get("/rules?lang=en").text
+    assert "<th>철회</th>" in ko and "<th>Withdrawn</th>" in en
+    # The total row: 2 alerts standing (the withdrawn one is not among them), 1 withdrawn.
+    total = ko[ko.index('<tr class="total">') :].split("</tr>")[0]
+    cells = [c.split("</td>")[0] for c in total.split("<td>")[1:]]
+    assert cells[1] == "2" and cells[9] == "1", cells
