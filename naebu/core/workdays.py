@@ -40,6 +40,9 @@ internet access, so the article number and wording should be checked against 국
    receipt (the month's last day when it has no such day), and when that is a Saturday or a
    public holiday, on the next working day. The deadline is the end of that day.
 4. A period given **in hours** ("시간") is counted as working hours, as in 1.
+
+:func:`civil_deadline` is that rule for one petition, as written; :func:`civil_deadlines` the
+same rule for whole columns (what the rule functions call), held to it by a property test.
 """
 
 from __future__ import annotations
@@ -402,8 +405,16 @@ def _deadline(received: datetime, n: int, unit: str) -> datetime:
 # the same answers on random receipts, periods and units.
 
 _HOUR = 3_600_000_000  # microseconds, the resolution civil_deadline's datetimes have
-_WORKING_DAY = HOURS_PER_DAY * _HOUR
-_MORNING = 3 * _HOUR  # 09:00-12:00; the afternoon block starts an hour after it ends
+
+
+def _micros(clock: time) -> int:
+    return ((clock.hour * 60 + clock.minute) * 60 + clock.second) * 1_000_000 + clock.microsecond
+
+
+#: WORKING_BLOCKS in microseconds since midnight: morning and afternoon.
+(_AM_OPEN, _AM_CLOSE), (_PM_OPEN, _PM_CLOSE) = ((_micros(a), _micros(b)) for a, b in WORKING_BLOCKS)
+_MORNING = _AM_CLOSE - _AM_OPEN
+_WORKING_DAY = _MORNING + _PM_CLOSE - _PM_OPEN
 #: Periods above this are not judged by civil_deadlines: no deadline of theirs fits a
 #: datetime64[ns], and int64 microsecond arithmetic on them could overflow.
 _MAX_PERIOD = 10**8
@@ -512,19 +523,19 @@ def _add_working_hours(start: np.ndarray, hours: np.ndarray, holidays: np.ndarra
     receipt at 00:00:00 starts the clock the next day), in microseconds."""
     day = start.astype("datetime64[D]")
     clock = (start - day.astype("datetime64[us]")).astype("int64")
-    day = np.where(
-        clock == 0, day + np.timedelta64(1, "D"), day
-    )  # the day only: the latest receipt that day
+    # The day only (00:00:00): the latest receipt that day, the clock starting the next.
+    day = np.where(clock == 0, day + np.timedelta64(1, "D"), day)
     # Working time already gone on the day of receipt, 0 to 8 hours.
-    gone = np.clip(clock - 9 * _HOUR, 0, _MORNING) + np.clip(clock - 13 * _HOUR, 0, 5 * _HOUR)
+    gone = np.clip(clock - _AM_OPEN, 0, _MORNING)
+    gone += np.clip(clock - _PM_OPEN, 0, _WORKING_DAY - _MORNING)
     first = np.busday_offset(day, 0, roll="forward", holidays=holidays)
     gone = np.where(first == day, gone, 0)  # not a working day: from the next one's 09:00
     total = gone + hours * _HOUR
     # The deadline is on the working day `whole` on from `first`, `left` into its working time
-    # (0 < left <= 8 h: a period ending with a block ends at 12:00 or 18:00, not after lunch).
+    # (0 < left <= 8 h: a period that ends with a block ends at 12:00 or 18:00, not 13:00).
     whole = (total - 1) // _WORKING_DAY
     left = total - whole * _WORKING_DAY
     last = np.busday_offset(first, whole, roll="forward", holidays=holidays)
-    clock_out = 9 * _HOUR + left + np.where(left > _MORNING, _HOUR, 0)
+    clock_out = np.where(left > _MORNING, _PM_OPEN + left - _MORNING, _AM_OPEN + left)
     instants = _at(last, np.timedelta64(0, "us")) + clock_out.astype("timedelta64[us]")
     return np.where(instants <= _LATEST, instants, np.datetime64("NaT", "us"))
