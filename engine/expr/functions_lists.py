@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .arrow_strings import digits_only, nfkc
 from .functions import TEXT, per_distinct, register
 from .values import boolean, nulls
 
@@ -61,7 +62,7 @@ def _contains_any(text: pd.Series, parts: Sequence[Any]) -> pd.Series:
 
 @per_distinct
 def _contains_squeezed(text: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
-    squeezed = text.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    squeezed = nfkc(text).str.replace(r"\s+", "", regex=True)
     found = squeezed.str.contains(pattern, regex=True)
     return boolean(found.to_numpy(dtype=bool, na_value=False) & ~nulls(text), text.index)
 
@@ -93,7 +94,9 @@ def _in_account_bands(account: pd.Series, bands: Sequence[Any]) -> pd.Series:
     separated by commas. in_account_bands(account_no, accounts.virtual_accounts): a per-payer
     virtual account of a listed collection account. False for an empty account."""
     prefixes, ranges = parse_bands(bands)
-    digits = account.str.replace(r"\D", "", regex=True)
+    digits = digits_only(account)
+    if digits is None:
+        digits = account.str.replace(r"\D", "", regex=True)
     length = digits.str.len().to_numpy(dtype="float64", na_value=np.nan)
     found = np.zeros(len(account), dtype=bool)
     for size, heads in prefixes.items():
@@ -111,8 +114,12 @@ def _digits(text: pd.Series) -> pd.Series:
     """The digits of the text, everything else dropped; null when it holds none:
     digits("110-123-456789") gives "110123456789". Compare account numbers written with and
     without hyphens: digits(payee_account) != digits(vendor.account_no)."""
-    found = text.str.normalize("NFKC").str.replace(r"\D", "", regex=True)
-    return found.mask(found.str.len() == 0)
+    normal = nfkc(text)
+    found = digits_only(normal, empty_as_null=True)
+    if found is None:  # not Arrow-backed: pandas' own replace
+        found = normal.str.replace(r"\D", "", regex=True)
+        found = found.mask(found.str.len() == 0)
+    return found
 
 
 @register("in_accounts", [TEXT, TEXT_LIST], "bool", lists=[1])

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from .arrow_strings import nfkc
 from .functions import TEXT, per_distinct, register
 from .kinds import TEMPORAL
 from .values import boolean, nulls
@@ -54,7 +55,7 @@ def _week(x: pd.Series) -> pd.Series:
 def _normalize(x: pd.Series) -> pd.Series:
     """The text in Unicode NFKC form (full-width ＡＢＣ１２３ -> ABC123, ㈜ -> (주)), trimmed,
     with runs of whitespace inside collapsed to one space: compare names written differently."""
-    return x.str.normalize("NFKC").str.strip().str.replace(r"\s+", " ", regex=True)
+    return nfkc(x).str.strip().str.replace(r"\s+", " ", regex=True)
 
 
 @functools.lru_cache(maxsize=256)

@@ -40,6 +40,9 @@ internet access, so the article number and wording should be checked against 국
    receipt (the month's last day when it has no such day), and when that is a Saturday or a
    public holiday, on the next working day. The deadline is the end of that day.
 4. A period given **in hours** ("시간") is counted as working hours, as in 1.
+
+:func:`civil_deadline` is that rule for one petition, as written; :func:`civil_deadlines` the
+same rule for whole columns (what the rule functions call), held to it by a property test.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
@@ -392,3 +396,146 @@ def _deadline(received: datetime, n: int, unit: str) -> datetime:
             end = add_calendar_months(first, n * (12 if unit == "years" else 1))
         last = next_working_day(end)  # 민법 제161조: a Saturday or holiday moves to the next day
     return datetime.combine(last, END_OF_DAY)
+
+
+# -- whole columns ------------------------------------------------------------------------------
+# civil_deadline() above is the rule as written, one petition at a time; civil_deadlines() is the
+# same rule over whole columns in numpy (busday_offset on one holiday array for the whole span):
+# 150,000 permits cost milliseconds, not seconds. tests/test_deadlines_vector.py holds the two to
+# the same answers on random receipts, periods and units.
+
+_HOUR = 3_600_000_000  # microseconds, the resolution civil_deadline's datetimes have
+
+
+def _micros(clock: time) -> int:
+    return ((clock.hour * 60 + clock.minute) * 60 + clock.second) * 1_000_000 + clock.microsecond
+
+
+#: WORKING_BLOCKS in microseconds since midnight: morning and afternoon.
+(_AM_OPEN, _AM_CLOSE), (_PM_OPEN, _PM_CLOSE) = ((_micros(a), _micros(b)) for a, b in WORKING_BLOCKS)
+_MORNING = _AM_CLOSE - _AM_OPEN
+_WORKING_DAY = _MORNING + _PM_CLOSE - _PM_OPEN
+#: Periods above this are not judged by civil_deadlines: no deadline of theirs fits a
+#: datetime64[ns], and int64 microsecond arithmetic on them could overflow.
+_MAX_PERIOD = 10**8
+#: The latest instant a ``datetime64[ns]`` holds (pandas' Timestamp.max), in microseconds.
+_LATEST = np.datetime64("2262-04-11T23:47:16.854775", "us")
+#: No year after this can matter to a deadline a ``datetime64[ns]`` holds.
+_LAST_YEAR = 2263
+
+
+def civil_deadlines(
+    received: ArrayLike, period: ArrayLike, unit: ArrayLike | pd.Series | None = None
+) -> np.ndarray:
+    """:func:`civil_deadline` of every element, vectorised: ``received`` (``datetime64``, NaT
+    where missing, naive local time), ``period`` (numbers, NaN where missing) and ``unit``
+    (unit words; a missing one, or ``unit=None`` for all, means days) in; the deadlines out as
+    ``datetime64[ns]``, NaT where :func:`civil_deadline` gives None or a value is missing.
+
+    Where :func:`civil_deadline` has no answer at all (an infinite period, a deadline after
+    2262 that a ``datetime64[ns]`` cannot hold; it raises) the answer here is NaT, not judged,
+    rather than an error for the whole column.
+    """
+    at = np.asarray(received, dtype="datetime64[ns]").astype("datetime64[us]")  # as datetime
+    size = at.shape[0]
+    units = _canonical_units(unit, size)
+    with np.errstate(invalid="ignore"):
+        number = np.asarray(period, dtype="float64")
+        valid = ~np.isnat(at) & (number > 0) & (number <= _MAX_PERIOD)
+        valid &= number == np.floor(number)
+    valid &= units != ""
+    result = np.full(size, np.datetime64("NaT", "us"))
+    if not valid.any():
+        return result.astype("datetime64[ns]")
+    n = np.where(valid, number, 1).astype("int64")
+    days = at.astype("datetime64[D]")
+    hours_unit = units == "hours"
+    by_hours = valid & (hours_unit | ((units == "days") & (n <= HOUR_RULE_MAX_DAYS)))
+    by_days = valid & (units == "days") & ~by_hours
+    by_calendar = valid & ~by_hours & ~by_days
+    hours = np.where(hours_unit, n, n * HOURS_PER_DAY)
+
+    ends = _calendar_ends(days[by_calendar], n[by_calendar], units[by_calendar])
+    reach = max(
+        int(n[by_days].max(initial=0)), int(hours[by_hours].max(initial=0)) // HOURS_PER_DAY + 2
+    )
+    holidays = _holidays_spanning(np.concatenate([days[valid], ends]), reach)
+    end_of_day = np.timedelta64(86399, "s")
+    if by_days.any():  # the n-th working day, the day of receipt counted (제19조②)
+        last = np.busday_offset(days[by_days], n[by_days] - 1, roll="forward", holidays=holidays)
+        result[by_days] = _at(last, end_of_day)
+    if by_calendar.any():  # a Saturday or holiday moves to the next working day (민법 제161조)
+        last = np.busday_offset(ends, 0, roll="forward", holidays=holidays)
+        result[by_calendar] = _at(last, end_of_day)
+    if by_hours.any():  # working hours from the time of receipt (제19조①)
+        result[by_hours] = _add_working_hours(at[by_hours], hours[by_hours], holidays)
+    return result.astype("datetime64[ns]")
+
+
+def _canonical_units(unit: ArrayLike | pd.Series | None, size: int) -> np.ndarray:
+    """:func:`unit_of` per element ("" for a word not known), asked once per distinct word."""
+    if unit is None:
+        return np.full(size, "days")
+    words_of = unit if isinstance(unit, pd.Series) else pd.Series(np.asarray(unit, dtype=object))
+    codes, words = pd.factorize(words_of)  # a missing word: code -1, days
+    canonical = np.array([unit_of(str(w)) or "" for w in words] + ["days"])
+    return canonical[codes]
+
+
+def _calendar_ends(days: np.ndarray, n: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """The last day of periods in weeks, months or years whose first day is ``days`` (민법
+    제160조), before a Saturday or holiday moves it: :func:`add_calendar_months` vectorised."""
+    weeks = units == "weeks"
+    months = np.where(units == "years", 12 * n, n)
+    first_month = days.astype("datetime64[M]")
+    target = first_month + months.astype("timedelta64[M]")
+    start = target.astype("datetime64[D]")
+    length = ((target + 1).astype("datetime64[D]") - start).astype("int64")
+    day_of_month = (days - first_month.astype("datetime64[D]")).astype("int64") + 1
+    # The corresponding day's eve, or the month's last day when it has no such day.
+    shift = np.where(day_of_month > length, length - 1, day_of_month - 2)
+    by_month = start + shift.astype("timedelta64[D]")
+    by_week = days + (7 * n - 1).astype("timedelta64[D]")
+    return np.where(weeks, by_week, by_month).astype("datetime64[D]")
+
+
+def _holidays_spanning(days: np.ndarray, reach: int) -> np.ndarray:
+    """One :func:`holiday_array` for offsets of up to ``reach`` working days forward from any
+    of ``days`` (the margin :func:`busday_offset` allows), none later than a datetime64[ns]
+    can hold: every later result is not judged whatever the holidays."""
+    years = days.astype("datetime64[Y]").astype("int64") + 1970
+    last_day = days.max() + np.timedelta64(2 * reach + 31, "D")
+    last = min(int(last_day.astype("datetime64[Y]").astype("int64")) + 1970, _LAST_YEAR)
+    first = min(int(years.min()), last)
+    return holiday_array(tuple(range(first - 1, last + 2)))
+
+
+def _at(days: np.ndarray, clock: np.timedelta64) -> np.ndarray:
+    """``days`` at ``clock`` in microseconds; NaT past what a datetime64[ns] holds (checked
+    on the day first: a day far enough on would overflow the microseconds)."""
+    fits = days <= _LATEST.astype("datetime64[D]")
+    instants = np.where(fits, days, np.datetime64("1970-01-01")).astype("datetime64[us]") + clock
+    return np.where(fits & (instants <= _LATEST), instants, np.datetime64("NaT", "us"))
+
+
+def _add_working_hours(start: np.ndarray, hours: np.ndarray, holidays: np.ndarray) -> np.ndarray:
+    """:func:`add_working_hours` of every receipt with the date-only rule of ``_deadline`` (a
+    receipt at 00:00:00 starts the clock the next day), in microseconds."""
+    day = start.astype("datetime64[D]")
+    clock = (start - day.astype("datetime64[us]")).astype("int64")
+    # The day only (00:00:00): the latest receipt that day, the clock starting the next.
+    day = np.where(clock == 0, day + np.timedelta64(1, "D"), day)
+    # Working time already gone on the day of receipt, 0 to 8 hours.
+    gone = np.clip(clock - _AM_OPEN, 0, _MORNING)
+    gone += np.clip(clock - _PM_OPEN, 0, _WORKING_DAY - _MORNING)
+    first = np.busday_offset(day, 0, roll="forward", holidays=holidays)
+    gone = np.where(first == day, gone, 0)  # not a working day: from the next one's 09:00
+    total = gone + hours * _HOUR
+    # The deadline is on the working day `whole` on from `first`, `left` into its working time
+    # (0 < left <= 8 h: a period that ends with a block ends at 12:00 or 18:00, not 13:00).
+    whole = (total - 1) // _WORKING_DAY
+    left = total - whole * _WORKING_DAY
+    last = np.busday_offset(first, whole, roll="forward", holidays=holidays)
+    clock_out = np.where(left > _MORNING, _PM_OPEN + left - _MORNING, _AM_OPEN + left)
+    instants = _at(last, np.timedelta64(0, "us")) + clock_out.astype("timedelta64[us]")
+    return np.where(instants <= _LATEST, instants, np.datetime64("NaT", "us"))
