@@ -19,7 +19,7 @@ the score, and explains the formula (``scorecard.fair`` in :mod:`naebu.inbox.i18
 The counts come from ``alert_tallies`` (:mod:`naebu.alerts.tallies`), per department and month,
 so reading them costs a few hundred rows; overdue is the tallied open alerts with a deadline
 less those not yet due. An official's row (for their 부서관리자 and the audit office) is counted
-from the department's alerts with the same :func:`naebu.alerts.tallies.contribution`.
+from the department's alerts by the same conditions, in SQL.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
 from naebu.alerts.directory import Directory
-from naebu.alerts.tallies import COLUMNS, OPEN, contribution
+from naebu.alerts.tallies import OPEN
 from naebu.store.tables import alert_tallies, alerts
 
 #: How many alerts' worth of the city's rate a department's rates are pulled toward.
@@ -281,30 +281,46 @@ def official_rows(
     conn: Connection, department: str, *, since: datetime, now: datetime
 ) -> list[Handling]:
     """Per assignee (employee id), the handling of ``department``'s alerts raised since
-    ``since`` ("" or "-": the alerts without a department), counted as the tallies count."""
+    ``since`` ("" or "-": the alerts without a department).
+
+    Counted in SQL, grouped by assignee (a department of thousands of alerts answers in a few
+    milliseconds), with the conditions of :func:`naebu.alerts.tallies.contribution`; the tests
+    compare both with a recount from the audit trail.
+    """
     c = alerts.c
-    where: list[ColumnElement[bool]] = [c.created_at >= since, c.status != "suppressed"]
+    where: list[ColumnElement[bool]] = [
+        c.created_at >= since,
+        c.status.not_in(("suppressed", "withdrawn")),
+    ]
     if department in ("", "-"):
         where.append(or_(c.department.is_(None), c.department == ""))
     else:
         where.append(c.department == department)
+    answered = c.answered_at.is_not(None)
+
+    def n(*conds: ColumnElement[bool]) -> Any:
+        return func.sum(case((and_(*conds), 1), else_=0))
+
+    q = (
+        select(
+            c.assignee,
+            func.count().label("raised"),
+            n(answered).label("answered"),
+            n(answered, c.deadline.is_not(None), c.answered_at <= c.deadline).label("on_time"),
+            n(answered, c.last_answer == "false_positive").label("false_positive"),
+            n(c.reopened_from.is_not(None)).label("repeats"),
+            n(answered, c.approved_at.is_not(None)).label("approved"),
+            n(answered, c.status == "closed").label("confirmed"),
+            n(c.status.in_(OPEN), c.deadline.is_not(None), c.deadline < now).label("overdue"),
+        )
+        .where(*where)
+        .group_by(c.assignee)
+    )
     rows: dict[str, Handling] = {}
-    q = select(*(c[name] for name in COLUMNS), c.assignee).where(*where)
     for r in conn.execute(q).mappings():
-        counted = contribution(r)
-        if counted is None:
-            continue
-        _, values = counted
         h = rows.setdefault(r["assignee"] or "", Handling(r["assignee"] or ""))
-        raised, answered, on_time, fp, repeats, open_due, approved, confirmed = values
-        h.raised += raised
-        h.answered += answered
-        h.on_time += on_time
-        h.false_positive += fp
-        h.repeats += repeats
-        h.approved += approved
-        h.confirmed += confirmed
-        h.overdue += int(bool(open_due) and r["deadline"] < now)
+        for name in (*COUNTS, "overdue"):
+            setattr(h, name, getattr(h, name) + int(r[name] or 0))
     return [rows[k] for k in sorted(rows)]
 
 
