@@ -4,10 +4,13 @@ hand-made figures."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from conftest import run_cli, write_config
 
-from naebu.alerts.ranking import PRIOR, Handling, rank, shrunk, total
+from naebu.alerts.ranking import PRIOR, Board, Handling, rank, shrunk, total
+from naebu.alerts.ranking_xlsx import write_ranking
 from naebu.inbox.charts import rate_chart
 
 
@@ -75,3 +78,38 @@ def test_rate_lines_break_at_months_without_data() -> None:
     assert len(lines) == 1 and len(lines[0].split()) == 2  # March to April only
     assert svg.count("<circle") == 3  # January stands alone as a dot
     assert 'class="nodata none"' in svg and "2025-02: 경보 없음" in svg
+
+
+def test_the_xlsx_without_the_approval_step_has_no_approval_rate(tmp_path: Path) -> None:
+    import openpyxl
+
+    a, b = _dept("가과", 10, 8, 0, 4, 6, 1), _dept("=HYPERLINK(1)", 1, 1, 0, 1, 1)
+    city = total([a, b], "")
+    months = ["2025-02", "2025-03"]
+    board = Board(
+        months, rank([a, b], city, approval=False), city, [Handling("2025-02"), a], ["none", "data"]
+    )
+    out = tmp_path / "s.xlsx"
+    write_ranking(out, board, approval=False, language="en", period="2025-02..2025-03")
+    book = openpyxl.load_workbook(out)
+    ranking, months_sheet = book.worksheets
+    rows = [list(r) for r in ranking.iter_rows(values_only=True)]
+    head = rows[2]
+    assert "Approval rate" not in head and "Approved" not in head
+    assert head[:3] == ["Rank", "Department", "Fair score"]
+    names = [r[1] for r in rows[3:]]
+    assert "'=HYPERLINK(1)" in names and names[-1] == "City total"  # not run as a formula
+    assert ranking.cell(row=4, column=3).number_format == "0.0%"
+    assert [list(r) for r in months_sheet.iter_rows(values_only=True)][1] == [
+        "2025-02",
+        0,
+        "no alerts",
+        "no alerts",
+        "no alerts",
+    ]
+
+
+def test_naebu_report_scorecard_writes_xlsx_only(tmp_path: Path) -> None:
+    write_config(tmp_path, f'[store]\nurl = "sqlite:///{tmp_path / "s.sqlite"}"\n')
+    result = run_cli("report", "scorecard", "--out", str(tmp_path / "s.csv"), cwd=tmp_path)
+    assert result.returncode != 0 and "XLSX" in result.stderr
