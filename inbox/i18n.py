@@ -146,6 +146,44 @@ _TEXT: dict[str, tuple[str, str]] = {
         "alerts left out).",
     ),
     "trend": ("월별 추이", "Monthly trend"),
+    # -- the fair ranking (issue 22, naebu.alerts.ranking) --
+    "rank": ("순위", "Rank"),
+    "rank.of": ("{rank}위 / {of}", "{rank} of {of}"),
+    "rank.none": ("순위 없음", "not ranked"),
+    "score": ("보정 점수", "Fair score"),
+    "city_total": ("기관 전체", "City total"),
+    "scorecard.fair.title": ("순위는 어떻게 정하나요", "How departments are ranked"),
+    "scorecard.fair": (
+        "경보가 1건뿐인 부서가 그 1건을 처리해 100%로 1위가 되지 않도록, 순위는 보정 점수로 "
+        "정합니다. 각 처리율(조치율·승인율·확인율·적기 처리율)을 기관 전체 처리율 쪽으로 {prior}건"
+        "만큼 끌어당긴 값, 곧 (부서의 건수 + {prior} × 기관 전체 처리율) ÷ (부서의 분모 + "
+        "{prior})를 구해 평균한 것이 보정 점수입니다. 경보가 적은 부서는 기관 평균에 가깝게, 많은 "
+        "부서는 자기 처리율에 가깝게 평가됩니다. 점수가 같으면 같은 순위입니다. 표에는 보정 전 "
+        "처리율도 함께 보입니다.",
+        "So that a department with a single alert handled does not top the ranking at 100%, "
+        "departments are ranked by a fair score: each rate (action, approval, confirmation, "
+        "on-time) is pulled toward the city's rate by {prior} alerts, (department's count + "
+        "{prior} x city rate) / (department's denominator + {prior}), and the score is their "
+        "mean. A department with few alerts scores near the city average; one with many keeps "
+        "nearly its own rates. Equal scores share a rank. The table shows the raw rates too.",
+    ),
+    "scorecard.officials": ("담당자별 처리 현황", "Per official"),
+    "scorecard.officials.who": (
+        "담당자별 현황은 해당 부서의 부서관리자와 감사부서만 볼 수 있습니다.",
+        "Only the department's manager and the audit office see the per-official rows.",
+    ),
+    "scorecard.xlsx": ("엑셀(XLSX)로 내려받기", "Download as XLSX"),
+    "unassigned": ("미배정", "unassigned"),
+    "no_department": ("부서 미지정", "no department"),
+    "trend.raised": ("월별 발생 건수", "Alerts raised per month"),
+    "trend.rates": ("월별 처리율 (발생 월 기준)", "Rates per month raised"),
+    "trend.gaps": (
+        "경보가 없는 달은 처리율이 없으므로 선을 잇지 않습니다 (회색: 경보 없음 또는 자료 없음).",
+        "A month without alerts has no rate, so the lines are not joined across it (grey: no "
+        "alerts, or no data yet).",
+    ),
+    "month.none": ("경보 없음", "no alerts"),
+    "month.before": ("자료 없음 (첫 경보 이전)", "no data (before the first alert)"),
     "rules.title": ("점검 규칙 목록", "Rule catalog"),
     "lookalikes": ("정상 업무와의 구별", "Lawful look-alikes"),
     "lookalikes.pinned": ("확인 예시", "Pinned by the examples"),

@@ -36,6 +36,7 @@ from naebu.engine.rule import RuleMeta
 from naebu.inbox import keep, queries
 from naebu.inbox.app import Ctx, Inbox
 from naebu.inbox.charts import bar_chart
+from naebu.inbox.scorecard_view import PRIOR, scorecard_charts, scorecard_xlsx
 from naebu.inbox.standing import standing
 
 
@@ -217,45 +218,41 @@ class Pages:
     # -- scorecard and rules -------------------------------------------------------------------
 
     def scorecard(self, request: Request, form: FormData | None) -> Response:
-        """/scorecard: per-department handling over the last 12 months, with a trend chart."""
+        """/scorecard: departments ranked fairly over the last 12 months, the city's totals,
+        a department's officials for its manager and the audit office, and the monthly trend
+        (months without alerts drawn as gaps); ``?format=xlsx`` downloads the same figures."""
         ctx = self._begin(request, form)
         if isinstance(ctx, Response):
             return ctx
         department = request.query_params.get("department", "")[:200]
         if department and not ctx.viewer.may_see_department(department):
             return self.inbox.refuse(ctx, "forbidden.page", 403)
+        approval = self.inbox.approval
         with self.inbox.engine.connect() as conn:
-            card = queries.scorecard(conn, ctx.viewer, now=ctx.now, department=department)
+            card = queries.scorecard(
+                conn, ctx.viewer, now=ctx.now, department=department, approval=approval
+            )
             departments = (
                 ctx.viewer.visible(queries.departments(conn)) if ctx.viewer.sees_all else []
             )
+        if request.query_params.get("format") == "xlsx":
+            return self.inbox.finish(ctx, scorecard_xlsx(card, approval, ctx.lang))
         t = _t(ctx)
-        chart = bar_chart(
-            card.months,
-            card.raised_by_month,
-            line=card.on_time_by_month,
-            bar_name=t("raised"),
-            line_name=t("on_time"),
-            title=t("trend"),
-            more_lines=[
-                (t("step.acted"), card.answered_by_month, "#2e7d32"),
-                *(
-                    [(t("step.approved"), card.approved_by_month, "#6a1b9a")]
-                    if self.inbox.approval
-                    else []
-                ),
-                (t("step.confirmed"), card.confirmed_by_month, "#37474f"),
-            ],
-        )
+        charts = scorecard_charts(card, approval, t)
         return self.inbox.page(
             ctx,
             "scorecard.html",
             {
                 "card": card,
-                "chart": chart,
+                "chart": charts[0],
+                "rate_chart": charts[1],
                 "department": department,
                 "departments": departments,
-                "approval": self.inbox.approval,
+                "approval": approval,
+                "prior": PRIOR,
+                "xlsx_query": urlencode(
+                    {"format": "xlsx", **({"department": department} if department else {})}
+                ),
             },
         )
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from naebu.alerts.lifecycle import ANSWERED, APPROVED, OPEN, REVIEWABLE
+from naebu.alerts.ranking import Handling, board, named, official_rows
 from naebu.inbox.access import Viewer
 from naebu.store.tables import alert_tallies, alerts, audit_trail
 
@@ -220,128 +221,96 @@ def month_of(conn: Connection, column: Any) -> Any:
 # -- the scorecard -----------------------------------------------------------------------------
 
 
-@dataclass
-class DepartmentScore:
-    """One department's handling of its alerts over the scorecard's period."""
-
-    department: str
-    raised: int = 0
-    answered: int = 0
-    on_time: int = 0
-    overdue: int = 0
-    false_positive: int = 0
-    repeats: int = 0
-    approved: int = 0
-    confirmed: int = 0
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """적기 처리율 (기한 내 처리율): answered on time among alerts answered or overdue."""
-        due = self.answered + self.overdue
-        return self.on_time / due if due else None
-
-    @property
-    def action_rate(self) -> float | None:
-        """조치율: alerts whose answer stands (조치 완료, 소명 or 오탐, not returned or
-        rejected) among the alerts raised."""
-        return self.answered / self.raised if self.raised else None
-
-    @property
-    def approval_rate(self) -> float | None:
-        """승인율: answered alerts whose answer the department manager approved."""
-        return self.approved / self.answered if self.answered else None
-
-    @property
-    def confirmation_rate(self) -> float | None:
-        """확인율: answered alerts the audit office confirmed (closed)."""
-        return self.confirmed / self.answered if self.answered else None
-
-    @property
-    def false_positive_rate(self) -> float | None:
-        """Share of answered alerts whose (last) answer was 오탐."""
-        return self.false_positive / self.answered if self.answered else None
+#: One department's handling of its alerts over the scorecard's period (rates, shrunk score and
+#: rank: :mod:`naebu.alerts.ranking`).
+DepartmentScore = Handling
 
 
 @dataclass
 class Scorecard:
-    """Per-department scores and a monthly trend (raised, answered on time)."""
+    """The departments the viewer may see, ranked fairly among every department the viewer's
+    organisation has; the city's totals; per month of raising, the handling of the chosen
+    department (or all); and, for a department's manager and the audit office, its officials."""
 
     since: datetime
-    departments: list[DepartmentScore]
+    departments: list[Handling]
     months: list[str]
-    raised_by_month: list[int] = field(default_factory=list)
-    on_time_by_month: list[int] = field(default_factory=list)
-    #: 조치, 승인 and 확인 per month of raising (the three steps' trend).
-    answered_by_month: list[int] = field(default_factory=list)
-    approved_by_month: list[int] = field(default_factory=list)
-    confirmed_by_month: list[int] = field(default_factory=list)
+    by_month: list[Handling] = field(default_factory=list)
+    city: Handling = field(default_factory=lambda: Handling(""))
+    #: How many departments are ranked (the "of N" of a rank).
+    ranked: int = 0
+    #: Per month: "data" (alerts raised), "none" (no alert raised that month) or "before" (the
+    #: store held no alert yet): the trend draws no rate for the last two.
+    month_states: list[str] = field(default_factory=list)
+    #: Per official (name and employee id) of :attr:`officials_of`; empty when not shown.
+    officials: list[Handling] = field(default_factory=list)
+    officials_of: str | None = None
+
+    @property
+    def raised_by_month(self) -> list[int]:
+        """Alerts raised per month."""
+        return [m.raised for m in self.by_month]
+
+    @property
+    def on_time_by_month(self) -> list[int]:
+        """Alerts answered on time per month of raising."""
+        return [m.on_time for m in self.by_month]
+
+    @property
+    def answered_by_month(self) -> list[int]:
+        """조치 per month of raising."""
+        return [m.answered for m in self.by_month]
+
+    @property
+    def approved_by_month(self) -> list[int]:
+        """승인 per month of raising."""
+        return [m.approved for m in self.by_month]
+
+    @property
+    def confirmed_by_month(self) -> list[int]:
+        """확인 per month of raising."""
+        return [m.confirmed for m in self.by_month]
 
 
 def scorecard(
-    conn: Connection, viewer: Viewer, *, now: datetime, department: str = ""
+    conn: Connection,
+    viewer: Viewer,
+    *,
+    now: datetime,
+    department: str = "",
+    approval: bool = True,
 ) -> Scorecard:
     """The scorecard of the last 12 months, per department the viewer may see.
 
-    Raised, answered, on time, 오탐 and repeats come from ``alert_tallies`` (a row per
-    department and month, kept exact by every write to the alerts: :mod:`naebu.alerts.tallies`),
-    so they cost a few hundred rows whatever the number of alerts. Overdue depends on the
-    time of asking: it is the tallied open alerts with a deadline less those not yet due,
-    counted with an index range that reaches only alerts raised within the last deadline
-    period. Nothing is cached: every request reads the store as it is.
+    Counts come from ``alert_tallies`` (:func:`naebu.alerts.ranking.read_figures`: a few hundred
+    rows whatever the number of alerts). Every department of the viewer's organisation is
+    ranked (:func:`naebu.alerts.ranking.rank`, ``approval``: whether 승인율 is in the score), and
+    the page shows the ones the viewer may see with their rank among all. Nothing is cached:
+    every request reads the store as it is.
     """
     months = last_months(now)
     since = month_start(months[0])
-    t = alert_tallies.c
-    tally = select(alert_tallies).where(t.month >= months[0])
     scope = _scope(viewer, department)
     # An auditor's "all departments" are those of their own organisation.
-    hidden = viewer.hidden_departments if scope is None else frozenset()
-    if scope is not None:
-        tally = tally.where(t.department == scope)
-    elif hidden:
-        tally = tally.where(t.department.not_in(sorted(hidden)))
-    scores: dict[str, DepartmentScore] = {}
-    raised = [0] * len(months)
-    in_time = [0] * len(months)
-    acted, approved, confirmed = ([0] * len(months) for _ in range(3))
-    index = {m: i for i, m in enumerate(months)}
-
-    def score(dept: str | None) -> DepartmentScore:
-        name = dept or "-"
-        return scores.setdefault(name, DepartmentScore(name))
-
-    for r in conn.execute(tally):
-        s = score(r.department)
-        s.raised += int(r.raised)
-        s.answered += int(r.answered)
-        s.on_time += int(r.on_time)
-        s.false_positive += int(r.false_positive)
-        s.repeats += int(r.repeats)
-        s.overdue += int(r.open_due)
-        s.approved += int(r.approved)
-        s.confirmed += int(r.confirmed)
-        # A month after the last one (a clock set back) counts in the last, as it is newest.
-        i = index.get(r.month, len(months) - 1)
-        raised[i] += int(r.raised)
-        in_time[i] += int(r.on_time)
-        acted[i] += int(r.answered)
-        approved[i] += int(r.approved)
-        confirmed[i] += int(r.confirmed)
-    # Counted here, not with GROUP BY: grouping makes SQLite prefer an index in department
-    # order and read every alert, where the deadline range reads only those not yet due.
-    for (dept,) in conn.execute(_not_yet_due(scope, since=since, now=now)):
-        if dept not in hidden:
-            score(dept).overdue -= 1
-    return Scorecard(
-        since=since,
-        departments=sorted(scores.values(), key=lambda s: (-(s.on_time_rate or 0), s.department)),
-        months=months,
-        raised_by_month=raised,
-        on_time_by_month=in_time,
-        answered_by_month=acted,
-        approved_by_month=approved,
-        confirmed_by_month=confirmed,
+    b = board(
+        conn, months, now=now, approval=approval, hidden=viewer.hidden_departments, scope=scope
     )
+    card = Scorecard(
+        since=since,
+        departments=[h for h in b.departments if scope is None or h.name == (scope or "-")],
+        months=months,
+        by_month=b.by_month,
+        city=b.city,
+        ranked=b.ranked,
+        month_states=b.month_states,
+    )
+    officials_of = _officials_of(viewer, scope)
+    if officials_of is not None:
+        card.officials_of = officials_of or "-"
+        card.officials = named(
+            official_rows(conn, officials_of, since=since, now=now), viewer.directory
+        )
+    return card
 
 
 def _scope(viewer: Viewer, department: str) -> str | None:
@@ -351,20 +320,14 @@ def _scope(viewer: Viewer, department: str) -> str | None:
     return department or None
 
 
-def _not_yet_due(scope: str | None, *, since: datetime, now: datetime) -> Any:
-    """The department of each open alert raised since ``since`` whose deadline has not
-    passed."""
-    c = alerts.c
-    conds: list[ColumnElement[bool]] = [
-        c.status.in_(OPEN),
-        c.deadline >= now,
-        c.created_at >= since,
-    ]
-    if scope:
-        conds.append(c.department == scope)
-    elif scope == "":  # an official without a department: the alerts without one
-        conds.append(or_(c.department.is_(None), c.department == ""))
-    return select(c.department).where(*conds)
+def _officials_of(viewer: Viewer, scope: str | None) -> str | None:
+    """The department whose officials' rows the viewer may see on this scorecard, or None:
+    its 부서관리자 and the audit office (one department chosen); not other officials."""
+    if scope is None:
+        return None
+    if viewer.sees_all or (viewer.is_manager and scope == (viewer.official.department or "")):
+        return scope
+    return None
 
 
 # -- rule statistics ---------------------------------------------------------------------------

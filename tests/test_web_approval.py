@@ -125,10 +125,12 @@ def test_official_manager_and_auditor_in_the_browser(browser: object, tmp_path: 
             definitions = auditor.inner_text("#definitions")
             for name in ("조치율", "승인율", "확인율", "적기 처리율"):
                 assert name in definitions
-            # the trend: raised bars, on time, and a line for each of 조치, 승인, 확인
-            assert auditor.locator("svg.chart polyline").count() == 4
-            last = auditor.locator("svg.chart polyline.step-2").get_attribute("points")
-            assert last is not None and len(last.split()) == 12
+            # the trend: raised bars, and the rates 조치, 승인, 확인, 적기 per month raised. Every
+            # alert was raised this month: one dot per rate, no line (no ramp from the eleven
+            # months before, which had no data and are shaded as such).
+            assert auditor.locator("svg.chart.rates polyline").count() == 0
+            assert auditor.locator("svg.chart.rates circle.dot").count() == 4
+            assert auditor.locator("svg.chart.rates rect.nodata.before").count() == 11
             shot(auditor, "a09-scorecard")
         engine = store.connect(url)
         try:

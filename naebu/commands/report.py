@@ -130,3 +130,48 @@ def department(
         click.echo(f"wrote {shown(path)}")
     if not written:
         click.echo(f"no department has alerts raised in {span.first}")
+
+
+@report.command("scorecard")
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False), help="the .xlsx file to write"
+)
+@click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True)
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
+@with_config
+def scorecard(config: Config, out: str, lang: str, now_text: str | None) -> None:
+    """The department scorecard of the last 12 months as XLSX: every department ranked by
+    its fair score (naebu.alerts.ranking), the city's totals, each department's officials and
+    the months; the same figures as the inbox's /scorecard."""
+    from naebu.alerts.officials import directory_from_store
+    from naebu.alerts.quality import Period
+    from naebu.alerts.ranking import board, named, official_rows
+    from naebu.alerts.ranking_xlsx import write_ranking
+    from naebu.store import tables as store
+
+    path = Path(out)
+    if path.suffix.lower() != ".xlsx":
+        raise UserError(f"{out}: the scorecard is written as XLSX - use a .xlsx file name")
+    now = parse_now(now_text) or datetime.now().replace(microsecond=0)
+    period = Period.last_months(now)
+    approval = config.workflow.approval
+    engine = store.connect(config.store_url)
+    try:
+        with engine.connect() as conn:
+            b = board(conn, period.months, now=now, approval=approval)
+            directory = directory_from_store(conn)
+            officials = [
+                (h.name, named(official_rows(conn, h.name, since=period.start, now=now), directory))
+                for h in sorted(b.departments, key=lambda h: h.name)
+            ]
+    finally:
+        engine.dispose()
+    write_ranking(
+        path,
+        b,
+        approval=approval,
+        language=lang,
+        period=f"{period.first}..{period.last}",
+        officials=officials,
+    )
+    click.echo(f"{len(b.departments)} department(s) ranked, written to {shown(path)}")
