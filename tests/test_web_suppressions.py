@@ -162,6 +162,11 @@ def test_the_form_and_the_command_line_refuse_alike(city: WebCity) -> None:
                 assert _value(r.text, "reason_code") == fields["reason_code"]
             assert "<연간>" not in r.text
             assert 'aria-invalid="true"' in r.text
+        # A CSRF mismatch: refused (403), what was typed still in the form
+        fields = {**GOOD, "column": "vendor_id", "value": "V-77"}
+        r = c.post("/suppressions/add", data={"csrf": "forged", **fields})
+        assert r.status_code == 403 and "요청을 확인할 수 없습니다" in r.text
+        assert _value(r.text, "value") == "V-77" and _value(r.text, "reason") == GOOD["reason"]
         # English with lang=en: the English half of the same message
         r = c.post(
             "/suppressions/add?lang=en",

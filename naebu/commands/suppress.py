@@ -3,6 +3,9 @@
 A suppression stops one rule from notifying about one record (``--record KEY``) or about
 every finding whose column has a value (``--where vendor_id=V10023``), until it expires.
 Adding and removing are audit-trail steps, and the audit office is told in its next digest.
+Adding hides the open alerts the suppression covers (``--dry-run`` lists them, saving
+nothing); what is typed is checked as the inbox's form checks it
+(:mod:`naebu.alerts.suppression_check`, :mod:`naebu.alerts.suppression_preview`).
 """
 
 from __future__ import annotations
