@@ -90,6 +90,7 @@ class SuppressionPages:
         with self.inbox.engine.connect() as conn:
             items = list_suppressions(conn, include_inactive=True)
         done = ctx.request.query_params.get("done", "")
+        hid = ctx.request.query_params.get("hid", "")
         return self.inbox.page(
             ctx,
             "suppressions.html",
@@ -105,7 +106,7 @@ class SuppressionPages:
                 "reason_label": reasons.label,
                 "columns": _columns(self.inbox),
                 "done": done if done.isdigit() else "",
-                "hid": ctx.request.query_params.get("hid", "0")[:9],
+                "hid": hid if hid.isdigit() else "0",
             },
             status=status,
         )
