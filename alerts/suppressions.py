@@ -141,7 +141,9 @@ def get_suppression(conn: Connection, suppression_id: int) -> Suppression | None
     return Suppression.from_row(row) if row is not None else None
 
 
-def _check_author(directory: Directory | None, employee_id: str) -> None:
+def check_author(directory: Directory | None, employee_id: str) -> None:
+    """Raise :class:`SuppressionError` unless ``employee_id`` is an active 감사자 or
+    부서관리자 of ``directory`` (no directory, or an empty one: anybody)."""
     if directory is None or len(directory) == 0:
         return  # no directory to check against (a bare store): the trail still names them
     official = directory.get(employee_id)
@@ -200,7 +202,7 @@ def add_suppression(
         code = reasons.parse(reason_code)
     except reasons.ReasonError as exc:
         raise SuppressionError(exc.ko, exc.en) from None
-    _check_author(directory, author)
+    check_author(directory, author)
     new_id = conn.execute(
         table.insert().returning(table.c.id),
         {
@@ -262,7 +264,7 @@ def remove_suppression(
         raise SuppressionError(
             "예외 처리 해제에는 사유가 필요합니다", "removing a suppression needs a reason"
         )
-    _check_author(directory, actor)
+    check_author(directory, actor)
     conn.execute(
         table.update()
         .where(table.c.id == suppression_id)

@@ -245,6 +245,38 @@ _TEXT: dict[str, tuple[str, str]] = {
     "supp.state": ("상태", "State"),
     "supp.active": ("적용 중", "active"),
     "supp.ended": ("종료", "ended"),
+    "supp.unit": ("건", " alert(s)"),
+    "supp.remove_reason": ("해제 사유", "Reason for removing"),
+    "supp.add.hint": (
+        "기록 키 하나, 또는 컬럼과 값을 지정합니다. 등록 전에 숨겨질 처리 중인 경보를 "
+        "미리 보여 드립니다.",
+        "Give a record key, or a column and its value. Before saving, you see the open "
+        "alerts it would hide.",
+    ),
+    "supp.preview": ("미리 보기", "Preview"),
+    "supp.preview.title": (
+        "예외 처리 미리 보기 (아직 저장되지 않음)",
+        "Suppression preview (not saved yet)",
+    ),
+    "supp.preview.count": (
+        "이 예외 처리를 등록하면 숨겨지는 처리 중인 경보:",
+        "Open alerts this suppression would hide:",
+    ),
+    "supp.preview.none": (
+        "지금 숨겨지는 경보는 없고, 앞으로 발견되는 건부터 적용됩니다.",
+        "none now; it applies to what is found from now on.",
+    ),
+    "supp.preview.more": ("목록에 다 싣지 못한 경보", "Alerts not listed here"),
+    "supp.preview.elsewhere": (
+        "볼 권한이 없는 다른 부서의 경보",
+        "Alerts of departments you may not see",
+    ),
+    "supp.record": ("대상 기록", "Record"),
+    "supp.facts": ("근거 자료", "Evidence"),
+    "supp.confirm": ("등록 (경보 숨기기)", "Save (hide the alerts)"),
+    "supp.edit": ("입력 내용 고치기", "Back to the form"),
+    "supp.saved": ("예외 처리를 등록했습니다", "Suppression saved"),
+    "supp.hid": ("숨긴 경보", "alerts hidden:"),
     "nav.drafts": ("규칙 변경안", "Rule changes"),
     "drafts.title": ("규칙 변경안 (모의 적용과 승인)", "Rule changes (simulation and approval)"),
     "drafts.status.draft": ("승인 대기", "awaiting approval"),

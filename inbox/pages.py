@@ -3,13 +3,14 @@ and suppressions (compliance staff only).
 
 Every page starts with :meth:`Inbox.begin` (the signed-in viewer, or a redirect to the login
 page); every POST checks the session's CSRF token before anything else. Lifecycle steps go
-through :func:`naebu.alerts.lifecycle.act` and suppressions through :mod:`naebu.alerts.suppressions`,
-exactly as the command line does, so the audit trail records them the same way.
+through :func:`naebu.alerts.lifecycle.act` and suppressions through
+:mod:`naebu.inbox.suppression_pages` (checked, previewed and saved by the modules ``naebu
+suppress`` uses), exactly as the command line does, so the audit trail records them the same
+way.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,12 +24,6 @@ from naebu.alerts.deadline_text import is_overdue
 from naebu.alerts.evidence_text import case_members, dataset_title, evidence_lines
 from naebu.alerts.lifecycle import ACTIONS, OPEN, LifecycleError, act
 from naebu.alerts.quality import Period, rule_quality
-from naebu.alerts.suppressions import (
-    SuppressionError,
-    add_suppression,
-    list_suppressions,
-    remove_suppression,
-)
 from naebu.alerts.trail import entries
 from naebu.core import datasets, formatting
 from naebu.engine import absence, coverage
@@ -38,6 +33,7 @@ from naebu.inbox.app import Ctx, Inbox
 from naebu.inbox.charts import bar_chart
 from naebu.inbox.scorecard_view import PRIOR, scorecard_charts, scorecard_xlsx
 from naebu.inbox.standing import standing
+from naebu.inbox.suppression_pages import SuppressionPages
 
 
 def _text(form: FormData | None, key: str, limit: int = 4000) -> str:
@@ -50,6 +46,7 @@ class Pages:
 
     def __init__(self, inbox: Inbox) -> None:
         self.inbox = inbox
+        self._suppressions = SuppressionPages(inbox)
 
     def _begin(
         self, request: Request, form: FormData | None, *, rerender: bool = False
@@ -296,94 +293,20 @@ class Pages:
             {"rows": rows, "reason_label": reasons.label, "won": _won(ctx.lang)},
         )
 
-    # -- suppressions (compliance staff) -------------------------------------------------------
+    # -- suppressions (compliance staff): naebu.inbox.suppression_pages ------------------------
 
-    def suppressions(
-        self, request: Request, form: FormData | None, error: str | None = None
-    ) -> Response:
+    def suppressions(self, request: Request, form: FormData | None) -> Response:
         """/suppressions: every suppression, and the forms to add and remove them."""
-        ctx = self._begin(request, form, rerender=error is not None)
-        if isinstance(ctx, Response):
-            return ctx
-        if not ctx.viewer.compliance:
-            return self.inbox.refuse(ctx, "forbidden.page", 403)
-        with self.inbox.engine.connect() as conn:
-            items = list_suppressions(conn, include_inactive=True)
-        return self.inbox.page(
-            ctx,
-            "suppressions.html",
-            {
-                "items": items,
-                "rules": self.inbox.rules,
-                "error": error,
-                "now": ctx.now,
-                "names": {o.employee_id: o.display_name for o in ctx.viewer.directory},
-                "reasons": reasons.REASONS,
-                "reason_label": reasons.label,
-            },
-            status=400 if error else 200,
-        )
+        return self._suppressions.suppressions(request, form)
 
     def suppression_add(self, request: Request, form: FormData | None) -> Response:
-        """POST /suppressions/add: through :func:`naebu.alerts.suppressions.add_suppression`."""
-        return self._change_suppression(request, form, None)
+        """POST /suppressions/add: checked as ``naebu suppress add`` checks it, previewed, then
+        saved from the preview's confirm button."""
+        return self._suppressions.add(request, form)
 
     def suppression_remove(self, request: Request, form: FormData | None) -> Response:
         """POST /suppressions/N/remove: through :func:`naebu.alerts.suppressions.remove_suppression`."""
-        return self._change_suppression(request, form, int(request.path_params["sid"]))
-
-    def _change_suppression(
-        self, request: Request, form: FormData | None, sid: int | None
-    ) -> Response:
-        ctx = self._begin(request, form)
-        if isinstance(ctx, Response):
-            return ctx
-        if not ctx.viewer.compliance:
-            return self.inbox.refuse(ctx, "forbidden.page", 403)
-        try:
-            with self.inbox.engine.begin() as conn:
-                if sid is not None:
-                    remove_suppression(
-                        conn,
-                        sid,
-                        actor=ctx.viewer.employee_id,
-                        reason=_text(form, "reason"),
-                        now=ctx.now,
-                        directory=ctx.viewer.directory,
-                    )
-                else:
-                    rule_id = _text(form, "rule", 100)
-                    if rule_id not in self.inbox.rules:
-                        raise SuppressionError(
-                            f"알 수 없는 규칙 {rule_id!r}", f"unknown rule {rule_id!r}"
-                        )
-                    until = datetime.combine(
-                        datetime.strptime(_text(form, "until", 10), "%Y-%m-%d").date(),
-                        time(23, 59, 59),
-                    )
-                    record_key = _text(form, "record_key", 500) or None
-                    column = _text(form, "column", 100) or None
-                    add_suppression(
-                        conn,
-                        rule_id=rule_id,
-                        reason=_text(form, "reason"),
-                        author=ctx.viewer.employee_id,
-                        expires_at=until,
-                        now=ctx.now,
-                        record_key=record_key,
-                        column=column,
-                        value=_text(form, "value", 500) if column else None,
-                        directory=ctx.viewer.directory,
-                        reason_code=_text(form, "reason_code", 40) or None,
-                    )
-        except SuppressionError as exc:
-            return self.suppressions(request, None, error=exc.en if ctx.lang == "en" else exc.ko)
-        except ValueError:
-            message = "만료일을 YYYY-MM-DD로 입력하십시오"
-            if ctx.lang == "en":
-                message = "give the expiry as YYYY-MM-DD"
-            return self.suppressions(request, None, error=message)
-        return self.inbox.finish(ctx, RedirectResponse("/suppressions", status_code=303))
+        return self._suppressions.remove(request, form, int(request.path_params["sid"]))
 
 
 def _won(lang: str) -> Any:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -185,17 +186,20 @@ def test_refused_steps_and_suppressions(city: WebCity) -> None:
     with live_server(city) as server, server.client() as c:
         login(c, "E030")
         token = csrf_of(c.get("/suppressions").text)
-        r = c.post(
-            "/suppressions/add",
-            data={
-                "csrf": token,
-                "rule": "R-PAY-DUP",
-                "column": "vendor_id",
-                "value": "V-77",
-                "reason": "정기 분할 지급 계약 (2025-12-31까지)",
-                "until": "2099-12-31",
-            },
-        )
+        fields = {
+            "csrf": token,
+            "rule": "R-PAY-DUP",
+            "column": "vendor_id",
+            "value": "V-77",
+            "reason": "정기 분할 지급 계약 (2025-12-31까지)",
+            "until": "2099-12-31",
+        }
+        # The form shows a preview first (nothing saved); its confirm button saves.
+        r = c.post("/suppressions/add", data=fields)
+        assert r.status_code == 200 and "미리 보기" in r.text
+        confirm = re.search(r'name="confirm" value="([^"]+)"', r.text)
+        assert confirm
+        r = c.post("/suppressions/add", data={**fields, "confirm": confirm.group(1)})
         assert r.status_code == 303
         page = c.get("/suppressions").text
         assert "vendor_id = V-77" in page and "적용 중" in page

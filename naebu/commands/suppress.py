@@ -3,20 +3,23 @@
 A suppression stops one rule from notifying about one record (``--record KEY``) or about
 every finding whose column has a value (``--where vendor_id=V10023``), until it expires.
 Adding and removing are audit-trail steps, and the audit office is told in its next digest.
+Adding hides the open alerts the suppression covers (``--dry-run`` lists them, saving
+nothing); what is typed is checked as the inbox's form checks it
+(:mod:`naebu.alerts.suppression_check`, :mod:`naebu.alerts.suppression_preview`).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
+from datetime import datetime
 
 import click
 
 from naebu.commands.common import UserError, parse_now, with_config
-from naebu.core import datasets
 from naebu.core import text_tables as tables
-from naebu.core.problems import ProblemsError, did_you_mean
+from naebu.core.problems import ProblemsError
 from naebu.core.text_tables import Column
+from naebu.engine.rule import RuleMeta
 from naebu.settings.config import Config
 from naebu.store import tables as store
 
@@ -39,27 +42,14 @@ def suppress() -> None:
     """Suppress alerts of a rule for a record or a value, with a reason and an expiry."""
 
 
-def _check_target(config: Config, rule_id: str, column: str | None) -> None:
-    """The rule must exist, and the column be one of its dataset's (or the finding's)."""
-    from naebu.alerts.suppressions import FINDING_FIELDS
+def _rules(config: Config) -> dict[str, RuleMeta]:
+    """The rules in force, by id (a rule set with problems is the user's to fix first)."""
     from naebu.pipeline import load_ruleset
 
     try:
-        rules = {r.meta.id: r.meta for r in load_ruleset(config).rules}
+        return {r.meta.id: r.meta for r in load_ruleset(config).rules}
     except ProblemsError as exc:
         raise UserError(exc.problems) from None
-    meta = rules.get(rule_id)
-    if meta is None:
-        hint = did_you_mean(rule_id, rules) or "naebu check lists the rules"
-        raise UserError(f"naebu suppress: unknown rule {rule_id!r} - {hint}")
-    if column is None or column in FINDING_FIELDS:
-        return
-    names = datasets.get(meta.dataset).column_names
-    if column not in names:
-        hint = did_you_mean(column, names) or "columns: " + ", ".join(names)
-        raise UserError(
-            f"naebu suppress: {column!r} is not a column of {meta.dataset} (rule {rule_id}) - {hint}"
-        )
 
 
 @suppress.command("add")
@@ -76,6 +66,11 @@ def _check_target(config: Config, rule_id: str, column: str | None) -> None:
 )
 @click.option("--until", "until", required=True, metavar="YYYY-MM-DD", help="expiry (만료일)")
 @click.option("--as", "actor", required=True, metavar="EMPLOYEE_ID", help=AS_HELP)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="check it and list the open alerts it would hide (미리보기); save nothing",
+)
 @click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM]", help=NOW_HELP)
 @with_config
 def suppress_add(
@@ -87,46 +82,62 @@ def suppress_add(
     reason_code: str | None,
     until: str,
     actor: str,
+    dry_run: bool,
     now_text: str | None,
 ) -> None:
-    """Add a suppression (an expiry date means until the end of that day)."""
-    from naebu.alerts.suppressions import SuppressionError, add_suppression
+    """Add a suppression (an expiry date means until the end of that day).
+
+    The open alerts it covers (raised, acknowledged or rejected: nobody has answered them)
+    are hidden with it, each with a trail entry; ``--dry-run`` lists them and saves nothing.
+    The checks and their messages are those of the inbox's form
+    (naebu.alerts.suppression_check).
+    """
+    from naebu.alerts.suppression_check import SuppressionForm, check
+    from naebu.alerts.suppression_preview import describe, save, target_text, would_hide
+    from naebu.alerts.suppressions import SuppressionError
     from naebu.commands.directory import stored_directory
 
     now = parse_now(now_text) or datetime.now().replace(microsecond=0)
-    expires = parse_now(until)
-    assert expires is not None
-    if expires.time() == time(0):
-        expires = datetime.combine(expires.date(), time(23, 59, 59))
-    column = value = None
-    if where is not None:
-        if "=" not in where:
-            raise UserError("naebu suppress: --where needs COLUMN=VALUE, e.g. vendor_id=V10023")
-        column, value = (p.strip() for p in where.split("=", 1))
-    _check_target(config, rule_id, column)
+    form = SuppressionForm.from_where(
+        where,
+        rule=rule_id,
+        record_key=record_key or "",
+        reason=reason,
+        reason_code=reason_code or "",
+        until=until,
+    )
+    rules = _rules(config)
     engine = store.connect(config.store_url)
     try:
         directory = stored_directory(config, engine, "naebu suppress")
-        with engine.begin() as conn:
-            new_id = add_suppression(
-                conn,
-                rule_id=rule_id,
-                reason=reason,
-                author=actor,
-                expires_at=expires,
-                now=now,
-                record_key=record_key,
-                column=column,
-                value=value,
-                directory=directory,
-                reason_code=reason_code,
+        request = check(form, rules=rules, author=actor, now=now, directory=directory)
+        if dry_run:
+            with engine.connect() as conn:
+                rows = would_hide(conn, request)
+            hidden = describe(rows, language="ko", directory=directory, rules=rules, mask=True)
+            target = target_text(request, rules[request.rule_id].dataset, "ko")
+            click.echo(
+                f"{request.rule_id} {target} ({request.target}), "
+                f"{request.expires_at:%Y-%m-%d %H:%M}까지: "
+                f"처리 중인 경보 {len(hidden)}건을 숨깁니다 (hides {len(hidden)} open alert(s))"
             )
+            for item in hidden:
+                click.echo("  " + item.line())
+            click.echo("저장하지 않았습니다 (--dry-run: nothing saved)")
+            return
+        with engine.begin() as conn:
+            saved = save(conn, request, now=now, directory=directory)
     except SuppressionError as exc:
         raise UserError(f"naebu suppress: {exc}") from None
     finally:
         engine.dispose()
-    target = f"record {record_key}" if record_key is not None else f"{column} = {value}"
-    click.echo(f"suppression #{new_id}: {rule_id} {target} until {expires:%Y-%m-%d %H:%M}")
+    click.echo(
+        f"suppression #{saved.suppression_id}: {request.rule_id} {request.target} "
+        f"until {request.expires_at:%Y-%m-%d %H:%M}"
+    )
+    if saved.hidden:
+        ids = ", ".join(f"#{i}" for i in saved.hidden)
+        click.echo(f"처리 중인 경보 {len(saved.hidden)}건을 숨겼습니다 (hid {ids})")
 
 
 @suppress.command("list")
