@@ -50,9 +50,24 @@ def group_codes(frame: pd.DataFrame, columns: Sequence[str], types: dict[str, st
     blank text: blank counts as missing, as in conditions)."""
     if not columns:
         return np.zeros(len(frame), dtype=np.int64)
-    keys = pd.DataFrame({c: to_runtime(frame[c], types[c]).reset_index(drop=True) for c in columns})
-    codes = keys.groupby(list(columns), sort=False, dropna=True).ngroup()
-    return codes.fillna(-1).to_numpy(dtype=np.int64)  # a dropped (null) group is NaN here
+    # Each column factorized once, the codes folded pairwise: the numbering of
+    # ``groupby(columns, sort=False, dropna=True).ngroup()`` (order of first appearance)
+    # without its group index machinery.
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for c in columns:
+        codes, uniques = pd.factorize(to_runtime(frame[c], types[c]))
+        combined = _fold(combined, np.asarray(codes, dtype=np.int64), len(uniques))
+    return combined
+
+
+def _fold(codes: np.ndarray, more: np.ndarray, size: int) -> np.ndarray:
+    """Dense codes (first appearance order, -1 where either is -1) of the pairs
+    (``codes``, ``more``); ``more`` holds codes below ``size``."""
+    out = np.full(len(codes), -1, dtype=np.int64)
+    both = (codes >= 0) & (more >= 0)
+    # dense codes (below n) times size (at most n) stay below n**2: exact in int64
+    out[both] = pd.factorize(codes[both] * max(1, size) + more[both])[0]
+    return out
 
 
 def shared_codes(
@@ -98,7 +113,8 @@ def prepare(codes: np.ndarray, times: pd.Series, period: str | None = None) -> S
     ns = t.to_numpy(dtype="datetime64[ns]")[rows].astype(np.int64)
     if period is not None and len(rows):
         spans = t.iloc[rows].dt.to_period(period).astype("int64").to_numpy()
-        g = pd.DataFrame({"g": g, "p": spans}).groupby(["g", "p"], sort=False).ngroup().to_numpy()
+        p_codes, p_uniques = pd.factorize(spans)
+        g = _fold(g, np.asarray(p_codes, dtype=np.int64), len(p_uniques))
     order = np.lexsort((ns, g))
     return Sorted(rows[order], g[order].astype(np.int64), ns[order])
 
