@@ -64,7 +64,9 @@ derived from the rule's structure, never from its id:
 1. ``present``: only flagged records whose key occurs on the other side can be flagged (a
    semi-join on the key); ``absent``: only windows closed by ``now`` can prove an absence.
 2. Counterparts outside every window of a flagged record of their key can take part in no
-   match: they are dropped (one sorted search, :mod:`naebu.engine.ruletypes.sequence_search`).
+   match: they are dropped (one sorted search, :mod:`naebu.engine.ruletypes.sequence_search`)
+   when that pays - before their ``when``, before durable_rules, or when they outnumber the
+   flagged records; a plain search over fewer counterparts is cheaper than the narrowing.
 3. ``when`` filters, row by row, are evaluated on what is left, not on the whole frames.
 4. ``complete`` totals become, per flagged record, the tick its total is first reached.
 
