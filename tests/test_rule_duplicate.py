@@ -162,3 +162,33 @@ def test_matches_brute_force(
         for f in r.evaluate({"payments": frame}, CTX)
     }
     assert got == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["V1", "V2", " ", None]),
+            st.sampled_from([1.0, 2.0, None]),
+            st.sampled_from(["a", "b", "c", "", None]),
+        ),
+        max_size=25,
+    )
+)
+def test_shared_codes_like_group_codes(rows: list[tuple[object, object, object]]) -> None:
+    """The rows ``shared_codes`` keeps are exactly those whose key combination (no null or
+    blank part) another row has, and their codes tell the same combinations apart as
+    ``group_codes`` does."""
+    from naebu.engine.ruletypes import windows
+
+    frame = pd.DataFrame(rows, columns=["vendor_id", "amount", "invoice_no"])
+    frame = frame.astype({"vendor_id": "string", "amount": "float64", "invoice_no": "string"})
+    types = {"vendor_id": "str", "amount": "number", "invoice_no": "str"}
+    columns = ["vendor_id", "amount", "invoice_no"]
+    whole = windows.group_codes(frame, columns, types)
+    pos, codes = windows.shared_codes(frame, columns, types)
+    want = [i for i in range(len(frame)) if whole[i] >= 0 and (whole == whole[i]).sum() >= 2]
+    assert pos.tolist() == want
+    for a in range(len(pos)):
+        for b in range(len(pos)):
+            assert (codes[a] == codes[b]) == (whole[pos[a]] == whole[pos[b]])

@@ -281,3 +281,40 @@ def test_evidence_names_the_counterpart_in_or_after_the_window(tmp_path: Path) -
     totals = _evidence(_rule(tmp_path, "absent", 5, complete=True), frames)
     assert sorted(totals) == ["S1", "S2", "S3"]
     assert [totals[s]["receipts.sum_amount"] for s in ("S1", "S2", "S3")] == [2, 0, 0]
+
+
+@pytest.mark.parametrize("steps", [0, 2, 8])
+@pytest.mark.parametrize("seed", range(3))
+def test_block_and_global_searches_agree_with_brute_force(
+    seed: int, steps: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys with one event, a few and many: the block-wise search (few steps) and the global
+    fallback (``BLOCK_STEPS`` too small for the largest key) give the brute-force answers, and
+    ``in_some_window`` from either side (more flagged records than counterparts, or fewer)."""
+    from naebu.engine.ruletypes import sequence_search
+
+    monkeypatch.setattr(sequence_search, "BLOCK_STEPS", steps)
+    rng = np.random.default_rng(500 + seed)
+    keys = np.concatenate([np.arange(10), rng.integers(10, 14, 30), np.full(40, 14)])
+    times = rng.integers(-5, 40, len(keys))
+    q_keys = rng.integers(-1, 17, 200)  # -1, 15 and 16 have no events
+    lo = rng.integers(-8, 40, 200)
+    hi = lo + rng.integers(-1, 8, 200)
+    line = Timeline.of(keys, times)
+    count, first = line.count(q_keys, lo, hi), line.first_in(q_keys, lo, hi)
+    for i in range(200):
+        inside = [
+            j for j in range(len(keys)) if keys[j] == q_keys[i] and lo[i] <= times[j] <= hi[i]
+        ]
+        assert count[i] == len(inside)
+        assert first[i] == (min(inside, key=lambda j: (times[j], j)) if inside else -1)
+    within = 3
+    for r_keys, r_lo in (
+        (q_keys[q_keys >= 0][:20], lo[q_keys >= 0][:20]),
+        (q_keys[q_keys >= 0], lo[q_keys >= 0]),
+    ):
+        marked = in_some_window(keys, times, r_keys, r_lo, within)
+        for j in range(len(keys)):
+            want = any(r_keys[i] == keys[j] and r_lo[i] <= times[j] <= r_lo[i] + within
+                       for i in range(len(r_keys)))  # fmt: skip
+            assert marked[j] == want

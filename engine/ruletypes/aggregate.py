@@ -243,14 +243,23 @@ class AggregateRule(RuleType):
         frame = frames.get(self.meta.dataset)
         if frame is None or frame.empty:
             return []
-        sub = frame.reset_index(drop=True)
+        whole = frame.reset_index(drop=True)
+        # The work reads only the rule's own columns (and the record key): the others are
+        # taken for the flagged records alone, at the end, instead of copied for every record
+        # ``when`` keeps.
+        reads = {c for d, c in self.columns_read if d == self.meta.dataset} | {self.dataset.key}
+        reads |= {a[a.index("(") + 1 : -1] for a in self.aggregates}  # the message's too
+        sub = whole[[c for c in whole.columns if c in reads]]
+        kept = None  # positions in ``whole`` of the rows of ``sub``; None: all of them
         if self.when is not None:
-            sub = sub[self.when.evaluate(sub, frames).to_numpy()].reset_index(drop=True)
+            kept = np.flatnonzero(self.when.evaluate(whole, frames).to_numpy())
+            sub = sub.take(kept).reset_index(drop=True)
         types = column_types(self.dataset)
         keyed = sub
         if self.key_expressions:
+            # the results as they are (Arrow text stays Arrow text, no round trip via objects)
             keyed = sub.assign(**{
-                text: expr.evaluate(sub, frames).to_numpy()
+                text: _as_column(expr.evaluate(sub, frames))
                 for text, expr in self.key_expressions.items()
             })  # fmt: skip
             key_types = types | {t: e.result_type for t, e in self.key_expressions.items()}
@@ -275,8 +284,12 @@ class AggregateRule(RuleType):
         positions, win = np.flatnonzero(flagged), chosen[flagged]
         order = np.argsort(s.rows[positions], kind="stable")  # findings in the frame's order
         positions, win = positions[order], win[order]
-        # ``keyed``: the records with their group keys (an expression key as a column too).
-        rows = keyed.iloc[s.rows[positions]].reset_index(drop=True)
+        # The flagged records, every column, with their group keys (an expression key as a
+        # column too, after the record's own columns).
+        at = s.rows[positions]
+        rows = whole.take(at if kept is None else kept[at]).reset_index(drop=True)
+        for text in self.key_expressions:
+            rows[text] = keyed[text].take(at).reset_index(drop=True)
         extra = {
             "group.count": "int",
             "group.first": types[self.time],
@@ -289,10 +302,7 @@ class AggregateRule(RuleType):
             name = f"group.{field_of(a)}"
             rows[name] = arr[win]
             extra[name] = "int" if a.startswith(("count", "distinct")) else "number"
-        keys = sub[self.dataset.key].astype(str).to_numpy()[s.rows]
-        rows["group.records"] = [
-            keys[a:b][:MAX_LISTED].tolist() for a, b in zip(start[win], end[win], strict=True)
-        ]
+        rows["group.records"] = _listed(sub[self.dataset.key], s.rows, start[win], end[win])
         extra["group.records"] = "str"
         used = set(self.when.columns_used) if self.when is not None else set()
         if self.template is not None:
@@ -339,3 +349,19 @@ class AggregateRule(RuleType):
         return Partitioning(
             keys={self.meta.dataset: plain}, reach=self.window.lookback, nulls_take_part=False
         )
+
+
+def _as_column(values: pd.Series) -> Any:
+    """An expression's result as a column of the frame it was computed on (same rows, same
+    order): its array, without aligning on the index or converting its values."""
+    return values.to_numpy() if isinstance(values.dtype, np.dtype) else values.array
+
+
+def _listed(keys: pd.Series, order: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[Any]:
+    """For each window ``[start, end)`` of sorted rows, the record keys of its first
+    :data:`MAX_LISTED` rows as text: only those are converted, not every record's key."""
+    lengths = np.minimum(end - start, MAX_LISTED)
+    offsets = np.cumsum(lengths) - lengths
+    flat = np.repeat(start - offsets, lengths) + np.arange(int(lengths.sum()))
+    texts = keys.take(order[flat]).astype(str).tolist()
+    return [texts[o : o + n] for o, n in zip(offsets.tolist(), lengths.tolist(), strict=True)]

@@ -92,14 +92,15 @@ def counterpart_known(
     if not len(keys) or other.empty:
         return known
     theirs = other[columns]
-    rows = other[~np.asarray(theirs.isna().any(axis=1), dtype=bool)]
+    keyed = np.flatnonzero(~np.asarray(theirs.isna().any(axis=1), dtype=bool))
     mine, codes = key_codes(
         keys.set_axis(range(len(columns)), axis=1),
-        rows[columns].set_axis(range(len(columns)), axis=1),
+        theirs.take(keyed).set_axis(range(len(columns)), axis=1),
     )
-    # Only the records of the flagged keys are looked at: the filter runs on few rows.
+    # Only the records of the flagged keys are looked at (and copied): the filter runs on few
+    # rows.
     wanted = np.isin(codes, mine)
-    rows, codes = rows[wanted], codes[wanted]
+    rows, codes = other.take(keyed[wanted]), codes[wanted]
     if when is not None and len(rows):
         used = [c for c in rows.columns if c in when.columns_used]
         passes = np.asarray(when.evaluate(rows[used]), dtype=bool)
