@@ -147,7 +147,8 @@ def derive(con: duckdb.DuckDBPyConnection) -> None:
     if "permits" in made:
         rows = con.execute("SELECT DISTINCT coalesce(received_at, CAST(received_on AS TIMESTAMP)), "
                            "legal_days, legal_unit FROM permits").fetchall()  # fmt: skip
-        due = [tables.deadline(r, p, u) for r, p, u in rows]
+        due = list(tables.deadlines([r for r, _, _ in rows], [p for _, p, _ in rows],
+                                    [u for _, _, u in rows]).astype("datetime64[us]").tolist())  # fmt: skip
         con.register("due", pa.table({
             "r": pa.array([r[0] for r in rows], pa.timestamp("us")),
             "p": pa.array([r[1] for r in rows], pa.int64()),

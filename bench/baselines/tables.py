@@ -10,7 +10,7 @@ compare - computed here once, not inside every query:
 - ``*_bare``: NFKC text without any whitespace (what ``contains_any`` compares);
 - ``attendee_n``: the number of people the attendee text names (``attendee_count``; the
   parser of the officials' free text is the one rule-specific piece no SQL dialect has);
-- ``due_at``: a permit's statutory deadline (``civil_deadline``: the 민원처리법 calendar
+- ``due_at``: a permit's statutory deadline (``civil_deadlines`` on the column: the 민원처리법 calendar
   arithmetic, holidays included, that an analyst takes from a shared library too);
 - a ``holidays`` table of the Korean public holidays of the years the data spans.
 
@@ -25,7 +25,6 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -76,33 +75,25 @@ def bare(text: str) -> str:
 KINDS = {"normalize": normalize, "digits": digits, "bare": bare, "attendees": count_attendees}
 
 
-def deadline(received: object, period: object, unit: object) -> datetime | None:
-    """A permit's statutory deadline (None where not judged): naebu's ``civil_deadline``."""
-    if received is None or received is pd.NaT or period is None or pd.isna(period):  # type: ignore[call-overload]
-        return None
-    when = received.to_pydatetime() if isinstance(received, pd.Timestamp) else received
-    return workdays.civil_deadline(when, float(period), unit)  # type: ignore[arg-type]
-
-
 def holiday_days(days: list[object]) -> list[object]:
     """The public holidays of the years ``days`` span (a year more on each side)."""
     values = np.asarray([d for d in days if d is not None], dtype="datetime64[D]")
     return [d.astype(object) for d in workdays.holidays_for(values)]
 
 
+def deadlines(received: object, period: object, unit: object) -> np.ndarray:
+    """Statutory deadlines of whole columns (NaT where not judged): naebu's vectorised
+    ``civil_deadlines``, as an analyst would call the calendar library on a column."""
+    at = pd.to_datetime(pd.Series(received)).to_numpy(dtype="datetime64[ns]")
+    days = pd.Series(period, dtype="Float64").to_numpy(dtype="float64", na_value=np.nan)
+    return workdays.civil_deadlines(at, days, pd.Series(unit, dtype=object))
+
+
 def _deadlines(permits: pd.DataFrame) -> pd.Series:
-    """Each permit's statutory deadline (NaT where not judged), once per distinct input."""
+    """Each permit's statutory deadline (NaT where not judged)."""
     received = permits["received_at"].fillna(permits["received_on"])
-    unit = permits["legal_unit"].astype(object).where(permits["legal_unit"].notna(), None)
-    period = permits["legal_days"].astype("Float64")
-    cache: dict[tuple[object, object, object], object] = {}
-    out = []
-    for r, p, u in zip(received.tolist(), period.tolist(), unit.tolist(), strict=True):
-        k = (r, p, u)
-        if k not in cache:
-            cache[k] = deadline(r, None if p is pd.NA else p, u)
-        out.append(cache[k])
-    return pd.to_datetime(pd.Series(out, index=permits.index, dtype=object))
+    due = deadlines(received, permits["legal_days"], permits["legal_unit"])
+    return pd.Series(due, index=permits.index)
 
 
 @dataclass
