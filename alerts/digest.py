@@ -329,6 +329,7 @@ def queue_digests(
     written = 0
     ledger: list[tuple[int, int, str, str]] = []
     shared: dict[int, tuple[Any, ...]] = {}
+    masked: dict[str, str] = {}  # the masked lines of every digest of this call
     for recipient_id in sorted(parts):
         told = list(chain.from_iterable(members for members, _, _ in parts[recipient_id]))
         if not told:
@@ -353,6 +354,7 @@ def queue_digests(
             now.date(),
             notify.base_url,
             rules,
+            masked,
         )
         outbox_ids = _queue_outbox(
             conn,

@@ -135,6 +135,7 @@ def render_ordered(
     today: date | None = None,
     base_url: str | None = None,
     rules: Mapping[str, RuleMeta] | None = None,
+    masked: dict[str, str] | None = None,
 ) -> MailParts:
     """:func:`render_digest_mail` of alerts already in digest order (most severe first, then
     by id), with its ``(text, html)`` templates.
@@ -142,6 +143,8 @@ def render_ordered(
     ``shared`` keeps, by alert id, the parts of an item that do not depend on the recipient
     (the masked evidence above all): a province's alert is written out in the digests of its
     official, their managers and every auditor, and is worked out once for all of them.
+    ``masked`` keeps the masked pieces of the rendered messages for the same reason
+    (:func:`naebu.core.masking.mask_document`).
     """
     labels = SEVERITY_LABELS.get(language, SEVERITY_LABELS["ko"])
     role_labels = ROLE_LABELS.get(language, ROLE_LABELS["ko"])
@@ -195,7 +198,9 @@ def render_ordered(
     module = text_template.make_module(context)
     subject = str(getattr(module, "subject", "")).strip()
     html = html_template.render(context)
-    return MailParts(mask_text(subject), mask_document(str(module)), mask_document(html))
+    return MailParts(
+        mask_text(subject), mask_document(str(module), masked), mask_document(html, masked)
+    )
 
 
 def _shared_parts(
