@@ -372,7 +372,7 @@ def queue_digests(
     batch: list[dict[str, Any]] = []
     carried: list[list[int]] = []
     held = 0
-    shared: dict[int, tuple[Any, ...]] = {}
+    shared: dict[int, dict[str, Any]] = {}
     masked: dict[str, str] = {}  # the masked lines of every digest of this call
     for recipient_id in sorted(parts):
         told = list(chain.from_iterable(members for members, _, _ in parts[recipient_id]))
