@@ -15,6 +15,7 @@ together.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -324,6 +325,29 @@ def queue_digests(
     ``rules`` (rule id -> :class:`RuleMeta`) adds each rule's basis and why once per digest.
     Runs inside the caller's transaction; does not commit.
     """
+    # A province's first run renders thousands of digests: millions of short-lived dicts and
+    # lists, next to no reference cycles. The cyclic garbage collector's passes over them
+    # cost about a tenth of the queueing and free next to nothing; it runs again afterwards.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _queue(conn, alert_ids, directory, notify, run_id=run_id, now=now, rules=rules)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _queue(
+    conn: Connection,
+    alert_ids: Iterable[int],
+    directory: Directory,
+    notify: NotifyConfig,
+    *,
+    run_id: int | None,
+    now: datetime,
+    rules: Mapping[str, RuleMeta] | None,
+) -> int:
+    """:func:`queue_digests` with the collector paused."""
     rows = _load_alerts(conn, alert_ids)
     done = _already_queued(conn, [r["id"] for r in rows])
     # Alerts told to the same people (same notify_roles, assignee and department) are routed

@@ -8,6 +8,8 @@ What is written stays exactly what ``tests/fixtures/digests`` pins, however the 
 
 from __future__ import annotations
 
+import gc
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from test_digest_golden import CASES, GOLDEN, _scenario
 
 from naebu.alerts import digest, digest_render
 from naebu.store import tables as store
+from naebu.store.tables import connect as store_connect
 
 
 def _count_outbox_inserts(engine: Engine) -> list[int]:
@@ -67,3 +70,38 @@ def test_digests_of_one_call_share_their_masked_lines(
     # Two calls (see _scenario), a text and an HTML part per digest.
     assert len({id(cache) for cache in caches}) == 2 and len(caches) > 20
     assert sum(len(cache or {}) for cache in {id(c): c for c in caches}.values()) > 100
+
+
+def test_the_collector_is_paused_while_queueing_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fresh(name: str) -> Engine:
+        return store_connect("sqlite:///" + str(tmp_path / f"{name}.sqlite"))
+
+    during: list[bool] = []
+    real = digest.render_ordered
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        during.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(digest, "render_ordered", recording)
+    assert gc.isenabled()
+    _scenario(fresh("a"), *CASES["ko-cut"])
+    assert during and not any(during)
+    assert gc.isenabled()
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(digest, "render_ordered", failing)
+    with pytest.raises(RuntimeError):
+        _scenario(fresh("b"), *CASES["ko-cut"])
+    assert gc.isenabled()
+    gc.disable()  # a caller that paused it itself finds it paused still
+    try:
+        with pytest.raises(RuntimeError):
+            _scenario(fresh("c"), *CASES["ko-cut"])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
