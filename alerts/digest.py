@@ -398,6 +398,7 @@ def _queue(
     held = 0
     shared: dict[int, dict[str, Any]] = {}
     masked: dict[str, str] = {}  # the masked lines of every digest of this call
+    fragments: dict[Any, Any] = {}  # the items' parts rendered once (digest_fragments)
     for recipient_id in sorted(parts):
         told = list(chain.from_iterable(members for members, _, _ in parts[recipient_id]))
         if not told:
@@ -423,6 +424,7 @@ def _queue(
             notify.base_url,
             rules,
             masked,
+            fragments,
         )
         message_rows = _outbox_rows(
             recipient_id,

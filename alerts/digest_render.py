@@ -136,6 +136,7 @@ def render_ordered(
     base_url: str | None = None,
     rules: Mapping[str, RuleMeta] | None = None,
     masked: dict[str, str] | None = None,
+    fragments: dict[Any, Any] | None = None,
 ) -> MailParts:
     """:func:`render_digest_mail` of alerts already in digest order (most severe first, then
     by id), with its ``(text, html)`` templates.
@@ -145,7 +146,9 @@ def render_ordered(
     official, their managers and every auditor, and is worked out once for all of them (with
     this call's ``base_url`` and ``today``).
     ``masked`` keeps the masked pieces of the rendered messages for the same reason
-    (:func:`naebu.core.masking.mask_document`).
+    (:func:`naebu.core.masking.mask_document`), and ``fragments`` the rendered parts of the
+    items the templates mark ``once`` (:mod:`naebu.alerts.digest_fragments`); both must
+    only be shared by digests rendered with the same templates, ``base_url`` and ``today``.
     """
     labels = SEVERITY_LABELS.get(language, SEVERITY_LABELS["ko"])
     role_labels = ROLE_LABELS.get(language, ROLE_LABELS["ko"])
@@ -178,6 +181,7 @@ def render_ordered(
         "more_count": len(hidden),
         "inbox_link": inbox_link(base_url),
         "rules": explain_rules(map(itemgetter("rule_id"), ordered), rules, language),
+        "fragments": fragments,
     }
     text_template, html_template = templates
     module = text_template.make_module(context)
