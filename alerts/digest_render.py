@@ -131,17 +131,24 @@ def render_ordered(
     roles: Mapping[int, Sequence[str]] | None,
     directory: Directory | None,
     max_items: int | None,
-    shared: dict[int, tuple[Any, ...]],
+    shared: dict[int, dict[str, Any]],
     today: date | None = None,
     base_url: str | None = None,
     rules: Mapping[str, RuleMeta] | None = None,
+    masked: dict[str, str] | None = None,
+    fragments: dict[Any, Any] | None = None,
 ) -> MailParts:
     """:func:`render_digest_mail` of alerts already in digest order (most severe first, then
     by id), with its ``(text, html)`` templates.
 
-    ``shared`` keeps, by alert id, the parts of an item that do not depend on the recipient
+    ``shared`` keeps, by alert id, the fields of an item that do not depend on the recipient
     (the masked evidence above all): a province's alert is written out in the digests of its
-    official, their managers and every auditor, and is worked out once for all of them.
+    official, their managers and every auditor, and is worked out once for all of them (with
+    this call's ``base_url`` and ``today``).
+    ``masked`` keeps the masked pieces of the rendered messages for the same reason
+    (:func:`naebu.core.masking.mask_document`), and ``fragments`` the rendered parts of the
+    items the templates mark ``once`` (:mod:`naebu.alerts.digest_fragments`); both must
+    only be shared by digests rendered with the same templates, ``base_url`` and ``today``.
     """
     labels = SEVERITY_LABELS.get(language, SEVERITY_LABELS["ko"])
     role_labels = ROLE_LABELS.get(language, ROLE_LABELS["ko"])
@@ -152,29 +159,13 @@ def render_ordered(
     for a in shown:
         mine = roles is None or "official" in roles.get(a["id"], ("official",))
         told_as = [] if mine or roles is None else list(roles.get(a["id"], ()))
-        parts = shared.get(a["id"])
-        if parts is None:
-            parts = shared[a["id"]] = _shared_parts(a, labels, language, directory, today)
-        items.append(
-            {
-                "id": parts[0],
-                "rule_id": parts[1],
-                "title": parts[2],
-                "message": parts[3],
-                "dataset": parts[4],
-                "record_key": parts[5],
-                "severity": parts[6],
-                "deadline": parts[7],
-                "evidence": parts[8],
-                "mine": mine,
-                "role": ", ".join(role_labels.get(r, r) for r in told_as),
-                "assignee": parts[9],
-                "department": parts[10],
-                "members": parts[11],
-                "severity_key": a["severity"],
-                "link": alert_link(base_url, a["id"]),
-            }
-        )
+        item = shared.get(a["id"])
+        if item is None:
+            item = shared[a["id"]] = _shared_item(a, labels, language, directory, today, base_url)
+        item = item.copy()  # its keys stay in their order: "mine" and "role" are in place
+        item["mine"] = mine
+        item["role"] = ", ".join(role_labels.get(r, r) for r in told_as)
+        items.append(item)
     all_mine = roles is None or all(
         "official" in roles.get(a["id"], ("official",)) for a in ordered
     )
@@ -190,37 +181,44 @@ def render_ordered(
         "more_count": len(hidden),
         "inbox_link": inbox_link(base_url),
         "rules": explain_rules(map(itemgetter("rule_id"), ordered), rules, language),
+        "fragments": fragments,
     }
     text_template, html_template = templates
     module = text_template.make_module(context)
     subject = str(getattr(module, "subject", "")).strip()
     html = html_template.render(context)
-    return MailParts(mask_text(subject), mask_document(str(module)), mask_document(html))
+    return MailParts(
+        mask_text(subject), mask_document(str(module), masked), mask_document(html, masked)
+    )
 
 
-def _shared_parts(
+def _shared_item(
     a: Mapping[Any, Any],
     labels: Mapping[str, str],
     language: str,
     directory: Directory | None,
     today: date | None,
-) -> tuple[Any, ...]:
-    """The recipient-independent fields of a digest item, in the order ``render_ordered``
-    reads them."""
+    base_url: str | None,
+) -> dict[str, Any]:
+    """A digest item's fields that do not depend on the recipient, with ``mine`` and
+    ``role`` (which do) left None for ``render_ordered`` to fill in a copy."""
     assignee = directory.get(a["assignee"]) if directory is not None else None
     evidence = a["evidence"] if isinstance(a["evidence"], Mapping) else {}
-    deadline = a["deadline"]
-    return (
-        a["id"],
-        a["rule_id"],
-        a["title"],
-        a["message"],
-        dataset_title(a["dataset"], language),
-        a["record_key"],
-        labels.get(a["severity"], a["severity"]),
-        deadline_text(deadline, today, language),
-        evidence_lines(evidence, a["dataset"], language, directory),
-        assignee.display_name if assignee else (a["assignee"] or "-"),
-        a["department"] or NO_DEPARTMENT.get(language, "-"),
-        case_members(evidence, a["dataset"], language, directory),
-    )
+    return {
+        "id": a["id"],
+        "rule_id": a["rule_id"],
+        "title": a["title"],
+        "message": a["message"],
+        "dataset": dataset_title(a["dataset"], language),
+        "record_key": a["record_key"],
+        "severity": labels.get(a["severity"], a["severity"]),
+        "deadline": deadline_text(a["deadline"], today, language),
+        "evidence": evidence_lines(evidence, a["dataset"], language, directory),
+        "mine": None,
+        "role": None,
+        "assignee": assignee.display_name if assignee else (a["assignee"] or "-"),
+        "department": a["department"] or NO_DEPARTMENT.get(language, "-"),
+        "members": case_members(evidence, a["dataset"], language, directory),
+        "severity_key": a["severity"],
+        "link": alert_link(base_url, a["id"]),
+    }

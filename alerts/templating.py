@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from naebu.alerts.digest_fragments import OnceExtension
 from naebu.engine.rule import SEVERITIES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -62,6 +63,7 @@ def environment() -> SandboxedEnvironment:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             undefined=StrictUndefined,
+            extensions=[OnceExtension],
         )
     return _env
 
@@ -77,6 +79,7 @@ def html_environment() -> SandboxedEnvironment:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             undefined=StrictUndefined,
+            extensions=[OnceExtension],
         )
     return _html_env
 

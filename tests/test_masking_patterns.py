@@ -137,6 +137,52 @@ def test_a_document_masked_block_by_block_is_masked_whole(seed: int) -> None:
         assert masking.mask_document(text) == mask_text(text), repr(text)
 
 
+def _lined_documents(seed: int, count: int) -> list[str]:
+    """Texts of lines, often with a label, a number's head or a dash at a line's end and a
+    number's tail at the next line's start: what :func:`masking.mask_document` must not cut."""
+    rng = random.Random(seed)
+    ends = ["계좌", "계좌번호:", "account", "Account No.", "number ：", "no", ":", " ", "", "\t"]
+    ends += ["900101", "900101-", "900101 -", "900101–", "010-1234", "110-123", "٣", "5", "-"]
+    starts = ["", "-1234567", "–2234567", " -1234567", "1234567", "- 1234567", "-5678", "12"]
+    starts += ["1234567890123", " 1234567890", "٣٣٣٣٣٣٣", "\n", "\n1234567890"]
+    docs = []
+    for _ in range(count):
+        lines = []
+        for _ in range(rng.randint(1, 8)):
+            line = "".join(rng.choices(PIECES, k=rng.randint(0, 12)))
+            lines.append(rng.choice(starts) + line + rng.choice(ends))
+        docs.append("\n".join(lines))
+    return docs
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_document_masked_line_by_line_is_masked_whole(seed: int) -> None:
+    cache: dict[str, str] = {}
+    for text in _lined_documents(seed, 5_000):
+        expected = mask_text(text)
+        assert masking.mask_document(text) == expected, repr(text)
+        assert masking.mask_document(text, cache) == expected, repr(text)
+
+
+def test_a_document_masks_each_distinct_piece_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines repeated across documents (an alert told to several officials) are masked once."""
+    seen: list[str] = []
+    real = masking.mask_text
+
+    def counting(text: str) -> str:
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(masking, "mask_text", counting)
+    rows = [f"<li>계좌: 110-123-{n:06d}</li>" for n in range(5)]
+    cache: dict[str, str] = {}
+    docs = ["\n".join(["<p>안녕하십니까</p>", *rows[:k], "<p>끝</p>"]) for k in range(1, 6)]
+    masked = [masking.mask_document(doc, cache) for doc in docs]
+    assert masked == [real(doc) for doc in docs]
+    assert "110-123-000004" not in masked[-1]
+    assert sorted(seen) == sorted({"<p>안녕하십니까</p>", *rows, "<p>끝</p>"})
+
+
 def test_a_labelled_number_across_a_blank_line_is_masked() -> None:
     for label in ("계좌번호:", "account no.", "ACCOUNT", "계좌 ：", "account number"):
         text = f"첫 블록\n\n{label}\n\n1234567890123\n\n다음 블록 010-1234-5678"

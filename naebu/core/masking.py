@@ -122,7 +122,7 @@ def mask_account(value: str) -> str:
 
 def _mask_groups(m: re.Match[str]) -> str:
     text = m.group(0)
-    digits = sum(ch.isdigit() for ch in text)
+    digits = len(text) - text.count("-")  # the match is digits and hyphens only
     if not 10 <= digits <= 16 or _BUSINESS_NO.fullmatch(text):
         return text
     return mask_account(text)
@@ -149,44 +149,48 @@ def mask_text(text: str) -> str:
     return _GROUPS.sub(_mask_groups, text)
 
 
-#: The end of a text that a labelled account number could go on from, past a blank line (the
-#: label's ``\s*``): a label word or a colon, trailing whitespace aside. Wider than the label
-#: pattern on purpose ("no" alone): a boundary it names is merely not split at.
-_LABEL_TAIL = re.compile(r"(?:계좌|번호|account|no\.?|number|[:：])\Z", re.IGNORECASE)
-#: Blocks of a document masked once each (digests repeat the same alerts' blocks to every
-#: official of an audit office); small, so a few thousand are kept.
-_BLOCKS = 4096
+#: Where :func:`mask_document` may cut a text: at a newline that no masked number can run
+#: across. Not after whitespace, a colon or a label word (a labelled account number's label
+#: may stand before a line break and its digits after: the label's ``\s*``), and not between
+#: two digits or dashes (a resident number's ``\s?[-–]\s?`` may be a line break). Wider than
+#: needed on purpose ("no" alone, any whitespace): a line break it keeps is merely not cut at.
+#: The other patterns hold no whitespace but single spaces, and their boundaries treat a line
+#: break as they treat a text's edge (not a letter, digit or hyphen).
+_CUT = re.compile(
+    r"\n(?<![\s:：]\n)(?<!계좌\n)(?<!번호\n)"
+    r"(?i:(?<!no\n)(?<!no\.\n)(?<!number\n)(?<!account\n))"
+    r"(?!(?<=[\d\-–]\n)[\d\-–])"
+)
+#: Pieces of documents masked once each when the caller keeps no cache of its own (a
+#: notice's lines repeat from one message to the next).
+_PIECES = 16384
 
 
-def mask_document(text: str) -> str:
-    """:func:`mask_text` of a long text, block by block (blocks part at blank lines), each
-    distinct block masked once.
+def mask_document(text: str, cache: dict[str, str] | None = None) -> str:
+    """:func:`mask_text` of a long text, piece by piece, each distinct piece masked once.
 
-    Exactly :func:`mask_text`: no number crosses a blank line (separators are single
-    characters; an RRN allows one space on each side of its dash), and the boundaries look
-    at "not a letter, digit or hyphen", which a newline and a text's edge both are. Only a
-    labelled account number's label may stand before a blank line and its digits after: such
-    a boundary is not split at.
+    Pieces part at line breaks no masked number can run across (:data:`_CUT`): the result
+    is exactly :func:`mask_text` of the whole. A digest repeats the same lines (an alert's
+    evidence to its official, their manager and the auditors; the rules' explanations to
+    everyone), so a caller masking many documents passes ``cache`` (piece -> masked piece,
+    kept as long as the caller keeps it); without it a bounded cache of this module is used.
     """
-    blocks = text.split("\n\n")
-    if len(blocks) == 1:
+    if "\n" not in text:
         return mask_text(text)
-    out: list[str] = []
-    pending = blocks[0]
-    for block in blocks[1:]:
-        tail = pending.rstrip()[-16:]
-        if not tail or _LABEL_TAIL.search(tail):
-            pending = pending + "\n\n" + block  # a label (or nothing) before the blank line
-            continue
-        out.append(_mask_block(pending))
-        pending = block
-    out.append(_mask_block(pending))
-    return "\n\n".join(out)
+    if cache is None:
+        return "\n".join(map(_mask_piece, _CUT.split(text)))
+    out = []
+    for piece in _CUT.split(text):
+        masked = cache.get(piece)
+        if masked is None:
+            masked = cache[piece] = mask_text(piece)
+        out.append(masked)
+    return "\n".join(out)
 
 
-@lru_cache(maxsize=_BLOCKS)
-def _mask_block(block: str) -> str:
-    return mask_text(block)
+@lru_cache(maxsize=_PIECES)
+def _mask_piece(piece: str) -> str:
+    return mask_text(piece)
 
 
 def mask_value(field: str, value: Any) -> Any:
