@@ -47,6 +47,10 @@ MAX_SEGMENTS = 16
 #: batch another process has written and not yet committed.
 ORPHAN_AGE = 3600.0
 
+#: Rows per Parquet row group: a read filtered by run or time skips the groups whose
+#: statistics exclude it (a compacted segment holds its runs in order).
+ROW_GROUP = 131_072
+
 _superseded_lock = threading.Lock()
 #: Files whose manifest rows this process deleted: once that deletion is committed (the
 #: manifest no longer names them), :func:`sweep` deletes them whatever their age.
@@ -61,6 +65,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _options(dataset: datasets.Dataset) -> dict[str, object]:
+    """How a segment is written: zstd; statistics (which let a read skip row groups) only
+    for the run and the time columns, the ones reads filter on by range; no dictionary for
+    the key, whose values are all distinct (a fifth less time to write a batch)."""
+    times = [c.name for c in dataset.columns if c.type in ("date", "datetime")]
+    return {
+        "compression": "zstd",
+        "row_group_size": ROW_GROUP,
+        "write_statistics": [RUN_COLUMN, *times],
+        "use_dictionary": [n for n in dataset.column_names if n != dataset.key],
+        "data_page_version": "1.0",
+    }
+
+
 def _write_file(conn: Connection, dataset_name: str, table: pa.Table, run_id: int) -> str:
     """Write ``table`` as a new segment file of a dataset, durably; its relative path."""
     base = folder(conn)
@@ -72,7 +90,7 @@ def _write_file(conn: Connection, dataset_name: str, table: pa.Table, run_id: in
     relative = f"{dataset_name}/{run_id:08d}-{uuid.uuid4().hex}.parquet"
     path = base / relative
     with open(path, "wb") as fh:
-        pq.write_table(table, fh, compression="zstd")
+        pq.write_table(table, fh, **_options(datasets.get(dataset_name)))
         fh.flush()
         os.fsync(fh.fileno())
     # The file's name is durable before its manifest row can be: after a power cut, the

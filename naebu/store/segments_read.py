@@ -142,6 +142,48 @@ def _schemas(name: str) -> pa.Schema:
     return arrow_schema(datasets.get(name))
 
 
+#: The liveness masks of recent segment lists (see :func:`_liveness`).
+_live_cache: OrderedDict[tuple[str, ...], list[np.ndarray | None]] = OrderedDict()
+_LIVE_CACHED = 32
+
+
+def _liveness(listed: list[Segment], key: str) -> list[np.ndarray | None]:
+    """Per segment of ``listed`` (consecutive, up to the newest): which of its rows hold the
+    last version of their key, None when all do.
+
+    One pass over every key, newest segment first: Arrow's dictionary encoding numbers the
+    keys in the order they first appear, so a row is a key's newest version exactly when its
+    number is new (greater than every number before it). Cached per segment list: a run's
+    reads of one dataset ask it again and again, and files never change."""
+    at = tuple(os.fspath(s.path) for s in listed)
+    with _cache_lock:
+        found = _live_cache.get(at)
+        if found is not None:
+            _live_cache.move_to_end(at)
+            return found
+    keys = [_keys(s, key) for s in reversed(listed)]
+    masks: list[np.ndarray | None] = [None] * len(listed)
+    if len(listed) > 1:
+        every = pa.chunked_array(keys, type=pa.large_string()).combine_chunks()
+        encoded = pc.dictionary_encode(every)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        ahead = np.maximum.accumulate(codes)
+        newest = np.ones(len(codes), dtype=bool)
+        newest[1:] = codes[1:] > ahead[:-1]
+        newest |= codes < 0  # a null key is no key: no later row replaces it
+        if not newest.all():
+            start = 0
+            for i, part in enumerate(keys):
+                mask = newest[start : start + len(part)]
+                start += len(part)
+                masks[len(listed) - 1 - i] = None if mask.all() else mask
+    with _cache_lock:
+        _live_cache[at] = masks
+        while len(_live_cache) > _LIVE_CACHED:
+            _live_cache.popitem(last=False)
+    return masks
+
+
 def _read(
     dataset: datasets.Dataset,
     chosen: list[tuple[Segment, list[Segment]]],
@@ -150,18 +192,25 @@ def _read(
 ) -> pa.Table:
     """The live rows of the ``chosen`` segments (each with the later segments that may hold
     newer versions of its keys) meeting ``where``, in ``columns`` (all when None), oldest
-    segment first."""
+    segment first. A segment whose every row is live is read with ``where`` pushed down to
+    Arrow; one holding replaced versions is read whole and filtered in memory."""
     schema = _schema(dataset)
     names = columns if columns is not None else schema.names
     parts: list[pa.Table] = []
-    for segment, later in chosen:
-        newer = [_keys(s, dataset.key) for s in later]
-        condition = where
-        if newer:
-            shadowed = pa.chunked_array(newer, type=schema.field(dataset.key).type)
-            older = ~pc.field(dataset.key).isin(shadowed.combine_chunks())
-            condition = older if condition is None else condition & older
-        parts.append(_read_file(segment.path, schema, names, condition))
+    masks: list[np.ndarray | None] = []
+    if chosen:
+        first, later = chosen[0]
+        masks = _liveness([first, *later], dataset.key)
+        offset = {s.id: i for i, s in enumerate([first, *later])}
+    for segment, _ in chosen:
+        mask = masks[offset[segment.id]]
+        if mask is None:
+            parts.append(_read_file(segment.path, schema, names, where))
+            continue
+        table = _read_file(segment.path, schema, schema.names, None).filter(pa.array(mask))
+        if where is not None:
+            table = table.filter(where)
+        parts.append(table.select(names))
     if not parts:
         return schema.empty_table().select(names)
     return pa.concat_tables(parts)
