@@ -320,3 +320,34 @@ def test_both_backends_read_the_demo_city_alike(
         else:
             assert got == want, what
     assert any(isinstance(v, pd.DataFrame) and len(v) > 1000 for v in found["tables"].values())
+
+
+def test_a_reader_whose_files_were_replaced_meanwhile_reads_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = store.connect(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    try:
+        vendors = _frame("vendors", VENDORS)
+        with engine.begin() as conn:
+            history.store_whole(conn, "vendors", vendors, run_id=1)
+        read_file = segments_read._read_file
+        calls: list[Path] = []
+
+        def replaced_once(path: Path, *args: object) -> object:
+            calls.append(path)
+            if len(calls) == 1:
+                # Another process replaced the dataset and deleted this file after listing.
+                with engine.begin() as other:
+                    changed = _frame("vendors", [{**VENDORS[0], "name": "바뀐상사"}])
+                    history.store_whole(other, "vendors", changed, run_id=2)
+                segments.sweep(engine)
+                raise FileNotFoundError(path)
+            return read_file(path, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(segments_read, "_read_file", replaced_once)
+        with engine.connect() as conn:
+            back = history.load(conn, "vendors")
+        assert list(back["name"]) == ["바뀐상사"]
+        assert calls[-1] != calls[0], "read again from the manifest as it is now"
+    finally:
+        engine.dispose()

@@ -307,6 +307,9 @@ def sweep(engine: Engine, *, age: float = ORPHAN_AGE) -> list[Path]:
             path.unlink()
         except FileNotFoundError:
             pass
+        except OSError as exc:  # a read-only store, a file held elsewhere: next time
+            log.warning("could not delete segment file %s: %s", path, exc)
+            continue
         deleted.append(path)
     with _superseded_lock:
         _superseded.difference_update(deleted)
