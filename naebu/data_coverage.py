@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
-from sqlalchemy import Engine, literal, select
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from naebu.core import datasets
@@ -31,16 +31,13 @@ from naebu.store import history
 
 def holds_records(conn: Connection, name: str) -> bool:
     """Whether the history of dataset ``name`` holds any record (one row read at most)."""
-    table = history.TABLES[name]
-    return conn.execute(select(literal(1)).select_from(table).limit(1)).first() is not None
+    return history.holds_records(conn, name)
 
 
 def column_filled(conn: Connection, name: str, column: str) -> bool:
     """Whether any stored record of dataset ``name`` has a value in ``column``: stops at the
     first one, so it reads a whole table only when the column is empty everywhere."""
-    table = history.TABLES[name]
-    query = select(literal(1)).select_from(table).where(table.c[column].is_not(None)).limit(1)
-    return conn.execute(query).first() is not None
+    return history.column_filled(conn, name, column)
 
 
 class StoreFacts:

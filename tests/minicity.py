@@ -195,6 +195,14 @@ def store_of(config_path: Path) -> Engine:
     return store.connect(load_config(config_path).store_url)
 
 
+def history_query(config_path: Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows of ``sql`` over the city's record history (``rec_<dataset>`` tables, read through
+    the history's readers: tests/history_copy.py)."""
+    from history_copy import history_sql
+
+    return history_sql(load_config(config_path).store_url, sql)
+
+
 def query(config_path: Path, sql: str) -> list[tuple[object, ...]]:
     """Rows of ``sql`` on the city's store."""
     engine = store_of(config_path)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from history_copy import history_sql
 from services import pg_url, require_service
 from test_daemon_helpers import (
     DaemonProcess,
@@ -32,6 +33,8 @@ from test_daemon_helpers import (
     summary_of,
     wait_for,
 )
+
+from naebu.store import history
 
 ADMIN = "E-ADMIN-1"
 
@@ -68,21 +71,26 @@ class WatermarkSampler(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
+        engine = sa.create_engine(
+            f"sqlite:///{self.db}", poolclass=sa.pool.NullPool, connect_args={"timeout": 5}
+        )
         while not self.done.wait(0.1):
             try:
-                conn = sqlite3.connect(self.db, isolation_level=None, timeout=5)
-                try:
-                    conn.execute("BEGIN")
-                    row = conn.execute(
+                with engine.connect() as conn:
+                    # One snapshot: the watermark, and the history read through its API (on a
+                    # SQLite file its manifest is read in this snapshot, its files never change).
+                    conn.exec_driver_sql("BEGIN")
+                    row = conn.exec_driver_sql(
                         "SELECT value FROM watermarks WHERE source = 'payments'"
                     ).fetchone()
-                    keys = {r[0] for r in conn.execute("SELECT payment_id FROM rec_payments")}
-                    conn.execute("COMMIT")
-                finally:
-                    conn.close()
-            except sqlite3.OperationalError:
+                    keys = set(history.load(conn, "payments")["payment_id"])
+                    conn.exec_driver_sql("COMMIT")
+            except (sqlite3.OperationalError, sa.exc.OperationalError):
                 continue  # tables not there yet
+            except FileNotFoundError:
+                continue  # segments a compaction replaced after this snapshot was taken
             self.samples.append((row[0] if row else None, keys))
+        engine.dispose()
 
 
 def test_source_down_and_back_loses_nothing_and_never_skips_a_window(
@@ -176,7 +184,7 @@ def test_source_down_and_back_loses_nothing_and_never_skips_a_window(
         r[0] for r in query(store, "SELECT location FROM quarantine WHERE source = 'payments'")
     ]
     quarantined = {m.group(1) for loc in locations if (m := re.search(r"pay_no=(\S+)", loc))}
-    stored = {r[0] for r in query(store, "SELECT payment_id FROM rec_payments")}
+    stored = {r[0] for r in history_sql(store, "SELECT payment_id FROM rec_payments")}
     assert stored | quarantined == set(source_rows)
     # The watermark never went back and never ran ahead of what the store held.
     marks = [wm for wm, _ in sampler.samples if wm is not None]

@@ -40,6 +40,7 @@ from fuzz_inputs import (
     hostile_files,
     zip_replace,
 )
+from history_copy import history_sql
 
 from naebu.connectors import make_connector
 from naebu.connectors.base import Batch, SourceError, SourceState
@@ -125,7 +126,9 @@ def _ledger(
         with engine.connect() as db:
             run = db.execute
             seen = {Path(p).name: n for p, n in run(sa.text("SELECT path, rows FROM files_seen"))}
-            keys = run(sa.text("SELECT approval_id FROM rec_card_transactions")).scalars().all()
+            keys = [
+                k for (k,) in history_sql(store, "SELECT approval_id FROM rec_card_transactions")
+            ]
             bad = [tuple(r) for r in run(sa.text("SELECT location, reason FROM quarantine"))]
     finally:
         engine.dispose()
@@ -426,16 +429,14 @@ def test_nul_in_a_cell_is_stored_on_postgresql(tmp_path: Path) -> None:
         assert report.quarantined == 0 and report.files == 2
         engine = sa.create_engine(store)
         try:
-            with engine.connect() as conn:
-                names = (
-                    conn.execute(
-                        sa.text(
-                            "SELECT merchant_name FROM rec_card_transactions WHERE approval_id = 'a.csv:3'"
-                        )
+            with engine.connect():
+                names = [
+                    n
+                    for (n,) in history_sql(
+                        store,
+                        "SELECT merchant_name FROM rec_card_transactions WHERE approval_id = 'a.csv:3'",
                     )
-                    .scalars()
-                    .all()
-                )
+                ]
         finally:
             engine.dispose()
         assert names == ["바다횟집"]

@@ -16,7 +16,7 @@ from test_daemon_helpers import fresh_database
 
 from naebu.connectors.coerce import coerce
 from naebu.core import datasets
-from naebu.store import history
+from naebu.store import history, history_tables
 from naebu.store import tables as store
 
 
@@ -93,6 +93,8 @@ def _windows(engine: Engine) -> None:
             with engine.connect() as conn:
                 back = history.load(conn, "card_transactions", since=since, until=until)
             assert set(back["approval_id"]) == expected, (since, until)
+            if history.backend(engine) == "segments":
+                continue  # no query: the window is an Arrow filter (test_segments.py)
             main = sent[-1]
             assert ("approved_date >=" in main or "approved_date <=" in main) == bounded, main
     finally:
@@ -145,7 +147,7 @@ def _filters(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         wanted = history.KeyFilter("department", ("D1", "D3", "D9"))
         expected = {f"A{i}" for i in range(12) if i % 4 in (1, 3)}
         for bound in (100, 1):  # an IN list, then the temporary table
-            monkeypatch.setattr(history, "_IN_LIST", bound)
+            monkeypatch.setattr(history_tables, "_IN_LIST", bound)
             with engine.connect() as conn:
                 back = history.load(conn, "card_transactions", only=wanted)
                 assert set(back["approval_id"]) == expected
@@ -181,9 +183,13 @@ def _filters(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         engine.dispose()
 
 
-def test_roundtrip_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _roundtrip(f"sqlite:///{tmp_path / 's.db'}")
-    _filters(f"sqlite:///{tmp_path / 'f.db'}", monkeypatch)
+@pytest.mark.parametrize("kind", ["segments", "tables"])
+def test_roundtrip_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: history.Backend
+) -> None:
+    with history.using(kind):
+        _roundtrip(f"sqlite:///{tmp_path / 's.db'}")
+        _filters(f"sqlite:///{tmp_path / 'f.db'}", monkeypatch)
 
 
 def test_roundtrip_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -71,7 +71,10 @@ def _defer_and_build(url: str) -> None:
 
 
 def test_defer_and_build_sqlite(tmp_path: Path) -> None:
-    _defer_and_build(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    # Indexes are the table backend's: a SQLite file store keeps its history in segments
+    # unless told otherwise (test_segments.py tests those).
+    with history.using("tables"):
+        _defer_and_build(f"sqlite:///{tmp_path / 'store.sqlite'}")
 
 
 def test_defer_and_build_postgresql() -> None:
@@ -99,6 +102,8 @@ def test_a_first_run_stopped_half_way_leaves_every_index(
 ) -> None:
     config = load_config(city / "config.toml")
     monkeypatch.setattr(config, "store_url", f"sqlite:///{tmp_path / 'store.sqlite'}")
+    # The table backend's indexes (a SQLite file keeps its history in segments by default).
+    monkeypatch.setattr(history, "_forced", ["tables"])
     dropped: list[str] = []
     defer = history.defer_indexes
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from minicity import query
+from minicity import history_query, query
 
 from naebu import replay
 from naebu.connectors.merge import merge_keys
@@ -127,7 +127,7 @@ def alerts(config: Path) -> list[str]:
 
 
 def records(config: Path) -> dict[str, tuple[object, ...]]:
-    rows = query(
+    rows = history_query(
         config,
         "SELECT record_id, employee_id, department, work_date, leave_type, trip_type, "
         "overtime_hours FROM rec_attendance ORDER BY record_id",
@@ -182,7 +182,7 @@ def test_a_source_arriving_a_run_later_completes_the_record_and_raises_then(
     assert records(config) == MERGED
     # The merged records were written by the later run: rules that read the history see them
     # as changed.
-    written = query(config, "SELECT record_id, _run_id FROM rec_attendance ORDER BY 1")
+    written = history_query(config, "SELECT record_id, _run_id FROM rec_attendance ORDER BY 1")
     assert {k for k, run_id in written if run_id == two.run_id} >= set(FLAGGED)
     three = run(config, NOW + timedelta(hours=2))
     assert sum(three.new_alerts.values()) == 0

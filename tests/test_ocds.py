@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, run_cli, write_config
+from history_copy import history_db
 
 from naebu.connectors import SourceState, check_source, make_connector
 from naebu.connectors.base import Batch
@@ -346,10 +347,14 @@ def test_an_incremental_run_takes_nothing_twice(tmp_path: Path) -> None:
     read, bad, findings, _ = run(config)
     assert (read, bad) == (1, 0)
     with sqlite3.connect(tmp_path / "store.sqlite") as db:
-        stored = db.execute(
-            "select contract_id, amount, method, department, contract_date from rec_contracts"
-            " order by contract_id"
-        ).fetchall()
+        stored = (
+            history_db(tmp_path / "store.sqlite")
+            .execute(
+                "select contract_id, amount, method, department, contract_date from rec_contracts"
+                " order by contract_id"
+            )
+            .fetchall()
+        )
         files = db.execute("select count(*) from files_seen").fetchone()[0]
     assert [s[:4] for s in stored] == [
         ("ocds-i-1/A1", 10_000_000, "수의", "회계과"),
@@ -426,7 +431,11 @@ def test_the_example_over_the_shared_samples(tmp_path: Path) -> None:
             r.split(" - ")[0].split(" of ocid-")[0]
             for (r,) in db.execute("select reason from quarantine")
         )
-        stored = db.execute("select count(*) from rec_contracts").fetchone()[0]
+        stored = (
+            history_db(config.parent / "var" / "ocds.sqlite")
+            .execute("select count(*) from rec_contracts")
+            .fetchone()[0]
+        )
         files = db.execute("select count(*), sum(rows) from files_seen").fetchone()
         taken = dict(db.execute("select path, rows from files_seen").fetchall())
     assert reasons == {

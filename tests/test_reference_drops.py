@@ -7,16 +7,17 @@ pull always does.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+
+from history_copy import history_db
 
 from naebu.pipeline import run_once
 from naebu.settings.config import load_config
 
 
 def _officials(folder: Path) -> list[str]:
-    with sqlite3.connect(folder / "var" / "naebu.sqlite") as db:
-        rows = db.execute("SELECT employee_id FROM rec_employees ORDER BY 1").fetchall()
+    db = history_db(folder / "var" / "naebu.sqlite")
+    rows = db.execute("SELECT employee_id FROM rec_employees ORDER BY 1").fetchall()
     return [r[0] for r in rows]
 
 

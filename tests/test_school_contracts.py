@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, run_cli
+from history_copy import history_db
 
 REAL = ROOT.parent / "shared" / "data" / "real" / "school-g2b-contracts"
 EXAMPLE = ROOT / "examples" / "school-contracts" / "config.toml"
@@ -122,6 +123,12 @@ def cases(found: list[dict[str, Any]], rule: str) -> list[set[str]]:
 
 def store(config: Path) -> sqlite3.Connection:
     return sqlite3.connect(config.parent / "var" / "schools.sqlite")
+
+
+def history(config: Path) -> sqlite3.Connection:
+    """The store's record history as ``rec_<dataset>`` tables, read through the history's own
+    readers (tests/history_copy.py): the store keeps it in segment files."""
+    return history_db(config.parent / "var" / "schools.sqlite")
 
 
 # -- the files read independently --------------------------------------------------------------
@@ -215,7 +222,7 @@ def accounted(config: Path, rows: dict[str, list[tuple[int, str, bool]]]) -> set
         taken = {Path(p).name: n for p, n in db.execute("select path, rows from files_seen")}
         where = [loc for (loc,) in db.execute("select location from quarantine")]
         reasons = {r for (r,) in db.execute("select distinct reason from quarantine")}
-        records = {k for (k,) in db.execute("select contract_id from rec_contracts")}
+        records = {k for (k,) in history(config).execute("select contract_id from rec_contracts")}
     quarantined = Counter(loc.rpartition(":")[0] for loc in where)
     assert reasons <= {"contract_date: missing"}
     assert set(where) == {f"{f}:{line}" for f, rs in rows.items() for line, _, bad in rs if bad}

@@ -28,6 +28,7 @@ from typing import Any
 import holidays
 import pytest
 from conftest import ROOT, run_cli
+from history_copy import history_db
 
 from naebu.engine.expr.functions_attendees import count_attendees
 from naebu.engine.loader import load_rules
@@ -94,6 +95,12 @@ def alerts(config: Path) -> list[dict[str, str]]:
 
 def store(config: Path) -> sqlite3.Connection:
     return sqlite3.connect(config.parent / "var" / "seoul.sqlite")
+
+
+def history(config: Path) -> sqlite3.Connection:
+    """The store's record history as ``rec_<dataset>`` tables, read through the history's own
+    readers (tests/history_copy.py): the store keeps it in segment files."""
+    return history_db(config.parent / "var" / "seoul.sqlite")
 
 
 def keys_by_rule(found: list[dict[str, str]]) -> dict[str, set[str]]:
@@ -236,10 +243,12 @@ def test_a_small_disclosure_through_the_example_config(tmp_path: Path) -> None:
     assert summary["rows"] == 13 and summary["quarantined"] == 2
     with store(config) as db:
         reasons = dict(db.execute("select location, reason from quarantine").fetchall())
-        kept = db.execute("select count(*) from rec_card_transactions").fetchone()[0]
-        timeless = db.execute(
-            "select approval_id from rec_card_transactions where approved_time is null"
-        ).fetchall()
+        kept = history(config).execute("select count(*) from rec_card_transactions").fetchone()[0]
+        timeless = (
+            history(config)
+            .execute("select approval_id from rec_card_transactions where approved_time is null")
+            .fetchall()
+        )
     assert kept + len(reasons) == 13
     assert "approved_date" in reasons["small.csv:7"] and "amount" in reasons["small.csv:8"]
     assert timeless == [("small.csv:4",)], "a row with a date but no time stays"
@@ -287,12 +296,14 @@ def test_every_row_of_the_2018_file_is_evaluated_or_quarantined(
     rows = read_rows(SEOUL_2018)
     assert len(rows) == 21_260 == summary["rows"]
     with store(config) as db:
-        evaluated = db.execute("select count(*) from rec_card_transactions").fetchone()[0]
+        evaluated = (
+            history(config).execute("select count(*) from rec_card_transactions").fetchone()[0]
+        )
         reasons = [r for (r,) in db.execute("select reason from quarantine")]
         methods = dict(
-            db.execute(
-                "select payment_method, count(*) from rec_card_transactions group by 1"
-            ).fetchall()
+            history(config)
+            .execute("select payment_method, count(*) from rec_card_transactions group by 1")
+            .fetchall()
         )
     assert evaluated + len(reasons) == len(rows)
     assert len(reasons) == summary["quarantined"] == 53
@@ -393,8 +404,7 @@ def test_content_keys_take_the_2017_file_and_its_redelivery_once(tmp_path: Path)
     config = example(tmp_path / "content", REAL, "seoul_expense_2017.csv", key="content")
     first = run(config)
     assert first["rows"] == 15_192 and first["quarantined"] == 14  # undated: 6 rows, repeated
-    with store(config) as db:
-        records = db.execute("select count(*) from rec_card_transactions").fetchone()[0]
+    records = history(config).execute("select count(*) from rec_card_transactions").fetchone()[0]
     valid = [r for r in once.values() if r["date"] is not None and r["amount"] is not None]
     assert records == len(valid) == 7_585
     found = keys_by_rule(alerts(config))
@@ -411,6 +421,8 @@ def test_content_keys_take_the_2017_file_and_its_redelivery_once(tmp_path: Path)
     again = run(example(tmp_path / "content", data, "seoul_expense_2017*.csv", key="content"))
     assert again["rows"] == len(lines) - 7_000
     assert sum(again["new"].values()) == 0, "nothing in the overlap is new"
-    with store(config) as db:
-        assert db.execute("select count(*) from rec_card_transactions").fetchone()[0] == records
+    assert (
+        history(config).execute("select count(*) from rec_card_transactions").fetchone()[0]
+        == records
+    )
     assert keys_by_rule(alerts(config)) == found

@@ -31,6 +31,7 @@ import holidays
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT
+from history_copy import history_db
 
 from naebu.cli import main
 
@@ -101,11 +102,17 @@ def store(config: Path) -> sqlite3.Connection:
     return sqlite3.connect(config.parent / "var" / f"{config.stem}.sqlite")
 
 
+def history(config: Path) -> sqlite3.Connection:
+    """The store's record history as ``rec_<dataset>`` tables, read through the history's own
+    readers (tests/history_copy.py): the store keeps it in segment files."""
+    return history_db(config.parent / "var" / f"{config.stem}.sqlite")
+
+
 def records(config: Path) -> dict[str, dict[str, Any]]:
     """The stored records by key (``file:line``)."""
-    with store(config) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute("select * from rec_card_transactions").fetchall()
+    db = history(config)
+    db.row_factory = sqlite3.Row
+    rows = db.execute("select * from rec_card_transactions").fetchall()
     return {r["approval_id"]: dict(r) for r in rows}
 
 
@@ -377,7 +384,9 @@ def test_every_row_is_evaluated_or_quarantined(district: tuple[str, Path, dict[s
     name, config, summary = district
     lines = _lines(REAL / f"{name}_expense_raw.csv")
     with store(config) as db:
-        evaluated = {k for (k,) in db.execute("select approval_id from rec_card_transactions")}
+        evaluated = {
+            k for (k,) in history(config).execute("select approval_id from rec_card_transactions")
+        }
         quarantined = dict(db.execute("select location, reason from quarantine").fetchall())
     pinned = PINNED[name]
     assert summary["rows"] == len(lines) == pinned["rows"]

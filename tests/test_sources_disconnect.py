@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from minicity import NOW, make_city, query, run
+from minicity import NOW, history_query, make_city, query, run
 from services import mysql_url, pg_url, require_service, unique_name
 
 ROWS = 8_000
@@ -175,7 +175,9 @@ def test_a_source_killed_mid_read_loses_nothing_and_alerts_nothing_twice(
         # The committed chunk(s) stayed: records, alerts and the watermark of the last one.
         read_before = report["payments"].rows_read
         assert CHUNK <= read_before < ROWS
-        stored = query(config, "SELECT count(*) FROM rec_payments WHERE payment_id LIKE 'P-%'")
+        stored = history_query(
+            config, "SELECT count(*) FROM rec_payments WHERE payment_id LIKE 'P-%'"
+        )
         assert stored == [(read_before,)]
         (watermark,) = query(config, "SELECT value FROM watermarks WHERE source = 'payments'")[0]
         last_read = datetime(2025, 6, 1, 9) + timedelta(seconds=(read_before - 1) // 3)
@@ -193,9 +195,9 @@ def test_a_source_killed_mid_read_loses_nothing_and_alerts_nothing_twice(
             1 for i in range(ROWS) if i // 3 == (read_before - 1) // 3 and i < read_before
         )
         assert again.rows_read == ROWS - read_before + boundary
-        assert query(config, "SELECT count(DISTINCT payment_id), count(*) FROM rec_payments") == [
-            (ROWS + 1, ROWS + 1)
-        ]
+        assert history_query(
+            config, "SELECT count(DISTINCT payment_id), count(*) FROM rec_payments"
+        ) == [(ROWS + 1, ROWS + 1)]
         flagged = sum(1 for i in range(ROWS) if _amount(i) >= LIMIT) + 1  # + the CSV payment
         assert query(config, "SELECT count(*), count(DISTINCT record_key) FROM alerts") == [
             (flagged, flagged)

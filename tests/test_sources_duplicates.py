@@ -13,7 +13,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from minicity import NOW, create_payments, insert_payments, make_city, payment, query, run
+from minicity import (
+    NOW,
+    create_payments,
+    history_query,
+    insert_payments,
+    make_city,
+    payment,
+    query,
+    run,
+)
 
 LATER = "2025-06-11 10:00:00"
 
@@ -23,7 +32,7 @@ def _alerts(config: Path) -> dict[str, str]:
 
 
 def _records(config: Path) -> dict[str, float]:
-    return dict(query(config, "SELECT payment_id, amount FROM rec_payments"))  # type: ignore[arg-type]
+    return dict(history_query(config, "SELECT payment_id, amount FROM rec_payments"))  # type: ignore[arg-type]
 
 
 def test_repeated_keys_in_one_sql_batch_keep_the_last_row(tmp_path: Path) -> None:

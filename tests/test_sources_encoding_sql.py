@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from minicity import make_city, query, run
+from minicity import history_query, make_city, query, run
 from services import mysql_url, require_service, unique_name
 
 from naebu.connectors.coerce import coerce
@@ -31,7 +31,9 @@ def _check_run(config: Path) -> None:
     report = {s.name: s for s in summary.sources}["payments"]
     assert report.error is None, report.error
     assert report.rows_read == 3
-    rows = query(config, "SELECT payment_id, department FROM rec_payments ORDER BY payment_id")
+    rows = history_query(
+        config, "SELECT payment_id, department FROM rec_payments ORDER BY payment_id"
+    )
     assert rows == [("P-1", "재무과"), ("P-2", "김담당")]
     (reason, raw) = query(config, "SELECT reason, raw FROM quarantine")[0]
     assert reason == r"department: b'\xff\xfe\x80' is neither UTF-8 nor CP949 text", reason
@@ -113,7 +115,7 @@ def test_a_sqlite_real_overflowing_to_infinity_is_quarantined(tmp_path: Path) ->
             "'2025-06-10 10:00:02')"
         )
     run(config)
-    assert query(config, "SELECT payment_id FROM rec_payments") == [("P-1",)]
+    assert history_query(config, "SELECT payment_id FROM rec_payments") == [("P-1",)]
     assert query(config, "SELECT reason FROM quarantine") == [
         ("amount: 'inf' is not a finite number",)
     ]
@@ -133,7 +135,7 @@ def test_a_csv_amount_of_1e400_is_quarantined_as_not_finite(tmp_path: Path) -> N
         encoding="utf-8",
     )
     run(config)
-    assert query(config, "SELECT payment_id FROM rec_payments") == [("F-1",)]
+    assert history_query(config, "SELECT payment_id FROM rec_payments") == [("F-1",)]
     assert query(config, "SELECT reason FROM quarantine") == [
         ("amount: '1e400' is not a finite number",)
     ]

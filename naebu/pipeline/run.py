@@ -39,6 +39,7 @@ from naebu.pipeline.planner import IncrementalPlanner
 from naebu.pipeline.pull import PullStage
 from naebu.pipeline.summary import RunSummary, close_run, fail_run, open_run
 from naebu.settings.config import Config
+from naebu.store import history
 from naebu.store import tables as store
 
 
@@ -108,6 +109,10 @@ def run_once(
             # The ledger says why the run broke; every batch committed before stays committed.
             fail_run(engine, summary, exc)
             raise
+        # A daemon adds a history segment per dataset each run: merged once there are many,
+        # and replaced files deleted (naebu.store.segments).
+        with summary.timed("store"):
+            history.tidy(engine)
         close_run(engine, summary)
         return summary
     finally:

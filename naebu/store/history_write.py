@@ -215,6 +215,24 @@ def arrow_table(frame: pd.DataFrame, dataset: datasets.Dataset, run_id: int) -> 
     return pa.Table.from_arrays(arrays, names=column_order(dataset))
 
 
+#: The Arrow type of each kind of canonical column, as :func:`arrow_table` writes it.
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "str": pa.large_string(),
+    "int": pa.int64(),
+    "number": pa.float64(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("us"),
+    "time": pa.float64(),
+    "bool": pa.bool_(),
+}
+
+
+def arrow_schema(dataset: datasets.Dataset) -> pa.Schema:
+    """The schema of :func:`arrow_table` for ``dataset``."""
+    fields = [pa.field(c.name, ARROW_TYPES[c.type]) for c in dataset.columns]
+    return pa.schema([*fields, pa.field(RUN_COLUMN, pa.int64())])
+
+
 def _csv(table: pa.Table) -> pa.BufferReader:
     """The table as CSV PostgreSQL's ``COPY ... (FORMAT csv)`` reads: Arrow quotes every text
     value (an empty text is ``""``) and leaves a null empty and unquoted, which COPY reads as

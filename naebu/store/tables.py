@@ -413,4 +413,9 @@ def connect(url: str) -> Engine:
     from naebu.store.migrations import upgrade
 
     upgrade(engine)
+    # A store written before the history moved to segment files has its records moved now,
+    # before anything reads them; files a crashed run left behind are deleted.
+    from naebu.store.history import tidy
+
+    tidy(engine, compact=False)
     return engine
