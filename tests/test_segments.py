@@ -196,8 +196,8 @@ def test_compaction_keeps_the_last_version_of_each_key_and_its_run(tmp_path: Pat
                 pd.testing.assert_frame_equal(got, want)  # type: ignore[arg-type]
             else:
                 assert got == want
-        assert segments.compact(engine, bound=30) == []  # under the bound: nothing
-        assert segments.compact(engine) == ["card_transactions"]
+        assert segments.compact(engine) == []  # under the bound (64): nothing
+        assert segments.compact(engine, bound=16) == ["card_transactions"]
         [merged] = _manifest(engine, "card_transactions")
         assert (merged.first_run_id, merged.run_id, merged.rows) == (1, 20, 41)
         assert _files(url) == {merged.path} and not before & {merged.path}
@@ -227,6 +227,9 @@ def test_a_run_compacts_at_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             return done
 
         monkeypatch.setattr(segments, "compact", counted)
+        history.tidy(engine)
+        assert calls == []  # 20 segments: under the bound
+        monkeypatch.setattr(segments, "MAX_SEGMENTS", 16)
         history.tidy(engine)
         assert calls == ["card_transactions"]
         assert len(_manifest(engine, "card_transactions")) == 1

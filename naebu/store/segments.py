@@ -42,7 +42,7 @@ from naebu.store.segments_read import folder, live, manifest, segments
 log = logging.getLogger(__name__)
 
 #: More live segments than this in one dataset and :func:`compact` merges them.
-MAX_SEGMENTS = 16
+MAX_SEGMENTS = 64
 #: A file no manifest row names is deleted once this old (seconds): younger, it may be a
 #: batch another process has written and not yet committed.
 ORPHAN_AGE = 3600.0
@@ -216,11 +216,12 @@ def drop_older(conn: Connection, dataset_name: str, run_id: int) -> int:
 # -- upkeep: compaction, stores that still hold tables, orphans -----------------------------
 
 
-def compact(engine: Engine, *, bound: int = MAX_SEGMENTS) -> list[str]:
+def compact(engine: Engine, *, bound: int | None = None) -> list[str]:
     """Merge each dataset's segments into one when it has more than ``bound``: the last
     version of each key, with the run that wrote it. One transaction per dataset (the new
     manifest row in, the old ones out); the old files are deleted after the commit. The
-    datasets compacted."""
+    datasets compacted. ``bound`` defaults to :data:`MAX_SEGMENTS`."""
+    bound = MAX_SEGMENTS if bound is None else bound
     m = manifest.c
     with engine.connect() as conn:
         rows = conn.execute(select(m.dataset, func.count()).group_by(m.dataset)).all()
