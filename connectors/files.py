@@ -44,10 +44,9 @@ one batch it is read once (``rows_read`` still counts it; a log line says how ma
 Rows that are alike in every mapped column are then one record: choose it for publications
 that repeat rows, not for sources where two identical rows are two payments.
 
-Every cell is read as text (the ``csv`` module, not ``pandas.read_csv``: it reports the exact
-line of each record, quoted cells spanning lines included, and lets a ragged line be refused
-instead of failing the file) and mapped and typed by :func:`naebu.connectors.mapping.map_source`. A
-line with more cells than the header is quarantined; a shorter line is padded with empty cells;
+Cells are read as text (the ``csv`` module: it reports the line of each record and lets a
+ragged line be refused; Arrow, when every record is a plain line: :mod:`.csv_arrow`) and typed
+by ``map_source``. A line with more cells than the header is quarantined; a shorter one padded;
 blank lines are not rows. A cell over 131,072 characters, or a quoted cell still open at the
 end of the file (a cut file), quarantines its record (:mod:`naebu.connectors.csv_guard`). A file
 that cannot be decoded or opened (or a workbook openpyxl cannot read: malformed XML, a bad
@@ -68,7 +67,7 @@ from typing import Any
 
 import pandas as pd
 
-from naebu.connectors import csv_guard, merge, xlsx_guard
+from naebu.connectors import csv_arrow, csv_guard, merge, xlsx_guard
 from naebu.connectors.base import (
     Batch,
     Connector,
@@ -103,8 +102,9 @@ MAX_ROWS = 5_000_000
 MAX_QUARANTINED = 10_000
 log = logging.getLogger(__name__)
 
-#: A chunk as read: source rows (text cells), their line numbers, and lines refused outright.
-_Chunk = tuple[list[list[str]], list[int], list[QuarantinedRow]]
+#: A chunk as read: source rows (text cells; a frame of them when Arrow parsed the file),
+#: their line numbers, and lines refused outright.
+_Chunk = tuple[list[list[str]] | pd.DataFrame, list[int], list[QuarantinedRow]]
 
 
 class FileError(Exception):
@@ -318,10 +318,12 @@ class FilesConnector(Connector):
             raise SourceError(
                 exc.source, f"{name}: {exc.message}; the file is not taken until fixed", exc.hint
             ) from None
-        # CSV cells are all text: as Arrow strings, coercion never scans them for bytes.
-        text = object if excel else pd.StringDtype("pyarrow")
+        if not isinstance(cells, pd.DataFrame):  # else parsed by Arrow, as Arrow strings
+            # CSV cells are all text: as Arrow strings, coercion never scans them for bytes.
+            text = object if excel else pd.StringDtype("pyarrow")
+            cells = pd.DataFrame(cells, columns=header, dtype=text)
         frame, quarantined, unmapped = map_source(
-            pd.DataFrame(cells, columns=header, dtype=text),
+            cells,
             self.dataset,
             self.source,
             locations,
@@ -384,6 +386,11 @@ class FilesConnector(Connector):
         delimiter = str(self.option("delimiter"))
         csv_guard.raise_field_limit()
         above = self._rows_above(lambda: csv_head(path, encoding, delimiter))
+        # A plain file is parsed by Arrow to the same cells (naebu.connectors.csv_arrow).
+        parsed = csv_arrow.read(path, encoding, delimiter, skip, above, max_rows)
+        if parsed is not None:
+            yield from parsed.chunks(chunk_size)
+            return
         raw: list[str] = []  # the text of the record being read (csv_guard)
         eof: list[bool] = []
         with path.open(encoding=encoding, newline="") as fh:

@@ -17,9 +17,11 @@ import pyarrow.compute as pc
 from naebu.core.dtypes import text_array
 
 _SEP = "\x00"
+#: The binary types a driver gives.
+_BINARY = (bytes, bytearray, memoryview)
 #: What ``str.strip()`` strips: every character Python calls whitespace (written out: working
 #: it out over all of Unicode took a quarter of a second of every start-up; a test checks it).
-_WHITESPACE = (
+WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
@@ -40,7 +42,11 @@ def decode_columns(
         if name not in raw.columns or raw[name].dtype != object:
             continue
         values = raw[name].to_numpy()
-        where = [i for i, v in enumerate(values) if isinstance(v, bytes | bytearray | memoryview)]
+        # The types present first (map and set run in C): most object columns hold numbers,
+        # text and None, and an isinstance per value cost seconds on a first pull.
+        if not any(issubclass(kind, _BINARY) for kind in set(map(type, values))):
+            continue
+        where = [i for i, v in enumerate(values) if isinstance(v, _BINARY)]
         if not where:
             continue
         fixed = values.copy()
@@ -95,7 +101,19 @@ def _arrow_text(values: pd.Series) -> pa.Array | None:
         return None
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    text = pc.utf8_trim(pc.utf8_normalize(arr.cast(pa.large_string()), "NFKC"), _WHITESPACE)
+    arr = arr.cast(pa.large_string())
+    if pc.all(pc.string_is_ascii(arr)).as_py() is not False:
+        # ASCII is NFKC already (no compatibility forms): IDs, codes, numbers, dates.
+        return _trimmed(arr)
+    # Korean names, departments, purposes: few distinct values per column, and NFKC costs
+    # about ten times a hash lookup per value. Each distinct value is normalised once.
+    encoded = arr.dictionary_encode()
+    return _trimmed(pc.utf8_normalize(encoded.dictionary, "NFKC")).take(encoded.indices)
+
+
+def _trimmed(text: pa.Array) -> pa.Array:
+    """``text`` stripped as ``str.strip()`` strips it, empty text as null."""
+    text = pc.utf8_trim(text, WHITESPACE)
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
 
 

@@ -8,8 +8,11 @@ pull them; the reader starts one Python process that imports the connectors once
 those sources one after the other, handing each typed batch back over a socket (pickled Arrow
 and numpy buffers: about 45 ms of the run's time per 50,000 rows instead of 375 ms to read
 them). Meanwhile the run evaluates and commits the batch before, exactly as it would have: in
-order, each batch in its own transaction with its watermark. The worker only reads. The socket
-holds about one batch, so the worker stays at most a batch or two ahead.
+order, each batch in its own transaction with its watermark. The worker only reads. It stays
+at most :data:`AHEAD` batches (and the one in the socket) ahead: a thread sends them while it
+reads on, so the start of the next source (SQLite sorting a table before its first row, a
+few seconds at a province) overlaps the run storing the last batches of the one before,
+instead of the run waiting for it.
 
 Only first pulls (no stored watermark and no file taken yet) go to the worker: they are the
 big ones, and an incremental pull of a few rows would spend more on starting a process than
@@ -27,17 +30,24 @@ sources after it are read in the run itself. :meth:`Reader.close` ends the worke
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 
 from naebu.connectors.base import Batch, SourceError, SourceState
 from naebu.connectors.registry import make_connector
 from naebu.connectors.source_settings import SourceConfig
 
 log = logging.getLogger(__name__)
+
+#: Messages (batches, log records) the worker holds read but not yet sent: each batch of a
+#: province's payments is about 13 MB pickled.
+AHEAD = 4
 
 # The worker's first instructions: take the socket, the caller's import path, then serve.
 # Interrupts are the run's to handle (Ctrl-C reaches the whole process group, systemd's stop
@@ -148,10 +158,55 @@ class Reader:
         return code
 
 
+class _Outbox:
+    """Messages to the run, sent in order by a thread while the worker reads on.
+
+    Each message is pickled when handed over (a batch is sent as it was yielded), then queued;
+    at most :data:`AHEAD` wait. :meth:`send` raises ConnectionError once the run has gone.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
+        self.gone = threading.Event()
+        self.thread = threading.Thread(target=self._send_all, name="naebu-send", daemon=True)
+        self.thread.start()
+
+    def send(self, message: object) -> None:
+        """Queue ``message``, waiting while :data:`AHEAD` are queued."""
+        self._put(bytes(ForkingPickler.dumps(message)))
+
+    def close(self) -> None:
+        """Send what is queued, then close the connection."""
+        self._put(None)
+        self.thread.join()
+        if self.gone.is_set():
+            raise ConnectionError("the run has gone")
+        self.conn.close()
+
+    def _put(self, item: bytes | None) -> None:
+        while True:
+            if self.gone.is_set():
+                raise ConnectionError("the run has gone")
+            try:
+                self.queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _send_all(self) -> None:
+        while (item := self.queue.get()) is not None:
+            try:
+                self.conn.send_bytes(item)  # what Connection.send sends: recv() unpickles it
+            except (OSError, EOFError):
+                self.gone.set()  # the run has gone (it died, or closed us)
+                return
+
+
 class _Forward(logging.Handler):
     """Sends the worker's log records to the run, formatted into plain, picklable text."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: _Outbox) -> None:
         super().__init__()
         self.conn = conn
 
@@ -170,18 +225,20 @@ class _Forward(logging.Handler):
 def serve(conn: Connection) -> None:
     """The worker: read each job's source, sending its batches, log records and outcome."""
     root = logging.getLogger()
-    root.handlers = [_Forward(conn)]
-    root.setLevel(conn.recv())
+    level = conn.recv()
     jobs: list[tuple[SourceConfig, SourceState]] = conn.recv()
+    outbox = _Outbox(conn)
+    root.handlers = [_Forward(outbox)]
+    root.setLevel(level)
     try:
         for source, state in jobs:
-            _read(conn, source, state)
+            _read(outbox, source, state)
+        outbox.close()
     except (ConnectionError, EOFError):
         return  # the run has gone (it died, or closed us): there is no one to tell
-    conn.close()
 
 
-def _read(conn: Connection, source: SourceConfig, state: SourceState) -> None:
+def _read(conn: _Outbox, source: SourceConfig, state: SourceState) -> None:
     """Send one source's batches, then ``end`` or the ``error`` that stopped it."""
     try:
         for batch in make_connector(source).pull(state):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from naebu.connectors.text_values import _WHITESPACE, _arrow_text, _python_text
+from naebu.connectors.text_values import WHITESPACE, _arrow_text, _python_text
 from naebu.connectors.text_values import normalised_text as _text
 
 TRICKY = [
@@ -84,4 +84,4 @@ def test_all_missing_and_string_dtype_columns() -> None:
 
 
 def test_the_whitespace_arrow_trims_is_what_python_strips() -> None:
-    assert set(_WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert set(WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}

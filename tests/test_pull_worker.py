@@ -7,13 +7,16 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
+import threading
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from minicity import create_payments, make_city, payment
 
-from naebu.connectors import make_connector
+from naebu.connectors import make_connector, worker
 from naebu.connectors.base import Batch, SourceError, SourceState
 from naebu.connectors.source_settings import SourceConfig
 from naebu.connectors.worker import Reader, is_first_pull
@@ -125,3 +128,40 @@ def test_a_worker_that_dies_is_a_source_error(tmp_path: Path) -> None:
         os.kill(reader.proc.pid, signal.SIGKILL)
         with pytest.raises(SourceError, match="ended unexpectedly"):
             list(stream)
+
+
+def _pair() -> tuple[Connection, Connection]:
+    ours, theirs = socket.socketpair()
+    return Connection(ours.detach()), Connection(theirs.detach())
+
+
+def test_the_worker_reads_ahead_of_a_run_that_has_not_taken_its_batches() -> None:
+    """AHEAD messages are queued while the run takes none (the socket holds less than one of
+    them): the worker goes on reading, e.g. sorts the next source, meanwhile."""
+    worker_end, run_end = _pair()
+    outbox = worker._Outbox(worker_end)
+    big = b"x" * (16 << 20)  # more than a socket's buffer
+    queued = threading.Thread(
+        target=lambda: [outbox.send(("batch", (i, big))) for i in range(worker.AHEAD + 1)]
+    )
+    queued.start()
+    queued.join(60)
+    assert not queued.is_alive(), "sending waited for the run"
+    # In order, whole, as Connection.send would have sent them.
+    assert [run_end.recv() for _ in range(worker.AHEAD + 1)] == [
+        ("batch", (i, big)) for i in range(worker.AHEAD + 1)
+    ]
+    outbox.send(("end", None))
+    outbox.close()
+    assert run_end.recv() == ("end", None)
+    with pytest.raises(EOFError):
+        run_end.recv()
+
+
+def test_a_run_that_has_gone_stops_the_worker() -> None:
+    worker_end, run_end = _pair()
+    outbox = worker._Outbox(worker_end)
+    run_end.close()
+    with pytest.raises(ConnectionError):
+        for _ in range(worker.AHEAD + 3):
+            outbox.send(("batch", b"x" * (1 << 20)))
