@@ -12,7 +12,6 @@ run must actually have narrowed something (else the test would prove nothing).
 from __future__ import annotations
 
 import shutil
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,12 @@ import pytest
 from conftest import ROOT, run_cli
 from sqlalchemy import select
 
+from bench.incremental import deliver, hold_back
 from naebu import pipeline
 from naebu.pipeline.planner import IncrementalPlanner
 from naebu.settings.config import load_config
 from naebu.store import history_tables
 from naebu.store import tables as store
-
-sys.path.insert(0, str(ROOT))
-from bench.incremental import deliver, hold_back  # noqa: E402
 
 #: The first two runs' clock: mid-year, so the later half year's windows are still open;
 #: the third run's clock: after the demo year, when they have all closed.
