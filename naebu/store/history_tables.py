@@ -143,16 +143,8 @@ def load(
     before_run: int | None = None,
     only: KeyFilter | NewRecords | None = None,
 ) -> pd.DataFrame:
-    """Records of a dataset (time within ``[since, until]`` when given), canonical dtypes.
-
-    The time is ``time_column`` (default: the dataset's event time). Records without one are
-    always included: a window rule cannot place them, but a join or an absence rule may
-    still need them. ``before_run`` keeps only records last written by an earlier run (the
-    pipeline has this run's records in memory already); ``only`` keeps the records whose
-    column holds one of the given text values (None in the values: also where it is null;
-    :class:`KeyFilter`, which may also take the records written after a given run), or those
-    written after a given run (:class:`NewRecords`).
-    """
+    """:func:`naebu.store.history.load` from the ``rec_<dataset>`` tables (same arguments,
+    same frame)."""
     dataset = datasets.get(dataset_name)
     table = TABLES[dataset_name]
     query = select(*[table.c[c.name] for c in dataset.columns])
