@@ -148,8 +148,8 @@ def queue_message(
     first_kind: dict[int, str] = {}  # one ledger row per alert and message
     for alert_id, kind in ledger:
         first_kind.setdefault(alert_id, kind)
-    outbox_ids = _queue_outbox(
-        conn,
+    # The outbox rows of the message, one per channel; their ids.
+    rows = _outbox_rows(
         recipient_id,
         subject,
         body,
@@ -160,6 +160,7 @@ def queue_message(
         now=now,
         html=html,
     )
+    outbox_ids = _insert_outbox(conn, rows)
     insert_deliveries(
         conn,
         [
@@ -175,34 +176,6 @@ def queue_message(
 _INSERT_OUTBOX = insert(outbox).returning(outbox.c.id)
 #: Many outbox rows in one statement, their ids returned in the order of the rows given.
 _INSERT_OUTBOXES = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
-
-
-def _queue_outbox(
-    conn: Connection,
-    recipient_id: str,
-    subject: str,
-    body: str,
-    alert_count: int,
-    directory: Directory,
-    notify: NotifyConfig,
-    *,
-    run_id: int | None,
-    now: datetime,
-    html: str | None = None,
-) -> list[int]:
-    """The outbox rows of one message, one per channel (see :func:`queue_message`); their ids."""
-    rows = _outbox_rows(
-        recipient_id,
-        subject,
-        body,
-        alert_count,
-        directory,
-        notify,
-        run_id=run_id,
-        now=now,
-        html=html,
-    )
-    return _insert_outbox(conn, rows)
 
 
 def _outbox_rows(
